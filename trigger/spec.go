@@ -1,0 +1,439 @@
+package trigger
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Spec is the JSON form of a trigger, in which jobs are stored and sent over
+// the API. Type selects the trigger and which fields apply:
+//
+//	{"type": "cron", "expr": "0 9 * * 1-5", "timezone": "Europe/London"}
+//	{"type": "cron", "dialect": "quartz", "expr": "0 0 10 ? * 6#3"}
+//	{"type": "cron", "dialect": "apscheduler", "fields": {"day_of_week": "mon-fri", "hour": 9}}
+//	{"type": "interval", "minutes": 5, "start_date": "2026-01-01T00:00:00Z", "jitter": "30s"}
+//	{"type": "date", "run_date": "2026-12-24T18:00:00+01:00"}
+//	{"type": "calendar", "months": 1, "hour": 9, "start_date": "2026-01-31", "timezone": "Asia/Shanghai"}
+//	{"type": "or", "triggers": [{…}, {…}]}
+//
+// Field names follow APScheduler where it has them. Dates are RFC 3339, or
+// "2006-01-02[ 15:04[:05]]" read as wall-clock time in the spec's time zone.
+type Spec struct {
+	// Type is one of cron, interval, date, calendar, and, or.
+	Type string `json:"type"`
+
+	// Expr is the cron expression (crontab or quartz dialect).
+	Expr string `json:"expr,omitempty"`
+	// Dialect is crontab (the default), quartz or apscheduler.
+	Dialect Dialect `json:"dialect,omitempty"`
+	// Fields are the APScheduler keyword fields (apscheduler dialect).
+	Fields *CronFields `json:"fields,omitempty"`
+
+	// Weeks, Days, Hours, Minutes and Seconds add up to an interval's span;
+	// Seconds may be fractional. Weeks and Days also serve calendar.
+	Weeks   int     `json:"weeks,omitempty"`
+	Days    int     `json:"days,omitempty"`
+	Hours   int     `json:"hours,omitempty"`
+	Minutes int     `json:"minutes,omitempty"`
+	Seconds float64 `json:"seconds,omitempty"`
+
+	// Years and Months are calendar counts; exactly one of years, months,
+	// weeks, days is set on a calendar trigger.
+	Years  int `json:"years,omitempty"`
+	Months int `json:"months,omitempty"`
+	// Hour, Minute and Second are a calendar trigger's wall-clock time.
+	Hour   int `json:"hour,omitempty"`
+	Minute int `json:"minute,omitempty"`
+	Second int `json:"second,omitempty"`
+	// MissingDay is last (default) or skip, for months that lack the day.
+	MissingDay MissingDay `json:"missing_day,omitempty"`
+
+	// RunDate is a date trigger's instant.
+	RunDate string `json:"run_date,omitempty"`
+
+	// Triggers are the parts of an and or or trigger.
+	Triggers []Spec `json:"triggers,omitempty"`
+
+	// Timezone is an IANA zone name; empty means UTC (or a cron
+	// expression's own CRON_TZ= prefix).
+	Timezone string `json:"timezone,omitempty"`
+	// StartDate and EndDate bound the fire times (inclusive).
+	StartDate string `json:"start_date,omitempty"`
+	EndDate   string `json:"end_date,omitempty"`
+	// Jitter delays each fire by a random span up to this much.
+	Jitter Duration `json:"jitter,omitempty"`
+	// JitterSeed selects the jitter's random sequence (see [Jitter]).
+	JitterSeed uint64 `json:"jitter_seed,omitempty"`
+	// SpringForward and FallBack override the daylight-saving rules of
+	// cron and calendar triggers (see docs/time.md).
+	SpringForward SpringForward `json:"spring_forward,omitempty"`
+	FallBack      FallBack      `json:"fall_back,omitempty"`
+}
+
+// Duration is a time.Duration that reads from JSON as a Go duration string
+// ("90s", "1h30m") or a number of seconds (APScheduler's form), and writes
+// as a string.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a Go duration string or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return durationError(fmt.Sprintf("%q is not a duration such as 30s or 1h30m", s))
+		}
+		*d = Duration(v)
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || math.Abs(f) > 1e9 {
+		return durationError(fmt.Sprintf("%s is not a number of seconds or a duration string", b))
+	}
+	*d = Duration(f * float64(time.Second))
+	return nil
+}
+
+// durationError is a bad Duration; jitter is the spec's one Duration field.
+type durationError string
+
+func (e durationError) Error() string { return string(e) }
+
+// maxSpecDepth bounds the nesting of and/or specs.
+const maxSpecDepth = 8
+
+// ParseSpec reads a Spec from JSON, rejecting unknown fields, and checks
+// that it builds. The error names the field at fault.
+func ParseSpec(data []byte) (Spec, error) {
+	var s Spec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Spec{}, specJSONError(err)
+	}
+	if dec.More() {
+		return Spec{}, &ParseError{Dialect: "trigger", Msg: "unexpected data after the JSON object"}
+	}
+	if _, err := s.Build(); err != nil {
+		return Spec{}, err
+	}
+	return s, nil
+}
+
+func specJSONError(err error) error {
+	var durErr durationError
+	if errors.As(err, &durErr) {
+		return &ParseError{Dialect: "trigger", Field: "jitter", Msg: string(durErr)}
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return &ParseError{Dialect: "trigger", Field: typeErr.Field, Token: typeErr.Value,
+			Msg: fmt.Sprintf("a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)}
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		name, _ = strconv.Unquote(name)
+		return &ParseError{Dialect: "trigger", Field: name, Token: name, Msg: "unknown field " + strconv.Quote(name)}
+	}
+	if strings.Contains(msg, "json: cannot unmarshal") || strings.HasPrefix(msg, "json: ") {
+		return &ParseError{Dialect: "trigger", Msg: strings.TrimPrefix(msg, "json: "), Err: err}
+	}
+	return &ParseError{Dialect: "trigger", Msg: "invalid JSON: " + msg, Err: err}
+}
+
+// Build returns the trigger the spec describes, or a *ParseError that
+// names the field at fault.
+func (s Spec) Build() (Trigger, error) { return s.build(0) }
+
+func (s Spec) build(depth int) (Trigger, error) {
+	kind := s.Type
+	if kind == "" {
+		return nil, parseErrorf("trigger", "type", "", "required: one of cron, interval, date, calendar, and, or")
+	}
+	if depth > maxSpecDepth {
+		return nil, parseErrorf(kind, "triggers", "", "nested more than %d levels deep", maxSpecDepth)
+	}
+	loc := time.UTC
+	if s.Timezone != "" {
+		l, err := loadZone(s.Timezone)
+		if err != nil {
+			return nil, parseErrorf(kind, "timezone", s.Timezone, "%v", err)
+		}
+		loc = l
+	}
+	start, err := parseSpecDate(kind, "start_date", s.StartDate, loc)
+	if err != nil {
+		return nil, err
+	}
+	end, err := parseSpecDate(kind, "end_date", s.EndDate, loc)
+	if err != nil {
+		return nil, err
+	}
+	if !start.IsZero() && !end.IsZero() && end.Before(start) {
+		return nil, parseErrorf(kind, "end_date", s.EndDate, "%s is before start_date %s", s.EndDate, s.StartDate)
+	}
+	if s.Jitter < 0 {
+		return nil, parseErrorf(kind, "jitter", time.Duration(s.Jitter).String(), "%s must not be negative", time.Duration(s.Jitter))
+	}
+	if err := s.onlyFieldsOf(kind); err != nil {
+		return nil, err
+	}
+	var t Trigger
+	switch kind {
+	case "cron":
+		t, err = s.buildCron(loc, start, end)
+	case "interval":
+		t, err = s.buildInterval(loc, start, end)
+	case "date":
+		if s.RunDate == "" {
+			return nil, parseErrorf(kind, "run_date", "", "required")
+		}
+		var at time.Time
+		if at, err = parseSpecDate(kind, "run_date", s.RunDate, loc); err == nil {
+			if s.Timezone != "" {
+				at = at.In(loc)
+			}
+			t = Date{At: at}
+		}
+	case "calendar":
+		t, err = s.buildCalendar(loc, start, end)
+	case "and", "or":
+		t, err = s.buildCombination(depth)
+	default:
+		return nil, parseErrorf("trigger", "type", kind, "%q is not one of cron, interval, date, calendar, and, or", kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.Jitter > 0 {
+		t = Jitter{Trigger: t, Max: time.Duration(s.Jitter), Seed: s.JitterSeed}
+	}
+	return t, nil
+}
+
+// onlyFieldsOf rejects fields that do not apply to the trigger type, so
+// that a typo such as "hour" on an interval is an error, not ignored.
+func (s Spec) onlyFieldsOf(kind string) error {
+	type field struct {
+		name  string
+		set   bool
+		kinds string
+	}
+	fields := []field{
+		{"expr", s.Expr != "", "cron"},
+		{"dialect", s.Dialect != "", "cron"},
+		{"fields", s.Fields != nil, "cron"},
+		{"weeks", s.Weeks != 0, "interval calendar"},
+		{"days", s.Days != 0, "interval calendar"},
+		{"hours", s.Hours != 0, "interval"},
+		{"minutes", s.Minutes != 0, "interval"},
+		{"seconds", s.Seconds != 0, "interval"},
+		{"years", s.Years != 0, "calendar"},
+		{"months", s.Months != 0, "calendar"},
+		{"hour", s.Hour != 0, "calendar"},
+		{"minute", s.Minute != 0, "calendar"},
+		{"second", s.Second != 0, "calendar"},
+		{"missing_day", s.MissingDay != "", "calendar"},
+		{"run_date", s.RunDate != "", "date"},
+		{"triggers", s.Triggers != nil, "and or"},
+		{"start_date", s.StartDate != "", "cron interval calendar"},
+		{"end_date", s.EndDate != "", "cron interval calendar"},
+		{"spring_forward", s.SpringForward != "", "cron calendar"},
+		{"fall_back", s.FallBack != "", "cron calendar"},
+	}
+	for _, f := range fields {
+		if f.set && !strings.Contains(" "+f.kinds+" ", " "+kind+" ") {
+			return parseErrorf(kind, f.name, f.name, "does not apply to a %s trigger", kind)
+		}
+	}
+	return nil
+}
+
+func (s Spec) buildCron(loc *time.Location, start, end time.Time) (Trigger, error) {
+	opts := CronOptions{Location: loc, SpringForward: s.SpringForward, FallBack: s.FallBack, Start: start, End: end}
+	switch s.Dialect {
+	case APScheduler:
+		if s.Expr != "" {
+			return nil, parseErrorf("apscheduler", "expr", s.Expr, `the apscheduler dialect takes "fields", not "expr"`)
+		}
+		if s.Fields == nil {
+			return nil, parseErrorf("apscheduler", "fields", "", `required, e.g. {"day_of_week": "mon-fri", "hour": 9}`)
+		}
+		return ParseAPScheduler(*s.Fields, opts)
+	case Crontab, Quartz, "":
+		if s.Fields != nil {
+			return nil, parseErrorf("cron", "fields", "", `"fields" is for the apscheduler dialect; use "expr"`)
+		}
+		if strings.TrimSpace(s.Expr) == "" {
+			return nil, parseErrorf("cron", "expr", "", "required, e.g. \"0 9 * * 1-5\"")
+		}
+		c, err := ParseCron(s.Dialect, s.Expr, opts)
+		if err != nil {
+			return nil, err
+		}
+		if c.zoneSet && s.Timezone != "" && c.loc.String() != loc.String() {
+			return nil, parseErrorf("cron", "timezone", s.Timezone,
+				"%q conflicts with the expression's own zone %q", s.Timezone, c.loc.String())
+		}
+		return c, nil
+	}
+	return nil, parseErrorf("cron", "dialect", string(s.Dialect), "%q is not one of crontab, quartz, apscheduler", s.Dialect)
+}
+
+// maxIntervalUnits keeps interval arithmetic far from overflow.
+const maxIntervalUnits = 1_000_000
+
+func (s Spec) buildInterval(loc *time.Location, start, end time.Time) (Trigger, error) {
+	const kind = "interval"
+	parts := []struct {
+		name string
+		n    int
+		unit time.Duration
+	}{{"weeks", s.Weeks, 7 * 24 * time.Hour}, {"days", s.Days, 24 * time.Hour},
+		{"hours", s.Hours, time.Hour}, {"minutes", s.Minutes, time.Minute}}
+	var every time.Duration
+	for _, p := range parts {
+		if p.n < 0 || p.n > maxIntervalUnits {
+			return nil, parseErrorf(kind, p.name, strconv.Itoa(p.n), "%d is out of range 0-%d", p.n, maxIntervalUnits)
+		}
+		every += time.Duration(p.n) * p.unit
+	}
+	if s.Seconds < 0 || s.Seconds > maxIntervalUnits*60 || math.IsNaN(s.Seconds) {
+		return nil, parseErrorf(kind, "seconds", fmt.Sprint(s.Seconds), "%v is out of range 0-%d", s.Seconds, maxIntervalUnits*60)
+	}
+	every += time.Duration(math.Round(s.Seconds * float64(time.Second)))
+	if every <= 0 {
+		return nil, parseErrorf(kind, "seconds", "", "the interval must be longer than zero: set weeks, days, hours, minutes or seconds")
+	}
+	return Interval{Every: every, Start: start, End: end, Location: loc}, nil
+}
+
+func (s Spec) buildCalendar(loc *time.Location, start, end time.Time) (Trigger, error) {
+	var unit CalendarUnit
+	every, set := 0, 0
+	for _, p := range []struct {
+		unit CalendarUnit
+		n    int
+	}{{Years, s.Years}, {Months, s.Months}, {Weeks, s.Weeks}, {Days, s.Days}} {
+		if p.n != 0 {
+			unit, every = p.unit, p.n
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, parseErrorf("calendar", "years", "", "set exactly one of years, months, weeks, days (got %d)", set)
+	}
+	return NewCalendar(CalendarOptions{Unit: unit, Every: every, Hour: s.Hour, Minute: s.Minute, Second: s.Second,
+		Start: start, End: end, Location: loc, MissingDay: s.MissingDay, SpringForward: s.SpringForward, FallBack: s.FallBack})
+}
+
+func (s Spec) buildCombination(depth int) (Trigger, error) {
+	if len(s.Triggers) < 1 {
+		return nil, parseErrorf(s.Type, "triggers", "", "required: a list of at least one trigger")
+	}
+	parts := make([]Trigger, 0, len(s.Triggers))
+	for i, sub := range s.Triggers {
+		t, err := sub.build(depth + 1)
+		if err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				inner := *pe
+				inner.Field = fmt.Sprintf("triggers[%d].%s", i, pe.Field)
+				if pe.Field == "" {
+					inner.Field = fmt.Sprintf("triggers[%d]", i)
+				}
+				return nil, &inner
+			}
+			return nil, err
+		}
+		parts = append(parts, t)
+	}
+	if s.Type == "and" {
+		return And(parts), nil
+	}
+	return Or(parts), nil
+}
+
+// Pin returns a copy of the spec whose interval triggers, at any depth,
+// have a start_date: now plus the interval where none was given. A
+// scheduler pins a spec once when it stores the job, so that its fire times
+// stay on one grid across restarts and jitter.
+func (s Spec) Pin(now time.Time) (Spec, error) {
+	if len(s.Triggers) > 0 {
+		subs := make([]Spec, len(s.Triggers))
+		for i, sub := range s.Triggers {
+			p, err := sub.Pin(now)
+			if err != nil {
+				return Spec{}, err
+			}
+			subs[i] = p
+		}
+		s.Triggers = subs
+	}
+	if s.Type != "interval" || s.StartDate != "" {
+		return s, nil
+	}
+	t, err := s.Build()
+	if err != nil {
+		return Spec{}, err
+	}
+	for {
+		if j, ok := t.(Jitter); ok {
+			t = j.Trigger
+			continue
+		}
+		break
+	}
+	iv := t.(Interval)
+	s.StartDate = now.Add(iv.Every).In(iv.Location).Format(time.RFC3339Nano)
+	return s, nil
+}
+
+var naiveLayouts = []string{"2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+
+// parseSpecDate reads an RFC 3339 instant, or a wall-clock date and time in
+// loc resolved by the fixed-time rules: a time in a gap is the first instant
+// after it, a time in an overlap its first occurrence.
+func parseSpecDate(kind, field, text string, loc *time.Location) (time.Time, error) {
+	if text == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, text); err == nil {
+		return t, nil
+	}
+	for _, layout := range naiveLayouts {
+		if t, err := time.Parse(layout, text); err == nil {
+			c := civilSeconds(t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(), t.Second())
+			from := time.Unix(c-2*secondsPerDay, 0)
+			at := nextInZone(exactCivil(c), loc, from, RunAfterGap, FirstPass)
+			if at.IsZero() {
+				break
+			}
+			return at.Add(time.Duration(t.Nanosecond())), nil
+		}
+	}
+	return time.Time{}, parseErrorf(kind, field, text,
+		"%q is not an RFC 3339 time (2026-01-02T15:04:05Z) or a date like 2026-01-02 15:04:05", text)
+}
+
+// exactCivil matches one wall-clock second.
+type exactCivil int64
+
+func (e exactCivil) nextCivil(from int64) (int64, bool) {
+	return int64(e), from <= int64(e)
+}
