@@ -1,0 +1,111 @@
+package sundial
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// EventKind names what happened.
+type EventKind string
+
+// Event kinds.
+const (
+	EventJobAdded        EventKind = "job_added"
+	EventJobUpdated      EventKind = "job_updated"
+	EventJobRemoved      EventKind = "job_removed"
+	EventJobQuarantined  EventKind = "job_quarantined"
+	EventRunStarted      EventKind = "run_started"
+	EventRunSucceeded    EventKind = "run_succeeded"
+	EventRunFailed       EventKind = "run_failed"
+	EventRunTimedOut     EventKind = "run_timed_out"
+	EventRunMissed       EventKind = "run_missed"
+	EventRunSkipped      EventKind = "run_skipped"
+	EventRunInterrupted  EventKind = "run_interrupted"
+	EventRunRetryPlanned EventKind = "run_retry_planned"
+)
+
+// Event reports a change to a job or a run.
+type Event struct {
+	Kind EventKind
+	Time time.Time
+	// Job is set for job events.
+	Job *Job
+	// Run is set for run events.
+	Run *Run
+}
+
+// Subscription receives events on C until Close. Its buffer is bounded and
+// a full buffer drops events rather than slowing the scheduler; Dropped
+// counts them.
+type Subscription struct {
+	// C delivers the events.
+	C       <-chan Event
+	c       chan Event
+	kinds   []EventKind
+	dropped atomic.Uint64
+	closed  bool // guarded by the hub's mutex
+	hub     *eventHub
+}
+
+// Dropped returns the number of events lost because C was full.
+func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+
+// Close stops delivery and closes C.
+func (s *Subscription) Close() { s.hub.remove(s) }
+
+type eventHub struct {
+	mu   sync.Mutex
+	subs []*Subscription
+}
+
+func (h *eventHub) subscribe(buffer int, kinds []EventKind) *Subscription {
+	if buffer < 1 {
+		buffer = 1
+	}
+	c := make(chan Event, buffer)
+	s := &Subscription{C: c, c: c, kinds: slices.Clone(kinds), hub: h}
+	h.mu.Lock()
+	h.subs = append(h.subs, s)
+	h.mu.Unlock()
+	return s
+}
+
+func (h *eventHub) remove(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	h.subs = slices.DeleteFunc(h.subs, func(x *Subscription) bool { return x == s })
+	close(s.c)
+}
+
+// publish delivers without ever blocking.
+func (h *eventHub) publish(e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.subs {
+		if len(s.kinds) > 0 && !slices.Contains(s.kinds, e.Kind) {
+			continue
+		}
+		select {
+		case s.c <- e:
+		default:
+			s.dropped.Add(1)
+		}
+	}
+}
+
+func (h *eventHub) closeAll() {
+	h.mu.Lock()
+	subs := h.subs
+	h.subs = nil
+	for _, s := range subs {
+		s.closed = true
+		close(s.c)
+	}
+	h.mu.Unlock()
+}

@@ -1,0 +1,79 @@
+package sundial_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/store/memstore"
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// The library quick-start: a scheduler on the in-memory store, one task,
+// one job on a cron schedule that also runs once at start.
+func Example() {
+	ctx := context.Background()
+	s, err := sundial.New(sundial.Config{Store: memstore.New(memstore.Options{})})
+	if err != nil {
+		panic(err)
+	}
+	s.Register("hello", func(ctx context.Context, run sundial.Run) (any, error) {
+		sundial.Logger(ctx).Info("hello from a job") // carries job_id, task, run_id, attempt
+		return "hello", nil
+	})
+	done := s.Subscribe(1, sundial.EventRunSucceeded)
+	s.AddJob(ctx, sundial.Job{
+		ID:      "hello",
+		Task:    "hello",
+		Trigger: trigger.Spec{Type: "cron", Expr: "0 9 * * 1-5", Timezone: "Europe/London"},
+		Options: sundial.JobOptions{RunOnStart: true},
+	})
+	s.Start(ctx)
+	defer s.Shutdown(ctx)
+
+	e := <-done.C
+	fmt.Println(e.Run.JobID, e.Run.Status, string(e.Run.Result))
+	// Output: hello succeeded "hello"
+}
+
+// App holds what tasks need. This is Go's answer to Flask's "application
+// context": a task is a method (or closure) over the application's own
+// dependencies, so it can never run "outside" of them.
+type App struct {
+	mu     sync.Mutex
+	emails []string // stands in for a database pool, a mailer, a config
+}
+
+// SendReminder is a task that takes typed arguments.
+func (a *App) SendReminder(ctx context.Context, run sundial.Run, args struct {
+	To string `json:"to"`
+}) (any, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.emails = append(a.emails, args.To)
+	// run.FireKey() is stable across retries: use it to de-duplicate.
+	return map[string]any{"sent_to": args.To, "attempt": run.Attempt}, nil
+}
+
+func ExampleTyped() {
+	ctx := context.Background()
+	app := &App{}
+	s, _ := sundial.New(sundial.Config{Store: memstore.New(memstore.Options{})})
+	s.Register("remind", sundial.Typed(app.SendReminder))
+
+	done := s.Subscribe(1, sundial.EventRunSucceeded)
+	s.AddJob(ctx, sundial.Job{
+		ID:      "remind-ada",
+		Task:    "remind",
+		Args:    []byte(`{"to": "ada@example.com"}`),
+		Trigger: trigger.Spec{Type: "interval", Hours: 24},
+		Options: sundial.JobOptions{RunOnStart: true, MaxAttempts: 3},
+	})
+	s.Start(ctx)
+	defer s.Shutdown(ctx)
+
+	e := <-done.C
+	fmt.Println(string(e.Run.Result))
+	// Output: {"attempt":1,"sent_to":"ada@example.com"}
+}

@@ -1,0 +1,203 @@
+package sundial
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// Job is a task scheduled on a trigger. The fields under "state" are kept
+// by the scheduler and the store; callers set the others.
+type Job struct {
+	// ID identifies the job; AddJob generates one when it is empty.
+	ID string `json:"id"`
+	// Name is for people; it need not be unique.
+	Name string `json:"name,omitempty"`
+	// Task names a registered task function.
+	Task string `json:"task"`
+	// Args is the JSON handed to the task in Run.Args.
+	Args json.RawMessage `json:"args,omitempty"`
+	// Trigger says when the job fires.
+	Trigger trigger.Spec `json:"trigger"`
+	// Tags label the job for filtering.
+	Tags []string `json:"tags,omitempty"`
+	// Options tune misfires, overlap, timeouts and retries.
+	Options JobOptions `json:"options"`
+
+	// Paused jobs do not fire; PauseReason says why a job was paused by
+	// the scheduler rather than by a person (a quarantined job).
+	Paused      bool   `json:"paused"`
+	PauseReason string `json:"pause_reason,omitempty"`
+
+	// NextRunAt is the next scheduled fire (state); zero when the job is
+	// paused, finished, or waiting for its run to end (fixed delay).
+	NextRunAt time.Time `json:"next_run_at,omitzero"`
+	// Version increases with every change (state), for optimistic concurrency.
+	Version int64 `json:"version"`
+	// CreatedAt and UpdatedAt are kept by the store (state).
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Overlap is what happens when a job fires while MaxInstances of its runs
+// are still running.
+type Overlap string
+
+const (
+	// OverlapSkip records the new fire as skipped (the default).
+	OverlapSkip Overlap = "skip"
+	// OverlapQueue keeps one fire waiting and runs it when a running one
+	// ends; further fires are skipped.
+	OverlapQueue Overlap = "queue"
+	// OverlapAllow runs the new fire anyway, beyond MaxInstances.
+	OverlapAllow Overlap = "allow"
+)
+
+// JobOptions tune how a job runs. A zero field takes the scheduler's
+// default (Config.Defaults), and then the built-in default given here.
+type JobOptions struct {
+	// RunOnStart fires the job once as soon as it is added or resumed,
+	// then follows the trigger (APScheduler's next_run_time=now).
+	RunOnStart bool `json:"run_on_start,omitempty"`
+	// MisfireGrace is how late a fire may start and still run; later
+	// fires are recorded as missed. Default 60s; negative means no limit.
+	MisfireGrace time.Duration `json:"misfire_grace,omitempty"`
+	// Coalesce runs a backlog of fires of one job as a single run, the
+	// others recorded as skipped. Default true.
+	Coalesce *bool `json:"coalesce,omitempty"`
+	// MaxInstances bounds concurrent runs of the job. Default 1.
+	MaxInstances int `json:"max_instances,omitempty"`
+	// Overlap applies when MaxInstances are running. Default skip.
+	Overlap Overlap `json:"overlap,omitempty"`
+	// Timeout cancels a run's context after this long; the run is recorded
+	// as timed_out. Default none.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// MaxAttempts is the number of tries of one fire, the first included.
+	// Default 1 (no retries).
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// RetryBackoff is the delay before the first retry; it doubles for each
+	// further one, up to MaxRetryBackoff, with random jitter of up to half.
+	// Defaults 1s and 1h.
+	RetryBackoff    time.Duration `json:"retry_backoff,omitempty"`
+	MaxRetryBackoff time.Duration `json:"max_retry_backoff,omitempty"`
+	// StartAt and EndAt bound the job's fires.
+	StartAt time.Time `json:"start_at,omitzero"`
+	EndAt   time.Time `json:"end_at,omitzero"`
+	// FixedDelay counts an interval trigger's next fire from the end of the
+	// previous run instead of from the previous fire (fixed rate).
+	FixedDelay bool `json:"fixed_delay,omitempty"`
+}
+
+// Built-in defaults, chosen so that a job is not silently "missed by
+// 0:00:01" (APScheduler's default grace is one second).
+const (
+	DefaultMisfireGrace    = 60 * time.Second
+	DefaultMaxInstances    = 1
+	DefaultRetryBackoff    = time.Second
+	DefaultMaxRetryBackoff = time.Hour
+)
+
+// resolve fills zero fields from d, then from the built-in defaults.
+func (o JobOptions) resolve(d JobOptions) JobOptions {
+	if o.MisfireGrace == 0 {
+		o.MisfireGrace = d.MisfireGrace
+	}
+	if o.MisfireGrace == 0 {
+		o.MisfireGrace = DefaultMisfireGrace
+	}
+	if o.Coalesce == nil {
+		o.Coalesce = d.Coalesce
+	}
+	if o.Coalesce == nil {
+		on := true
+		o.Coalesce = &on
+	}
+	if o.MaxInstances == 0 {
+		o.MaxInstances = orDefault(d.MaxInstances, DefaultMaxInstances)
+	}
+	if o.Overlap == "" {
+		o.Overlap = d.Overlap
+	}
+	if o.Overlap == "" {
+		o.Overlap = OverlapSkip
+	}
+	if o.Timeout == 0 {
+		o.Timeout = d.Timeout
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = orDefault(d.MaxAttempts, 1)
+	}
+	if o.RetryBackoff == 0 {
+		o.RetryBackoff = orDefault(d.RetryBackoff, DefaultRetryBackoff)
+	}
+	if o.MaxRetryBackoff == 0 {
+		o.MaxRetryBackoff = orDefault(d.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	}
+	return o
+}
+
+// orDefault returns v, or def when v is zero.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// validate checks the options a caller set, naming the bad field.
+func (o JobOptions) validate() error {
+	switch {
+	case o.MaxInstances < 0:
+		return invalidf("options.max_instances", "%d must not be negative", o.MaxInstances)
+	case o.Overlap != "" && o.Overlap != OverlapSkip && o.Overlap != OverlapQueue && o.Overlap != OverlapAllow:
+		return invalidf("options.overlap", "%q is not one of skip, queue, allow", o.Overlap)
+	case o.Timeout < 0:
+		return invalidf("options.timeout", "%s must not be negative", o.Timeout)
+	case o.MaxAttempts < 0:
+		return invalidf("options.max_attempts", "%d must not be negative", o.MaxAttempts)
+	case o.RetryBackoff < 0:
+		return invalidf("options.retry_backoff", "%s must not be negative", o.RetryBackoff)
+	case o.MaxRetryBackoff < 0:
+		return invalidf("options.max_retry_backoff", "%s must not be negative", o.MaxRetryBackoff)
+	case !o.StartAt.IsZero() && !o.EndAt.IsZero() && o.EndAt.Before(o.StartAt):
+		return invalidf("options.end_at", "%s is before start_at %s", o.EndAt.Format(time.RFC3339), o.StartAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Clone returns a deep copy, so that a caller's changes never reach the
+// store's copy.
+func (j Job) Clone() Job {
+	j.Args = slices.Clone(j.Args)
+	j.Tags = slices.Clone(j.Tags)
+	if j.Options.Coalesce != nil {
+		c := *j.Options.Coalesce
+		j.Options.Coalesce = &c
+	}
+	j.Trigger = cloneSpec(j.Trigger)
+	return j
+}
+
+func cloneSpec(s trigger.Spec) trigger.Spec {
+	if s.Fields != nil {
+		f := *s.Fields
+		s.Fields = &f
+	}
+	if s.Triggers != nil {
+		subs := make([]trigger.Spec, len(s.Triggers))
+		for i, sub := range s.Triggers {
+			subs[i] = cloneSpec(sub)
+		}
+		s.Triggers = subs
+	}
+	return s
+}
+
+// HasTag reports whether the job carries the tag.
+func (j Job) HasTag(tag string) bool { return slices.Contains(j.Tags, tag) }
+
+func (j Job) String() string { return fmt.Sprintf("job %q (task %q)", j.ID, j.Task) }

@@ -1,0 +1,386 @@
+package sundial
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// maxBacklog bounds the fires of one job recorded in one claim after a long
+// stop; older ones are summarised in one missed run.
+const maxBacklog = 1000
+
+// loop is the scheduler's one goroutine of its own: it sleeps until the
+// store's next wake time, a change, a finished run or MaxSleep, then claims
+// what is due and hands it to the workers. Nothing runs per job.
+func (s *Scheduler) loop(ctx context.Context) {
+	defer close(s.loopDone)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	backoff := time.Duration(0)
+	for {
+		full, err := s.tick(ctx)
+		wait := s.maxSleep
+		switch {
+		case err != nil && ctx.Err() == nil:
+			backoff = min(max(2*backoff, 100*time.Millisecond), 30*time.Second)
+			s.log.Error("claiming due jobs failed; retrying", "err", err, "retry_in", backoff)
+			wait = backoff
+		case full:
+			wait = 0 // the batch was full: more may be due
+			backoff = 0
+		default:
+			backoff = 0
+			wait = s.sleepFor(ctx)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// sleepFor returns how long the loop may sleep before work falls due.
+func (s *Scheduler) sleepFor(ctx context.Context) time.Duration {
+	if s.paused.Load() || s.inflight.Load() >= int64(s.workers) {
+		return s.maxSleep // a resume or a finished run wakes the loop
+	}
+	next, err := s.store.NextWake(ctx)
+	if err != nil || next.IsZero() {
+		return s.maxSleep
+	}
+	return min(max(next.Sub(s.now()), 0), s.maxSleep)
+}
+
+// tick claims due work up to the free capacity of the pool and dispatches
+// it. It reports whether it claimed as much as it could.
+func (s *Scheduler) tick(ctx context.Context) (bool, error) {
+	if s.paused.Load() {
+		return false, nil
+	}
+	free := s.workers - int(s.inflight.Load())
+	if free <= 0 {
+		return false, nil
+	}
+	now := s.now()
+	var notes claimNotes
+	runs, err := s.store.Claim(ctx, now, free, s.plan(now, &notes))
+	if err != nil {
+		return false, err
+	}
+	notes.publish(s)
+	for _, run := range runs {
+		s.inflight.Add(1)
+		select {
+		case s.work <- run:
+		case <-ctx.Done():
+			// Shutting down before the run could start: record it.
+			s.inflight.Add(-1)
+			run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
+			s.updateRun(run)
+		}
+	}
+	return len(runs) >= free, nil
+}
+
+// claimNotes collects what a claim decided, to be logged and published
+// once the store has committed it.
+type claimNotes struct {
+	recorded    []Run
+	quarantined []Job
+}
+
+func (n *claimNotes) publish(s *Scheduler) {
+	for i := range n.quarantined {
+		j := n.quarantined[i]
+		s.log.Warn("job quarantined", "job_id", j.ID, "task", j.Task, "reason", j.PauseReason)
+		s.publish(EventJobQuarantined, &j, nil)
+	}
+	for i := range n.recorded {
+		r := n.recorded[i]
+		switch r.Status {
+		case StatusMissed:
+			s.log.Warn("run missed", "job_id", r.JobID, "task", r.Task, "run_id", r.ID,
+				"scheduled_at", r.ScheduledAt, "reason", r.Error)
+			s.publish(EventRunMissed, nil, &r)
+		case StatusSkipped:
+			s.log.Info("run skipped", "job_id", r.JobID, "task", r.Task, "run_id", r.ID,
+				"scheduled_at", r.ScheduledAt, "reason", r.Error)
+			s.publish(EventRunSkipped, nil, &r)
+		}
+	}
+}
+
+// plan returns the claim decision for fires due at now: misfires,
+// coalescing and overlap are settled here, inside the store's atomic step,
+// and every fire becomes a run row of some status.
+func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
+	return func(job Job, active int, queued bool) (Job, []Run) {
+		if reason := s.quarantineReason(job); reason != "" {
+			job.Paused, job.PauseReason, job.NextRunAt = true, reason, time.Time{}
+			notes.quarantined = append(notes.quarantined, job)
+			return job, nil
+		}
+		t, _ := job.Trigger.Build() // quarantineReason has built it
+		opts := job.Options.resolve(s.defaults)
+
+		fires := []time.Time{job.NextRunAt}
+		next := t.Next(job.NextRunAt, now)
+		for !next.IsZero() && !next.After(now) && len(fires) < maxBacklog {
+			fires = append(fires, next)
+			next = t.Next(next, now)
+		}
+		var beyond int
+		for !next.IsZero() && !next.After(now) && beyond < maxBacklog*100 {
+			// A very long stop: count the rest without recording each.
+			beyond++
+			next = t.Next(next, now)
+		}
+		if !opts.EndAt.IsZero() && next.After(opts.EndAt) {
+			next = time.Time{}
+		}
+
+		var runs []Run
+		record := func(at time.Time, status RunStatus, reason string) {
+			r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, Status: status,
+				Attempt: 1, Args: job.Args, Error: reason}
+			if status == StatusMissed || status == StatusSkipped {
+				r.EndedAt = now
+				notes.recorded = append(notes.recorded, r)
+			}
+			runs = append(runs, r)
+		}
+		var eligible []time.Time
+		for i, f := range fires {
+			if late := now.Sub(f); opts.MisfireGrace >= 0 && late > opts.MisfireGrace {
+				reason := fmt.Sprintf("due %s ago, beyond the misfire grace of %s", late.Round(time.Millisecond), opts.MisfireGrace)
+				if i == len(fires)-1 && beyond > 0 {
+					reason += fmt.Sprintf("; %d later fires were missed too", beyond)
+				}
+				record(f, StatusMissed, reason)
+				continue
+			}
+			eligible = append(eligible, f)
+		}
+		if *opts.Coalesce && len(eligible) > 1 {
+			last := eligible[len(eligible)-1]
+			for _, f := range eligible[:len(eligible)-1] {
+				record(f, StatusSkipped, "coalesced into the fire at "+last.Format(time.RFC3339Nano))
+			}
+			eligible = eligible[len(eligible)-1:]
+		}
+		started := false
+		for _, f := range eligible {
+			if active >= opts.MaxInstances && opts.Overlap != OverlapAllow {
+				if opts.Overlap == OverlapQueue && !queued {
+					record(f, StatusQueued, "")
+					queued = true
+					continue
+				}
+				record(f, StatusSkipped, fmt.Sprintf("max instances (%d) already running", opts.MaxInstances))
+				continue
+			}
+			record(f, StatusPending, "")
+			active++
+			started = true
+		}
+		if opts.FixedDelay && (started || queued) && isInterval(t) {
+			next = time.Time{} // counted from the end of the run
+		}
+		job.NextRunAt = next
+		return job, runs
+	}
+}
+
+// isInterval reports whether t is an interval trigger, jittered or not.
+func isInterval(t trigger.Trigger) bool {
+	switch t := t.(type) {
+	case trigger.Interval:
+		return true
+	case trigger.Jitter:
+		return isInterval(t.Trigger)
+	}
+	return false
+}
+
+func (s *Scheduler) worker() {
+	defer s.workersWG.Done()
+	for run := range s.work {
+		s.execute(run)
+		s.inflight.Add(-1)
+		s.signal()
+	}
+}
+
+var errTimeout = errors.New("run timed out")
+
+// execute runs one claimed run to its end and records everything about it.
+func (s *Scheduler) execute(run Run) {
+	ctx := context.Background()
+	log := s.log.With("job_id", run.JobID, "task", run.Task, "run_id", run.ID, "attempt", run.Attempt)
+	if s.forced.Load() {
+		run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
+		s.updateRun(run)
+		s.publish(EventRunInterrupted, nil, &run)
+		return
+	}
+	job, jobErr := s.store.GetJob(ctx, run.JobID)
+	opts := job.Options.resolve(s.defaults)
+	fn, ok := s.task(run.Task)
+
+	run.Status, run.StartedAt = StatusRunning, s.now()
+	s.updateRun(run)
+	s.publish(EventRunStarted, nil, &run)
+	log.Debug("run started", "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
+
+	var result any
+	var err error
+	runCtx, cancel := context.WithCancel(s.runCtx)
+	if opts.Timeout > 0 {
+		runCtx, cancel = context.WithTimeoutCause(s.runCtx, opts.Timeout, errTimeout)
+	}
+	switch {
+	case !ok:
+		err = &UnknownTaskError{Task: run.Task}
+	case jobErr != nil && !run.Manual && errors.Is(jobErr, ErrJobNotFound):
+		err = fmt.Errorf("job %q was removed before the run started", run.JobID)
+	default:
+		result, err = call(withLogger(runCtx, log), fn, run)
+	}
+	cause := context.Cause(runCtx)
+	cancel()
+
+	run.EndedAt = s.now()
+	switch {
+	case err == nil:
+		run.Status = StatusSucceeded
+		if result != nil {
+			b, merr := json.Marshal(result)
+			if merr != nil {
+				run.Status, run.Error = StatusFailed, "result is not JSON: "+merr.Error()
+			} else {
+				run.Result = b
+			}
+		}
+	case errors.Is(cause, errTimeout):
+		run.Status, run.Error = StatusTimedOut, fmt.Sprintf("timed out after %s: %v", opts.Timeout, err)
+	case s.forced.Load() && cause != nil:
+		run.Status, run.Error = StatusInterrupted, "interrupted by shutdown: "+err.Error()
+	default:
+		run.Status, run.Error = StatusFailed, err.Error()
+	}
+	s.updateRun(run)
+	s.finish(log, run, opts)
+
+	if (run.Status == StatusFailed || run.Status == StatusTimedOut) && run.Attempt < opts.MaxAttempts && !s.forced.Load() {
+		s.planRetry(log, run, opts)
+	}
+	if opts.FixedDelay && !run.Manual && jobErr == nil {
+		s.scheduleAfterRun(job.ID, run.EndedAt)
+	}
+	if promoted, err := s.store.PromoteQueued(ctx, run.JobID, s.now()); err != nil {
+		log.Error("promoting a queued run failed", "err", err)
+	} else if promoted {
+		s.signal()
+	}
+}
+
+func (s *Scheduler) finish(log *slog.Logger, run Run, opts JobOptions) {
+	d := run.EndedAt.Sub(run.StartedAt)
+	switch run.Status {
+	case StatusSucceeded:
+		log.Info("run succeeded", "duration", d)
+		s.publish(EventRunSucceeded, nil, &run)
+	case StatusTimedOut:
+		log.Warn("run timed out", "duration", d, "timeout", opts.Timeout)
+		s.publish(EventRunTimedOut, nil, &run)
+	case StatusInterrupted:
+		log.Warn("run interrupted by shutdown", "duration", d)
+		s.publish(EventRunInterrupted, nil, &run)
+	default:
+		log.Warn("run failed", "duration", d, "err", run.Error)
+		s.publish(EventRunFailed, nil, &run)
+	}
+}
+
+// planRetry records the next attempt of a failed fire, due after an
+// exponential backoff with jitter.
+func (s *Scheduler) planRetry(log *slog.Logger, run Run, opts JobOptions) {
+	backoff := opts.RetryBackoff
+	for i := 1; i < run.Attempt && backoff < opts.MaxRetryBackoff; i++ {
+		backoff *= 2
+	}
+	backoff = min(backoff, opts.MaxRetryBackoff)
+	// Equal jitter: at least half the backoff, so retries of many jobs
+	// that failed together spread out but never come early.
+	delay := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+	retry := Run{ID: newID(), JobID: run.JobID, Task: run.Task, ScheduledAt: run.ScheduledAt,
+		NotBefore: run.EndedAt.Add(delay), Status: StatusScheduled, Attempt: run.Attempt + 1,
+		Manual: run.Manual, Args: run.Args}
+	if err := s.store.CreateRun(context.Background(), retry); err != nil {
+		log.Error("recording a retry failed", "err", err)
+		return
+	}
+	log.Info("retry planned", "next_attempt", retry.Attempt, "not_before", retry.NotBefore)
+	s.publish(EventRunRetryPlanned, nil, &retry)
+	s.signal()
+}
+
+// scheduleAfterRun sets a fixed-delay job's next fire from the end of its run.
+func (s *Scheduler) scheduleAfterRun(jobID string, end time.Time) {
+	_, err := s.modify(context.Background(), jobID, 0, func(j *Job) error {
+		if j.Paused || !j.NextRunAt.IsZero() {
+			return nil
+		}
+		t, err := j.Trigger.Build()
+		if err != nil {
+			return err
+		}
+		j.NextRunAt = nextAfterRun(t, end)
+		if end := j.Options.EndAt; !end.IsZero() && j.NextRunAt.After(end) {
+			j.NextRunAt = time.Time{}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrJobNotFound) {
+		s.log.Error("scheduling a fixed-delay job failed", "job_id", jobID, "err", err)
+	}
+}
+
+// nextAfterRun is the fire one interval after end.
+func nextAfterRun(t trigger.Trigger, end time.Time) time.Time {
+	switch t := t.(type) {
+	case trigger.Interval:
+		return end.Add(t.Every)
+	case trigger.Jitter:
+		n := nextAfterRun(t.Trigger, end)
+		return n.Add(t.Delay(n))
+	}
+	return t.Next(end, end)
+}
+
+func (s *Scheduler) updateRun(run Run) {
+	if err := s.store.UpdateRun(context.Background(), run); err != nil {
+		s.log.Error("recording a run failed", "job_id", run.JobID, "run_id", run.ID, "status", run.Status, "err", err)
+	}
+}
+
+// call runs the task, turning a panic into an error with the stack.
+func call(ctx context.Context, fn TaskFunc, run Run) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			result, err = nil, fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn(ctx, run.Clone())
+}

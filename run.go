@@ -1,0 +1,92 @@
+package sundial
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// RunStatus is the state of one run of a job.
+type RunStatus string
+
+const (
+	// StatusQueued waits for a running instance of its job to end
+	// (overlap policy "queue").
+	StatusQueued RunStatus = "queued"
+	// StatusScheduled waits until NotBefore: a retry in its backoff.
+	StatusScheduled RunStatus = "scheduled"
+	// StatusPending is claimed by a scheduler and waits for a worker.
+	StatusPending RunStatus = "pending"
+	// StatusRunning is executing.
+	StatusRunning RunStatus = "running"
+	// StatusSucceeded returned without error.
+	StatusSucceeded RunStatus = "succeeded"
+	// StatusFailed returned an error or panicked.
+	StatusFailed RunStatus = "failed"
+	// StatusTimedOut ran past the job's timeout.
+	StatusTimedOut RunStatus = "timed_out"
+	// StatusMissed fired later than the misfire grace and did not run.
+	StatusMissed RunStatus = "missed"
+	// StatusSkipped did not run: coalesced into a later fire, or the job
+	// was already running at its MaxInstances.
+	StatusSkipped RunStatus = "skipped"
+	// StatusInterrupted was cancelled by a shutdown.
+	StatusInterrupted RunStatus = "interrupted"
+)
+
+// Active reports whether the run has not ended yet.
+func (s RunStatus) Active() bool {
+	switch s {
+	case StatusQueued, StatusScheduled, StatusPending, StatusRunning:
+		return true
+	}
+	return false
+}
+
+// Run is one fire of a job: a record of what was scheduled, what ran and
+// how it ended.
+type Run struct {
+	// ID identifies the run.
+	ID string `json:"id"`
+	// JobID and Task say what ran.
+	JobID string `json:"job_id"`
+	Task  string `json:"task"`
+	// ScheduledAt is the fire time the run belongs to; retries of one fire
+	// share it.
+	ScheduledAt time.Time `json:"scheduled_at"`
+	// NotBefore is when a scheduled retry may start.
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// StartedAt and EndedAt are set when the run starts and ends.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+	// Status is where the run is in its life.
+	Status RunStatus `json:"status"`
+	// Attempt counts tries of one fire, from 1.
+	Attempt int `json:"attempt"`
+	// Manual marks a run started by RunNow rather than by the trigger.
+	Manual bool `json:"manual,omitempty"`
+	// Args is the JSON handed to the task.
+	Args json.RawMessage `json:"args,omitempty"`
+	// Result is the task's return value as JSON.
+	Result json.RawMessage `json:"result,omitempty"`
+	// Error is why the run failed, missed or was skipped.
+	Error string `json:"error,omitempty"`
+}
+
+// FireKey identifies the fire a run belongs to, stable across retries and
+// across processes: the job ID and the scheduled time. A task can use it to
+// de-duplicate its own side effects downstream.
+func (r Run) FireKey() string {
+	key := r.JobID + "@" + r.ScheduledAt.UTC().Format(time.RFC3339Nano)
+	if r.Manual {
+		key += "/manual/" + r.ID
+	}
+	return key
+}
+
+// Clone returns a deep copy.
+func (r Run) Clone() Run {
+	r.Args = slices.Clone(r.Args)
+	r.Result = slices.Clone(r.Result)
+	return r
+}

@@ -1,0 +1,552 @@
+// Package sundial runs background jobs on time — cron, intervals, one-off
+// dates — exactly once, with a history of every run.
+//
+// A [Scheduler] fires the jobs kept in a [Store] and runs their tasks, Go
+// functions registered by name, on a bounded pool of workers. Fires are
+// claimed from the store in one atomic step before they run ("claim, then
+// run"), so any number of schedulers sharing a durable store fire each
+// scheduled run once. Misfires, coalescing and overlapping runs are decided
+// at claim time and recorded as runs, never silently dropped.
+//
+//	s, _ := sundial.New(sundial.Config{Store: memstore.New(memstore.Options{})})
+//	s.Register("report", sendReport)
+//	s.AddJob(ctx, sundial.Job{ID: "daily-report", Task: "report",
+//		Trigger: trigger.Spec{Type: "cron", Expr: "0 9 * * 1-5", Timezone: "Europe/London"}})
+//	s.Start(ctx)
+//	defer s.Shutdown(ctx)
+package sundial
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// Config configures a Scheduler. Only Store is required.
+type Config struct {
+	// Store keeps jobs and runs. Required.
+	Store Store
+	// Workers bounds the runs executing at once. Default 10.
+	Workers int
+	// Defaults are the job options for fields a job leaves zero; their
+	// own zero fields fall back to the built-in defaults of JobOptions.
+	Defaults JobOptions
+	// Logger receives the scheduler's logs. Default slog.Default().
+	Logger *slog.Logger
+	// MaxSleep bounds how long the loop sleeps without looking at the
+	// store, which catches wall-clock jumps and changes made by other
+	// processes. Default 1 minute.
+	MaxSleep time.Duration
+	// Now is the wall clock. Default time.Now. Tests use testing/synctest
+	// rather than replacing it; it is here to simulate clock jumps.
+	Now func() time.Time
+}
+
+// Scheduler fires jobs and runs their tasks. Create one with New; every
+// method is safe for concurrent use.
+type Scheduler struct {
+	store    Store
+	log      *slog.Logger
+	now      func() time.Time
+	defaults JobOptions
+	workers  int
+	maxSleep time.Duration
+
+	tasksMu sync.RWMutex
+	tasks   map[string]TaskFunc
+
+	events eventHub
+
+	paused   atomic.Bool
+	inflight atomic.Int64 // runs handed to workers and not yet finished
+	wake     chan struct{}
+
+	// state guards the life cycle and sends on work.
+	state      sync.RWMutex
+	started    bool
+	stopped    bool
+	work       chan Run
+	loopCancel context.CancelFunc
+	loopDone   chan struct{}
+	workersWG  sync.WaitGroup
+	runCtx     context.Context // parent of every task's context
+	runCancel  context.CancelFunc
+	forced     atomic.Bool // shutdown's deadline passed: interrupt runs
+}
+
+// New returns a scheduler over cfg.Store. Register tasks, add jobs, then
+// Start it.
+func New(cfg Config) (*Scheduler, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("sundial: Config.Store is required (memstore.New for an in-memory store)")
+	}
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("sundial: Config.Workers %d must not be negative", cfg.Workers)
+	}
+	if err := cfg.Defaults.validate(); err != nil {
+		return nil, fmt.Errorf("sundial: Config.Defaults: %w", err)
+	}
+	s := &Scheduler{
+		store:    cfg.Store,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		defaults: cfg.Defaults,
+		workers:  orDefault(cfg.Workers, 10),
+		maxSleep: orDefault(cfg.MaxSleep, time.Minute),
+		tasks:    map[string]TaskFunc{},
+		wake:     make(chan struct{}, 1),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.runCtx, s.runCancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Register makes fn runnable by jobs whose Task is name. Names are
+// registered once; register before Start so that stored jobs naming the
+// task are not quarantined.
+func (s *Scheduler) Register(name string, fn TaskFunc) error {
+	if name == "" || strings.TrimSpace(name) != name {
+		return fmt.Errorf("sundial: task name %q must be non-empty without surrounding spaces", name)
+	}
+	if fn == nil {
+		return fmt.Errorf("sundial: task %q: function is nil", name)
+	}
+	s.tasksMu.Lock()
+	defer s.tasksMu.Unlock()
+	if _, ok := s.tasks[name]; ok {
+		return fmt.Errorf("sundial: task %q is already registered", name)
+	}
+	s.tasks[name] = fn
+	return nil
+}
+
+func (s *Scheduler) task(name string) (TaskFunc, bool) {
+	s.tasksMu.RLock()
+	defer s.tasksMu.RUnlock()
+	fn, ok := s.tasks[name]
+	return fn, ok
+}
+
+// Subscribe delivers events of the given kinds (all kinds when none are
+// given) on a channel with room for buffer events; see Subscription.
+func (s *Scheduler) Subscribe(buffer int, kinds ...EventKind) *Subscription {
+	return s.events.subscribe(buffer, kinds)
+}
+
+func (s *Scheduler) publish(kind EventKind, job *Job, run *Run) {
+	s.events.publish(Event{Kind: kind, Time: s.now(), Job: job, Run: run})
+}
+
+// signal wakes the loop; it never blocks.
+func (s *Scheduler) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// AddOption changes how AddJob treats an existing job.
+type AddOption func(*addOptions)
+
+type addOptions struct{ replace bool }
+
+// ReplaceExisting makes AddJob replace a job with the same ID instead of
+// failing with ErrJobExists.
+func ReplaceExisting() AddOption { return func(o *addOptions) { o.replace = true } }
+
+const maxIDLength = 200
+
+func validID(id string) error {
+	if len(id) > maxIDLength {
+		return invalidf("id", "%d bytes is longer than %d", len(id), maxIDLength)
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return invalidf("id", "%q must not contain spaces or control characters", id)
+		}
+	}
+	return nil
+}
+
+// check validates a job against the registry and returns its trigger.
+func (s *Scheduler) check(job Job) (trigger.Trigger, error) {
+	if err := validID(job.ID); err != nil {
+		return nil, err
+	}
+	if job.Task == "" {
+		return nil, invalidf("task", "required")
+	}
+	if _, ok := s.task(job.Task); !ok {
+		return nil, &InvalidJobError{Field: "task", Err: &UnknownTaskError{Task: job.Task}}
+	}
+	if len(job.Args) > 0 && !json.Valid(job.Args) {
+		return nil, invalidf("args", "not valid JSON")
+	}
+	t, err := job.Trigger.Build()
+	if err != nil {
+		var pe *trigger.ParseError
+		if errors.As(err, &pe) && pe.Field != "" {
+			return nil, &InvalidJobError{Field: "trigger." + pe.Field, Err: err}
+		}
+		return nil, &InvalidJobError{Field: "trigger", Err: err}
+	}
+	if err := job.Options.validate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// firstFire is the job's first fire at or after now.
+func (s *Scheduler) firstFire(job Job, t trigger.Trigger, now time.Time, onStart bool) time.Time {
+	if job.Paused {
+		return time.Time{}
+	}
+	opts := job.Options
+	from := now
+	if !opts.StartAt.IsZero() && opts.StartAt.After(from) {
+		from = opts.StartAt
+	}
+	next := from
+	if !onStart || !opts.RunOnStart {
+		next = t.Next(time.Time{}, from)
+	}
+	if !opts.EndAt.IsZero() && next.After(opts.EndAt) {
+		return time.Time{}
+	}
+	return next
+}
+
+// AddJob validates and stores a job and schedules its first fire. An empty
+// ID is generated. A job naming an unregistered task fails with an error
+// matching ErrUnknownTask; a bad field with an *InvalidJobError naming it;
+// an existing ID with ErrJobExists unless ReplaceExisting is given.
+func (s *Scheduler) AddJob(ctx context.Context, job Job, opts ...AddOption) (Job, error) {
+	var o addOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	job = job.Clone()
+	if job.ID == "" {
+		job.ID = newID()
+	}
+	now := s.now()
+	pinned, err := job.Trigger.Pin(now)
+	if err == nil {
+		job.Trigger = pinned
+	}
+	t, err := s.check(job)
+	if err != nil {
+		return Job{}, err
+	}
+	job.PauseReason, job.Version = "", 0
+	job.NextRunAt = s.firstFire(job, t, now, true)
+	created, err := s.store.CreateJob(ctx, job, now)
+	if errors.Is(err, ErrJobExists) && o.replace {
+		return s.replace(ctx, job, now)
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("add %s: %w", job, err)
+	}
+	s.publish(EventJobAdded, &created, nil)
+	s.signal()
+	return created, nil
+}
+
+func (s *Scheduler) replace(ctx context.Context, job Job, now time.Time) (Job, error) {
+	for range 5 {
+		old, err := s.store.GetJob(ctx, job.ID)
+		if err != nil {
+			return Job{}, fmt.Errorf("replace %s: %w", job, err)
+		}
+		job.Version, job.CreatedAt = old.Version, old.CreatedAt
+		updated, err := s.store.UpdateJob(ctx, job, now)
+		if errors.Is(err, ErrVersionConflict) {
+			continue
+		}
+		if err != nil {
+			return Job{}, fmt.Errorf("replace %s: %w", job, err)
+		}
+		s.publish(EventJobUpdated, &updated, nil)
+		s.signal()
+		return updated, nil
+	}
+	return Job{}, fmt.Errorf("replace %s: %w", job, ErrVersionConflict)
+}
+
+// UpdateJob changes a job's name, task, args, trigger, tags and options
+// and recomputes its next fire; whether it is paused is left as it was.
+// A non-zero job.Version must equal the stored one, so that two editors
+// cannot silently overwrite each other (ErrVersionConflict).
+func (s *Scheduler) UpdateJob(ctx context.Context, job Job) (Job, error) {
+	job = job.Clone()
+	now := s.now()
+	if pinned, err := job.Trigger.Pin(now); err == nil {
+		job.Trigger = pinned
+	}
+	t, err := s.check(job)
+	if err != nil {
+		return Job{}, err
+	}
+	return s.modify(ctx, job.ID, job.Version, func(stored *Job) error {
+		stored.Name, stored.Task, stored.Args, stored.Trigger = job.Name, job.Task, job.Args, job.Trigger
+		stored.Tags, stored.Options = job.Tags, job.Options
+		stored.NextRunAt = s.firstFire(*stored, t, now, false)
+		return nil
+	})
+}
+
+// modify applies change to the stored job and saves it, retrying on a
+// concurrent change unless the caller pinned a version.
+func (s *Scheduler) modify(ctx context.Context, id string, version int64, change func(*Job) error) (Job, error) {
+	for range 10 {
+		stored, err := s.store.GetJob(ctx, id)
+		if err != nil {
+			return Job{}, fmt.Errorf("job %q: %w", id, err)
+		}
+		if version != 0 && stored.Version != version {
+			return Job{}, fmt.Errorf("job %q: have version %d, stored is %d: %w", id, version, stored.Version, ErrVersionConflict)
+		}
+		if err := change(&stored); err != nil {
+			return Job{}, err
+		}
+		updated, err := s.store.UpdateJob(ctx, stored, s.now())
+		if errors.Is(err, ErrVersionConflict) && version == 0 {
+			continue
+		}
+		if err != nil {
+			return Job{}, fmt.Errorf("job %q: %w", id, err)
+		}
+		s.publish(EventJobUpdated, &updated, nil)
+		s.signal()
+		return updated, nil
+	}
+	return Job{}, fmt.Errorf("job %q: %w", id, ErrVersionConflict)
+}
+
+// RemoveJob deletes a job; its runs stay in the history. Runs already
+// started finish.
+func (s *Scheduler) RemoveJob(ctx context.Context, id string) error {
+	job, err := s.store.GetJob(ctx, id)
+	if err != nil {
+		return fmt.Errorf("remove job %q: %w", id, err)
+	}
+	if err := s.store.DeleteJob(ctx, id); err != nil {
+		return fmt.Errorf("remove job %q: %w", id, err)
+	}
+	s.publish(EventJobRemoved, &job, nil)
+	return nil
+}
+
+// PauseJob stops a job from firing until ResumeJob.
+func (s *Scheduler) PauseJob(ctx context.Context, id string) (Job, error) {
+	return s.modify(ctx, id, 0, func(j *Job) error {
+		j.Paused, j.PauseReason, j.NextRunAt = true, "", time.Time{}
+		return nil
+	})
+}
+
+// ResumeJob lets a paused (or quarantined) job fire again from now on. A
+// quarantined job resumes only once its task is registered and its trigger
+// is valid again.
+func (s *Scheduler) ResumeJob(ctx context.Context, id string) (Job, error) {
+	now := s.now()
+	return s.modify(ctx, id, 0, func(j *Job) error {
+		j.Paused, j.PauseReason = false, ""
+		t, err := s.check(*j)
+		if err != nil {
+			return fmt.Errorf("resume job %q: %w", id, err)
+		}
+		j.NextRunAt = s.firstFire(*j, t, now, false)
+		return nil
+	})
+}
+
+// Job returns one job, or an error matching ErrJobNotFound.
+func (s *Scheduler) Job(ctx context.Context, id string) (Job, error) {
+	job, err := s.store.GetJob(ctx, id)
+	if err != nil {
+		return Job{}, fmt.Errorf("job %q: %w", id, err)
+	}
+	return job, nil
+}
+
+// Jobs lists the jobs that pass the filter.
+func (s *Scheduler) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
+	return s.store.ListJobs(ctx, f)
+}
+
+// Run returns one run, or an error matching ErrRunNotFound.
+func (s *Scheduler) Run(ctx context.Context, id string) (Run, error) {
+	run, err := s.store.GetRun(ctx, id)
+	if err != nil {
+		return Run{}, fmt.Errorf("run %q: %w", id, err)
+	}
+	return run, nil
+}
+
+// Runs lists the runs that pass the filter, newest first.
+func (s *Scheduler) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
+	return s.store.ListRuns(ctx, f)
+}
+
+// RunNow runs a job once, now, outside its schedule, with args (or the
+// job's own args when args is nil). It returns the run as recorded when it
+// was queued for a worker; follow it with Run or Subscribe.
+func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage) (Run, error) {
+	job, err := s.store.GetJob(ctx, id)
+	if err != nil {
+		return Run{}, fmt.Errorf("run job %q now: %w", id, err)
+	}
+	if args == nil {
+		args = job.Args
+	} else if !json.Valid(args) {
+		return Run{}, invalidf("args", "not valid JSON")
+	}
+	s.state.RLock()
+	defer s.state.RUnlock()
+	if !s.started || s.stopped {
+		return Run{}, fmt.Errorf("run job %q now: %w", id, ErrNotRunning)
+	}
+	run := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: s.now(), Status: StatusPending,
+		Attempt: 1, Manual: true, Args: args}
+	if err := s.store.CreateRun(ctx, run); err != nil {
+		return Run{}, fmt.Errorf("run job %q now: %w", id, err)
+	}
+	s.inflight.Add(1)
+	select {
+	case s.work <- run:
+	case <-ctx.Done():
+		s.inflight.Add(-1)
+		run.Status, run.Error, run.EndedAt = StatusInterrupted, "not started: "+ctx.Err().Error(), s.now()
+		_ = s.store.UpdateRun(context.WithoutCancel(ctx), run)
+		return run, ctx.Err()
+	}
+	return run, nil
+}
+
+// Pause stops the scheduler from firing jobs; runs in progress go on.
+func (s *Scheduler) Pause() { s.paused.Store(true) }
+
+// Resume lets a paused scheduler fire again; fires that fell due meanwhile
+// follow each job's misfire rules.
+func (s *Scheduler) Resume() {
+	s.paused.Store(false)
+	s.signal()
+}
+
+// Paused reports whether the scheduler is paused.
+func (s *Scheduler) Paused() bool { return s.paused.Load() }
+
+// Start quarantines stored jobs that can no longer run, then starts the
+// loop and the workers in the background. ctx bounds only the start-up;
+// the scheduler runs until Shutdown.
+func (s *Scheduler) Start(ctx context.Context) error {
+	s.state.Lock()
+	defer s.state.Unlock()
+	if s.started {
+		return errors.New("sundial: scheduler already started")
+	}
+	if err := s.quarantineAll(ctx); err != nil {
+		return fmt.Errorf("sundial: start: %w", err)
+	}
+	s.started = true
+	s.work = make(chan Run, s.workers)
+	loopCtx, cancel := context.WithCancel(context.Background())
+	s.loopCancel, s.loopDone = cancel, make(chan struct{})
+	for range s.workers {
+		s.workersWG.Add(1)
+		go s.worker()
+	}
+	go s.loop(loopCtx)
+	return nil
+}
+
+// quarantineAll pauses stored jobs whose task is not registered or whose
+// trigger no longer builds, with the reason visible; it never deletes them.
+func (s *Scheduler) quarantineAll(ctx context.Context) error {
+	unpaused := false
+	jobs, err := s.store.ListJobs(ctx, JobFilter{Paused: &unpaused})
+	if err != nil {
+		return err
+	}
+	for _, job := range jobs {
+		reason := s.quarantineReason(job)
+		if reason == "" {
+			continue
+		}
+		q, err := s.modify(ctx, job.ID, 0, func(j *Job) error {
+			j.Paused, j.PauseReason, j.NextRunAt = true, reason, time.Time{}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		s.log.Warn("job quarantined", "job_id", job.ID, "task", job.Task, "reason", reason)
+		s.publish(EventJobQuarantined, &q, nil)
+	}
+	return nil
+}
+
+// quarantineReason says why a stored job cannot run, or "" if it can.
+func (s *Scheduler) quarantineReason(job Job) string {
+	if _, ok := s.task(job.Task); !ok {
+		return fmt.Sprintf("task %q is not registered", job.Task)
+	}
+	if _, err := job.Trigger.Build(); err != nil {
+		return "trigger no longer valid: " + err.Error()
+	}
+	return ""
+}
+
+// Shutdown stops firing, then waits for running runs until ctx is done;
+// after that it cancels them, records them as interrupted, waits for them
+// to return and returns ctx's error. Tasks must honour their context for a
+// forced shutdown to end.
+func (s *Scheduler) Shutdown(ctx context.Context) error {
+	s.state.Lock()
+	if !s.started || s.stopped {
+		s.state.Unlock()
+		return nil
+	}
+	s.stopped = true
+	s.loopCancel()
+	<-s.loopDone
+	close(s.work)
+	s.state.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.workersWG.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.forced.Store(true)
+		s.runCancel()
+		<-done
+	}
+	s.runCancel()
+	s.events.closeAll()
+	return err
+}
+
+// newID returns a random, URL-safe identifier.
+func newID() string { return strings.ToLower(rand.Text()) }

@@ -1,0 +1,102 @@
+package sundial
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps jobs and runs, and is the one place where schedulers
+// coordinate: a fire is claimed in one atomic step, so any number of
+// schedulers sharing a store fire each scheduled run once. Implementations
+// live under store/ and all pass the conformance suite in store/storetest.
+// Every method must be safe for concurrent use and must not keep or hand
+// out memory that the caller may change (copy jobs and runs in and out).
+type Store interface {
+	// CreateJob stores a new job with Version 1 and CreatedAt/UpdatedAt
+	// set, or returns ErrJobExists.
+	CreateJob(ctx context.Context, job Job, now time.Time) (Job, error)
+	// UpdateJob replaces a job whose stored Version equals job.Version,
+	// and returns it with the version increased; ErrVersionConflict if the
+	// versions differ, ErrJobNotFound if there is no such job.
+	UpdateJob(ctx context.Context, job Job, now time.Time) (Job, error)
+	// DeleteJob removes a job; its runs stay as history.
+	DeleteJob(ctx context.Context, id string) error
+	// GetJob returns one job or ErrJobNotFound.
+	GetJob(ctx context.Context, id string) (Job, error)
+	// ListJobs returns the jobs that pass the filter, ordered by ID.
+	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
+
+	// NextWake returns the earliest instant at which Claim would find
+	// work: the earliest NextRunAt of an unpaused job, or NotBefore of a
+	// scheduled run. Zero means nothing is scheduled.
+	NextWake(ctx context.Context) (time.Time, error)
+	// Claim atomically takes due work, at most limit items:
+	//
+	//   - runs with StatusScheduled and NotBefore at or before now become
+	//     StatusPending and are returned;
+	//   - for each unpaused job with NextRunAt at or before now (earliest
+	//     first), plan decides the job's new state and the runs to record;
+	//     the store writes both in the same atomic step, bumping the job's
+	//     version, and returns the new runs with StatusPending.
+	//
+	// A run whose job, scheduled time, attempt and manual flag equal a
+	// stored run's is never inserted twice.
+	Claim(ctx context.Context, now time.Time, limit int, plan PlanFunc) ([]Run, error)
+
+	// CreateRun stores a new run, or returns ErrDuplicateRun.
+	CreateRun(ctx context.Context, run Run) error
+	// UpdateRun replaces a stored run, or returns ErrRunNotFound.
+	UpdateRun(ctx context.Context, run Run) error
+	// GetRun returns one run or ErrRunNotFound.
+	GetRun(ctx context.Context, id string) (Run, error)
+	// ListRuns returns the runs that pass the filter, newest fire first.
+	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
+	// PromoteQueued turns the oldest queued run of the job into a
+	// scheduled run due at now, reporting whether there was one.
+	PromoteQueued(ctx context.Context, jobID string, now time.Time) (bool, error)
+}
+
+// PlanFunc decides, inside Claim's atomic step, what a due job's fire
+// becomes. active is the number of the job's runs that are pending or
+// running, queued reports whether one is queued. It returns the job's new
+// state (its NextRunAt at least) and the runs to record: StatusPending for
+// runs to execute now, StatusMissed or StatusSkipped for the record,
+// StatusQueued to wait for a running instance.
+type PlanFunc func(job Job, active int, queued bool) (Job, []Run)
+
+// JobFilter selects jobs; zero fields select everything.
+type JobFilter struct {
+	// Tag selects jobs carrying the tag.
+	Tag string
+	// Paused, when set, selects paused (true) or unpaused (false) jobs.
+	Paused *bool
+	// Task selects jobs of one task.
+	Task string
+}
+
+// Match reports whether the job passes the filter.
+func (f JobFilter) Match(j Job) bool {
+	return (f.Tag == "" || j.HasTag(f.Tag)) &&
+		(f.Paused == nil || *f.Paused == j.Paused) &&
+		(f.Task == "" || f.Task == j.Task)
+}
+
+// RunFilter selects runs; zero fields select everything.
+type RunFilter struct {
+	// JobID selects the runs of one job.
+	JobID string
+	// Status selects runs in one status.
+	Status RunStatus
+	// Since and Until bound ScheduledAt (inclusive, exclusive).
+	Since, Until time.Time
+	// Limit caps the number of runs returned; zero means no cap.
+	Limit int
+}
+
+// Match reports whether the run passes the filter (Limit aside).
+func (f RunFilter) Match(r Run) bool {
+	return (f.JobID == "" || f.JobID == r.JobID) &&
+		(f.Status == "" || f.Status == r.Status) &&
+		(f.Since.IsZero() || !r.ScheduledAt.Before(f.Since)) &&
+		(f.Until.IsZero() || r.ScheduledAt.Before(f.Until))
+}

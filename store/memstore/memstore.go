@@ -1,0 +1,444 @@
+// Package memstore is an in-memory sundial.Store: for programs whose jobs
+// need not survive a restart, and for tests. It keeps the same contract as
+// the durable stores (it passes store/storetest): due jobs sit in a min-heap
+// on their next fire time, and a claim is one critical section.
+package memstore
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sundialhq/sundial"
+)
+
+// Options configures a Store. The zero value is valid.
+type Options struct {
+	// RunsPerJob is how many ended runs of each job are kept; older ones
+	// are dropped. Runs that have not ended are always kept. Default 100.
+	RunsPerJob int
+}
+
+// Store is an in-memory sundial.Store. Create one with New.
+type Store struct {
+	mu       sync.Mutex
+	keep     int
+	jobs     map[string]*jobEntry
+	due      minHeap[*jobEntry] // dueable jobs by NextRunAt
+	runs     map[string]*runEntry
+	keys     map[runKey]string
+	jobRuns  map[string][]string // run IDs per job, oldest first
+	active   map[string]int      // pending or running runs per job
+	queued   map[string][]string // queued run IDs per job, oldest first
+	waiting  minHeap[*runEntry]  // scheduled runs by NotBefore
+	jobOrder []string            // sorted job IDs, rebuilt lazily
+}
+
+var _ sundial.Store = (*Store)(nil)
+
+type jobEntry struct {
+	job   sundial.Job
+	index int // position in the due heap, or -1
+}
+
+type runEntry struct {
+	run   sundial.Run
+	index int // position in the waiting heap, or -1
+}
+
+// runKey is the unique key of a run: its fire and attempt. Manual runs
+// carry their ID, since two may be requested in the same instant.
+type runKey struct {
+	job      string
+	at       int64
+	attempt  int
+	manualID string
+}
+
+func keyOf(r sundial.Run) runKey {
+	k := runKey{job: r.JobID, at: r.ScheduledAt.UnixNano(), attempt: r.Attempt}
+	if r.Manual {
+		k.manualID = r.ID
+	}
+	return k
+}
+
+// New returns an empty store.
+func New(opts Options) *Store {
+	keep := opts.RunsPerJob
+	if keep <= 0 {
+		keep = 100
+	}
+	return &Store{
+		keep:    keep,
+		due:     minHeap[*jobEntry]{less: func(a, b *jobEntry) bool { return a.job.NextRunAt.Before(b.job.NextRunAt) }},
+		waiting: minHeap[*runEntry]{less: func(a, b *runEntry) bool { return a.run.NotBefore.Before(b.run.NotBefore) }},
+		jobs:    map[string]*jobEntry{},
+		runs:    map[string]*runEntry{},
+		keys:    map[runKey]string{},
+		jobRuns: map[string][]string{},
+		active:  map[string]int{},
+		queued:  map[string][]string{},
+	}
+}
+
+func dueable(j *sundial.Job) bool { return !j.Paused && !j.NextRunAt.IsZero() }
+
+// place puts the entry in, or takes it out of, the due heap.
+func (s *Store) place(e *jobEntry) {
+	switch {
+	case dueable(&e.job) && e.index < 0:
+		heap.Push(&s.due, e)
+	case dueable(&e.job):
+		heap.Fix(&s.due, e.index)
+	case e.index >= 0:
+		heap.Remove(&s.due, e.index)
+	}
+}
+
+// CreateJob implements sundial.Store.
+func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (sundial.Job, error) {
+	if job.ID == "" {
+		return sundial.Job{}, errors.New("memstore: job ID is empty")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.jobs[job.ID]; ok {
+		return sundial.Job{}, sundial.ErrJobExists
+	}
+	job = job.Clone()
+	job.Version, job.CreatedAt, job.UpdatedAt = 1, now, now
+	e := &jobEntry{job: job, index: -1}
+	s.jobs[job.ID] = e
+	s.jobOrder = nil
+	s.place(e)
+	return job.Clone(), nil
+}
+
+// UpdateJob implements sundial.Store.
+func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (sundial.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.jobs[job.ID]
+	if !ok {
+		return sundial.Job{}, sundial.ErrJobNotFound
+	}
+	if e.job.Version != job.Version {
+		return sundial.Job{}, sundial.ErrVersionConflict
+	}
+	created := e.job.CreatedAt
+	e.job = job.Clone()
+	e.job.Version, e.job.CreatedAt, e.job.UpdatedAt = job.Version+1, created, now
+	s.place(e)
+	return e.job.Clone(), nil
+}
+
+// DeleteJob implements sundial.Store.
+func (s *Store) DeleteJob(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.jobs[id]
+	if !ok {
+		return sundial.ErrJobNotFound
+	}
+	if e.index >= 0 {
+		heap.Remove(&s.due, e.index)
+	}
+	delete(s.jobs, id)
+	s.jobOrder = nil
+	return nil
+}
+
+// GetJob implements sundial.Store.
+func (s *Store) GetJob(_ context.Context, id string) (sundial.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.jobs[id]
+	if !ok {
+		return sundial.Job{}, sundial.ErrJobNotFound
+	}
+	return e.job.Clone(), nil
+}
+
+// ListJobs implements sundial.Store.
+func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jobOrder == nil {
+		s.jobOrder = make([]string, 0, len(s.jobs))
+		for id := range s.jobs {
+			s.jobOrder = append(s.jobOrder, id)
+		}
+		slices.Sort(s.jobOrder)
+	}
+	var out []sundial.Job
+	for _, id := range s.jobOrder {
+		if j := &s.jobs[id].job; f.Match(*j) {
+			out = append(out, j.Clone())
+		}
+	}
+	return out, nil
+}
+
+// NextWake implements sundial.Store.
+func (s *Store) NextWake(context.Context) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var next time.Time
+	if s.due.Len() > 0 {
+		next = s.due.items[0].job.NextRunAt
+	}
+	if s.waiting.Len() > 0 {
+		if nb := s.waiting.items[0].run.NotBefore; next.IsZero() || nb.Before(next) {
+			next = nb
+		}
+	}
+	return next, nil
+}
+
+// Claim implements sundial.Store.
+func (s *Store) Claim(_ context.Context, now time.Time, limit int, plan sundial.PlanFunc) ([]sundial.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []sundial.Run
+	for len(out) < limit && s.waiting.Len() > 0 && !s.waiting.items[0].run.NotBefore.After(now) {
+		e := heap.Pop(&s.waiting).(*runEntry)
+		s.setStatus(e, sundial.StatusPending)
+		out = append(out, e.run.Clone())
+	}
+	for jobs := len(out); jobs < limit && s.due.Len() > 0 && !s.due.items[0].job.NextRunAt.After(now); jobs++ {
+		e := s.due.items[0]
+		id, version := e.job.ID, e.job.Version
+		planned, runs := plan(e.job.Clone(), s.active[id], len(s.queued[id]) > 0)
+		if planned.ID != id {
+			return out, fmt.Errorf("memstore: plan changed job ID %q to %q", id, planned.ID)
+		}
+		if !planned.Paused && !planned.NextRunAt.IsZero() && !planned.NextRunAt.After(e.job.NextRunAt) {
+			return out, fmt.Errorf("memstore: plan did not advance job %q past %s", id, e.job.NextRunAt)
+		}
+		created := e.job.CreatedAt
+		e.job = planned.Clone()
+		e.job.Version, e.job.CreatedAt, e.job.UpdatedAt = version+1, created, now
+		s.place(e)
+		for _, r := range runs {
+			if err := s.insertRun(r); err != nil {
+				continue // this fire was claimed before; never twice
+			}
+			if r.Status == sundial.StatusPending {
+				out = append(out, r.Clone())
+			}
+		}
+	}
+	return out, nil
+}
+
+// insertRun adds a run and its indexes; the caller holds the lock.
+func (s *Store) insertRun(r sundial.Run) error {
+	if r.ID == "" || r.JobID == "" {
+		return errors.New("memstore: run ID and job ID are required")
+	}
+	if _, ok := s.runs[r.ID]; ok {
+		return sundial.ErrDuplicateRun
+	}
+	k := keyOf(r)
+	if _, ok := s.keys[k]; ok {
+		return sundial.ErrDuplicateRun
+	}
+	e := &runEntry{run: r.Clone(), index: -1}
+	s.runs[r.ID] = e
+	s.keys[k] = r.ID
+	s.jobRuns[r.JobID] = append(s.jobRuns[r.JobID], r.ID)
+	status := r.Status
+	e.run.Status = ""
+	s.setStatus(e, status)
+	return nil
+}
+
+// setStatus moves a run to a new status and keeps every index in step.
+func (s *Store) setStatus(e *runEntry, status sundial.RunStatus) {
+	old, job := e.run.Status, e.run.JobID
+	if executing(old) {
+		s.active[job]--
+		if s.active[job] == 0 {
+			delete(s.active, job)
+		}
+	}
+	if old == sundial.StatusQueued {
+		s.queued[job] = slices.DeleteFunc(s.queued[job], func(id string) bool { return id == e.run.ID })
+		if len(s.queued[job]) == 0 {
+			delete(s.queued, job)
+		}
+	}
+	if old == sundial.StatusScheduled && e.index >= 0 {
+		heap.Remove(&s.waiting, e.index)
+	}
+	e.run.Status = status
+	switch {
+	case executing(status):
+		s.active[job]++
+	case status == sundial.StatusQueued:
+		s.queued[job] = append(s.queued[job], e.run.ID)
+	case status == sundial.StatusScheduled:
+		heap.Push(&s.waiting, e)
+	}
+	if !status.Active() && old.Active() || old == "" && !status.Active() {
+		s.prune(job)
+	}
+}
+
+func executing(s sundial.RunStatus) bool {
+	return s == sundial.StatusPending || s == sundial.StatusRunning
+}
+
+// prune drops the oldest ended runs of a job beyond the retention.
+func (s *Store) prune(job string) {
+	ids := s.jobRuns[job]
+	ended := 0
+	for _, id := range ids {
+		if !s.runs[id].run.Status.Active() {
+			ended++
+		}
+	}
+	if ended <= s.keep {
+		return
+	}
+	drop := ended - s.keep
+	kept := ids[:0]
+	for _, id := range ids {
+		e := s.runs[id]
+		if drop > 0 && !e.run.Status.Active() {
+			delete(s.runs, id)
+			delete(s.keys, keyOf(e.run))
+			drop--
+			continue
+		}
+		kept = append(kept, id)
+	}
+	s.jobRuns[job] = kept
+}
+
+// CreateRun implements sundial.Store.
+func (s *Store) CreateRun(_ context.Context, run sundial.Run) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.insertRun(run)
+}
+
+// UpdateRun implements sundial.Store.
+func (s *Store) UpdateRun(_ context.Context, run sundial.Run) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.runs[run.ID]
+	if !ok {
+		return sundial.ErrRunNotFound
+	}
+	if keyOf(run) != keyOf(e.run) {
+		return fmt.Errorf("memstore: run %q: job, fire time, attempt and manual flag cannot change", run.ID)
+	}
+	status := run.Status
+	wasScheduled := e.run.Status == sundial.StatusScheduled
+	next := run.Clone()
+	next.Status = e.run.Status
+	e.run = next
+	if wasScheduled && status == sundial.StatusScheduled {
+		heap.Fix(&s.waiting, e.index) // NotBefore may have moved
+		return nil
+	}
+	s.setStatus(e, status)
+	return nil
+}
+
+// GetRun implements sundial.Store.
+func (s *Store) GetRun(_ context.Context, id string) (sundial.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.runs[id]
+	if !ok {
+		return sundial.Run{}, sundial.ErrRunNotFound
+	}
+	return e.run.Clone(), nil
+}
+
+// ListRuns implements sundial.Store.
+func (s *Store) ListRuns(_ context.Context, f sundial.RunFilter) ([]sundial.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []sundial.Run
+	add := func(e *runEntry) {
+		if f.Match(e.run) {
+			out = append(out, e.run.Clone())
+		}
+	}
+	if f.JobID != "" {
+		for _, id := range s.jobRuns[f.JobID] {
+			add(s.runs[id])
+		}
+	} else {
+		for _, e := range s.runs {
+			add(e)
+		}
+	}
+	slices.SortFunc(out, func(a, b sundial.Run) int {
+		if c := b.ScheduledAt.Compare(a.ScheduledAt); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Attempt, a.Attempt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// PromoteQueued implements sundial.Store.
+func (s *Store) PromoteQueued(_ context.Context, jobID string, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := s.queued[jobID]
+	if len(ids) == 0 {
+		return false, nil
+	}
+	e := s.runs[ids[0]]
+	e.run.NotBefore = now
+	s.setStatus(e, sundial.StatusScheduled)
+	return true, nil
+}
+
+// minHeap is a container/heap of entries that know their own position,
+// so that an entry can be fixed or removed in O(log n).
+type minHeap[T interface{ setIndex(int) }] struct {
+	items []T
+	less  func(a, b T) bool
+}
+
+func (h *minHeap[T]) Len() int           { return len(h.items) }
+func (h *minHeap[T]) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
+func (h *minHeap[T]) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.items[i].setIndex(i)
+	h.items[j].setIndex(j)
+}
+func (h *minHeap[T]) Push(x any) {
+	e := x.(T)
+	e.setIndex(len(h.items))
+	h.items = append(h.items, e)
+}
+func (h *minHeap[T]) Pop() any {
+	var zero T
+	e := h.items[len(h.items)-1]
+	h.items[len(h.items)-1] = zero
+	h.items = h.items[:len(h.items)-1]
+	e.setIndex(-1)
+	return e
+}
+
+func (e *jobEntry) setIndex(i int) { e.index = i }
+func (e *runEntry) setIndex(i int) { e.index = i }

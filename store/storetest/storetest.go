@@ -1,0 +1,491 @@
+// Package storetest is the conformance suite that every sundial.Store
+// passes. A store's own tests call Run with a constructor:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) sundial.Store { return memstore.New(memstore.Options{}) })
+//	}
+//
+// Each subtest gets a fresh, empty store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// NewStore returns an empty store for one test.
+type NewStore func(t *testing.T) sundial.Store
+
+var t0 = time.Date(2026, 3, 7, 12, 0, 0, 0, time.UTC)
+
+// Run runs the whole suite.
+func Run(t *testing.T, newStore NewStore) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s sundial.Store)
+	}{
+		{"CreateGetDelete", testCreateGetDelete},
+		{"UpdateVersions", testUpdateVersions},
+		{"CopiesInAndOut", testCopies},
+		{"ListJobsFilters", testListJobs},
+		{"NextWake", testNextWake},
+		{"ClaimDueInOrder", testClaimOrder},
+		{"ClaimWritesPlan", testClaimWritesPlan},
+		{"ClaimSkipsPausedAndFuture", testClaimSkips},
+		{"ClaimCountsActive", testClaimCountsActive},
+		{"DuplicateRunsRejected", testDuplicateRuns},
+		{"ScheduledRunsClaimed", testScheduledRuns},
+		{"QueuedRunsPromoted", testQueued},
+		{"ListRunsFilters", testListRuns},
+		{"ConcurrentClaimsFireOnce", testConcurrentClaims},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, newStore(t))
+		})
+	}
+}
+
+func job(id string, next time.Time) sundial.Job {
+	return sundial.Job{ID: id, Task: "task", Trigger: trigger.Spec{Type: "cron", Expr: "* * * * *"},
+		Tags: []string{"t-" + id}, NextRunAt: next}
+}
+
+func mustCreate(t *testing.T, s sundial.Store, j sundial.Job) sundial.Job {
+	t.Helper()
+	created, err := s.CreateJob(context.Background(), j, t0)
+	if err != nil {
+		t.Fatalf("CreateJob(%s): %v", j.ID, err)
+	}
+	return created
+}
+
+// advance is a plan that moves the job a minute on and records one
+// pending run at its fire time.
+func advance(job sundial.Job, _ int, _ bool) (sundial.Job, []sundial.Run) {
+	run := sundial.Run{ID: "run-" + job.ID + "-" + job.NextRunAt.Format("150405"), JobID: job.ID, Task: job.Task,
+		ScheduledAt: job.NextRunAt, Status: sundial.StatusPending, Attempt: 1}
+	job.NextRunAt = job.NextRunAt.Add(time.Minute)
+	return job, []sundial.Run{run}
+}
+
+func testCreateGetDelete(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	created := mustCreate(t, s, job("a", t0))
+	if created.Version != 1 || !created.CreatedAt.Equal(t0) || !created.UpdatedAt.Equal(t0) {
+		t.Errorf("created job has version %d, created %s, updated %s; want 1, %s, %s",
+			created.Version, created.CreatedAt, created.UpdatedAt, t0, t0)
+	}
+	if _, err := s.CreateJob(ctx, job("a", t0), t0); !errors.Is(err, sundial.ErrJobExists) {
+		t.Errorf("second CreateJob: %v, want ErrJobExists", err)
+	}
+	got, err := s.GetJob(ctx, "a")
+	if err != nil || got.ID != "a" || got.Task != "task" || !got.NextRunAt.Equal(t0) {
+		t.Errorf("GetJob = %+v, %v", got, err)
+	}
+	if err := s.DeleteJob(ctx, "a"); err != nil {
+		t.Fatalf("DeleteJob: %v", err)
+	}
+	if _, err := s.GetJob(ctx, "a"); !errors.Is(err, sundial.ErrJobNotFound) {
+		t.Errorf("GetJob after delete: %v, want ErrJobNotFound", err)
+	}
+	if err := s.DeleteJob(ctx, "a"); !errors.Is(err, sundial.ErrJobNotFound) {
+		t.Errorf("second DeleteJob: %v, want ErrJobNotFound", err)
+	}
+	if w, _ := s.NextWake(ctx); !w.IsZero() {
+		t.Errorf("NextWake after delete = %s, want zero", w)
+	}
+}
+
+func testUpdateVersions(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	created := mustCreate(t, s, job("a", t0))
+	created.Name = "renamed"
+	later := t0.Add(time.Hour)
+	updated, err := s.UpdateJob(ctx, created, later)
+	if err != nil {
+		t.Fatalf("UpdateJob: %v", err)
+	}
+	if updated.Version != 2 || updated.Name != "renamed" || !updated.UpdatedAt.Equal(later) || !updated.CreatedAt.Equal(t0) {
+		t.Errorf("updated = version %d name %q updated %s created %s", updated.Version, updated.Name, updated.UpdatedAt, updated.CreatedAt)
+	}
+	created.Name = "stale"
+	if _, err := s.UpdateJob(ctx, created, later); !errors.Is(err, sundial.ErrVersionConflict) {
+		t.Errorf("UpdateJob with stale version: %v, want ErrVersionConflict", err)
+	}
+	if got, _ := s.GetJob(ctx, "a"); got.Name != "renamed" {
+		t.Errorf("a stale update changed the job: name %q", got.Name)
+	}
+	if _, err := s.UpdateJob(ctx, job("missing", t0), later); !errors.Is(err, sundial.ErrJobNotFound) {
+		t.Errorf("UpdateJob of a missing job: %v, want ErrJobNotFound", err)
+	}
+}
+
+func testCopies(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	j := job("a", t0)
+	j.Args = []byte(`{"n":1}`)
+	created := mustCreate(t, s, j)
+	j.Tags[0], j.Args[2] = "changed", 'X'
+	created.Tags[0] = "changed too"
+	got, _ := s.GetJob(ctx, "a")
+	if got.Tags[0] != "t-a" || string(got.Args) != `{"n":1}` {
+		t.Errorf("the store shares memory with its caller: tags %v, args %s", got.Tags, got.Args)
+	}
+}
+
+func testListJobs(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	mustCreate(t, s, job("c", t0))
+	mustCreate(t, s, job("a", t0))
+	p := job("b", time.Time{})
+	p.Paused = true
+	mustCreate(t, s, p)
+	all, _ := s.ListJobs(ctx, sundial.JobFilter{})
+	if ids := jobIDs(all); ids != "a,b,c" {
+		t.Errorf("ListJobs = %s, want a,b,c in ID order", ids)
+	}
+	paused := true
+	if ids := jobIDs(must(s.ListJobs(ctx, sundial.JobFilter{Paused: &paused}))); ids != "b" {
+		t.Errorf("paused = %s, want b", ids)
+	}
+	if ids := jobIDs(must(s.ListJobs(ctx, sundial.JobFilter{Tag: "t-c"}))); ids != "c" {
+		t.Errorf("tag t-c = %s, want c", ids)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func jobIDs(jobs []sundial.Job) string {
+	s := ""
+	for i, j := range jobs {
+		if i > 0 {
+			s += ","
+		}
+		s += j.ID
+	}
+	return s
+}
+
+func testNextWake(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	if w, err := s.NextWake(ctx); err != nil || !w.IsZero() {
+		t.Errorf("NextWake of an empty store = %s, %v", w, err)
+	}
+	mustCreate(t, s, job("late", t0.Add(time.Hour)))
+	mustCreate(t, s, job("early", t0.Add(time.Minute)))
+	p := job("paused", t0)
+	p.Paused = true
+	mustCreate(t, s, p)
+	if w, _ := s.NextWake(ctx); !w.Equal(t0.Add(time.Minute)) {
+		t.Errorf("NextWake = %s, want the earliest unpaused job at %s", w, t0.Add(time.Minute))
+	}
+	retry := sundial.Run{ID: "r", JobID: "late", Task: "task", ScheduledAt: t0, Status: sundial.StatusScheduled,
+		Attempt: 2, NotBefore: t0.Add(30 * time.Second)}
+	if err := s.CreateRun(ctx, retry); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := s.NextWake(ctx); !w.Equal(t0.Add(30 * time.Second)) {
+		t.Errorf("NextWake = %s, want the scheduled retry at %s", w, t0.Add(30*time.Second))
+	}
+}
+
+func testClaimOrder(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	for i, id := range []string{"c", "a", "b"} {
+		mustCreate(t, s, job(id, t0.Add(time.Duration(3-i)*time.Second)))
+	}
+	runs, err := s.Claim(ctx, t0.Add(time.Hour), 2, advance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || runs[0].JobID != "b" || runs[1].JobID != "a" {
+		t.Errorf("Claim(limit 2) = %v, want b then a (earliest first)", runIDs(runs))
+	}
+	for _, r := range runs {
+		if r.Status != sundial.StatusPending {
+			t.Errorf("claimed run %s has status %s, want pending", r.ID, r.Status)
+		}
+	}
+}
+
+func runIDs(runs []sundial.Run) []string {
+	var ids []string
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func testClaimWritesPlan(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	mustCreate(t, s, job("a", t0))
+	plan := func(j sundial.Job, active int, queued bool) (sundial.Job, []sundial.Run) {
+		j.NextRunAt = t0.Add(time.Minute)
+		return j, []sundial.Run{
+			{ID: "missed", JobID: j.ID, Task: j.Task, ScheduledAt: t0.Add(-time.Hour), Status: sundial.StatusMissed, Attempt: 1, Error: "late"},
+			{ID: "run", JobID: j.ID, Task: j.Task, ScheduledAt: t0, Status: sundial.StatusPending, Attempt: 1},
+		}
+	}
+	runs, err := s.Claim(ctx, t0, 10, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].ID != "run" {
+		t.Fatalf("Claim returned %v, want only the pending run", runIDs(runs))
+	}
+	got, _ := s.GetJob(ctx, "a")
+	if !got.NextRunAt.Equal(t0.Add(time.Minute)) || got.Version != 2 {
+		t.Errorf("job after claim: next %s version %d, want %s and 2", got.NextRunAt, got.Version, t0.Add(time.Minute))
+	}
+	missed, err := s.GetRun(ctx, "missed")
+	if err != nil || missed.Status != sundial.StatusMissed || missed.Error != "late" {
+		t.Errorf("missed run = %+v, %v", missed, err)
+	}
+	if again, _ := s.Claim(ctx, t0, 10, plan); len(again) != 0 {
+		t.Errorf("a second claim at the same time returned %v", runIDs(again))
+	}
+}
+
+func testClaimSkips(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	p := job("paused", t0)
+	p.Paused = true
+	mustCreate(t, s, p)
+	mustCreate(t, s, job("future", t0.Add(time.Second)))
+	mustCreate(t, s, job("never", time.Time{}))
+	runs, err := s.Claim(ctx, t0, 10, advance)
+	if err != nil || len(runs) != 0 {
+		t.Errorf("Claim = %v, %v; want nothing (paused, future, no next fire)", runIDs(runs), err)
+	}
+}
+
+func testClaimCountsActive(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	mustCreate(t, s, job("a", t0))
+	if _, err := s.Claim(ctx, t0, 10, advance); err != nil {
+		t.Fatal(err)
+	}
+	var sawActive int
+	var sawQueued bool
+	plan := func(j sundial.Job, active int, queued bool) (sundial.Job, []sundial.Run) {
+		sawActive, sawQueued = active, queued
+		j.NextRunAt = j.NextRunAt.Add(time.Minute)
+		return j, []sundial.Run{{ID: "q", JobID: j.ID, Task: j.Task, ScheduledAt: t0.Add(time.Minute), Status: sundial.StatusQueued, Attempt: 1}}
+	}
+	if _, err := s.Claim(ctx, t0.Add(time.Minute), 10, plan); err != nil {
+		t.Fatal(err)
+	}
+	if sawActive != 1 || sawQueued {
+		t.Errorf("plan saw active %d queued %v, want 1 and false", sawActive, sawQueued)
+	}
+	if _, err := s.Claim(ctx, t0.Add(2*time.Minute), 10, plan); err == nil {
+		// The second plan inserts the same run ID again: it must not be stored twice.
+		if sawActive != 1 || !sawQueued {
+			t.Errorf("plan saw active %d queued %v, want 1 and true", sawActive, sawQueued)
+		}
+	}
+	// Ending the running run lowers the count.
+	r, _ := s.GetRun(ctx, "run-a-120000")
+	r.Status, r.EndedAt = sundial.StatusSucceeded, t0
+	if err := s.UpdateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, t0.Add(3*time.Minute), 10, plan); err != nil {
+		t.Fatal(err)
+	}
+	if sawActive != 0 {
+		t.Errorf("plan saw active %d after the run ended, want 0", sawActive)
+	}
+}
+
+func testDuplicateRuns(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	r := sundial.Run{ID: "r1", JobID: "a", Task: "task", ScheduledAt: t0, Status: sundial.StatusSucceeded, Attempt: 1}
+	if err := s.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	r.ID = "r2"
+	if err := s.CreateRun(ctx, r); !errors.Is(err, sundial.ErrDuplicateRun) {
+		t.Errorf("a second run for the same fire and attempt: %v, want ErrDuplicateRun", err)
+	}
+	r.Attempt = 2
+	if err := s.CreateRun(ctx, r); err != nil {
+		t.Errorf("the next attempt of the fire: %v", err)
+	}
+	m1 := sundial.Run{ID: "m1", JobID: "a", Task: "task", ScheduledAt: t0, Status: sundial.StatusPending, Attempt: 1, Manual: true}
+	m2 := m1
+	m2.ID = "m2"
+	if err := s.CreateRun(ctx, m1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRun(ctx, m2); err != nil {
+		t.Errorf("two manual runs in the same instant: %v", err)
+	}
+	if err := s.UpdateRun(ctx, sundial.Run{ID: "nope", JobID: "a"}); !errors.Is(err, sundial.ErrRunNotFound) {
+		t.Errorf("UpdateRun of a missing run: %v, want ErrRunNotFound", err)
+	}
+	// A plan that records a fire already recorded does not store it twice.
+	mustCreate(t, s, job("a", t0))
+	plan := func(j sundial.Job, _ int, _ bool) (sundial.Job, []sundial.Run) {
+		j.NextRunAt = t0.Add(time.Minute)
+		return j, []sundial.Run{{ID: "r3", JobID: "a", Task: "task", ScheduledAt: t0, Status: sundial.StatusPending, Attempt: 1}}
+	}
+	runs, err := s.Claim(ctx, t0, 10, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 0 {
+		t.Errorf("Claim returned a duplicate of a recorded fire: %v", runIDs(runs))
+	}
+	if _, err := s.GetRun(ctx, "r3"); !errors.Is(err, sundial.ErrRunNotFound) {
+		t.Errorf("duplicate run r3 was stored: %v", err)
+	}
+}
+
+func testScheduledRuns(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	r := sundial.Run{ID: "retry", JobID: "a", Task: "task", ScheduledAt: t0, Status: sundial.StatusScheduled,
+		Attempt: 2, NotBefore: t0.Add(10 * time.Second)}
+	if err := s.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := s.Claim(ctx, t0.Add(9*time.Second), 10, advance); len(runs) != 0 {
+		t.Errorf("claimed %v before NotBefore", runIDs(runs))
+	}
+	runs, err := s.Claim(ctx, t0.Add(10*time.Second), 10, advance)
+	if err != nil || len(runs) != 1 || runs[0].ID != "retry" || runs[0].Status != sundial.StatusPending {
+		t.Fatalf("Claim at NotBefore = %+v, %v", runs, err)
+	}
+	if again, _ := s.Claim(ctx, t0.Add(time.Hour), 10, advance); len(again) != 0 {
+		t.Errorf("a scheduled run was claimed twice: %v", runIDs(again))
+	}
+	if w, _ := s.NextWake(ctx); !w.IsZero() {
+		t.Errorf("NextWake after the claim = %s, want zero", w)
+	}
+}
+
+func testQueued(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	for i, id := range []string{"q1", "q2"} {
+		r := sundial.Run{ID: id, JobID: "a", Task: "task", ScheduledAt: t0.Add(time.Duration(i) * time.Minute),
+			Status: sundial.StatusQueued, Attempt: 1}
+		if err := s.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := s.PromoteQueued(ctx, "other", t0); ok || err != nil {
+		t.Errorf("PromoteQueued of a job with nothing queued = %v, %v", ok, err)
+	}
+	ok, err := s.PromoteQueued(ctx, "a", t0)
+	if !ok || err != nil {
+		t.Fatalf("PromoteQueued = %v, %v", ok, err)
+	}
+	runs, _ := s.Claim(ctx, t0, 10, advance)
+	if len(runs) != 1 || runs[0].ID != "q1" {
+		t.Errorf("after promotion Claim = %v, want the oldest queued run q1", runIDs(runs))
+	}
+}
+
+func testListRuns(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		status := sundial.StatusSucceeded
+		if i%2 == 1 {
+			status = sundial.StatusFailed
+		}
+		job := "a"
+		if i == 4 {
+			job = "b"
+		}
+		r := sundial.Run{ID: fmt.Sprint("r", i), JobID: job, Task: "task", ScheduledAt: t0.Add(time.Duration(i) * time.Minute),
+			Status: status, Attempt: 1}
+		if err := s.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(f sundial.RunFilter, want string) {
+		t.Helper()
+		runs, err := s.ListRuns(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprint(runIDs(runs))
+		if got != want {
+			t.Errorf("ListRuns(%+v) = %s, want %s", f, got, want)
+		}
+	}
+	check(sundial.RunFilter{}, "[r4 r3 r2 r1 r0]")
+	check(sundial.RunFilter{JobID: "a"}, "[r3 r2 r1 r0]")
+	check(sundial.RunFilter{Status: sundial.StatusFailed}, "[r3 r1]")
+	check(sundial.RunFilter{JobID: "a", Limit: 2}, "[r3 r2]")
+	check(sundial.RunFilter{Since: t0.Add(time.Minute), Until: t0.Add(3 * time.Minute)}, "[r2 r1]")
+	if _, err := s.GetRun(ctx, "nope"); !errors.Is(err, sundial.ErrRunNotFound) {
+		t.Errorf("GetRun of a missing run: %v, want ErrRunNotFound", err)
+	}
+}
+
+// testConcurrentClaims has many goroutines claim the same jobs at once:
+// every fire must be claimed exactly once.
+func testConcurrentClaims(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	const jobs, fires = 20, 30
+	for i := range jobs {
+		mustCreate(t, s, job(fmt.Sprint("j", i), t0))
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for step := range fires {
+				runs, err := s.Claim(ctx, t0.Add(time.Duration(step)*time.Minute), 7, advance)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, r := range runs {
+					seen[r.FireKey()]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	// Drain what is still due at the last step.
+	for {
+		runs, err := s.Claim(ctx, t0.Add((fires-1)*time.Minute), 100, advance)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) == 0 {
+			break
+		}
+		for _, r := range runs {
+			seen[r.FireKey()]++
+		}
+	}
+	if len(seen) != jobs*fires {
+		t.Errorf("%d distinct fires claimed, want %d", len(seen), jobs*fires)
+	}
+	for key, n := range seen {
+		if n != 1 {
+			t.Errorf("fire %s claimed %d times", key, n)
+		}
+	}
+}
