@@ -10,7 +10,9 @@ import (
 // EventKind names what happened.
 type EventKind string
 
-// Event kinds.
+// Event kinds: a job was added, updated, removed or quarantined; a run
+// started, ended (succeeded, failed, timed out, interrupted), was recorded
+// without running (missed, skipped), or had a retry planned.
 const (
 	EventJobAdded        EventKind = "job_added"
 	EventJobUpdated      EventKind = "job_updated"
@@ -28,7 +30,9 @@ const (
 
 // Event reports a change to a job or a run.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
+	// Time is when the scheduler published the event.
 	Time time.Time
 	// Job is set for job events.
 	Job *Job
@@ -56,9 +60,14 @@ func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
 func (s *Subscription) Close() { s.hub.remove(s) }
 
 type eventHub struct {
-	mu   sync.Mutex
-	subs []*Subscription
+	mu    sync.Mutex
+	subs  []*Subscription
+	count atomic.Int32 // len(subs), read without the lock
 }
+
+// active reports whether anyone listens, so that publishers can skip
+// building events nobody receives.
+func (h *eventHub) active() bool { return h.count.Load() > 0 }
 
 func (h *eventHub) subscribe(buffer int, kinds []EventKind) *Subscription {
 	if buffer < 1 {
@@ -68,6 +77,7 @@ func (h *eventHub) subscribe(buffer int, kinds []EventKind) *Subscription {
 	s := &Subscription{C: c, c: c, kinds: slices.Clone(kinds), hub: h}
 	h.mu.Lock()
 	h.subs = append(h.subs, s)
+	h.count.Store(int32(len(h.subs)))
 	h.mu.Unlock()
 	return s
 }
@@ -80,6 +90,7 @@ func (h *eventHub) remove(s *Subscription) {
 	}
 	s.closed = true
 	h.subs = slices.DeleteFunc(h.subs, func(x *Subscription) bool { return x == s })
+	h.count.Store(int32(len(h.subs)))
 	close(s.c)
 }
 
@@ -103,6 +114,7 @@ func (h *eventHub) closeAll() {
 	h.mu.Lock()
 	subs := h.subs
 	h.subs = nil
+	h.count.Store(0)
 	for _, s := range subs {
 		s.closed = true
 		close(s.c)

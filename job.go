@@ -200,4 +200,5 @@ func cloneSpec(s trigger.Spec) trigger.Spec {
 // HasTag reports whether the job carries the tag.
 func (j Job) HasTag(tag string) bool { return slices.Contains(j.Tags, tag) }
 
+// String names the job and its task, for logs and errors.
 func (j Job) String() string { return fmt.Sprintf("job %q (task %q)", j.ID, j.Task) }

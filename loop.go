@@ -82,7 +82,7 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	for _, run := range runs {
 		s.inflight.Add(1)
 		select {
-		case s.work <- run:
+		case s.work <- dispatch{run: run, opts: notes.options[run.ID]}:
 		case <-ctx.Done():
 			// Shutting down before the run could start: record it.
 			s.inflight.Add(-1)
@@ -98,13 +98,21 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 type claimNotes struct {
 	recorded    []Run
 	quarantined []Job
+	options     map[string]*JobOptions // resolved options by pending run ID
+}
+
+// dispatch is a claimed run on its way to a worker, with its job's
+// resolved options when the claim knew them (nil: read the job).
+type dispatch struct {
+	run  Run
+	opts *JobOptions
 }
 
 func (n *claimNotes) publish(s *Scheduler) {
 	for i := range n.quarantined {
 		j := n.quarantined[i]
 		s.log.Warn("job quarantined", "job_id", j.ID, "task", j.Task, "reason", j.PauseReason)
-		s.publish(EventJobQuarantined, &j, nil)
+		s.publishJob(EventJobQuarantined, &j)
 	}
 	for i := range n.recorded {
 		r := n.recorded[i]
@@ -112,11 +120,11 @@ func (n *claimNotes) publish(s *Scheduler) {
 		case StatusMissed:
 			s.log.Warn("run missed", "job_id", r.JobID, "task", r.Task, "run_id", r.ID,
 				"scheduled_at", r.ScheduledAt, "reason", r.Error)
-			s.publish(EventRunMissed, nil, &r)
+			s.publishRun(EventRunMissed, &r)
 		case StatusSkipped:
 			s.log.Info("run skipped", "job_id", r.JobID, "task", r.Task, "run_id", r.ID,
 				"scheduled_at", r.ScheduledAt, "reason", r.Error)
-			s.publish(EventRunSkipped, nil, &r)
+			s.publishRun(EventRunSkipped, &r)
 		}
 	}
 }
@@ -150,7 +158,7 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 			next = time.Time{}
 		}
 
-		var runs []Run
+		runs := make([]Run, 0, len(fires))
 		record := func(at time.Time, status RunStatus, reason string) {
 			r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, Status: status,
 				Attempt: 1, Args: job.Args, Error: reason}
@@ -191,6 +199,10 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 				continue
 			}
 			record(f, StatusPending, "")
+			if notes.options == nil {
+				notes.options = map[string]*JobOptions{}
+			}
+			notes.options[runs[len(runs)-1].ID] = &opts
 			active++
 			started = true
 		}
@@ -215,8 +227,8 @@ func isInterval(t trigger.Trigger) bool {
 
 func (s *Scheduler) worker() {
 	defer s.workersWG.Done()
-	for run := range s.work {
-		s.execute(run)
+	for d := range s.work {
+		s.execute(d)
 		s.inflight.Add(-1)
 		s.signal()
 	}
@@ -225,27 +237,36 @@ func (s *Scheduler) worker() {
 var errTimeout = errors.New("run timed out")
 
 // execute runs one claimed run to its end and records everything about it.
-func (s *Scheduler) execute(run Run) {
+func (s *Scheduler) execute(d dispatch) {
 	ctx := context.Background()
-	log := s.log.With("job_id", run.JobID, "task", run.Task, "run_id", run.ID, "attempt", run.Attempt)
+	run := d.run
 	if s.forced.Load() {
 		run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
 		s.updateRun(run)
-		s.publish(EventRunInterrupted, nil, &run)
+		s.publishRun(EventRunInterrupted, &run)
 		return
 	}
-	job, jobErr := s.store.GetJob(ctx, run.JobID)
-	opts := job.Options.resolve(s.defaults)
+	var opts JobOptions
+	var jobErr error
+	if d.opts != nil {
+		opts = *d.opts
+	} else {
+		var job Job
+		job, jobErr = s.store.GetJob(ctx, run.JobID)
+		opts = job.Options.resolve(s.defaults)
+	}
 	fn, ok := s.task(run.Task)
 
 	run.Status, run.StartedAt = StatusRunning, s.now()
 	s.updateRun(run)
-	s.publish(EventRunStarted, nil, &run)
-	log.Debug("run started", "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
+	s.publishRun(EventRunStarted, &run)
+	s.logRun(slog.LevelDebug, "run started", &run, "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
 
 	var result any
 	var err error
-	runCtx, cancel := context.WithCancel(s.runCtx)
+	// Without a timeout the run shares the scheduler's context: a forced
+	// shutdown still cancels it, and no per-run context is registered.
+	runCtx, cancel := s.runCtx, context.CancelFunc(func() {})
 	if opts.Timeout > 0 {
 		runCtx, cancel = context.WithTimeoutCause(s.runCtx, opts.Timeout, errTimeout)
 	}
@@ -255,7 +276,7 @@ func (s *Scheduler) execute(run Run) {
 	case jobErr != nil && !run.Manual && errors.Is(jobErr, ErrJobNotFound):
 		err = fmt.Errorf("job %q was removed before the run started", run.JobID)
 	default:
-		result, err = call(withLogger(runCtx, log), fn, run)
+		result, err = call(withRunLogger(runCtx, s.log, &run), fn, run)
 	}
 	cause := context.Cause(runCtx)
 	cancel()
@@ -280,42 +301,53 @@ func (s *Scheduler) execute(run Run) {
 		run.Status, run.Error = StatusFailed, err.Error()
 	}
 	s.updateRun(run)
-	s.finish(log, run, opts)
+	s.finish(run, opts)
 
 	if (run.Status == StatusFailed || run.Status == StatusTimedOut) && run.Attempt < opts.MaxAttempts && !s.forced.Load() {
-		s.planRetry(log, run, opts)
+		s.planRetry(run, opts)
 	}
 	if opts.FixedDelay && !run.Manual && jobErr == nil {
-		s.scheduleAfterRun(job.ID, run.EndedAt)
+		s.scheduleAfterRun(run.JobID, run.EndedAt)
 	}
 	if promoted, err := s.store.PromoteQueued(ctx, run.JobID, s.now()); err != nil {
-		log.Error("promoting a queued run failed", "err", err)
+		s.logRun(slog.LevelError, "promoting a queued run failed", &run, "err", err)
 	} else if promoted {
 		s.signal()
 	}
 }
 
-func (s *Scheduler) finish(log *slog.Logger, run Run, opts JobOptions) {
+// logRun logs about a run with its identifying attributes, building them
+// only when the level is enabled.
+func (s *Scheduler) logRun(level slog.Level, msg string, run *Run, args ...any) {
+	ctx := context.Background()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := append([]any{"job_id", run.JobID, "task", run.Task, "run_id", run.ID, "attempt", run.Attempt}, args...)
+	s.log.Log(ctx, level, msg, attrs...)
+}
+
+func (s *Scheduler) finish(run Run, opts JobOptions) {
 	d := run.EndedAt.Sub(run.StartedAt)
 	switch run.Status {
 	case StatusSucceeded:
-		log.Info("run succeeded", "duration", d)
-		s.publish(EventRunSucceeded, nil, &run)
+		s.logRun(slog.LevelInfo, "run succeeded", &run, "duration", d)
+		s.publishRun(EventRunSucceeded, &run)
 	case StatusTimedOut:
-		log.Warn("run timed out", "duration", d, "timeout", opts.Timeout)
-		s.publish(EventRunTimedOut, nil, &run)
+		s.logRun(slog.LevelWarn, "run timed out", &run, "duration", d, "timeout", opts.Timeout)
+		s.publishRun(EventRunTimedOut, &run)
 	case StatusInterrupted:
-		log.Warn("run interrupted by shutdown", "duration", d)
-		s.publish(EventRunInterrupted, nil, &run)
+		s.logRun(slog.LevelWarn, "run interrupted by shutdown", &run, "duration", d)
+		s.publishRun(EventRunInterrupted, &run)
 	default:
-		log.Warn("run failed", "duration", d, "err", run.Error)
-		s.publish(EventRunFailed, nil, &run)
+		s.logRun(slog.LevelWarn, "run failed", &run, "duration", d, "err", run.Error)
+		s.publishRun(EventRunFailed, &run)
 	}
 }
 
 // planRetry records the next attempt of a failed fire, due after an
 // exponential backoff with jitter.
-func (s *Scheduler) planRetry(log *slog.Logger, run Run, opts JobOptions) {
+func (s *Scheduler) planRetry(run Run, opts JobOptions) {
 	backoff := opts.RetryBackoff
 	for i := 1; i < run.Attempt && backoff < opts.MaxRetryBackoff; i++ {
 		backoff *= 2
@@ -328,11 +360,11 @@ func (s *Scheduler) planRetry(log *slog.Logger, run Run, opts JobOptions) {
 		NotBefore: run.EndedAt.Add(delay), Status: StatusScheduled, Attempt: run.Attempt + 1,
 		Manual: run.Manual, Args: run.Args}
 	if err := s.store.CreateRun(context.Background(), retry); err != nil {
-		log.Error("recording a retry failed", "err", err)
+		s.logRun(slog.LevelError, "recording a retry failed", &run, "err", err)
 		return
 	}
-	log.Info("retry planned", "next_attempt", retry.Attempt, "not_before", retry.NotBefore)
-	s.publish(EventRunRetryPlanned, nil, &retry)
+	s.logRun(slog.LevelInfo, "retry planned", &run, "next_attempt", retry.Attempt, "not_before", retry.NotBefore)
+	s.publishRun(EventRunRetryPlanned, &retry)
 	s.signal()
 }
 

@@ -19,6 +19,7 @@ package sundial
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,7 +76,7 @@ type Scheduler struct {
 	state      sync.RWMutex
 	started    bool
 	stopped    bool
-	work       chan Run
+	work       chan dispatch
 	loopCancel context.CancelFunc
 	loopDone   chan struct{}
 	workersWG  sync.WaitGroup
@@ -150,6 +151,25 @@ func (s *Scheduler) Subscribe(buffer int, kinds ...EventKind) *Subscription {
 
 func (s *Scheduler) publish(kind EventKind, job *Job, run *Run) {
 	s.events.publish(Event{Kind: kind, Time: s.now(), Job: job, Run: run})
+}
+
+// publishJob publishes a job event, building it only when someone listens.
+func (s *Scheduler) publishJob(kind EventKind, job *Job) {
+	if !s.events.active() {
+		return
+	}
+	j := job.Clone()
+	s.events.publish(Event{Kind: kind, Time: s.now(), Job: &j})
+}
+
+// publishRun publishes a run event with its own copy of the run, built
+// only when someone listens.
+func (s *Scheduler) publishRun(kind EventKind, run *Run) {
+	if !s.events.active() {
+		return
+	}
+	r := run.Clone()
+	s.events.publish(Event{Kind: kind, Time: s.now(), Run: &r})
 }
 
 // signal wakes the loop; it never blocks.
@@ -262,7 +282,7 @@ func (s *Scheduler) AddJob(ctx context.Context, job Job, opts ...AddOption) (Job
 	if err != nil {
 		return Job{}, fmt.Errorf("add %s: %w", job, err)
 	}
-	s.publish(EventJobAdded, &created, nil)
+	s.publishJob(EventJobAdded, &created)
 	s.signal()
 	return created, nil
 }
@@ -281,7 +301,7 @@ func (s *Scheduler) replace(ctx context.Context, job Job, now time.Time) (Job, e
 		if err != nil {
 			return Job{}, fmt.Errorf("replace %s: %w", job, err)
 		}
-		s.publish(EventJobUpdated, &updated, nil)
+		s.publishJob(EventJobUpdated, &updated)
 		s.signal()
 		return updated, nil
 	}
@@ -331,7 +351,7 @@ func (s *Scheduler) modify(ctx context.Context, id string, version int64, change
 		if err != nil {
 			return Job{}, fmt.Errorf("job %q: %w", id, err)
 		}
-		s.publish(EventJobUpdated, &updated, nil)
+		s.publishJob(EventJobUpdated, &updated)
 		s.signal()
 		return updated, nil
 	}
@@ -348,7 +368,7 @@ func (s *Scheduler) RemoveJob(ctx context.Context, id string) error {
 	if err := s.store.DeleteJob(ctx, id); err != nil {
 		return fmt.Errorf("remove job %q: %w", id, err)
 	}
-	s.publish(EventJobRemoved, &job, nil)
+	s.publishJob(EventJobRemoved, &job)
 	return nil
 }
 
@@ -428,8 +448,9 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage)
 		return Run{}, fmt.Errorf("run job %q now: %w", id, err)
 	}
 	s.inflight.Add(1)
+	opts := job.Options.resolve(s.defaults)
 	select {
-	case s.work <- run:
+	case s.work <- dispatch{run: run, opts: &opts}:
 	case <-ctx.Done():
 		s.inflight.Add(-1)
 		run.Status, run.Error, run.EndedAt = StatusInterrupted, "not started: "+ctx.Err().Error(), s.now()
@@ -452,20 +473,22 @@ func (s *Scheduler) Resume() {
 // Paused reports whether the scheduler is paused.
 func (s *Scheduler) Paused() bool { return s.paused.Load() }
 
-// Start quarantines stored jobs that can no longer run, then starts the
-// loop and the workers in the background. ctx bounds only the start-up;
-// the scheduler runs until Shutdown.
+// Start starts the loop and the workers in the background; the scheduler
+// runs until Shutdown. Nothing is loaded whole: stored jobs are read as
+// they fall due, and a stored job that can no longer run (its task is not
+// registered, its trigger no longer parses) is quarantined then: paused,
+// with the reason in PauseReason, never deleted. ctx bounds the start-up.
 func (s *Scheduler) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.state.Lock()
 	defer s.state.Unlock()
 	if s.started {
 		return errors.New("sundial: scheduler already started")
 	}
-	if err := s.quarantineAll(ctx); err != nil {
-		return fmt.Errorf("sundial: start: %w", err)
-	}
 	s.started = true
-	s.work = make(chan Run, s.workers)
+	s.work = make(chan dispatch, s.workers)
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.loopCancel, s.loopDone = cancel, make(chan struct{})
 	for range s.workers {
@@ -473,32 +496,6 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		go s.worker()
 	}
 	go s.loop(loopCtx)
-	return nil
-}
-
-// quarantineAll pauses stored jobs whose task is not registered or whose
-// trigger no longer builds, with the reason visible; it never deletes them.
-func (s *Scheduler) quarantineAll(ctx context.Context) error {
-	unpaused := false
-	jobs, err := s.store.ListJobs(ctx, JobFilter{Paused: &unpaused})
-	if err != nil {
-		return err
-	}
-	for _, job := range jobs {
-		reason := s.quarantineReason(job)
-		if reason == "" {
-			continue
-		}
-		q, err := s.modify(ctx, job.ID, 0, func(j *Job) error {
-			j.Paused, j.PauseReason, j.NextRunAt = true, reason, time.Time{}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		s.log.Warn("job quarantined", "job_id", job.ID, "task", job.Task, "reason", reason)
-		s.publish(EventJobQuarantined, &q, nil)
-	}
 	return nil
 }
 
@@ -548,5 +545,12 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// newID returns a random, URL-safe identifier.
-func newID() string { return strings.ToLower(rand.Text()) }
+// idEncoding is Crockford-style base32: lower case, no padding, URL-safe.
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// newID returns a random 128-bit identifier in 26 characters.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}

@@ -61,7 +61,8 @@ type Store interface {
 // running, queued reports whether one is queued. It returns the job's new
 // state (its NextRunAt at least) and the runs to record: StatusPending for
 // runs to execute now, StatusMissed or StatusSkipped for the record,
-// StatusQueued to wait for a running instance.
+// StatusQueued to wait for a running instance. A plan must not change the
+// job's slices (Args, Tags) in place: a store may hand it its own copy.
 type PlanFunc func(job Job, active int, queued bool) (Job, []Run)
 
 // JobFilter selects jobs; zero fields select everything.

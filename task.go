@@ -33,16 +33,23 @@ func Typed[A any](fn func(ctx context.Context, run Run, args A) (any, error)) Ta
 
 type loggerKey struct{}
 
+// runLogger is what a run's context carries; the scoped logger is built
+// only when a task asks for it, so runs that never log pay nothing.
+type runLogger struct {
+	base *slog.Logger
+	run  *Run
+}
+
 // Logger returns the logger of the run that ctx belongs to, with the
 // attributes job_id, task, run_id and attempt; outside a run it returns
 // slog.Default().
 func Logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
+	if l, ok := ctx.Value(loggerKey{}).(*runLogger); ok {
+		return l.base.With("job_id", l.run.JobID, "task", l.run.Task, "run_id", l.run.ID, "attempt", l.run.Attempt)
 	}
 	return slog.Default()
 }
 
-func withLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, l)
+func withRunLogger(ctx context.Context, base *slog.Logger, run *Run) context.Context {
+	return context.WithValue(ctx, loggerKey{}, &runLogger{base: base, run: run})
 }

@@ -214,7 +214,9 @@ func (s *Store) Claim(_ context.Context, now time.Time, limit int, plan sundial.
 	for jobs := len(out); jobs < limit && s.due.Len() > 0 && !s.due.items[0].job.NextRunAt.After(now); jobs++ {
 		e := s.due.items[0]
 		id, version := e.job.ID, e.job.Version
-		planned, runs := plan(e.job.Clone(), s.active[id], len(s.queued[id]) > 0)
+		// The plan gets the stored job itself (by value): it is the
+		// scheduler's own code and changes no slice in place.
+		planned, runs := plan(e.job, s.active[id], len(s.queued[id]) > 0)
 		if planned.ID != id {
 			return out, fmt.Errorf("memstore: plan changed job ID %q to %q", id, planned.ID)
 		}
@@ -222,7 +224,7 @@ func (s *Store) Claim(_ context.Context, now time.Time, limit int, plan sundial.
 			return out, fmt.Errorf("memstore: plan did not advance job %q past %s", id, e.job.NextRunAt)
 		}
 		created := e.job.CreatedAt
-		e.job = planned.Clone()
+		e.job = planned
 		e.job.Version, e.job.CreatedAt, e.job.UpdatedAt = version+1, created, now
 		s.place(e)
 		for _, r := range runs {

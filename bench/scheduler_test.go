@@ -1,0 +1,399 @@
+package bench
+
+// Scheduler workloads side by side: Sundial (in-memory store), robfig/cron
+// v3, go-co-op/gocron v2, and the floor: bare Go timers doing the same
+// work with no scheduler at all.
+//
+//	cd bench
+//	go test -run '^$' -bench 'Idle|Add' -benchmem -count 6 | tee idle.txt
+//	go test -run '^$' -bench 'Dispatch|Lateness' -benchtime 1x -count 5 -timeout 1h | tee fire.txt
+//	benchstat -col /impl idle.txt fire.txt
+//
+// Dispatch and lateness run in real time (seconds each): they measure the
+// schedulers' timing, which a fake clock would hide.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/robfig/cron/v3"
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/store/memstore"
+	"github.com/sundialhq/sundial/trigger"
+)
+
+var impls = []string{"floor", "robfig", "gocron", "sundial"}
+
+// scheduler adapts each implementation to the workloads.
+type scheduler interface {
+	// addDaily adds a job firing daily at 03:00 (idle for hours).
+	addDaily(i int)
+	// addOnce adds a job firing once at at, calling fn.
+	addOnce(i int, at time.Time, fn func())
+	// addEverySecond adds a job firing at every whole second; fn gets the
+	// fire time.
+	addEverySecond(i int, fn func(scheduled time.Time))
+	start()
+	stop()
+}
+
+func newScheduler(tb testing.TB, impl string) scheduler {
+	switch impl {
+	case "floor":
+		return &floor{}
+	case "robfig":
+		return &robfigSched{c: cron.New(cron.WithSeconds())}
+	case "gocron":
+		s, err := gocron.NewScheduler()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return &gocronSched{s: s, tb: tb}
+	case "sundial":
+		s, err := sundial.New(sundial.Config{
+			Store:   memstore.New(memstore.Options{RunsPerJob: 1}),
+			Workers: 8,
+			Logger:  slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return &sundialSched{s: s, tb: tb}
+	}
+	tb.Fatalf("unknown impl %q", impl)
+	return nil
+}
+
+// floor is no scheduler: one Go timer per job.
+type floor struct {
+	mu     sync.Mutex
+	timers []*time.Timer
+}
+
+func (f *floor) keep(t *time.Timer) {
+	f.mu.Lock()
+	f.timers = append(f.timers, t)
+	f.mu.Unlock()
+}
+
+func (f *floor) addDaily(int) {
+	f.keep(time.AfterFunc(untilDaily(time.Now()), func() {}))
+}
+
+func (f *floor) addOnce(_ int, at time.Time, fn func()) {
+	f.keep(time.AfterFunc(time.Until(at), fn))
+}
+
+func (f *floor) addEverySecond(_ int, fn func(time.Time)) {
+	var t atomic.Pointer[time.Timer]
+	next := time.Now().Truncate(time.Second).Add(time.Second)
+	var fire func()
+	fire = func() { // timer callbacks of one timer never overlap
+		scheduled := next
+		next = next.Add(time.Second)
+		t.Load().Reset(time.Until(next))
+		fn(scheduled)
+	}
+	t.Store(time.AfterFunc(time.Hour, fire))
+	t.Load().Reset(time.Until(next))
+	f.keep(t.Load())
+}
+
+func (f *floor) start() {}
+func (f *floor) stop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.timers {
+		t.Stop()
+	}
+}
+
+func untilDaily(now time.Time) time.Duration {
+	next := time.Date(now.Year(), now.Month(), now.Day(), 3, 0, 0, 0, now.Location())
+	if !next.After(now) {
+		next = next.AddDate(0, 0, 1)
+	}
+	return next.Sub(now)
+}
+
+type robfigSched struct{ c *cron.Cron }
+
+// onceSchedule fires once, for robfig, which has no one-shot jobs.
+type onceSchedule struct{ at time.Time }
+
+func (o onceSchedule) Next(t time.Time) time.Time {
+	if t.Before(o.at) {
+		return o.at
+	}
+	return time.Time{}
+}
+
+func (r *robfigSched) addDaily(int) {
+	r.c.AddFunc("0 0 3 * * *", func() {})
+}
+
+func (r *robfigSched) addOnce(_ int, at time.Time, fn func()) {
+	r.c.Schedule(onceSchedule{at}, cron.FuncJob(fn))
+}
+
+func (r *robfigSched) addEverySecond(_ int, fn func(time.Time)) {
+	r.c.AddFunc("* * * * * *", func() { fn(time.Now().Truncate(time.Second)) })
+}
+
+func (r *robfigSched) start() { r.c.Start() }
+func (r *robfigSched) stop()  { <-r.c.Stop().Done() }
+
+type gocronSched struct {
+	s  gocron.Scheduler
+	tb testing.TB
+}
+
+func (g *gocronSched) add(def gocron.JobDefinition, fn any) {
+	if _, err := g.s.NewJob(def, gocron.NewTask(fn)); err != nil {
+		g.tb.Fatal(err)
+	}
+}
+
+func (g *gocronSched) addDaily(int) { g.add(gocron.CronJob("0 3 * * *", false), func() {}) }
+
+func (g *gocronSched) addOnce(_ int, at time.Time, fn func()) {
+	g.add(gocron.OneTimeJob(gocron.OneTimeJobStartDateTime(at)), fn)
+}
+
+func (g *gocronSched) addEverySecond(_ int, fn func(time.Time)) {
+	g.add(gocron.CronJob("* * * * * *", true), func() { fn(time.Now().Truncate(time.Second)) })
+}
+
+func (g *gocronSched) start() { g.s.Start() }
+func (g *gocronSched) stop()  { g.s.Shutdown() }
+
+type sundialSched struct {
+	s     *sundial.Scheduler
+	tb    testing.TB
+	mu    sync.RWMutex
+	tasks map[string]bool
+	fns   map[string]func(sundial.Run) // by job ID
+}
+
+// job registers the task name once (Sundial tasks are registered by name)
+// and routes each run to the function of its job.
+func (s *sundialSched) job(j sundial.Job, fn func(sundial.Run)) {
+	s.mu.Lock()
+	if s.tasks == nil {
+		s.tasks, s.fns = map[string]bool{}, map[string]func(sundial.Run){}
+	}
+	s.fns[j.ID] = fn
+	if !s.tasks[j.Task] {
+		s.tasks[j.Task] = true
+		s.s.Register(j.Task, func(_ context.Context, r sundial.Run) (any, error) {
+			s.mu.RLock()
+			f := s.fns[r.JobID]
+			s.mu.RUnlock()
+			f(r)
+			return nil, nil
+		})
+	}
+	s.mu.Unlock()
+	if _, err := s.s.AddJob(context.Background(), j); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+func (s *sundialSched) addDaily(i int) {
+	s.job(sundial.Job{ID: fmt.Sprint("daily-", i), Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"}},
+		func(sundial.Run) {})
+}
+
+func (s *sundialSched) addOnce(i int, at time.Time, fn func()) {
+	s.job(sundial.Job{ID: fmt.Sprint("once-", i), Task: "once",
+		Trigger: trigger.Spec{Type: "date", RunDate: at.Format(time.RFC3339Nano)}}, func(sundial.Run) { fn() })
+}
+
+func (s *sundialSched) addEverySecond(i int, fn func(time.Time)) {
+	s.job(sundial.Job{ID: fmt.Sprint("second-", i), Task: "second", Trigger: trigger.Spec{Type: "cron", Expr: "* * * * * *"}},
+		func(r sundial.Run) { fn(r.ScheduledAt) })
+}
+
+func (s *sundialSched) start() { s.s.Start(context.Background()) }
+func (s *sundialSched) stop()  { s.s.Shutdown(context.Background()) }
+
+// BenchmarkAddIdle measures adding a job that is idle for hours, with the
+// scheduler stopped and running.
+func BenchmarkAddIdle(b *testing.B) {
+	for _, impl := range impls {
+		for _, running := range []bool{false, true} {
+			if impl == "floor" && running {
+				continue // no scheduler to run
+			}
+			b.Run(fmt.Sprintf("running=%v/impl=%s", running, impl), func(b *testing.B) {
+				s := newScheduler(b, impl)
+				if running {
+					s.start()
+				}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					s.addDaily(i)
+					i++
+				}
+				b.StopTimer()
+				s.stop()
+			})
+		}
+	}
+}
+
+// BenchmarkIdleMemory reports the heap held per idle job, 100,000 jobs,
+// measured once the scheduler has started and settled (gocron takes jobs in
+// through its own goroutine).
+func BenchmarkIdleMemory(b *testing.B) {
+	const n = 100_000
+	for _, impl := range impls {
+		b.Run("impl="+impl, func(b *testing.B) {
+			for b.Loop() {
+				s := newScheduler(b, impl)
+				before := heapAlloc()
+				for i := range n {
+					s.addDaily(i)
+				}
+				s.start()
+				time.Sleep(500 * time.Millisecond)
+				after := heapAlloc()
+				b.ReportMetric(float64(after-before)/n, "B/job")
+				s.stop()
+			}
+		})
+	}
+}
+
+// BenchmarkAddMillion times adding 1,000,000 idle jobs to a running scheduler.
+func BenchmarkAddMillion(b *testing.B) {
+	const n = 1_000_000
+	for _, impl := range []string{"floor", "gocron", "sundial"} { // robfig re-sorts on every add while running: hours
+		b.Run("impl="+impl, func(b *testing.B) {
+			for b.Loop() {
+				s := newScheduler(b, impl)
+				s.start()
+				start := time.Now()
+				for i := range n {
+					s.addDaily(i)
+				}
+				b.ReportMetric(time.Since(start).Seconds(), "s/million")
+				s.stop()
+			}
+		})
+	}
+}
+
+func heapAlloc() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkDispatch adds 100,000 one-shot jobs due at one instant and
+// reports fires per second from that instant until the last has run.
+func BenchmarkDispatch(b *testing.B) {
+	const n = 100_000
+	for _, impl := range impls {
+		b.Run("impl="+impl, func(b *testing.B) {
+			for range b.N {
+				// Jobs are added before the scheduler starts: robfig takes
+				// ~170µs per add while running, too long for 100,000.
+				s := newScheduler(b, impl)
+				var count atomic.Int64
+				var last atomic.Int64
+				done := make(chan struct{})
+				at := time.Now().Add(3 * time.Second)
+				for i := range n {
+					s.addOnce(i, at, func() {
+						if count.Add(1) == n {
+							last.Store(time.Now().UnixNano())
+							close(done)
+						}
+					})
+				}
+				s.start()
+				if time.Now().After(at) {
+					b.Fatalf("adding %d jobs took past the fire time", n)
+				}
+				select {
+				case <-done:
+				case <-time.After(time.Minute):
+					b.Fatalf("only %d of %d fired within a minute", count.Load(), n)
+				}
+				elapsed := time.Unix(0, last.Load()).Sub(at)
+				b.ReportMetric(n/elapsed.Seconds(), "fires/s")
+				s.stop()
+			}
+		})
+	}
+}
+
+// BenchmarkLateness runs N jobs due at every whole second for 10 seconds
+// and reports the lateness (start minus scheduled time) at p50 and p99,
+// and the fires missed or doubled.
+func BenchmarkLateness(b *testing.B) {
+	const seconds = 10
+	for _, n := range []int{100, 1000, 10000} {
+		for _, impl := range impls {
+			b.Run(fmt.Sprintf("jobs=%d/impl=%s", n, impl), func(b *testing.B) {
+				for range b.N {
+					s := newScheduler(b, impl)
+					first := time.Now().Truncate(time.Second).Add(3 * time.Second)
+					counts := make([]atomic.Int32, n*seconds)
+					var mu sync.Mutex
+					late := make([]time.Duration, 0, n*seconds)
+					for i := range n {
+						s.addEverySecond(i, func(scheduled time.Time) {
+							d := time.Since(scheduled)
+							slot := int(scheduled.Sub(first) / time.Second)
+							if slot < 0 || slot >= seconds {
+								return
+							}
+							counts[i*seconds+slot].Add(1)
+							mu.Lock()
+							late = append(late, d)
+							mu.Unlock()
+						})
+					}
+					s.start()
+					time.Sleep(time.Until(first.Add(seconds*time.Second + 500*time.Millisecond)))
+					s.stop()
+					missed, doubled := 0, 0
+					for i := range counts {
+						switch c := counts[i].Load(); {
+						case c == 0:
+							missed++
+						case c > 1:
+							doubled++
+						}
+					}
+					mu.Lock()
+					slices.Sort(late)
+					p := func(q float64) float64 {
+						if len(late) == 0 {
+							return 0
+						}
+						return float64(late[int(q*float64(len(late)-1))].Microseconds())
+					}
+					b.ReportMetric(p(0.50), "p50-µs")
+					b.ReportMetric(p(0.99), "p99-µs")
+					mu.Unlock()
+					b.ReportMetric(float64(missed), "missed")
+					b.ReportMetric(float64(doubled), "doubled")
+				}
+			})
+		}
+	}
+}
