@@ -440,15 +440,25 @@ func testListRuns(t *testing.T, s sundial.Store) {
 // testConcurrentClaims has many goroutines claim the same jobs at once:
 // every fire must be claimed exactly once.
 func testConcurrentClaims(t *testing.T, s sundial.Store) {
+	ConcurrentClaims(t, []sundial.Store{s})
+}
+
+// ConcurrentClaims has 8 goroutines claim the fires of 20 jobs over 30
+// steps through the given stores (handles on one database, as separate
+// processes or replicas would hold), and checks that every fire was
+// claimed exactly once.
+func ConcurrentClaims(t *testing.T, stores []sundial.Store) {
+	t.Helper()
 	ctx := context.Background()
 	const jobs, fires = 20, 30
 	for i := range jobs {
-		mustCreate(t, s, job(fmt.Sprint("j", i), t0))
+		mustCreate(t, stores[0], job(fmt.Sprint("j", i), t0))
 	}
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup
-	for range 8 {
+	for g := range 8 {
+		s := stores[g%len(stores)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -469,7 +479,7 @@ func testConcurrentClaims(t *testing.T, s sundial.Store) {
 	wg.Wait()
 	// Drain what is still due at the last step.
 	for {
-		runs, err := s.Claim(ctx, t0.Add((fires-1)*time.Minute), 100, advance)
+		runs, err := stores[0].Claim(ctx, t0.Add((fires-1)*time.Minute), 100, advance)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -487,5 +497,49 @@ func testConcurrentClaims(t *testing.T, s sundial.Store) {
 		if n != 1 {
 			t.Errorf("fire %s claimed %d times", key, n)
 		}
+	}
+}
+
+// Populate stores a known set of jobs and runs, for CheckPopulated to find
+// after the store has been closed and opened again.
+func Populate(t *testing.T, s sundial.Store) {
+	t.Helper()
+	ctx := context.Background()
+	j := job("kept", t0.Add(time.Hour))
+	j.Name, j.Args = "kept job", []byte(`{"n":1}`)
+	j.Options.MaxAttempts = 3
+	mustCreate(t, s, j)
+	p := job("paused", time.Time{})
+	p.Paused, p.PauseReason = true, "because"
+	mustCreate(t, s, p)
+	r := sundial.Run{ID: "r1", JobID: "kept", Task: "task", ScheduledAt: t0, StartedAt: t0, EndedAt: t0.Add(time.Second),
+		Status: sundial.StatusSucceeded, Attempt: 1, Result: []byte(`"done"`)}
+	if err := s.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CheckPopulated checks that what Populate stored is all there.
+func CheckPopulated(t *testing.T, s sundial.Store) {
+	t.Helper()
+	ctx := context.Background()
+	j, err := s.GetJob(ctx, "kept")
+	if err != nil {
+		t.Fatalf("job lost: %v", err)
+	}
+	if j.Name != "kept job" || string(j.Args) != `{"n":1}` || j.Options.MaxAttempts != 3 || !j.NextRunAt.Equal(t0.Add(time.Hour)) ||
+		j.Trigger.Expr != "* * * * *" || j.Version != 1 || len(j.Tags) != 1 {
+		t.Errorf("job changed: %+v", j)
+	}
+	p, err := s.GetJob(ctx, "paused")
+	if err != nil || !p.Paused || p.PauseReason != "because" || !p.NextRunAt.IsZero() {
+		t.Errorf("paused job = %+v, %v", p, err)
+	}
+	r, err := s.GetRun(ctx, "r1")
+	if err != nil || r.Status != sundial.StatusSucceeded || string(r.Result) != `"done"` || !r.EndedAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("run = %+v, %v", r, err)
+	}
+	if w, _ := s.NextWake(ctx); !w.Equal(t0.Add(time.Hour)) {
+		t.Errorf("NextWake = %s, want %s", w, t0.Add(time.Hour))
 	}
 }

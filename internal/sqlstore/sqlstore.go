@@ -1,0 +1,575 @@
+// Package sqlstore implements sundial.Store over database/sql for the SQL
+// stores (store/sqlitestore, store/pgstore), which differ only in a
+// Dialect: placeholders, row locking, unique-violation errors and the
+// migration lock. The claim protocol is here, once:
+//
+//	BEGIN (SQLite: IMMEDIATE, so one writer at a time across processes)
+//	  scheduled runs due       → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL) → status pending
+//	  jobs due, earliest first → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL)
+//	    for each: count its active runs, ask the plan,
+//	              UPDATE the job (version + 1),
+//	              INSERT its runs ON CONFLICT DO NOTHING (unique job, fire, attempt)
+//	COMMIT
+//
+// A fire is therefore claimed by exactly one transaction, and the unique
+// key makes a second insert of the same fire impossible even if the code
+// above it were wrong. Times are stored as microseconds since the Unix
+// epoch (UTC), the precision PostgreSQL keeps.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// Dialect is what differs between SQL databases.
+type Dialect struct {
+	// Name is the database's name, for errors.
+	Name string
+	// Numbered placeholders ($1, $2 …) instead of "?".
+	Numbered bool
+	// LockSuffix is appended to claim SELECTs, e.g. " FOR UPDATE SKIP LOCKED".
+	LockSuffix string
+	// IsUniqueViolation reports whether err is a unique-constraint violation.
+	IsUniqueViolation func(err error) bool
+}
+
+// Store is a sundial.Store over a *sql.DB whose schema is migrated.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+	q  map[string]string // query text with the dialect's placeholders, by name
+}
+
+var _ sundial.Store = (*Store)(nil)
+
+// New returns a store over db, which the caller opened and migrated.
+func New(db *sql.DB, d Dialect) *Store {
+	s := &Store{db: db, d: d, q: map[string]string{}}
+	for name, text := range queries {
+		s.q[name] = s.rebind(strings.ReplaceAll(text, "{lock}", d.LockSuffix))
+	}
+	return s
+}
+
+// DB returns the underlying pool.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// rebind turns "?" placeholders into "$n" for dialects that number them.
+func (s *Store) rebind(q string) string {
+	if !s.d.Numbered {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at`
+const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error`
+
+var queries = map[string]string{
+	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"updateJob": `UPDATE sundial_jobs SET name = ?, task = ?, args = ?, trigger_spec = ?, tags = ?, options = ?,
+		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND version = ? RETURNING created_at`,
+	"jobExists":  `SELECT 1 FROM sundial_jobs WHERE id = ?`,
+	"deleteJob":  `DELETE FROM sundial_jobs WHERE id = ?`,
+	"getJob":     `SELECT ` + jobCols + ` FROM sundial_jobs WHERE id = ?`,
+	"listJobs":   `SELECT ` + jobCols + ` FROM sundial_jobs ORDER BY id`,
+	"nextWake":   `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL), (SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled')`,
+	"dueRuns":    `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ? ORDER BY not_before LIMIT ?{lock}`,
+	"setPending": `UPDATE sundial_runs SET status = 'pending' WHERE id = ?`,
+	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?
+		ORDER BY next_run_at LIMIT ?{lock}`,
+	"activeRuns": `SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), 0), COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0)
+		FROM sundial_runs WHERE job_id = ? AND status IN ('pending', 'running', 'queued')`,
+	"claimJob": `UPDATE sundial_jobs SET name = ?, task = ?, args = ?, trigger_spec = ?, tags = ?, options = ?,
+		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND version = ?`,
+	"insertRun":     `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"insertRunOnce": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?
+		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ?`,
+	"runExists":  `SELECT 1 FROM sundial_runs WHERE id = ?`,
+	"getRun":     `SELECT ` + runCols + ` FROM sundial_runs WHERE id = ?`,
+	"firstQueue": `SELECT id FROM sundial_runs WHERE job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
+	"promote":    `UPDATE sundial_runs SET status = 'scheduled', not_before = ? WHERE id = ?`,
+}
+
+// micros encodes a time for the database; the zero time is NULL.
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(v.Int64).UTC()
+}
+
+// jsonText encodes v as JSON text, or NULL when v is empty.
+func jsonText(v any, empty bool) (any, error) {
+	if empty {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+func rawText(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// jobArgs returns the column values of a job, in jobCols order after id.
+func jobValues(j sundial.Job) (name, task, args, spec, tags, opts any, err error) {
+	if spec, err = jsonText(j.Trigger, false); err != nil {
+		return
+	}
+	if tags, err = jsonText(j.Tags, len(j.Tags) == 0); err != nil {
+		return
+	}
+	if opts, err = jsonText(j.Options, false); err != nil {
+		return
+	}
+	return j.Name, j.Task, rawText(j.Args), spec, tags, opts, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanJob(row scanner) (sundial.Job, error) {
+	var j sundial.Job
+	var args, tags, pauseReason sql.NullString
+	var spec, opts string
+	var paused int
+	var next, created, updated sql.NullInt64
+	if err := row.Scan(&j.ID, &j.Name, &j.Task, &args, &spec, &tags, &opts, &paused, &pauseReason,
+		&next, &j.Version, &created, &updated); err != nil {
+		return sundial.Job{}, err
+	}
+	if args.Valid {
+		j.Args = json.RawMessage(args.String)
+	}
+	if err := json.Unmarshal([]byte(spec), &j.Trigger); err != nil {
+		// Keep the job readable: a spec that no longer decodes is left
+		// empty, and the scheduler quarantines the job with the reason.
+		j.Trigger = trigger.Spec{}
+		j.PauseReason = "stored trigger is not valid JSON: " + err.Error()
+	}
+	if tags.Valid {
+		if err := json.Unmarshal([]byte(tags.String), &j.Tags); err != nil {
+			return sundial.Job{}, fmt.Errorf("job %q: tags: %w", j.ID, err)
+		}
+	}
+	if err := json.Unmarshal([]byte(opts), &j.Options); err != nil {
+		return sundial.Job{}, fmt.Errorf("job %q: options: %w", j.ID, err)
+	}
+	j.Paused = paused != 0
+	if pauseReason.Valid && j.PauseReason == "" {
+		j.PauseReason = pauseReason.String
+	}
+	j.NextRunAt, j.CreatedAt, j.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
+	return j, nil
+}
+
+func scanRun(row scanner) (sundial.Run, error) {
+	var r sundial.Run
+	var notBefore, started, ended sql.NullInt64
+	var scheduled int64
+	var status, manualKey string
+	var args, result, errText sql.NullString
+	if err := row.Scan(&r.ID, &r.JobID, &r.Task, &scheduled, &notBefore, &started, &ended, &status, &r.Attempt,
+		&manualKey, &args, &result, &errText); err != nil {
+		return sundial.Run{}, err
+	}
+	r.ScheduledAt = time.UnixMicro(scheduled).UTC()
+	r.NotBefore, r.StartedAt, r.EndedAt = fromMicros(notBefore), fromMicros(started), fromMicros(ended)
+	r.Status, r.Manual = sundial.RunStatus(status), manualKey != ""
+	if args.Valid {
+		r.Args = json.RawMessage(args.String)
+	}
+	if result.Valid {
+		r.Result = json.RawMessage(result.String)
+	}
+	r.Error = errText.String
+	return r, nil
+}
+
+func runValues(r sundial.Run) []any {
+	manualKey := ""
+	if r.Manual {
+		manualKey = r.ID
+	}
+	return []any{r.ID, r.JobID, r.Task, r.ScheduledAt.UnixMicro(), micros(r.NotBefore), micros(r.StartedAt), micros(r.EndedAt),
+		string(r.Status), r.Attempt, manualKey, rawText(r.Args), rawText(r.Result), nullString(r.Error)}
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// CreateJob implements sundial.Store.
+func (s *Store) CreateJob(ctx context.Context, job sundial.Job, now time.Time) (sundial.Job, error) {
+	if job.ID == "" {
+		return sundial.Job{}, errors.New("sqlstore: job ID is empty")
+	}
+	name, task, args, spec, tags, opts, err := jobValues(job)
+	if err != nil {
+		return sundial.Job{}, fmt.Errorf("encode job %q: %w", job.ID, err)
+	}
+	now = now.Truncate(time.Microsecond)
+	_, err = s.db.ExecContext(ctx, s.q["insertJob"], job.ID, name, task, args, spec, tags, opts,
+		boolInt(job.Paused), nullString(job.PauseReason), micros(job.NextRunAt), 1, micros(now), micros(now))
+	if err != nil {
+		if s.d.IsUniqueViolation(err) {
+			return sundial.Job{}, sundial.ErrJobExists
+		}
+		return sundial.Job{}, fmt.Errorf("%s: create job %q: %w", s.d.Name, job.ID, err)
+	}
+	job = job.Clone()
+	job.Version, job.CreatedAt, job.UpdatedAt = 1, now.UTC(), now.UTC()
+	job.NextRunAt = fromMicros(nullInt(micros(job.NextRunAt)))
+	return job, nil
+}
+
+func nullInt(v any) sql.NullInt64 {
+	if v == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: v.(int64), Valid: true}
+}
+
+// UpdateJob implements sundial.Store.
+func (s *Store) UpdateJob(ctx context.Context, job sundial.Job, now time.Time) (sundial.Job, error) {
+	name, task, args, spec, tags, opts, err := jobValues(job)
+	if err != nil {
+		return sundial.Job{}, fmt.Errorf("encode job %q: %w", job.ID, err)
+	}
+	now = now.Truncate(time.Microsecond)
+	var created sql.NullInt64
+	err = s.db.QueryRowContext(ctx, s.q["updateJob"], name, task, args, spec, tags, opts, boolInt(job.Paused),
+		nullString(job.PauseReason), micros(job.NextRunAt), micros(now), job.ID, job.Version).Scan(&created)
+	if errors.Is(err, sql.ErrNoRows) {
+		var one int
+		switch err := s.db.QueryRowContext(ctx, s.q["jobExists"], job.ID).Scan(&one); {
+		case errors.Is(err, sql.ErrNoRows):
+			return sundial.Job{}, sundial.ErrJobNotFound
+		case err != nil:
+			return sundial.Job{}, fmt.Errorf("%s: update job %q: %w", s.d.Name, job.ID, err)
+		}
+		return sundial.Job{}, sundial.ErrVersionConflict
+	}
+	if err != nil {
+		return sundial.Job{}, fmt.Errorf("%s: update job %q: %w", s.d.Name, job.ID, err)
+	}
+	job = job.Clone()
+	job.Version++
+	job.CreatedAt, job.UpdatedAt = fromMicros(created), now.UTC()
+	job.NextRunAt = fromMicros(nullInt(micros(job.NextRunAt)))
+	return job, nil
+}
+
+// DeleteJob implements sundial.Store.
+func (s *Store) DeleteJob(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, s.q["deleteJob"], id)
+	if err != nil {
+		return fmt.Errorf("%s: delete job %q: %w", s.d.Name, id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sundial.ErrJobNotFound
+	}
+	return nil
+}
+
+// GetJob implements sundial.Store.
+func (s *Store) GetJob(ctx context.Context, id string) (sundial.Job, error) {
+	j, err := scanJob(s.db.QueryRowContext(ctx, s.q["getJob"], id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sundial.Job{}, sundial.ErrJobNotFound
+	}
+	if err != nil {
+		return sundial.Job{}, fmt.Errorf("%s: get job %q: %w", s.d.Name, id, err)
+	}
+	return j, nil
+}
+
+// ListJobs implements sundial.Store.
+func (s *Store) ListJobs(ctx context.Context, f sundial.JobFilter) ([]sundial.Job, error) {
+	rows, err := s.db.QueryContext(ctx, s.q["listJobs"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: list jobs: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	var out []sundial.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: list jobs: %w", s.d.Name, err)
+		}
+		if f.Match(j) {
+			out = append(out, j)
+		}
+	}
+	return out, rows.Err()
+}
+
+// NextWake implements sundial.Store.
+func (s *Store) NextWake(ctx context.Context) (time.Time, error) {
+	var job, run sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, s.q["nextWake"]).Scan(&job, &run); err != nil {
+		return time.Time{}, fmt.Errorf("%s: next wake: %w", s.d.Name, err)
+	}
+	a, b := fromMicros(job), fromMicros(run)
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b, nil
+	}
+	return a, nil
+}
+
+// Claim implements sundial.Store.
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, plan sundial.PlanFunc) ([]sundial.Run, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: claim: begin: %w", s.d.Name, err)
+	}
+	defer tx.Rollback()
+	out, err := s.claim(ctx, tx, now, limit, plan)
+	if err != nil {
+		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: claim: commit: %w", s.d.Name, err)
+	}
+	return out, nil
+}
+
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, now time.Time, limit int, plan sundial.PlanFunc) ([]sundial.Run, error) {
+	nowMicros := now.UnixMicro()
+	rows, err := tx.QueryContext(ctx, s.q["dueRuns"], nowMicros, limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []sundial.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.Status = sundial.StatusPending
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, r := range out {
+		if _, err := tx.ExecContext(ctx, s.q["setPending"], r.ID); err != nil {
+			return nil, err
+		}
+	}
+	if len(out) >= limit {
+		return out, nil
+	}
+
+	rows, err = tx.QueryContext(ctx, s.q["dueJobs"], nowMicros, limit-len(out))
+	if err != nil {
+		return nil, err
+	}
+	var jobs []sundial.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, job := range jobs {
+		var active, queued int
+		if err := tx.QueryRowContext(ctx, s.q["activeRuns"], job.ID).Scan(&active, &queued); err != nil {
+			return nil, err
+		}
+		planned, runs := plan(job, active, queued > 0)
+		if planned.ID != job.ID {
+			return nil, fmt.Errorf("plan changed job ID %q to %q", job.ID, planned.ID)
+		}
+		if !planned.Paused && !planned.NextRunAt.IsZero() && !planned.NextRunAt.After(job.NextRunAt) {
+			return nil, fmt.Errorf("plan did not advance job %q past %s", job.ID, job.NextRunAt)
+		}
+		name, task, args, spec, tags, opts, err := jobValues(planned)
+		if err != nil {
+			return nil, err
+		}
+		res, err := tx.ExecContext(ctx, s.q["claimJob"], name, task, args, spec, tags, opts, boolInt(planned.Paused),
+			nullString(planned.PauseReason), micros(planned.NextRunAt), nowMicros, job.ID, job.Version)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil, fmt.Errorf("job %q changed during its claim", job.ID)
+		}
+		for _, r := range runs {
+			res, err := tx.ExecContext(ctx, s.q["insertRunOnce"], runValues(r)...)
+			if err != nil {
+				return nil, err
+			}
+			if n, _ := res.RowsAffected(); n == 1 && r.Status == sundial.StatusPending {
+				r.ScheduledAt = r.ScheduledAt.Truncate(time.Microsecond)
+				out = append(out, r.Clone())
+			}
+		}
+	}
+	return out, nil
+}
+
+// CreateRun implements sundial.Store.
+func (s *Store) CreateRun(ctx context.Context, run sundial.Run) error {
+	if run.ID == "" || run.JobID == "" {
+		return errors.New("sqlstore: run ID and job ID are required")
+	}
+	if _, err := s.db.ExecContext(ctx, s.q["insertRun"], runValues(run)...); err != nil {
+		if s.d.IsUniqueViolation(err) {
+			return sundial.ErrDuplicateRun
+		}
+		return fmt.Errorf("%s: create run %q: %w", s.d.Name, run.ID, err)
+	}
+	return nil
+}
+
+// UpdateRun implements sundial.Store.
+func (s *Store) UpdateRun(ctx context.Context, run sundial.Run) error {
+	res, err := s.db.ExecContext(ctx, s.q["updateRun"], run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
+		string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error),
+		run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt)
+	if err != nil {
+		return fmt.Errorf("%s: update run %q: %w", s.d.Name, run.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	var one int
+	switch err := s.db.QueryRowContext(ctx, s.q["runExists"], run.ID).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return sundial.ErrRunNotFound
+	case err != nil:
+		return fmt.Errorf("%s: update run %q: %w", s.d.Name, run.ID, err)
+	}
+	return fmt.Errorf("%s: run %q: job, fire time and attempt cannot change", s.d.Name, run.ID)
+}
+
+// GetRun implements sundial.Store.
+func (s *Store) GetRun(ctx context.Context, id string) (sundial.Run, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, s.q["getRun"], id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sundial.Run{}, sundial.ErrRunNotFound
+	}
+	if err != nil {
+		return sundial.Run{}, fmt.Errorf("%s: get run %q: %w", s.d.Name, id, err)
+	}
+	return r, nil
+}
+
+// ListRuns implements sundial.Store.
+func (s *Store) ListRuns(ctx context.Context, f sundial.RunFilter) ([]sundial.Run, error) {
+	var where []string
+	var args []any
+	if f.JobID != "" {
+		where, args = append(where, "job_id = ?"), append(args, f.JobID)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "scheduled_at >= ?"), append(args, f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "scheduled_at < ?"), append(args, f.Until.UnixMicro())
+	}
+	q := "SELECT " + runCols + " FROM sundial_runs"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY scheduled_at DESC, attempt DESC, id"
+	if f.Limit > 0 {
+		q += " LIMIT " + strconv.Itoa(f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: list runs: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	var out []sundial.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: list runs: %w", s.d.Name, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// PromoteQueued implements sundial.Store.
+func (s *Store) PromoteQueued(ctx context.Context, jobID string, now time.Time) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
+	}
+	defer tx.Rollback()
+	var id string
+	switch err := tx.QueryRowContext(ctx, s.q["firstQueue"], jobID).Scan(&id); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q["promote"], now.UnixMicro(), id); err != nil {
+		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,78 @@
+// Package pgstore is the sundial.Store for several replicas on one
+// PostgreSQL database (pgx v5). Due fires are claimed with SELECT … FOR
+// UPDATE SKIP LOCKED in short transactions, so replicas never wait on one
+// another and each fire is claimed once; the protocol is described in
+// internal/sqlstore. Migrations run under an advisory lock, so ten
+// replicas starting at once apply them once.
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationLockKey is the advisory lock that serialises migrations
+// ("sundial" in ASCII).
+const migrationLockKey = 0x73756e6469616c
+
+// Store is a sundial.Store on PostgreSQL.
+type Store struct {
+	*sqlstore.Store
+	pool *pgxpool.Pool
+	db   *sql.DB
+}
+
+var _ sundial.Store = (*Store)(nil)
+
+var dialect = sqlstore.Dialect{
+	Name:              "postgres",
+	Numbered:          true,
+	LockSuffix:        " FOR UPDATE SKIP LOCKED",
+	IsUniqueViolation: isUniqueViolation,
+}
+
+func isUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// New returns a store over a pool the caller opened (and closes), applying
+// the schema migrations in the pool's search_path.
+func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+	db := stdlib.OpenDBFromPool(pool)
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	lock := func(ctx context.Context, conn *sql.Conn) (func(), error) {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
+			return nil, err
+		}
+		return func() {
+			conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey)
+		}, nil
+	}
+	if err := sqlstore.Migrate(ctx, db, dialect, sub, lock); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return &Store{Store: sqlstore.New(db, dialect), pool: pool, db: db}, nil
+}
+
+// Close releases the store's database/sql handle; the pool stays open for
+// its owner to close.
+func (s *Store) Close() error { return s.db.Close() }

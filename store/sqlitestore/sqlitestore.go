@@ -1,0 +1,90 @@
+// Package sqlitestore is the embedded default sundial.Store: one SQLite
+// file (pure Go, no cgo, so the binary stays static), in WAL mode, safe for
+// several processes on one host opening the same file — the gunicorn-worker
+// case. Every claim is an IMMEDIATE transaction, so exactly one process
+// claims a fire; the protocol is described in internal/sqlstore.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a sundial.Store on one SQLite file.
+type Store struct {
+	*sqlstore.Store
+	db *sql.DB
+}
+
+var _ sundial.Store = (*Store)(nil)
+
+var dialect = sqlstore.Dialect{
+	Name:              "sqlite",
+	IsUniqueViolation: isUniqueViolation,
+}
+
+func isUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return true
+	}
+	return false
+}
+
+// Open opens (creating if needed) the SQLite file at path, configured for
+// several processes — WAL journal, a busy timeout, IMMEDIATE transactions —
+// and applies the schema migrations. Close it when done.
+func Open(ctx context.Context, path string) (*Store, error) {
+	q := url.Values{}
+	q.Set("_txlock", "immediate")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_foreign_keys", "1")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s, err := New(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// New returns a store over a database the caller opened, applying the
+// schema migrations. The DSN should ask for IMMEDIATE transactions
+// (_txlock=immediate) and a busy timeout, as Open does: without them two
+// processes claiming at once can fail with "database is locked".
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlstore.Migrate(ctx, db, dialect, sub, nil); err != nil {
+		return nil, err
+	}
+	return &Store{Store: sqlstore.New(db, dialect), db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }

@@ -1,0 +1,64 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/store/sqlitestore"
+	"github.com/sundialhq/sundial/store/storetest"
+)
+
+// mustOpen opens a store on a file in the test's temp dir or fails the test.
+func mustOpen(t *testing.T, path string) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) sundial.Store {
+		return mustOpen(t, filepath.Join(t.TempDir(), "sundial.db"))
+	})
+}
+
+// TestReopenKeepsEverything checks that jobs and runs survive closing and
+// reopening the file, and that migrating an up-to-date file is a no-op.
+func TestReopenKeepsEverything(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	ctx := context.Background()
+	first, err := sqlitestore.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Populate(t, first)
+	first.Close()
+	storetest.CheckPopulated(t, mustOpen(t, path))
+}
+
+// TestSeveralHandlesOnOneFile opens the same file through separate pools,
+// as separate processes would, and has them claim concurrently.
+func TestSeveralHandlesOnOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	var stores []sundial.Store
+	for range 4 {
+		stores = append(stores, mustOpen(t, path))
+	}
+	storetest.ConcurrentClaims(t, stores)
+}
+
+// TestSchedulersShareOneFile runs four schedulers on one SQLite file, as
+// four gunicorn workers would: every fire runs once.
+func TestSchedulersShareOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	var stores []sundial.Store
+	for range 4 {
+		stores = append(stores, mustOpen(t, path))
+	}
+	storetest.ExactlyOnce(t, stores)
+}
