@@ -21,6 +21,9 @@ var (
 	ErrUnknownTask = errors.New("unknown task")
 	// ErrInvalidJob: a job field is invalid; the error is an *InvalidJobError.
 	ErrInvalidJob = errors.New("invalid job")
+	// ErrRunLost: the run was marked lost (its node's lease ran out) before
+	// this update; its outcome is no longer recorded.
+	ErrRunLost = errors.New("run was marked lost")
 	// ErrNotRunning: the scheduler has not been started or has shut down.
 	ErrNotRunning = errors.New("scheduler is not running")
 )

@@ -26,6 +26,7 @@ const (
 	EventRunSkipped      EventKind = "run_skipped"
 	EventRunInterrupted  EventKind = "run_interrupted"
 	EventRunRetryPlanned EventKind = "run_retry_planned"
+	EventRunLost         EventKind = "run_lost"
 )
 
 // Event reports a change to a job or a run.

@@ -24,6 +24,9 @@ type Job struct {
 	Trigger trigger.Spec `json:"trigger"`
 	// Tags label the job for filtering.
 	Tags []string `json:"tags,omitempty"`
+	// Queue pins the job to the schedulers that serve it (Config.Queues);
+	// empty is the default queue.
+	Queue string `json:"queue,omitempty"`
 	// Options tune misfires, overlap, timeouts and retries.
 	Options JobOptions `json:"options"`
 

@@ -74,7 +74,8 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	}
 	now := s.now()
 	var notes claimNotes
-	runs, err := s.store.Claim(ctx, now, free, s.plan(now, &notes))
+	req := ClaimRequest{Now: now, Limit: free, Node: s.node.ID, LeaseUntil: now.Add(s.leaseTTL), Queues: s.node.Queues}
+	runs, err := s.store.Claim(ctx, req, s.plan(now, &notes))
 	if err != nil {
 		return false, err
 	}
@@ -161,7 +162,10 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 		runs := make([]Run, 0, len(fires))
 		record := func(at time.Time, status RunStatus, reason string) {
 			r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, Status: status,
-				Attempt: 1, Args: job.Args, Error: reason}
+				Attempt: 1, Args: job.Args, Error: reason, Queue: job.Queue}
+			if status == StatusPending {
+				r.Node, r.LeaseUntil = s.node.ID, now.Add(s.leaseTTL)
+			}
 			if status == StatusMissed || status == StatusSkipped {
 				r.EndedAt = now
 				notes.recorded = append(notes.recorded, r)
@@ -358,7 +362,7 @@ func (s *Scheduler) planRetry(run Run, opts JobOptions) {
 	delay := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
 	retry := Run{ID: newID(), JobID: run.JobID, Task: run.Task, ScheduledAt: run.ScheduledAt,
 		NotBefore: run.EndedAt.Add(delay), Status: StatusScheduled, Attempt: run.Attempt + 1,
-		Manual: run.Manual, Args: run.Args}
+		Manual: run.Manual, Args: run.Args, Queue: run.Queue}
 	if err := s.store.CreateRun(context.Background(), retry); err != nil {
 		s.logRun(slog.LevelError, "recording a retry failed", &run, "err", err)
 		return
@@ -402,7 +406,13 @@ func nextAfterRun(t trigger.Trigger, end time.Time) time.Time {
 }
 
 func (s *Scheduler) updateRun(run Run) {
-	if err := s.store.UpdateRun(context.Background(), run); err != nil {
+	err := s.store.UpdateRun(context.Background(), run)
+	if errors.Is(err, ErrRunLost) {
+		s.logRun(slog.LevelWarn, "run outlived its lease and was marked lost; its outcome is not recorded", &run,
+			"status", run.Status)
+		return
+	}
+	if err != nil {
 		s.log.Error("recording a run failed", "job_id", run.JobID, "run_id", run.ID, "status", run.Status, "err", err)
 	}
 }
@@ -415,4 +425,54 @@ func call(ctx context.Context, fn TaskFunc, run Run) (result any, err error) {
 		}
 	}()
 	return fn(ctx, run.Clone())
+}
+
+// heartbeat renews this node's leases and marks the runs of dead nodes
+// lost, retrying those whose job allows it. It runs until Shutdown has
+// waited for the workers, so runs finishing during a graceful shutdown
+// keep their leases.
+func (s *Scheduler) heartbeat() {
+	defer close(s.beatDone)
+	ticker := time.NewTicker(s.leaseTTL / 3)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.beatStop:
+			return
+		case <-ticker.C:
+		}
+		ctx := context.Background()
+		now := s.now()
+		if err := s.store.Heartbeat(ctx, s.node.ID, now, now.Add(s.leaseTTL)); err != nil {
+			s.log.Error("renewing leases failed", "node", s.node.ID, "err", err)
+			continue
+		}
+		lost, err := s.store.ReapLost(ctx, now)
+		if err != nil {
+			s.log.Error("looking for lost runs failed", "node", s.node.ID, "err", err)
+			continue
+		}
+		for i := range lost {
+			s.handleLost(lost[i])
+		}
+	}
+}
+
+// handleLost records a run whose node died and retries it if its job
+// allows another attempt.
+func (s *Scheduler) handleLost(run Run) {
+	s.logRun(slog.LevelWarn, "run lost: its node stopped renewing the lease", &run, "node", run.Node,
+		"lease_until", run.LeaseUntil)
+	s.publishRun(EventRunLost, &run)
+	job, err := s.store.GetJob(context.Background(), run.JobID)
+	if err != nil {
+		return // removed since: nothing to retry
+	}
+	opts := job.Options.resolve(s.defaults)
+	if run.Attempt < opts.MaxAttempts {
+		if run.EndedAt.IsZero() {
+			run.EndedAt = s.now()
+		}
+		s.planRetry(run, opts)
+	}
 }

@@ -32,6 +32,9 @@ const (
 	StatusSkipped RunStatus = "skipped"
 	// StatusInterrupted was cancelled by a shutdown.
 	StatusInterrupted RunStatus = "interrupted"
+	// StatusLost was claimed by a node that stopped renewing its lease (it
+	// died, or lost the store); it is retried if the job allows retries.
+	StatusLost RunStatus = "lost"
 )
 
 // Active reports whether the run has not ended yet.
@@ -65,6 +68,12 @@ type Run struct {
 	Attempt int `json:"attempt"`
 	// Manual marks a run started by RunNow rather than by the trigger.
 	Manual bool `json:"manual,omitempty"`
+	// Queue is the job's queue when the run was recorded.
+	Queue string `json:"queue,omitempty"`
+	// Node is the scheduler that claimed the run; LeaseUntil is when that
+	// claim lapses unless the node renews it.
+	Node       string    `json:"node,omitempty"`
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
 	// Args is the JSON handed to the task.
 	Args json.RawMessage `json:"args,omitempty"`
 	// Result is the task's return value as JSON.

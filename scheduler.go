@@ -24,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +53,19 @@ type Config struct {
 	// Now is the wall clock. Default time.Now. Tests use testing/synctest
 	// rather than replacing it; it is here to simulate clock jumps.
 	Now func() time.Time
+	// NodeID names this scheduler in the store (runs record which node
+	// claimed them). Default: host name, process ID and a random suffix.
+	NodeID string
+	// Queues are the job queues this scheduler claims from; empty means
+	// every queue. Other schedulers may serve other queues.
+	Queues []string
+	// LeaseTTL is how long a claimed run stays this node's without a
+	// heartbeat; the node renews its leases every third of it. When a
+	// node dies, its runs are marked lost one LeaseTTL later and retried
+	// if their job allows. Default 30s.
+	LeaseTTL time.Duration
+	// Version is recorded with the node, for operators. Default "".
+	Version string
 }
 
 // Scheduler fires jobs and runs their tasks. Create one with New; every
@@ -62,6 +77,8 @@ type Scheduler struct {
 	defaults JobOptions
 	workers  int
 	maxSleep time.Duration
+	node     Node
+	leaseTTL time.Duration
 
 	tasksMu sync.RWMutex
 	tasks   map[string]TaskFunc
@@ -82,6 +99,8 @@ type Scheduler struct {
 	workersWG  sync.WaitGroup
 	runCtx     context.Context // parent of every task's context
 	runCancel  context.CancelFunc
+	beatStop   chan struct{} // stops the heartbeat
+	beatDone   chan struct{}
 	forced     atomic.Bool // shutdown's deadline passed: interrupt runs
 }
 
@@ -109,6 +128,15 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	s.leaseTTL = orDefault(cfg.LeaseTTL, 30*time.Second)
+	if s.leaseTTL < 0 {
+		return nil, fmt.Errorf("sundial: Config.LeaseTTL %s must not be negative", cfg.LeaseTTL)
+	}
+	host, _ := os.Hostname()
+	s.node = Node{ID: cfg.NodeID, Host: host, PID: os.Getpid(), Version: cfg.Version, Queues: slices.Clone(cfg.Queues)}
+	if s.node.ID == "" {
+		s.node.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), newID()[:6])
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -442,8 +470,9 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage)
 	if !s.started || s.stopped {
 		return Run{}, fmt.Errorf("run job %q now: %w", id, ErrNotRunning)
 	}
-	run := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: s.now(), Status: StatusPending,
-		Attempt: 1, Manual: true, Args: args}
+	now := s.now()
+	run := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: now, Status: StatusPending,
+		Attempt: 1, Manual: true, Args: args, Queue: job.Queue, Node: s.node.ID, LeaseUntil: now.Add(s.leaseTTL)}
 	if err := s.store.CreateRun(ctx, run); err != nil {
 		return Run{}, fmt.Errorf("run job %q now: %w", id, err)
 	}
@@ -487,7 +516,14 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if s.started {
 		return errors.New("sundial: scheduler already started")
 	}
+	s.node.StartedAt = s.now()
+	s.node.LastSeen = s.node.StartedAt
+	if err := s.store.RegisterNode(ctx, s.node); err != nil {
+		return fmt.Errorf("sundial: start: register node %s: %w", s.node.ID, err)
+	}
 	s.started = true
+	s.beatStop, s.beatDone = make(chan struct{}), make(chan struct{})
+	go s.heartbeat()
 	s.work = make(chan dispatch, s.workers)
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.loopCancel, s.loopDone = cancel, make(chan struct{})
@@ -541,9 +577,17 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	s.runCancel()
+	close(s.beatStop)
+	<-s.beatDone
 	s.events.closeAll()
 	return err
 }
+
+// NodeID returns the scheduler's node ID.
+func (s *Scheduler) NodeID() string { return s.node.ID }
+
+// Nodes lists the schedulers known to the store.
+func (s *Scheduler) Nodes(ctx context.Context) ([]Node, error) { return s.store.ListNodes(ctx) }
 
 // idEncoding is Crockford-style base32: lower case, no padding, URL-safe.
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

@@ -783,3 +783,110 @@ func TestConcurrentOperations(t *testing.T) {
 		}
 	})
 }
+
+// failingHeartbeat is a store whose node has lost contact: its heartbeats
+// fail, as they would across a network partition.
+type failingHeartbeat struct{ sundial.Store }
+
+func (failingHeartbeat) Heartbeat(context.Context, string, time.Time, time.Time) error {
+	return errors.New("connection refused")
+}
+
+// TestLostRunsAreRetriedElsewhere has node A claim a run and then lose the
+// store: once its lease runs out, node B marks the run lost and runs the
+// retry; A's late outcome is not recorded over it.
+func TestLostRunsAreRetriedElsewhere(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := memstore.New(memstore.Options{})
+		release := make(chan struct{})
+		var attempts sync.Map
+		task := func(ctx context.Context, r sundial.Run) (any, error) {
+			attempts.Store(r.Attempt, r.Node)
+			if r.Attempt == 1 {
+				<-release // node A hangs on to its run
+			}
+			return "ok", nil
+		}
+		newNode := func(id string, store sundial.Store) *sundial.Scheduler {
+			s, err := sundial.New(sundial.Config{Store: store, NodeID: id, LeaseTTL: 3 * time.Second,
+				Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Register("work", task)
+			return s
+		}
+		a := newNode("a", failingHeartbeat{store})
+		ctx := context.Background()
+		if _, err := a.AddJob(ctx, sundial.Job{ID: "j", Task: "work", Trigger: trigger.Spec{Type: "date", RunDate: "2000-01-01T00:00:01Z"},
+			Options: sundial.JobOptions{MaxAttempts: 2, RetryBackoff: time.Second}}); err != nil {
+			t.Fatal(err)
+		}
+		a.Start(ctx)
+		time.Sleep(2 * time.Second) // a claimed and started attempt 1
+		b := newNode("b", store)
+		b.Start(ctx)
+		time.Sleep(10 * time.Second)
+
+		runs, _ := b.Runs(ctx, sundial.RunFilter{JobID: "j"})
+		var got []string
+		for _, r := range runs {
+			got = append(got, fmt.Sprintf("attempt %d %s on %s", r.Attempt, r.Status, r.Node))
+		}
+		want := "attempt 2 succeeded on b,attempt 1 lost on a"
+		if strings.Join(got, ",") != want {
+			t.Errorf("runs %v, want %s", got, want)
+		}
+		close(release) // a's task returns at last: its outcome must not overwrite "lost"
+		a.Shutdown(ctx)
+		b.Shutdown(ctx)
+		if r, _ := b.Runs(ctx, sundial.RunFilter{JobID: "j", Status: sundial.StatusLost}); len(r) != 1 {
+			t.Errorf("the lost run was overwritten by its late outcome")
+		}
+		nodes, _ := b.Nodes(ctx)
+		if len(nodes) != 2 {
+			t.Errorf("nodes = %+v, want a and b", nodes)
+		}
+	})
+}
+
+// TestQueuesPinJobs runs two schedulers on one store: the job in queue
+// "gpu" runs only on the node that serves it.
+func TestQueuesPinJobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := memstore.New(memstore.Options{})
+		ctx := context.Background()
+		var nodes []*sundial.Scheduler
+		for _, cfg := range []sundial.Config{{NodeID: "cpu", Queues: []string{""}}, {NodeID: "gpu", Queues: []string{"gpu"}}} {
+			cfg.Store, cfg.Logger = store, slog.New(slog.DiscardHandler)
+			s, err := sundial.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Register("work", ok)
+			nodes = append(nodes, s)
+		}
+		nodes[0].AddJob(ctx, sundial.Job{ID: "render", Task: "work", Queue: "gpu", Trigger: cron("*/10 * * * * *")})
+		nodes[0].AddJob(ctx, sundial.Job{ID: "email", Task: "work", Trigger: cron("*/10 * * * * *")})
+		for _, s := range nodes {
+			s.Start(ctx)
+		}
+		time.Sleep(35 * time.Second)
+		for _, s := range nodes {
+			s.Shutdown(ctx)
+		}
+		runs, _ := nodes[0].Runs(ctx, sundial.RunFilter{})
+		for _, r := range runs {
+			want := "cpu"
+			if r.JobID == "render" {
+				want = "gpu"
+			}
+			if r.Node != want || r.Status != sundial.StatusSucceeded {
+				t.Errorf("%s fire %s ran on %s (%s), want %s", r.JobID, r.ScheduledAt, r.Node, r.Status, want)
+			}
+		}
+		if len(runs) != 8 {
+			t.Errorf("%d runs, want 4 per job", len(runs))
+		}
+	})
+}

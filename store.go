@@ -30,18 +30,20 @@ type Store interface {
 	// work: the earliest NextRunAt of an unpaused job, or NotBefore of a
 	// scheduled run. Zero means nothing is scheduled.
 	NextWake(ctx context.Context) (time.Time, error)
-	// Claim atomically takes due work, at most limit items:
+	// Claim atomically takes due work, at most req.Limit items, in the
+	// queues req.Queues (all queues when empty):
 	//
-	//   - runs with StatusScheduled and NotBefore at or before now become
-	//     StatusPending and are returned;
-	//   - for each unpaused job with NextRunAt at or before now (earliest
-	//     first), plan decides the job's new state and the runs to record;
-	//     the store writes both in the same atomic step, bumping the job's
-	//     version, and returns the new runs with StatusPending.
+	//   - runs with StatusScheduled and NotBefore at or before req.Now
+	//     become StatusPending and are returned;
+	//   - for each unpaused job with NextRunAt at or before req.Now
+	//     (earliest first), plan decides the job's new state and the runs
+	//     to record; the store writes both in the same atomic step, bumping
+	//     the job's version, and returns the new runs with StatusPending.
 	//
-	// A run whose job, scheduled time, attempt and manual flag equal a
-	// stored run's is never inserted twice.
-	Claim(ctx context.Context, now time.Time, limit int, plan PlanFunc) ([]Run, error)
+	// Returned runs are leased to req.Node until req.LeaseUntil. A run
+	// whose job, scheduled time, attempt and manual flag equal a stored
+	// run's is never inserted twice.
+	Claim(ctx context.Context, req ClaimRequest, plan PlanFunc) ([]Run, error)
 
 	// CreateRun stores a new run, or returns ErrDuplicateRun.
 	CreateRun(ctx context.Context, run Run) error
@@ -54,6 +56,56 @@ type Store interface {
 	// PromoteQueued turns the oldest queued run of the job into a
 	// scheduled run due at now, reporting whether there was one.
 	PromoteQueued(ctx context.Context, jobID string, now time.Time) (bool, error)
+
+	// RegisterNode records a scheduler process, or refreshes its record.
+	RegisterNode(ctx context.Context, node Node) error
+	// Heartbeat marks the node alive at now and extends the leases of its
+	// pending and running runs to leaseUntil.
+	Heartbeat(ctx context.Context, nodeID string, now, leaseUntil time.Time) error
+	// ReapLost marks pending and running runs whose lease ended before
+	// now as StatusLost (their node stopped renewing: it died or lost the
+	// store) and returns them, each exactly once across all callers.
+	ReapLost(ctx context.Context, now time.Time) ([]Run, error)
+	// ListNodes returns the known nodes, ordered by ID.
+	ListNodes(ctx context.Context) ([]Node, error)
+}
+
+// ClaimRequest says what a Claim may take and for whom.
+type ClaimRequest struct {
+	// Now is the claiming scheduler's clock.
+	Now time.Time
+	// Limit bounds the items taken (free workers).
+	Limit int
+	// Node is the claiming scheduler's node ID; LeaseUntil is when its
+	// lease on the claimed runs ends unless renewed by Heartbeat.
+	Node       string
+	LeaseUntil time.Time
+	// Queues restricts the claim to jobs in these queues; empty means all.
+	Queues []string
+}
+
+// Node is a scheduler process as the store knows it.
+type Node struct {
+	ID        string    `json:"id"`
+	Host      string    `json:"host"`
+	PID       int       `json:"pid"`
+	Version   string    `json:"version"`
+	Queues    []string  `json:"queues,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// InQueues reports whether queue is one of queues (all when empty).
+func InQueues(queue string, queues []string) bool {
+	if len(queues) == 0 {
+		return true
+	}
+	for _, q := range queues {
+		if q == queue {
+			return true
+		}
+	}
+	return false
 }
 
 // PlanFunc decides, inside Claim's atomic step, what a due job's fire
@@ -73,13 +125,16 @@ type JobFilter struct {
 	Paused *bool
 	// Task selects jobs of one task.
 	Task string
+	// Queue, when set, selects the jobs of one queue.
+	Queue *string
 }
 
 // Match reports whether the job passes the filter.
 func (f JobFilter) Match(j Job) bool {
 	return (f.Tag == "" || j.HasTag(f.Tag)) &&
 		(f.Paused == nil || *f.Paused == j.Paused) &&
-		(f.Task == "" || f.Task == j.Task)
+		(f.Task == "" || f.Task == j.Task) &&
+		(f.Queue == nil || *f.Queue == j.Queue)
 }
 
 // RunFilter selects runs; zero fields select everything.

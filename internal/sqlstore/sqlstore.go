@@ -56,7 +56,11 @@ var _ sundial.Store = (*Store)(nil)
 func New(db *sql.DB, d Dialect) *Store {
 	s := &Store{db: db, d: d, q: map[string]string{}}
 	for name, text := range queries {
-		s.q[name] = s.rebind(strings.ReplaceAll(text, "{lock}", d.LockSuffix))
+		text = strings.ReplaceAll(text, "{lock}", d.LockSuffix)
+		s.q[name] = s.rebind(strings.ReplaceAll(text, "{queues}", ""))
+		if strings.Contains(queries[name], "{queues}") {
+			s.q[name+"/queues"] = text // rebound per call, with the IN list
+		}
 	}
 	return s
 }
@@ -82,33 +86,41 @@ func (s *Store) rebind(q string) string {
 	return b.String()
 }
 
-const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at`
-const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error`
+const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at, queue`
+const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until`
 
 var queries = map[string]string{
-	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"updateJob": `UPDATE sundial_jobs SET name = ?, task = ?, args = ?, trigger_spec = ?, tags = ?, options = ?,
-		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?
+		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?, queue = ?
 		WHERE id = ? AND version = ? RETURNING created_at`,
 	"jobExists":  `SELECT 1 FROM sundial_jobs WHERE id = ?`,
 	"deleteJob":  `DELETE FROM sundial_jobs WHERE id = ?`,
 	"getJob":     `SELECT ` + jobCols + ` FROM sundial_jobs WHERE id = ?`,
 	"listJobs":   `SELECT ` + jobCols + ` FROM sundial_jobs ORDER BY id`,
 	"nextWake":   `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL), (SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled')`,
-	"dueRuns":    `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ? ORDER BY not_before LIMIT ?{lock}`,
-	"setPending": `UPDATE sundial_runs SET status = 'pending' WHERE id = ?`,
-	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?
+	"dueRuns":    `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?{queues} ORDER BY not_before LIMIT ?{lock}`,
+	"setPending": `UPDATE sundial_runs SET status = 'pending', node_id = ?, lease_until = ? WHERE id = ?`,
+	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}
 		ORDER BY next_run_at LIMIT ?{lock}`,
 	"activeRuns": `SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), 0), COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0)
 		FROM sundial_runs WHERE job_id = ? AND status IN ('pending', 'running', 'queued')`,
 	"claimJob": `UPDATE sundial_jobs SET name = ?, task = ?, args = ?, trigger_spec = ?, tags = ?, options = ?,
-		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?
+		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?, queue = ?
 		WHERE id = ? AND version = ?`,
-	"insertRun":     `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"insertRunOnce": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	"insertRun":     `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"insertRunOnce": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?
-		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ?`,
-	"runExists":  `SELECT 1 FROM sundial_runs WHERE id = ?`,
+		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ? AND status <> 'lost'`,
+	"runStatus": `SELECT status FROM sundial_runs WHERE id = ?`,
+	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
+		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen`,
+	"beatNode":   `UPDATE sundial_nodes SET last_seen = ? WHERE id = ?`,
+	"beatRuns":   `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND status IN ('pending', 'running')`,
+	"expired":    `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND lease_until < ? ORDER BY lease_until{lock}`,
+	"markLost":   `UPDATE sundial_runs SET status = 'lost', ended_at = ?, error = ? WHERE id = ?`,
+	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen FROM sundial_nodes ORDER BY id`,
 	"getRun":     `SELECT ` + runCols + ` FROM sundial_runs WHERE id = ?`,
 	"firstQueue": `SELECT id FROM sundial_runs WHERE job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
 	"promote":    `UPDATE sundial_runs SET status = 'scheduled', not_before = ? WHERE id = ?`,
@@ -178,7 +190,7 @@ func scanJob(row scanner) (sundial.Job, error) {
 	var paused int
 	var next, created, updated sql.NullInt64
 	if err := row.Scan(&j.ID, &j.Name, &j.Task, &args, &spec, &tags, &opts, &paused, &pauseReason,
-		&next, &j.Version, &created, &updated); err != nil {
+		&next, &j.Version, &created, &updated, &j.Queue); err != nil {
 		return sundial.Job{}, err
 	}
 	if args.Valid {
@@ -211,11 +223,13 @@ func scanRun(row scanner) (sundial.Run, error) {
 	var notBefore, started, ended sql.NullInt64
 	var scheduled int64
 	var status, manualKey string
-	var args, result, errText sql.NullString
+	var args, result, errText, node sql.NullString
+	var lease sql.NullInt64
 	if err := row.Scan(&r.ID, &r.JobID, &r.Task, &scheduled, &notBefore, &started, &ended, &status, &r.Attempt,
-		&manualKey, &args, &result, &errText); err != nil {
+		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease); err != nil {
 		return sundial.Run{}, err
 	}
+	r.Node, r.LeaseUntil = node.String, fromMicros(lease)
 	r.ScheduledAt = time.UnixMicro(scheduled).UTC()
 	r.NotBefore, r.StartedAt, r.EndedAt = fromMicros(notBefore), fromMicros(started), fromMicros(ended)
 	r.Status, r.Manual = sundial.RunStatus(status), manualKey != ""
@@ -235,7 +249,8 @@ func runValues(r sundial.Run) []any {
 		manualKey = r.ID
 	}
 	return []any{r.ID, r.JobID, r.Task, r.ScheduledAt.UnixMicro(), micros(r.NotBefore), micros(r.StartedAt), micros(r.EndedAt),
-		string(r.Status), r.Attempt, manualKey, rawText(r.Args), rawText(r.Result), nullString(r.Error)}
+		string(r.Status), r.Attempt, manualKey, rawText(r.Args), rawText(r.Result), nullString(r.Error),
+		r.Queue, nullString(r.Node), micros(r.LeaseUntil)}
 }
 
 func nullString(s string) any {
@@ -256,7 +271,7 @@ func (s *Store) CreateJob(ctx context.Context, job sundial.Job, now time.Time) (
 	}
 	now = now.Truncate(time.Microsecond)
 	_, err = s.db.ExecContext(ctx, s.q["insertJob"], job.ID, name, task, args, spec, tags, opts,
-		boolInt(job.Paused), nullString(job.PauseReason), micros(job.NextRunAt), 1, micros(now), micros(now))
+		boolInt(job.Paused), nullString(job.PauseReason), micros(job.NextRunAt), 1, micros(now), micros(now), job.Queue)
 	if err != nil {
 		if s.d.IsUniqueViolation(err) {
 			return sundial.Job{}, sundial.ErrJobExists
@@ -285,7 +300,7 @@ func (s *Store) UpdateJob(ctx context.Context, job sundial.Job, now time.Time) (
 	now = now.Truncate(time.Microsecond)
 	var created sql.NullInt64
 	err = s.db.QueryRowContext(ctx, s.q["updateJob"], name, task, args, spec, tags, opts, boolInt(job.Paused),
-		nullString(job.PauseReason), micros(job.NextRunAt), micros(now), job.ID, job.Version).Scan(&created)
+		nullString(job.PauseReason), micros(job.NextRunAt), micros(now), job.Queue, job.ID, job.Version).Scan(&created)
 	if errors.Is(err, sql.ErrNoRows) {
 		var one int
 		switch err := s.db.QueryRowContext(ctx, s.q["jobExists"], job.ID).Scan(&one); {
@@ -364,13 +379,13 @@ func (s *Store) NextWake(ctx context.Context) (time.Time, error) {
 }
 
 // Claim implements sundial.Store.
-func (s *Store) Claim(ctx context.Context, now time.Time, limit int, plan sundial.PlanFunc) ([]sundial.Run, error) {
+func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claim: begin: %w", s.d.Name, err)
 	}
 	defer tx.Rollback()
-	out, err := s.claim(ctx, tx, now, limit, plan)
+	out, err := s.claim(ctx, tx, req, plan)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
 	}
@@ -380,9 +395,24 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, plan sundia
 	return out, nil
 }
 
-func (s *Store) claim(ctx context.Context, tx *sql.Tx, now time.Time, limit int, plan sundial.PlanFunc) ([]sundial.Run, error) {
-	nowMicros := now.UnixMicro()
-	rows, err := tx.QueryContext(ctx, s.q["dueRuns"], nowMicros, limit)
+// withQueues returns the named query and its arguments, narrowed to the
+// queues when there are any.
+func (s *Store) withQueues(name string, queues []string, first any, rest ...any) (string, []any) {
+	args := []any{first}
+	if len(queues) == 0 {
+		return s.q[name], append(args, rest...)
+	}
+	in := " AND queue IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(queues)), ", ") + ")"
+	for _, q := range queues {
+		args = append(args, q)
+	}
+	return s.rebind(strings.Replace(s.q[name+"/queues"], "{queues}", in, 1)), append(args, rest...)
+}
+
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
+	nowMicros, limit := req.Now.UnixMicro(), req.Limit
+	q, args := s.withQueues("dueRuns", req.Queues, nowMicros, limit)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +423,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, now time.Time, limit int,
 			rows.Close()
 			return nil, err
 		}
-		r.Status = sundial.StatusPending
+		r.Status, r.Node, r.LeaseUntil = sundial.StatusPending, req.Node, req.LeaseUntil.Truncate(time.Microsecond)
 		out = append(out, r)
 	}
 	rows.Close()
@@ -401,7 +431,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, now time.Time, limit int,
 		return nil, err
 	}
 	for _, r := range out {
-		if _, err := tx.ExecContext(ctx, s.q["setPending"], r.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q["setPending"], nullString(req.Node), micros(req.LeaseUntil), r.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -409,7 +439,8 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, now time.Time, limit int,
 		return out, nil
 	}
 
-	rows, err = tx.QueryContext(ctx, s.q["dueJobs"], nowMicros, limit-len(out))
+	q, args = s.withQueues("dueJobs", req.Queues, nowMicros, limit-len(out))
+	rows, err = tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +474,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, now time.Time, limit int,
 			return nil, err
 		}
 		res, err := tx.ExecContext(ctx, s.q["claimJob"], name, task, args, spec, tags, opts, boolInt(planned.Paused),
-			nullString(planned.PauseReason), micros(planned.NextRunAt), nowMicros, job.ID, job.Version)
+			nullString(planned.PauseReason), micros(planned.NextRunAt), nowMicros, planned.Queue, job.ID, job.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -451,6 +482,10 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, now time.Time, limit int,
 			return nil, fmt.Errorf("job %q changed during its claim", job.ID)
 		}
 		for _, r := range runs {
+			r.Queue = planned.Queue // retries and queued runs stay in the job's queue
+			if r.Status == sundial.StatusPending {
+				r.Node, r.LeaseUntil = req.Node, req.LeaseUntil.Truncate(time.Microsecond)
+			}
 			res, err := tx.ExecContext(ctx, s.q["insertRunOnce"], runValues(r)...)
 			if err != nil {
 				return nil, err
@@ -489,12 +524,14 @@ func (s *Store) UpdateRun(ctx context.Context, run sundial.Run) error {
 	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
 	}
-	var one int
-	switch err := s.db.QueryRowContext(ctx, s.q["runExists"], run.ID).Scan(&one); {
+	var status string
+	switch err := s.db.QueryRowContext(ctx, s.q["runStatus"], run.ID).Scan(&status); {
 	case errors.Is(err, sql.ErrNoRows):
 		return sundial.ErrRunNotFound
 	case err != nil:
 		return fmt.Errorf("%s: update run %q: %w", s.d.Name, run.ID, err)
+	case status == string(sundial.StatusLost):
+		return sundial.ErrRunLost
 	}
 	return fmt.Errorf("%s: run %q: job, fire time and attempt cannot change", s.d.Name, run.ID)
 }
@@ -572,4 +609,92 @@ func (s *Store) PromoteQueued(ctx context.Context, jobID string, now time.Time) 
 		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
 	}
 	return true, nil
+}
+
+// RegisterNode implements sundial.Store.
+func (s *Store) RegisterNode(ctx context.Context, n sundial.Node) error {
+	queues, err := jsonText(n.Queues, len(n.Queues) == 0)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, s.q["upsertNode"], n.ID, n.Host, n.PID, n.Version, queues,
+		micros(n.StartedAt), micros(n.LastSeen)); err != nil {
+		return fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
+	}
+	return nil
+}
+
+// Heartbeat implements sundial.Store.
+func (s *Store) Heartbeat(ctx context.Context, nodeID string, now, leaseUntil time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], now.UnixMicro(), nodeID); err != nil {
+		return fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, nodeID, err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q["beatRuns"], leaseUntil.UnixMicro(), nodeID); err != nil {
+		return fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, nodeID, err)
+	}
+	return nil
+}
+
+// ReapLost implements sundial.Store.
+func (s *Store) ReapLost(ctx context.Context, now time.Time) ([]sundial.Run, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, s.q["expired"], now.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
+	}
+	var lost []sundial.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
+		}
+		lost = append(lost, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
+	}
+	for i := range lost {
+		r := &lost[i]
+		r.Status, r.EndedAt = sundial.StatusLost, now.Truncate(time.Microsecond).UTC()
+		r.Error = fmt.Sprintf("node %s stopped renewing its lease (until %s)", r.Node, r.LeaseUntil.Format(time.RFC3339Nano))
+		if _, err := tx.ExecContext(ctx, s.q["markLost"], r.EndedAt.UnixMicro(), r.Error, r.ID); err != nil {
+			return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
+	}
+	return lost, nil
+}
+
+// ListNodes implements sundial.Store.
+func (s *Store) ListNodes(ctx context.Context) ([]sundial.Node, error) {
+	rows, err := s.db.QueryContext(ctx, s.q["listNodes"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: list nodes: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	var out []sundial.Node
+	for rows.Next() {
+		var n sundial.Node
+		var queues sql.NullString
+		var started, seen sql.NullInt64
+		if err := rows.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &queues, &started, &seen); err != nil {
+			return nil, fmt.Errorf("%s: list nodes: %w", s.d.Name, err)
+		}
+		if queues.Valid {
+			if err := json.Unmarshal([]byte(queues.String), &n.Queues); err != nil {
+				return nil, fmt.Errorf("%s: node %q: queues: %w", s.d.Name, n.ID, err)
+			}
+		}
+		n.StartedAt, n.LastSeen = fromMicros(started), fromMicros(seen)
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }

@@ -37,6 +37,7 @@ type Store struct {
 	queued   map[string][]string // queued run IDs per job, oldest first
 	waiting  minHeap[*runEntry]  // scheduled runs by NotBefore
 	jobOrder []string            // sorted job IDs, rebuilt lazily
+	nodes    map[string]sundial.Node
 }
 
 var _ sundial.Store = (*Store)(nil)
@@ -84,6 +85,7 @@ func New(opts Options) *Store {
 		jobRuns: map[string][]string{},
 		active:  map[string]int{},
 		queued:  map[string][]string{},
+		nodes:   map[string]sundial.Node{},
 	}
 }
 
@@ -202,17 +204,17 @@ func (s *Store) NextWake(context.Context) (time.Time, error) {
 }
 
 // Claim implements sundial.Store.
-func (s *Store) Claim(_ context.Context, now time.Time, limit int, plan sundial.PlanFunc) ([]sundial.Run, error) {
+func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now, limit := req.Now, req.Limit
 	var out []sundial.Run
-	for len(out) < limit && s.waiting.Len() > 0 && !s.waiting.items[0].run.NotBefore.After(now) {
-		e := heap.Pop(&s.waiting).(*runEntry)
+	for _, e := range s.dueRuns(now, req.Queues, limit) {
+		e.run.Node, e.run.LeaseUntil = req.Node, req.LeaseUntil
 		s.setStatus(e, sundial.StatusPending)
 		out = append(out, e.run.Clone())
 	}
-	for jobs := len(out); jobs < limit && s.due.Len() > 0 && !s.due.items[0].job.NextRunAt.After(now); jobs++ {
-		e := s.due.items[0]
+	for _, e := range s.dueJobs(now, req.Queues, limit-len(out)) {
 		id, version := e.job.ID, e.job.Version
 		// The plan gets the stored job itself (by value): it is the
 		// scheduler's own code and changes no slice in place.
@@ -228,6 +230,10 @@ func (s *Store) Claim(_ context.Context, now time.Time, limit int, plan sundial.
 		e.job.Version, e.job.CreatedAt, e.job.UpdatedAt = version+1, created, now
 		s.place(e)
 		for _, r := range runs {
+			r.Queue = planned.Queue // retries and queued runs stay in the job's queue
+			if r.Status == sundial.StatusPending {
+				r.Node, r.LeaseUntil = req.Node, req.LeaseUntil
+			}
 			if err := s.insertRun(r); err != nil {
 				continue // this fire was claimed before; never twice
 			}
@@ -237,6 +243,52 @@ func (s *Store) Claim(_ context.Context, now time.Time, limit int, plan sundial.
 		}
 	}
 	return out, nil
+}
+
+// dueRuns returns up to limit scheduled runs due at now in the queues,
+// earliest first. Without a queue filter it only looks at the heap's top.
+func (s *Store) dueRuns(now time.Time, queues []string, limit int) []*runEntry {
+	var out []*runEntry
+	if len(queues) == 0 {
+		// Pop in order, then put back: Claim removes the ones it takes.
+		for len(out) < limit && s.waiting.Len() > 0 && !s.waiting.items[0].run.NotBefore.After(now) {
+			out = append(out, heap.Pop(&s.waiting).(*runEntry))
+		}
+		for _, e := range out {
+			heap.Push(&s.waiting, e)
+		}
+		return out
+	}
+	for _, e := range s.waiting.items {
+		if !e.run.NotBefore.After(now) && sundial.InQueues(e.run.Queue, queues) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *runEntry) int { return a.run.NotBefore.Compare(b.run.NotBefore) })
+	return out[:min(len(out), max(limit, 0))]
+}
+
+// dueJobs returns up to limit jobs due at now in the queues, earliest
+// first. A queue filter costs a scan of the due heap: the memory store
+// serves one process, where queues are rare.
+func (s *Store) dueJobs(now time.Time, queues []string, limit int) []*jobEntry {
+	var out []*jobEntry
+	if len(queues) == 0 {
+		for len(out) < limit && s.due.Len() > 0 && !s.due.items[0].job.NextRunAt.After(now) {
+			out = append(out, heap.Pop(&s.due).(*jobEntry))
+		}
+		for _, e := range out {
+			heap.Push(&s.due, e)
+		}
+		return out
+	}
+	for _, e := range s.due.items {
+		if !e.job.NextRunAt.After(now) && sundial.InQueues(e.job.Queue, queues) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *jobEntry) int { return a.job.NextRunAt.Compare(b.job.NextRunAt) })
+	return out[:min(len(out), max(limit, 0))]
 }
 
 // insertRun adds a run and its indexes; the caller holds the lock.
@@ -342,6 +394,9 @@ func (s *Store) UpdateRun(_ context.Context, run sundial.Run) error {
 	if keyOf(run) != keyOf(e.run) {
 		return fmt.Errorf("memstore: run %q: job, fire time, attempt and manual flag cannot change", run.ID)
 	}
+	if e.run.Status == sundial.StatusLost && run.Status != sundial.StatusLost {
+		return sundial.ErrRunLost
+	}
 	status := run.Status
 	wasScheduled := e.run.Status == sundial.StatusScheduled
 	next := run.Clone()
@@ -444,3 +499,57 @@ func (h *minHeap[T]) Pop() any {
 
 func (e *jobEntry) setIndex(i int) { e.index = i }
 func (e *runEntry) setIndex(i int) { e.index = i }
+
+// RegisterNode implements sundial.Store.
+func (s *Store) RegisterNode(_ context.Context, node sundial.Node) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	node.Queues = slices.Clone(node.Queues)
+	s.nodes[node.ID] = node
+	return nil
+}
+
+// Heartbeat implements sundial.Store.
+func (s *Store) Heartbeat(_ context.Context, nodeID string, now, leaseUntil time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, ok := s.nodes[nodeID]; ok {
+		n.LastSeen = now
+		s.nodes[nodeID] = n
+	}
+	for _, e := range s.runs {
+		if e.run.Node == nodeID && executing(e.run.Status) {
+			e.run.LeaseUntil = leaseUntil
+		}
+	}
+	return nil
+}
+
+// ReapLost implements sundial.Store.
+func (s *Store) ReapLost(_ context.Context, now time.Time) ([]sundial.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []sundial.Run
+	for _, e := range s.runs {
+		if executing(e.run.Status) && !e.run.LeaseUntil.IsZero() && e.run.LeaseUntil.Before(now) {
+			e.run.EndedAt = now
+			e.run.Error = fmt.Sprintf("node %s stopped renewing its lease (until %s)", e.run.Node, e.run.LeaseUntil.Format(time.RFC3339Nano))
+			s.setStatus(e, sundial.StatusLost)
+			out = append(out, e.run.Clone())
+		}
+	}
+	return out, nil
+}
+
+// ListNodes implements sundial.Store.
+func (s *Store) ListNodes(context.Context) ([]sundial.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]sundial.Node, 0, len(s.nodes))
+	for _, n := range s.nodes {
+		n.Queues = slices.Clone(n.Queues)
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b sundial.Node) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}

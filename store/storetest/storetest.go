@@ -45,12 +45,21 @@ func Run(t *testing.T, newStore NewStore) {
 		{"QueuedRunsPromoted", testQueued},
 		{"ListRunsFilters", testListRuns},
 		{"ConcurrentClaimsFireOnce", testConcurrentClaims},
+		{"QueuesNarrowClaims", testQueues},
+		{"LeasesAndLostRuns", testLeases},
+		{"Nodes", testNodes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
 		})
 	}
+}
+
+// claimAt claims as node "test-node" with a one-minute lease.
+func claimAt(s sundial.Store, now time.Time, limit int, plan sundial.PlanFunc) ([]sundial.Run, error) {
+	return s.Claim(context.Background(), sundial.ClaimRequest{Now: now, Limit: limit, Node: "test-node",
+		LeaseUntil: now.Add(time.Minute)}, plan)
 }
 
 func job(id string, next time.Time) sundial.Job {
@@ -203,11 +212,10 @@ func testNextWake(t *testing.T, s sundial.Store) {
 }
 
 func testClaimOrder(t *testing.T, s sundial.Store) {
-	ctx := context.Background()
 	for i, id := range []string{"c", "a", "b"} {
 		mustCreate(t, s, job(id, t0.Add(time.Duration(3-i)*time.Second)))
 	}
-	runs, err := s.Claim(ctx, t0.Add(time.Hour), 2, advance)
+	runs, err := claimAt(s, t0.Add(time.Hour), 2, advance)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +247,7 @@ func testClaimWritesPlan(t *testing.T, s sundial.Store) {
 			{ID: "run", JobID: j.ID, Task: j.Task, ScheduledAt: t0, Status: sundial.StatusPending, Attempt: 1},
 		}
 	}
-	runs, err := s.Claim(ctx, t0, 10, plan)
+	runs, err := claimAt(s, t0, 10, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,19 +262,18 @@ func testClaimWritesPlan(t *testing.T, s sundial.Store) {
 	if err != nil || missed.Status != sundial.StatusMissed || missed.Error != "late" {
 		t.Errorf("missed run = %+v, %v", missed, err)
 	}
-	if again, _ := s.Claim(ctx, t0, 10, plan); len(again) != 0 {
+	if again, _ := claimAt(s, t0, 10, plan); len(again) != 0 {
 		t.Errorf("a second claim at the same time returned %v", runIDs(again))
 	}
 }
 
 func testClaimSkips(t *testing.T, s sundial.Store) {
-	ctx := context.Background()
 	p := job("paused", t0)
 	p.Paused = true
 	mustCreate(t, s, p)
 	mustCreate(t, s, job("future", t0.Add(time.Second)))
 	mustCreate(t, s, job("never", time.Time{}))
-	runs, err := s.Claim(ctx, t0, 10, advance)
+	runs, err := claimAt(s, t0, 10, advance)
 	if err != nil || len(runs) != 0 {
 		t.Errorf("Claim = %v, %v; want nothing (paused, future, no next fire)", runIDs(runs), err)
 	}
@@ -275,7 +282,7 @@ func testClaimSkips(t *testing.T, s sundial.Store) {
 func testClaimCountsActive(t *testing.T, s sundial.Store) {
 	ctx := context.Background()
 	mustCreate(t, s, job("a", t0))
-	if _, err := s.Claim(ctx, t0, 10, advance); err != nil {
+	if _, err := claimAt(s, t0, 10, advance); err != nil {
 		t.Fatal(err)
 	}
 	var sawActive int
@@ -285,13 +292,13 @@ func testClaimCountsActive(t *testing.T, s sundial.Store) {
 		j.NextRunAt = j.NextRunAt.Add(time.Minute)
 		return j, []sundial.Run{{ID: "q", JobID: j.ID, Task: j.Task, ScheduledAt: t0.Add(time.Minute), Status: sundial.StatusQueued, Attempt: 1}}
 	}
-	if _, err := s.Claim(ctx, t0.Add(time.Minute), 10, plan); err != nil {
+	if _, err := claimAt(s, t0.Add(time.Minute), 10, plan); err != nil {
 		t.Fatal(err)
 	}
 	if sawActive != 1 || sawQueued {
 		t.Errorf("plan saw active %d queued %v, want 1 and false", sawActive, sawQueued)
 	}
-	if _, err := s.Claim(ctx, t0.Add(2*time.Minute), 10, plan); err == nil {
+	if _, err := claimAt(s, t0.Add(2*time.Minute), 10, plan); err == nil {
 		// The second plan inserts the same run ID again: it must not be stored twice.
 		if sawActive != 1 || !sawQueued {
 			t.Errorf("plan saw active %d queued %v, want 1 and true", sawActive, sawQueued)
@@ -303,7 +310,7 @@ func testClaimCountsActive(t *testing.T, s sundial.Store) {
 	if err := s.UpdateRun(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Claim(ctx, t0.Add(3*time.Minute), 10, plan); err != nil {
+	if _, err := claimAt(s, t0.Add(3*time.Minute), 10, plan); err != nil {
 		t.Fatal(err)
 	}
 	if sawActive != 0 {
@@ -343,7 +350,7 @@ func testDuplicateRuns(t *testing.T, s sundial.Store) {
 		j.NextRunAt = t0.Add(time.Minute)
 		return j, []sundial.Run{{ID: "r3", JobID: "a", Task: "task", ScheduledAt: t0, Status: sundial.StatusPending, Attempt: 1}}
 	}
-	runs, err := s.Claim(ctx, t0, 10, plan)
+	runs, err := claimAt(s, t0, 10, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,14 +369,14 @@ func testScheduledRuns(t *testing.T, s sundial.Store) {
 	if err := s.CreateRun(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if runs, _ := s.Claim(ctx, t0.Add(9*time.Second), 10, advance); len(runs) != 0 {
+	if runs, _ := claimAt(s, t0.Add(9*time.Second), 10, advance); len(runs) != 0 {
 		t.Errorf("claimed %v before NotBefore", runIDs(runs))
 	}
-	runs, err := s.Claim(ctx, t0.Add(10*time.Second), 10, advance)
+	runs, err := claimAt(s, t0.Add(10*time.Second), 10, advance)
 	if err != nil || len(runs) != 1 || runs[0].ID != "retry" || runs[0].Status != sundial.StatusPending {
 		t.Fatalf("Claim at NotBefore = %+v, %v", runs, err)
 	}
-	if again, _ := s.Claim(ctx, t0.Add(time.Hour), 10, advance); len(again) != 0 {
+	if again, _ := claimAt(s, t0.Add(time.Hour), 10, advance); len(again) != 0 {
 		t.Errorf("a scheduled run was claimed twice: %v", runIDs(again))
 	}
 	if w, _ := s.NextWake(ctx); !w.IsZero() {
@@ -393,7 +400,7 @@ func testQueued(t *testing.T, s sundial.Store) {
 	if !ok || err != nil {
 		t.Fatalf("PromoteQueued = %v, %v", ok, err)
 	}
-	runs, _ := s.Claim(ctx, t0, 10, advance)
+	runs, _ := claimAt(s, t0, 10, advance)
 	if len(runs) != 1 || runs[0].ID != "q1" {
 		t.Errorf("after promotion Claim = %v, want the oldest queued run q1", runIDs(runs))
 	}
@@ -449,7 +456,6 @@ func testConcurrentClaims(t *testing.T, s sundial.Store) {
 // claimed exactly once.
 func ConcurrentClaims(t *testing.T, stores []sundial.Store) {
 	t.Helper()
-	ctx := context.Background()
 	const jobs, fires = 20, 30
 	for i := range jobs {
 		mustCreate(t, stores[0], job(fmt.Sprint("j", i), t0))
@@ -463,7 +469,7 @@ func ConcurrentClaims(t *testing.T, stores []sundial.Store) {
 		go func() {
 			defer wg.Done()
 			for step := range fires {
-				runs, err := s.Claim(ctx, t0.Add(time.Duration(step)*time.Minute), 7, advance)
+				runs, err := claimAt(s, t0.Add(time.Duration(step)*time.Minute), 7, advance)
 				if err != nil {
 					t.Error(err)
 					return
@@ -479,7 +485,7 @@ func ConcurrentClaims(t *testing.T, stores []sundial.Store) {
 	wg.Wait()
 	// Drain what is still due at the last step.
 	for {
-		runs, err := stores[0].Claim(ctx, t0.Add((fires-1)*time.Minute), 100, advance)
+		runs, err := claimAt(stores[0], t0.Add((fires-1)*time.Minute), 100, advance)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -541,5 +547,135 @@ func CheckPopulated(t *testing.T, s sundial.Store) {
 	}
 	if w, _ := s.NextWake(ctx); !w.Equal(t0.Add(time.Hour)) {
 		t.Errorf("NextWake = %s, want %s", w, t0.Add(time.Hour))
+	}
+}
+
+func testQueues(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	for _, q := range []string{"", "gpu", "eu"} {
+		j := job("job-"+q, t0)
+		j.Queue = q
+		mustCreate(t, s, j)
+		r := sundial.Run{ID: "retry-" + q, JobID: j.ID, Task: "task", ScheduledAt: t0.Add(-time.Hour), Status: sundial.StatusScheduled,
+			Attempt: 2, NotBefore: t0, Queue: q}
+		if err := s.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, err := s.Claim(ctx, sundial.ClaimRequest{Now: t0, Limit: 10, Node: "n", LeaseUntil: t0.Add(time.Minute),
+		Queues: []string{"gpu", "eu"}}, advance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range runs {
+		got[r.JobID] = true
+		if r.Queue == "" {
+			t.Errorf("claimed %s from the default queue", r.ID)
+		}
+	}
+	if len(runs) != 4 || !got["job-gpu"] || !got["job-eu"] {
+		t.Errorf("claim in queues gpu, eu = %v, want the retries and fires of job-gpu and job-eu", runIDs(runs))
+	}
+	rest, err := claimAt(s, t0, 10, advance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 2 || rest[0].JobID != "job-" || rest[1].JobID != "job-" {
+		t.Errorf("claim in all queues then = %v, want only the default queue's retry and fire", runIDs(rest))
+	}
+	j, _ := s.GetJob(ctx, "job-gpu")
+	if j.Queue != "gpu" {
+		t.Errorf("queue stored as %q", j.Queue)
+	}
+}
+
+func testLeases(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	mustCreate(t, s, job("a", t0))
+	mustCreate(t, s, job("b", t0))
+	claimed, err := s.Claim(ctx, sundial.ClaimRequest{Now: t0, Limit: 1, Node: "dies", LeaseUntil: t0.Add(30 * time.Second)}, advance)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim = %v, %v", claimed, err)
+	}
+	if claimed[0].Node != "dies" || !claimed[0].LeaseUntil.Equal(t0.Add(30*time.Second)) {
+		t.Errorf("claimed run has node %q lease %s", claimed[0].Node, claimed[0].LeaseUntil)
+	}
+	other, err := s.Claim(ctx, sundial.ClaimRequest{Now: t0, Limit: 1, Node: "lives", LeaseUntil: t0.Add(30 * time.Second)}, advance)
+	if err != nil || len(other) != 1 {
+		t.Fatalf("claim = %v, %v", other, err)
+	}
+	// Only the living node renews.
+	if err := s.Heartbeat(ctx, "lives", t0.Add(20*time.Second), t0.Add(50*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if lost, err := s.ReapLost(ctx, t0.Add(29*time.Second)); err != nil || len(lost) != 0 {
+		t.Errorf("ReapLost before any lease ended = %v, %v", runIDs(lost), err)
+	}
+	lost, err := s.ReapLost(ctx, t0.Add(31*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) != 1 || lost[0].ID != claimed[0].ID || lost[0].Status != sundial.StatusLost || lost[0].Error == "" {
+		t.Fatalf("ReapLost = %+v, want the dead node's run, lost, with a reason", lost)
+	}
+	if again, _ := s.ReapLost(ctx, t0.Add(32*time.Second)); len(again) != 0 {
+		t.Errorf("a lost run was reaped twice: %v", runIDs(again))
+	}
+	stored, _ := s.GetRun(ctx, claimed[0].ID)
+	if stored.Status != sundial.StatusLost {
+		t.Errorf("stored run is %s, want lost", stored.Status)
+	}
+	// The dead node comes back and tries to record an outcome: refused.
+	stored.Status = sundial.StatusSucceeded
+	if err := s.UpdateRun(ctx, stored); !errors.Is(err, sundial.ErrRunLost) {
+		t.Errorf("UpdateRun of a lost run = %v, want ErrRunLost", err)
+	}
+	living, _ := s.GetRun(ctx, other[0].ID)
+	if living.Status != sundial.StatusPending || !living.LeaseUntil.Equal(t0.Add(50*time.Second)) {
+		t.Errorf("the living node's run: %s, lease %s", living.Status, living.LeaseUntil)
+	}
+	// Its lost run no longer counts as active.
+	var sawActive = -1
+	mustCreateAt := func(plan sundial.PlanFunc) { _, _ = claimAt(s, t0.Add(2*time.Minute), 10, plan) }
+	mustCreateAt(func(j sundial.Job, active int, queued bool) (sundial.Job, []sundial.Run) {
+		if j.ID == "a" {
+			sawActive = active
+		}
+		j.NextRunAt = j.NextRunAt.Add(time.Hour)
+		return j, nil
+	})
+	if sawActive != 0 {
+		t.Errorf("job a has %d active runs after its run was lost, want 0", sawActive)
+	}
+}
+
+func testNodes(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	for _, id := range []string{"b", "a"} {
+		if err := s.RegisterNode(ctx, sundial.Node{ID: id, Host: "h-" + id, PID: 42, Version: "v1", Queues: []string{"q"},
+			StartedAt: t0, LastSeen: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Heartbeat(ctx, "a", t0.Add(time.Minute), t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// Registering again (a restart under the same ID) refreshes the record.
+	if err := s.RegisterNode(ctx, sundial.Node{ID: "b", Host: "h-b", PID: 43, Version: "v2", StartedAt: t0.Add(time.Hour), LastSeen: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := s.ListNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes) != 2 || nodes[0].ID != "a" || nodes[1].ID != "b" {
+		t.Fatalf("ListNodes = %+v", nodes)
+	}
+	if a := nodes[0]; a.Host != "h-a" || a.PID != 42 || a.Version != "v1" || len(a.Queues) != 1 || !a.LastSeen.Equal(t0.Add(time.Minute)) {
+		t.Errorf("node a = %+v", a)
+	}
+	if b := nodes[1]; b.PID != 43 || b.Version != "v2" || len(b.Queues) != 0 || !b.StartedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("node b after re-registering = %+v", b)
 	}
 }
