@@ -143,17 +143,29 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 		t, _ := job.Trigger.Build() // quarantineReason has built it
 		opts := job.Options.resolve(s.defaults)
 
-		fires := []time.Time{job.NextRunAt}
-		next := t.Next(job.NextRunAt, now)
+		// Fire times are kept to the microsecond, the precision of the
+		// durable stores: a trigger time within the same microsecond as the
+		// fire before it is that fire again (a date trigger read back from
+		// a store, say), not a new one.
+		due := job.NextRunAt.Truncate(time.Microsecond)
+		fires := []time.Time{due}
+		following := func(after time.Time, n time.Time) time.Time {
+			for !n.IsZero() && !n.Truncate(time.Microsecond).After(after) {
+				n = t.Next(n, now)
+			}
+			return n
+		}
+		next := following(due, t.Next(job.NextRunAt, now))
 		for !next.IsZero() && !next.After(now) && len(fires) < maxBacklog {
-			fires = append(fires, next)
-			next = t.Next(next, now)
+			f := next.Truncate(time.Microsecond)
+			fires = append(fires, f)
+			next = following(f, t.Next(next, now))
 		}
 		var beyond int
 		for !next.IsZero() && !next.After(now) && beyond < maxBacklog*100 {
 			// A very long stop: count the rest without recording each.
 			beyond++
-			next = t.Next(next, now)
+			next = following(next.Truncate(time.Microsecond), t.Next(next, now))
 		}
 		if !opts.EndAt.IsZero() && next.After(opts.EndAt) {
 			next = time.Time{}
@@ -363,8 +375,10 @@ func (s *Scheduler) planRetry(run Run, opts JobOptions) {
 	retry := Run{ID: newID(), JobID: run.JobID, Task: run.Task, ScheduledAt: run.ScheduledAt,
 		NotBefore: run.EndedAt.Add(delay), Status: StatusScheduled, Attempt: run.Attempt + 1,
 		Manual: run.Manual, Args: run.Args, Queue: run.Queue}
-	if err := s.store.CreateRun(context.Background(), retry); err != nil {
-		s.logRun(slog.LevelError, "recording a retry failed", &run, "err", err)
+	if err := s.persist(func(ctx context.Context) error { return s.store.CreateRun(ctx, retry) }, &retry, "recording a retry"); err != nil {
+		if !errors.Is(err, ErrDuplicateRun) { // another node planned it first
+			s.logRun(slog.LevelError, "recording a retry failed", &run, "err", err)
+		}
 		return
 	}
 	s.logRun(slog.LevelInfo, "retry planned", &run, "next_attempt", retry.Attempt, "not_before", retry.NotBefore)
@@ -406,15 +420,47 @@ func nextAfterRun(t trigger.Trigger, end time.Time) time.Time {
 }
 
 func (s *Scheduler) updateRun(run Run) {
-	err := s.store.UpdateRun(context.Background(), run)
+	err := s.persist(func(ctx context.Context) error { return s.store.UpdateRun(ctx, run) }, &run, "recording the run")
 	if errors.Is(err, ErrRunLost) {
 		s.logRun(slog.LevelWarn, "run outlived its lease and was marked lost; its outcome is not recorded", &run,
 			"status", run.Status)
-		return
 	}
-	if err != nil {
-		s.log.Error("recording a run failed", "job_id", run.JobID, "run_id", run.ID, "status", run.Status, "err", err)
+}
+
+// persist performs a store write that must not be lost — a run's outcome,
+// a planned retry — retrying through transient failures (the database is
+// busy, restarting, unreachable) with backoff, for up to five minutes or
+// until a forced shutdown. Errors that are answers rather than failures
+// (not found, lost, duplicate) are returned at once.
+func (s *Scheduler) persist(write func(context.Context) error, run *Run, what string) error {
+	backoff := 50 * time.Millisecond
+	deadline := time.Now().Add(5 * time.Minute)
+	for attempt := 1; ; attempt++ {
+		err := write(context.Background())
+		if err == nil || isAnswer(err) {
+			return err
+		}
+		if s.forced.Load() || time.Now().After(deadline) {
+			s.logRun(slog.LevelError, what+" failed; giving up", run, "status", run.Status, "err", err, "tries", attempt)
+			return err
+		}
+		if attempt == 1 {
+			s.logRun(slog.LevelWarn, what+" failed; retrying", run, "status", run.Status, "err", err)
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// isAnswer reports whether a store error is a definite answer, which
+// retrying would not change.
+func isAnswer(err error) bool {
+	for _, answer := range []error{ErrRunLost, ErrRunNotFound, ErrDuplicateRun, ErrJobNotFound, ErrJobExists, ErrVersionConflict} {
+		if errors.Is(err, answer) {
+			return true
+		}
+	}
+	return false
 }
 
 // call runs the task, turning a panic into an error with the stack.

@@ -471,7 +471,7 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage)
 		return Run{}, fmt.Errorf("run job %q now: %w", id, ErrNotRunning)
 	}
 	now := s.now()
-	run := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: now, Status: StatusPending,
+	run := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: now.Truncate(time.Microsecond), Status: StatusPending,
 		Attempt: 1, Manual: true, Args: args, Queue: job.Queue, Node: s.node.ID, LeaseUntil: now.Add(s.leaseTTL)}
 	if err := s.store.CreateRun(ctx, run); err != nil {
 		return Run{}, fmt.Errorf("run job %q now: %w", id, err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -114,4 +115,49 @@ func TestSchedulersShareOneDatabase(t *testing.T) {
 		stores = append(stores, mustNew(t, p))
 	}
 	storetest.ExactlyOnce(t, stores)
+}
+
+func TestMain(m *testing.M) {
+	storetest.RunWorkerIfAsked(func(ctx context.Context) (sundial.Store, func(), error) {
+		cfg, err := pgxpool.ParseConfig(os.Getenv("SUNDIAL_TEST_POSTGRES"))
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = os.Getenv("SUNDIAL_STORETEST_SCHEMA")
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := pgstore.New(ctx, pool)
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return s, func() { s.Close(); pool.Close() }, nil
+	})
+	os.Exit(m.Run())
+}
+
+// schemaOf returns the schema a test pool works in.
+func schemaOf(t *testing.T, pool *pgxpool.Pool) string {
+	return pool.Config().ConnConfig.RuntimeParams["search_path"]
+}
+
+// TestManyProcesses runs 4 processes on one database, 500 jobs firing
+// every second for 30 seconds (5 in -short mode): every fire once.
+func TestManyProcesses(t *testing.T) {
+	pool := testSchema(t, 1)[0]
+	window := 30 * time.Second
+	if testing.Short() {
+		window = 5 * time.Second
+	}
+	c := storetest.NewCluster(t, 30*time.Second, "SUNDIAL_STORETEST_SCHEMA="+schemaOf(t, pool))
+	storetest.ManyProcesses(t, mustNew(t, pool), c, 4, 500, window)
+}
+
+// TestCrash kills a replica with SIGKILL while it runs a job.
+func TestCrash(t *testing.T) {
+	pool := testSchema(t, 1)[0]
+	c := storetest.NewCluster(t, 2*time.Second, "SUNDIAL_STORETEST_SCHEMA="+schemaOf(t, pool))
+	storetest.CrashAndRetry(t, mustNew(t, pool), c)
 }

@@ -2,8 +2,10 @@ package sqlitestore_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/store/sqlitestore"
@@ -61,4 +63,34 @@ func TestSchedulersShareOneFile(t *testing.T) {
 		stores = append(stores, mustOpen(t, path))
 	}
 	storetest.ExactlyOnce(t, stores)
+}
+
+func TestMain(m *testing.M) {
+	storetest.RunWorkerIfAsked(func(ctx context.Context) (sundial.Store, func(), error) {
+		s, err := sqlitestore.Open(ctx, os.Getenv("SUNDIAL_STORETEST_SQLITE"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	})
+	os.Exit(m.Run())
+}
+
+// TestManyProcesses runs 4 processes on one SQLite file, 500 jobs firing
+// every second for 30 seconds (5 in -short mode): every fire once.
+func TestManyProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	window := 30 * time.Second
+	if testing.Short() {
+		window = 5 * time.Second
+	}
+	c := storetest.NewCluster(t, 30*time.Second, "SUNDIAL_STORETEST_SQLITE="+path)
+	storetest.ManyProcesses(t, mustOpen(t, path), c, 4, 500, window)
+}
+
+// TestCrash kills a process with SIGKILL while it runs a job.
+func TestCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	c := storetest.NewCluster(t, 2*time.Second, "SUNDIAL_STORETEST_SQLITE="+path)
+	storetest.CrashAndRetry(t, mustOpen(t, path), c)
 }
