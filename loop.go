@@ -481,10 +481,15 @@ func (s *Scheduler) heartbeat() {
 	defer close(s.beatDone)
 	ticker := time.NewTicker(s.leaseTTL / 3)
 	defer ticker.Stop()
+	prune := time.NewTicker(s.keep.Interval)
+	defer prune.Stop()
 	for {
 		select {
 		case <-s.beatStop:
 			return
+		case <-prune.C:
+			s.prune()
+			continue
 		case <-ticker.C:
 		}
 		ctx := context.Background()
@@ -520,5 +525,21 @@ func (s *Scheduler) handleLost(run Run) {
 			run.EndedAt = s.now()
 		}
 		s.planRetry(run, opts)
+	}
+}
+
+// prune applies the retention policy.
+func (s *Scheduler) prune() {
+	var olderThan time.Time
+	if s.keep.MaxAge > 0 {
+		olderThan = s.now().Add(-s.keep.MaxAge)
+	}
+	n, err := s.store.PruneRuns(context.Background(), olderThan, max(s.keep.PerJob, 0))
+	if err != nil {
+		s.log.Error("pruning run history failed", "node", s.node.ID, "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.Info("pruned run history", "node", s.node.ID, "runs", n)
 	}
 }

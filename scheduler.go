@@ -66,6 +66,21 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Version is recorded with the node, for operators. Default "".
 	Version string
+	// Retention bounds the run history kept in the store.
+	Retention Retention
+}
+
+// Retention bounds the run history. Runs that have not ended are never
+// pruned. Pruning runs on one node at a time, every Interval.
+type Retention struct {
+	// MaxAge prunes runs that ended longer ago than this. Default 30 days;
+	// negative keeps runs of any age.
+	MaxAge time.Duration
+	// PerJob keeps at most this many runs of each job. Default 1000;
+	// negative keeps any number.
+	PerJob int
+	// Interval is how often to prune. Default 1 hour.
+	Interval time.Duration
 }
 
 // Scheduler fires jobs and runs their tasks. Create one with New; every
@@ -79,6 +94,7 @@ type Scheduler struct {
 	maxSleep time.Duration
 	node     Node
 	leaseTTL time.Duration
+	keep     Retention
 
 	tasksMu sync.RWMutex
 	tasks   map[string]TaskFunc
@@ -132,6 +148,11 @@ func New(cfg Config) (*Scheduler, error) {
 	s.leaseTTL = orDefault(cfg.LeaseTTL, 30*time.Second)
 	if s.leaseTTL < 0 {
 		return nil, fmt.Errorf("sundial: Config.LeaseTTL %s must not be negative", cfg.LeaseTTL)
+	}
+	s.keep = Retention{MaxAge: orDefault(cfg.Retention.MaxAge, 30*24*time.Hour),
+		PerJob: orDefault(cfg.Retention.PerJob, 1000), Interval: orDefault(cfg.Retention.Interval, time.Hour)}
+	if s.keep.Interval < 0 {
+		return nil, fmt.Errorf("sundial: Config.Retention.Interval %s must not be negative", cfg.Retention.Interval)
 	}
 	host, _ := os.Hostname()
 	s.node = Node{ID: cfg.NodeID, Host: host, PID: os.Getpid(), Version: cfg.Version, Queues: slices.Clone(cfg.Queues)}

@@ -890,3 +890,111 @@ func TestQueuesPinJobs(t *testing.T) {
 		}
 	})
 }
+
+func TestRetentionPrunesHistory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{Retention: sundial.Retention{PerJob: 3, MaxAge: -1, Interval: time.Minute}})
+		b.register(t, "tick", ok)
+		// Fires at :05, :15 … never coincide with the prunes at whole minutes.
+		b.add(t, sundial.Job{ID: "j", Task: "tick", Trigger: cron("5-55/10 * * * * *")})
+		b.start(t)
+		time.Sleep(3*time.Minute + 2*time.Second) // the last prune ran at 00:03:00
+		b.stop(t)
+		if got := summary(b.runs(t, "j")); got != "00:02:35 succeeded\n00:02:45 succeeded\n00:02:55 succeeded" {
+			t.Errorf("runs kept:\n%s\nwant the newest 3", got)
+		}
+	})
+}
+
+// flakyStore fails every call while down, as a database that went away.
+type flakyStore struct {
+	sundial.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("dial tcp 127.0.0.1:5432: connection refused")
+
+func (f *flakyStore) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Store.Claim(ctx, req, plan)
+}
+
+func (f *flakyStore) UpdateRun(ctx context.Context, r sundial.Run) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Store.UpdateRun(ctx, r)
+}
+
+func (f *flakyStore) Heartbeat(ctx context.Context, node string, now, until time.Time) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Store.Heartbeat(ctx, node, now, until)
+}
+
+func (f *flakyStore) NextWake(ctx context.Context) (time.Time, error) {
+	if f.down.Load() {
+		return time.Time{}, errDown
+	}
+	return f.Store.NextWake(ctx)
+}
+
+// TestStoreOutage takes the store away for 40 seconds while a run is in
+// flight: the run finishes and its outcome is recorded once the store is
+// back, fires that fell due meanwhile follow the misfire rules, nothing
+// fires twice, and the job goes on.
+func TestStoreOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &flakyStore{Store: memstore.New(memstore.Options{})}
+		s, err := sundial.New(sundial.Config{Store: store, Logger: slog.New(slog.DiscardHandler), LeaseTTL: 5 * time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Register("work", sleeper(25*time.Second))
+		ctx := context.Background()
+		s.AddJob(ctx, sundial.Job{ID: "j", Task: "work", Trigger: cron("*/10 * * * * *"),
+			Options: sundial.JobOptions{MisfireGrace: 15 * time.Second}})
+		s.Start(ctx)
+		time.Sleep(5 * time.Second)
+		store.down.Store(true)
+		time.Sleep(40 * time.Second)
+		store.down.Store(false)
+		time.Sleep(90 * time.Second)
+		s.Shutdown(ctx)
+
+		runs, _ := s.Runs(ctx, sundial.RunFilter{JobID: "j"})
+		byFire := map[int64]int{}
+		status := map[int64]sundial.RunStatus{}
+		for _, r := range runs {
+			byFire[r.ScheduledAt.Unix()]++
+			status[r.ScheduledAt.Unix()] = r.Status
+			if r.Status.Active() {
+				t.Errorf("run of %s still %s", r.ScheduledAt, r.Status)
+			}
+		}
+		for at, n := range byFire {
+			if n != 1 {
+				t.Errorf("fire %s recorded %d times", time.Unix(at, 0).UTC(), n)
+			}
+		}
+		start := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+		if status[start] != sundial.StatusSucceeded {
+			t.Errorf("the run in flight during the outage is %q, want succeeded", status[start])
+		}
+		if status[start+10] != sundial.StatusMissed {
+			t.Errorf("the fire at 00:00:10, due during the outage, is %q, want missed", status[start+10])
+		}
+		after := 0 // runs of 25s every 10s: every third fire runs, the others skip
+		for at, st := range status {
+			if at >= start+60 && st == sundial.StatusSucceeded {
+				after++
+			}
+		}
+		if after < 2 {
+			t.Errorf("only %d runs succeeded after the outage: the job did not go on\n%s", after, summary(runs))
+		}
+	})
+}

@@ -68,6 +68,13 @@ type Store interface {
 	ReapLost(ctx context.Context, now time.Time) ([]Run, error)
 	// ListNodes returns the known nodes, ordered by ID.
 	ListNodes(ctx context.Context) ([]Node, error)
+
+	// PruneRuns deletes ended runs that ended before olderThan (when not
+	// zero) or are older than the newest keepPerJob runs of their job
+	// (when above zero), and returns how many it deleted. It never deletes
+	// a run that has not ended. When several nodes prune at once, one
+	// does the work and the others return 0.
+	PruneRuns(ctx context.Context, olderThan time.Time, keepPerJob int) (int, error)
 }
 
 // ClaimRequest says what a Claim may take and for whom.

@@ -33,6 +33,10 @@ import (
 
 // Dialect is what differs between SQL databases.
 type Dialect struct {
+	// TryLock, when set, runs first in the prune transaction and reports
+	// whether this transaction may prune (PostgreSQL: an advisory
+	// transaction lock); SQLite's IMMEDIATE transaction is exclusive anyway.
+	TryLock string
 	// Name is the database's name, for errors.
 	Name string
 	// Numbered placeholders ($1, $2 …) instead of "?".
@@ -697,4 +701,46 @@ func (s *Store) ListNodes(ctx context.Context) ([]sundial.Node, error) {
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+// PruneRuns implements sundial.Store.
+func (s *Store) PruneRuns(ctx context.Context, olderThan time.Time, keepPerJob int) (int, error) {
+	if olderThan.IsZero() && keepPerJob <= 0 {
+		return 0, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("%s: prune runs: %w", s.d.Name, err)
+	}
+	defer tx.Rollback()
+	if s.d.TryLock != "" {
+		var got bool
+		if err := tx.QueryRowContext(ctx, s.d.TryLock).Scan(&got); err != nil {
+			return 0, fmt.Errorf("%s: prune runs: %w", s.d.Name, err)
+		}
+		if !got {
+			return 0, nil // another node is pruning
+		}
+	}
+	var cond []string
+	var args []any
+	if keepPerJob > 0 {
+		cond, args = append(cond, "rn > ?"), append(args, keepPerJob)
+	}
+	if !olderThan.IsZero() {
+		cond, args = append(cond, "ended_at < ?"), append(args, olderThan.UnixMicro())
+	}
+	q := `DELETE FROM sundial_runs WHERE id IN (SELECT id FROM (
+		SELECT id, status, ended_at, ROW_NUMBER() OVER (PARTITION BY job_id ORDER BY scheduled_at DESC, attempt DESC) AS rn
+		FROM sundial_runs) ranked
+		WHERE status NOT IN ('queued', 'scheduled', 'pending', 'running') AND (` + strings.Join(cond, " OR ") + `))`
+	res, err := tx.ExecContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: prune runs: %w", s.d.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("%s: prune runs: %w", s.d.Name, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }

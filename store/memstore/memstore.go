@@ -553,3 +553,47 @@ func (s *Store) ListNodes(context.Context) ([]sundial.Node, error) {
 	slices.SortFunc(out, func(a, b sundial.Node) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
+
+// PruneRuns implements sundial.Store.
+func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pruned := 0
+	for job, ids := range s.jobRuns {
+		runs := make([]*runEntry, 0, len(ids))
+		for _, id := range ids {
+			runs = append(runs, s.runs[id])
+		}
+		// Newest fire first, as ListRuns orders them.
+		slices.SortFunc(runs, func(a, b *runEntry) int {
+			if c := b.run.ScheduledAt.Compare(a.run.ScheduledAt); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.run.Attempt, a.run.Attempt)
+		})
+		drop := map[string]bool{}
+		for i, e := range runs {
+			if e.run.Status.Active() {
+				continue
+			}
+			if (keepPerJob > 0 && i >= keepPerJob) || (!olderThan.IsZero() && e.run.EndedAt.Before(olderThan)) {
+				drop[e.run.ID] = true
+			}
+		}
+		if len(drop) == 0 {
+			continue
+		}
+		kept := ids[:0]
+		for _, id := range ids {
+			if drop[id] {
+				delete(s.keys, keyOf(s.runs[id].run))
+				delete(s.runs, id)
+				pruned++
+				continue
+			}
+			kept = append(kept, id)
+		}
+		s.jobRuns[job] = kept
+	}
+	return pruned, nil
+}

@@ -42,6 +42,7 @@ var dialect = sqlstore.Dialect{
 	Name:              "postgres",
 	Numbered:          true,
 	LockSuffix:        " FOR UPDATE SKIP LOCKED",
+	TryLock:           "SELECT pg_try_advisory_xact_lock(7527717203272548716)", // "prunerun" in ASCII
 	IsUniqueViolation: isUniqueViolation,
 }
 

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"QueuesNarrowClaims", testQueues},
 		{"LeasesAndLostRuns", testLeases},
 		{"Nodes", testNodes},
+		{"PruneRuns", testPrune},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -677,5 +678,49 @@ func testNodes(t *testing.T, s sundial.Store) {
 	}
 	if b := nodes[1]; b.PID != 43 || b.Version != "v2" || len(b.Queues) != 0 || !b.StartedAt.Equal(t0.Add(time.Hour)) {
 		t.Errorf("node b after re-registering = %+v", b)
+	}
+}
+
+func testPrune(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		r := sundial.Run{ID: fmt.Sprint("r", i), JobID: "a", Task: "task", ScheduledAt: at, StartedAt: at, EndedAt: at.Add(time.Second),
+			Status: sundial.StatusSucceeded, Attempt: 1}
+		if err := s.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running := sundial.Run{ID: "running", JobID: "a", Task: "task", ScheduledAt: t0.Add(-time.Hour), StartedAt: t0.Add(-time.Hour),
+		Status: sundial.StatusRunning, Attempt: 1}
+	other := sundial.Run{ID: "other", JobID: "b", Task: "task", ScheduledAt: t0, EndedAt: t0.Add(time.Second), Status: sundial.StatusFailed, Attempt: 1}
+	for _, r := range []sundial.Run{running, other} {
+		if err := s.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remaining := func() string {
+		runs, err := s.ListRuns(ctx, sundial.RunFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(runIDs(runs))
+	}
+	n, err := s.PruneRuns(ctx, time.Time{}, 3)
+	if err != nil || n != 2 {
+		t.Errorf("PruneRuns(keep 3) = %d, %v; want 2 (a's oldest ended runs beyond its newest 3)", n, err)
+	}
+	if got := remaining(); got != "[r4 r3 r2 other running]" {
+		t.Errorf("after keeping 3 per job: %s", got)
+	}
+	n, err = s.PruneRuns(ctx, t0.Add(3*time.Minute+30*time.Second), 0)
+	if err != nil || n != 3 {
+		t.Errorf("PruneRuns(older than 00:03:30) = %d, %v; want 3 (r2, r3 and b's run)", n, err)
+	}
+	if got := remaining(); got != "[r4 running]" {
+		t.Errorf("after pruning by age: %s (the running run must stay, however old)", got)
+	}
+	if n, err := s.PruneRuns(ctx, time.Time{}, 0); n != 0 || err != nil {
+		t.Errorf("PruneRuns with no limits = %d, %v", n, err)
 	}
 }
