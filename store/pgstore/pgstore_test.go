@@ -161,3 +161,18 @@ func TestCrash(t *testing.T) {
 	c := storetest.NewCluster(t, 2*time.Second, "SUNDIAL_STORETEST_SCHEMA="+schemaOf(t, pool))
 	storetest.CrashAndRetry(t, mustNew(t, pool), c)
 }
+
+// TestRestart stops everything for longer than the jobs' intervals and
+// starts again on the same database.
+func TestRestart(t *testing.T) {
+	pools := testSchema(t, 2)
+	next := 0
+	storetest.Restart(t, func(t *testing.T) (sundial.Store, func()) {
+		s, err := pgstore.New(context.Background(), pools[next])
+		next++
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, func() { s.Close() }
+	})
+}

@@ -94,3 +94,16 @@ func TestCrash(t *testing.T) {
 	c := storetest.NewCluster(t, 2*time.Second, "SUNDIAL_STORETEST_SQLITE="+path)
 	storetest.CrashAndRetry(t, mustOpen(t, path), c)
 }
+
+// TestRestart stops everything for longer than the jobs' intervals and
+// starts again on the same file.
+func TestRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	storetest.Restart(t, func(t *testing.T) (sundial.Store, func()) {
+		s, err := sqlitestore.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, func() { s.Close() }
+	})
+}
