@@ -552,6 +552,14 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		s.workersWG.Add(1)
 		go s.worker()
 	}
+	if n, ok := s.store.(ChangeNotifier); ok {
+		changes := n.Changes(loopCtx)
+		go func() {
+			for range changes {
+				s.signal()
+			}
+		}()
+	}
 	go s.loop(loopCtx)
 	return nil
 }

@@ -163,3 +163,15 @@ func (f RunFilter) Match(r Run) bool {
 		(f.Since.IsZero() || !r.ScheduledAt.Before(f.Since)) &&
 		(f.Until.IsZero() || r.ScheduledAt.Before(f.Until))
 }
+
+// ChangeNotifier is an optional capability of a Store: it tells schedulers
+// in every process at once when jobs change, so that a job added due now
+// starts within milliseconds instead of at the next poll (MaxSleep).
+// PostgreSQL implements it with LISTEN/NOTIFY.
+type ChangeNotifier interface {
+	// Changes delivers a value soon after any process adds, changes or
+	// removes a job, until ctx is done; then it closes the channel. A
+	// slow reader misses nothing that matters: one pending value stands
+	// for any number of changes.
+	Changes(ctx context.Context) <-chan struct{}
+}

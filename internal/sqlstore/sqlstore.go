@@ -33,6 +33,10 @@ import (
 
 // Dialect is what differs between SQL databases.
 type Dialect struct {
+	// Notify, when set, runs after every change to a job made through
+	// CreateJob, UpdateJob or DeleteJob (PostgreSQL: pg_notify), so that
+	// other processes wake at once; claims do not notify.
+	Notify string
 	// TryLock, when set, runs first in the prune transaction and reports
 	// whether this transaction may prune (PostgreSQL: an advisory
 	// transaction lock); SQLite's IMMEDIATE transaction is exclusive anyway.
@@ -282,6 +286,7 @@ func (s *Store) CreateJob(ctx context.Context, job sundial.Job, now time.Time) (
 		}
 		return sundial.Job{}, fmt.Errorf("%s: create job %q: %w", s.d.Name, job.ID, err)
 	}
+	s.notify(ctx)
 	job = job.Clone()
 	job.Version, job.CreatedAt, job.UpdatedAt = 1, now.UTC(), now.UTC()
 	job.NextRunAt = fromMicros(nullInt(micros(job.NextRunAt)))
@@ -318,6 +323,7 @@ func (s *Store) UpdateJob(ctx context.Context, job sundial.Job, now time.Time) (
 	if err != nil {
 		return sundial.Job{}, fmt.Errorf("%s: update job %q: %w", s.d.Name, job.ID, err)
 	}
+	s.notify(ctx)
 	job = job.Clone()
 	job.Version++
 	job.CreatedAt, job.UpdatedAt = fromMicros(created), now.UTC()
@@ -334,7 +340,16 @@ func (s *Store) DeleteJob(ctx context.Context, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return sundial.ErrJobNotFound
 	}
+	s.notify(ctx)
 	return nil
+}
+
+// notify tells other processes that jobs changed. It is best effort: they
+// poll anyway.
+func (s *Store) notify(ctx context.Context) {
+	if s.d.Notify != "" {
+		s.db.ExecContext(ctx, s.d.Notify)
+	}
 }
 
 // GetJob implements sundial.Store.

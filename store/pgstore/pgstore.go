@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,6 +25,9 @@ import (
 
 //go:embed migrations/*.sql
 var migrations embed.FS
+
+// channel is the LISTEN/NOTIFY channel for job changes.
+const channel = "sundial_jobs"
 
 // migrationLockKey is the advisory lock that serialises migrations
 // ("sundial" in ASCII).
@@ -43,6 +47,7 @@ var dialect = sqlstore.Dialect{
 	Numbered:          true,
 	LockSuffix:        " FOR UPDATE SKIP LOCKED",
 	TryLock:           "SELECT pg_try_advisory_xact_lock(7527717203272548716)", // "prunerun" in ASCII
+	Notify:            "SELECT pg_notify('" + channel + "', '')",
 	IsUniqueViolation: isUniqueViolation,
 }
 
@@ -77,3 +82,57 @@ func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 // Close releases the store's database/sql handle; the pool stays open for
 // its owner to close.
 func (s *Store) Close() error { return s.db.Close() }
+
+var _ sundial.ChangeNotifier = (*Store)(nil)
+
+// Changes implements sundial.ChangeNotifier with LISTEN on one connection
+// held from the pool, re-established with backoff if it drops.
+func (s *Store) Changes(ctx context.Context) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	go func() {
+		defer close(out)
+		backoff := 100 * time.Millisecond
+		for ctx.Err() == nil {
+			s.listen(ctx, out) // returns when the connection fails
+			if ctx.Err() != nil {
+				return
+			}
+			// The connection dropped: wake once (changes may have been
+			// missed), then listen again.
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 10*time.Second)
+		}
+	}()
+	return out
+}
+
+func (s *Store) listen(ctx context.Context, out chan<- struct{}) error {
+	pooled, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection that listened is not handed back to others: take it
+	// out of the pool for good.
+	conn := pooled.Hijack()
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		return err
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		select {
+		case out <- struct{}{}:
+		default:
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/store/pgstore"
 	"github.com/sundialhq/sundial/store/storetest"
+	"github.com/sundialhq/sundial/trigger"
 )
 
 // testSchema creates a schema of its own for one test and returns pools
@@ -175,4 +176,37 @@ func TestRestart(t *testing.T) {
 		}
 		return s, func() { s.Close() }
 	})
+}
+
+// TestNotifyWakesReplicas adds a job through one replica while another
+// sleeps with an hour-long poll: LISTEN/NOTIFY wakes it at once.
+func TestNotifyWakesReplicas(t *testing.T) {
+	pools := testSchema(t, 2)
+	ctx := context.Background()
+	newScheduler := func(pool *pgxpool.Pool) *sundial.Scheduler {
+		s, err := sundial.New(sundial.Config{Store: mustNew(t, pool), MaxSleep: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Register("tick", func(context.Context, sundial.Run) (any, error) { return nil, nil })
+		return s
+	}
+	api, sleeper := newScheduler(pools[0]), newScheduler(pools[1])
+	done := sleeper.Subscribe(1, sundial.EventRunSucceeded)
+	if err := sleeper.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Shutdown(ctx)
+	time.Sleep(200 * time.Millisecond) // let the sleeper's loop go to sleep
+	added := time.Now()
+	if _, err := api.AddJob(ctx, sundial.Job{ID: "now", Task: "tick",
+		Trigger: trigger.Spec{Type: "date", RunDate: added.Format(time.RFC3339Nano)}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-done.C:
+		t.Logf("the sleeping replica ran the job %s after it was added", e.Time.Sub(added).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sleeping replica did not run a job added elsewhere: no notification")
+	}
 }
