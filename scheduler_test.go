@@ -998,3 +998,54 @@ func TestStoreOutage(t *testing.T) {
 		}
 	})
 }
+
+// countingStore counts the store calls a scheduler makes.
+type countingStore struct {
+	sundial.Store
+	calls atomic.Int64
+}
+
+func (c *countingStore) NextWake(ctx context.Context) (time.Time, error) {
+	c.calls.Add(1)
+	return c.Store.NextWake(ctx)
+}
+
+func (c *countingStore) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
+	c.calls.Add(1)
+	return c.Store.Claim(ctx, req, plan)
+}
+
+func (c *countingStore) Heartbeat(ctx context.Context, node string, now, until time.Time) error {
+	c.calls.Add(1)
+	return c.Store.Heartbeat(ctx, node, now, until)
+}
+
+func (c *countingStore) ReapLost(ctx context.Context, now time.Time) ([]sundial.Run, error) {
+	c.calls.Add(1)
+	return c.Store.ReapLost(ctx, now)
+}
+
+// TestIdleLoad checks what an idle node costs its database: well under
+// one store call per second with the default settings.
+func TestIdleLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &countingStore{Store: memstore.New(memstore.Options{})}
+		s, err := sundial.New(sundial.Config{Store: store, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Register("tick", ok)
+		ctx := context.Background()
+		s.AddJob(ctx, sundial.Job{ID: "daily", Task: "tick", Trigger: cron("0 3 * * *")}) // next fire at 03:00
+		s.Start(ctx)
+		time.Sleep(time.Minute) // settle
+		before := store.calls.Load()
+		time.Sleep(time.Hour)
+		perSecond := float64(store.calls.Load()-before) / 3600
+		s.Shutdown(ctx)
+		t.Logf("idle: %.2f store calls per second", perSecond)
+		if perSecond > 0.5 {
+			t.Errorf("an idle node makes %.2f store calls per second, want at most 0.5", perSecond)
+		}
+	})
+}
