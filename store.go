@@ -120,8 +120,10 @@ func InQueues(queue string, queues []string) bool {
 // running, queued reports whether one is queued. It returns the job's new
 // state (its NextRunAt at least) and the runs to record: StatusPending for
 // runs to execute now, StatusMissed or StatusSkipped for the record,
-// StatusQueued to wait for a running instance. A plan must not change the
-// job's slices (Args, Tags) in place: a store may hand it its own copy.
+// StatusQueued to wait for a running instance. A claim writes only the
+// job's schedule state — NextRunAt, Paused and PauseReason — and ignores
+// other changes. A plan must not change the job's slices (Args, Tags) in
+// place: a store may hand it its own copy.
 type PlanFunc func(job Job, active int, queued bool) (Job, []Run)
 
 // JobFilter selects jobs; zero fields select everything.

@@ -102,22 +102,15 @@ var queries = map[string]string{
 	"updateJob": `UPDATE sundial_jobs SET name = ?, task = ?, args = ?, trigger_spec = ?, tags = ?, options = ?,
 		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?, queue = ?
 		WHERE id = ? AND version = ? RETURNING created_at`,
-	"jobExists":  `SELECT 1 FROM sundial_jobs WHERE id = ?`,
-	"deleteJob":  `DELETE FROM sundial_jobs WHERE id = ?`,
-	"getJob":     `SELECT ` + jobCols + ` FROM sundial_jobs WHERE id = ?`,
-	"listJobs":   `SELECT ` + jobCols + ` FROM sundial_jobs ORDER BY id`,
-	"nextWake":   `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL), (SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled')`,
-	"dueRuns":    `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?{queues} ORDER BY not_before LIMIT ?{lock}`,
-	"setPending": `UPDATE sundial_runs SET status = 'pending', node_id = ?, lease_until = ? WHERE id = ?`,
+	"jobExists": `SELECT 1 FROM sundial_jobs WHERE id = ?`,
+	"deleteJob": `DELETE FROM sundial_jobs WHERE id = ?`,
+	"getJob":    `SELECT ` + jobCols + ` FROM sundial_jobs WHERE id = ?`,
+	"listJobs":  `SELECT ` + jobCols + ` FROM sundial_jobs ORDER BY id`,
+	"nextWake":  `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL), (SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled')`,
+	"dueRuns":   `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?{queues} ORDER BY not_before LIMIT ?{lock}`,
 	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}
 		ORDER BY next_run_at LIMIT ?{lock}`,
-	"activeRuns": `SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), 0), COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0)
-		FROM sundial_runs WHERE job_id = ? AND status IN ('pending', 'running', 'queued')`,
-	"claimJob": `UPDATE sundial_jobs SET name = ?, task = ?, args = ?, trigger_spec = ?, tags = ?, options = ?,
-		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?, queue = ?
-		WHERE id = ? AND version = ?`,
-	"insertRun":     `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"insertRunOnce": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?
 		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ? AND status <> 'lost'`,
 	"runStatus": `SELECT status FROM sundial_runs WHERE id = ?`,
@@ -430,6 +423,7 @@ func (s *Store) withQueues(name string, queues []string, first any, rest ...any)
 
 func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	nowMicros, limit := req.Now.UnixMicro(), req.Limit
+	lease := req.LeaseUntil.Truncate(time.Microsecond)
 	q, args := s.withQueues("dueRuns", req.Queues, nowMicros, limit)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -442,15 +436,20 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 			rows.Close()
 			return nil, err
 		}
-		r.Status, r.Node, r.LeaseUntil = sundial.StatusPending, req.Node, req.LeaseUntil.Truncate(time.Microsecond)
+		r.Status, r.Node, r.LeaseUntil = sundial.StatusPending, req.Node, lease
 		out = append(out, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for _, r := range out {
-		if _, err := tx.ExecContext(ctx, s.q["setPending"], nullString(req.Node), micros(req.LeaseUntil), r.ID); err != nil {
+	if len(out) > 0 {
+		args := []any{nullString(req.Node), micros(lease)}
+		for _, r := range out {
+			args = append(args, r.ID)
+		}
+		q := `UPDATE sundial_runs SET status = 'pending', node_id = ?, lease_until = ? WHERE id IN (` + marks(len(out)) + `)`
+		if _, err := tx.ExecContext(ctx, s.rebind(q), args...); err != nil {
 			return nil, err
 		}
 	}
@@ -476,46 +475,132 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if len(jobs) == 0 {
+		return out, nil
+	}
+	counts, err := s.activeCounts(ctx, tx, jobs)
+	if err != nil {
+		return nil, err
+	}
+
+	// Plan every job, then write all of them with one UPDATE and all
+	// their runs with multi-row INSERTs: a few round trips per batch
+	// instead of three per job.
+	var vals []any
+	var inserts []sundial.Run
 	for _, job := range jobs {
-		var active, queued int
-		if err := tx.QueryRowContext(ctx, s.q["activeRuns"], job.ID).Scan(&active, &queued); err != nil {
-			return nil, err
-		}
-		planned, runs := plan(job, active, queued > 0)
+		c := counts[job.ID]
+		planned, runs := plan(job, c[0], c[1] > 0)
 		if planned.ID != job.ID {
 			return nil, fmt.Errorf("plan changed job ID %q to %q", job.ID, planned.ID)
 		}
 		if !planned.Paused && !planned.NextRunAt.IsZero() && !planned.NextRunAt.After(job.NextRunAt) {
 			return nil, fmt.Errorf("plan did not advance job %q past %s", job.ID, job.NextRunAt)
 		}
-		name, task, args, spec, tags, opts, err := jobValues(planned)
-		if err != nil {
-			return nil, err
-		}
-		res, err := tx.ExecContext(ctx, s.q["claimJob"], name, task, args, spec, tags, opts, boolInt(planned.Paused),
-			nullString(planned.PauseReason), micros(planned.NextRunAt), nowMicros, planned.Queue, job.ID, job.Version)
-		if err != nil {
-			return nil, err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return nil, fmt.Errorf("job %q changed during its claim", job.ID)
-		}
+		vals = append(vals, job.ID, job.Version, micros(planned.NextRunAt), boolInt(planned.Paused), nullString(planned.PauseReason))
 		for _, r := range runs {
-			r.Queue = planned.Queue // retries and queued runs stay in the job's queue
+			r.Queue = job.Queue // retries and queued runs stay in the job's queue
 			if r.Status == sundial.StatusPending {
-				r.Node, r.LeaseUntil = req.Node, req.LeaseUntil.Truncate(time.Microsecond)
+				r.Node, r.LeaseUntil = req.Node, lease
 			}
-			res, err := tx.ExecContext(ctx, s.q["insertRunOnce"], runValues(r)...)
-			if err != nil {
-				return nil, err
-			}
-			if n, _ := res.RowsAffected(); n == 1 && r.Status == sundial.StatusPending {
-				r.ScheduledAt = r.ScheduledAt.Truncate(time.Microsecond)
-				out = append(out, r.Clone())
-			}
+			r.ScheduledAt = r.ScheduledAt.Truncate(time.Microsecond)
+			inserts = append(inserts, r)
+		}
+	}
+	rowMarks := strings.TrimSuffix(strings.Repeat(
+		"(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT)), ", len(jobs)), ", ")
+	update := `WITH v(id, version, next_run_at, paused, pause_reason) AS (VALUES ` + rowMarks + `)
+		UPDATE sundial_jobs SET
+			next_run_at = (SELECT v.next_run_at FROM v WHERE v.id = sundial_jobs.id),
+			paused = (SELECT v.paused FROM v WHERE v.id = sundial_jobs.id),
+			pause_reason = (SELECT v.pause_reason FROM v WHERE v.id = sundial_jobs.id),
+			version = version + 1, updated_at = ?
+		WHERE id IN (SELECT id FROM v) AND version = (SELECT v.version FROM v WHERE v.id = sundial_jobs.id)`
+	res, err := tx.ExecContext(ctx, s.rebind(update), append(vals, nowMicros)...)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(jobs)) {
+		return nil, fmt.Errorf("%d of %d claimed jobs changed during the claim", int64(len(jobs))-n, len(jobs))
+	}
+	inserted, err := s.insertRuns(ctx, tx, inserts)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range inserts {
+		if r.Status == sundial.StatusPending && inserted[r.ID] {
+			out = append(out, r.Clone())
 		}
 	}
 	return out, nil
+}
+
+// marks returns n comma-separated placeholders.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// activeCounts returns, per job, its pending or running runs and its
+// queued runs, in one query.
+func (s *Store) activeCounts(ctx context.Context, tx *sql.Tx, jobs []sundial.Job) (map[string][2]int, error) {
+	args := make([]any, len(jobs))
+	for i, j := range jobs {
+		args[i] = j.ID
+	}
+	q := `SELECT job_id, SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END)
+		FROM sundial_runs WHERE status IN ('pending', 'running', 'queued') AND job_id IN (` + marks(len(jobs)) + `) GROUP BY job_id`
+	rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[string][2]int{}
+	for rows.Next() {
+		var id string
+		var c [2]int
+		if err := rows.Scan(&id, &c[0], &c[1]); err != nil {
+			return nil, err
+		}
+		counts[id] = c
+	}
+	return counts, rows.Err()
+}
+
+// runsPerInsert bounds one multi-row INSERT well under both databases'
+// limits on bound parameters.
+const runsPerInsert = 200
+
+// insertRuns inserts runs with multi-row statements, skipping any whose
+// fire is already recorded, and returns the IDs it inserted.
+func (s *Store) insertRuns(ctx context.Context, tx *sql.Tx, runs []sundial.Run) (map[string]bool, error) {
+	inserted := map[string]bool{}
+	cols := strings.Count(runCols, ",") + 1
+	row := "(" + marks(cols) + ")"
+	for len(runs) > 0 {
+		chunk := runs[:min(len(runs), runsPerInsert)]
+		runs = runs[len(chunk):]
+		args := make([]any, 0, len(chunk)*cols)
+		for _, r := range chunk {
+			args = append(args, runValues(r)...)
+		}
+		q := `INSERT INTO sundial_runs (` + runCols + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(row+", ", len(chunk)), ", ") + ` ON CONFLICT DO NOTHING RETURNING id`
+		rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			inserted[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return inserted, nil
 }
 
 // CreateRun implements sundial.Store.

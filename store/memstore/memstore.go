@@ -225,12 +225,12 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		if !planned.Paused && !planned.NextRunAt.IsZero() && !planned.NextRunAt.After(e.job.NextRunAt) {
 			return out, fmt.Errorf("memstore: plan did not advance job %q past %s", id, e.job.NextRunAt)
 		}
-		created := e.job.CreatedAt
-		e.job = planned
-		e.job.Version, e.job.CreatedAt, e.job.UpdatedAt = version+1, created, now
+		// A claim writes the job's schedule state only (see PlanFunc).
+		e.job.NextRunAt, e.job.Paused, e.job.PauseReason = planned.NextRunAt, planned.Paused, planned.PauseReason
+		e.job.Version, e.job.UpdatedAt = version+1, now
 		s.place(e)
 		for _, r := range runs {
-			r.Queue = planned.Queue // retries and queued runs stay in the job's queue
+			r.Queue = e.job.Queue // retries and queued runs stay in the job's queue
 			if r.Status == sundial.StatusPending {
 				r.Node, r.LeaseUntil = req.Node, req.LeaseUntil
 			}
