@@ -274,7 +274,7 @@ func (s *Scheduler) execute(d dispatch) {
 	fn, ok := s.task(run.Task)
 
 	run.Status, run.StartedAt = StatusRunning, s.now()
-	s.updateRun(run)
+	s.recordAsync(run) // the task need not wait for the record of its start
 	s.publishRun(EventRunStarted, &run)
 	s.logRun(slog.LevelDebug, "run started", &run, "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
 
@@ -419,11 +419,79 @@ func nextAfterRun(t trigger.Trigger, end time.Time) time.Time {
 	return t.Next(end, end)
 }
 
+// updateRun records a run and waits until it is written.
 func (s *Scheduler) updateRun(run Run) {
-	err := s.persist(func(ctx context.Context) error { return s.store.UpdateRun(ctx, run) }, &run, "recording the run")
-	if errors.Is(err, ErrRunLost) {
+	done := make(chan error, 1)
+	s.records <- record{run: run, done: done}
+	if err := <-done; errors.Is(err, ErrRunLost) {
 		s.logRun(slog.LevelWarn, "run outlived its lease and was marked lost; its outcome is not recorded", &run,
 			"status", run.Status)
+	}
+}
+
+// recordAsync records a run without waiting; records are written in order.
+func (s *Scheduler) recordAsync(run Run) { s.records <- record{run: run} }
+
+// record is a run to write, and where to report how it went.
+type record struct {
+	run  Run
+	done chan error // nil: nobody waits
+}
+
+// maxRecordBatch bounds the runs written in one transaction.
+const maxRecordBatch = 256
+
+// recorder writes run records in groups: it takes every record waiting,
+// writes them in one transaction when the store can (RunBatchUpdater),
+// and answers the workers waiting on them. Under load many runs share one
+// commit; when idle a record is written at once.
+func (s *Scheduler) recorder() {
+	defer close(s.recorderDone)
+	batcher, canBatch := s.store.(RunBatchUpdater)
+	for first := range s.records {
+		batch := []record{first}
+	more:
+		for len(batch) < maxRecordBatch {
+			select {
+			case r, ok := <-s.records:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		answers := make([]error, len(batch))
+		if canBatch {
+			runs := make([]Run, len(batch))
+			for i, r := range batch {
+				runs[i] = r.run
+			}
+			var got []error
+			err := s.persist(func(ctx context.Context) error {
+				var err error
+				got, err = batcher.UpdateRuns(ctx, runs)
+				return err
+			}, &runs[0], fmt.Sprintf("recording %d runs", len(runs)))
+			for i := range answers {
+				answers[i] = err
+				if err == nil {
+					answers[i] = got[i]
+				}
+			}
+		} else {
+			for i, r := range batch {
+				answers[i] = s.persist(func(ctx context.Context) error { return s.store.UpdateRun(ctx, r.run) }, &batch[i].run, "recording the run")
+			}
+		}
+		for i, r := range batch {
+			if r.done != nil {
+				r.done <- answers[i]
+			} else if errors.Is(answers[i], ErrRunLost) {
+				s.logRun(slog.LevelWarn, "run outlived its lease and was marked lost", &batch[i].run)
+			}
+		}
 	}
 }
 

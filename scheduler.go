@@ -117,7 +117,10 @@ type Scheduler struct {
 	runCancel  context.CancelFunc
 	beatStop   chan struct{} // stops the heartbeat
 	beatDone   chan struct{}
-	forced     atomic.Bool // shutdown's deadline passed: interrupt runs
+	// records feeds the recorder, which writes run records in groups.
+	records      chan record
+	recorderDone chan struct{}
+	forced       atomic.Bool // shutdown's deadline passed: interrupt runs
 }
 
 // New returns a scheduler over cfg.Store. Register tasks, add jobs, then
@@ -543,6 +546,8 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return fmt.Errorf("sundial: start: register node %s: %w", s.node.ID, err)
 	}
 	s.started = true
+	s.records, s.recorderDone = make(chan record, 4*s.workers), make(chan struct{})
+	go s.recorder()
 	s.beatStop, s.beatDone = make(chan struct{}), make(chan struct{})
 	go s.heartbeat()
 	s.work = make(chan dispatch, s.workers)
@@ -606,6 +611,8 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	s.runCancel()
+	close(s.records) // every worker has finished: flush what is left
+	<-s.recorderDone
 	close(s.beatStop)
 	<-s.beatDone
 	s.events.closeAll()

@@ -177,3 +177,13 @@ type ChangeNotifier interface {
 	// for any number of changes.
 	Changes(ctx context.Context) <-chan struct{}
 }
+
+// RunBatchUpdater is an optional capability of a Store: it writes many runs
+// in one transaction. The scheduler records the starts and ends of runs in
+// groups through it, one commit for many runs instead of one each.
+type RunBatchUpdater interface {
+	// UpdateRuns applies UpdateRun to every run in one transaction. It
+	// returns each run's answer (nil, ErrRunNotFound, ErrRunLost) in
+	// order, or an error for the whole batch, which wrote nothing.
+	UpdateRuns(ctx context.Context, runs []Run) ([]error, error)
+}

@@ -33,6 +33,12 @@ type timedStore struct {
 	sundial.Store
 	mu     sync.Mutex
 	claims []time.Duration
+	sizes  []int
+}
+
+// UpdateRuns passes the store's batch capability through the wrapper.
+func (s *timedStore) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, error) {
+	return s.Store.(sundial.RunBatchUpdater).UpdateRuns(ctx, runs)
 }
 
 func (s *timedStore) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
@@ -42,6 +48,7 @@ func (s *timedStore) Claim(ctx context.Context, req sundial.ClaimRequest, plan s
 	if len(runs) > 0 {
 		s.mu.Lock()
 		s.claims = append(s.claims, d)
+		s.sizes = append(s.sizes, len(runs))
 		s.mu.Unlock()
 	}
 	return runs, err
@@ -157,9 +164,16 @@ func BenchmarkDurableFires(b *testing.B) {
 					s.Shutdown(ctx)
 				}
 				var claims []time.Duration
+				var sizes []int
 				for _, ts := range timed {
 					claims = append(claims, ts.claims...)
+					sizes = append(sizes, ts.sizes...)
 				}
+				total := 0
+				for _, n := range sizes {
+					total += n
+				}
+				b.ReportMetric(float64(total)/float64(len(sizes)), "runs/claim")
 				slices.Sort(claims)
 				b.ReportMetric(n/elapsed.Seconds(), "fires/s")
 				b.ReportMetric(float64(claims[len(claims)/2].Microseconds()), "claim-p50-µs")

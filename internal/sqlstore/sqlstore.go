@@ -640,6 +640,45 @@ func (s *Store) UpdateRun(ctx context.Context, run sundial.Run) error {
 	return fmt.Errorf("%s: run %q: job, fire time and attempt cannot change", s.d.Name, run.ID)
 }
 
+var _ sundial.RunBatchUpdater = (*Store)(nil)
+
+// UpdateRuns implements sundial.RunBatchUpdater: one transaction, so many
+// runs share one commit (on PostgreSQL, one WAL flush).
+func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+	}
+	defer tx.Rollback()
+	answers := make([]error, len(runs))
+	for i, run := range runs {
+		res, err := tx.ExecContext(ctx, s.q["updateRun"], run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
+			string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error),
+			run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			continue
+		}
+		var status string
+		switch err := tx.QueryRowContext(ctx, s.q["runStatus"], run.ID).Scan(&status); {
+		case errors.Is(err, sql.ErrNoRows):
+			answers[i] = sundial.ErrRunNotFound
+		case err != nil:
+			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+		case status == string(sundial.StatusLost):
+			answers[i] = sundial.ErrRunLost
+		default:
+			answers[i] = fmt.Errorf("%s: run %q: job, fire time and attempt cannot change", s.d.Name, run.ID)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+	}
+	return answers, nil
+}
+
 // GetRun implements sundial.Store.
 func (s *Store) GetRun(ctx context.Context, id string) (sundial.Run, error) {
 	r, err := scanRun(s.db.QueryRowContext(ctx, s.q["getRun"], id))

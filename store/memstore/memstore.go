@@ -387,6 +387,23 @@ func (s *Store) CreateRun(_ context.Context, run sundial.Run) error {
 func (s *Store) UpdateRun(_ context.Context, run sundial.Run) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.updateRun(run)
+}
+
+var _ sundial.RunBatchUpdater = (*Store)(nil)
+
+// UpdateRuns implements sundial.RunBatchUpdater.
+func (s *Store) UpdateRuns(_ context.Context, runs []sundial.Run) ([]error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	answers := make([]error, len(runs))
+	for i, r := range runs {
+		answers[i] = s.updateRun(r)
+	}
+	return answers, nil
+}
+
+func (s *Store) updateRun(run sundial.Run) error {
 	e, ok := s.runs[run.ID]
 	if !ok {
 		return sundial.ErrRunNotFound
