@@ -316,7 +316,10 @@ func (s *Scheduler) execute(d dispatch) {
 	default:
 		run.Status, run.Error = StatusFailed, err.Error()
 	}
-	s.updateRun(run)
+	// The worker does not wait for the record: the recorder writes it in
+	// order, with others, and Shutdown flushes it. The worker is free for
+	// the next run at once; a full recorder queue holds workers back.
+	s.recordAsync(run)
 	s.finish(run, opts)
 
 	if (run.Status == StatusFailed || run.Status == StatusTimedOut) && run.Attempt < opts.MaxAttempts && !s.forced.Load() {
