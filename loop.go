@@ -34,7 +34,7 @@ func (s *Scheduler) loop(ctx context.Context) {
 			s.log.Error("claiming due jobs failed; retrying", "err", err, "retry_in", backoff)
 			wait = backoff
 		case full:
-			wait = 0 // the batch was full: more may be due
+			wait = 0 // work came back: more may be due, claim again at once
 			backoff = 0
 		default:
 			backoff = 0
@@ -63,7 +63,8 @@ func (s *Scheduler) sleepFor(ctx context.Context) time.Duration {
 }
 
 // tick claims due work up to the free capacity of the pool and dispatches
-// it. It reports whether it claimed as much as it could.
+// it. It reports whether it claimed anything: then more may be due, and
+// the loop claims again at once instead of asking the store when to wake.
 func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	if s.paused.Load() {
 		return false, nil
@@ -91,7 +92,7 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 			s.updateRun(run)
 		}
 	}
-	return len(runs) >= free, nil
+	return len(runs) > 0, nil
 }
 
 // claimNotes collects what a claim decided, to be logged and published
@@ -175,8 +176,10 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 		record := func(at time.Time, status RunStatus, reason string) {
 			r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, Status: status,
 				Attempt: 1, Args: job.Args, Error: reason, Queue: job.Queue}
-			if status == StatusPending {
-				r.Node, r.LeaseUntil = s.node.ID, now.Add(s.leaseTTL)
+			if status == StatusRunning {
+				// Claims never exceed the free workers, so the run starts
+				// now: its start is recorded by the claim itself.
+				r.StartedAt, r.Node, r.LeaseUntil = now, s.node.ID, now.Add(s.leaseTTL)
 			}
 			if status == StatusMissed || status == StatusSkipped {
 				r.EndedAt = now
@@ -214,7 +217,7 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 				record(f, StatusSkipped, fmt.Sprintf("max instances (%d) already running", opts.MaxInstances))
 				continue
 			}
-			record(f, StatusPending, "")
+			record(f, StatusRunning, "")
 			if notes.options == nil {
 				notes.options = map[string]*JobOptions{}
 			}
@@ -273,8 +276,10 @@ func (s *Scheduler) execute(d dispatch) {
 	}
 	fn, ok := s.task(run.Task)
 
-	run.Status, run.StartedAt = StatusRunning, s.now()
-	s.recordAsync(run) // the task need not wait for the record of its start
+	if run.Status != StatusRunning { // the claim recorded the start of claimed runs
+		run.Status, run.StartedAt = StatusRunning, s.now()
+		s.recordAsync(run) // the task need not wait for the record of its start
+	}
 	s.publishRun(EventRunStarted, &run)
 	s.logRun(slog.LevelDebug, "run started", &run, "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
 
@@ -327,6 +332,9 @@ func (s *Scheduler) execute(d dispatch) {
 	}
 	if opts.FixedDelay && !run.Manual && jobErr == nil {
 		s.scheduleAfterRun(run.JobID, run.EndedAt)
+	}
+	if opts.Overlap != OverlapQueue {
+		return // only the queue policy keeps runs waiting for this one
 	}
 	if promoted, err := s.store.PromoteQueued(ctx, run.JobID, s.now()); err != nil {
 		s.logRun(slog.LevelError, "promoting a queued run failed", &run, "err", err)

@@ -37,6 +37,10 @@ const (
 	StatusLost RunStatus = "lost"
 )
 
+// Executing reports whether the run is claimed to run now: pending (waiting
+// for a worker) or running.
+func (s RunStatus) Executing() bool { return s == StatusPending || s == StatusRunning }
+
 // Active reports whether the run has not ended yet.
 func (s RunStatus) Active() bool {
 	switch s {

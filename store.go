@@ -34,11 +34,12 @@ type Store interface {
 	// queues req.Queues (all queues when empty):
 	//
 	//   - runs with StatusScheduled and NotBefore at or before req.Now
-	//     become StatusPending and are returned;
+	//     become StatusRunning, started at req.Now, and are returned;
 	//   - for each unpaused job with NextRunAt at or before req.Now
 	//     (earliest first), plan decides the job's new state and the runs
 	//     to record; the store writes both in the same atomic step, bumping
-	//     the job's version, and returns the new runs with StatusPending.
+	//     the job's version, and returns the new runs that are executing
+	//     (StatusPending or StatusRunning).
 	//
 	// Returned runs are leased to req.Node until req.LeaseUntil. A run
 	// whose job, scheduled time, attempt and manual flag equal a stored
@@ -118,8 +119,8 @@ func InQueues(queue string, queues []string) bool {
 // PlanFunc decides, inside Claim's atomic step, what a due job's fire
 // becomes. active is the number of the job's runs that are pending or
 // running, queued reports whether one is queued. It returns the job's new
-// state (its NextRunAt at least) and the runs to record: StatusPending for
-// runs to execute now, StatusMissed or StatusSkipped for the record,
+// state (its NextRunAt at least) and the runs to record: StatusRunning (or
+// StatusPending) for runs to execute now, StatusMissed or StatusSkipped for the record,
 // StatusQueued to wait for a running instance. A claim writes only the
 // job's schedule state — NextRunAt, Paused and PauseReason — and ignores
 // other changes. A plan must not change the job's slices (Args, Tags) in

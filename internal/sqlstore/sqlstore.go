@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sundialhq/sundial"
@@ -53,9 +54,27 @@ type Dialect struct {
 
 // Store is a sundial.Store over a *sql.DB whose schema is migrated.
 type Store struct {
-	db *sql.DB
-	d  Dialect
-	q  map[string]string // query text with the dialect's placeholders, by name
+	db    *sql.DB
+	d     Dialect
+	q     map[string]string // query text with the dialect's placeholders, by name
+	stmts sync.Map          // name → *sql.Stmt, prepared on first use
+}
+
+// stmt returns the named query prepared once for the pool: parsing a
+// statement on every call costs more than running it (SQLite).
+func (s *Store) stmt(ctx context.Context, name string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(name); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.q[name])
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(name, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 var _ sundial.Store = (*Store)(nil)
@@ -380,7 +399,11 @@ func (s *Store) ListJobs(ctx context.Context, f sundial.JobFilter) ([]sundial.Jo
 // NextWake implements sundial.Store.
 func (s *Store) NextWake(ctx context.Context) (time.Time, error) {
 	var job, run sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, s.q["nextWake"]).Scan(&job, &run); err != nil {
+	st, err := s.stmt(ctx, "nextWake")
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: next wake: %w", s.d.Name, err)
+	}
+	if err := st.QueryRowContext(ctx).Scan(&job, &run); err != nil {
 		return time.Time{}, fmt.Errorf("%s: next wake: %w", s.d.Name, err)
 	}
 	a, b := fromMicros(job), fromMicros(run)
@@ -436,7 +459,8 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 			rows.Close()
 			return nil, err
 		}
-		r.Status, r.Node, r.LeaseUntil = sundial.StatusPending, req.Node, lease
+		r.Status, r.Node, r.LeaseUntil = sundial.StatusRunning, req.Node, lease
+		r.StartedAt = req.Now.Truncate(time.Microsecond).UTC()
 		out = append(out, r)
 	}
 	rows.Close()
@@ -444,11 +468,11 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 		return nil, err
 	}
 	if len(out) > 0 {
-		args := []any{nullString(req.Node), micros(lease)}
+		args := []any{nullString(req.Node), micros(lease), nowMicros}
 		for _, r := range out {
 			args = append(args, r.ID)
 		}
-		q := `UPDATE sundial_runs SET status = 'pending', node_id = ?, lease_until = ? WHERE id IN (` + marks(len(out)) + `)`
+		q := `UPDATE sundial_runs SET status = 'running', node_id = ?, lease_until = ?, started_at = ? WHERE id IN (` + marks(len(out)) + `)`
 		if _, err := tx.ExecContext(ctx, s.rebind(q), args...); err != nil {
 			return nil, err
 		}
@@ -500,7 +524,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 		vals = append(vals, job.ID, job.Version, micros(planned.NextRunAt), boolInt(planned.Paused), nullString(planned.PauseReason))
 		for _, r := range runs {
 			r.Queue = job.Queue // retries and queued runs stay in the job's queue
-			if r.Status == sundial.StatusPending {
+			if r.Status.Executing() {
 				r.Node, r.LeaseUntil = req.Node, lease
 			}
 			r.ScheduledAt = r.ScheduledAt.Truncate(time.Microsecond)
@@ -528,7 +552,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 		return nil, err
 	}
 	for _, r := range inserts {
-		if r.Status == sundial.StatusPending && inserted[r.ID] {
+		if r.Status.Executing() && inserted[r.ID] {
 			out = append(out, r.Clone())
 		}
 	}
@@ -650,9 +674,14 @@ func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, er
 		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 	}
 	defer tx.Rollback()
+	update, err := s.stmt(ctx, "updateRun")
+	if err != nil {
+		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+	}
+	update = tx.StmtContext(ctx, update)
 	answers := make([]error, len(runs))
 	for i, run := range runs {
-		res, err := tx.ExecContext(ctx, s.q["updateRun"], run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
+		res, err := update.ExecContext(ctx, run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
 			string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error),
 			run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt)
 		if err != nil {

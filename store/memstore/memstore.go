@@ -211,7 +211,8 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	var out []sundial.Run
 	for _, e := range s.dueRuns(now, req.Queues, limit) {
 		e.run.Node, e.run.LeaseUntil = req.Node, req.LeaseUntil
-		s.setStatus(e, sundial.StatusPending)
+		e.run.StartedAt = now
+		s.setStatus(e, sundial.StatusRunning)
 		out = append(out, e.run.Clone())
 	}
 	for _, e := range s.dueJobs(now, req.Queues, limit-len(out)) {
@@ -231,13 +232,13 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		s.place(e)
 		for _, r := range runs {
 			r.Queue = e.job.Queue // retries and queued runs stay in the job's queue
-			if r.Status == sundial.StatusPending {
+			if r.Status.Executing() {
 				r.Node, r.LeaseUntil = req.Node, req.LeaseUntil
 			}
 			if err := s.insertRun(r); err != nil {
 				continue // this fire was claimed before; never twice
 			}
-			if r.Status == sundial.StatusPending {
+			if r.Status.Executing() {
 				out = append(out, r.Clone())
 			}
 		}
@@ -345,9 +346,7 @@ func (s *Store) setStatus(e *runEntry, status sundial.RunStatus) {
 	}
 }
 
-func executing(s sundial.RunStatus) bool {
-	return s == sundial.StatusPending || s == sundial.StatusRunning
-}
+func executing(s sundial.RunStatus) bool { return s.Executing() }
 
 // prune drops the oldest ended runs of a job beyond the retention.
 func (s *Store) prune(job string) {

@@ -224,8 +224,8 @@ func testClaimOrder(t *testing.T, s sundial.Store) {
 		t.Errorf("Claim(limit 2) = %v, want b then a (earliest first)", runIDs(runs))
 	}
 	for _, r := range runs {
-		if r.Status != sundial.StatusPending {
-			t.Errorf("claimed run %s has status %s, want pending", r.ID, r.Status)
+		if !r.Status.Executing() {
+			t.Errorf("claimed run %s has status %s, want pending or running", r.ID, r.Status)
 		}
 	}
 }
@@ -374,8 +374,12 @@ func testScheduledRuns(t *testing.T, s sundial.Store) {
 		t.Errorf("claimed %v before NotBefore", runIDs(runs))
 	}
 	runs, err := claimAt(s, t0.Add(10*time.Second), 10, advance)
-	if err != nil || len(runs) != 1 || runs[0].ID != "retry" || runs[0].Status != sundial.StatusPending {
-		t.Fatalf("Claim at NotBefore = %+v, %v", runs, err)
+	if err != nil || len(runs) != 1 || runs[0].ID != "retry" || runs[0].Status != sundial.StatusRunning ||
+		!runs[0].StartedAt.Equal(t0.Add(10*time.Second)) {
+		t.Fatalf("Claim at NotBefore = %+v, %v; want the retry running, started at the claim", runs, err)
+	}
+	if stored, _ := s.GetRun(ctx, "retry"); stored.Status != sundial.StatusRunning {
+		t.Errorf("stored retry is %s, want running", stored.Status)
 	}
 	if again, _ := claimAt(s, t0.Add(time.Hour), 10, advance); len(again) != 0 {
 		t.Errorf("a scheduled run was claimed twice: %v", runIDs(again))
