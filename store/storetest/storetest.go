@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"LeasesAndLostRuns", testLeases},
 		{"Nodes", testNodes},
 		{"PruneRuns", testPrune},
+		{"UpdateRunsInBatches", testUpdateRuns},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -726,5 +727,46 @@ func testPrune(t *testing.T, s sundial.Store) {
 	}
 	if n, err := s.PruneRuns(ctx, time.Time{}, 0); n != 0 || err != nil {
 		t.Errorf("PruneRuns with no limits = %d, %v", n, err)
+	}
+}
+
+func testUpdateRuns(t *testing.T, s sundial.Store) {
+	batcher, ok := s.(sundial.RunBatchUpdater)
+	if !ok {
+		t.Skip("the store does not implement RunBatchUpdater")
+	}
+	ctx := context.Background()
+	mustCreate(t, s, job("a", t0))
+	claimed, err := claimAt(s, t0, 1, advance)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim = %v, %v", claimed, err)
+	}
+	lostRun := sundial.Run{ID: "will-be-lost", JobID: "a", Task: "task", ScheduledAt: t0.Add(-time.Hour), Status: sundial.StatusRunning,
+		Attempt: 1, Node: "dead", LeaseUntil: t0}
+	if err := s.CreateRun(ctx, lostRun); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReapLost(ctx, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	started := claimed[0]
+	started.Status, started.StartedAt = sundial.StatusRunning, t0
+	ended := started
+	ended.Status, ended.EndedAt, ended.Result = sundial.StatusSucceeded, t0.Add(time.Second), []byte(`{"ok":true}`)
+	lostRun.Status = sundial.StatusSucceeded
+	missing := sundial.Run{ID: "missing", JobID: "a", ScheduledAt: t0, Attempt: 1, Status: sundial.StatusSucceeded}
+	answers, err := batcher.UpdateRuns(ctx, []sundial.Run{started, lostRun, ended, missing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if answers[0] != nil || !errors.Is(answers[1], sundial.ErrRunLost) || answers[2] != nil || !errors.Is(answers[3], sundial.ErrRunNotFound) {
+		t.Errorf("answers = %v, want nil, ErrRunLost, nil, ErrRunNotFound", answers)
+	}
+	got, _ := s.GetRun(ctx, started.ID)
+	if got.Status != sundial.StatusSucceeded || string(got.Result) != `{"ok":true}` || !got.EndedAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("run after a batch with its start and end = %+v, want the end", got)
+	}
+	if l, _ := s.GetRun(ctx, "will-be-lost"); l.Status != sundial.StatusLost {
+		t.Errorf("a lost run was overwritten: %s", l.Status)
 	}
 }
