@@ -177,8 +177,9 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 			r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, Status: status,
 				Attempt: 1, Args: job.Args, Error: reason, Queue: job.Queue}
 			if status == StatusRunning {
-				// Claims never exceed the free workers, so the run starts
-				// now: its start is recorded by the claim itself.
+				// Claims are sized to the free workers, so the run starts
+				// at once and the claim records its start (a backlog that
+				// is not coalesced may wait briefly for a worker).
 				r.StartedAt, r.Node, r.LeaseUntil = now, s.node.ID, now.Add(s.leaseTTL)
 			}
 			if status == StatusMissed || status == StatusSkipped {
