@@ -136,12 +136,12 @@ func (n *claimNotes) publish(s *Scheduler) {
 // and every fire becomes a run row of some status.
 func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 	return func(job Job, active int, queued bool) (Job, []Run) {
-		if reason := s.quarantineReason(job); reason != "" {
+		t, reason := s.loadable(job)
+		if reason != "" {
 			job.Paused, job.PauseReason, job.NextRunAt = true, reason, time.Time{}
 			notes.quarantined = append(notes.quarantined, job)
 			return job, nil
 		}
-		t, _ := job.Trigger.Build() // quarantineReason has built it
 		opts := job.Options.resolve(s.defaults)
 
 		// Fire times are kept to the microsecond, the precision of the

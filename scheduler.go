@@ -569,15 +569,16 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	return nil
 }
 
-// quarantineReason says why a stored job cannot run, or "" if it can.
-func (s *Scheduler) quarantineReason(job Job) string {
+// loadable returns a stored job's trigger, or why the job cannot run.
+func (s *Scheduler) loadable(job Job) (trigger.Trigger, string) {
 	if _, ok := s.task(job.Task); !ok {
-		return fmt.Sprintf("task %q is not registered", job.Task)
+		return nil, fmt.Sprintf("task %q is not registered", job.Task)
 	}
-	if _, err := job.Trigger.Build(); err != nil {
-		return "trigger no longer valid: " + err.Error()
+	t, err := job.Trigger.Build()
+	if err != nil {
+		return nil, "trigger no longer valid: " + err.Error()
 	}
-	return ""
+	return t, ""
 }
 
 // Shutdown stops firing, then waits for running runs until ctx is done;

@@ -89,10 +89,7 @@ func newCronExplainCommand(env Env) *cobra.Command {
 			gap, overlap := c.Policies()
 			out := cmd.OutOrStdout()
 			if f.json {
-				next := make([]string, len(times))
-				for i, t := range times {
-					next[i] = t.Format(time.RFC3339)
-				}
+				next := rfc3339(times)
 				return writeJSON(out, map[string]any{
 					"description": c.Describe(), "canonical": c.String(), "dialect": c.Dialect(),
 					"timezone": c.Location().String(), "spring_forward": gap, "fall_back": overlap, "next": next,
@@ -167,19 +164,22 @@ func nextTimes(t trigger.Trigger, from time.Time, n int) []time.Time {
 
 func writeTimes(w io.Writer, times []time.Time, asJSON bool) error {
 	if asJSON {
-		out := make([]string, len(times))
-		for i, t := range times {
-			out[i] = t.Format(time.RFC3339)
-		}
-		return writeJSON(w, out)
+		return writeJSON(w, rfc3339(times))
 	}
 	var b strings.Builder
-	for _, t := range times {
-		b.WriteString(t.Format(time.RFC3339))
-		b.WriteByte('\n')
+	for _, t := range rfc3339(times) {
+		b.WriteString(t + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func rfc3339(times []time.Time) []string {
+	out := make([]string, len(times))
+	for i, t := range times {
+		out[i] = t.Format(time.RFC3339)
+	}
+	return out
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -301,15 +301,16 @@ func (s *Store) CreateJob(ctx context.Context, job sundial.Job, now time.Time) (
 	s.notify(ctx)
 	job = job.Clone()
 	job.Version, job.CreatedAt, job.UpdatedAt = 1, now.UTC(), now.UTC()
-	job.NextRunAt = fromMicros(nullInt(micros(job.NextRunAt)))
+	job.NextRunAt = asStored(job.NextRunAt)
 	return job, nil
 }
 
-func nullInt(v any) sql.NullInt64 {
-	if v == nil {
-		return sql.NullInt64{}
+// asStored returns t as the database returns it: microseconds, UTC.
+func asStored(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
 	}
-	return sql.NullInt64{Int64: v.(int64), Valid: true}
+	return t.Truncate(time.Microsecond).UTC()
 }
 
 // UpdateJob implements sundial.Store.
@@ -339,7 +340,7 @@ func (s *Store) UpdateJob(ctx context.Context, job sundial.Job, now time.Time) (
 	job = job.Clone()
 	job.Version++
 	job.CreatedAt, job.UpdatedAt = fromMicros(created), now.UTC()
-	job.NextRunAt = fromMicros(nullInt(micros(job.NextRunAt)))
+	job.NextRunAt = asStored(job.NextRunAt)
 	return job, nil
 }
 
@@ -652,16 +653,29 @@ func (s *Store) UpdateRun(ctx context.Context, run sundial.Run) error {
 	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
 	}
-	var status string
-	switch err := s.db.QueryRowContext(ctx, s.q["runStatus"], run.ID).Scan(&status); {
-	case errors.Is(err, sql.ErrNoRows):
-		return sundial.ErrRunNotFound
-	case err != nil:
+	answer, err := s.notUpdated(ctx, s.db, run.ID)
+	if err != nil {
 		return fmt.Errorf("%s: update run %q: %w", s.d.Name, run.ID, err)
-	case status == string(sundial.StatusLost):
-		return sundial.ErrRunLost
 	}
-	return fmt.Errorf("%s: run %q: job, fire time and attempt cannot change", s.d.Name, run.ID)
+	return answer
+}
+
+// notUpdated explains why an update of run id wrote nothing: the answer is
+// ErrRunNotFound, ErrRunLost, or a change to the run's key; err is a
+// failure to find out.
+func (s *Store) notUpdated(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id string) (answer, err error) {
+	var status string
+	switch err := q.QueryRowContext(ctx, s.q["runStatus"], id).Scan(&status); {
+	case errors.Is(err, sql.ErrNoRows):
+		return sundial.ErrRunNotFound, nil
+	case err != nil:
+		return nil, err
+	case status == string(sundial.StatusLost):
+		return sundial.ErrRunLost, nil
+	}
+	return fmt.Errorf("%s: run %q: job, fire time and attempt cannot change", s.d.Name, id), nil
 }
 
 var _ sundial.RunBatchUpdater = (*Store)(nil)
@@ -690,16 +704,8 @@ func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, er
 		if n, _ := res.RowsAffected(); n == 1 {
 			continue
 		}
-		var status string
-		switch err := tx.QueryRowContext(ctx, s.q["runStatus"], run.ID).Scan(&status); {
-		case errors.Is(err, sql.ErrNoRows):
-			answers[i] = sundial.ErrRunNotFound
-		case err != nil:
+		if answers[i], err = s.notUpdated(ctx, tx, run.ID); err != nil {
 			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
-		case status == string(sundial.StatusLost):
-			answers[i] = sundial.ErrRunLost
-		default:
-			answers[i] = fmt.Errorf("%s: run %q: job, fire time and attempt cannot change", s.d.Name, run.ID)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -209,13 +209,17 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	defer s.mu.Unlock()
 	now, limit := req.Now, req.Limit
 	var out []sundial.Run
-	for _, e := range s.dueRuns(now, req.Queues, limit) {
+	runDue := func(e *runEntry) bool { return !e.run.NotBefore.After(now) }
+	runWanted := func(e *runEntry) bool { return sundial.InQueues(e.run.Queue, req.Queues) }
+	for _, e := range s.waiting.take(limit, runDue, runWanted) {
 		e.run.Node, e.run.LeaseUntil = req.Node, req.LeaseUntil
 		e.run.StartedAt = now
 		s.setStatus(e, sundial.StatusRunning)
 		out = append(out, e.run.Clone())
 	}
-	for _, e := range s.dueJobs(now, req.Queues, limit-len(out)) {
+	jobDue := func(e *jobEntry) bool { return !e.job.NextRunAt.After(now) }
+	jobWanted := func(e *jobEntry) bool { return sundial.InQueues(e.job.Queue, req.Queues) }
+	for _, e := range s.due.take(limit-len(out), jobDue, jobWanted) {
 		id, version := e.job.ID, e.job.Version
 		// The plan gets the stored job itself (by value): it is the
 		// scheduler's own code and changes no slice in place.
@@ -246,52 +250,6 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	return out, nil
 }
 
-// dueRuns returns up to limit scheduled runs due at now in the queues,
-// earliest first. Without a queue filter it only looks at the heap's top.
-func (s *Store) dueRuns(now time.Time, queues []string, limit int) []*runEntry {
-	var out []*runEntry
-	if len(queues) == 0 {
-		// Pop in order, then put back: Claim removes the ones it takes.
-		for len(out) < limit && s.waiting.Len() > 0 && !s.waiting.items[0].run.NotBefore.After(now) {
-			out = append(out, heap.Pop(&s.waiting).(*runEntry))
-		}
-		for _, e := range out {
-			heap.Push(&s.waiting, e)
-		}
-		return out
-	}
-	for _, e := range s.waiting.items {
-		if !e.run.NotBefore.After(now) && sundial.InQueues(e.run.Queue, queues) {
-			out = append(out, e)
-		}
-	}
-	slices.SortFunc(out, func(a, b *runEntry) int { return a.run.NotBefore.Compare(b.run.NotBefore) })
-	return out[:min(len(out), max(limit, 0))]
-}
-
-// dueJobs returns up to limit jobs due at now in the queues, earliest
-// first. A queue filter costs a scan of the due heap: the memory store
-// serves one process, where queues are rare.
-func (s *Store) dueJobs(now time.Time, queues []string, limit int) []*jobEntry {
-	var out []*jobEntry
-	if len(queues) == 0 {
-		for len(out) < limit && s.due.Len() > 0 && !s.due.items[0].job.NextRunAt.After(now) {
-			out = append(out, heap.Pop(&s.due).(*jobEntry))
-		}
-		for _, e := range out {
-			heap.Push(&s.due, e)
-		}
-		return out
-	}
-	for _, e := range s.due.items {
-		if !e.job.NextRunAt.After(now) && sundial.InQueues(e.job.Queue, queues) {
-			out = append(out, e)
-		}
-	}
-	slices.SortFunc(out, func(a, b *jobEntry) int { return a.job.NextRunAt.Compare(b.job.NextRunAt) })
-	return out[:min(len(out), max(limit, 0))]
-}
-
 // insertRun adds a run and its indexes; the caller holds the lock.
 func (s *Store) insertRun(r sundial.Run) error {
 	if r.ID == "" || r.JobID == "" {
@@ -317,7 +275,7 @@ func (s *Store) insertRun(r sundial.Run) error {
 // setStatus moves a run to a new status and keeps every index in step.
 func (s *Store) setStatus(e *runEntry, status sundial.RunStatus) {
 	old, job := e.run.Status, e.run.JobID
-	if executing(old) {
+	if old.Executing() {
 		s.active[job]--
 		if s.active[job] == 0 {
 			delete(s.active, job)
@@ -334,7 +292,7 @@ func (s *Store) setStatus(e *runEntry, status sundial.RunStatus) {
 	}
 	e.run.Status = status
 	switch {
-	case executing(status):
+	case status.Executing():
 		s.active[job]++
 	case status == sundial.StatusQueued:
 		s.queued[job] = append(s.queued[job], e.run.ID)
@@ -345,8 +303,6 @@ func (s *Store) setStatus(e *runEntry, status sundial.RunStatus) {
 		s.prune(job)
 	}
 }
-
-func executing(s sundial.RunStatus) bool { return s.Executing() }
 
 // prune drops the oldest ended runs of a job beyond the retention.
 func (s *Store) prune(job string) {
@@ -513,6 +469,25 @@ func (h *minHeap[T]) Pop() any {
 	return e
 }
 
+// take returns, earliest first, up to limit of the due entries that are
+// wanted, and leaves the heap as it was. Due entries that are not wanted
+// (other queues) are stepped over.
+func (h *minHeap[T]) take(limit int, due, wanted func(T) bool) []T {
+	var out, passed []T
+	for len(out) < limit && h.Len() > 0 && due(h.items[0]) {
+		e := heap.Pop(h).(T)
+		if wanted(e) {
+			out = append(out, e)
+		} else {
+			passed = append(passed, e)
+		}
+	}
+	for _, e := range append(passed, out...) {
+		heap.Push(h, e)
+	}
+	return out
+}
+
 func (e *jobEntry) setIndex(i int) { e.index = i }
 func (e *runEntry) setIndex(i int) { e.index = i }
 
@@ -534,7 +509,7 @@ func (s *Store) Heartbeat(_ context.Context, nodeID string, now, leaseUntil time
 		s.nodes[nodeID] = n
 	}
 	for _, e := range s.runs {
-		if e.run.Node == nodeID && executing(e.run.Status) {
+		if e.run.Node == nodeID && e.run.Status.Executing() {
 			e.run.LeaseUntil = leaseUntil
 		}
 	}
@@ -547,7 +522,7 @@ func (s *Store) ReapLost(_ context.Context, now time.Time) ([]sundial.Run, error
 	defer s.mu.Unlock()
 	var out []sundial.Run
 	for _, e := range s.runs {
-		if executing(e.run.Status) && !e.run.LeaseUntil.IsZero() && e.run.LeaseUntil.Before(now) {
+		if e.run.Status.Executing() && !e.run.LeaseUntil.IsZero() && e.run.LeaseUntil.Before(now) {
 			e.run.EndedAt = now
 			e.run.Error = fmt.Sprintf("node %s stopped renewing its lease (until %s)", e.run.Node, e.run.LeaseUntil.Format(time.RFC3339Nano))
 			s.setStatus(e, sundial.StatusLost)
