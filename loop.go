@@ -27,6 +27,7 @@ func (s *Scheduler) loop(ctx context.Context) {
 	backoff := time.Duration(0)
 	for {
 		full, err := s.tick(ctx)
+		s.lastTick.Store(s.now().UnixNano())
 		wait := s.maxSleep
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -298,7 +299,9 @@ func (s *Scheduler) execute(d dispatch) {
 	case jobErr != nil && !run.Manual && errors.Is(jobErr, ErrJobNotFound):
 		err = fmt.Errorf("job %q was removed before the run started", run.JobID)
 	default:
-		result, err = call(withRunLogger(runCtx, s.log, &run), fn, run)
+		rl := &runLogger{base: s.log, run: &run}
+		result, err = call(withRunLogger(runCtx, rl), fn, run)
+		run.Output = rl.captured()
 	}
 	cause := context.Cause(runCtx)
 	cancel()

@@ -84,6 +84,9 @@ type Run struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	// Error is why the run failed, missed or was skipped.
 	Error string `json:"error,omitempty"`
+	// Output is the tail of what the run wrote to Output(ctx) and logged
+	// through Logger(ctx), at most MaxOutput bytes.
+	Output string `json:"output,omitempty"`
 }
 
 // FireKey identifies the fire a run belongs to, stable across retries and

@@ -102,6 +102,7 @@ type Scheduler struct {
 	events eventHub
 
 	paused   atomic.Bool
+	lastTick atomic.Int64 // Unix nanoseconds of the loop's last pass
 	inflight atomic.Int64 // runs handed to workers and not yet finished
 	wake     chan struct{}
 
@@ -618,6 +619,38 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	<-s.beatDone
 	s.events.closeAll()
 	return err
+}
+
+// Status is a scheduler's state, for health checks and operators.
+type Status struct {
+	// Node is this scheduler's node ID.
+	Node string `json:"node"`
+	// Running is true between Start and Shutdown.
+	Running bool `json:"running"`
+	// Paused is true while Pause holds.
+	Paused bool `json:"paused"`
+	// LastTick is when the loop last looked for due work; the loop looks
+	// at least every MaxSleep, so an older LastTick means it is stuck.
+	LastTick time.Time `json:"last_tick,omitzero"`
+	// MaxSleep is Config.MaxSleep as resolved.
+	MaxSleep time.Duration `json:"max_sleep"`
+	// InFlight counts runs handed to workers and not yet finished.
+	InFlight int `json:"in_flight"`
+	// Workers is the size of the worker pool.
+	Workers int `json:"workers"`
+}
+
+// Status returns the scheduler's state.
+func (s *Scheduler) Status() Status {
+	s.state.RLock()
+	running := s.started && !s.stopped
+	s.state.RUnlock()
+	st := Status{Node: s.node.ID, Running: running, Paused: s.paused.Load(), MaxSleep: s.maxSleep,
+		InFlight: int(s.inflight.Load()), Workers: s.workers}
+	if n := s.lastTick.Load(); n != 0 {
+		st.LastTick = time.Unix(0, n)
+	}
+	return st
 }
 
 // NodeID returns the scheduler's node ID.

@@ -137,14 +137,23 @@ type JobFilter struct {
 	Task string
 	// Queue, when set, selects the jobs of one queue.
 	Queue *string
+	// Source, when set, selects the jobs of one source (Job.Source).
+	Source *string
+	// AfterID selects jobs whose ID sorts after it: the cursor of a paged
+	// listing.
+	AfterID string
+	// Limit caps the number of jobs returned; zero means no cap.
+	Limit int
 }
 
-// Match reports whether the job passes the filter.
+// Match reports whether the job passes the filter (Limit aside).
 func (f JobFilter) Match(j Job) bool {
 	return (f.Tag == "" || j.HasTag(f.Tag)) &&
 		(f.Paused == nil || *f.Paused == j.Paused) &&
 		(f.Task == "" || f.Task == j.Task) &&
-		(f.Queue == nil || *f.Queue == j.Queue)
+		(f.Queue == nil || *f.Queue == j.Queue) &&
+		(f.Source == nil || *f.Source == j.Source) &&
+		(f.AfterID == "" || j.ID > f.AfterID)
 }
 
 // RunFilter selects runs; zero fields select everything.
@@ -155,8 +164,24 @@ type RunFilter struct {
 	Status RunStatus
 	// Since and Until bound ScheduledAt (inclusive, exclusive).
 	Since, Until time.Time
+	// After, when set, selects the runs that come after it in list order
+	// (newest fire first, then highest attempt, then ID): the cursor of a
+	// paged listing.
+	After *RunCursor
 	// Limit caps the number of runs returned; zero means no cap.
 	Limit int
+}
+
+// RunCursor is a position in a run listing: the last run of a page.
+type RunCursor struct {
+	ScheduledAt time.Time
+	Attempt     int
+	ID          string
+}
+
+// CursorOf returns the position of r in a run listing.
+func CursorOf(r Run) RunCursor {
+	return RunCursor{ScheduledAt: r.ScheduledAt, Attempt: r.Attempt, ID: r.ID}
 }
 
 // Match reports whether the run passes the filter (Limit aside).
@@ -164,7 +189,20 @@ func (f RunFilter) Match(r Run) bool {
 	return (f.JobID == "" || f.JobID == r.JobID) &&
 		(f.Status == "" || f.Status == r.Status) &&
 		(f.Since.IsZero() || !r.ScheduledAt.Before(f.Since)) &&
-		(f.Until.IsZero() || r.ScheduledAt.Before(f.Until))
+		(f.Until.IsZero() || r.ScheduledAt.Before(f.Until)) &&
+		(f.After == nil || f.After.Before(r))
+}
+
+// Before reports whether the cursor's position comes before r in list
+// order, so that r belongs to the next page.
+func (c RunCursor) Before(r Run) bool {
+	if !c.ScheduledAt.Equal(r.ScheduledAt) {
+		return r.ScheduledAt.Before(c.ScheduledAt)
+	}
+	if c.Attempt != r.Attempt {
+		return r.Attempt < c.Attempt
+	}
+	return r.ID > c.ID
 }
 
 // ChangeNotifier is an optional capability of a Store: it tells schedulers

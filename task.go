@@ -3,8 +3,12 @@ package sundial
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
+	"sync"
 )
 
 // TaskFunc is the code a job runs. ctx is cancelled when the run times out
@@ -33,23 +37,120 @@ func Typed[A any](fn func(ctx context.Context, run Run, args A) (any, error)) Ta
 
 type loggerKey struct{}
 
-// runLogger is what a run's context carries; the scoped logger is built
-// only when a task asks for it, so runs that never log pay nothing.
+// MaxOutput bounds the output kept with a run (Run.Output): its last
+// MaxOutput bytes, after a note of how much was cut.
+const MaxOutput = 64 << 10
+
+// runLogger is what a run's context carries; the scoped logger and the
+// output buffer are built only when a task asks for them, so runs that
+// never log pay nothing.
 type runLogger struct {
 	base *slog.Logger
 	run  *Run
+	once sync.Once
+	out  *tailBuffer
+}
+
+func (l *runLogger) output() *tailBuffer {
+	l.once.Do(func() { l.out = newTailBuffer(MaxOutput) })
+	return l.out
+}
+
+// captured returns the run's output so far, "" when it wrote none.
+func (l *runLogger) captured() string {
+	if l.out == nil { // safe: the task has returned, nothing races the once
+		return ""
+	}
+	return l.out.String()
 }
 
 // Logger returns the logger of the run that ctx belongs to, with the
-// attributes job_id, task, run_id and attempt; outside a run it returns
-// slog.Default().
+// attributes job_id, task, run_id and attempt; its lines also go to the
+// run's output (Run.Output). Outside a run it returns slog.Default().
 func Logger(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(loggerKey{}).(*runLogger); ok {
-		return l.base.With("job_id", l.run.JobID, "task", l.run.Task, "run_id", l.run.ID, "attempt", l.run.Attempt)
+		scoped := l.base.With("job_id", l.run.JobID, "task", l.run.Task, "run_id", l.run.ID, "attempt", l.run.Attempt)
+		return slog.New(teeHandler{scoped.Handler(), slog.NewTextHandler(l.output(), nil)})
 	}
 	return slog.Default()
 }
 
-func withRunLogger(ctx context.Context, base *slog.Logger, run *Run) context.Context {
-	return context.WithValue(ctx, loggerKey{}, &runLogger{base: base, run: run})
+// Output returns the writer whose tail is kept as the run's output
+// (Run.Output), for tasks that produce text rather than log lines. It is
+// safe for concurrent use. Outside a run it returns io.Discard.
+func Output(ctx context.Context) io.Writer {
+	if l, ok := ctx.Value(loggerKey{}).(*runLogger); ok {
+		return l.output()
+	}
+	return io.Discard
+}
+
+func withRunLogger(ctx context.Context, l *runLogger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+// teeHandler sends each record to the scheduler's logger and to the run's
+// output.
+type teeHandler struct{ log, out slog.Handler }
+
+func (h teeHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.log.Enabled(ctx, level) || h.out.Enabled(ctx, level)
+}
+
+func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	var err error
+	if h.log.Enabled(ctx, r.Level) {
+		err = h.log.Handle(ctx, r.Clone())
+	}
+	if h.out.Enabled(ctx, r.Level) {
+		err = errors.Join(err, h.out.Handle(ctx, r))
+	}
+	return err
+}
+
+func (h teeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return teeHandler{h.log.WithAttrs(attrs), h.out.WithAttrs(attrs)}
+}
+
+func (h teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{h.log.WithGroup(name), h.out.WithGroup(name)}
+}
+
+// tailBuffer keeps the last max bytes written to it and counts the rest.
+type tailBuffer struct {
+	mu      sync.Mutex
+	max     int
+	buf     []byte
+	dropped int64
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+// Write keeps p's tail; it never fails, so a chatty task is never stopped
+// by its own output.
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(p)
+	if len(p) >= t.max {
+		t.dropped += int64(len(t.buf) + len(p) - t.max)
+		t.buf = append(t.buf[:0], p[len(p)-t.max:]...)
+		return n, nil
+	}
+	if over := len(t.buf) + len(p) - t.max; over > 0 {
+		t.dropped += int64(over)
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	t.buf = append(t.buf, p...)
+	return n, nil
+}
+
+// String returns the kept tail, after a note of the bytes cut before it.
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dropped == 0 {
+		return string(t.buf)
+	}
+	return fmt.Sprintf("[… %d bytes of earlier output cut …]\n", t.dropped) + strings.ToValidUTF8(string(t.buf), "")
 }

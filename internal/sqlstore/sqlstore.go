@@ -113,24 +113,23 @@ func (s *Store) rebind(q string) string {
 	return b.String()
 }
 
-const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at, queue`
-const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until`
+const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at, queue, source`
+const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output`
 
 var queries = map[string]string{
-	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"updateJob": `UPDATE sundial_jobs SET name = ?, task = ?, args = ?, trigger_spec = ?, tags = ?, options = ?,
-		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?, queue = ?
+		paused = ?, pause_reason = ?, next_run_at = ?, version = version + 1, updated_at = ?, queue = ?, source = ?
 		WHERE id = ? AND version = ? RETURNING created_at`,
 	"jobExists": `SELECT 1 FROM sundial_jobs WHERE id = ?`,
 	"deleteJob": `DELETE FROM sundial_jobs WHERE id = ?`,
 	"getJob":    `SELECT ` + jobCols + ` FROM sundial_jobs WHERE id = ?`,
-	"listJobs":  `SELECT ` + jobCols + ` FROM sundial_jobs ORDER BY id`,
 	"nextWake":  `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL), (SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled')`,
 	"dueRuns":   `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?{queues} ORDER BY not_before LIMIT ?{lock}`,
 	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}
 		ORDER BY next_run_at LIMIT ?{lock}`,
-	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?
+	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?
 		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ? AND status <> 'lost'`,
 	"runStatus": `SELECT status FROM sundial_runs WHERE id = ?`,
 	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -210,7 +209,7 @@ func scanJob(row scanner) (sundial.Job, error) {
 	var paused int
 	var next, created, updated sql.NullInt64
 	if err := row.Scan(&j.ID, &j.Name, &j.Task, &args, &spec, &tags, &opts, &paused, &pauseReason,
-		&next, &j.Version, &created, &updated, &j.Queue); err != nil {
+		&next, &j.Version, &created, &updated, &j.Queue, &j.Source); err != nil {
 		return sundial.Job{}, err
 	}
 	if args.Valid {
@@ -243,12 +242,13 @@ func scanRun(row scanner) (sundial.Run, error) {
 	var notBefore, started, ended sql.NullInt64
 	var scheduled int64
 	var status, manualKey string
-	var args, result, errText, node sql.NullString
+	var args, result, errText, node, output sql.NullString
 	var lease sql.NullInt64
 	if err := row.Scan(&r.ID, &r.JobID, &r.Task, &scheduled, &notBefore, &started, &ended, &status, &r.Attempt,
-		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease); err != nil {
+		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output); err != nil {
 		return sundial.Run{}, err
 	}
+	r.Output = output.String
 	r.Node, r.LeaseUntil = node.String, fromMicros(lease)
 	r.ScheduledAt = time.UnixMicro(scheduled).UTC()
 	r.NotBefore, r.StartedAt, r.EndedAt = fromMicros(notBefore), fromMicros(started), fromMicros(ended)
@@ -270,7 +270,7 @@ func runValues(r sundial.Run) []any {
 	}
 	return []any{r.ID, r.JobID, r.Task, r.ScheduledAt.UnixMicro(), micros(r.NotBefore), micros(r.StartedAt), micros(r.EndedAt),
 		string(r.Status), r.Attempt, manualKey, rawText(r.Args), rawText(r.Result), nullString(r.Error),
-		r.Queue, nullString(r.Node), micros(r.LeaseUntil)}
+		r.Queue, nullString(r.Node), micros(r.LeaseUntil), nullString(r.Output)}
 }
 
 func nullString(s string) any {
@@ -291,7 +291,7 @@ func (s *Store) CreateJob(ctx context.Context, job sundial.Job, now time.Time) (
 	}
 	now = now.Truncate(time.Microsecond)
 	_, err = s.db.ExecContext(ctx, s.q["insertJob"], job.ID, name, task, args, spec, tags, opts,
-		boolInt(job.Paused), nullString(job.PauseReason), micros(job.NextRunAt), 1, micros(now), micros(now), job.Queue)
+		boolInt(job.Paused), nullString(job.PauseReason), micros(job.NextRunAt), 1, micros(now), micros(now), job.Queue, job.Source)
 	if err != nil {
 		if s.d.IsUniqueViolation(err) {
 			return sundial.Job{}, sundial.ErrJobExists
@@ -322,7 +322,7 @@ func (s *Store) UpdateJob(ctx context.Context, job sundial.Job, now time.Time) (
 	now = now.Truncate(time.Microsecond)
 	var created sql.NullInt64
 	err = s.db.QueryRowContext(ctx, s.q["updateJob"], name, task, args, spec, tags, opts, boolInt(job.Paused),
-		nullString(job.PauseReason), micros(job.NextRunAt), micros(now), job.Queue, job.ID, job.Version).Scan(&created)
+		nullString(job.PauseReason), micros(job.NextRunAt), micros(now), job.Queue, job.Source, job.ID, job.Version).Scan(&created)
 	if errors.Is(err, sql.ErrNoRows) {
 		var one int
 		switch err := s.db.QueryRowContext(ctx, s.q["jobExists"], job.ID).Scan(&one); {
@@ -377,9 +377,36 @@ func (s *Store) GetJob(ctx context.Context, id string) (sundial.Job, error) {
 	return j, nil
 }
 
-// ListJobs implements sundial.Store.
+// ListJobs implements sundial.Store. Every filter but the tag (kept as
+// JSON) is applied by the database, so that a page of a long listing reads
+// only its rows.
 func (s *Store) ListJobs(ctx context.Context, f sundial.JobFilter) ([]sundial.Job, error) {
-	rows, err := s.db.QueryContext(ctx, s.q["listJobs"])
+	var where []string
+	var args []any
+	if f.Paused != nil {
+		where, args = append(where, "paused = ?"), append(args, boolInt(*f.Paused))
+	}
+	if f.Task != "" {
+		where, args = append(where, "task = ?"), append(args, f.Task)
+	}
+	if f.Queue != nil {
+		where, args = append(where, "queue = ?"), append(args, *f.Queue)
+	}
+	if f.Source != nil {
+		where, args = append(where, "source = ?"), append(args, *f.Source)
+	}
+	if f.AfterID != "" {
+		where, args = append(where, "id > ?"), append(args, f.AfterID)
+	}
+	q := "SELECT " + jobCols + " FROM sundial_jobs"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id"
+	if f.Limit > 0 && f.Tag == "" {
+		q += " LIMIT " + strconv.Itoa(f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: list jobs: %w", s.d.Name, err)
 	}
@@ -392,6 +419,9 @@ func (s *Store) ListJobs(ctx context.Context, f sundial.JobFilter) ([]sundial.Jo
 		}
 		if f.Match(j) {
 			out = append(out, j)
+		}
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
 		}
 	}
 	return out, rows.Err()
@@ -645,7 +675,7 @@ func (s *Store) CreateRun(ctx context.Context, run sundial.Run) error {
 // UpdateRun implements sundial.Store.
 func (s *Store) UpdateRun(ctx context.Context, run sundial.Run) error {
 	res, err := s.db.ExecContext(ctx, s.q["updateRun"], run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
-		string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error),
+		string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output),
 		run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt)
 	if err != nil {
 		return fmt.Errorf("%s: update run %q: %w", s.d.Name, run.ID, err)
@@ -696,7 +726,7 @@ func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, er
 	answers := make([]error, len(runs))
 	for i, run := range runs {
 		res, err := update.ExecContext(ctx, run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
-			string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error),
+			string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output),
 			run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt)
 		if err != nil {
 			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
@@ -741,6 +771,11 @@ func (s *Store) ListRuns(ctx context.Context, f sundial.RunFilter) ([]sundial.Ru
 	}
 	if !f.Until.IsZero() {
 		where, args = append(where, "scheduled_at < ?"), append(args, f.Until.UnixMicro())
+	}
+	if c := f.After; c != nil {
+		at := c.ScheduledAt.UnixMicro()
+		where = append(where, "(scheduled_at < ? OR (scheduled_at = ? AND (attempt < ? OR (attempt = ? AND id > ?))))")
+		args = append(args, at, at, c.Attempt, c.Attempt, c.ID)
 	}
 	q := "SELECT " + runCols + " FROM sundial_runs"
 	if len(where) > 0 {

@@ -38,9 +38,13 @@ type Store struct {
 	waiting  minHeap[*runEntry]  // scheduled runs by NotBefore
 	jobOrder []string            // sorted job IDs, rebuilt lazily
 	nodes    map[string]sundial.Node
+	admin    adminState
 }
 
-var _ sundial.Store = (*Store)(nil)
+var (
+	_ sundial.Store      = (*Store)(nil)
+	_ sundial.AdminStore = (*Store)(nil)
+)
 
 type jobEntry struct {
 	job   sundial.Job
@@ -179,7 +183,11 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 		slices.Sort(s.jobOrder)
 	}
 	var out []sundial.Job
-	for _, id := range s.jobOrder {
+	start, _ := slices.BinarySearch(s.jobOrder, f.AfterID)
+	for _, id := range s.jobOrder[start:] {
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
 		if j := &s.jobs[id].job; f.Match(*j) {
 			out = append(out, j.Clone())
 		}

@@ -50,6 +50,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Nodes", testNodes},
 		{"PruneRuns", testPrune},
 		{"UpdateRunsInBatches", testUpdateRuns},
+		{"ListPages", testListPages},
+		{"SourceAndOutputKept", testSourceAndOutput},
+		{"TokensAndAudit", testAdmin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

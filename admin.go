@@ -1,0 +1,103 @@
+package sundial
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Role is what an API token may do.
+type Role string
+
+// Roles, each allowed everything the one before it is.
+const (
+	// RoleViewer reads jobs, runs and the scheduler's status.
+	RoleViewer Role = "viewer"
+	// RoleOperator also pauses, resumes and runs jobs now.
+	RoleOperator Role = "operator"
+	// RoleAdmin also creates, changes and deletes jobs, code and tokens.
+	RoleAdmin Role = "admin"
+)
+
+// Allows reports whether the role includes need.
+func (r Role) Allows(need Role) bool { return r.rank() >= need.rank() && need.rank() > 0 }
+
+func (r Role) rank() int {
+	switch r {
+	case RoleViewer:
+		return 1
+	case RoleOperator:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
+}
+
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool { return r.rank() > 0 }
+
+// Token is an API token as the store keeps it: only the SHA-256 hash of its
+// secret, never the secret.
+type Token struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Role       Role      `json:"role"`
+	Hash       []byte    `json:"-"`
+	CreatedAt  time.Time `json:"created_at"`
+	CreatedBy  string    `json:"created_by,omitempty"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// RevokedAt is set when the token was revoked; it no longer works.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}
+
+// AuditEntry records one change made through the server: who, when, what.
+type AuditEntry struct {
+	ID int64     `json:"id"`
+	At time.Time `json:"at"`
+	// Actor is the token that made the change ("token:ID (name)"), or
+	// "config" for the config file, "system" for the server itself.
+	Actor string `json:"actor"`
+	// Action is what was done, such as "job.create" or "token.revoke".
+	Action string `json:"action"`
+	// Target is what it was done to, such as a job or token ID.
+	Target string `json:"target"`
+	// Detail is the change, as JSON (a job's new definition, say).
+	Detail json.RawMessage `json:"detail,omitempty"`
+}
+
+// AuditFilter selects audit entries, newest first.
+type AuditFilter struct {
+	// Target selects the entries about one thing.
+	Target string
+	// BeforeID selects entries older than this ID: the cursor of a paged
+	// listing.
+	BeforeID int64
+	// Limit caps the entries returned; zero means no cap.
+	Limit int
+}
+
+// ErrTokenNotFound: no live token has the ID or hash.
+var ErrTokenNotFound = errors.New("token not found")
+
+// AdminStore is an optional capability of a Store that the server needs:
+// API tokens and the audit log. All stores in this module implement it.
+type AdminStore interface {
+	// CreateToken stores a new token.
+	CreateToken(ctx context.Context, t Token) error
+	// TokenByHash returns the unrevoked token with the hash, or
+	// ErrTokenNotFound.
+	TokenByHash(ctx context.Context, hash []byte) (Token, error)
+	// ListTokens returns every token, revoked ones included, by creation.
+	ListTokens(ctx context.Context) ([]Token, error)
+	// RevokeToken marks a token revoked at now, or returns ErrTokenNotFound
+	// when no unrevoked token has the ID.
+	RevokeToken(ctx context.Context, id string, now time.Time) error
+	// TouchToken records that a token was used at now.
+	TouchToken(ctx context.Context, id string, now time.Time) error
+	// AppendAudit stores an entry and returns it with its ID set.
+	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// ListAudit returns the entries that pass the filter, newest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}

@@ -1,0 +1,78 @@
+package sundial_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sundialhq/sundial"
+)
+
+func TestRunOutputKeepsLogLinesAndWrites(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{})
+		b.register(t, "chatty", func(ctx context.Context, r sundial.Run) (any, error) {
+			sundial.Logger(ctx).Info("copied rows", "rows", 42)
+			fmt.Fprintln(sundial.Output(ctx), "plain line")
+			return nil, nil
+		})
+		b.register(t, "flood", func(ctx context.Context, r sundial.Run) (any, error) {
+			w := sundial.Output(ctx)
+			for i := range 10000 {
+				fmt.Fprintf(w, "line %05d\n", i)
+			}
+			return nil, nil
+		})
+		b.register(t, "quiet", ok)
+		b.add(t, sundial.Job{ID: "chatty", Task: "chatty", Trigger: every(time.Hour)})
+		b.add(t, sundial.Job{ID: "flood", Task: "flood", Trigger: every(time.Hour)})
+		b.add(t, sundial.Job{ID: "quiet", Task: "quiet", Trigger: every(time.Hour)})
+		b.start(t)
+		time.Sleep(time.Hour + time.Second)
+		b.stop(t)
+
+		out := b.runs(t, "chatty")[0].Output
+		if !strings.Contains(out, `msg="copied rows" rows=42`) || !strings.HasSuffix(out, "plain line\n") {
+			t.Errorf("chatty output = %q", out)
+		}
+		out = b.runs(t, "flood")[0].Output
+		if !strings.HasPrefix(out, "[… ") || !strings.HasSuffix(out, "line 09999\n") || len(out) > sundial.MaxOutput+100 {
+			t.Errorf("flood output: %d bytes, starts %q, ends %q", len(out), out[:40], out[len(out)-20:])
+		}
+		if out := b.runs(t, "quiet")[0].Output; out != "" {
+			t.Errorf("quiet output = %q", out)
+		}
+	})
+}
+
+func TestJobOptionsJSONUsesDurationStrings(t *testing.T) {
+	o := sundial.JobOptions{MisfireGrace: 90 * time.Second, Timeout: time.Hour + 30*time.Minute, MaxAttempts: 3}
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"misfire_grace":"1m30s","timeout":"1h30m0s","max_attempts":3}`; string(b) != want {
+		t.Errorf("Marshal = %s, want %s", b, want)
+	}
+	for _, in := range []string{`{"misfire_grace":"90s","timeout":"90m","max_attempts":3}`, `{"misfire_grace":90000000000,"timeout":5400000000000,"max_attempts":3}`} {
+		var got sundial.JobOptions
+		if err := json.Unmarshal([]byte(in), &got); err != nil || got != o {
+			t.Errorf("Unmarshal(%s) = %+v, %v; want %+v", in, got, err, o)
+		}
+	}
+	for in, want := range map[string]string{
+		`{"timeout":"soon"}`:   `"soon" is not a duration`,
+		`{"timeout":true}`:     `true is not a duration`,
+		`{"timeoutt":"1s"}`:    `unknown field "timeoutt"`,
+		`{"max_attempts":"x"}`: `cannot unmarshal string`,
+	} {
+		var got sundial.JobOptions
+		if err := json.Unmarshal([]byte(in), &got); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Unmarshal(%s) error = %v, want it to say %s", in, err, want)
+		}
+	}
+}
