@@ -189,6 +189,18 @@ func (s *Scheduler) Register(name string, fn TaskFunc) error {
 	return nil
 }
 
+// Tasks returns the names of the registered tasks, sorted.
+func (s *Scheduler) Tasks() []string {
+	s.tasksMu.RLock()
+	defer s.tasksMu.RUnlock()
+	names := make([]string, 0, len(s.tasks))
+	for name := range s.tasks {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 func (s *Scheduler) task(name string) (TaskFunc, bool) {
 	s.tasksMu.RLock()
 	defer s.tasksMu.RUnlock()
@@ -361,8 +373,9 @@ func (s *Scheduler) replace(ctx context.Context, job Job, now time.Time) (Job, e
 	return Job{}, fmt.Errorf("replace %s: %w", job, ErrVersionConflict)
 }
 
-// UpdateJob changes a job's name, task, args, trigger, tags and options
-// and recomputes its next fire; whether it is paused is left as it was.
+// UpdateJob changes a job's name, task, args, trigger, tags, queue and
+// options (and its source, when job.Source is set) and recomputes its next
+// fire; whether it is paused is left as it was.
 // A non-zero job.Version must equal the stored one, so that two editors
 // cannot silently overwrite each other (ErrVersionConflict).
 func (s *Scheduler) UpdateJob(ctx context.Context, job Job) (Job, error) {
@@ -377,7 +390,10 @@ func (s *Scheduler) UpdateJob(ctx context.Context, job Job) (Job, error) {
 	}
 	return s.modify(ctx, job.ID, job.Version, func(stored *Job) error {
 		stored.Name, stored.Task, stored.Args, stored.Trigger = job.Name, job.Task, job.Args, job.Trigger
-		stored.Tags, stored.Options = job.Tags, job.Options
+		stored.Tags, stored.Options, stored.Queue = job.Tags, job.Options, job.Queue
+		if job.Source != "" {
+			stored.Source = job.Source
+		}
 		stored.NextRunAt = s.firstFire(*stored, t, now, false)
 		return nil
 	})
@@ -479,7 +495,10 @@ func (s *Scheduler) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 
 // RunNow runs a job once, now, outside its schedule, with args (or the
 // job's own args when args is nil). It returns the run as recorded when it
-// was queued for a worker; follow it with Run or Subscribe.
+// was queued for a worker; follow it with Run or Subscribe. A scheduler
+// that was never started (an API-only server node) records the run as
+// scheduled and due now: the first scheduler sharing the store claims and
+// runs it. After Shutdown it fails with ErrNotRunning.
 func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage) (Run, error) {
 	job, err := s.store.GetJob(ctx, id)
 	if err != nil {
@@ -492,12 +511,20 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage)
 	}
 	s.state.RLock()
 	defer s.state.RUnlock()
-	if !s.started || s.stopped {
-		return Run{}, fmt.Errorf("run job %q now: %w", id, ErrNotRunning)
-	}
 	now := s.now()
-	run := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: now.Truncate(time.Microsecond), Status: StatusPending,
-		Attempt: 1, Manual: true, Args: args, Queue: job.Queue, Node: s.node.ID, LeaseUntil: now.Add(s.leaseTTL)}
+	run := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: now.Truncate(time.Microsecond),
+		Attempt: 1, Manual: true, Args: args, Queue: job.Queue}
+	switch {
+	case s.stopped:
+		return Run{}, fmt.Errorf("run job %q now: %w", id, ErrNotRunning)
+	case !s.started:
+		run.Status, run.NotBefore = StatusScheduled, run.ScheduledAt
+		if err := s.store.CreateRun(ctx, run); err != nil {
+			return Run{}, fmt.Errorf("run job %q now: %w", id, err)
+		}
+		return run, nil
+	}
+	run.Status, run.Node, run.LeaseUntil = StatusPending, s.node.ID, now.Add(s.leaseTTL)
 	if err := s.store.CreateRun(ctx, run); err != nil {
 		return Run{}, fmt.Errorf("run job %q now: %w", id, err)
 	}

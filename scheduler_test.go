@@ -1049,3 +1049,25 @@ func TestIdleLoad(t *testing.T) {
 		}
 	})
 }
+
+func TestRunNowBeforeStartIsClaimedOnStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{})
+		b.register(t, "ok", ok)
+		b.add(t, sundial.Job{ID: "j", Task: "ok", Trigger: cron("0 0 1 1 *")})
+		run, err := b.s.RunNow(b.ctx, "j", json.RawMessage(`{"n":2}`))
+		if err != nil || run.Status != sundial.StatusScheduled || !run.Manual {
+			t.Fatalf("RunNow before Start = %+v, %v; want a scheduled manual run", run, err)
+		}
+		if got := b.s.Tasks(); fmt.Sprint(got) != "[ok]" {
+			t.Errorf("Tasks = %v", got)
+		}
+		b.start(t)
+		time.Sleep(time.Second)
+		b.stop(t)
+		got, err := b.s.Run(b.ctx, run.ID)
+		if err != nil || got.Status != sundial.StatusSucceeded || string(got.Args) != `{"n":2}` {
+			t.Errorf("run after Start = %+v, %v; want succeeded with its args", got, err)
+		}
+	})
+}

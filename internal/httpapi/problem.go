@@ -1,0 +1,208 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/sundialhq/sundial"
+)
+
+// Problem is an RFC 9457 problem document, the body of every API v1 error.
+type Problem struct {
+	// Type identifies the kind of problem; Title describes it for people.
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	// Detail says what went wrong with this request.
+	Detail string `json:"detail,omitempty"`
+	// Field is the JSON path of the input field at fault, such as
+	// "trigger.expr" or the query parameter "limit".
+	Field string `json:"field,omitempty"`
+	// Instance is the request path.
+	Instance string `json:"instance,omitempty"`
+}
+
+// badInputError is bad input outside a job document: a query parameter,
+// a header, a body that is not a job.
+type badInputError struct {
+	field string
+	msg   string
+}
+
+func (e *badInputError) Error() string { return fmt.Sprintf("field %q: %s", e.field, e.msg) }
+
+func badInput(field, format string, args ...any) error {
+	return &badInputError{field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+// errorWriter renders an error as a route family's error response.
+type errorWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+// classify maps an error to its status, problem type and field.
+func classify(err error) (status int, kind, field string) {
+	var invalid *sundial.InvalidJobError
+	var bad *badInputError
+	var tooBig *http.MaxBytesError
+	var forbidden *forbiddenError
+	switch {
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "body-too-large", ""
+	case errors.As(err, &invalid):
+		return http.StatusBadRequest, "invalid-field", invalid.Field
+	case errors.As(err, &bad):
+		return http.StatusBadRequest, "invalid-field", bad.field
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, "unauthorized", ""
+	case errors.As(err, &forbidden):
+		return http.StatusForbidden, "forbidden", ""
+	case errors.Is(err, sundial.ErrJobNotFound), errors.Is(err, sundial.ErrRunNotFound), errors.Is(err, sundial.ErrTokenNotFound), errors.Is(err, errNoRoute):
+		return http.StatusNotFound, "not-found", ""
+	case errors.Is(err, sundial.ErrJobExists):
+		return http.StatusConflict, "exists", "id"
+	case errors.Is(err, sundial.ErrVersionConflict):
+		return http.StatusPreconditionFailed, "version-conflict", "If-Match"
+	case errors.Is(err, sundial.ErrNotRunning), errors.Is(err, errConflict):
+		return http.StatusConflict, "conflict", ""
+	case errors.Is(err, errMethod):
+		return http.StatusMethodNotAllowed, "method-not-allowed", ""
+	}
+	return http.StatusInternalServerError, "internal", ""
+}
+
+var (
+	errNoRoute  = errors.New("no such API route")
+	errMethod   = errors.New("method not allowed on this route")
+	errConflict = errors.New("conflict")
+)
+
+var titles = map[string]string{
+	"body-too-large":     "Request body too large",
+	"invalid-field":      "Invalid input",
+	"unauthorized":       "Authentication required",
+	"forbidden":          "Not allowed for this role",
+	"not-found":          "Not found",
+	"exists":             "Already exists",
+	"version-conflict":   "Changed since you read it",
+	"conflict":           "Conflict",
+	"method-not-allowed": "Method not allowed",
+	"internal":           "Internal error",
+}
+
+// writeProblem renders err as problem JSON. Internal errors are logged and
+// their text is not sent: it may name hosts or queries.
+func (a *API) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	status, kind, field := classify(err)
+	p := Problem{Type: "https://sundial.dev/problems/" + kind, Title: titles[kind], Status: status, Detail: err.Error(),
+		Field: field, Instance: r.URL.Path}
+	if status == http.StatusInternalServerError {
+		a.log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		p.Detail = "the server could not complete the request; its log has the cause"
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sundial"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+	return nil
+}
+
+// marshal encodes v as JSON without escaping <, > and & (the API is not
+// HTML), with a trailing newline for terminals.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeBody reads a JSON body of at most the configured size into v,
+// strictly: unknown fields and trailing data are refused.
+func decodeBody(r *http.Request, v any) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonInputError(err)
+	}
+	if dec.More() {
+		return badInput("(body)", "unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// readBody reads the whole body; MaxBytesReader bounds it.
+func readBody(r *http.Request) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, err
+		}
+		return nil, badInput("(body)", "reading the body: %v", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func jsonInputError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return badInput(typeErr.Field, "a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return badInput(strings.Trim(name, `"`), "unknown field %s", name)
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return err
+	}
+	return badInput("(body)", "malformed JSON: %v", err)
+}
+
+// unmatched renders the mux's own 404 and 405 answers under /api/v1 as
+// problem JSON, so that every API error has the same shape.
+type unmatched struct {
+	http.ResponseWriter
+	a      *API
+	r      *http.Request
+	status int
+}
+
+func (u *unmatched) WriteHeader(code int) {
+	u.status = code
+	err := errNoRoute
+	if code == http.StatusMethodNotAllowed {
+		err = errMethod
+	}
+	u.ResponseWriter.Header().Del("Content-Type")
+	u.ResponseWriter.Header().Del("X-Content-Type-Options")
+	u.a.writeProblem(u.ResponseWriter, u.r, err)
+}
+
+func (u *unmatched) Write(b []byte) (int, error) {
+	if u.status == 0 {
+		u.WriteHeader(http.StatusNotFound)
+	}
+	return len(b), nil // the mux's plain-text body is replaced
+}
