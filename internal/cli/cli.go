@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,8 +20,13 @@ const (
 	ExitOK = 0
 	// ExitFailure means the command failed for a reason other than its input.
 	ExitFailure = 1
-	// ExitUsage means the input was invalid: a bad flag, argument or expression.
+	// ExitUsage means the input was invalid: a bad flag, argument or
+	// expression, or input the server refused (400, 409, 412, 413).
 	ExitUsage = 2
+	// ExitNotFound means the server has no such job, run or token (404).
+	ExitNotFound = 3
+	// ExitAuth means the server refused the token (401, 403).
+	ExitAuth = 4
 )
 
 // Env is what a command may touch outside itself.
@@ -31,6 +37,24 @@ type Env struct {
 	Now func() time.Time
 	// Local is the zone used when none is given; nil means time.Local.
 	Local *time.Location
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
+	// Stdin is read by commands given "-" as a file; nil means os.Stdin.
+	Stdin io.Reader
+}
+
+func (e Env) getenv(name string) string {
+	if e.Getenv != nil {
+		return e.Getenv(name)
+	}
+	return os.Getenv(name)
+}
+
+func (e Env) stdin() io.Reader {
+	if e.Stdin != nil {
+		return e.Stdin
+	}
+	return os.Stdin
 }
 
 func (e Env) now() time.Time {
@@ -71,6 +95,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if errors.As(err, &ue) {
 		return ExitUsage
 	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.exitCode()
+	}
 	return ExitFailure
 }
 
@@ -85,7 +113,8 @@ func newRootCommand(env Env) *cobra.Command {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newCronCommand(env), newVersionCommand(env))
+	root.AddCommand(newCronCommand(env), newVersionCommand(env), newServeCommand(env), newJobsCommand(env),
+		newRunsCommand(env), newStatusCommand(env), newTokenCommand(env), newAuditCommand(env))
 	return root
 }
 

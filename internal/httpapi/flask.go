@@ -50,6 +50,7 @@ type flaskError struct {
 func (e *flaskError) Error() string { return e.msg }
 
 func (a *API) writeFlaskError(w http.ResponseWriter, r *http.Request, err error) {
+	err = a.explainTask(err)
 	var fe *flaskError
 	status, msg := http.StatusInternalServerError, err.Error()
 	switch {

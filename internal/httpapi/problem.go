@@ -95,6 +95,7 @@ var titles = map[string]string{
 // writeProblem renders err as problem JSON. Internal errors are logged and
 // their text is not sent: it may name hosts or queries.
 func (a *API) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	err = a.explainTask(err)
 	status, kind, field := classify(err)
 	p := Problem{Type: "https://sundial.dev/problems/" + kind, Title: titles[kind], Status: status, Detail: err.Error(),
 		Field: field, Instance: r.URL.Path}
@@ -108,6 +109,17 @@ func (a *API) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(p)
+}
+
+// explainTask rewrites an unknown-task error for API callers, who cannot
+// register tasks: it names the tasks this server has.
+func (a *API) explainTask(err error) error {
+	var ut *sundial.UnknownTaskError
+	if !errors.As(err, &ut) {
+		return err
+	}
+	return &sundial.InvalidJobError{Field: "task", Err: fmt.Errorf("unknown task %q: this server has the tasks %s", ut.Task,
+		strings.Join(a.s.Tasks(), ", "))}
 }
 
 // writeJSON writes v with status.

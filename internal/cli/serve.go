@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sundialhq/sundial/internal/server"
+)
+
+func newServeCommand(env Env) *cobra.Command {
+	var (
+		configPath, db, addr, nodeID, logFormat, logLevel string
+		scheduler, noAuth                                 bool
+		workers                                           int
+		queues                                            []string
+		grace, poll                                       time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Sundial server: scheduler, REST API and metrics",
+		Long: `Run the Sundial server: the scheduler, the REST API (/api/v1), the
+Flask-APScheduler-compatible routes (/scheduler), /metrics, /healthz and /readyz.
+
+Settings come from defaults, then the config file, then SUNDIAL_* environment
+variables, then flags. The first start creates an admin token and prints it
+once. SIGTERM or SIGINT stops claiming and lets running runs finish within
+--shutdown-grace; a second signal exits at once.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var cfg server.Config
+			if configPath == "" {
+				configPath = env.getenv("SUNDIAL_CONFIG")
+			}
+			if configPath != "" {
+				var err error
+				if cfg, err = server.ReadConfigFile(configPath); err != nil {
+					return usageError{err}
+				}
+			}
+			if err := cfg.ApplyEnv(env.getenv); err != nil {
+				return usageError{err}
+			}
+			f := cmd.Flags()
+			set := func(name string, apply func()) {
+				if f.Changed(name) {
+					apply()
+				}
+			}
+			set("db", func() { cfg.DB = db })
+			set("addr", func() { cfg.Addr = addr })
+			set("scheduler", func() { cfg.Scheduler = &scheduler })
+			set("insecure-no-auth", func() { cfg.InsecureNoAuth = noAuth })
+			set("workers", func() { cfg.Workers = workers })
+			set("queues", func() { cfg.Queues = queues })
+			set("node-id", func() { cfg.NodeID = nodeID })
+			set("log-format", func() { cfg.Log.Format = logFormat })
+			set("log-level", func() { cfg.Log.Level = logLevel })
+			set("shutdown-grace", func() { cfg.ShutdownGrace = server.Duration(grace) })
+			set("poll-interval", func() { cfg.PollInterval = server.Duration(poll) })
+			return server.Run(cmd.Context(), cfg, server.Options{Out: env.Stdout, Logs: env.Stderr, Version: versionString()})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "YAML config file with settings and a jobs: list (env SUNDIAL_CONFIG)")
+	f.StringVar(&db, "db", server.DefaultDB, "store: sqlite:PATH or postgres://… (env SUNDIAL_DB)")
+	f.StringVar(&addr, "addr", server.DefaultAddr, "listen address (env SUNDIAL_ADDR)")
+	f.BoolVar(&scheduler, "scheduler", true, "claim and run jobs; false serves the API only (env SUNDIAL_SCHEDULER, ENABLE_SCHEDULER)")
+	f.BoolVar(&noAuth, "insecure-no-auth", false, "turn authentication off; loopback addresses only (env SUNDIAL_INSECURE_NO_AUTH)")
+	f.IntVar(&workers, "workers", 10, "runs executing at once on this node (env SUNDIAL_WORKERS)")
+	f.StringSliceVar(&queues, "queues", nil, "queues this node claims from, comma-separated; all when empty (env SUNDIAL_QUEUES)")
+	f.StringVar(&nodeID, "node-id", "", "this node's name in the store (env SUNDIAL_NODE_ID)")
+	f.StringVar(&logFormat, "log-format", "text", "text or json (env SUNDIAL_LOG_FORMAT)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SUNDIAL_LOG_LEVEL)")
+	f.DurationVar(&grace, "shutdown-grace", server.DefaultShutdownGrace, "how long running runs may finish at shutdown (env SUNDIAL_SHUTDOWN_GRACE)")
+	f.DurationVar(&poll, "poll-interval", server.DefaultPollInterval, "longest sleep of the scheduler loop between looks at the store (env SUNDIAL_POLL_INTERVAL)")
+	return cmd
+}

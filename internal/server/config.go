@@ -1,0 +1,240 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/jobdoc"
+)
+
+// Config is a server's settings: defaults, then the config file, then the
+// SUNDIAL_* environment, then flags, each overriding the one before.
+type Config struct {
+	// Addr is the listen address. Default 127.0.0.1:8080.
+	Addr string `json:"addr,omitempty"`
+	// DB is the store: "sqlite:PATH" (default sqlite:./sundial.db), a
+	// bare path, or a postgres:// URL.
+	DB string `json:"db,omitempty"`
+	// Scheduler false makes an API-only node that claims nothing.
+	Scheduler *bool `json:"scheduler,omitempty"`
+	// InsecureNoAuth turns authentication off; allowed on loopback only.
+	InsecureNoAuth bool `json:"insecure_no_auth,omitempty"`
+	// Workers bounds concurrent runs on this node. Default 10.
+	Workers int `json:"workers,omitempty"`
+	// Queues this node claims from; empty means all.
+	Queues []string `json:"queues,omitempty"`
+	// NodeID names this node; default host, PID and a random suffix.
+	NodeID string `json:"node_id,omitempty"`
+	// PollInterval bounds how long the scheduler loop sleeps without
+	// looking at the store. Default 5s.
+	PollInterval Duration `json:"poll_interval,omitempty"`
+	// ShutdownGrace is how long a stopping server lets running runs
+	// finish before cancelling them. Default 30s.
+	ShutdownGrace Duration `json:"shutdown_grace,omitempty"`
+	// FlaskPrefix is where the Flask-APScheduler-compatible routes live.
+	// Default /scheduler.
+	FlaskPrefix string `json:"flask_prefix,omitempty"`
+	// MaxBodyBytes bounds API request bodies. Default 1 MiB.
+	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
+	// Log configures the server's logs.
+	Log LogConfig `json:"log,omitzero"`
+	// Retention bounds the run history.
+	Retention RetentionConfig `json:"retention,omitzero"`
+	// Jobs are reconciled on start: created or updated to match, and the
+	// jobs this file once declared and no longer does are removed.
+	Jobs []json.RawMessage `json:"jobs,omitempty"`
+
+	// File is the config file read, for errors ("" when none).
+	File string `json:"-"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Format is text (default) or json.
+	Format string `json:"format,omitempty"`
+	// Level is debug, info (default), warn or error.
+	Level string `json:"level,omitempty"`
+}
+
+// RetentionConfig bounds the run history (see sundial.Retention).
+type RetentionConfig struct {
+	MaxAge Duration `json:"max_age,omitempty"`
+	PerJob int      `json:"per_job,omitempty"`
+}
+
+// Duration is a time.Duration written "30s" in the config file.
+type Duration time.Duration
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("%s is not a duration such as \"30s\"", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"30s\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Defaults for the server's settings.
+const (
+	DefaultAddr          = "127.0.0.1:8080"
+	DefaultDB            = "sqlite:./sundial.db"
+	DefaultPollInterval  = 5 * time.Second
+	DefaultShutdownGrace = 30 * time.Second
+)
+
+// ReadConfigFile reads a YAML (or JSON) config file. Unknown settings are
+// errors that name the file and the setting; jobs are checked as job
+// documents, each error naming the job and its field.
+func ReadConfigFile(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	j, err := jobdoc.YAMLToJSON(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	var c Config
+	if string(bytes.TrimSpace(j)) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(j))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, settingError(err))
+		}
+	}
+	c.File = path
+	if _, err := c.JobDocuments(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func settingError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("setting %q: a %s cannot be a %s", te.Field, te.Value, te.Type)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Errorf("unknown setting %s", name)
+	}
+	return err
+}
+
+// JobDocuments decodes the config file's jobs. Each needs an ID, so that
+// the next start finds it again.
+func (c Config) JobDocuments() ([]sundial.Job, error) {
+	seen := map[string]int{}
+	var jobs []sundial.Job
+	for i, raw := range c.Jobs {
+		job, err := jobdoc.Decode(raw)
+		if err != nil {
+			var named struct{ ID string }
+			if json.Unmarshal(raw, &named) == nil {
+				job.ID = named.ID
+			}
+		}
+		where := fmt.Sprintf("config %s: jobs[%d]", c.File, i)
+		if err == nil && job.ID == "" {
+			err = &sundial.InvalidJobError{Field: "id", Err: errors.New("is required in a config file, so that the next start finds the job again")}
+		}
+		if job.ID != "" {
+			where += fmt.Sprintf(" (id %q)", job.ID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if prev, dup := seen[job.ID]; dup {
+			return nil, fmt.Errorf("%s: field \"id\": jobs[%d] has the same id", where, prev)
+		}
+		seen[job.ID] = i
+		job.Source = sundial.SourceConfig
+		jobs = append(jobs, job)
+	}
+	return jobs, nil
+}
+
+// ApplyEnv overrides settings with the SUNDIAL_* environment variables
+// that are set. ENABLE_SCHEDULER=false (a common APScheduler deployment
+// switch) turns the scheduler off too.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("SUNDIAL_ADDR", &c.Addr)
+	str("SUNDIAL_DB", &c.DB)
+	str("SUNDIAL_NODE_ID", &c.NodeID)
+	str("SUNDIAL_FLASK_PREFIX", &c.FlaskPrefix)
+	str("SUNDIAL_LOG_FORMAT", &c.Log.Format)
+	str("SUNDIAL_LOG_LEVEL", &c.Log.Level)
+	for _, name := range []string{"ENABLE_SCHEDULER", "SUNDIAL_SCHEDULER"} {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("environment %s=%q: not true or false", name, v)
+			}
+			c.Scheduler = &b
+		}
+	}
+	if v := getenv("SUNDIAL_INSECURE_NO_AUTH"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("environment SUNDIAL_INSECURE_NO_AUTH=%q: not true or false", v)
+		}
+		c.InsecureNoAuth = b
+	}
+	if v := getenv("SUNDIAL_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("environment SUNDIAL_WORKERS=%q: not a whole number of at least 1", v)
+		}
+		c.Workers = n
+	}
+	if v := getenv("SUNDIAL_QUEUES"); v != "" {
+		c.Queues = strings.Split(v, ",")
+	}
+	for name, dst := range map[string]*Duration{"SUNDIAL_POLL_INTERVAL": &c.PollInterval, "SUNDIAL_SHUTDOWN_GRACE": &c.ShutdownGrace} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("environment %s=%q: not a duration such as 30s", name, v)
+			}
+			*dst = Duration(d)
+		}
+	}
+	return nil
+}
+
+// withDefaults fills unset settings.
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.DB == "" {
+		c.DB = DefaultDB
+	}
+	if c.Scheduler == nil {
+		on := true
+		c.Scheduler = &on
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = Duration(DefaultPollInterval)
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = Duration(DefaultShutdownGrace)
+	}
+	return c
+}

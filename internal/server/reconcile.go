@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/jobdoc"
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// checkJobs refuses, before anything changes, config jobs that could not
+// run here: an unknown task or a trigger that does not build.
+func checkJobs(file string, jobs []sundial.Job, tasks []string) error {
+	for i, j := range jobs {
+		where := fmt.Sprintf("config %s: jobs[%d] (id %q)", file, i, j.ID)
+		if !slices.Contains(tasks, j.Task) {
+			return fmt.Errorf("%s: field \"task\": %w (this server has %v)", where, &sundial.UnknownTaskError{Task: j.Task}, tasks)
+		}
+		if _, err := j.Trigger.Build(); err != nil {
+			return fmt.Errorf("%s: field \"trigger\": %w", where, err)
+		}
+	}
+	return nil
+}
+
+// reconcile makes the store's config jobs match the file: new ones are
+// created, changed ones updated, and jobs the file once declared and no
+// longer does are removed. Jobs created through the API are not touched,
+// except one whose ID the file now declares, which the file takes over.
+// Whether a job is paused is set when it is created and then left to the
+// operators.
+func reconcile(ctx context.Context, s *sundial.Scheduler, admin sundial.AdminStore, file string, jobs []sundial.Job, log *slog.Logger) error {
+	actor := "config"
+	if file != "" {
+		actor = "config:" + file
+	}
+	audit := func(action, target string, j *sundial.Job) {
+		e := sundial.AuditEntry{At: time.Now(), Actor: actor, Action: action, Target: target}
+		if j != nil {
+			e.Detail, _ = json.Marshal(jobdoc.FromJob(*j))
+		}
+		if _, err := admin.AppendAudit(ctx, e); err != nil {
+			log.Error("audit log write failed", "action", action, "job_id", target, "err", err)
+		}
+	}
+	declared := map[string]bool{}
+	for _, j := range jobs {
+		declared[j.ID] = true
+		stored, err := s.Job(ctx, j.ID)
+		switch {
+		case errors.Is(err, sundial.ErrJobNotFound):
+			created, err := s.AddJob(ctx, j)
+			if err != nil {
+				return fmt.Errorf("config %s: job %q: %w", file, j.ID, err)
+			}
+			log.Info("config job created", "job_id", j.ID, "task", j.Task)
+			audit("job.create", j.ID, &created)
+		case err != nil:
+			return err
+		case stored.Source != sundial.SourceConfig || !sameDefinition(j, stored):
+			updated, err := s.UpdateJob(ctx, j)
+			if err != nil {
+				return fmt.Errorf("config %s: job %q: %w", file, j.ID, err)
+			}
+			log.Info("config job updated", "job_id", j.ID, "task", j.Task)
+			audit("job.update", j.ID, &updated)
+		}
+	}
+	source := sundial.SourceConfig
+	stale, err := s.Jobs(ctx, sundial.JobFilter{Source: &source})
+	if err != nil {
+		return err
+	}
+	for _, j := range stale {
+		if declared[j.ID] {
+			continue
+		}
+		if err := s.RemoveJob(ctx, j.ID); err != nil && !errors.Is(err, sundial.ErrJobNotFound) {
+			return fmt.Errorf("config: remove job %q, no longer in the file: %w", j.ID, err)
+		}
+		log.Info("config job removed: no longer in the file", "job_id", j.ID)
+		audit("job.delete", j.ID, nil)
+	}
+	return nil
+}
+
+// sameDefinition reports whether a stored job already has the file's
+// definition. The store's trigger carries the start date it was pinned
+// to, which the file leaves out.
+func sameDefinition(file, stored sundial.Job) bool {
+	file.Trigger = pinnedLike(file.Trigger, stored.Trigger)
+	a, b := jobdoc.FromJob(file), jobdoc.FromJob(stored)
+	a.Paused, b.Paused = false, false
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+func pinnedLike(f, s trigger.Spec) trigger.Spec {
+	if f.Type == "interval" && s.Type == "interval" && f.StartDate == "" {
+		f.StartDate = s.StartDate
+	}
+	if len(f.Triggers) > 0 && len(f.Triggers) == len(s.Triggers) {
+		subs := make([]trigger.Spec, len(f.Triggers))
+		for i := range f.Triggers {
+			subs[i] = pinnedLike(f.Triggers[i], s.Triggers[i])
+		}
+		f.Triggers = subs
+	}
+	return f
+}

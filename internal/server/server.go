@@ -1,0 +1,269 @@
+// Package server wires a Sundial server together: the config, the store a
+// DSN names, the scheduler with its tasks, the HTTP API, metrics, health
+// checks and a graceful shutdown. It is the one place that knows every
+// concrete type; cmd/sundial reaches it through internal/cli.
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/httpapi"
+	"github.com/sundialhq/sundial/task"
+)
+
+// Options are what a server gets from the process that runs it.
+type Options struct {
+	// Out receives what a person must read once: the address, and the
+	// first admin token. Logs go to Logs.
+	Out, Logs io.Writer
+	// Version is reported by the API and recorded with the node.
+	Version string
+	// Tasks are registered besides the built-in ones: a Go program can
+	// serve its own functions as tasks.
+	Tasks map[string]sundial.TaskFunc
+	// Listening, when set, is called with the bound address once the
+	// server accepts connections (tests listen on port 0).
+	Listening func(addr string)
+}
+
+// Run starts a server and serves until ctx is done, then shuts down: it
+// stops claiming, lets running runs finish within the shutdown grace,
+// then cancels and records them, and closes the store.
+func Run(ctx context.Context, cfg Config, opts Options) error {
+	cfg = cfg.withDefaults()
+	log, err := NewLogger(opts.Logs, cfg.Log)
+	if err != nil {
+		return err
+	}
+	if cfg.InsecureNoAuth && !loopback(cfg.Addr) {
+		return fmt.Errorf("--insecure-no-auth is allowed only on a loopback address such as 127.0.0.1:8080, not %q: anyone who reaches %s could run code", cfg.Addr, cfg.Addr)
+	}
+	jobs, err := cfg.JobDocuments()
+	if err != nil {
+		return err
+	}
+
+	store, closeStore, err := OpenStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	m := newMetrics()
+	s, err := sundial.New(sundial.Config{
+		Store:     instrumented{Store: store, m: m},
+		Workers:   cfg.Workers,
+		Logger:    log,
+		MaxSleep:  time.Duration(cfg.PollInterval),
+		NodeID:    cfg.NodeID,
+		Queues:    cfg.Queues,
+		Version:   opts.Version,
+		Retention: sundial.Retention{MaxAge: time.Duration(cfg.Retention.MaxAge), PerJob: cfg.Retention.PerJob},
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.Register("echo", task.Echo); err != nil {
+		return err
+	}
+	for name, fn := range opts.Tasks {
+		if err := s.Register(name, fn); err != nil {
+			return err
+		}
+	}
+	if err := checkJobs(cfg.File, jobs, s.Tasks()); err != nil {
+		return err
+	}
+	if err := reconcile(ctx, s, store, cfg.File, jobs, log); err != nil {
+		return err
+	}
+
+	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: store, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
+		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	secret, err := firstToken(ctx, store, cfg.InsecureNoAuth)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	if *cfg.Scheduler {
+		if err := s.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	metricsCtx, stopMetrics := context.WithCancel(context.Background())
+	defer stopMetrics()
+	go m.watch(metricsCtx, s)
+
+	var stopping atomic.Bool
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api.Handler())
+	mux.Handle(strings.TrimSuffix(prefixOr(cfg.FlaskPrefix), "/"), api.Handler())
+	mux.Handle(prefixOr(cfg.FlaskPrefix)+"/", api.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeHealth(w, http.StatusOK, "ok", "")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if reason := notReady(r.Context(), &stopping, store, s, *cfg.Scheduler, time.Duration(cfg.PollInterval)); reason != "" {
+			writeHealth(w, http.StatusServiceUnavailable, "not ready", reason)
+			return
+		}
+		writeHealth(w, http.StatusOK, "ready", "")
+	})
+	mux.Handle("GET /{$}", index(store, opts.Version, prefixOr(cfg.FlaskPrefix)))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	mode := "scheduler and API"
+	if !*cfg.Scheduler {
+		mode = "API only: this node claims no jobs"
+	}
+	log.Info("sundial serving", "addr", base, "db", RedactDSN(cfg.DB), "mode", mode, "node", s.NodeID(), "config", cfg.File)
+	fmt.Fprintf(opts.Out, "Sundial is serving on %s (%s)\n", base, mode)
+	if secret != "" {
+		fmt.Fprintf(opts.Out, "\nAn admin token was created for this first start. It is shown only now; the server keeps only its hash.\n\n"+
+			"    %s\n\nLog in:        %s/?token=%s\nUse the CLI:   export SUNDIAL_SERVER=%s SUNDIAL_TOKEN=%s\n\n", secret, base, secret, base, secret)
+	}
+	if opts.Listening != nil {
+		opts.Listening(ln.Addr().String())
+	}
+
+	select {
+	case err := <-served:
+		s.Shutdown(context.Background())
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	stopping.Store(true)
+	grace := time.Duration(cfg.ShutdownGrace)
+	log.Info("shutting down: no new claims; waiting for running runs", "grace", grace, "running", s.Status().InFlight)
+	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := s.Shutdown(graceCtx); err != nil {
+		log.Warn("shutdown grace over: running runs were cancelled and recorded as interrupted", "grace", grace)
+	}
+	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelHTTP()
+	if err := srv.Shutdown(httpCtx); err != nil {
+		srv.Close()
+	}
+	log.Info("sundial stopped")
+	return nil
+}
+
+func prefixOr(p string) string {
+	if p == "" {
+		return "/scheduler"
+	}
+	return "/" + strings.Trim(p, "/")
+}
+
+// loopback reports whether addr listens on a loopback interface only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// firstToken creates an admin token when the store has never had one, so
+// that there are no default credentials and no unauthenticated window. It
+// returns the secret, to be shown once, or "".
+func firstToken(ctx context.Context, store Store, noAuth bool) (string, error) {
+	if noAuth {
+		return "", nil
+	}
+	tokens, err := store.ListTokens(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(tokens) > 0 {
+		return "", nil
+	}
+	secret, t := httpapi.NewToken("initial-admin", sundial.RoleAdmin, "system", time.Now())
+	if err := store.CreateToken(ctx, t); err != nil {
+		return "", err
+	}
+	if _, err := store.AppendAudit(ctx, sundial.AuditEntry{At: time.Now(), Actor: "system", Action: "token.create", Target: t.ID,
+		Detail: []byte(`{"name":"initial-admin","role":"admin"}`)}); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// notReady returns why the server should not get traffic, or "".
+func notReady(ctx context.Context, stopping *atomic.Bool, store Store, s *sundial.Scheduler, scheduling bool, poll time.Duration) string {
+	if stopping.Load() {
+		return "shutting down"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := store.NextWake(ctx); err != nil {
+		return "store unreachable: " + Mask(err.Error())
+	}
+	if scheduling {
+		st := s.Status()
+		if late := time.Since(st.LastTick); st.LastTick.IsZero() || late > 3*poll {
+			return fmt.Sprintf("scheduler loop has not ticked for %s (limit %s)", late.Round(time.Millisecond), 3*poll)
+		}
+	}
+	return ""
+}
+
+func writeHealth(w http.ResponseWriter, status int, state, reason string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if reason == "" {
+		fmt.Fprintf(w, "{\"status\":%q}\n", state)
+		return
+	}
+	fmt.Fprintf(w, "{\"status\":%q,\"reason\":%q}\n", state, reason)
+}
+
+// index answers the server's root: with ?token=, it checks the token and
+// keeps it in an HttpOnly cookie (the login link printed at first start);
+// otherwise it says where things are.
+func index(store Store, version, flask string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if secret := r.URL.Query().Get("token"); secret != "" {
+			if _, err := store.TokenByHash(r.Context(), httpapi.HashToken(secret)); err != nil {
+				writeHealth(w, http.StatusUnauthorized, "login failed", "the token is not valid")
+				return
+			}
+			http.SetCookie(w, &http.Cookie{Name: httpapi.CookieName, Value: secret, Path: "/", HttpOnly: true,
+				SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 30 * 24 * 3600})
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"name":"sundial","version":%q,"api":"/api/v1","openapi":"/api/v1/openapi.json","flask_apscheduler":%q,"metrics":"/metrics","health":"/healthz","ready":"/readyz"}`+"\n", version, flask)
+	})
+}

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/store/pgstore"
+	"github.com/sundialhq/sundial/store/sqlitestore"
+)
+
+// Store is an opened store with the capabilities the server needs.
+type Store interface {
+	sundial.Store
+	sundial.AdminStore
+}
+
+// OpenStore opens the store a DSN names: "sqlite:PATH" or a bare path for
+// SQLite (created if missing), "postgres://…" or "postgresql://…" for
+// PostgreSQL. The schema is migrated. close releases it.
+func OpenStore(ctx context.Context, dsn string) (st Store, close func(), err error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open %s: %w", RedactDSN(dsn), err)
+		}
+		s, err := pgstore.New(ctx, pool)
+		if err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("open %s: %w", RedactDSN(dsn), err)
+		}
+		return s, func() { s.Close(); pool.Close() }, nil
+	default:
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+		if path == "" {
+			return nil, nil, fmt.Errorf("db %q: give a file, such as sqlite:./sundial.db", dsn)
+		}
+		s, err := sqlitestore.Open(ctx, path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	}
+}
+
+// RedactDSN hides a DSN's password, for logs and errors.
+func RedactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "****")
+	}
+	return u.String()
+}
