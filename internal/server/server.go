@@ -6,11 +6,13 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -60,12 +62,18 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	defer closeStore()
 	m := newMetrics()
+	nodeID := cfg.NodeID
+	if nodeID == "" {
+		host, _ := os.Hostname()
+		nodeID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(rand.Text()[:6]))
+	}
+	log = log.With("node", nodeID)
 	s, err := sundial.New(sundial.Config{
 		Store:     instrumented{Store: store, m: m},
 		Workers:   cfg.Workers,
 		Logger:    log,
 		MaxSleep:  time.Duration(cfg.PollInterval),
-		NodeID:    cfg.NodeID,
+		NodeID:    nodeID,
 		Queues:    cfg.Queues,
 		Version:   opts.Version,
 		Retention: sundial.Retention{MaxAge: time.Duration(cfg.Retention.MaxAge), PerJob: cfg.Retention.PerJob},
@@ -140,7 +148,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if !*cfg.Scheduler {
 		mode = "API only: this node claims no jobs"
 	}
-	log.Info("sundial serving", "addr", base, "db", RedactDSN(cfg.DB), "mode", mode, "node", s.NodeID(), "config", cfg.File)
+	log.Info("sundial serving", "addr", base, "db", RedactDSN(cfg.DB), "mode", mode, "config", cfg.File)
 	fmt.Fprintf(opts.Out, "Sundial is serving on %s (%s)\n", base, mode)
 	if secret != "" {
 		fmt.Fprintf(opts.Out, "\nAn admin token was created for this first start. It is shown only now; the server keeps only its hash.\n\n"+

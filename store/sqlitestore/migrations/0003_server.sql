@@ -5,8 +5,11 @@ ALTER TABLE sundial_jobs ADD COLUMN source TEXT NOT NULL DEFAULT '';
 -- Runs keep the tail of their output.
 ALTER TABLE sundial_runs ADD COLUMN output TEXT;
 
--- A job's run history, newest first, is the API's most common listing.
-CREATE INDEX sundial_runs_job_scheduled ON sundial_runs (job_id, scheduled_at);
+-- Run listings, newest first, read a page from an index in their own
+-- order (scheduled_at DESC, attempt DESC, id) instead of sorting every row.
+DROP INDEX sundial_runs_scheduled;
+CREATE INDEX sundial_runs_listing ON sundial_runs (scheduled_at DESC, attempt DESC, id);
+CREATE INDEX sundial_runs_job_listing ON sundial_runs (job_id, scheduled_at DESC, attempt DESC, id);
 
 -- API tokens: only the SHA-256 of the secret is kept.
 CREATE TABLE sundial_tokens (
