@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/httpapi"
+	"github.com/sundialhq/sundial/internal/server"
+)
+
+func newTokenCommand(env Env) *cobra.Command {
+	var cf clientFlags
+	var db string
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Create, list, rotate and revoke API tokens",
+		Long: `Create, list, rotate and revoke API tokens through a server (with an admin
+token), or directly in the store with --db (for whoever can open the database,
+such as when the only admin token is lost).`,
+	}
+	cf.register(cmd)
+	cmd.PersistentFlags().StringVar(&db, "db", "", "work on this store directly: sqlite:PATH or postgres://… (env SUNDIAL_DB is not read)")
+	var name, role string
+	create := &cobra.Command{
+		Use:   "create --name NAME --role viewer|operator|admin",
+		Short: "Create a token; its secret is printed once",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !sundial.Role(role).Valid() {
+				return usagef("--role %q is not viewer, operator or admin", role)
+			}
+			if strings.TrimSpace(name) == "" {
+				return usagef("give the token a --name, such as ci")
+			}
+			var tok httpapi.NewTokenView
+			if db != "" {
+				st, closeStore, err := server.OpenStore(cmd.Context(), db)
+				if err != nil {
+					return err
+				}
+				defer closeStore()
+				secret, t := httpapi.NewToken(name, sundial.Role(role), "cli --db", env.now())
+				if err := st.CreateToken(cmd.Context(), t); err != nil {
+					return err
+				}
+				detail, _ := json.Marshal(map[string]string{"name": name, "role": role})
+				if _, err := st.AppendAudit(cmd.Context(), sundial.AuditEntry{At: env.now(), Actor: "cli --db", Action: "token.create", Target: t.ID, Detail: detail}); err != nil {
+					return err
+				}
+				tok = httpapi.NewTokenView{Token: t, Secret: secret}
+			} else {
+				body, _ := json.Marshal(httpapi.TokenRequest{Name: name, Role: sundial.Role(role)})
+				if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/tokens", body, &tok); err != nil {
+					return err
+				}
+			}
+			return showNewToken(env.Stdout, tok, cf.json)
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "what the token is for, such as ci or grafana")
+	create.Flags().StringVar(&role, "role", "", "viewer (read), operator (pause, resume, run) or admin (everything)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List tokens (never their secrets)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var tokens []sundial.Token
+			if db != "" {
+				st, closeStore, err := server.OpenStore(cmd.Context(), db)
+				if err != nil {
+					return err
+				}
+				defer closeStore()
+				if tokens, err = st.ListTokens(cmd.Context()); err != nil {
+					return err
+				}
+			} else {
+				var out struct {
+					Tokens []sundial.Token `json:"tokens"`
+				}
+				if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/tokens", nil, &out); err != nil {
+					return err
+				}
+				tokens = out.Tokens
+			}
+			if cf.json {
+				if tokens == nil {
+					tokens = []sundial.Token{}
+				}
+				b, _ := json.Marshal(tokens)
+				return printJSON(env.Stdout, b)
+			}
+			rows := make([][]string, 0, len(tokens))
+			for _, t := range tokens {
+				state := "active"
+				if !t.RevokedAt.IsZero() {
+					state = "revoked " + when(t.RevokedAt)
+				}
+				rows = append(rows, []string{t.ID, t.Name, string(t.Role), when(t.CreatedAt), when(t.LastUsedAt), state})
+			}
+			return table(env.Stdout, []string{"ID", "NAME", "ROLE", "CREATED", "LAST USED", "STATE"}, rows)
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a token: it stops working at once",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if db != "" {
+				st, closeStore, err := server.OpenStore(cmd.Context(), db)
+				if err != nil {
+					return err
+				}
+				defer closeStore()
+				if err := st.RevokeToken(cmd.Context(), args[0], env.now()); err != nil {
+					return &apiError{status: 404, detail: fmt.Sprintf("token %q: %v", args[0], err)}
+				}
+				st.AppendAudit(cmd.Context(), sundial.AuditEntry{At: env.now(), Actor: "cli --db", Action: "token.revoke", Target: args[0]})
+			} else if _, err := cf.client(env).do(cmd.Context(), "DELETE", "/api/v1/tokens/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(env.Stdout, "revoked token %s\n", args[0])
+			return err
+		},
+	}
+	rotate := &cobra.Command{
+		Use:   "rotate ID",
+		Short: "Replace a token with a new secret of the same name and role; the old one stops working",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if db != "" {
+				return usagef("rotate works through a server; with --db, create a new token and revoke the old one")
+			}
+			var tok httpapi.NewTokenView
+			if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/tokens/"+url.PathEscape(args[0])+"/rotate", nil, &tok); err != nil {
+				return err
+			}
+			return showNewToken(env.Stdout, tok, cf.json)
+		},
+	}
+	cmd.AddCommand(create, list, revoke, rotate)
+	return cmd
+}
+
+func showNewToken(w io.Writer, tok httpapi.NewTokenView, asJSON bool) error {
+	if asJSON {
+		b, _ := json.Marshal(tok)
+		return printJSON(w, b)
+	}
+	_, err := fmt.Fprintf(w, "token %s (%s, %s) created. Its secret is shown only now:\n\n    %s\n\n", tok.ID, tok.Name, tok.Role, tok.Secret)
+	return err
+}
