@@ -81,8 +81,41 @@ type AuditFilter struct {
 // ErrTokenNotFound: no live token has the ID or hash.
 var ErrTokenNotFound = errors.New("token not found")
 
+// ErrScriptNotFound: no script has the name, or not the version.
+var ErrScriptNotFound = errors.New("script not found")
+
+// ErrSecretNotFound: no secret has the name.
+var ErrSecretNotFound = errors.New("secret not found")
+
+// Script is one version of source code uploaded to the server; every
+// version is kept.
+type Script struct {
+	Name string `json:"name"`
+	// Version counts from 1 per name.
+	Version int `json:"version"`
+	// Lang is python, sh, bash or node.
+	Lang   string `json:"lang"`
+	Source string `json:"source,omitempty"`
+	// Checksum is the SHA-256 of Source, in hex.
+	Checksum  string    `json:"checksum"`
+	Author    string    `json:"author"`
+	CreatedAt time.Time `json:"created_at"`
+	// Note says why the version exists, such as "rollback to 3".
+	Note string `json:"note,omitempty"`
+}
+
+// SealedSecret is a named secret as the store keeps it: encrypted, by a
+// key the store never sees.
+type SealedSecret struct {
+	Name      string    `json:"name"`
+	Sealed    []byte    `json:"-"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
+}
+
 // AdminStore is an optional capability of a Store that the server needs:
-// API tokens and the audit log. All stores in this module implement it.
+// API tokens, the audit log, uploaded scripts and sealed secrets. All
+// stores in this module implement it.
 type AdminStore interface {
 	// CreateToken stores a new token.
 	CreateToken(ctx context.Context, t Token) error
@@ -100,4 +133,26 @@ type AdminStore interface {
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 	// ListAudit returns the entries that pass the filter, newest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	// AddScriptVersion stores s as the next version of its name (1 for a
+	// new name) and returns it with Version set.
+	AddScriptVersion(ctx context.Context, s Script) (Script, error)
+	// GetScript returns a version of a script, the latest when version is
+	// 0, or ErrScriptNotFound.
+	GetScript(ctx context.Context, name string, version int) (Script, error)
+	// ListScripts returns the latest version of every script, without
+	// source, ordered by name.
+	ListScripts(ctx context.Context) ([]Script, error)
+	// ScriptVersions returns every version of a script, newest first,
+	// without source; ErrScriptNotFound when there is none.
+	ScriptVersions(ctx context.Context, name string) ([]Script, error)
+
+	// PutSecret creates or replaces a secret.
+	PutSecret(ctx context.Context, s SealedSecret) error
+	// GetSecret returns a secret, or ErrSecretNotFound.
+	GetSecret(ctx context.Context, name string) (SealedSecret, error)
+	// ListSecrets returns every secret, ordered by name.
+	ListSecrets(ctx context.Context) ([]SealedSecret, error)
+	// DeleteSecret removes a secret, or returns ErrSecretNotFound.
+	DeleteSecret(ctx context.Context, name string) error
 }

@@ -299,9 +299,15 @@ func (s *Scheduler) execute(d dispatch) {
 	case jobErr != nil && !run.Manual && errors.Is(jobErr, ErrJobNotFound):
 		err = fmt.Errorf("job %q was removed before the run started", run.JobID)
 	default:
-		rl := &runLogger{base: s.log, run: &run}
+		rl := &runLogger{base: s.log, run: &run, limit: s.outputLimit}
+		s.live.Store(run.ID, rl)
 		result, err = call(withRunLogger(runCtx, rl), fn, run)
+		s.live.Delete(run.ID)
 		run.Output = rl.captured()
+		if e := rl.exit.Load(); e != nil {
+			run.Exit = e
+		}
+		rl.ended()
 	}
 	cause := context.Cause(runCtx)
 	cancel()
@@ -566,12 +572,25 @@ func (s *Scheduler) heartbeat() {
 	defer ticker.Stop()
 	prune := time.NewTicker(s.keep.Interval)
 	defer prune.Stop()
+	// The output of executing runs is saved for followers elsewhere when
+	// the store can keep it.
+	var flush <-chan time.Time
+	writer, canFlush := s.store.(RunOutputWriter)
+	if canFlush && s.outputFlush > 0 {
+		t := time.NewTicker(s.outputFlush)
+		defer t.Stop()
+		flush = t.C
+	}
+	saved := map[string]uint64{}
 	for {
 		select {
 		case <-s.beatStop:
 			return
 		case <-prune.C:
 			s.prune()
+			continue
+		case <-flush:
+			s.flushOutputs(context.Background(), writer, saved)
 			continue
 		case <-ticker.C:
 		}

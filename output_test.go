@@ -3,6 +3,7 @@ package sundial_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func TestRunOutputKeepsLogLinesAndWrites(t *testing.T) {
 			t.Errorf("chatty output = %q", out)
 		}
 		out = b.runs(t, "flood")[0].Output
-		if !strings.HasPrefix(out, "[… ") || !strings.HasSuffix(out, "line 09999\n") || len(out) > sundial.MaxOutput+100 {
+		if !strings.HasPrefix(out, "[… ") || !strings.HasSuffix(out, "line 09999\n") || len(out) > sundial.DefaultOutputLimit+100 {
 			t.Errorf("flood output: %d bytes, starts %q, ends %q", len(out), out[:40], out[len(out)-20:])
 		}
 		if out := b.runs(t, "quiet")[0].Output; out != "" {
@@ -74,5 +75,66 @@ func TestJobOptionsJSONUsesDurationStrings(t *testing.T) {
 		if err := json.Unmarshal([]byte(in), &got); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Unmarshal(%s) error = %v, want it to say %s", in, err, want)
 		}
+	}
+}
+
+func TestLiveOutputAndExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{OutputFlush: time.Second})
+		started, proceed := make(chan string), make(chan struct{})
+		b.register(t, "child", func(ctx context.Context, r sundial.Run) (any, error) {
+			fmt.Fprint(sundial.Output(ctx), "first\n")
+			started <- r.ID
+			<-proceed
+			fmt.Fprint(sundial.Output(ctx), "second\n")
+			sundial.RecordExit(ctx, 3, "")
+			return nil, fmt.Errorf("exit status 3")
+		})
+		b.add(t, sundial.Job{ID: "j", Task: "child", Trigger: every(time.Hour), Options: sundial.JobOptions{RunOnStart: true}})
+		b.start(t)
+		id := <-started
+		text, changed, ok := b.s.Output(id)
+		if !ok || text != "first\n" {
+			t.Fatalf("Output while running = %q, %v", text, ok)
+		}
+		time.Sleep(1500 * time.Millisecond) // one flush
+		if r, _ := b.s.Run(b.ctx, id); r.Output != "first\n" || r.Status != sundial.StatusRunning {
+			t.Errorf("stored while running: %q %s", r.Output, r.Status)
+		}
+		close(proceed)
+		<-changed
+		time.Sleep(time.Second)
+		if _, _, ok := b.s.Output(id); ok {
+			t.Error("Output still live after the run ended")
+		}
+		b.stop(t)
+		r, _ := b.s.Run(b.ctx, id)
+		if r.Output != "first\nsecond\n" || r.Exit == nil || r.Exit.Code != 3 || r.Status != sundial.StatusFailed {
+			t.Errorf("ended run = %+v", r)
+		}
+	})
+}
+
+func TestValidateArgs(t *testing.T) {
+	b := setup(t, sundial.Config{})
+	b.register(t, "noop", ok)
+	err := b.s.Register("http", ok, sundial.ValidateArgs(func(args json.RawMessage) error {
+		var a struct{ URL string }
+		json.Unmarshal(args, &a)
+		if a.URL == "" {
+			return &sundial.InvalidJobError{Field: "args.url", Err: fmt.Errorf("is required")}
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.s.AddJob(b.ctx, sundial.Job{ID: "x", Task: "http", Args: json.RawMessage(`{}`), Trigger: cron("@daily")})
+	var ij *sundial.InvalidJobError
+	if !errors.As(err, &ij) || ij.Field != "args.url" {
+		t.Errorf("AddJob with bad args = %v, want a field error on args.url", err)
+	}
+	if _, err := b.s.AddJob(b.ctx, sundial.Job{ID: "x", Task: "http", Args: json.RawMessage(`{"url": "http://x"}`), Trigger: cron("@daily")}); err != nil {
+		t.Errorf("AddJob with good args = %v", err)
 	}
 }

@@ -85,8 +85,11 @@ type Run struct {
 	// Error is why the run failed, missed or was skipped.
 	Error string `json:"error,omitempty"`
 	// Output is the tail of what the run wrote to Output(ctx) and logged
-	// through Logger(ctx), at most MaxOutput bytes.
+	// through Logger(ctx), at most Config.OutputLimit bytes.
 	Output string `json:"output,omitempty"`
+	// Exit is how the run's child process ended, for tasks that run one
+	// (RecordExit).
+	Exit *ExitStatus `json:"exit,omitempty"`
 }
 
 // FireKey identifies the fire a run belongs to, stable across retries and
@@ -104,5 +107,9 @@ func (r Run) FireKey() string {
 func (r Run) Clone() Run {
 	r.Args = slices.Clone(r.Args)
 	r.Result = slices.Clone(r.Result)
+	if r.Exit != nil {
+		e := *r.Exit
+		r.Exit = &e
+	}
 	return r
 }

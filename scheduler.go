@@ -68,6 +68,14 @@ type Config struct {
 	Version string
 	// Retention bounds the run history kept in the store.
 	Retention Retention
+	// OutputLimit bounds the output kept with a run (Run.Output): its last
+	// OutputLimit bytes, after a note of how much was cut. Default
+	// DefaultOutputLimit.
+	OutputLimit int
+	// OutputFlush is how often the output of executing runs is saved to a
+	// store that implements RunOutputWriter, for followers in other
+	// processes. Default 2s; negative never saves it before the run ends.
+	OutputFlush time.Duration
 }
 
 // Retention bounds the run history. Runs that have not ended are never
@@ -97,7 +105,11 @@ type Scheduler struct {
 	keep     Retention
 
 	tasksMu sync.RWMutex
-	tasks   map[string]TaskFunc
+	tasks   map[string]registered
+
+	outputLimit int
+	outputFlush time.Duration
+	live        sync.Map // run ID → *runLogger, for runs executing here
 
 	events eventHub
 
@@ -143,7 +155,7 @@ func New(cfg Config) (*Scheduler, error) {
 		defaults: cfg.Defaults,
 		workers:  orDefault(cfg.Workers, 10),
 		maxSleep: orDefault(cfg.MaxSleep, time.Minute),
-		tasks:    map[string]TaskFunc{},
+		tasks:    map[string]registered{},
 		wake:     make(chan struct{}, 1),
 	}
 	if s.log == nil {
@@ -166,26 +178,50 @@ func New(cfg Config) (*Scheduler, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.outputLimit = orDefault(cfg.OutputLimit, DefaultOutputLimit)
+	s.outputFlush = orDefault(cfg.OutputFlush, 2*time.Second)
 	s.runCtx, s.runCancel = context.WithCancel(context.Background())
 	return s, nil
+}
+
+// registered is a task and its argument check.
+type registered struct {
+	fn       TaskFunc
+	validate func(args json.RawMessage) error
+}
+
+// TaskOption configures a registered task.
+type TaskOption func(*registered)
+
+// ValidateArgs makes AddJob and UpdateJob check a job's args for the task
+// with v, so that bad settings are refused when the job is stored rather
+// than when it runs. An *InvalidJobError from v is returned as it is (its
+// field such as "args.url"); another error is reported on the field
+// "args".
+func ValidateArgs(v func(args json.RawMessage) error) TaskOption {
+	return func(r *registered) { r.validate = v }
 }
 
 // Register makes fn runnable by jobs whose Task is name. Names are
 // registered once; register before Start so that stored jobs naming the
 // task are not quarantined.
-func (s *Scheduler) Register(name string, fn TaskFunc) error {
+func (s *Scheduler) Register(name string, fn TaskFunc, opts ...TaskOption) error {
 	if name == "" || strings.TrimSpace(name) != name {
 		return fmt.Errorf("sundial: task name %q must be non-empty without surrounding spaces", name)
 	}
 	if fn == nil {
 		return fmt.Errorf("sundial: task %q: function is nil", name)
 	}
+	r := registered{fn: fn}
+	for _, opt := range opts {
+		opt(&r)
+	}
 	s.tasksMu.Lock()
 	defer s.tasksMu.Unlock()
 	if _, ok := s.tasks[name]; ok {
 		return fmt.Errorf("sundial: task %q is already registered", name)
 	}
-	s.tasks[name] = fn
+	s.tasks[name] = r
 	return nil
 }
 
@@ -202,6 +238,11 @@ func (s *Scheduler) Tasks() []string {
 }
 
 func (s *Scheduler) task(name string) (TaskFunc, bool) {
+	r, ok := s.registered(name)
+	return r.fn, ok
+}
+
+func (s *Scheduler) registered(name string) (registered, bool) {
 	s.tasksMu.RLock()
 	defer s.tasksMu.RUnlock()
 	fn, ok := s.tasks[name]
@@ -276,11 +317,21 @@ func (s *Scheduler) check(job Job) (trigger.Trigger, error) {
 	if job.Task == "" {
 		return nil, invalidf("task", "required")
 	}
-	if _, ok := s.task(job.Task); !ok {
+	r, ok := s.registered(job.Task)
+	if !ok {
 		return nil, &InvalidJobError{Field: "task", Err: &UnknownTaskError{Task: job.Task}}
 	}
 	if len(job.Args) > 0 && !json.Valid(job.Args) {
 		return nil, invalidf("args", "not valid JSON")
+	}
+	if r.validate != nil {
+		if err := r.validate(job.Args); err != nil {
+			var ij *InvalidJobError
+			if errors.As(err, &ij) {
+				return nil, err
+			}
+			return nil, &InvalidJobError{Field: "args", Err: err}
+		}
 	}
 	t, err := job.Trigger.Build()
 	if err != nil {
@@ -678,6 +729,44 @@ func (s *Scheduler) Status() Status {
 		st.LastTick = time.Unix(0, n)
 	}
 	return st
+}
+
+// Output returns the output so far of a run executing in this process, a
+// channel closed at its next write or when the run ends, and true; false
+// when the run is not executing here (read it from the store then).
+func (s *Scheduler) Output(runID string) (text string, changed <-chan struct{}, ok bool) {
+	v, ok := s.live.Load(runID)
+	if !ok {
+		return "", nil, false
+	}
+	l := v.(*runLogger)
+	text, _, ch := l.output().snapshot()
+	return text, ch, true
+}
+
+// flushOutputs saves the output of executing runs that wrote since the
+// last save, so that followers in other processes see it grow.
+func (s *Scheduler) flushOutputs(ctx context.Context, w RunOutputWriter, saved map[string]uint64) {
+	seen := map[string]bool{}
+	s.live.Range(func(k, v any) bool {
+		id, l := k.(string), v.(*runLogger)
+		seen[id] = true
+		text, writes, _ := l.output().snapshot()
+		if writes == saved[id] {
+			return true
+		}
+		if err := w.UpdateRunOutput(ctx, id, text); err != nil && ctx.Err() == nil {
+			s.log.Warn("saving a running run's output failed", "run_id", id, "err", err)
+			return true
+		}
+		saved[id] = writes
+		return true
+	})
+	for id := range saved {
+		if !seen[id] {
+			delete(saved, id)
+		}
+	}
 }
 
 // NodeID returns the scheduler's node ID.

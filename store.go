@@ -226,3 +226,13 @@ type RunBatchUpdater interface {
 	// order, or an error for the whole batch, which wrote nothing.
 	UpdateRuns(ctx context.Context, runs []Run) ([]error, error)
 }
+
+// RunOutputWriter is an optional capability of a Store: it saves the output
+// of a run while the run executes, so that people following the run from
+// another process see it grow. The scheduler writes it every
+// Config.OutputFlush.
+type RunOutputWriter interface {
+	// UpdateRunOutput sets the output of a run that is pending or running;
+	// it changes nothing else, and nothing once the run has ended.
+	UpdateRunOutput(ctx context.Context, runID, output string) error
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // TaskFunc is the code a job runs. ctx is cancelled when the run times out
@@ -37,31 +38,58 @@ func Typed[A any](fn func(ctx context.Context, run Run, args A) (any, error)) Ta
 
 type loggerKey struct{}
 
-// MaxOutput bounds the output kept with a run (Run.Output): its last
-// MaxOutput bytes, after a note of how much was cut.
-const MaxOutput = 64 << 10
+// DefaultOutputLimit is the default of Config.OutputLimit: a run keeps the
+// last 64 KiB of its output.
+const DefaultOutputLimit = 64 << 10
 
 // runLogger is what a run's context carries; the scoped logger and the
 // output buffer are built only when a task asks for them, so runs that
 // never log pay nothing.
 type runLogger struct {
-	base *slog.Logger
-	run  *Run
-	once sync.Once
-	out  *tailBuffer
+	base  *slog.Logger
+	run   *Run
+	limit int
+	out   atomic.Pointer[tailBuffer]
+	exit  atomic.Pointer[ExitStatus]
 }
 
 func (l *runLogger) output() *tailBuffer {
-	l.once.Do(func() { l.out = newTailBuffer(MaxOutput) })
-	return l.out
+	if t := l.out.Load(); t != nil {
+		return t
+	}
+	l.out.CompareAndSwap(nil, newTailBuffer(l.limit))
+	return l.out.Load()
 }
 
 // captured returns the run's output so far, "" when it wrote none.
 func (l *runLogger) captured() string {
-	if l.out == nil { // safe: the task has returned, nothing races the once
-		return ""
+	if t := l.out.Load(); t != nil {
+		return t.String()
 	}
-	return l.out.String()
+	return ""
+}
+
+// ended wakes the run's followers, if any: the output is complete.
+func (l *runLogger) ended() {
+	if t := l.out.Load(); t != nil {
+		t.Write(nil)
+	}
+}
+
+// ExitStatus is how a run's child process ended, for tasks that run one.
+type ExitStatus struct {
+	// Code is the exit status, -1 when a signal ended the process.
+	Code int `json:"code"`
+	// Signal names the signal that ended it, if one did.
+	Signal string `json:"signal,omitempty"`
+}
+
+// RecordExit records, in the run that ctx belongs to, how the process the
+// task ran ended (Run.Exit). Outside a run it does nothing.
+func RecordExit(ctx context.Context, code int, signal string) {
+	if l, ok := ctx.Value(loggerKey{}).(*runLogger); ok {
+		l.exit.Store(&ExitStatus{Code: code, Signal: signal})
+	}
 }
 
 // Logger returns the logger of the run that ctx belongs to, with the
@@ -117,20 +145,35 @@ func (h teeHandler) WithGroup(name string) slog.Handler {
 }
 
 // tailBuffer keeps the last max bytes written to it and counts the rest.
+// Followers learn of each write through changed.
 type tailBuffer struct {
 	mu      sync.Mutex
 	max     int
 	buf     []byte
 	dropped int64
+	writes  uint64
+	changed chan struct{} // closed at the next write
 }
 
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max, changed: make(chan struct{})} }
+
+// snapshot returns the text, a count of writes so far, and a channel
+// closed at the next write.
+func (t *tailBuffer) snapshot() (string, uint64, <-chan struct{}) {
+	text := t.String()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return text, t.writes, t.changed
+}
 
 // Write keeps p's tail; it never fails, so a chatty task is never stopped
 // by its own output.
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.writes++
+	close(t.changed)
+	t.changed = make(chan struct{})
 	n := len(p)
 	if len(p) >= t.max {
 		t.dropped += int64(len(t.buf) + len(p) - t.max)

@@ -114,7 +114,7 @@ func (s *Store) rebind(q string) string {
 }
 
 const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at, queue, source`
-const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output`
+const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output, exit_status`
 
 var queries = map[string]string{
 	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -128,8 +128,8 @@ var queries = map[string]string{
 	"dueRuns":   `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?{queues} ORDER BY not_before LIMIT ?{lock}`,
 	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}
 		ORDER BY next_run_at LIMIT ?{lock}`,
-	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?
+	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?, exit_status = ?
 		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ? AND status <> 'lost'`,
 	"runStatus": `SELECT status FROM sundial_runs WHERE id = ?`,
 	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -242,13 +242,19 @@ func scanRun(row scanner) (sundial.Run, error) {
 	var notBefore, started, ended sql.NullInt64
 	var scheduled int64
 	var status, manualKey string
-	var args, result, errText, node, output sql.NullString
+	var args, result, errText, node, output, exit sql.NullString
 	var lease sql.NullInt64
 	if err := row.Scan(&r.ID, &r.JobID, &r.Task, &scheduled, &notBefore, &started, &ended, &status, &r.Attempt,
-		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output); err != nil {
+		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output, &exit); err != nil {
 		return sundial.Run{}, err
 	}
 	r.Output = output.String
+	if exit.Valid {
+		var e sundial.ExitStatus
+		if json.Unmarshal([]byte(exit.String), &e) == nil {
+			r.Exit = &e
+		}
+	}
 	r.Node, r.LeaseUntil = node.String, fromMicros(lease)
 	r.ScheduledAt = time.UnixMicro(scheduled).UTC()
 	r.NotBefore, r.StartedAt, r.EndedAt = fromMicros(notBefore), fromMicros(started), fromMicros(ended)
@@ -270,7 +276,15 @@ func runValues(r sundial.Run) []any {
 	}
 	return []any{r.ID, r.JobID, r.Task, r.ScheduledAt.UnixMicro(), micros(r.NotBefore), micros(r.StartedAt), micros(r.EndedAt),
 		string(r.Status), r.Attempt, manualKey, rawText(r.Args), rawText(r.Result), nullString(r.Error),
-		r.Queue, nullString(r.Node), micros(r.LeaseUntil), nullString(r.Output)}
+		r.Queue, nullString(r.Node), micros(r.LeaseUntil), nullString(r.Output), exitText(r.Exit)}
+}
+
+func exitText(e *sundial.ExitStatus) any {
+	if e == nil {
+		return nil
+	}
+	b, _ := json.Marshal(e)
+	return string(b)
 }
 
 func nullString(s string) any {
@@ -675,7 +689,7 @@ func (s *Store) CreateRun(ctx context.Context, run sundial.Run) error {
 // UpdateRun implements sundial.Store.
 func (s *Store) UpdateRun(ctx context.Context, run sundial.Run) error {
 	res, err := s.db.ExecContext(ctx, s.q["updateRun"], run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
-		string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output),
+		string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output), exitText(run.Exit),
 		run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt)
 	if err != nil {
 		return fmt.Errorf("%s: update run %q: %w", s.d.Name, run.ID, err)
@@ -726,7 +740,7 @@ func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, er
 	answers := make([]error, len(runs))
 	for i, run := range runs {
 		res, err := update.ExecContext(ctx, run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
-			string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output),
+			string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output), exitText(run.Exit),
 			run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt)
 		if err != nil {
 			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)

@@ -2,17 +2,22 @@ package memstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/sundialhq/sundial"
 )
 
-// adminState holds tokens and the audit log, under Store.mu.
+// adminState holds tokens, the audit log, scripts and secrets, under
+// Store.mu.
 type adminState struct {
-	tokens []sundial.Token
-	audit  []sundial.AuditEntry
+	tokens  []sundial.Token
+	audit   []sundial.AuditEntry
+	scripts map[string][]sundial.Script // by name, oldest version first
+	secrets map[string]sundial.SealedSecret
 }
 
 // CreateToken implements sundial.AdminStore.
@@ -101,4 +106,119 @@ func (s *Store) ListAudit(_ context.Context, f sundial.AuditFilter) ([]sundial.A
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+var _ sundial.RunOutputWriter = (*Store)(nil)
+
+// UpdateRunOutput implements sundial.RunOutputWriter.
+func (s *Store) UpdateRunOutput(_ context.Context, runID, output string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.runs[runID]; ok && e.run.Status.Executing() {
+		e.run.Output = output
+	}
+	return nil
+}
+
+// AddScriptVersion implements sundial.AdminStore.
+func (s *Store) AddScriptVersion(_ context.Context, sc sundial.Script) (sundial.Script, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admin.scripts == nil {
+		s.admin.scripts = map[string][]sundial.Script{}
+	}
+	sc.Version = len(s.admin.scripts[sc.Name]) + 1
+	s.admin.scripts[sc.Name] = append(s.admin.scripts[sc.Name], sc)
+	return sc, nil
+}
+
+// GetScript implements sundial.AdminStore.
+func (s *Store) GetScript(_ context.Context, name string, version int) (sundial.Script, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	versions := s.admin.scripts[name]
+	switch {
+	case len(versions) == 0 || version > len(versions) || version < 0:
+		return sundial.Script{}, sundial.ErrScriptNotFound
+	case version == 0:
+		return versions[len(versions)-1], nil
+	}
+	return versions[version-1], nil
+}
+
+// ListScripts implements sundial.AdminStore.
+func (s *Store) ListScripts(context.Context) ([]sundial.Script, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []sundial.Script
+	for _, name := range slices.Sorted(maps.Keys(s.admin.scripts)) {
+		latest := s.admin.scripts[name][len(s.admin.scripts[name])-1]
+		latest.Source = ""
+		out = append(out, latest)
+	}
+	return out, nil
+}
+
+// ScriptVersions implements sundial.AdminStore.
+func (s *Store) ScriptVersions(_ context.Context, name string) ([]sundial.Script, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	versions := s.admin.scripts[name]
+	if len(versions) == 0 {
+		return nil, sundial.ErrScriptNotFound
+	}
+	out := make([]sundial.Script, 0, len(versions))
+	for i := len(versions) - 1; i >= 0; i-- {
+		v := versions[i]
+		v.Source = ""
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// PutSecret implements sundial.AdminStore.
+func (s *Store) PutSecret(_ context.Context, sec sundial.SealedSecret) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admin.secrets == nil {
+		s.admin.secrets = map[string]sundial.SealedSecret{}
+	}
+	sec.Sealed = slices.Clone(sec.Sealed)
+	s.admin.secrets[sec.Name] = sec
+	return nil
+}
+
+// GetSecret implements sundial.AdminStore.
+func (s *Store) GetSecret(_ context.Context, name string) (sundial.SealedSecret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, ok := s.admin.secrets[name]
+	if !ok {
+		return sundial.SealedSecret{}, sundial.ErrSecretNotFound
+	}
+	sec.Sealed = slices.Clone(sec.Sealed)
+	return sec, nil
+}
+
+// ListSecrets implements sundial.AdminStore.
+func (s *Store) ListSecrets(context.Context) ([]sundial.SealedSecret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := slices.Collect(maps.Values(s.admin.secrets))
+	slices.SortFunc(out, func(a, b sundial.SealedSecret) int { return cmp.Compare(a.Name, b.Name) })
+	for i := range out {
+		out[i].Sealed = slices.Clone(out[i].Sealed)
+	}
+	return out, nil
+}
+
+// DeleteSecret implements sundial.AdminStore.
+func (s *Store) DeleteSecret(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.admin.secrets[name]; !ok {
+		return sundial.ErrSecretNotFound
+	}
+	delete(s.admin.secrets, name)
+	return nil
 }

@@ -53,6 +53,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ListPages", testListPages},
 		{"SourceAndOutputKept", testSourceAndOutput},
 		{"TokensAndAudit", testAdmin},
+		{"ScriptsAndSecrets", testScriptsAndSecrets},
+		{"ExitAndLiveOutput", testExitAndLiveOutput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
