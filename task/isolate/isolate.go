@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -57,8 +58,13 @@ type Cmd struct {
 	Prepare func(dir string) error
 	// Env is added to the inherited allowlist (BaseEnv).
 	Env map[string]string
-	// Output receives stdout and stderr, interleaved as written.
+	// Output receives stdout and stderr, interleaved as written; it must
+	// be safe for concurrent writes when Stdout is set.
 	Output io.Writer
+	// Stdout and Stderr, when set, also receive stdout or stderr alone
+	// (the two then come through two pipes, so their interleaving in
+	// Output is as read).
+	Stdout, Stderr io.Writer
 	// Limits bound the child's resources.
 	Limits Limits
 	// Grace is how long the group has between SIGTERM and SIGKILL when
@@ -139,31 +145,63 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd.Env = r.env(c.Env, dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 
-	// The child writes to a pipe whose reader is ours, so that Wait returns
-	// when the child exits even if something it started still holds the
-	// pipe; that something is then killed with the group.
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
-	}
-	cmd.Stdout, cmd.Stderr = pw, pw
+	// The child writes to pipes whose readers are ours, so that Wait
+	// returns when the child exits even if something it started still
+	// holds a pipe; that something is then killed with the group.
 	out := c.Output
 	if out == nil {
 		out = io.Discard
 	}
+	var writers []*os.File
+	var copies sync.WaitGroup
+	pipe := func(dst io.Writer) (*os.File, error) {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		writers = append(writers, pw)
+		copies.Add(1)
+		go func() {
+			defer copies.Done()
+			io.Copy(dst, pr)
+			pr.Close()
+		}()
+		return pw, nil
+	}
+	closeWriters := func() {
+		for _, w := range writers {
+			w.Close()
+		}
+	}
+	tee := func(extra io.Writer) io.Writer {
+		if extra == nil {
+			return out
+		}
+		return io.MultiWriter(out, extra)
+	}
+	var err error
+	if c.Stdout == nil && c.Stderr == nil {
+		cmd.Stdout, err = pipe(out)
+		cmd.Stderr = cmd.Stdout
+	} else if cmd.Stdout, err = pipe(tee(c.Stdout)); err == nil {
+		cmd.Stderr, err = pipe(tee(c.Stderr))
+	}
+	if err != nil {
+		closeWriters()
+		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
+	}
 	copied := make(chan struct{})
 	go func() {
-		io.Copy(out, pr)
-		pr.Close()
+		copies.Wait()
 		close(copied)
 	}()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		pw.Close()
+		closeWriters()
 		<-copied
 		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
 	}
-	pw.Close()
+	closeWriters()
 	pgid := cmd.Process.Pid
 
 	grace := c.Grace
@@ -190,8 +228,7 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	syscall.Kill(-pgid, syscall.SIGKILL)
 	select {
 	case <-copied:
-	case <-time.After(2 * time.Second): // a process that left the group holds the pipe
-		pr.Close()
+	case <-time.After(2 * time.Second): // a process that left the group holds a pipe
 	}
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		res.Signal = ws.Signal().String()

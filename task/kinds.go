@@ -1,0 +1,416 @@
+package task
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/task/isolate"
+)
+
+// SecretSource reveals the secrets a run was granted.
+type SecretSource interface {
+	Reveal(ctx context.Context, names []string) (map[string]string, error)
+}
+
+// Masker hides known secret values in text.
+type Masker interface {
+	Mask(s string) string
+}
+
+// ScriptSource finds uploaded scripts (version 0: the latest).
+type ScriptSource interface {
+	GetScript(ctx context.Context, name string, version int) (sundial.Script, error)
+}
+
+// Python configures the python kind and Python scripts.
+type Python struct {
+	// Executable is the interpreter. Default: Venv's bin/python when Venv
+	// is set, else python3.
+	Executable string `json:"executable,omitempty"`
+	// Venv is a virtualenv directory.
+	Venv string `json:"venv,omitempty"`
+	// Path lists the project directories put first on sys.path; the first
+	// is the working directory of python tasks.
+	Path []string `json:"path,omitempty"`
+	// AppFactory, such as "app:create_app", makes python tasks run inside
+	// `with create_app().app_context():`.
+	AppFactory string `json:"app_factory,omitempty"`
+}
+
+func (p Python) executable() string {
+	switch {
+	case p.Executable != "":
+		return p.Executable
+	case p.Venv != "":
+		return filepath.Join(p.Venv, "bin", "python")
+	}
+	return "python3"
+}
+
+// Kinds are the task kinds a server offers — command, http, script and
+// python — and what they share. Register them on a scheduler.
+type Kinds struct {
+	// Runner starts child processes.
+	Runner *isolate.Runner
+	// Limits are every child's resource limits unless its job sets its own.
+	Limits isolate.Limits
+	// Grace is the time between SIGTERM and SIGKILL. Default 5s.
+	Grace time.Duration
+	// Python configures the python kind.
+	Python Python
+	// Interpreters maps a script language to its program; defaults:
+	// python → Python's executable, sh → sh, bash → bash, node → node.
+	Interpreters map[string]string
+	// Scripts finds uploaded scripts; nil disables the script kind.
+	Scripts ScriptSource
+	// Secrets reveals granted secrets; nil makes jobs that ask for
+	// secrets fail.
+	Secrets SecretSource
+	// Masker hides secret values in output, results and errors.
+	Masker Masker
+	// HTTP is the client of the http kind. Default: a client without a
+	// timeout of its own (each request has the task's).
+	HTTP *http.Client
+}
+
+// Register registers the kinds on s, each with its argument check.
+func (k *Kinds) Register(s *sundial.Scheduler) error {
+	for _, r := range []struct {
+		name     string
+		fn       sundial.TaskFunc
+		validate func(json.RawMessage) error
+	}{
+		{"command", k.command, validateCommand},
+		{"http", k.http, validateHTTP},
+		{"python", k.python, validatePython},
+		{"script", k.script, k.validateScript},
+	} {
+		if err := s.Register(r.name, r.fn, sundial.ValidateArgs(r.validate)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// childSettings are the settings every kind that starts a process takes.
+type childSettings struct {
+	// Dir is the working directory; empty for a fresh one per run.
+	Dir string `json:"dir,omitempty"`
+	// Env is added to the child's environment.
+	Env map[string]string `json:"env,omitempty"`
+	// Secrets are granted to the child as environment variables.
+	Secrets []string `json:"secrets,omitempty"`
+	// Limits replace the server's default limits for this job.
+	Limits *isolate.Limits `json:"limits,omitempty"`
+}
+
+// decodeArgs reads a kind's args strictly, naming the field at fault.
+func decodeArgs(raw json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &sundial.InvalidJobError{Field: "args." + te.Field, Err: fmt.Errorf("a JSON %s cannot be a %s", te.Value, te.Type)}
+		}
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			name, _ = strconv.Unquote(name)
+			return &sundial.InvalidJobError{Field: "args." + name, Err: fmt.Errorf("unknown setting %q", name)}
+		}
+		return &sundial.InvalidJobError{Field: "args", Err: err}
+	}
+	return nil
+}
+
+func argErr(field, format string, a ...any) error {
+	return &sundial.InvalidJobError{Field: "args." + field, Err: fmt.Errorf(format, a...)}
+}
+
+// duration is a duration setting written "30s".
+type duration time.Duration
+
+func (d *duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("%s is not a duration such as \"30s\"", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a duration such as \"30s\"", s)
+	}
+	*d = duration(v)
+	return nil
+}
+
+func validateSecrets(names []string) error {
+	for _, n := range names {
+		if n == "" || strings.ContainsAny(n, "= \t\n") {
+			return argErr("secrets", "%q is not a secret name", n)
+		}
+	}
+	return nil
+}
+
+// child is one run's process as the kinds prepare it.
+type child struct {
+	argv     []string
+	settings childSettings
+	timeout  time.Duration
+	extraEnv map[string]string
+	prepare  func(dir string) error
+	// control is a private directory for the result file and helper
+	// files, apart from the working directory.
+	control string
+}
+
+// outcome is what a child left: its result, its error text, how it ended.
+type outcome struct {
+	result  json.RawMessage
+	errText string
+	res     isolate.Result
+}
+
+// runChild runs c for the run in ctx: identity and secrets in its
+// environment, output masked into the run's output, the result read from
+// $SUNDIAL_RESULT or the last stdout line.
+func (k *Kinds) runChild(ctx context.Context, run sundial.Run, c child) (any, error) {
+	return k.runChildWith(ctx, run, c, nil)
+}
+
+// runChildWith is runChild for children whose argv names files in the
+// control directory: argv, when set, builds it from that directory.
+func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv func(control string) []string) (any, error) {
+	control, err := os.MkdirTemp("", "sundial-ctl-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(control)
+	c.control = control
+	if argv != nil {
+		c.argv = argv(control)
+	}
+	env := map[string]string{}
+	for k, v := range c.settings.Env {
+		env[k] = v
+	}
+	for k, v := range c.extraEnv {
+		env[k] = v
+	}
+	if len(c.settings.Secrets) > 0 {
+		if k.Secrets == nil {
+			return nil, errors.New("this job is granted secrets, but the server has no secret store (set SUNDIAL_SECRET_KEY)")
+		}
+		values, err := k.Secrets.Reveal(ctx, c.settings.Secrets)
+		if err != nil {
+			return nil, err
+		}
+		for name, v := range values {
+			env[name] = v
+		}
+	}
+	resultFile := filepath.Join(control, "result.json")
+	for name, v := range identity(run) {
+		env[name] = v
+	}
+	env["SUNDIAL_RESULT"] = resultFile
+	env["SUNDIAL_ERROR"] = filepath.Join(control, "error.txt")
+
+	limits := k.Limits
+	if c.settings.Limits != nil {
+		limits = *c.settings.Limits
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	// The last line of stderr (else of stdout) explains a failure; the
+	// last line of stdout may be the result.
+	lastOut, lastErr := &lastLine{}, &lastLine{}
+	out := newMaskingWriter(k.Masker, sundial.Output(ctx))
+	res, runErr := k.Runner.Run(ctx, isolate.Cmd{Argv: c.argv, Dir: c.settings.Dir, Prepare: c.prepare, Env: env,
+		Output: out, Stdout: lastOut, Stderr: lastErr, Limits: limits, Grace: k.Grace})
+	last := lastErr
+	if last.lastAny() == "" {
+		last = lastOut
+	}
+	out.Close()
+	sundial.RecordExit(ctx, res.ExitCode, res.Signal)
+	if runErr != nil {
+		if errors.Is(runErr, isolate.ErrStart) {
+			return nil, runErr
+		}
+		if c.timeout > 0 && errors.Is(runErr, context.DeadlineExceeded) && ctx.Err() != nil {
+			return nil, fmt.Errorf("the process ran past its timeout of %s and was killed", c.timeout)
+		}
+		return nil, fmt.Errorf("the process was stopped (%s): %w", describeEnd(res), runErr)
+	}
+	if res.ExitCode != 0 {
+		msg := describeEnd(res)
+		if b, err := os.ReadFile(env["SUNDIAL_ERROR"]); err == nil && len(b) > 0 {
+			msg += ":\n" + k.mask(tail(string(b), 16<<10))
+		} else if l := last.lastAny(); l != "" {
+			msg += ": " + k.mask(l)
+		}
+		if res.ExitCode == 127 {
+			msg = "program not found: " + k.mask(last.lastAny())
+		}
+		return nil, errors.New(msg)
+	}
+	if b, err := os.ReadFile(resultFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		if !json.Valid(b) {
+			return nil, fmt.Errorf("the file named by $SUNDIAL_RESULT does not hold JSON: %q", k.mask(tail(string(b), 200)))
+		}
+		return json.RawMessage(k.mask(string(b))), nil
+	}
+	if l := strings.TrimSpace(lastOut.line()); l != "" && json.Valid([]byte(l)) {
+		return json.RawMessage(k.mask(l)), nil
+	}
+	return nil, nil
+}
+
+func (k *Kinds) mask(s string) string {
+	if k.Masker == nil {
+		return s
+	}
+	return k.Masker.Mask(s)
+}
+
+// identity is the run's identity, for user code to de-duplicate its own
+// side effects.
+func identity(run sundial.Run) map[string]string {
+	return map[string]string{
+		"SUNDIAL_JOB_ID":       run.JobID,
+		"SUNDIAL_RUN_ID":       run.ID,
+		"SUNDIAL_FIRE_KEY":     run.FireKey(),
+		"SUNDIAL_SCHEDULED_AT": run.ScheduledAt.UTC().Format(time.RFC3339Nano),
+		"SUNDIAL_ATTEMPT":      strconv.Itoa(run.Attempt),
+	}
+}
+
+func describeEnd(res isolate.Result) string {
+	if res.Signal != "" {
+		return "killed by signal: " + res.Signal
+	}
+	return "exit status " + strconv.Itoa(res.ExitCode)
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// lastLine remembers the last non-empty line written to it.
+type lastLine struct {
+	mu   sync.Mutex
+	done []byte
+	cur  []byte
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range p {
+		if b == '\n' {
+			if len(bytes.TrimSpace(l.cur)) > 0 {
+				l.done = append(l.done[:0], l.cur...)
+			}
+			l.cur = l.cur[:0]
+			continue
+		}
+		if len(l.cur) < 1<<20 {
+			l.cur = append(l.cur, b)
+		}
+	}
+	return len(p), nil
+}
+
+// line returns the last line, the unfinished one included.
+func (l *lastLine) line() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(bytes.TrimSpace(l.cur)) > 0 {
+		return string(l.cur)
+	}
+	return string(l.done)
+}
+
+func (l *lastLine) lastAny() string { return strings.TrimSpace(l.line()) }
+
+// maskingWriter masks secret values in what passes through it. It holds
+// back a partial line, so that a value split across two writes is still
+// masked; Close writes what it holds. It is safe for concurrent use.
+type maskingWriter struct {
+	mu      sync.Mutex
+	m       Masker
+	w       io.Writer
+	pending []byte
+}
+
+func newMaskingWriter(m Masker, w io.Writer) *maskingWriter { return &maskingWriter{m: m, w: w} }
+
+// maxPending bounds the partial line held back.
+const maxPending = 64 << 10
+
+func (mw *maskingWriter) Write(p []byte) (int, error) {
+	mw.mu.Lock()
+	defer mw.mu.Unlock()
+	mw.pending = append(mw.pending, p...)
+	cut := bytes.LastIndexByte(mw.pending, '\n') + 1
+	if cut == 0 && len(mw.pending) > maxPending {
+		cut = len(mw.pending)
+	}
+	if cut > 0 {
+		mw.emit(mw.pending[:cut])
+		mw.pending = append(mw.pending[:0], mw.pending[cut:]...)
+	}
+	return len(p), nil
+}
+
+func (mw *maskingWriter) emit(b []byte) {
+	s := string(b)
+	if mw.m != nil {
+		s = mw.m.Mask(s)
+	}
+	io.WriteString(mw.w, s)
+}
+
+// Close writes the held-back partial line.
+func (mw *maskingWriter) Close() error {
+	mw.mu.Lock()
+	defer mw.mu.Unlock()
+	if len(mw.pending) > 0 {
+		mw.emit(mw.pending)
+		mw.pending = mw.pending[:0]
+	}
+	return nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

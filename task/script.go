@@ -1,0 +1,177 @@
+package task
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/task/isolate"
+)
+
+// Languages are the languages of uploaded scripts.
+var Languages = []string{"python", "sh", "bash", "node"}
+
+// ScriptArgs are the args of the script kind: an uploaded script at a
+// pinned version (0 or omitted: the latest at each run) and its arguments.
+//
+//	{"script": "nightly-report", "version": 4, "kwargs": {"days": 7}}
+//
+// A Python script defines run(*args, **kwargs), plain or async, whose
+// return value is the result. A shell or node script gets Args as its
+// command-line arguments and all of its args as JSON in $SUNDIAL_ARGS; its
+// result follows the command kind's rule ($SUNDIAL_RESULT, else the last
+// line of stdout when it is JSON).
+type ScriptArgs struct {
+	Script  string         `json:"script"`
+	Version int            `json:"version,omitempty"`
+	Args    []any          `json:"args,omitempty"`
+	Kwargs  map[string]any `json:"kwargs,omitempty"`
+	Timeout duration       `json:"timeout,omitempty"`
+	childSettings
+}
+
+// ScriptName matches the names scripts may have.
+var ScriptName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+func readScript(raw json.RawMessage) (ScriptArgs, error) {
+	var a ScriptArgs
+	if err := decodeArgs(raw, &a); err != nil {
+		return a, err
+	}
+	switch {
+	case !ScriptName.MatchString(a.Script):
+		return a, argErr("script", "%q is not a script name", a.Script)
+	case a.Version < 0:
+		return a, argErr("version", "%d: give a version from 1, or leave it out for the latest", a.Version)
+	}
+	return a, validateSecrets(a.Secrets)
+}
+
+// validateScript checks the args and that the script (and version) exists.
+func (k *Kinds) validateScript(raw json.RawMessage) error {
+	a, err := readScript(raw)
+	if err != nil || k.Scripts == nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := k.Scripts.GetScript(ctx, a.Script, a.Version); err != nil {
+		if errors.Is(err, sundial.ErrScriptNotFound) {
+			if a.Version > 0 {
+				return argErr("version", "script %q has no version %d", a.Script, a.Version)
+			}
+			return argErr("script", "no script is named %q: push it first (sundial scripts push)", a.Script)
+		}
+		return err
+	}
+	return nil
+}
+
+func (k *Kinds) interpreter(lang string) string {
+	if p, ok := k.Interpreters[lang]; ok && p != "" {
+		return p
+	}
+	if lang == "python" {
+		return k.Python.executable()
+	}
+	return lang
+}
+
+func (k *Kinds) script(ctx context.Context, run sundial.Run) (any, error) {
+	a, err := readScript(run.Args)
+	if err != nil {
+		return nil, err
+	}
+	if k.Scripts == nil {
+		return nil, errors.New("this server keeps no scripts")
+	}
+	sc, err := k.Scripts.GetScript(ctx, a.Script, a.Version)
+	if err != nil {
+		return nil, fmt.Errorf("script %q version %d: %w", a.Script, a.Version, err)
+	}
+	fmt.Fprintf(sundial.Output(ctx), "script %s version %d (%s, sha256 %s)\n", sc.Name, sc.Version, sc.Lang, sc.Checksum[:min(12, len(sc.Checksum))])
+	file := "script" + map[string]string{"python": ".py", "sh": ".sh", "bash": ".sh", "node": ".js"}[sc.Lang]
+	timeout := time.Duration(a.Timeout)
+	if sc.Lang == "python" {
+		spec := map[string]any{"args": a.Args, "kwargs": a.Kwargs, "path": k.Python.Path, "app_factory": k.Python.AppFactory}
+		return k.runPython(ctx, run, spec, a.childSettings, timeout, func(control string, spec map[string]any) error {
+			// A per-run copy: the stored source is never imported in place.
+			path := filepath.Join(control, file)
+			spec["file"] = path
+			return os.WriteFile(path, []byte(sc.Source), 0o600)
+		})
+	}
+	argsJSON, _ := json.Marshal(map[string]any{"args": a.Args, "kwargs": a.Kwargs})
+	c := child{settings: a.childSettings, timeout: timeout, extraEnv: map[string]string{"SUNDIAL_ARGS": string(argsJSON)}}
+	var control string
+	c.prepare = func(string) error { return os.WriteFile(filepath.Join(control, file), []byte(sc.Source), 0o700) }
+	return k.runChildWith(ctx, run, c, func(ctl string) []string {
+		control = ctl
+		argv := []string{k.interpreter(sc.Lang), filepath.Join(ctl, file)}
+		for _, v := range a.Args {
+			if s, ok := v.(string); ok {
+				argv = append(argv, s)
+			} else {
+				b, _ := json.Marshal(v)
+				argv = append(argv, string(b))
+			}
+		}
+		return argv
+	})
+}
+
+// CheckScript checks an upload before it is stored: the language is known,
+// and the source compiles (python: compile(); sh, bash: -n; node:
+// --check) when this host has the interpreter. A host without it stores
+// the script unchecked and says so in the warning.
+func (k *Kinds) CheckScript(ctx context.Context, lang, name, source string) (warning string, err error) {
+	known := false
+	for _, l := range Languages {
+		known = known || l == lang
+	}
+	if !known {
+		return "", fmt.Errorf("language %q is not one of %s", lang, strings.Join(Languages, ", "))
+	}
+	interp := k.interpreter(lang)
+	if _, err := exec.LookPath(interp); err != nil {
+		return fmt.Sprintf("%s is not installed on this server: the script was stored unchecked, and runs on nodes without it will fail", interp), nil
+	}
+	dir, err := os.MkdirTemp("", "sundial-check-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "script")
+	if err := os.WriteFile(path, []byte(source), 0o600); err != nil {
+		return "", err
+	}
+	var argv []string
+	switch lang {
+	case "python":
+		argv = []string{interp, "-c", "import sys; compile(open(sys.argv[1], encoding='utf-8').read(), sys.argv[2], 'exec')", path, name}
+	case "sh", "bash":
+		argv = []string{interp, "-n", path}
+	case "node":
+		argv = []string{interp, "--check", path}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var out strings.Builder
+	res, err := k.Runner.Run(ctx, isolate.Cmd{Argv: argv, Dir: dir, Output: &lockedWriter{w: &out}, Limits: k.Limits, Grace: time.Second})
+	if err != nil {
+		return "", fmt.Errorf("checking the script: %w", err)
+	}
+	if res.ExitCode != 0 {
+		msg := strings.TrimSpace(strings.ReplaceAll(out.String(), path, name))
+		return "", fmt.Errorf("%s does not compile:\n%s", lang, tail(msg, 4000))
+	}
+	return "", nil
+}
