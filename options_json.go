@@ -42,24 +42,25 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 
 // jobOptionsJSON is JobOptions as JSON.
 type jobOptionsJSON struct {
-	RunOnStart      bool      `json:"run_on_start,omitempty"`
-	MisfireGrace    duration  `json:"misfire_grace,omitzero"`
-	Coalesce        *bool     `json:"coalesce,omitempty"`
-	MaxInstances    int       `json:"max_instances,omitempty"`
-	Overlap         Overlap   `json:"overlap,omitempty"`
-	Timeout         duration  `json:"timeout,omitzero"`
-	MaxAttempts     int       `json:"max_attempts,omitempty"`
-	RetryBackoff    duration  `json:"retry_backoff,omitzero"`
-	MaxRetryBackoff duration  `json:"max_retry_backoff,omitzero"`
-	StartAt         time.Time `json:"start_at,omitzero"`
-	EndAt           time.Time `json:"end_at,omitzero"`
-	FixedDelay      bool      `json:"fixed_delay,omitempty"`
+	RunOnStart      bool           `json:"run_on_start,omitempty"`
+	MisfireGrace    duration       `json:"misfire_grace,omitzero"`
+	Coalesce        *bool          `json:"coalesce,omitempty"`
+	MaxInstances    int            `json:"max_instances,omitempty"`
+	Overlap         Overlap        `json:"overlap,omitempty"`
+	Timeout         duration       `json:"timeout,omitzero"`
+	MaxAttempts     int            `json:"max_attempts,omitempty"`
+	RetryBackoff    duration       `json:"retry_backoff,omitzero"`
+	MaxRetryBackoff duration       `json:"max_retry_backoff,omitzero"`
+	StartAt         time.Time      `json:"start_at,omitzero"`
+	EndAt           time.Time      `json:"end_at,omitzero"`
+	FixedDelay      bool           `json:"fixed_delay,omitempty"`
+	Notify          []Notification `json:"notify,omitempty"`
 }
 
 // MarshalJSON writes durations as strings such as "1m30s".
 func (o JobOptions) MarshalJSON() ([]byte, error) {
 	return json.Marshal(jobOptionsJSON{o.RunOnStart, duration(o.MisfireGrace), o.Coalesce, o.MaxInstances, o.Overlap,
-		duration(o.Timeout), o.MaxAttempts, duration(o.RetryBackoff), duration(o.MaxRetryBackoff), o.StartAt, o.EndAt, o.FixedDelay})
+		duration(o.Timeout), o.MaxAttempts, duration(o.RetryBackoff), duration(o.MaxRetryBackoff), o.StartAt, o.EndAt, o.FixedDelay, o.Notify})
 }
 
 // UnmarshalJSON reads durations as strings such as "1m30s" or as
@@ -72,6 +73,6 @@ func (o *JobOptions) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*o = JobOptions{v.RunOnStart, time.Duration(v.MisfireGrace), v.Coalesce, v.MaxInstances, v.Overlap,
-		time.Duration(v.Timeout), v.MaxAttempts, time.Duration(v.RetryBackoff), time.Duration(v.MaxRetryBackoff), v.StartAt, v.EndAt, v.FixedDelay}
+		time.Duration(v.Timeout), v.MaxAttempts, time.Duration(v.RetryBackoff), time.Duration(v.MaxRetryBackoff), v.StartAt, v.EndAt, v.FixedDelay, v.Notify}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -61,7 +62,7 @@ func TestJobOptionsJSONUsesDurationStrings(t *testing.T) {
 	}
 	for _, in := range []string{`{"misfire_grace":"90s","timeout":"90m","max_attempts":3}`, `{"misfire_grace":90000000000,"timeout":5400000000000,"max_attempts":3}`} {
 		var got sundial.JobOptions
-		if err := json.Unmarshal([]byte(in), &got); err != nil || got != o {
+		if err := json.Unmarshal([]byte(in), &got); err != nil || !reflect.DeepEqual(got, o) {
 			t.Errorf("Unmarshal(%s) = %+v, %v; want %+v", in, got, err, o)
 		}
 	}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -302,5 +305,126 @@ func endToEnd(t *testing.T, dir, db string) {
 	}
 	if strings.Contains(readFile(srv.logs.Name())+readFile(again.logs.Name()), srv.token) {
 		t.Error("the admin token appears in the server's logs")
+	}
+}
+
+// TestTaskKindsEndToEnd runs every task kind through the real server: a
+// command, an HTTP call, an uploaded script and a Python function, from
+// the config file, the CLI and the Flask-APScheduler routes, with a
+// granted secret that must appear nowhere.
+func TestTaskKindsEndToEnd(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed")
+	}
+	dir := t.TempDir()
+	const secret = "e2e-canary-secret-5150"
+	t.Setenv("SUNDIAL_SECRET_KEY", "q83vEgVKbBtRgx1nfEaJfJ7T3xEs9Y7rjyUkzQMY0rI=")
+	t.Setenv("SUNDIAL_CANARY", "server-canary-value")
+	project, _ := filepath.Abs("../../task/testdata/project")
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"auth_ok": %v, "run": %q}`, r.Header.Get("Authorization") == "Bearer "+secret, r.Header.Get("X-Sundial-Run-Id"))
+	}))
+	defer hook.Close()
+	config := filepath.Join(dir, "sundial.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(`python:
+  path: [%q]
+jobs:
+  - id: py-add
+    task: python
+    trigger: "0 4 * * *"
+    args: {func: "jobs:add", args: [20, 1], kwargs: {scale: 2}}
+`, project)), 0o600)
+	srv := serve(t, dir, true, "--db", "sqlite:"+filepath.Join(dir, "s.db"), "--config", config)
+
+	run := func(id string) sundial.Run {
+		t.Helper()
+		out, errOut, _ := srv.cli(t, srv.token, "jobs", "run", id, "--wait", "--json")
+		var r sundial.Run
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("jobs run %s: %s %s", id, out, errOut)
+		}
+		var compact bytes.Buffer
+		json.Compact(&compact, r.Result) // --json prints indented
+		r.Result = compact.Bytes()
+		return r
+	}
+	setSecret := exec.Command(bin, "secrets", "set", "DB_PASSWORD")
+	setSecret.Env = append(os.Environ(), "SUNDIAL_SERVER="+srv.base, "SUNDIAL_TOKEN="+srv.token)
+	setSecret.Stdin = strings.NewReader(secret + "\n")
+	if out, err := setSecret.CombinedOutput(); err != nil {
+		t.Fatalf("secrets set: %v %s", err, out)
+	}
+	script := filepath.Join(dir, "report.py")
+	os.WriteFile(script, []byte("import os\n\nasync def run(days=1):\n    print('secret is', os.environ['DB_PASSWORD'])\n    return {'days': days}\n"), 0o600)
+	srv.mustCLI(t, "scripts", "push", script)
+	broken := filepath.Join(dir, "broken.py")
+	os.WriteFile(broken, []byte("def run(:\n"), 0o600)
+	if _, errOut, code := srv.cli(t, srv.token, "scripts", "push", broken); code != 2 || !strings.Contains(errOut, "SyntaxError") {
+		t.Errorf("pushing a syntax error: exit %d %s", code, errOut)
+	}
+	jobs := filepath.Join(dir, "jobs.yaml")
+	os.WriteFile(jobs, []byte(fmt.Sprintf(`
+- id: cmd
+  task: command
+  trigger: "@daily"
+  args:
+    argv: [sh, -c, 'echo "canary=${SUNDIAL_CANARY:-absent} pw=$DB_PASSWORD job=$SUNDIAL_JOB_ID"; echo "{\"ok\": true}"']
+    secrets: [DB_PASSWORD]
+- id: call
+  task: http
+  trigger: "@daily"
+  args: {url: %q, headers: {Authorization: "Bearer ${DB_PASSWORD}"}, secrets: [DB_PASSWORD], store_response: true}
+- id: report
+  task: script
+  trigger: "@daily"
+  args: {script: report, kwargs: {days: 3}, secrets: [DB_PASSWORD]}
+- id: slow
+  task: command
+  trigger: "@daily"
+  args: {argv: [sh, -c, 'echo start; sleep 1; echo finish']}
+`, hook.URL)), 0o600)
+	srv.mustCLI(t, "jobs", "add", "-f", jobs)
+
+	if r := run("cmd"); r.Status != sundial.StatusSucceeded || string(r.Result) != `{"ok":true}` ||
+		!strings.Contains(r.Output, "canary=absent pw=**** job=cmd") || r.Exit == nil || r.Exit.Code != 0 {
+		t.Errorf("command: %+v", r)
+	}
+	if r := run("call"); r.Status != sundial.StatusSucceeded || !strings.Contains(string(r.Result), `"auth_ok":true`) {
+		t.Errorf("http: %s %q %s", r.Status, r.Error, r.Result)
+	}
+	if r := run("report"); r.Status != sundial.StatusSucceeded || string(r.Result) != `{"days":3}` || !strings.Contains(r.Output, "secret is ****") {
+		t.Errorf("script: %s %q %s %q", r.Status, r.Error, r.Result, r.Output)
+	}
+	if r := run("py-add"); r.Status != sundial.StatusSucceeded || string(r.Result) != `{"sum":42,"cwd":"project"}` {
+		t.Errorf("python from the config file: %s %q %s", r.Status, r.Error, r.Result)
+	}
+
+	// An existing Flask-APScheduler job JSON runs the user's function unchanged.
+	req, _ := http.NewRequest("POST", srv.base+"/scheduler/jobs", strings.NewReader(`{"id": "flask", "func": "jobs:add", "args": [1, 2], "trigger": "interval", "hours": 1}`))
+	req.SetBasicAuth("admin", srv.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("flask add: %v %v", err, res.Status)
+	}
+	res.Body.Close()
+	if r := run("flask"); r.Status != sundial.StatusSucceeded || string(r.Result) != `{"sum":3,"cwd":"project"}` {
+		t.Errorf("flask python job: %s %q %s", r.Status, r.Error, r.Result)
+	}
+
+	// Follow a running command's output.
+	out, _, _ := srv.cli(t, srv.token, "jobs", "run", "slow", "--json")
+	var started sundial.Run
+	json.Unmarshal([]byte(out), &started)
+	logs, errOut, code := srv.cli(t, srv.token, "runs", "logs", "-f", started.ID)
+	if code != 0 || logs != "start\nfinish\n" || !strings.Contains(errOut, "succeeded") {
+		t.Errorf("runs logs -f: exit %d %q %q", code, logs, errOut)
+	}
+
+	srv.stop(t)
+	everything := readFile(srv.logs.Name())
+	runs, _ := os.ReadFile(filepath.Join(dir, "s.db"))
+	if strings.Contains(everything, secret) || strings.Contains(string(runs), secret) {
+		t.Error("the secret appears in the server's logs or in clear in its database")
 	}
 }

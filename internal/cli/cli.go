@@ -114,7 +114,8 @@ func newRootCommand(env Env) *cobra.Command {
 	root.SetErr(env.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newCronCommand(env), newVersionCommand(env), newServeCommand(env), newJobsCommand(env),
-		newRunsCommand(env), newStatusCommand(env), newTokenCommand(env), newAuditCommand(env))
+		newRunsCommand(env), newStatusCommand(env), newTokenCommand(env), newAuditCommand(env), newScriptsCommand(env),
+		newSecretsCommand(env))
 	return root
 }
 

@@ -65,7 +65,7 @@ func newRunsCommand(env Env) *cobra.Command {
 			return showRun(env.Stdout, raw, cf.json)
 		},
 	}
-	cmd.AddCommand(list, get)
+	cmd.AddCommand(list, get, runsLogs(env, &cf))
 	return cmd
 }
 
@@ -97,6 +97,13 @@ func showRun(w io.Writer, raw []byte, asJSON bool) error {
 		{"node", r.Node}, {"args", string(r.Args)}, {"result", string(r.Result)}, {"error", r.Error}}
 	if r.Manual {
 		rows = append(rows, []string{"manual", "yes"})
+	}
+	if r.Exit != nil {
+		exit := "status " + strconv.Itoa(r.Exit.Code)
+		if r.Exit.Signal != "" {
+			exit = "signal " + r.Exit.Signal
+		}
+		rows = append(rows, []string{"exit", exit})
 	}
 	for _, row := range rows {
 		if row[1] != "" && row[1] != "-" {

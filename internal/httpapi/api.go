@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/secrets"
 )
 
 // Config configures an API.
@@ -44,6 +45,11 @@ type Config struct {
 	// RunWait bounds how long the Flask-compatible run route waits for the
 	// run to end. Default 5 minutes.
 	RunWait time.Duration
+	// CheckScript checks an uploaded script before it is stored (see
+	// task.Kinds.CheckScript); nil stores scripts unchecked.
+	CheckScript func(ctx context.Context, lang, name, source string) (warning string, err error)
+	// Vault keeps secrets; nil refuses to store them.
+	Vault *secrets.Vault
 }
 
 // API is the HTTP API. Create it with New and serve Handler.
@@ -62,6 +68,9 @@ type API struct {
 	stopped atomic.Bool // Flask-compatible "shutdown": firing stopped on this node
 	touchMu sync.Mutex
 	touched map[string]time.Time // when each token's last use was recorded
+
+	checkScript func(ctx context.Context, lang, name, source string) (string, error)
+	vault       *secrets.Vault
 }
 
 // Route is one registered operation, for the OpenAPI test and docs.
@@ -77,7 +86,8 @@ func New(cfg Config) (*API, error) {
 		return nil, errors.New("httpapi: Config.Scheduler and Config.Admin are required")
 	}
 	a := &API{s: cfg.Scheduler, admin: cfg.Admin, noAuth: cfg.NoAuth, prefix: cfg.FlaskPrefix, maxBody: cfg.MaxBodyBytes,
-		version: cfg.Version, log: cfg.Logger, now: cfg.Now, runWait: cfg.RunWait, mux: http.NewServeMux(), touched: map[string]time.Time{}}
+		version: cfg.Version, log: cfg.Logger, now: cfg.Now, runWait: cfg.RunWait, mux: http.NewServeMux(), touched: map[string]time.Time{},
+		checkScript: cfg.CheckScript, vault: cfg.Vault}
 	if a.prefix == "" {
 		a.prefix = "/scheduler"
 	}
@@ -95,6 +105,8 @@ func New(cfg Config) (*API, error) {
 		a.runWait = 5 * time.Minute
 	}
 	a.registerV1()
+	a.registerCode()
+	a.registerOutput()
 	a.registerFlask()
 	return a, nil
 }

@@ -33,8 +33,8 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	if len(registered) != 21+13 {
-		t.Errorf("%d routes, want 21 API v1 routes and 13 Flask-APScheduler routes", len(registered))
+	if len(registered) != 31+13 {
+		t.Errorf("%d routes, want 31 API v1 routes and 13 Flask-APScheduler routes", len(registered))
 	}
 	res := h.do("", "GET", "/api/v1/openapi.json", nil)
 	var doc map[string]any
@@ -208,7 +208,10 @@ func TestJobLifecycle(t *testing.T) {
 	if !job.Paused || !job.NextRunAt.IsZero() {
 		t.Errorf("paused job = %+v", job.Job)
 	}
-	res = h.do(op, "POST", "/api/v1/jobs/report/run", `{"args": {"to": "me"}}`)
+	if res := h.do(op, "POST", "/api/v1/jobs/report/run", `{"args": {"to": "me"}}`); res.status != 403 {
+		t.Errorf("an operator replaced a job's args: %d", res.status)
+	}
+	res = h.do(admin, "POST", "/api/v1/jobs/report/run", `{"args": {"to": "me"}}`)
 	var run sundial.Run
 	res.json(t, &run)
 	if res.status != 202 || res.header.Get("Location") != "/api/v1/runs/"+run.ID || !run.Manual {
@@ -243,6 +246,9 @@ func TestJobLifecycle(t *testing.T) {
 		actions = append(actions, e.Action)
 	}
 	want := "[job.delete job.run job.pause job.resume job.update job.update job.update job.create]"
+	if !strings.Contains(string(audit.Entries[1].Detail), `"args"`) {
+		t.Errorf("run-now with args: audit detail %s lacks the args", audit.Entries[1].Detail)
+	}
 	if fmt.Sprint(actions) != want {
 		t.Errorf("audit actions = %v, want %s", actions, want)
 	}
@@ -444,7 +450,7 @@ func TestStatusAndTasks(t *testing.T) {
 	}
 	var tasks map[string][]string
 	h.do(sundial.RoleViewer, "GET", "/api/v1/tasks", nil).json(t, &tasks)
-	if fmt.Sprint(tasks["tasks"]) != "[echo fail]" {
+	if fmt.Sprint(tasks["tasks"]) != "[echo fail gate]" {
 		t.Errorf("tasks = %v", tasks)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/task"
 	"github.com/sundialhq/sundial/trigger"
 )
 
@@ -344,16 +345,26 @@ func (a *API) applyFlask(job *sundial.Job, fields map[string]json.RawMessage, cr
 	} else if id != "" && id != job.ID {
 		return ch, badField("id", "a job's id cannot change")
 	}
-	if _, err := decodeField(fields, "func", &job.Task); err != nil {
+	// func is a task name, or a Python reference (package.module:name),
+	// which makes a python task: the user's existing function, unchanged.
+	var fn string
+	if ok, err := decodeField(fields, "func", &fn); err != nil {
 		return ch, err
+	} else if ok {
+		if task.FuncRef.MatchString(fn) {
+			job.Task = "python"
+			setPythonFunc(job, fn)
+		} else {
+			job.Task = fn
+		}
 	}
 	if creating && job.Task == "" {
-		return ch, badField("func", "is required: the name of the task to run")
+		return ch, badField("func", "is required: a task name, or a Python function such as app.jobs:cleanup")
 	}
 	if ok, err := decodeField(fields, "name", &job.Name); err != nil {
 		return ch, err
 	} else if !ok && creating {
-		job.Name = job.Task[strings.LastIndexAny(job.Task, ":.")+1:]
+		job.Name = fn[strings.LastIndexAny(fn, ":.")+1:]
 	}
 	if err := applyArgs(job, fields); err != nil {
 		return ch, err
@@ -438,6 +449,14 @@ func applyArgs(job *sundial.Job, fields map[string]json.RawMessage) error {
 	if kwargs == nil {
 		kwargs = map[string]any{}
 	}
+	if job.Task == "python" {
+		// A python task's args hold its function and settings too.
+		m := argsMap(job.Args)
+		m["args"], _ = json.Marshal(args)
+		m["kwargs"], _ = json.Marshal(kwargs)
+		job.Args, _ = json.Marshal(m)
+		return nil
+	}
 	b, err := json.Marshal(map[string]any{"args": args, "kwargs": kwargs})
 	if err != nil {
 		return badField("args", "%v", err)
@@ -446,10 +465,48 @@ func applyArgs(job *sundial.Job, fields map[string]json.RawMessage) error {
 	return nil
 }
 
+// argsMap returns a job's args as an object's members.
+func argsMap(raw json.RawMessage) map[string]json.RawMessage {
+	m := map[string]json.RawMessage{}
+	json.Unmarshal(raw, &m)
+	if m == nil {
+		m = map[string]json.RawMessage{}
+	}
+	return m
+}
+
+func setPythonFunc(job *sundial.Job, fn string) {
+	m := argsMap(job.Args)
+	m["func"], _ = json.Marshal(fn)
+	job.Args, _ = json.Marshal(m)
+}
+
+// flaskFunc returns what Flask-APScheduler shows as func: the task name,
+// or a python task's function reference.
+func flaskFunc(j sundial.Job) string {
+	if j.Task == "python" {
+		var a struct{ Func string }
+		json.Unmarshal(j.Args, &a)
+		return a.Func
+	}
+	return j.Task
+}
+
 // splitArgs returns a job's args as APScheduler's args and kwargs.
 func splitArgs(raw json.RawMessage) ([]any, map[string]any) {
 	args, kwargs := []any{}, map[string]any{}
 	if len(raw) == 0 {
+		return args, kwargs
+	}
+	if m := argsMap(raw); m["func"] != nil { // a python task's args
+		json.Unmarshal(m["args"], &args)
+		json.Unmarshal(m["kwargs"], &kwargs)
+		if args == nil {
+			args = []any{}
+		}
+		if kwargs == nil {
+			kwargs = map[string]any{}
+		}
 		return args, kwargs
 	}
 	var pair struct {
@@ -594,7 +651,7 @@ func (a *API) flaskTrigger(fields map[string]json.RawMessage) (trigger.Spec, err
 // flaskDict renders a job as Flask-APScheduler's job_to_dict does.
 func flaskDict(j sundial.Job) map[string]any {
 	args, kwargs := splitArgs(j.Args)
-	d := map[string]any{"id": j.ID, "name": j.Name, "func": j.Task, "args": args, "kwargs": kwargs}
+	d := map[string]any{"id": j.ID, "name": j.Name, "func": flaskFunc(j), "args": args, "kwargs": kwargs}
 	s := j.Trigger
 	loc := time.UTC
 	if s.Timezone != "" {

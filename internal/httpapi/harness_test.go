@@ -21,6 +21,7 @@ import (
 // token per role.
 type harness struct {
 	t      *testing.T
+	gate   chan struct{} // the "gate" task writes a line, then waits for it
 	api    *API
 	s      *sundial.Scheduler
 	store  *memstore.Store
@@ -42,6 +43,17 @@ func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 	s.Register("fail", func(ctx context.Context, r sundial.Run) (any, error) {
 		return nil, errors.New("the database is on fire")
 	})
+	gate := make(chan struct{})
+	s.Register("gate", func(ctx context.Context, r sundial.Run) (any, error) {
+		io.WriteString(sundial.Output(ctx), "before the gate\n")
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		io.WriteString(sundial.Output(ctx), "after the gate\n")
+		return "through", nil
+	})
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +66,7 @@ func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, api: api, s: s, store: store, tokens: map[sundial.Role]string{}}
+	h := &harness{t: t, api: api, s: s, store: store, tokens: map[sundial.Role]string{}, gate: gate}
 	for _, role := range []sundial.Role{sundial.RoleViewer, sundial.RoleOperator, sundial.RoleAdmin} {
 		secret, tok := NewToken(string(role)+"-token", role, "test", time.Now())
 		if err := store.CreateToken(context.Background(), tok); err != nil {

@@ -59,7 +59,8 @@ func classify(err error) (status int, kind, field string) {
 		return http.StatusUnauthorized, "unauthorized", ""
 	case errors.As(err, &forbidden):
 		return http.StatusForbidden, "forbidden", ""
-	case errors.Is(err, sundial.ErrJobNotFound), errors.Is(err, sundial.ErrRunNotFound), errors.Is(err, sundial.ErrTokenNotFound), errors.Is(err, errNoRoute):
+	case errors.Is(err, sundial.ErrJobNotFound), errors.Is(err, sundial.ErrRunNotFound), errors.Is(err, sundial.ErrTokenNotFound), errors.Is(err, errNoRoute),
+		errors.Is(err, sundial.ErrScriptNotFound), errors.Is(err, sundial.ErrSecretNotFound):
 		return http.StatusNotFound, "not-found", ""
 	case errors.Is(err, sundial.ErrJobExists):
 		return http.StatusConflict, "exists", "id"

@@ -335,11 +335,20 @@ func (a *API) runJob(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	// Args can change what code runs (a command's argv): only admins may
+	// replace them; operators run jobs as they are.
+	if p, _ := r.Context().Value(principalKey{}).(principal); req.Args != nil && !p.Role.Allows(sundial.RoleAdmin) {
+		return &forbiddenError{have: p.Role, need: sundial.RoleAdmin}
+	}
 	run, err := a.s.RunNow(r.Context(), r.PathValue("id"), req.Args)
 	if err != nil {
 		return err
 	}
-	a.audit(r.Context(), "job.run", run.JobID, map[string]string{"run_id": run.ID})
+	detail := map[string]any{"run_id": run.ID}
+	if req.Args != nil {
+		detail["args"] = req.Args
+	}
+	a.audit(r.Context(), "job.run", run.JobID, detail)
 	w.Header().Set("Location", v1+"/runs/"+run.ID)
 	return writeJSON(w, http.StatusAccepted, run)
 }

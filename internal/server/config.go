@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/jobdoc"
+	"github.com/sundialhq/sundial/task"
 )
 
 // Config is a server's settings: defaults, then the config file, then the
@@ -47,12 +49,49 @@ type Config struct {
 	Log LogConfig `json:"log,omitzero"`
 	// Retention bounds the run history.
 	Retention RetentionConfig `json:"retention,omitzero"`
+	// Python configures python tasks and Python scripts.
+	Python task.Python `json:"python,omitzero"`
+	// Isolation bounds every child process of a task.
+	Isolation IsolationConfig `json:"isolation,omitzero"`
+	// OutputLimit bounds the output kept per run, in bytes (its tail).
+	// Default 1 MiB.
+	OutputLimit int `json:"output_limit,omitempty"`
+	// Notify sends word of runs of every job (besides each job's own
+	// options.notify).
+	Notify []sundial.Notification `json:"notify,omitempty"`
+	// SMTP is the mail server of e-mail notifications.
+	SMTP SMTPConfig `json:"smtp,omitzero"`
 	// Jobs are reconciled on start: created or updated to match, and the
 	// jobs this file once declared and no longer does are removed.
 	Jobs []json.RawMessage `json:"jobs,omitempty"`
 
+	// SecretKey seals secrets; from SUNDIAL_SECRET_KEY only, never a file.
+	SecretKey string `json:"-"`
+
 	// File is the config file read, for errors ("" when none).
 	File string `json:"-"`
+}
+
+// IsolationConfig bounds the child processes of tasks. Zero means no
+// limit, except OpenFiles (default 1024) and Grace (default 5s).
+type IsolationConfig struct {
+	CPUSeconds     uint64   `json:"cpu_seconds,omitempty"`
+	AddressSpaceMB uint64   `json:"address_space_mb,omitempty"`
+	OpenFiles      uint64   `json:"open_files,omitempty"`
+	Processes      uint64   `json:"processes,omitempty"`
+	MemoryMB       uint64   `json:"memory_mb,omitempty"`
+	Pids           uint64   `json:"pids,omitempty"`
+	Grace          Duration `json:"grace,omitempty"`
+}
+
+// SMTPConfig is the mail server of e-mail notifications. The password
+// comes from SUNDIAL_SMTP_PASSWORD.
+type SMTPConfig struct {
+	Host     string `json:"host,omitempty"`
+	Port     int    `json:"port,omitempty"`
+	Username string `json:"username,omitempty"`
+	From     string `json:"from,omitempty"`
+	Password string `json:"-"`
 }
 
 // LogConfig configures logging.
@@ -180,6 +219,14 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("SUNDIAL_FLASK_PREFIX", &c.FlaskPrefix)
 	str("SUNDIAL_LOG_FORMAT", &c.Log.Format)
 	str("SUNDIAL_LOG_LEVEL", &c.Log.Level)
+	str("SUNDIAL_PYTHON_EXECUTABLE", &c.Python.Executable)
+	str("SUNDIAL_PYTHON_APP_FACTORY", &c.Python.AppFactory)
+	str("SUNDIAL_PYTHON_VENV", &c.Python.Venv)
+	str("SUNDIAL_SECRET_KEY", &c.SecretKey)
+	str("SUNDIAL_SMTP_PASSWORD", &c.SMTP.Password)
+	if v := getenv("SUNDIAL_PYTHON_PATH"); v != "" {
+		c.Python.Path = filepath.SplitList(v)
+	}
 	for _, name := range []string{"ENABLE_SCHEDULER", "SUNDIAL_SCHEDULER"} {
 		if v := getenv(name); v != "" {
 			b, err := strconv.ParseBool(v)
@@ -235,6 +282,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = Duration(DefaultShutdownGrace)
+	}
+	if c.OutputLimit <= 0 {
+		c.OutputLimit = 1 << 20
+	}
+	if c.Isolation.OpenFiles == 0 {
+		c.Isolation.OpenFiles = 1024
 	}
 	return c
 }

@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+
+	"github.com/sundialhq/sundial/internal/secrets"
 )
 
 // NewLogger returns the server's logger: text or JSON on w at the level
-// given, with secrets masked in every line.
-func NewLogger(w io.Writer, c LogConfig) (*slog.Logger, error) {
+// given, with secrets masked in every line: values of sensitive keys,
+// tokens and URL passwords anywhere, and the values values knows.
+func NewLogger(w io.Writer, c LogConfig, values *secrets.Masker) (*slog.Logger, error) {
 	var level slog.Level
 	if c.Level != "" {
 		if err := level.UnmarshalText([]byte(c.Level)); err != nil {
@@ -28,7 +31,7 @@ func NewLogger(w io.Writer, c LogConfig) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log format %q: not text or json", c.Format)
 	}
-	return slog.New(MaskingHandler{h}), nil
+	return slog.New(MaskingHandler{Handler: h, values: values}), nil
 }
 
 // sensitiveKeys are parts of attribute keys whose values are never logged.
@@ -41,17 +44,22 @@ var (
 	urlPasswordPattern = regexp.MustCompile(`(://[^:/@\s]+:)[^@\s]+@`)
 )
 
-// Mask replaces the secrets inside s.
+// Mask replaces the tokens and URL passwords inside s.
 func Mask(s string) string {
 	s = tokenPattern.ReplaceAllString(s, "sdl_****")
 	return urlPasswordPattern.ReplaceAllString(s, "${1}****@")
 }
 
+func (h MaskingHandler) mask(s string) string { return h.values.Mask(Mask(s)) }
+
 // MaskingHandler masks the values of sensitive keys (password, secret,
 // token, authorization, cookie …), at any depth of groups, and tokens or
 // URL passwords inside any string, before its handler sees the record.
 // Keys that end in "_id" (token_id) name things and are kept.
-type MaskingHandler struct{ slog.Handler }
+type MaskingHandler struct {
+	slog.Handler
+	values *secrets.Masker
+}
 
 func sensitive(key string) bool {
 	k := strings.ToLower(key)
@@ -66,7 +74,7 @@ func sensitive(key string) bool {
 	return false
 }
 
-func maskAttr(a slog.Attr) slog.Attr {
+func (h MaskingHandler) maskAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	if sensitive(a.Key) && v.Kind() != slog.KindGroup {
 		return slog.String(a.Key, "****")
@@ -76,25 +84,25 @@ func maskAttr(a slog.Attr) slog.Attr {
 		attrs := v.Group()
 		masked := make([]any, len(attrs))
 		for i, sub := range attrs {
-			masked[i] = maskAttr(sub)
+			masked[i] = h.maskAttr(sub)
 		}
 		return slog.Group(a.Key, masked...)
 	case slog.KindString:
-		return slog.String(a.Key, Mask(v.String()))
+		return slog.String(a.Key, h.mask(v.String()))
 	case slog.KindAny:
 		if err, ok := v.Any().(error); ok {
-			return slog.String(a.Key, Mask(err.Error()))
+			return slog.String(a.Key, h.mask(err.Error()))
 		}
-		return slog.String(a.Key, Mask(fmt.Sprint(v.Any())))
+		return slog.String(a.Key, h.mask(fmt.Sprint(v.Any())))
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
 
 // Handle implements slog.Handler.
 func (h MaskingHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, Mask(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, h.mask(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(maskAttr(a))
+		out.AddAttrs(h.maskAttr(a))
 		return true
 	})
 	return h.Handler.Handle(ctx, out)
@@ -104,12 +112,12 @@ func (h MaskingHandler) Handle(ctx context.Context, r slog.Record) error {
 func (h MaskingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	masked := make([]slog.Attr, len(attrs))
 	for i, a := range attrs {
-		masked[i] = maskAttr(a)
+		masked[i] = h.maskAttr(a)
 	}
-	return MaskingHandler{h.Handler.WithAttrs(masked)}
+	return MaskingHandler{h.Handler.WithAttrs(masked), h.values}
 }
 
 // WithGroup implements slog.Handler.
 func (h MaskingHandler) WithGroup(name string) slog.Handler {
-	return MaskingHandler{h.Handler.WithGroup(name)}
+	return MaskingHandler{h.Handler.WithGroup(name), h.values}
 }

@@ -21,7 +21,10 @@ import (
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/httpapi"
+	"github.com/sundialhq/sundial/internal/notify"
+	"github.com/sundialhq/sundial/internal/secrets"
 	"github.com/sundialhq/sundial/task"
+	"github.com/sundialhq/sundial/task/isolate"
 )
 
 // Options are what a server gets from the process that runs it.
@@ -44,9 +47,21 @@ type Options struct {
 // then cancels and records them, and closes the store.
 func Run(ctx context.Context, cfg Config, opts Options) error {
 	cfg = cfg.withDefaults()
-	log, err := NewLogger(opts.Logs, cfg.Log)
+	masker := secrets.NewMasker()
+	log, err := NewLogger(opts.Logs, cfg.Log, masker)
 	if err != nil {
 		return err
+	}
+	var key []byte
+	if cfg.SecretKey != "" {
+		if key, err = secrets.ParseKey(cfg.SecretKey); err != nil {
+			return err
+		}
+	}
+	for i, n := range cfg.Notify {
+		if err := n.Validate(fmt.Sprintf("notify[%d]", i)); err != nil {
+			return fmt.Errorf("config %s: %w", cfg.File, err)
+		}
 	}
 	if cfg.InsecureNoAuth && !loopback(cfg.Addr) {
 		return fmt.Errorf("--insecure-no-auth is allowed only on a loopback address such as 127.0.0.1:8080, not %q: anyone who reaches %s could run code", cfg.Addr, cfg.Addr)
@@ -69,19 +84,37 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	log = log.With("node", nodeID)
 	s, err := sundial.New(sundial.Config{
-		Store:     instrumented{Store: store, m: m},
-		Workers:   cfg.Workers,
-		Logger:    log,
-		MaxSleep:  time.Duration(cfg.PollInterval),
-		NodeID:    nodeID,
-		Queues:    cfg.Queues,
-		Version:   opts.Version,
-		Retention: sundial.Retention{MaxAge: time.Duration(cfg.Retention.MaxAge), PerJob: cfg.Retention.PerJob},
+		Store:       instrumented{Store: store, m: m},
+		Workers:     cfg.Workers,
+		Logger:      log,
+		MaxSleep:    time.Duration(cfg.PollInterval),
+		NodeID:      nodeID,
+		Queues:      cfg.Queues,
+		Version:     opts.Version,
+		Retention:   sundial.Retention{MaxAge: time.Duration(cfg.Retention.MaxAge), PerJob: cfg.Retention.PerJob},
+		OutputLimit: cfg.OutputLimit,
 	})
 	if err != nil {
 		return err
 	}
+	vault, err := secrets.NewVault(store, key, masker)
+	if err != nil {
+		return err
+	}
+	if err := vault.LoadMasks(ctx); err != nil {
+		return err
+	}
 	if err := s.Register("echo", task.Echo); err != nil {
+		return err
+	}
+	iso := cfg.Isolation
+	kinds := &task.Kinds{
+		Runner: &isolate.Runner{Cgroup: isolate.DetectCgroup("")},
+		Limits: isolate.Limits{CPUSeconds: iso.CPUSeconds, AddressSpace: iso.AddressSpaceMB << 20, OpenFiles: iso.OpenFiles,
+			Processes: iso.Processes, MemoryBytes: iso.MemoryMB << 20, Pids: iso.Pids},
+		Grace: time.Duration(iso.Grace), Python: cfg.Python, Scripts: store, Secrets: vault, Masker: masker,
+	}
+	if err := kinds.Register(s); err != nil {
 		return err
 	}
 	for name, fn := range opts.Tasks {
@@ -97,7 +130,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 
 	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: store, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
-		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log})
+		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, Vault: vault})
 	if err != nil {
 		return err
 	}
@@ -121,6 +154,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	metricsCtx, stopMetrics := context.WithCancel(context.Background())
 	defer stopMetrics()
 	go m.watch(metricsCtx, s)
+	notifier := notify.New(notify.Config{Global: cfg.Notify, Job: s.Job, Mask: masker.Mask, Logger: log,
+		SMTP: notify.SMTP{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From}})
+	defer notifier.Close()
+	go notifier.Watch(metricsCtx, s)
 
 	var stopping atomic.Bool
 	mux := http.NewServeMux()

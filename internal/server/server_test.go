@@ -465,7 +465,7 @@ func TestReconcile(t *testing.T) {
 
 func TestLogsMaskSecrets(t *testing.T) {
 	var buf bytes.Buffer
-	log, err := NewLogger(&buf, LogConfig{Format: "json", Level: "debug"})
+	log, err := NewLogger(&buf, LogConfig{Format: "json", Level: "debug"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

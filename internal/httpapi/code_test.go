@@ -1,0 +1,215 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/secrets"
+)
+
+func TestScripts(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.CheckScript = func(_ context.Context, lang, name, source string) (string, error) {
+			if lang != "python" && lang != "sh" {
+				return "", fmt.Errorf("language %q is not one of python, sh", lang)
+			}
+			if strings.Contains(source, "def run(:") {
+				return "", errors.New("python does not compile:\n  File \"" + name + "\", line 1\nSyntaxError: invalid syntax")
+			}
+			return "", nil
+		}
+	})
+	admin, viewer := sundial.RoleAdmin, sundial.RoleViewer
+	for i, src := range []string{"def run():\n    return 1\n", "def run():\n    return 2\n"} {
+		res := h.do(admin, "POST", "/api/v1/scripts", ScriptUpload{Name: "report", Lang: "python", Source: src})
+		var v ScriptView
+		res.json(t, &v)
+		if res.status != 201 || v.Version != i+1 || len(v.Checksum) != 64 || !strings.Contains(v.Author, "admin-token") || v.Source != src {
+			t.Fatalf("push %d = %d %s", i, res.status, res.body)
+		}
+	}
+	for _, c := range []struct {
+		up    ScriptUpload
+		field string
+	}{
+		{ScriptUpload{Name: "bad", Lang: "python", Source: "def run(:\n"}, "source"},
+		{ScriptUpload{Name: "x", Lang: "ruby", Source: "puts 1"}, "lang"},
+		{ScriptUpload{Name: "../x", Lang: "sh", Source: "true"}, "name"},
+		{ScriptUpload{Name: "x", Lang: "sh", Source: "  "}, "source"},
+	} {
+		res := h.do(admin, "POST", "/api/v1/scripts", c.up)
+		var p Problem
+		res.json(t, &p)
+		if res.status != 400 || p.Field != c.field {
+			t.Errorf("push %+v = %d %+v, want 400 on %s", c.up, res.status, p, c.field)
+		}
+	}
+	if res := h.do(admin, "POST", "/api/v1/scripts", ScriptUpload{Name: "bad", Lang: "python", Source: "def run(:\n"}); !strings.Contains(string(res.body), "SyntaxError") {
+		t.Errorf("compile error not shown: %s", res.body)
+	}
+	var list map[string][]sundial.Script
+	h.do(viewer, "GET", "/api/v1/scripts", nil).json(t, &list)
+	if len(list["scripts"]) != 1 || list["scripts"][0].Version != 2 || list["scripts"][0].Source != "" {
+		t.Errorf("list = %+v", list)
+	}
+	res := h.do(admin, "POST", "/api/v1/scripts/report/rollback", RollbackRequest{Version: 1})
+	var v ScriptView
+	res.json(t, &v)
+	if res.status != 201 || v.Version != 3 || v.Source != "def run():\n    return 1\n" || v.Note != "rollback to version 1" {
+		t.Errorf("rollback = %d %s", res.status, res.body)
+	}
+	var versions map[string][]sundial.Script
+	h.do(viewer, "GET", "/api/v1/scripts/report/versions", nil).json(t, &versions)
+	if len(versions["versions"]) != 3 || versions["versions"][0].Version != 3 {
+		t.Errorf("versions = %+v", versions)
+	}
+	var sc sundial.Script
+	h.do(viewer, "GET", "/api/v1/scripts/report/versions/2", nil).json(t, &sc)
+	if sc.Source != "def run():\n    return 2\n" {
+		t.Errorf("version 2 = %+v", sc)
+	}
+	for path, want := range map[string]int{"/api/v1/scripts/nope": 404, "/api/v1/scripts/report/versions/9": 404, "/api/v1/scripts/report/versions/x": 400, "/api/v1/scripts/nope/versions": 404} {
+		if res := h.do(viewer, "GET", path, nil); res.status != want {
+			t.Errorf("GET %s = %d, want %d", path, res.status, want)
+		}
+	}
+	var audit AuditList
+	h.do(admin, "GET", "/api/v1/audit?target=report", nil).json(t, &audit)
+	if len(audit.Entries) != 3 || audit.Entries[0].Action != "script.rollback" || audit.Entries[2].Action != "script.push" {
+		t.Errorf("audit = %+v", audit.Entries)
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	noKey := newHarness(t)
+	if res := noKey.do(sundial.RoleAdmin, "PUT", "/api/v1/secrets/DB_PASSWORD", SecretValue{Value: "x"}); res.status != 409 || !strings.Contains(string(res.body), "SUNDIAL_SECRET_KEY") {
+		t.Errorf("PUT without a key = %d %s", res.status, res.body)
+	}
+	var vault *secrets.Vault
+	h := newHarness(t, func(c *Config) {
+		key := make([]byte, 32)
+		rand.Read(key)
+		vault, _ = secrets.NewVault(c.Admin, key, secrets.NewMasker())
+		c.Vault = vault
+	})
+	admin := sundial.RoleAdmin
+	canary := "pw-canary-91ab"
+	if res := h.do(admin, "PUT", "/api/v1/secrets/DB_PASSWORD", SecretValue{Value: canary}); res.status != 204 {
+		t.Fatalf("PUT = %d %s", res.status, res.body)
+	}
+	for _, c := range []struct {
+		name, body string
+		status     int
+	}{{"lower", `{"value": "x1234"}`, 400}, {"OK_NAME", `{"value": ""}`, 400}, {"OK_NAME", `{"valeu": "x"}`, 400}} {
+		if res := h.do(admin, "PUT", "/api/v1/secrets/"+c.name, c.body); res.status != c.status {
+			t.Errorf("PUT %s %s = %d", c.name, c.body, res.status)
+		}
+	}
+	res := h.do(admin, "GET", "/api/v1/secrets", nil)
+	if !strings.Contains(string(res.body), `"name":"DB_PASSWORD"`) || strings.Contains(string(res.body), canary) {
+		t.Errorf("list = %s", res.body)
+	}
+	if res := h.do(sundial.RoleOperator, "GET", "/api/v1/secrets", nil); res.status != 403 {
+		t.Errorf("operator lists secrets: %d", res.status)
+	}
+	if got, _ := vault.Reveal(context.Background(), []string{"DB_PASSWORD"}); got["DB_PASSWORD"] != canary {
+		t.Errorf("Reveal = %v", got)
+	}
+	var audit AuditList
+	h.do(admin, "GET", "/api/v1/audit", nil).json(t, &audit)
+	if strings.Contains(string(mustJSON(audit)), canary) || audit.Entries[0].Action != "secret.put" {
+		t.Errorf("audit = %+v", audit.Entries)
+	}
+	if res := h.do(admin, "DELETE", "/api/v1/secrets/DB_PASSWORD", nil); res.status != 204 {
+		t.Errorf("DELETE = %d", res.status)
+	}
+	if res := h.do(admin, "DELETE", "/api/v1/secrets/DB_PASSWORD", nil); res.status != 404 {
+		t.Errorf("DELETE again = %d", res.status)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// TestFollowOutput follows a run's output as server-sent events over real
+// HTTP while it runs, then gets its end.
+func TestFollowOutput(t *testing.T) {
+	h := newHarness(t)
+	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "g", "task": "gate", "trigger": "@yearly"}`)
+	var run sundial.Run
+	h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/g/run", nil).json(t, &run)
+	srv := httptest.NewServer(h.api.Handler())
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/runs/"+run.ID+"/output?follow=1", nil)
+	req.Header.Set("Authorization", "Bearer "+h.tokens[sundial.RoleViewer])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("content type %q", res.Header.Get("Content-Type"))
+	}
+	events := make(chan [2]string)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		var name string
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				events <- [2]string{name, strings.TrimPrefix(line, "data: ")}
+			}
+		}
+		close(events)
+	}()
+	next := func() [2]string {
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event in 10s")
+		}
+		return [2]string{}
+	}
+	if e := next(); e[0] != "output" || e[1] != `{"text":"before the gate\n"}` {
+		t.Errorf("first event = %v", e)
+	}
+	close(h.gate)
+	var text strings.Builder
+	for {
+		e := next()
+		if e[0] == "end" {
+			var end sundial.Run
+			json.Unmarshal([]byte(e[1]), &end)
+			if end.Status != sundial.StatusSucceeded || string(end.Result) != `"through"` {
+				t.Errorf("end = %s", e[1])
+			}
+			break
+		}
+		var oe OutputEvent
+		json.Unmarshal([]byte(e[1]), &oe)
+		text.WriteString(oe.Text)
+	}
+	if text.String() != "after the gate\n" {
+		t.Errorf("followed text = %q", text.String())
+	}
+	plain := h.do(sundial.RoleViewer, "GET", "/api/v1/runs/"+run.ID+"/output", nil)
+	if string(plain.body) != "before the gate\nafter the gate\n" {
+		t.Errorf("plain output = %q", plain.body)
+	}
+}
