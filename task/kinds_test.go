@@ -93,12 +93,8 @@ func (f *fakeScripts) GetScript(_ context.Context, name string, version int) (su
 const canary = "canary-s3cr3t-7f3a"
 
 func newKinds(t *testing.T) *Kinds {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	project, _ := filepath.Abs("testdata/project")
-	return &Kinds{Runner: &isolate.Runner{Shim: []string{exe, isolate.ShimArg}}, Grace: time.Second,
+	return &Kinds{Runner: &isolate.Runner{}, Grace: time.Second, Limits: isolate.Limits{OpenFiles: 1024},
 		Python: Python{Path: []string{project}}, Scripts: &fakeScripts{},
 		Secrets: fakeSecrets{"DB_PASSWORD": canary, "APP_TOKEN": "tok-" + canary}, Masker: fakeSecrets{"DB_PASSWORD": canary, "APP_TOKEN": "tok-" + canary}}
 }

@@ -7,15 +7,15 @@ $SUNDIAL_ERROR and stderr, and the exit status is 1.
 
 Usage: python3 pyrunner.py SPEC.json
 """
-import asyncio
 import contextlib
 import importlib
 import importlib.util
-import inspect
 import json
 import os
 import sys
-import traceback
+
+# asyncio, inspect and traceback are imported only when needed: together
+# they are most of the runner's start-up time.
 
 
 def resolve(ref, what):
@@ -45,7 +45,8 @@ async def wait_for(awaitable):
 
 def call(fn, args, kwargs):
     result = fn(*args, **kwargs)
-    if inspect.isawaitable(result):
+    if hasattr(result, "__await__"):
+        import asyncio
         result = asyncio.run(wait_for(result))
     return result
 
@@ -80,6 +81,7 @@ if __name__ == "__main__":
     try:
         main()
     except BaseException:
+        import traceback
         text = traceback.format_exc()
         sys.stderr.write(text)
         with open(os.environ.get("SUNDIAL_ERROR", os.devnull), "w") as f:

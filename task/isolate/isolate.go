@@ -82,11 +82,12 @@ type Result struct {
 	Duration time.Duration
 }
 
-// Runner starts children. The zero value re-executes the current binary
-// as the shim and uses no cgroup.
+// Runner starts children. The zero value sets limits through /bin/sh (or
+// the current binary re-executed as the shim, when it must) and uses no
+// cgroup.
 type Runner struct {
-	// Shim is the command that starts the shim; default the running
-	// executable with ShimArg.
+	// Shim, when set, is the Go shim's command (default: the running
+	// executable with ShimArg), and every child goes through it.
 	Shim []string
 	// Getenv reads the server's environment; default os.Getenv.
 	Getenv func(string) string
@@ -94,6 +95,8 @@ type Runner struct {
 	// cgroup with the Limits' memory and pid bounds; empty for none (see
 	// DetectCgroup).
 	Cgroup string
+	// NoShell makes every child go through the Go shim, never /bin/sh.
+	NoShell bool
 }
 
 // ErrStart wraps failures to start a child at all.
@@ -122,14 +125,6 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 			return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
 		}
 	}
-	shim := r.Shim
-	if len(shim) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
-		}
-		shim = []string{exe, ShimArg}
-	}
 	cg := ""
 	if r.Cgroup != "" && (c.Limits.MemoryBytes > 0 || c.Limits.Pids > 0) {
 		var err error
@@ -138,9 +133,11 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 		}
 		defer removeCgroup(cg)
 	}
-	spec, _ := json.Marshal(shimSpec{Limits: c.Limits, Cgroup: cg})
-	argv := append(append(append([]string{}, shim[1:]...), string(spec), "--"), c.Argv...)
-	cmd := exec.Command(shim[0], argv...)
+	argv, err := r.shimArgv(c.Limits, cg, c.Argv)
+	if err != nil {
+		return Result{}, err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = r.env(c.Env, dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -179,7 +176,6 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 		}
 		return io.MultiWriter(out, extra)
 	}
-	var err error
 	if c.Stdout == nil && c.Stderr == nil {
 		cmd.Stdout, err = pipe(out)
 		cmd.Stderr = cmd.Stdout
@@ -264,6 +260,44 @@ func (r *Runner) env(extra map[string]string, dir string) []string {
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// shimArgv returns the command that sets the limits in the child and then
+// executes argv. The limits that /bin/sh's ulimit sets the same way
+// everywhere (CPU time, address space, open files) and the cgroup join
+// go through a shell: it starts in about a millisecond. A process limit
+// (ulimit spells it -u in bash, -p in dash) needs the Go shim, which
+// re-executes this binary and costs several milliseconds more.
+func (r *Runner) shimArgv(l Limits, cgroup string, argv []string) ([]string, error) {
+	if l.Processes > 0 || r.Shim != nil || r.NoShell {
+		shim := r.Shim
+		if len(shim) == 0 {
+			exe, err := os.Executable()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrStart, err)
+			}
+			shim = []string{exe, ShimArg}
+		}
+		spec, _ := json.Marshal(shimSpec{Limits: l, Cgroup: cgroup})
+		return append(append(append([]string{}, shim...), string(spec), "--"), argv...), nil
+	}
+	// Without -S or -H, ulimit sets both the soft and the hard limit (dash,
+	// bash, busybox), so the task cannot raise them again.
+	var script strings.Builder
+	if cgroup != "" {
+		fmt.Fprintf(&script, "echo 0 > '%s/cgroup.procs' || exit 2\n", strings.ReplaceAll(cgroup, "'", ""))
+	}
+	for _, lim := range []struct {
+		flag  string
+		value uint64
+	}{{"-t", l.CPUSeconds}, {"-v", l.AddressSpace / 1024}, {"-n", l.OpenFiles}} {
+		if lim.value > 0 {
+			fmt.Fprintf(&script, "ulimit %s %d || { echo 'sundial: cannot set ulimit %s %d' >&2; exit 2; }\n", lim.flag, lim.value, lim.flag, lim.value)
+		}
+	}
+	script.WriteString(`command -v "$1" >/dev/null 2>&1 || { echo "sundial: $1: not found on this host (PATH=$PATH)" >&2; exit 127; }` + "\n")
+	script.WriteString(`exec "$@"`)
+	return append([]string{"/bin/sh", "-c", script.String(), "sundial-shim"}, argv...), nil
 }
 
 // shimSpec is what the parent tells the shim.

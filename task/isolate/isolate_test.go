@@ -22,12 +22,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func runner(t *testing.T) *Runner {
+// runner sets limits through /bin/sh, the default.
+func runner(t *testing.T) *Runner { return &Runner{} }
+
+// runners are both ways of setting limits: /bin/sh and the Go shim.
+func runners(t *testing.T) map[string]*Runner {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Runner{Shim: []string{exe, ShimArg}}
+	return map[string]*Runner{"sh": {}, "go-shim": {Shim: []string{exe, ShimArg}}}
 }
 
 // lockedBuffer is an output writer safe to read while the child writes.
@@ -50,9 +54,13 @@ func (l *lockedBuffer) String() string {
 
 func run(t *testing.T, ctx context.Context, c Cmd) (Result, string, error) {
 	t.Helper()
+	return runWith(runner(t), ctx, c)
+}
+
+func runWith(r *Runner, ctx context.Context, c Cmd) (Result, string, error) {
 	var out lockedBuffer
 	c.Output = &out
-	res, err := runner(t).Run(ctx, c)
+	res, err := r.Run(ctx, c)
 	return res, out.String(), err
 }
 
@@ -185,38 +193,53 @@ func TestGraceThenKill(t *testing.T) {
 }
 
 func TestLimitsApplyToTheChildOnly(t *testing.T) {
-	var before syscall.Rlimit
-	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &before)
-	_, out, err := run(t, context.Background(), Cmd{Argv: []string{"sh", "-c", "ulimit -n; ulimit -v; ulimit -t"},
-		Limits: Limits{OpenFiles: 64, AddressSpace: 512 << 20, CPUSeconds: 7}})
-	if err != nil {
-		t.Fatal(err)
+	for name, r := range runners(t) {
+		t.Run(name, func(t *testing.T) {
+			var before syscall.Rlimit
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &before)
+			_, out, err := runWith(r, context.Background(), Cmd{Argv: []string{"cat", "/proc/self/limits"},
+				Limits: Limits{OpenFiles: 64, AddressSpace: 512 << 20, CPUSeconds: 7}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"Max cpu time              7                    7", "Max open files            64                   64",
+				"Max address space         536870912            536870912"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("child limits lack %q:\n%s", want, out)
+				}
+			}
+			var after syscall.Rlimit
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &after)
+			if after != before {
+				t.Errorf("the server's own limit changed: %+v → %+v", before, after)
+			}
+			// A CPU-bound child is stopped by its CPU limit.
+			res, _, _ := runWith(r, context.Background(), Cmd{Argv: []string{"sh", "-c", "while :; do :; done"}, Limits: Limits{CPUSeconds: 1}})
+			if res.Signal == "" {
+				t.Errorf("a busy loop with a 1 s CPU limit ended with %+v", res)
+			}
+			// An allocation beyond the address-space limit fails in the child.
+			res, out, _ = runWith(r, context.Background(), Cmd{Argv: []string{"sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}"},
+				Limits: Limits{AddressSpace: 64 << 20}})
+			if res.ExitCode == 0 && strings.TrimSpace(out) == "200000000" {
+				t.Errorf("200 MB fit in a 64 MiB address space: %+v %q", res, out)
+			}
+		})
 	}
-	if out != "64\n524288\n7\n" {
-		t.Errorf("limits in the child: %q, want 64, 524288 KiB, 7 s", out)
-	}
-	var after syscall.Rlimit
-	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &after)
-	if after != before {
-		t.Errorf("the server's own limit changed: %+v → %+v", before, after)
-	}
-	// A CPU-bound child is stopped by its CPU limit.
-	res, _, _ := run(t, context.Background(), Cmd{Argv: []string{"sh", "-c", "while :; do :; done"}, Limits: Limits{CPUSeconds: 1}})
-	if res.Signal == "" {
-		t.Errorf("a busy loop with a 1 s CPU limit ended with %+v", res)
-	}
-	// An allocation beyond the address-space limit fails in the child.
-	res, out, _ = run(t, context.Background(), Cmd{Argv: []string{"sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}"},
-		Limits: Limits{AddressSpace: 64 << 20}})
-	if res.ExitCode == 0 && strings.TrimSpace(out) == "200000000" {
-		t.Errorf("200 MB fit in a 64 MiB address space: %+v %q", res, out)
+	// A process limit goes through the Go shim (sh spells it differently
+	// in each shell).
+	_, out, _ := run(t, context.Background(), Cmd{Argv: []string{"cat", "/proc/self/limits"}, Limits: Limits{Processes: 4000}})
+	if !strings.Contains(out, "Max processes             4000                 4000") {
+		t.Errorf("process limit:\n%s", out)
 	}
 }
 
 func TestMissingProgram(t *testing.T) {
-	res, out, err := run(t, context.Background(), Cmd{Argv: []string{"no-such-interpreter-xyz", "x.py"}})
-	if err != nil || res.ExitCode != 127 || !strings.Contains(out, "no-such-interpreter-xyz: not found on this host") {
-		t.Errorf("Run = %+v, %q, %v", res, out, err)
+	for name, r := range runners(t) {
+		res, out, err := runWith(r, context.Background(), Cmd{Argv: []string{"no-such-interpreter-xyz", "x.py"}})
+		if err != nil || res.ExitCode != 127 || !strings.Contains(out, "no-such-interpreter-xyz: not found on this host") {
+			t.Errorf("%s: Run = %+v, %q, %v", name, res, out, err)
+		}
 	}
 }
 
@@ -246,11 +269,12 @@ func TestCgroupV2(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("run cgroup not removed: %v", err)
 	}
-	// A run with cgroup limits joins its cgroup through the shim.
-	r := runner(t)
-	r.Cgroup = parent
-	var out lockedBuffer
-	if _, err := r.Run(context.Background(), Cmd{Argv: []string{"sh", "-c", "echo joined"}, Output: &out, Limits: Limits{Pids: 10}}); err != nil || out.String() != "joined\n" {
-		t.Errorf("run in a cgroup: %q, %v", out.String(), err)
+	// A run with cgroup limits joins its cgroup through either shim.
+	for name, r := range runners(t) {
+		r.Cgroup = parent
+		var out lockedBuffer
+		if _, err := r.Run(context.Background(), Cmd{Argv: []string{"sh", "-c", "echo joined"}, Output: &out, Limits: Limits{Pids: 10}}); err != nil || out.String() != "joined\n" {
+			t.Errorf("%s: run in a cgroup: %q, %v", name, out.String(), err)
+		}
 	}
 }
