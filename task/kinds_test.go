@@ -415,3 +415,12 @@ func TestScripts(t *testing.T) {
 }
 
 var sundialDaily = triggerSpec("@daily")
+
+func TestOutputIsBoundedToItsTail(t *testing.T) {
+	// 3 MiB of numbered lines through a 1 MiB output limit.
+	run, _ := runTask(t, newKinds(t), "command", `{"argv": ["sh", "-c", "seq 1 400000 | sed 's/$/ xxxx/'; echo last line"]}`)
+	if run.Status != sundial.StatusSucceeded || !strings.HasPrefix(run.Output, "[… ") || !strings.Contains(run.Output[:80], "bytes of earlier output cut") ||
+		!strings.HasSuffix(run.Output, "400000 xxxx\nlast line\n") || len(run.Output) > 1<<20+100 {
+		t.Errorf("output: %d bytes, starts %q, ends %q", len(run.Output), run.Output[:60], run.Output[len(run.Output)-30:])
+	}
+}
