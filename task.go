@@ -158,12 +158,12 @@ type tailBuffer struct {
 func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max, changed: make(chan struct{})} }
 
 // snapshot returns the text, a count of writes so far, and a channel
-// closed at the next write.
+// closed at the next write, all as of one moment: a follower that waits on
+// the channel misses no write after the text it has.
 func (t *tailBuffer) snapshot() (string, uint64, <-chan struct{}) {
-	text := t.String()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return text, t.writes, t.changed
+	return t.text(), t.writes, t.changed
 }
 
 // Write keeps p's tail; it never fails, so a chatty task is never stopped
@@ -192,6 +192,11 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.text()
+}
+
+// text is String with t.mu held.
+func (t *tailBuffer) text() string {
 	if t.dropped == 0 {
 		return string(t.buf)
 	}

@@ -177,12 +177,16 @@ func TestFollowOutput(t *testing.T) {
 		}
 		close(events)
 	}()
+	var seen [][2]string
 	next := func() [2]string {
 		select {
 		case e := <-events:
+			seen = append(seen, e)
 			return e
-		case <-time.After(10 * time.Second):
-			t.Fatal("no event in 10s")
+		case <-time.After(30 * time.Second):
+			stored, _ := h.s.Run(context.Background(), run.ID)
+			live, _, ok := h.s.Output(run.ID)
+			t.Fatalf("no event in 30s; events so far %q; stored run %s %q; live %v %q", seen, stored.Status, stored.Output, ok, live)
 		}
 		return [2]string{}
 	}

@@ -104,8 +104,9 @@ func (n *Notifier) Close() {
 	n.wg.Wait()
 }
 
-// Watch notifies about the runs that s records until ctx ends. Each node
-// notifies about the runs it ran or recorded, so each run once.
+// Watch notifies about the runs that s records until ctx ends; it
+// subscribes before it returns, so no run ending after Watch is missed.
+// Each node notifies about the runs it ran or recorded, so each run once.
 func (n *Notifier) Watch(ctx context.Context, s *sundial.Scheduler) {
 	sub := s.Subscribe(4096, sundial.EventRunSucceeded, sundial.EventRunFailed, sundial.EventRunTimedOut, sundial.EventRunMissed,
 		sundial.EventRunSkipped, sundial.EventRunInterrupted, sundial.EventRunLost)
@@ -113,6 +114,10 @@ func (n *Notifier) Watch(ctx context.Context, s *sundial.Scheduler) {
 		<-ctx.Done()
 		sub.Close()
 	}()
+	go n.consume(ctx, sub)
+}
+
+func (n *Notifier) consume(ctx context.Context, sub *sundial.Subscription) {
 	var lastDropped uint64
 	for e := range sub.C {
 		if d := sub.Dropped(); d != lastDropped {

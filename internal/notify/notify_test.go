@@ -240,7 +240,7 @@ func TestWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	n := New(Config{Logger: slog.New(slog.DiscardHandler), Job: s.Job})
-	go n.Watch(ctx, s)
+	n.Watch(ctx, s)
 	job := sundial.Job{ID: "nightly", Name: "Nightly", Task: "fail", Trigger: sundialDaily(),
 		Options: sundial.JobOptions{Notify: []sundial.Notification{{Webhook: srv.URL + "/job", Format: "slack"}}}}
 	if _, err := s.AddJob(ctx, job); err != nil {

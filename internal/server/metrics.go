@@ -43,6 +43,7 @@ func newMetrics() *metrics {
 }
 
 // watch feeds the run metrics from the scheduler's events until ctx ends.
+// It subscribes before it returns, so that no early run is missed.
 func (m *metrics) watch(ctx context.Context, s *sundial.Scheduler) {
 	sub := s.Subscribe(4096, sundial.EventRunStarted, sundial.EventRunSucceeded, sundial.EventRunFailed, sundial.EventRunTimedOut,
 		sundial.EventRunInterrupted, sundial.EventRunMissed, sundial.EventRunSkipped)
@@ -56,6 +57,10 @@ func (m *metrics) watch(ctx context.Context, s *sundial.Scheduler) {
 		<-ctx.Done()
 		sub.Close()
 	}()
+	go m.consume(sub)
+}
+
+func (m *metrics) consume(sub *sundial.Subscription) {
 	for e := range sub.C {
 		r := e.Run
 		if r == nil {

@@ -153,11 +153,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	metricsCtx, stopMetrics := context.WithCancel(context.Background())
 	defer stopMetrics()
-	go m.watch(metricsCtx, s)
+	m.watch(metricsCtx, s)
 	notifier := notify.New(notify.Config{Global: cfg.Notify, Job: s.Job, Mask: masker.Mask, Logger: log,
 		SMTP: notify.SMTP{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From}})
 	defer notifier.Close()
-	go notifier.Watch(metricsCtx, s)
+	notifier.Watch(metricsCtx, s)
 
 	var stopping atomic.Bool
 	mux := http.NewServeMux()
