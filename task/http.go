@@ -138,7 +138,7 @@ func (k *Kinds) http(ctx context.Context, run sundial.Run) (any, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	out := newMaskingWriter(k.Masker, sundial.Output(ctx))
+	out := newMaskingWriter(k.Masker, outputOf(ctx))
 	defer out.Close()
 	fmt.Fprintf(out, "%s %s\n", a.Method, a.URL) // the URL as written: secrets stay placeholders
 	start := time.Now()

@@ -242,7 +242,7 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	// The last line of stderr (else of stdout) explains a failure; the
 	// last line of stdout may be the result.
 	lastOut, lastErr := &lastLine{}, &lastLine{}
-	out := newMaskingWriter(k.Masker, sundial.Output(ctx))
+	out := newMaskingWriter(k.Masker, outputOf(ctx))
 	res, runErr := k.Runner.Run(ctx, isolate.Cmd{Argv: c.argv, Dir: c.settings.Dir, Prepare: c.prepare, Env: env,
 		Output: out, Stdout: lastOut, Stderr: lastErr, Limits: limits, Grace: k.Grace})
 	last := lastErr
@@ -250,7 +250,7 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 		last = lastOut
 	}
 	out.Close()
-	sundial.RecordExit(ctx, res.ExitCode, res.Signal)
+	recordExit(ctx, res.ExitCode, res.Signal)
 	if runErr != nil {
 		if errors.Is(runErr, isolate.ErrStart) {
 			return nil, runErr
@@ -413,4 +413,27 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// runIO lets a run outside the scheduler (a test run) collect what the
+// scheduler would: the output and the exit status.
+type runIO struct {
+	out  io.Writer
+	exit *sundial.ExitStatus
+}
+
+type runIOKey struct{}
+
+func outputOf(ctx context.Context) io.Writer {
+	if io, ok := ctx.Value(runIOKey{}).(*runIO); ok {
+		return io.out
+	}
+	return sundial.Output(ctx)
+}
+
+func recordExit(ctx context.Context, code int, signal string) {
+	if io, ok := ctx.Value(runIOKey{}).(*runIO); ok {
+		io.exit = &sundial.ExitStatus{Code: code, Signal: signal}
+	}
+	sundial.RecordExit(ctx, code, signal)
 }

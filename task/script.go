@@ -1,7 +1,10 @@
 package task
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,7 +101,12 @@ func (k *Kinds) script(ctx context.Context, run sundial.Run) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("script %q version %d: %w", a.Script, a.Version, err)
 	}
-	fmt.Fprintf(sundial.Output(ctx), "script %s version %d (%s, sha256 %s)\n", sc.Name, sc.Version, sc.Lang, sc.Checksum[:min(12, len(sc.Checksum))])
+	fmt.Fprintf(outputOf(ctx), "script %s version %d (%s, sha256 %s)\n", sc.Name, sc.Version, sc.Lang, sc.Checksum[:min(12, len(sc.Checksum))])
+	return k.runScript(ctx, run, sc, a)
+}
+
+// runScript runs one version of a script with a's arguments and settings.
+func (k *Kinds) runScript(ctx context.Context, run sundial.Run, sc sundial.Script, a ScriptArgs) (any, error) {
 	file := "script" + map[string]string{"python": ".py", "sh": ".sh", "bash": ".sh", "node": ".js"}[sc.Lang]
 	timeout := time.Duration(a.Timeout)
 	if sc.Lang == "python" {
@@ -174,4 +183,31 @@ func (k *Kinds) CheckScript(ctx context.Context, lang, name, source string) (war
 		return "", fmt.Errorf("%s does not compile:\n%s", lang, tail(msg, 4000))
 	}
 	return "", nil
+}
+
+// TestResult is how a test run of a script's text ended.
+type TestResult struct {
+	Result   any
+	Err      error
+	Output   string
+	Exit     *sundial.ExitStatus
+	Duration time.Duration
+}
+
+// TestScript runs source once as the script kind would — isolated, with a
+// fresh directory and the server's limits — without storing it or a run:
+// the web UI's "test run".
+func (k *Kinds) TestScript(ctx context.Context, lang, source string, args []any, kwargs map[string]any) (TestResult, error) {
+	if !slices.Contains(Languages, lang) {
+		return TestResult{}, fmt.Errorf("language %q is not one of %s", lang, strings.Join(Languages, ", "))
+	}
+	var out bytes.Buffer
+	rio := &runIO{out: &lockedWriter{w: &out}}
+	ctx = context.WithValue(ctx, runIOKey{}, rio)
+	run := sundial.Run{ID: "test-run", JobID: "(test run)", Task: "script", Attempt: 1, ScheduledAt: time.Now()}
+	sum := sha256.Sum256([]byte(source))
+	sc := sundial.Script{Name: "test-run", Version: 0, Lang: lang, Source: source, Checksum: hex.EncodeToString(sum[:])}
+	start := time.Now()
+	result, err := k.runScript(ctx, run, sc, ScriptArgs{Script: "test-run", Args: args, Kwargs: kwargs})
+	return TestResult{Result: result, Err: err, Output: out.String(), Exit: rio.exit, Duration: time.Since(start)}, nil
 }

@@ -50,6 +50,9 @@ type Config struct {
 	CheckScript func(ctx context.Context, lang, name, source string) (warning string, err error)
 	// Vault keeps secrets; nil refuses to store them.
 	Vault *secrets.Vault
+	// TestRunner runs a script's text once for the UI's "test run"; nil
+	// refuses.
+	TestRunner TestRunner
 }
 
 // API is the HTTP API. Create it with New and serve Handler.
@@ -71,6 +74,7 @@ type API struct {
 
 	checkScript func(ctx context.Context, lang, name, source string) (string, error)
 	vault       *secrets.Vault
+	testRunner  TestRunner
 }
 
 // Route is one registered operation, for the OpenAPI test and docs.
@@ -87,7 +91,7 @@ func New(cfg Config) (*API, error) {
 	}
 	a := &API{s: cfg.Scheduler, admin: cfg.Admin, noAuth: cfg.NoAuth, prefix: cfg.FlaskPrefix, maxBody: cfg.MaxBodyBytes,
 		version: cfg.Version, log: cfg.Logger, now: cfg.Now, runWait: cfg.RunWait, mux: http.NewServeMux(), touched: map[string]time.Time{},
-		checkScript: cfg.CheckScript, vault: cfg.Vault}
+		checkScript: cfg.CheckScript, vault: cfg.Vault, testRunner: cfg.TestRunner}
 	if a.prefix == "" {
 		a.prefix = "/scheduler"
 	}
@@ -107,6 +111,7 @@ func New(cfg Config) (*API, error) {
 	a.registerV1()
 	a.registerCode()
 	a.registerOutput()
+	a.registerEvents()
 	a.registerFlask()
 	return a, nil
 }

@@ -33,8 +33,8 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	if len(registered) != 31+13 {
-		t.Errorf("%d routes, want 31 API v1 routes and 13 Flask-APScheduler routes", len(registered))
+	if len(registered) != 33+13 {
+		t.Errorf("%d routes, want 33 API v1 routes and 13 Flask-APScheduler routes", len(registered))
 	}
 	res := h.do("", "GET", "/api/v1/openapi.json", nil)
 	var doc map[string]any

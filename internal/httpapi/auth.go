@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -80,7 +81,7 @@ func (a *API) authenticate(r *http.Request) (principal, error) {
 	if a.noAuth {
 		return principal{Name: "no-auth", Role: sundial.RoleAdmin}, nil
 	}
-	secret := ""
+	secret, fromCookie := "", false
 	if h := r.Header.Get("Authorization"); h != "" {
 		if v, ok := strings.CutPrefix(h, "Bearer "); ok {
 			secret = strings.TrimSpace(v)
@@ -88,7 +89,7 @@ func (a *API) authenticate(r *http.Request) (principal, error) {
 			secret = pw
 		}
 	} else if c, err := r.Cookie(CookieName); err == nil {
-		secret = c.Value
+		secret, fromCookie = c.Value, true
 	}
 	if !strings.HasPrefix(secret, TokenPrefix) {
 		return principal{}, errUnauthorized
@@ -100,8 +101,32 @@ func (a *API) authenticate(r *http.Request) (principal, error) {
 	if err != nil {
 		return principal{}, fmt.Errorf("check token: %w", err)
 	}
+	if fromCookie && !safeMethod(r.Method) && !csrfOK(r) {
+		return principal{}, errCSRF
+	}
 	a.touch(r.Context(), t.ID)
 	return principal{TokenID: t.ID, Name: t.Name, Role: t.Role}, nil
+}
+
+// CSRFCookie and CSRFHeader: a request authenticated by the session cookie
+// that changes anything must repeat the CSRF cookie's value in the header
+// (double submit). Pages of other sites can neither read the cookie nor
+// send the header.
+const (
+	CSRFCookie = "sundial_csrf"
+	CSRFHeader = "X-CSRF-Token"
+)
+
+var errCSRF = errors.New("this request came with the session cookie but without the CSRF token: send the sundial_csrf cookie's value in the X-CSRF-Token header")
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+func csrfOK(r *http.Request) bool {
+	c, err := r.Cookie(CSRFCookie)
+	h := r.Header.Get(CSRFHeader)
+	return err == nil && c.Value != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(h)) == 1
 }
 
 // touch records a token's use at most once a minute: a write per request

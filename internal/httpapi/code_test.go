@@ -217,3 +217,87 @@ func TestFollowOutput(t *testing.T) {
 		t.Errorf("plain output = %q", plain.body)
 	}
 }
+
+func TestCookieAuthNeedsCSRFToken(t *testing.T) {
+	h := newHarness(t)
+	secret := h.tokens[sundial.RoleAdmin]
+	cookies := CookieName + "=" + secret + "; " + CSRFCookie + "=csrf-value-123"
+	if res := h.do("", "GET", "/api/v1/jobs", nil, "Cookie", cookies); res.status != 200 {
+		t.Errorf("GET with the cookie = %d", res.status)
+	}
+	body := `{"id": "x", "task": "echo", "trigger": "@daily"}`
+	if res := h.do("", "POST", "/api/v1/jobs", body, "Cookie", cookies); res.status != 403 || !strings.Contains(string(res.body), "CSRF") {
+		t.Errorf("POST with the cookie, no CSRF header = %d %s", res.status, res.body)
+	}
+	if res := h.do("", "POST", "/api/v1/jobs", body, "Cookie", cookies, CSRFHeader, "wrong"); res.status != 403 {
+		t.Errorf("POST with a wrong CSRF header = %d", res.status)
+	}
+	if res := h.do("", "POST", "/api/v1/jobs", body, "Cookie", cookies, CSRFHeader, "csrf-value-123"); res.status != 201 {
+		t.Errorf("POST with the CSRF header = %d %s", res.status, res.body)
+	}
+	// A bearer token is not a browser's ambient credential: no CSRF token needed.
+	if res := h.do(sundial.RoleAdmin, "DELETE", "/api/v1/jobs/x", nil); res.status != 204 {
+		t.Errorf("DELETE with a bearer token = %d", res.status)
+	}
+}
+
+func TestEventStream(t *testing.T) {
+	h := newHarness(t)
+	srv := httptest.NewServer(h.api.Handler())
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+h.tokens[sundial.RoleViewer])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "e", "task": "echo", "trigger": "@daily"}`)
+	h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/e/run", nil)
+	sc := bufio.NewScanner(res.Body)
+	kinds := map[string]bool{}
+	deadline := time.After(20 * time.Second)
+	lines := make(chan string)
+	go func() {
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	for !kinds["job_added"] || !kinds["run_succeeded"] {
+		select {
+		case line := <-lines:
+			if data, ok := strings.CutPrefix(line, "data: "); ok {
+				var ce ChangeEvent
+				json.Unmarshal([]byte(data), &ce)
+				if ce.JobID == "e" {
+					kinds[ce.Kind] = true
+				}
+			}
+		case <-deadline:
+			t.Fatalf("events seen: %v", kinds)
+		}
+	}
+}
+
+func TestTestRun(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.TestRunner = func(_ context.Context, req TestRunRequest) (TestRun, error) {
+			return TestRun{Status: sundial.StatusSucceeded, Output: "ran " + req.Lang + ": " + req.Source, Result: json.RawMessage(`{"ok":true}`)}, nil
+		}
+	})
+	res := h.do(sundial.RoleAdmin, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python", Source: "def run(): pass"})
+	var tr TestRun
+	res.json(t, &tr)
+	if res.status != 200 || tr.Output != "ran python: def run(): pass" || string(tr.Result) != `{"ok":true}` {
+		t.Errorf("test run = %d %s", res.status, res.body)
+	}
+	if res := h.do(sundial.RoleAdmin, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python"}); res.status != 400 {
+		t.Errorf("empty source = %d", res.status)
+	}
+	if res := h.do(sundial.RoleOperator, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python", Source: "x"}); res.status != 403 {
+		t.Errorf("operator test run = %d", res.status)
+	}
+	if res := newHarness(t).do(sundial.RoleAdmin, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python", Source: "x"}); res.status != 409 {
+		t.Errorf("without a runner = %d", res.status)
+	}
+}

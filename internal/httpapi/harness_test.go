@@ -111,6 +111,12 @@ func (h *harness) do(role sundial.Role, method, path string, body any, header ..
 		rd = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, path, rd)
+	if strings.HasPrefix(path, "/api/v1/events") {
+		// The event stream ends only when the client leaves.
+		ctx, cancel := context.WithTimeout(req.Context(), 50*time.Millisecond)
+		defer cancel()
+		req = req.WithContext(ctx)
+	}
 	if role != "" {
 		req.Header.Set("Authorization", "Bearer "+h.tokens[role])
 	}

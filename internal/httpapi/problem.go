@@ -57,7 +57,7 @@ func classify(err error) (status int, kind, field string) {
 		return http.StatusBadRequest, "invalid-field", bad.field
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, "unauthorized", ""
-	case errors.As(err, &forbidden):
+	case errors.As(err, &forbidden), errors.Is(err, errCSRF):
 		return http.StatusForbidden, "forbidden", ""
 	case errors.Is(err, sundial.ErrJobNotFound), errors.Is(err, sundial.ErrRunNotFound), errors.Is(err, sundial.ErrTokenNotFound), errors.Is(err, errNoRoute),
 		errors.Is(err, sundial.ErrScriptNotFound), errors.Is(err, sundial.ErrSecretNotFound):

@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/notify"
 	"github.com/sundialhq/sundial/internal/secrets"
+	"github.com/sundialhq/sundial/internal/webui"
 	"github.com/sundialhq/sundial/task"
 	"github.com/sundialhq/sundial/task/isolate"
 )
@@ -130,7 +132,8 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 
 	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: store, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
-		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, Vault: vault})
+		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, Vault: vault,
+		TestRunner: testRunner(kinds, masker)})
 	if err != nil {
 		return err
 	}
@@ -175,7 +178,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		}
 		writeHealth(w, http.StatusOK, "ready", "")
 	})
-	mux.Handle("GET /{$}", index(store, opts.Version, prefixOr(cfg.FlaskPrefix)))
+	mux.Handle("/", webui.Handler(webui.Config{Admin: store, NoAuth: cfg.InsecureNoAuth}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
@@ -293,22 +296,25 @@ func writeHealth(w http.ResponseWriter, status int, state, reason string) {
 	fmt.Fprintf(w, "{\"status\":%q,\"reason\":%q}\n", state, reason)
 }
 
-// index answers the server's root: with ?token=, it checks the token and
-// keeps it in an HttpOnly cookie (the login link printed at first start);
-// otherwise it says where things are.
-func index(store Store, version, flask string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if secret := r.URL.Query().Get("token"); secret != "" {
-			if _, err := store.TokenByHash(r.Context(), httpapi.HashToken(secret)); err != nil {
-				writeHealth(w, http.StatusUnauthorized, "login failed", "the token is not valid")
-				return
-			}
-			http.SetCookie(w, &http.Cookie{Name: httpapi.CookieName, Value: secret, Path: "/", HttpOnly: true,
-				SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 30 * 24 * 3600})
-			http.Redirect(w, r, "/", http.StatusSeeOther)
-			return
+// testRunner runs the web UI's "test run" of a script's text through the
+// task kinds, as a run would, masked as a run's would be.
+func testRunner(kinds *task.Kinds, masker *secrets.Masker) httpapi.TestRunner {
+	return func(ctx context.Context, req httpapi.TestRunRequest) (httpapi.TestRun, error) {
+		res, err := kinds.TestScript(ctx, req.Lang, req.Source, req.Args, req.Kwargs)
+		if err != nil {
+			return httpapi.TestRun{}, &sundial.InvalidJobError{Field: "lang", Err: err}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"name":"sundial","version":%q,"api":"/api/v1","openapi":"/api/v1/openapi.json","flask_apscheduler":%q,"metrics":"/metrics","health":"/healthz","ready":"/readyz"}`+"\n", version, flask)
-	})
+		out := httpapi.TestRun{Status: sundial.StatusSucceeded, Output: res.Output, Exit: res.Exit, DurationMS: res.Duration.Milliseconds()}
+		if res.Err != nil {
+			out.Status, out.Error = sundial.StatusFailed, masker.Mask(res.Err.Error())
+		} else if res.Result != nil {
+			b, err := json.Marshal(res.Result)
+			if err != nil {
+				out.Status, out.Error = sundial.StatusFailed, "result is not JSON: "+err.Error()
+			} else {
+				out.Result = b
+			}
+		}
+		return out, nil
+	}
 }

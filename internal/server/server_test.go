@@ -155,11 +155,12 @@ func TestServeFirstStartTokenHealthAndMetrics(t *testing.T) {
 	}
 	res.Body.Close()
 	c := res.Cookies()
-	if res.StatusCode != 303 || len(c) != 1 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Value != srv.token {
+	if res.StatusCode != 303 || len(c) != 2 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Value != srv.token ||
+		c[1].Name != "sundial_csrf" || c[1].HttpOnly || c[1].SameSite != http.SameSiteStrictMode {
 		t.Errorf("login = %d %v", res.StatusCode, c)
 	}
-	if res, _ := noRedirect.Get(srv.base + "/?token=sdl_wrong"); res.StatusCode != 401 {
-		t.Errorf("login with a bad token = %d", res.StatusCode)
+	if res, _ := noRedirect.Get(srv.base + "/?token=sdl_wrong"); res.StatusCode != 303 || len(res.Cookies()) != 0 || !strings.Contains(res.Header.Get("Location"), "error") {
+		t.Errorf("login with a bad token = %d %v", res.StatusCode, res.Header)
 	}
 
 	// A job runs, and the metrics show it.

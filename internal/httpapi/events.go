@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/sundialhq/sundial"
+)
+
+func (a *API) registerEvents() {
+	a.handle("GET", v1+"/events", sundial.RoleViewer, a.writeProblem, a.events)
+	a.handle("POST", v1+"/scripts/test-run", sundial.RoleAdmin, a.writeProblem, a.testRun)
+}
+
+// ChangeEvent is the data of a server-sent "change" event: something about
+// a job or a run changed on this node. Clients refetch what they show.
+type ChangeEvent struct {
+	Kind   string `json:"kind"`
+	JobID  string `json:"job_id,omitempty"`
+	RunID  string `json:"run_id,omitempty"`
+	Status string `json:"status,omitempty"`
+}
+
+// events streams the scheduler's job and run events as server-sent
+// "change" events, for pages that update live. Each node sends its own
+// events; pages also refetch now and then for changes made elsewhere.
+func (a *API) events(w http.ResponseWriter, r *http.Request) error {
+	sub := a.s.Subscribe(256)
+	defer sub.Close()
+	flusher, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": sundial events\n\n")
+	if flusher != nil {
+		flusher.Flush()
+	}
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-ping.C:
+			fmt.Fprint(w, ": ping\n\n")
+		case e, ok := <-sub.C:
+			if !ok {
+				return nil
+			}
+			ce := ChangeEvent{Kind: string(e.Kind)}
+			if e.Job != nil {
+				ce.JobID = e.Job.ID
+			}
+			if e.Run != nil {
+				ce.JobID, ce.RunID, ce.Status = e.Run.JobID, e.Run.ID, string(e.Run.Status)
+			}
+			b, _ := json.Marshal(ce)
+			fmt.Fprintf(w, "event: change\ndata: %s\n\n", b)
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+}
+
+// TestRunRequest runs a script's text once, without saving it or a job.
+type TestRunRequest struct {
+	Lang   string         `json:"lang"`
+	Source string         `json:"source"`
+	Args   []any          `json:"args,omitempty"`
+	Kwargs map[string]any `json:"kwargs,omitempty"`
+}
+
+// TestRun is how a test run ended.
+type TestRun struct {
+	Status     sundial.RunStatus   `json:"status"`
+	Result     json.RawMessage     `json:"result,omitempty"`
+	Error      string              `json:"error,omitempty"`
+	Output     string              `json:"output"`
+	Exit       *sundial.ExitStatus `json:"exit,omitempty"`
+	DurationMS int64               `json:"duration_ms"`
+}
+
+// TestRunner runs a script's text once, as the script kind would.
+type TestRunner func(ctx context.Context, req TestRunRequest) (TestRun, error)
+
+func (a *API) testRun(w http.ResponseWriter, r *http.Request) error {
+	var req TestRunRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Source == "" {
+		return badInput("source", "is empty")
+	}
+	if a.testRunner == nil {
+		return fmt.Errorf("%w: this server cannot run scripts", errConflict)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+	defer cancel()
+	res, err := a.testRunner(ctx, req)
+	if err != nil {
+		return err
+	}
+	a.audit(r.Context(), "script.test", "(test run)", map[string]any{"lang": req.Lang, "status": res.Status})
+	return writeJSON(w, http.StatusOK, res)
+}

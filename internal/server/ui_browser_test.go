@@ -1,0 +1,236 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium returns the path of a Chromium, or skips the test.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium on this machine: install Debian's chromium (.ci/run does) to run the browser tests")
+	return ""
+}
+
+// TestWebUIInABrowser drives the web UI in headless Chromium the way a new
+// user would: log in, create a cron job in the editor and see its preview,
+// run it and watch the run succeed with its output, pause and resume it,
+// upload a script and roll it back, and read the UI in Chinese. It saves a
+// screenshot of every page in $SUNDIAL_SCREENSHOTS (default: a temporary
+// directory).
+func TestWebUIInABrowser(t *testing.T) {
+	exe := chromium(t)
+	shots := os.Getenv("SUNDIAL_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	os.MkdirAll(shots, 0o755)
+	dir := t.TempDir()
+	srv := start(t, Config{DB: "sqlite:" + filepath.Join(dir, "s.db"), PollInterval: Duration(time.Second)}, Options{Version: "test"})
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(filepath.Join(dir, "chrome")), chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancelTimeout()
+
+	// Start the browser in ctx itself: a step's shorter context ends its
+	// actions, not the tab.
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("starting %s: %v", exe, err)
+	}
+	// Script errors fail the test.
+	var mu sync.Mutex
+	var jsErrors []string
+	scriptErrors := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), jsErrors...)
+	}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			mu.Lock()
+			jsErrors = append(jsErrors, msg)
+			mu.Unlock()
+		}
+	})
+	shot := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var buf []byte
+			chromedp.Evaluate(`document.querySelector("#toasts").replaceChildren()`, nil).Do(ctx)
+			if err := chromedp.FullScreenshot(&buf, 85).Do(ctx); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shots, name+".jpg"), buf, 0o644)
+		})
+	}
+	waitText := func(sel, text string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			deadline := time.Now().Add(20 * time.Second)
+			var got string
+			for time.Now().Before(deadline) {
+				if err := chromedp.Run(ctx, chromedp.Text(sel, &got, chromedp.ByQuery, chromedp.AtLeast(0))); err == nil && strings.Contains(got, text) {
+					return nil
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return fmt.Errorf("%s never showed %q; it shows %q", sel, text, got)
+		})
+	}
+	// set changes a form control as a person would: the value, then the
+	// input and change events the page listens to.
+	set := func(sel, value string) chromedp.Action {
+		return chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
+			el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value), nil)
+	}
+	step := func(name string, actions ...chromedp.Action) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+		defer cancel()
+		if err := chromedp.Run(sctx, actions...); err != nil {
+			var html, toasts string
+			chromedp.Run(ctx, shot("failure"), chromedp.OuterHTML("main", &html, chromedp.ByQuery),
+				chromedp.Evaluate(`document.querySelector("#toasts").innerText`, &toasts))
+			t.Fatalf("%s: %v (script errors: %v)\ntoasts: %s\npage: %.2000s", name, err, scriptErrors(), toasts, html)
+		}
+	}
+
+	step("login page",
+		chromedp.Navigate(srv.base+"/"),
+		chromedp.WaitVisible("#token", chromedp.ByQuery),
+		shot("login"),
+		chromedp.SendKeys("#token", srv.token, chromedp.ByQuery),
+		chromedp.Submit("#token", chromedp.ByQuery),
+		waitText("main h1", "Dashboard"),
+		waitText("#who", "initial-admin"),
+		shot("dashboard"))
+
+	step("create a cron job in the editor, with its preview",
+		chromedp.Navigate(srv.base+"/#/jobs/new"),
+		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
+		chromedp.SendKeys("#e-id", "nightly-report", chromedp.ByQuery),
+		chromedp.SendKeys("#e-name", "Nightly report", chromedp.ByQuery),
+		set("#k-task", "echo"),
+		set("#o-args", `{"report": "nightly"}`),
+		set("#t-tz", "Europe/London"),
+		set("#t-expr", ""),
+		chromedp.SendKeys("#t-expr", "30 2 * * 1-5", chromedp.ByQuery),
+		waitText("#preview", "02:30"),
+		waitText("#preview", "Europe/London"),
+		shot("editor"))
+	var fires int
+	step("ten fire times", chromedp.Evaluate(`document.querySelectorAll("#preview .fires li").length`, &fires))
+	if fires != 10 {
+		t.Errorf("the preview lists %d fire times, want 10", fires)
+	}
+	step("a bad expression is explained while typing",
+		chromedp.SendKeys("#t-expr", "9", chromedp.ByQuery), // "30 2 * * 1-59"
+		waitText("#preview", "out of range"),
+		set("#t-expr", "30 2 * * 1-5"),
+		chromedp.SendKeys("#t-expr", " ", chromedp.ByQuery),
+		waitText("#preview", "02:30"),
+		chromedp.Click(`#editor button[type="submit"]`, chromedp.ByQuery),
+		waitText("main h1", "Nightly report"),
+		shot("job"))
+
+	step("run it now and watch the run succeed with its output",
+		chromedp.Click(`button[data-act="run"]`, chromedp.ByQuery),
+		waitText("main h1", "nightly-report"),
+		waitText("main .head .badge", "succeeded"),
+		waitText("#output", "echo"),
+		shot("run"))
+
+	step("pause and resume it from the list",
+		chromedp.Navigate(srv.base+"/#/jobs"),
+		waitText("#jobs", "Nightly report"),
+		chromedp.Click(`#jobs button[data-act="pause"]`, chromedp.ByQuery),
+		waitText("#jobs", "paused"),
+		chromedp.Click(`#jobs button[data-act="resume"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#jobs button[data-act="pause"]`, chromedp.ByQuery),
+		shot("jobs"))
+
+	setSource := func(src string) chromedp.Action {
+		return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(".CodeMirror").CodeMirror.setValue(%q)`, src), nil)
+	}
+	step("upload a script, change it, roll it back",
+		chromedp.Navigate(srv.base+"/#/scripts"),
+		chromedp.WaitVisible("#ns-name", chromedp.ByQuery),
+		chromedp.SendKeys("#ns-name", "report", chromedp.ByQuery),
+		chromedp.Click("#new-script button", chromedp.ByQuery),
+		chromedp.WaitVisible(".CodeMirror", chromedp.ByQuery),
+		setSource("def run(days=1):\n    return {'days': days}\n"),
+		chromedp.Click("#save", chromedp.ByQuery),
+		waitText("main .head", "version 1"),
+		setSource("def run(days=1):\n    return {'days': days * 2}\n"),
+		chromedp.Click("#save", chromedp.ByQuery),
+		waitText("main .head", "version 2"),
+		chromedp.Click("#compare", chromedp.ByQuery),
+		waitText("#diff", "days * 2"),
+		// Confirmation dialogs answer yes, and say what they asked.
+		chromedp.Evaluate(`window.asked = []; window.confirm = (msg) => { window.asked.push(msg); return true; }`, nil),
+		chromedp.Click(`button[data-rollback="1"]`, chromedp.ByQuery),
+		waitText("main .head", "version 3"),
+		waitText("main table", "rollback to version 1"),
+		chromedp.SendKeys("#test-kwargs", `{"days": 7}`, chromedp.ByQuery),
+		chromedp.Click("#test", chromedp.ByQuery),
+		waitText("#test-result", `"days": 7`),
+		chromedp.Click("#compare", chromedp.ByQuery),
+		waitText("#diff", "- "),
+		shot("script"))
+	var source string
+	var asked []string
+	step("the rolled-back source", chromedp.Evaluate(`document.querySelector(".CodeMirror").CodeMirror.getValue()`, &source),
+		chromedp.Evaluate(`window.asked`, &asked))
+	if len(asked) != 1 || !strings.Contains(asked[0], "version 1") {
+		t.Errorf("the rollback asked %q", asked)
+	}
+	if source != "def run(days=1):\n    return {'days': days}\n" {
+		t.Errorf("source after the rollback = %q", source)
+	}
+
+	step("the other pages",
+		chromedp.Navigate(srv.base+"/#/scripts"), waitText("main table", "report"), shot("scripts"),
+		chromedp.Navigate(srv.base+"/#/nodes"), waitText("main table", "PID"), shot("nodes"),
+		chromedp.Navigate(srv.base+"/#/settings"), waitText("main", "initial-admin"), shot("settings"),
+		chromedp.Navigate(srv.base+"/#/"), waitText("main h1", "Dashboard"), waitText("main", "Nightly report"))
+
+	step("switch to Simplified Chinese",
+		set("#lang", "zh"),
+		waitText("main h1", "仪表盘"),
+		waitText("#nav", "任务"),
+		shot("dashboard-zh"),
+		chromedp.Navigate(srv.base+"/#/jobs"), waitText("main h1", "任务"), waitText("#jobs", "立即运行"), shot("jobs-zh"))
+
+	step("dark theme, on a phone",
+		chromedp.Click("#theme", chromedp.ByQuery),
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(srv.base+"/#/"), waitText("main h1", "仪表盘"), shot("dashboard-phone-dark"))
+	if errs := scriptErrors(); len(errs) > 0 {
+		t.Errorf("script errors in the page: %v", errs)
+	}
+}

@@ -1,0 +1,1013 @@
+// Sundial's web UI: a client of the same API v1 that the CLI uses, with no
+// build step. Pages render into #main from the hash route; every string
+// goes through t() (i18n.js); live updates come from /api/v1/events.
+import { t, lang, setLang, LANGS } from "./i18n.js";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+const main = () => $("#main");
+
+// h escapes text for HTML.
+function h(v) {
+  return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function cookie(name) {
+  const m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+// ApiError carries the problem document of a failed request.
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || String(status));
+    this.status = status;
+    this.problem = problem || {};
+  }
+}
+
+// api calls API v1 with the session cookie and the CSRF token.
+async function api(method, path, body, headers = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin" };
+  if (method !== "GET") init.headers["X-CSRF-Token"] = cookie("sundial_csrf");
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch("/api/v1" + path, init);
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (res.status === 401 && location.hash !== "#/login") {
+    location.hash = "#/login";
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return { data, res };
+}
+const get = async (path) => (await api("GET", path)).data;
+
+// ---------- formatting ----------
+
+function fmtTime(s) {
+  if (!s) return "–";
+  const d = new Date(s);
+  return d.toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB", { dateStyle: "medium", timeStyle: "medium" });
+}
+
+function fmtDur(ms) {
+  if (ms == null || isNaN(ms)) return "–";
+  if (ms < 1000) return Math.round(ms) + " ms";
+  if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+  return Math.floor(ms / 60000) + " m " + Math.round((ms % 60000) / 1000) + " s";
+}
+
+function runMs(r) {
+  return r.started_at && r.ended_at ? new Date(r.ended_at) - new Date(r.started_at) : null;
+}
+
+function fromNow(s) {
+  if (!s) return "–";
+  const sec = Math.round((new Date(s) - Date.now()) / 1000);
+  const abs = Math.abs(sec);
+  const [n, unit] = abs < 60 ? [abs, "s"] : abs < 3600 ? [Math.round(abs / 60), "m"] : abs < 86400 ? [Math.round(abs / 3600), "h"] : [Math.round(abs / 86400), "d"];
+  return t(sec >= 0 ? "time.in" : "time.ago", { n, unit: t("unit." + unit) });
+}
+
+function badge(status) {
+  return `<span class="badge st-${h(status)}">${h(t("status." + status))}</span>`;
+}
+
+function pretty(v) {
+  if (v == null) return "";
+  return typeof v === "string" ? v : JSON.stringify(v, null, 2);
+}
+
+function toast(msg, kind = "ok") {
+  const el = document.createElement("div");
+  el.className = "toast " + kind;
+  el.setAttribute("role", "status");
+  el.textContent = msg;
+  $("#toasts").append(el);
+  while ($("#toasts").children.length > 3) $("#toasts").firstChild.remove();
+  setTimeout(() => el.remove(), 4000);
+}
+
+function showError(err) {
+  toast(err.problem?.field ? `${err.message}` : err.message || String(err), "err");
+}
+
+// ---------- layout ----------
+
+let me = null; // the logged-in token: {name, role}
+const can = (role) => me && { viewer: 1, operator: 2, admin: 3 }[me.role] >= { viewer: 1, operator: 2, admin: 3 }[role];
+
+function layout() {
+  document.documentElement.lang = lang() === "zh" ? "zh-CN" : "en";
+  const nav = [
+    ["#/", "nav.dashboard"],
+    ["#/jobs", "nav.jobs"],
+    ["#/scripts", "nav.scripts"],
+    ["#/nodes", "nav.nodes"],
+  ];
+  if (can("admin")) nav.push(["#/settings", "nav.settings"]);
+  $("#nav").innerHTML = me
+    ? nav.map(([href, key]) => `<a href="${href}" data-nav="${href}">${h(t(key))}</a>`).join("")
+    : "";
+  $("#who").innerHTML = me
+    ? `<span class="muted">${h(me.name)} · ${h(t("role." + me.role))}</span>
+       <form method="post" action="/ui/logout"><input type="hidden" name="csrf" value="${h(cookie("sundial_csrf"))}"><button class="link">${h(t("action.logout"))}</button></form>`
+    : "";
+  $("#lang").innerHTML = LANGS.map(([code, name]) => `<option value="${code}" ${code === lang() ? "selected" : ""}>${name}</option>`).join("");
+  $("#lang").setAttribute("aria-label", t("pref.language"));
+  $("#theme").textContent = t(document.documentElement.dataset.theme === "dark" ? "pref.light" : "pref.dark");
+  $("#skip").textContent = t("a11y.skip");
+  for (const a of $$("[data-nav]")) {
+    const cur = location.hash || "#/";
+    a.classList.toggle("active", a.dataset.nav === "#/" ? cur === "#/" : cur.startsWith(a.dataset.nav));
+  }
+}
+
+// ---------- router ----------
+
+const routes = [
+  [/^#\/login$/, loginPage],
+  [/^#?\/?$/, dashboardPage],
+  [/^#\/jobs$/, jobsPage],
+  [/^#\/jobs\/new$/, (m) => editorPage(null)],
+  [/^#\/jobs\/([^/]+)\/edit$/, (m) => editorPage(decodeURIComponent(m[1]))],
+  [/^#\/jobs\/([^/]+)$/, (m) => jobPage(decodeURIComponent(m[1]))],
+  [/^#\/runs\/([^/]+)$/, (m) => runPage(decodeURIComponent(m[1]))],
+  [/^#\/scripts$/, scriptsPage],
+  [/^#\/scripts\/([^/]+)$/, (m) => scriptPage(decodeURIComponent(m[1]))],
+  [/^#\/nodes$/, nodesPage],
+  [/^#\/settings$/, settingsPage],
+];
+
+let current = null; // {refresh, cleanup} of the page shown
+let renderSeq = 0;
+
+async function render() {
+  const hash = location.hash || "#/";
+  if (current?.cleanup) current.cleanup();
+  current = null;
+  if (!me && hash !== "#/login") {
+    try {
+      me = (await api("GET", "/whoami")).data;
+    } catch {
+      location.hash = "#/login";
+      return;
+    }
+  }
+  layout();
+  main().onclick = null; // a page's own click handler goes with the page
+  const seq = ++renderSeq;
+  for (const [re, page] of routes) {
+    const m = hash.match(re);
+    if (m) {
+      main().setAttribute("aria-busy", "true");
+      try {
+        const p = await page(m);
+        if (seq === renderSeq) current = p || null;
+      } catch (err) {
+        if (err.status !== 401) main().innerHTML = `<div class="error-box">${h(err.message)}</div>`;
+      }
+      main().removeAttribute("aria-busy");
+      const h1 = $("h1", main());
+      if (h1) document.title = h1.textContent + " · Sundial";
+      return;
+    }
+  }
+  main().innerHTML = `<h1>${h(t("page.notfound"))}</h1>`;
+}
+
+// Live updates: the server says something changed; the page refetches
+// (after a short pause, so that a burst of events is one refresh). Pages
+// also refresh every 15 seconds for changes made on other nodes.
+let events = null;
+let pending = null;
+function startLiveUpdates() {
+  if (events || !me) return;
+  events = new EventSource("/api/v1/events");
+  events.addEventListener("change", () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => current?.refresh?.(), 400);
+  });
+  setInterval(() => current?.refresh?.(), 15000);
+}
+
+// ---------- login ----------
+
+async function loginPage() {
+  me = null;
+  layout();
+  const failed = new URLSearchParams(location.search).has("error");
+  main().innerHTML = `
+    <section class="login card">
+      <h1>${h(t("login.title"))}</h1>
+      <p class="muted">${h(t("login.help"))}</p>
+      ${failed ? `<div class="error-box" role="alert">${h(t("login.failed"))}</div>` : ""}
+      <form method="post" action="/ui/login">
+        <label for="token">${h(t("login.token"))}</label>
+        <input id="token" name="token" type="password" autocomplete="current-password" required autofocus placeholder="sdl_…">
+        <button class="primary" type="submit">${h(t("login.submit"))}</button>
+      </form>
+    </section>`;
+}
+
+// ---------- charts ----------
+
+// barChart draws stacked bars: buckets is [{label, parts: {key: n}}].
+function barChart(buckets, keys, colors, title) {
+  const W = 720, H = 160, pad = 24;
+  const max = Math.max(1, ...buckets.map((b) => keys.reduce((s, k) => s + (b.parts[k] || 0), 0)));
+  const bw = (W - pad) / buckets.length;
+  let bars = "";
+  buckets.forEach((b, i) => {
+    let y = H - pad;
+    for (const k of keys) {
+      const v = b.parts[k] || 0;
+      if (!v) continue;
+      const bh = ((H - 2 * pad) * v) / max;
+      y -= bh;
+      bars += `<rect x="${pad + i * bw + 1}" y="${y}" width="${Math.max(bw - 2, 1)}" height="${bh}" class="${colors[k]}"><title>${h(b.label)}: ${v} ${h(t("status." + k))}</title></rect>`;
+    }
+    if (i % 4 === 0) bars += `<text x="${pad + i * bw}" y="${H - 6}" class="axis">${h(b.label)}</text>`;
+  });
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${h(title)}" class="chart"><text x="0" y="14" class="axis">${max}</text><line x1="${pad}" y1="${H - pad}" x2="${W}" y2="${H - pad}" class="grid"/>${bars}</svg>`;
+}
+
+function sparkline(values, title) {
+  const W = 320, H = 60;
+  if (values.length < 2) return `<p class="muted">${h(t("job.notenough"))}</p>`;
+  const max = Math.max(...values, 1);
+  const pts = values.map((v, i) => `${(i * W) / (values.length - 1)},${H - 4 - ((H - 8) * v) / max}`).join(" ");
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${h(title)}" class="spark"><polyline points="${pts}"/></svg>`;
+}
+
+// ---------- dashboard ----------
+
+async function dashboardPage() {
+  const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+  const [status, jobs, runs, failures] = await Promise.all([
+    get("/status"),
+    get("/jobs?limit=1000"),
+    get("/runs?limit=1000&since=" + encodeURIComponent(since)),
+    get("/runs?status=failed&limit=5"),
+  ]);
+  const failed24 = runs.runs.filter((r) => ["failed", "timed_out", "lost"].includes(r.status)).length;
+  const next = jobs.jobs.filter((j) => j.next_run_at).sort((a, b) => new Date(a.next_run_at) - new Date(b.next_run_at)).slice(0, 8);
+  const hours = [];
+  for (let i = 23; i >= 0; i--) {
+    const start = new Date(Date.now() - i * 3600 * 1000);
+    start.setMinutes(0, 0, 0);
+    hours.push({ start, label: String(start.getHours()).padStart(2, "0") + ":00", parts: {}, dur: [] });
+  }
+  for (const r of runs.runs) {
+    const at = new Date(r.scheduled_at);
+    const b = hours.find((x) => at >= x.start && at < new Date(x.start.getTime() + 3600 * 1000));
+    if (!b) continue;
+    const k = ["succeeded", "failed", "timed_out", "lost"].includes(r.status) ? r.status : "other";
+    b.parts[k] = (b.parts[k] || 0) + 1;
+    const ms = runMs(r);
+    if (ms != null) b.dur.push(ms);
+  }
+  const avg = hours.map((b) => ({ label: b.label, parts: { duration: b.dur.length ? b.dur.reduce((s, v) => s + v, 0) / b.dur.length : 0 } }));
+  main().innerHTML = `
+    <h1>${h(t("nav.dashboard"))}</h1>
+    <div class="cards">
+      <a class="card stat" href="#/jobs"><span class="n">${status.jobs.total}</span><span>${h(t("dash.jobs"))}</span></a>
+      <a class="card stat" href="#/jobs"><span class="n">${status.jobs.paused}</span><span>${h(t("dash.paused"))}</span></a>
+      <div class="card stat"><span class="n">${status.runs.running || 0}</span><span>${h(t("dash.running"))}</span></div>
+      <div class="card stat ${failed24 ? "bad" : ""}"><span class="n">${failed24}</span><span>${h(t("dash.failed24"))}</span></div>
+    </div>
+    <div class="grid2">
+      <section class="card">
+        <h2>${h(t("dash.next"))}</h2>
+        ${next.length ? `<ol class="timeline">${next.map((j) => `<li><a href="#/jobs/${encodeURIComponent(j.id)}">${h(j.name || j.id)}</a> <span class="muted">${h(fromNow(j.next_run_at))} · ${h(fmtTime(j.next_run_at))}</span></li>`).join("")}</ol>` : `<p class="muted">${h(t("dash.nonext"))}</p>`}
+      </section>
+      <section class="card">
+        <h2>${h(t("dash.failures"))}</h2>
+        ${failures.runs.length ? `<ul class="plain">${failures.runs.map((r) => `<li><a href="#/runs/${encodeURIComponent(r.id)}">${h(r.job_id)}</a> <span class="muted">${h(fmtTime(r.scheduled_at))}</span><div class="err1">${h((r.error || "").split("\n")[0])}</div></li>`).join("")}</ul>` : `<p class="muted">${h(t("dash.nofailures"))}</p>`}
+      </section>
+    </div>
+    <section class="card">
+      <h2>${h(t("dash.perhour"))}</h2>
+      ${barChart(hours, ["succeeded", "failed", "timed_out", "lost", "other"], { succeeded: "c-ok", failed: "c-bad", timed_out: "c-warn", lost: "c-warn", other: "c-muted" }, t("dash.perhour"))}
+      <h2>${h(t("dash.durations"))}</h2>
+      ${barChart(avg, ["duration"], { duration: "c-info" }, t("dash.durations"))}
+    </section>`;
+  return { refresh: dashboardPage };
+}
+
+// ---------- jobs ----------
+
+const filters = { q: "", state: "", tag: "", queue: "", task: "" };
+
+async function jobsPage() {
+  const [jobs, runs, tasks] = await Promise.all([get("/jobs?limit=1000"), get("/runs?limit=500"), get("/tasks")]);
+  const last = {};
+  for (const r of runs.runs) if (!last[r.job_id] && !["queued", "scheduled"].includes(r.status)) last[r.job_id] = r;
+  const tags = [...new Set(jobs.jobs.flatMap((j) => j.tags || []))].sort();
+  const queues = [...new Set(jobs.jobs.map((j) => j.queue || ""))].sort();
+  main().innerHTML = `
+    <div class="head"><h1>${h(t("nav.jobs"))}</h1>${can("admin") ? `<a class="button primary" href="#/jobs/new">${h(t("jobs.new"))}</a>` : ""}</div>
+    <div class="toolbar" role="search">
+      <input id="f-q" type="search" placeholder="${h(t("jobs.search"))}" aria-label="${h(t("jobs.search"))}" value="${h(filters.q)}">
+      <select id="f-state" aria-label="${h(t("jobs.state"))}"><option value="">${h(t("jobs.allstates"))}</option><option value="active">${h(t("state.active"))}</option><option value="paused">${h(t("state.paused"))}</option></select>
+      <select id="f-tag" aria-label="${h(t("jobs.tag"))}"><option value="">${h(t("jobs.alltags"))}</option>${tags.map((x) => `<option>${h(x)}</option>`).join("")}</select>
+      <select id="f-queue" aria-label="${h(t("jobs.queue"))}"><option value="">${h(t("jobs.allqueues"))}</option>${queues.map((x) => `<option value="${h(x)}">${h(x || t("jobs.defaultqueue"))}</option>`).join("")}</select>
+      <select id="f-task" aria-label="${h(t("jobs.kind"))}"><option value="">${h(t("jobs.allkinds"))}</option>${tasks.tasks.map((x) => `<option>${h(x)}</option>`).join("")}</select>
+    </div>
+    <div class="table-wrap"><table class="list" id="jobs">
+      <thead><tr><th>${h(t("col.job"))}</th><th>${h(t("col.task"))}</th><th>${h(t("col.schedule"))}</th><th>${h(t("col.next"))}</th><th>${h(t("col.last"))}</th><th>${h(t("col.actions"))}</th></tr></thead>
+      <tbody></tbody></table></div>`;
+  for (const k of ["state", "tag", "queue", "task"]) $("#f-" + k).value = filters[k];
+  const draw = () => {
+    const q = filters.q.toLowerCase();
+    const rows = jobs.jobs.filter(
+      (j) =>
+        (!q || j.id.toLowerCase().includes(q) || (j.name || "").toLowerCase().includes(q)) &&
+        (!filters.state || (filters.state === "paused") === j.paused) &&
+        (!filters.tag || (j.tags || []).includes(filters.tag)) &&
+        (filters.queue === "" || (j.queue || "") === filters.queue) &&
+        (!filters.task || j.task === filters.task),
+    );
+    $("#jobs tbody").innerHTML = rows.length
+      ? rows
+          .map((j) => {
+            const r = last[j.id];
+            return `<tr>
+          <td><a href="#/jobs/${encodeURIComponent(j.id)}">${h(j.name || j.id)}</a>${j.name ? `<div class="muted small">${h(j.id)}</div>` : ""}${(j.tags || []).map((x) => ` <span class="tag">${h(x)}</span>`).join("")}</td>
+          <td>${h(j.task)}</td>
+          <td>${h(j.description || "")}</td>
+          <td>${j.paused ? badge("paused") : h(fromNow(j.next_run_at))}</td>
+          <td>${r ? `<a href="#/runs/${encodeURIComponent(r.id)}">${badge(r.status)}</a> <span class="muted">${h(fmtDur(runMs(r)))}</span>` : "–"}</td>
+          <td class="actions">${jobActions(j)}</td></tr>`;
+          })
+          .join("")
+      : `<tr><td colspan="6" class="muted">${h(t("jobs.none"))}</td></tr>`;
+  };
+  draw();
+  $("#f-q").addEventListener("input", (e) => ((filters.q = e.target.value), draw()));
+  for (const k of ["state", "tag", "queue", "task"]) $("#f-" + k).addEventListener("change", (e) => ((filters[k] = e.target.value), draw()));
+  return { refresh: () => !document.activeElement?.matches("#f-q") && jobsPage() };
+}
+
+function jobActions(j) {
+  let out = "";
+  if (can("operator")) {
+    out += `<button data-act="run" data-id="${h(j.id)}">${h(t("action.run"))}</button>`;
+    out += j.paused
+      ? `<button data-act="resume" data-id="${h(j.id)}">${h(t("action.resume"))}</button>`
+      : `<button data-act="pause" data-id="${h(j.id)}">${h(t("action.pause"))}</button>`;
+  }
+  if (can("admin")) {
+    out += `<a class="button" href="#/jobs/${encodeURIComponent(j.id)}/edit">${h(t("action.edit"))}</a>`;
+    out += `<button class="danger" data-act="delete" data-id="${h(j.id)}">${h(t("action.delete"))}</button>`;
+  }
+  return out;
+}
+
+// One handler for the job actions on every page.
+document.addEventListener("click", async (e) => {
+  const b = e.target.closest("button[data-act]");
+  if (!b) return;
+  const id = b.dataset.id;
+  try {
+    switch (b.dataset.act) {
+      case "run": {
+        const { data } = await api("POST", `/jobs/${encodeURIComponent(id)}/run`);
+        toast(t("toast.started", { id }));
+        location.hash = "#/runs/" + encodeURIComponent(data.id);
+        return;
+      }
+      case "pause":
+      case "resume":
+        await api("POST", `/jobs/${encodeURIComponent(id)}/${b.dataset.act}`);
+        toast(t("toast." + b.dataset.act + "d", { id }));
+        break;
+      case "delete":
+        if (!confirm(t("confirm.delete", { id }))) return;
+        await api("DELETE", `/jobs/${encodeURIComponent(id)}`);
+        toast(t("toast.deleted", { id }));
+        if (location.hash.startsWith("#/jobs/")) location.hash = "#/jobs";
+        break;
+      default:
+        return;
+    }
+    current?.refresh?.();
+  } catch (err) {
+    showError(err);
+  }
+});
+
+// ---------- job detail ----------
+
+async function jobPage(id) {
+  const [job, runs] = await Promise.all([get("/jobs/" + encodeURIComponent(id)), get("/runs?limit=50&job_id=" + encodeURIComponent(id))]);
+  const ended = runs.runs.filter((r) => !["queued", "scheduled", "pending", "running"].includes(r.status));
+  const ok = ended.filter((r) => r.status === "succeeded").length;
+  const durations = ended.map(runMs).filter((x) => x != null).reverse();
+  main().innerHTML = `
+    <div class="head"><h1>${h(job.name || job.id)}</h1><div class="actions">${jobActions(job)}</div></div>
+    <div class="grid2">
+      <section class="card"><h2>${h(t("job.settings"))}</h2>
+        <dl class="kv">
+          <dt>${h(t("field.id"))}</dt><dd><code>${h(job.id)}</code></dd>
+          <dt>${h(t("field.task"))}</dt><dd>${h(job.task)}</dd>
+          <dt>${h(t("field.schedule"))}</dt><dd>${h(job.description || "")}</dd>
+          <dt>${h(t("field.state"))}</dt><dd>${job.paused ? badge("paused") + (job.pause_reason ? ` <span class="muted">${h(job.pause_reason)}</span>` : "") : badge("active")}</dd>
+          <dt>${h(t("field.next"))}</dt><dd>${h(fmtTime(job.next_run_at))} <span class="muted">${h(fromNow(job.next_run_at))}</span></dd>
+          <dt>${h(t("field.queue"))}</dt><dd>${h(job.queue || t("jobs.defaultqueue"))}</dd>
+          <dt>${h(t("field.source"))}</dt><dd>${h(t("source." + (job.source || "library")))}</dd>
+          <dt>${h(t("field.version"))}</dt><dd>${job.version}</dd>
+        </dl>
+        <details><summary>${h(t("job.definition"))}</summary><pre>${h(pretty({ trigger: job.trigger, args: job.args, options: job.options, tags: job.tags }))}</pre></details>
+      </section>
+      <section class="card"><h2>${h(t("job.health"))}</h2>
+        <p class="big">${ended.length ? Math.round((100 * ok) / ended.length) + "%" : "–"}</p>
+        <p class="muted">${h(t("job.successrate", { ok, n: ended.length }))}</p>
+        <h3>${h(t("job.trend"))}</h3>
+        ${sparkline(durations, t("job.trend"))}
+      </section>
+    </div>
+    <section class="card"><h2>${h(t("job.runs"))}</h2>
+      <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.scheduled"))}</th><th>${h(t("col.status"))}</th><th>${h(t("col.took"))}</th><th>${h(t("col.attempt"))}</th><th>${h(t("col.error"))}</th></tr></thead>
+      <tbody id="runs">${runRows(runs.runs)}</tbody></table></div>
+      ${runs.next_cursor ? `<button id="more" data-cursor="${h(runs.next_cursor)}">${h(t("action.more"))}</button>` : ""}
+    </section>`;
+  $("#more")?.addEventListener("click", async function more(e) {
+    const page = await get(`/runs?limit=50&job_id=${encodeURIComponent(id)}&cursor=${encodeURIComponent(e.target.dataset.cursor)}`);
+    $("#runs").insertAdjacentHTML("beforeend", runRows(page.runs));
+    if (page.next_cursor) e.target.dataset.cursor = page.next_cursor;
+    else e.target.remove();
+  });
+  return { refresh: () => jobPage(id) };
+}
+
+function runRows(runs) {
+  return runs
+    .map(
+      (r) => `<tr><td><a href="#/runs/${encodeURIComponent(r.id)}">${h(fmtTime(r.scheduled_at))}</a>${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}</td>
+      <td>${badge(r.status)}</td><td>${h(fmtDur(runMs(r)))}</td><td>${r.attempt}</td><td class="err1">${h((r.error || "").split("\n")[0])}</td></tr>`,
+    )
+    .join("") || `<tr><td colspan="5" class="muted">${h(t("job.noruns"))}</td></tr>`;
+}
+
+// ---------- run detail ----------
+
+async function runPage(id) {
+  const r = await get("/runs/" + encodeURIComponent(id));
+  const active = ["queued", "scheduled", "pending", "running"].includes(r.status);
+  const late = r.started_at ? new Date(r.started_at) - new Date(r.scheduled_at) : null;
+  main().innerHTML = `
+    <div class="head"><h1>${h(t("run.title", { job: r.job_id }))}</h1>${badge(r.status)}</div>
+    <section class="card">
+      <dl class="kv">
+        <dt>${h(t("field.job"))}</dt><dd><a href="#/jobs/${encodeURIComponent(r.job_id)}">${h(r.job_id)}</a></dd>
+        <dt>${h(t("field.run"))}</dt><dd><code>${h(r.id)}</code></dd>
+        <dt>${h(t("field.scheduled"))}</dt><dd>${h(fmtTime(r.scheduled_at))}</dd>
+        <dt>${h(t("field.started"))}</dt><dd>${h(fmtTime(r.started_at))}</dd>
+        <dt>${h(t("field.ended"))}</dt><dd>${h(fmtTime(r.ended_at))}</dd>
+        <dt>${h(t("field.took"))}</dt><dd>${h(fmtDur(runMs(r)))}</dd>
+        <dt>${h(t("field.lateness"))}</dt><dd>${h(fmtDur(late))}</dd>
+        <dt>${h(t("field.attempt"))}</dt><dd>${r.attempt}${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}</dd>
+        <dt>${h(t("field.node"))}</dt><dd>${h(r.node || "–")}</dd>
+        ${r.exit ? `<dt>${h(t("field.exit"))}</dt><dd>${r.exit.signal ? h(t("run.signal", { s: r.exit.signal })) : h(t("run.exitcode", { n: r.exit.code }))}</dd>` : ""}
+      </dl>
+    </section>
+    ${r.result != null ? `<section class="card"><h2>${h(t("run.result"))}</h2><pre class="json">${h(pretty(r.result))}</pre></section>` : ""}
+    ${r.error ? `<section class="card"><h2>${h(t("run.error"))}</h2><pre class="error">${h(r.error)}</pre></section>` : ""}
+    <section class="card"><h2>${h(t("run.output"))} ${active ? `<span class="live">${h(t("run.live"))}</span>` : ""}</h2><pre id="output" class="output" tabindex="0">${h(r.output || "")}</pre></section>`;
+  if (!active) return { refresh: null };
+  // Follow the output as it is written; at the end, show the run whole.
+  const out = $("#output");
+  const es = new EventSource(`/api/v1/runs/${encodeURIComponent(id)}/output?follow=1`);
+  out.textContent = "";
+  es.addEventListener("output", (e) => {
+    const ev = JSON.parse(e.data);
+    if (ev.reset) out.textContent = ev.text;
+    else out.textContent += ev.text;
+    out.scrollTop = out.scrollHeight;
+  });
+  es.addEventListener("end", () => {
+    es.close();
+    if (location.hash === "#/runs/" + encodeURIComponent(id) || location.hash === "#/runs/" + id) runPage(id).then((p) => (current = p));
+  });
+  return { refresh: null, cleanup: () => es.close() };
+}
+
+// ---------- job editor ----------
+
+const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
+
+function field(id, label, input, hint = "") {
+  return `<div class="field" data-for="${h(id)}"><label for="${h(id)}">${h(label)}</label>${input}${hint ? `<small class="muted">${h(hint)}</small>` : ""}<small class="ferr" id="err-${h(id)}" role="alert"></small></div>`;
+}
+const text = (id, v = "", attrs = "") => `<input id="${h(id)}" value="${h(v ?? "")}" ${attrs}>`;
+const num = (id, v = "", attrs = "") => `<input id="${h(id)}" type="number" value="${h(v ?? "")}" ${attrs}>`;
+const area = (id, v = "", rows = 3) => `<textarea id="${h(id)}" rows="${rows}" spellcheck="false">${h(v ?? "")}</textarea>`;
+const select = (id, options, v) => `<select id="${h(id)}">${options.map(([val, label]) => `<option value="${h(val)}" ${String(val) === String(v ?? "") ? "selected" : ""}>${h(label)}</option>`).join("")}</select>`;
+const check = (id, v) => `<input id="${h(id)}" type="checkbox" ${v ? "checked" : ""}>`;
+
+async function editorPage(id) {
+  const [tasks, scripts, job] = await Promise.all([get("/tasks"), get("/scripts"), id ? get("/jobs/" + encodeURIComponent(id)) : null]);
+  // A new job starts as one that works when saved: a command that greets.
+  const j = job || (tasks.tasks.includes("command")
+    ? { task: "command", args: { argv: ["echo", "hello from sundial"] }, trigger: { type: "cron", expr: "0 9 * * 1-5" }, options: {}, tags: [] }
+    : { task: tasks.tasks[0], trigger: { type: "cron", expr: "0 9 * * 1-5" }, options: {}, tags: [] });
+  const tr = j.trigger || {};
+  const o = j.options || {};
+  const a = j.args || {};
+  const notify = (o.notify || [])[0] || {};
+  const cf = tr.fields || {};
+  main().innerHTML = `
+    <h1>${h(id ? t("editor.edit", { id }) : t("editor.new"))}</h1>
+    <form id="editor" class="editor" novalidate>
+      <section class="card"><h2>${h(t("editor.job"))}</h2><div class="fields">
+        ${field("e-id", t("field.id"), text("e-id", j.id, id ? "readonly" : 'required pattern="\\S+" placeholder="nightly-report"'))}
+        ${field("e-name", t("field.name"), text("e-name", j.name))}
+        ${field("e-tags", t("field.tags"), text("e-tags", (j.tags || []).join(", ")), t("hint.comma"))}
+        ${field("e-queue", t("field.queue"), text("e-queue", j.queue))}
+      </div></section>
+
+      <section class="card"><h2>${h(t("editor.trigger"))}</h2><div class="fields">
+        ${field("t-type", t("trigger.type"), select("t-type", ["cron", "interval", "date", "calendar"].map((x) => [x, t("trigger." + x)]), tr.type || "cron"))}
+        ${field("t-dialect", t("trigger.dialect"), select("t-dialect", [["crontab", "crontab"], ["quartz", "Quartz (xxl-job)"], ["apscheduler", "APScheduler"]], tr.dialect || "crontab"))}
+        ${field("t-expr", t("trigger.expr"), text("t-expr", tr.expr, 'placeholder="0 9 * * 1-5" spellcheck="false"'), t("hint.expr"))}
+        <div class="fields aps">${["year", "month", "day", "week", "day_of_week", "hour", "minute", "second"].map((k) => field("t-f-" + k, k, text("t-f-" + k, cf[k]))).join("")}</div>
+        ${["weeks", "days", "hours", "minutes", "seconds"].map((k) => field("t-" + k, t("unit." + k), num("t-" + k, tr[k], 'min="0" step="any"'))).join("")}
+        ${field("t-run_date", t("trigger.run_date"), text("t-run_date", tr.run_date, 'placeholder="2026-12-24 18:00"'))}
+        ${field("t-cal-unit", t("trigger.every"), select("t-cal-unit", ["years", "months", "weeks", "days"].map((x) => [x, t("unit." + x)]), ["years", "months", "weeks", "days"].find((k) => tr.type === "calendar" && tr[k]) || "months"))}
+        ${field("t-cal-n", t("trigger.count"), num("t-cal-n", ["years", "months", "weeks", "days"].map((k) => tr[k]).find(Boolean) || 1, 'min="1"'))}
+        ${field("t-at", t("trigger.at"), text("t-at", tr.type === "calendar" ? [tr.hour || 0, tr.minute || 0, tr.second || 0].map((x) => String(x).padStart(2, "0")).join(":") : "09:00:00", 'placeholder="09:00:00"'))}
+        ${field("t-missing", t("trigger.missing_day"), select("t-missing", [["last", t("trigger.missing.last")], ["skip", t("trigger.missing.skip")]], tr.missing_day || "last"))}
+        ${field("t-tz", t("trigger.timezone"), `<input id="t-tz" list="zones" value="${h(tr.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC")}"><datalist id="zones">${zones.map((z) => `<option value="${h(z)}">`).join("")}</datalist>`)}
+        ${field("t-start", t("trigger.start_date"), text("t-start", tr.start_date))}
+        ${field("t-end", t("trigger.end_date"), text("t-end", tr.end_date))}
+        ${field("t-jitter", t("trigger.jitter"), text("t-jitter", tr.jitter, 'placeholder="30s"'))}
+      </div>
+      <div class="preview" id="preview" aria-live="polite"></div></section>
+
+      <section class="card"><h2>${h(t("editor.task"))}</h2><div class="fields">
+        ${field("k-task", t("field.task"), select("k-task", tasks.tasks.map((x) => [x, x]), j.task))}
+        <div class="kind" data-kind="command">
+          ${field("c-argv", t("kind.argv"), area("c-argv", (a.argv || []).join("\n"), 3), t("hint.argv"))}
+          ${field("c-shell", t("kind.shell"), check("c-shell", a.shell))}
+          ${field("c-dir", t("kind.dir"), text("c-dir", a.dir))}
+          ${field("c-env", t("kind.env"), area("c-env", Object.entries(a.env || {}).map(([k, v]) => k + "=" + v).join("\n"), 2), t("hint.env"))}
+        </div>
+        <div class="kind" data-kind="http">
+          ${field("h-method", t("kind.method"), select("h-method", ["GET", "POST", "PUT", "PATCH", "DELETE"].map((x) => [x, x]), a.method || "POST"))}
+          ${field("h-url", t("kind.url"), text("h-url", a.url, 'type="url" placeholder="https://app.internal/jobs/cleanup"'))}
+          ${field("h-headers", t("kind.headers"), area("h-headers", Object.entries(a.headers || {}).map(([k, v]) => k + ": " + v).join("\n"), 2), t("hint.headers"))}
+          ${field("h-body", t("kind.body"), area("h-body", a.body != null ? pretty(a.body) : "", 3), t("hint.json"))}
+          ${field("h-expect", t("kind.expect"), text("h-expect", (a.expect || []).join(", "), 'placeholder="200, 204"'))}
+          ${field("h-store", t("kind.store_response"), check("h-store", a.store_response))}
+        </div>
+        <div class="kind" data-kind="python">
+          ${field("p-func", t("kind.func"), text("p-func", a.func, 'placeholder="app.jobs:cleanup" spellcheck="false"'))}
+        </div>
+        <div class="kind" data-kind="script">
+          ${field("s-script", t("kind.script"), select("s-script", scripts.scripts.map((s) => [s.name, `${s.name} (${s.lang})`]), a.script))}
+          ${field("s-version", t("kind.version"), num("s-version", a.version || "", 'min="1"'), t("hint.latest"))}
+        </div>
+        <div class="kind" data-kind="python script">
+          ${field("p-args", t("kind.args"), area("p-args", a.args ? JSON.stringify(a.args) : "", 1), t("hint.jsonlist"))}
+          ${field("p-kwargs", t("kind.kwargs"), area("p-kwargs", a.kwargs ? JSON.stringify(a.kwargs) : "", 2), t("hint.jsonobject"))}
+        </div>
+        <div class="kind" data-kind="command http python script">
+          ${field("x-secrets", t("kind.secrets"), text("x-secrets", (a.secrets || []).join(", ")), t("hint.comma"))}
+          ${field("x-timeout", t("kind.timeout"), text("x-timeout", a.timeout, 'placeholder="10m"'))}
+        </div>
+        <div class="kind" data-kind="other">
+          ${field("o-args", t("kind.rawargs"), area("o-args", j.args != null ? pretty(j.args) : "", 4), t("hint.json"))}
+        </div>
+      </div></section>
+
+      <section class="card"><h2>${h(t("editor.options"))}</h2><div class="fields">
+        ${field("o-misfire", t("opt.misfire_grace"), text("o-misfire", o.misfire_grace, 'placeholder="60s"'))}
+        ${field("o-coalesce", t("opt.coalesce"), select("o-coalesce", [["", t("opt.default")], ["true", t("opt.yes")], ["false", t("opt.no")]], o.coalesce == null ? "" : String(o.coalesce)))}
+        ${field("o-overlap", t("opt.overlap"), select("o-overlap", [["", t("opt.default")], ["skip", t("opt.overlap.skip")], ["queue", t("opt.overlap.queue")], ["allow", t("opt.overlap.allow")]], o.overlap))}
+        ${field("o-max", t("opt.max_instances"), num("o-max", o.max_instances, 'min="1"'))}
+        ${field("o-timeout", t("opt.timeout"), text("o-timeout", o.timeout, 'placeholder="30m"'))}
+        ${field("o-attempts", t("opt.max_attempts"), num("o-attempts", o.max_attempts, 'min="1"'))}
+        ${field("o-backoff", t("opt.retry_backoff"), text("o-backoff", o.retry_backoff, 'placeholder="1s"'))}
+        ${field("o-onstart", t("opt.run_on_start"), check("o-onstart", o.run_on_start))}
+        ${field("n-webhook", t("opt.webhook"), text("n-webhook", notify.webhook, 'type="url" placeholder="https://hooks.slack.com/…"'))}
+        ${field("n-format", t("opt.format"), select("n-format", ["json", "slack", "dingtalk", "feishu", "wecom"].map((x) => [x, x]), notify.format || "json"))}
+        ${field("n-email", t("opt.email"), text("n-email", (notify.email || []).join(", ")), t("hint.comma"))}
+      </div></section>
+      <div class="form-actions"><button class="primary" type="submit">${h(t("action.save"))}</button> <a class="button" href="${id ? "#/jobs/" + encodeURIComponent(id) : "#/jobs"}">${h(t("action.cancel"))}</a> <span id="form-error" class="ferr" role="alert"></span></div>
+    </form>`;
+
+  const show = () => {
+    const type = $("#t-type").value, dialect = $("#t-dialect").value, task = $("#k-task").value;
+    const vis = (sel, on) => $$(sel).forEach((el) => (el.hidden = !on));
+    vis('[data-for="t-dialect"]', type === "cron");
+    vis('[data-for="t-expr"]', type === "cron" && dialect !== "apscheduler");
+    vis(".aps", type === "cron" && dialect === "apscheduler");
+    vis(["weeks", "days", "hours", "minutes", "seconds"].map((k) => `[data-for="t-${k}"]`).join(","), type === "interval");
+    vis('[data-for="t-run_date"]', type === "date");
+    vis('[data-for="t-cal-unit"],[data-for="t-cal-n"],[data-for="t-at"],[data-for="t-missing"]', type === "calendar");
+    vis('[data-for="t-start"],[data-for="t-end"],[data-for="t-jitter"]', type !== "date");
+    const known = ["command", "http", "python", "script"].includes(task);
+    for (const k of $$(".kind")) k.hidden = !k.dataset.kind.split(" ").includes(known ? task : "other");
+  };
+  show();
+  let timer = null;
+  const preview = async () => {
+    const box = $("#preview");
+    let spec;
+    try {
+      spec = triggerSpec();
+    } catch (err) {
+      box.innerHTML = `<p class="ferr">${h(err.message)}</p>`;
+      return;
+    }
+    try {
+      const { data } = await api("POST", "/cron/preview", { trigger: spec, count: 10 });
+      box.innerHTML = `<p class="desc"><strong>${h(data.description)}</strong></p><p class="muted">${h(t("preview.next", { zone: data.timezone }))}</p>
+        <ol class="fires">${data.next.map((x) => `<li><time datetime="${h(x)}">${h(x.replace("T", " "))}</time></li>`).join("") || `<li class="muted">${h(t("preview.none"))}</li>`}</ol>`;
+      box.classList.remove("invalid");
+    } catch (err) {
+      box.classList.add("invalid");
+      box.innerHTML = `<p class="ferr">${h(err.message)}</p>`;
+    }
+  };
+  $("#editor").addEventListener("input", (e) => {
+    show();
+    if (e.target.id.startsWith("t-")) {
+      clearTimeout(timer);
+      timer = setTimeout(preview, 250);
+    }
+  });
+  $("#editor").addEventListener("change", show);
+  preview();
+  $("#editor").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $$(".ferr").forEach((x) => (x.textContent = ""));
+    let doc;
+    try {
+      doc = jobDoc();
+    } catch (err) {
+      $("#form-error").textContent = err.message;
+      return;
+    }
+    try {
+      const path = id ? "/jobs/" + encodeURIComponent(id) : "/jobs";
+      const headers = id ? { "If-Match": `"${job.version}"` } : {};
+      const { data } = await api(id ? "PUT" : "POST", path, doc, headers);
+      toast(t("toast.saved", { id: data.id }));
+      location.hash = "#/jobs/" + encodeURIComponent(data.id);
+    } catch (err) {
+      $("#form-error").textContent = err.status === 412 ? t("editor.conflict") : err.message;
+      markField(err.problem?.field);
+    }
+  });
+  return { refresh: null };
+}
+
+// markField puts the server's complaint next to the input it is about.
+function markField(field) {
+  if (!field) return;
+  const map = { id: "e-id", task: "k-task", "trigger.expr": "t-expr", "trigger.timezone": "t-tz", "trigger.run_date": "t-run_date", "args.argv": "c-argv", "args.url": "h-url", "args.func": "p-func", "args.script": "s-script" };
+  const id = map[field] || (field.startsWith("trigger") ? "t-expr" : field.startsWith("options") ? "o-misfire" : null);
+  const el = id && $("#err-" + id);
+  if (el) {
+    el.textContent = field;
+    $("#" + id)?.focus();
+  }
+}
+
+function val(id) {
+  const el = $("#" + id);
+  return el ? el.value.trim() : "";
+}
+
+function json(id, what) {
+  const v = val(id);
+  if (!v) return undefined;
+  try {
+    return JSON.parse(v);
+  } catch {
+    throw new Error(t("editor.badjson", { what }));
+  }
+}
+
+const list = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
+
+function triggerSpec() {
+  const type = val("t-type");
+  const spec = { type };
+  const tz = val("t-tz");
+  if (tz) spec.timezone = tz;
+  if (type === "cron") {
+    const dialect = val("t-dialect");
+    if (dialect !== "crontab") spec.dialect = dialect;
+    if (dialect === "apscheduler") {
+      spec.fields = {};
+      for (const k of ["year", "month", "day", "week", "day_of_week", "hour", "minute", "second"]) if (val("t-f-" + k)) spec.fields[k] = val("t-f-" + k);
+    } else spec.expr = val("t-expr");
+  } else if (type === "interval") {
+    for (const k of ["weeks", "days", "hours", "minutes"]) if (val("t-" + k)) spec[k] = parseInt(val("t-" + k), 10);
+    if (val("t-seconds")) spec.seconds = parseFloat(val("t-seconds"));
+  } else if (type === "date") {
+    spec.run_date = val("t-run_date");
+  } else if (type === "calendar") {
+    spec[val("t-cal-unit")] = parseInt(val("t-cal-n") || "1", 10);
+    const [hh, mm, ss] = (val("t-at") || "0:0:0").split(":").map((x) => parseInt(x, 10) || 0);
+    Object.assign(spec, { hour: hh, minute: mm, second: ss });
+    if (val("t-missing") !== "last") spec.missing_day = val("t-missing");
+  }
+  if (type !== "date") {
+    if (val("t-start")) spec.start_date = val("t-start");
+    if (val("t-end")) spec.end_date = val("t-end");
+    if (val("t-jitter")) spec.jitter = val("t-jitter");
+  }
+  return spec;
+}
+
+function jobDoc() {
+  const task = val("k-task");
+  const doc = { task, trigger: triggerSpec(), options: {} };
+  if (val("e-id")) doc.id = val("e-id");
+  if (val("e-name")) doc.name = val("e-name");
+  if (val("e-queue")) doc.queue = val("e-queue");
+  const tags = list(val("e-tags"));
+  if (tags.length) doc.tags = tags;
+  let args = {};
+  if (task === "command") {
+    args.argv = val("c-argv").split("\n").map((x) => x.trim()).filter(Boolean);
+    if ($("#c-shell").checked) args.shell = true;
+    if (val("c-dir")) args.dir = val("c-dir");
+    const env = {};
+    for (const line of val("c-env").split("\n").filter(Boolean)) {
+      const i = line.indexOf("=");
+      if (i > 0) env[line.slice(0, i).trim()] = line.slice(i + 1);
+    }
+    if (Object.keys(env).length) args.env = env;
+  } else if (task === "http") {
+    Object.assign(args, { method: val("h-method"), url: val("h-url") });
+    const headers = {};
+    for (const line of val("h-headers").split("\n").filter(Boolean)) {
+      const i = line.indexOf(":");
+      if (i > 0) headers[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+    }
+    if (Object.keys(headers).length) args.headers = headers;
+    const body = json("h-body", t("kind.body"));
+    if (body !== undefined) args.body = body;
+    const expect = list(val("h-expect")).map(Number);
+    if (expect.length) args.expect = expect;
+    if ($("#h-store").checked) args.store_response = true;
+  } else if (task === "python" || task === "script") {
+    if (task === "python") args.func = val("p-func");
+    else {
+      args.script = val("s-script");
+      if (val("s-version")) args.version = parseInt(val("s-version"), 10);
+    }
+    const a = json("p-args", t("kind.args"));
+    const kw = json("p-kwargs", t("kind.kwargs"));
+    if (a !== undefined) args.args = a;
+    if (kw !== undefined) args.kwargs = kw;
+  } else {
+    args = json("o-args", t("kind.rawargs"));
+  }
+  if (["command", "http", "python", "script"].includes(task)) {
+    const secrets = list(val("x-secrets"));
+    if (secrets.length) args.secrets = secrets;
+    if (val("x-timeout")) args.timeout = val("x-timeout");
+  }
+  if (args !== undefined) doc.args = args;
+  const o = doc.options;
+  if (val("o-misfire")) o.misfire_grace = val("o-misfire");
+  if (val("o-coalesce")) o.coalesce = val("o-coalesce") === "true";
+  if (val("o-overlap")) o.overlap = val("o-overlap");
+  if (val("o-max")) o.max_instances = parseInt(val("o-max"), 10);
+  if (val("o-timeout")) o.timeout = val("o-timeout");
+  if (val("o-attempts")) o.max_attempts = parseInt(val("o-attempts"), 10);
+  if (val("o-backoff")) o.retry_backoff = val("o-backoff");
+  if ($("#o-onstart").checked) o.run_on_start = true;
+  const n = {};
+  if (val("n-webhook")) Object.assign(n, { webhook: val("n-webhook"), format: val("n-format") });
+  if (list(val("n-email")).length) n.email = list(val("n-email"));
+  if (Object.keys(n).length) o.notify = [n];
+  return doc;
+}
+
+// ---------- scripts ----------
+
+async function scriptsPage() {
+  const { scripts } = await get("/scripts");
+  main().innerHTML = `
+    <h1>${h(t("nav.scripts"))}</h1>
+    ${can("admin") ? `<form id="new-script" class="toolbar card">
+      <input id="ns-name" required placeholder="${h(t("scripts.name"))}" aria-label="${h(t("scripts.name"))}" pattern="[A-Za-z0-9][A-Za-z0-9._-]*">
+      ${select("ns-lang", [["python", "Python"], ["sh", "sh"], ["bash", "bash"], ["node", "node"]], "python")}
+      <button class="primary">${h(t("scripts.new"))}</button></form>` : ""}
+    <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.script"))}</th><th>${h(t("col.lang"))}</th><th>${h(t("col.latest"))}</th><th>${h(t("col.pushed"))}</th><th>${h(t("col.by"))}</th></tr></thead>
+    <tbody>${scripts.map((s) => `<tr><td><a href="#/scripts/${encodeURIComponent(s.name)}">${h(s.name)}</a></td><td>${h(s.lang)}</td><td>${s.version}</td><td>${h(fmtTime(s.created_at))}</td><td>${h(s.author)}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">${h(t("scripts.none"))}</td></tr>`}</tbody></table></div>`;
+  $("#new-script")?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem("new-script-lang", $("#ns-lang").value);
+    location.hash = "#/scripts/" + encodeURIComponent(val("ns-name"));
+  });
+  return { refresh: scriptsPage };
+}
+
+const starter = {
+  python: "def run(**kwargs):\n    print('hello from sundial', kwargs)\n    return {'ok': True}\n",
+  sh: '#!/bin/sh\necho "hello from sundial: $*"\n',
+  bash: '#!/bin/bash\necho "hello from sundial: $*"\n',
+  node: "console.log('hello from sundial', process.argv.slice(2));\n",
+};
+const cmMode = { python: "python", sh: "shell", bash: "shell", node: "javascript" };
+
+async function scriptPage(name) {
+  let latest = null, versions = [];
+  try {
+    latest = await get("/scripts/" + encodeURIComponent(name));
+    versions = (await get(`/scripts/${encodeURIComponent(name)}/versions`)).versions;
+  } catch (err) {
+    if (err.status !== 404) throw err;
+  }
+  const lang = latest?.lang || sessionStorage.getItem("new-script-lang") || "python";
+  main().innerHTML = `
+    <div class="head"><h1>${h(name)}</h1><span class="muted">${h(lang)}${latest ? " · " + h(t("scripts.version", { n: latest.version })) : " · " + h(t("scripts.unsaved"))}</span></div>
+    <section class="card">
+      <div id="editor-box" class="code"></div>
+      ${can("admin") ? `<div class="form-actions">
+        <button class="primary" id="save">${h(t("scripts.save"))}</button>
+        <input id="test-kwargs" placeholder='{"days": 7}' aria-label="${h(t("kind.kwargs"))}">
+        <button id="test">${h(t("scripts.test"))}</button> <span id="save-msg" role="status"></span></div>` : ""}
+      <div id="test-result"></div>
+    </section>
+    ${versions.length ? `<section class="card"><h2>${h(t("scripts.versions"))}</h2>
+      <div class="table-wrap"><table class="list"><thead><tr><th>A</th><th>B</th><th>${h(t("col.version"))}</th><th>${h(t("col.pushed"))}</th><th>${h(t("col.by"))}</th><th>SHA-256</th><th>${h(t("col.note"))}</th><th></th></tr></thead>
+      <tbody>${versions.map((v, i) => `<tr><td><input type="radio" name="va" value="${v.version}" ${i === 1 ? "checked" : ""} aria-label="A ${v.version}"></td><td><input type="radio" name="vb" value="${v.version}" ${i === 0 ? "checked" : ""} aria-label="B ${v.version}"></td>
+        <td>${v.version}</td><td>${h(fmtTime(v.created_at))}</td><td>${h(v.author)}</td><td><code>${h(v.checksum.slice(0, 12))}</code></td><td>${h(v.note || "")}</td>
+        <td>${can("admin") && i > 0 ? `<button data-rollback="${v.version}">${h(t("scripts.rollback"))}</button>` : ""}</td></tr>`).join("")}</tbody></table></div>
+      <button id="compare">${h(t("scripts.compare"))}</button><div id="diff"></div></section>` : ""}`;
+  const cm = window.CodeMirror($("#editor-box"), {
+    value: latest?.source || starter[lang],
+    mode: cmMode[lang],
+    lineNumbers: true,
+    indentUnit: 4,
+    readOnly: !can("admin"),
+    extraKeys: { Tab: false, "Shift-Tab": false }, // Tab leaves the editor: keyboard users are not trapped
+    theme: document.documentElement.dataset.theme === "dark" ? "sundial-dark" : "default",
+  });
+  cm.getWrapperElement().setAttribute("aria-label", t("scripts.source"));
+  $("#save")?.addEventListener("click", async () => {
+    try {
+      const { data } = await api("POST", "/scripts", { name, lang, source: cm.getValue() });
+      toast(t("scripts.saved", { n: data.version }) + (data.warning ? " — " + data.warning : ""));
+      scriptPage(name).then((p) => (current = p));
+    } catch (err) {
+      $("#save-msg").textContent = err.message;
+      $("#save-msg").className = "ferr";
+    }
+  });
+  $("#test")?.addEventListener("click", async () => {
+    const box = $("#test-result");
+    box.innerHTML = `<p class="muted">${h(t("scripts.testing"))}</p>`;
+    try {
+      const kwargs = $("#test-kwargs").value.trim() ? JSON.parse($("#test-kwargs").value) : undefined;
+      const { data } = await api("POST", "/scripts/test-run", { lang, source: cm.getValue(), kwargs });
+      box.innerHTML = `<h3>${badge(data.status)} ${h(fmtDur(data.duration_ms))}</h3>
+        ${data.result != null ? `<pre class="json">${h(pretty(data.result))}</pre>` : ""}${data.error ? `<pre class="error">${h(data.error)}</pre>` : ""}<pre class="output">${h(data.output || "")}</pre>`;
+    } catch (err) {
+      box.innerHTML = `<p class="ferr">${h(err.message)}</p>`;
+    }
+  });
+  $("#compare")?.addEventListener("click", async () => {
+    const va = $('input[name="va"]:checked')?.value, vb = $('input[name="vb"]:checked')?.value;
+    if (!va || !vb) return;
+    const [a, b] = await Promise.all([get(`/scripts/${encodeURIComponent(name)}/versions/${va}`), get(`/scripts/${encodeURIComponent(name)}/versions/${vb}`)]);
+    const parts = window.Diff.diffLines(a.source, b.source);
+    $("#diff").innerHTML = `<p class="muted">${h(t("scripts.diff", { a: va, b: vb }))}</p><pre class="diff">${parts
+      .map((p) => `<span class="${p.added ? "add" : p.removed ? "del" : ""}">${h(p.value.replace(/^(?=.)/gm, p.added ? "+ " : p.removed ? "- " : "  "))}</span>`)
+      .join("")}</pre>`;
+  });
+  main().onclick = async (e) => {
+    const b = e.target.closest("[data-rollback]");
+    if (!b) return;
+    if (!confirm(t("confirm.rollback", { n: b.dataset.rollback }))) return;
+    try {
+      const { data } = await api("POST", `/scripts/${encodeURIComponent(name)}/rollback`, { version: parseInt(b.dataset.rollback, 10) });
+      toast(t("scripts.rolledback", { n: data.version, to: b.dataset.rollback }));
+      scriptPage(name).then((p) => (current = p));
+    } catch (err) {
+      showError(err);
+    }
+  };
+  return { refresh: null };
+}
+
+// ---------- nodes ----------
+
+async function nodesPage() {
+  const [status, running] = await Promise.all([get("/status"), get("/runs?status=running&limit=1000")]);
+  const inflight = {};
+  for (const r of running.runs) inflight[r.node] = (inflight[r.node] || 0) + 1;
+  main().innerHTML = `
+    <h1>${h(t("nav.nodes"))}</h1>
+    <p class="muted">${h(t("nodes.this", { node: status.node.node }))} · ${h(status.scheduling ? t("nodes.scheduling") : t("nodes.apionly"))}</p>
+    <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.node"))}</th><th>${h(t("col.host"))}</th><th>PID</th><th>${h(t("col.version"))}</th><th>${h(t("col.queues"))}</th><th>${h(t("col.started"))}</th><th>${h(t("col.lastseen"))}</th><th>${h(t("col.inflight"))}</th></tr></thead>
+    <tbody>${status.nodes.map((n) => `<tr><td><code>${h(n.id)}</code></td><td>${h(n.host)}</td><td>${n.pid}</td><td>${h(n.version)}</td><td>${h((n.queues || []).join(", ") || t("nodes.allqueues"))}</td><td>${h(fmtTime(n.started_at))}</td><td>${h(fromNow(n.last_seen))}</td><td>${inflight[n.id] || 0}</td></tr>`).join("")}</tbody></table></div>`;
+  return { refresh: nodesPage };
+}
+
+// ---------- settings ----------
+
+async function settingsPage() {
+  const [tokens, secrets] = await Promise.all([get("/tokens"), get("/secrets")]);
+  main().innerHTML = `
+    <h1>${h(t("nav.settings"))}</h1>
+    <section class="card"><h2>${h(t("settings.tokens"))}</h2>
+      <form id="new-token" class="toolbar">
+        <input id="nt-name" required placeholder="${h(t("settings.tokenname"))}" aria-label="${h(t("settings.tokenname"))}">
+        ${select("nt-role", ["viewer", "operator", "admin"].map((r) => [r, t("role." + r)]), "viewer")}
+        <button class="primary">${h(t("settings.createtoken"))}</button></form>
+      <div id="new-secret"></div>
+      <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.name"))}</th><th>${h(t("col.role"))}</th><th>${h(t("col.created"))}</th><th>${h(t("col.lastused"))}</th><th>${h(t("col.state"))}</th><th></th></tr></thead>
+      <tbody>${tokens.tokens.map((x) => `<tr><td>${h(x.name)} <code class="muted">${h(x.id)}</code></td><td>${h(t("role." + x.role))}</td><td>${h(fmtTime(x.created_at))}</td><td>${h(x.last_used_at ? fromNow(x.last_used_at) : "–")}</td>
+        <td>${x.revoked_at ? h(t("settings.revoked")) : h(t("state.active"))}</td><td>${x.revoked_at ? "" : `<button data-token="rotate" data-id="${h(x.id)}">${h(t("settings.rotate"))}</button> <button class="danger" data-token="revoke" data-id="${h(x.id)}">${h(t("settings.revoke"))}</button>`}</td></tr>`).join("")}</tbody></table></div>
+    </section>
+    <section class="card"><h2>${h(t("settings.secrets"))}</h2>
+      <form id="set-secret" class="toolbar">
+        <input id="ss-name" required placeholder="DB_PASSWORD" aria-label="${h(t("col.name"))}" pattern="[A-Z_][A-Z0-9_]*">
+        <input id="ss-value" required type="password" autocomplete="new-password" placeholder="${h(t("settings.value"))}" aria-label="${h(t("settings.value"))}">
+        <button class="primary">${h(t("settings.setsecret"))}</button></form>
+      <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.name"))}</th><th>${h(t("col.updated"))}</th><th>${h(t("col.by"))}</th><th></th></tr></thead>
+      <tbody>${secrets.secrets.map((x) => `<tr><td><code>${h(x.name)}</code></td><td>${h(fmtTime(x.updated_at))}</td><td>${h(x.updated_by)}</td><td><button class="danger" data-secret="${h(x.name)}">${h(t("action.delete"))}</button></td></tr>`).join("") || `<tr><td colspan="4" class="muted">${h(t("settings.nosecrets"))}</td></tr>`}</tbody></table></div>
+    </section>`;
+  const showSecret = (tok) =>
+    ($("#new-secret").innerHTML = `<div class="notice" role="alert"><p>${h(t("settings.showonce"))}</p><code class="secret">${h(tok.token)}</code></div>`);
+  $("#new-token").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const { data } = await api("POST", "/tokens", { name: val("nt-name"), role: val("nt-role") });
+      await settingsPage();
+      showSecret(data);
+    } catch (err) {
+      showError(err);
+    }
+  });
+  $("#set-secret").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("PUT", "/secrets/" + encodeURIComponent(val("ss-name")), { value: $("#ss-value").value });
+      toast(t("settings.secretset", { name: val("ss-name") }));
+      settingsPage();
+    } catch (err) {
+      showError(err);
+    }
+  });
+  main().onclick = async (e) => {
+    const b = e.target.closest("[data-token],[data-secret]");
+    if (!b) return;
+    try {
+      if (b.dataset.secret) {
+        if (!confirm(t("confirm.secret", { name: b.dataset.secret }))) return;
+        await api("DELETE", "/secrets/" + encodeURIComponent(b.dataset.secret));
+        settingsPage();
+      } else if (b.dataset.token === "revoke") {
+        if (!confirm(t("confirm.revoke"))) return;
+        await api("DELETE", "/tokens/" + encodeURIComponent(b.dataset.id));
+        settingsPage();
+      } else {
+        const { data } = await api("POST", `/tokens/${encodeURIComponent(b.dataset.id)}/rotate`);
+        await settingsPage();
+        showSecret(data);
+      }
+    } catch (err) {
+      showError(err);
+    }
+  };
+  return { refresh: null };
+}
+
+// ---------- start ----------
+
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  localStorage.setItem("sundial-theme", theme);
+}
+applyTheme(localStorage.getItem("sundial-theme") || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
+$("#theme").addEventListener("click", () => {
+  applyTheme(document.documentElement.dataset.theme === "dark" ? "light" : "dark");
+  render();
+});
+$("#lang").addEventListener("change", (e) => {
+  setLang(e.target.value);
+  render();
+});
+window.addEventListener("hashchange", () => {
+  render().then(startLiveUpdates);
+});
+render().then(startLiveUpdates);
