@@ -45,7 +45,7 @@ func TestWebUIInABrowser(t *testing.T) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(dir, "chrome")), chromedp.WindowSize(1280, 900))
+		chromedp.WindowSize(1280, 900)) // chromedp makes a fresh profile and removes it once the browser has exited
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
@@ -158,6 +158,14 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("main h1", "Nightly report"),
 		shot("job"))
 
+	step("edit it: the change is saved, the rest kept",
+		chromedp.Navigate(srv.base+"/#/jobs/nightly-report/edit"),
+		chromedp.WaitVisible("#t-expr", chromedp.ByQuery),
+		set("#t-expr", "0 3 * * *"),
+		waitText("#preview", "03:00"),
+		chromedp.Click(`#editor button[type="submit"]`, chromedp.ByQuery),
+		waitText("main h1", "Nightly report"),
+		waitText("main", "At 03:00"))
 	step("run it now and watch the run succeed with its output",
 		chromedp.Click(`button[data-act="run"]`, chromedp.ByQuery),
 		waitText("main h1", "nightly-report"),

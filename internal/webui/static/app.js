@@ -536,7 +536,8 @@ async function editorPage(id) {
       </div></section>
 
       <section class="card"><h2>${h(t("editor.trigger"))}</h2><div class="fields">
-        ${field("t-type", t("trigger.type"), select("t-type", ["cron", "interval", "date", "calendar"].map((x) => [x, t("trigger." + x)]), tr.type || "cron"))}
+        ${field("t-type", t("trigger.type"), select("t-type", ["cron", "interval", "date", "calendar", "and", "or"].map((x) => [x, t("trigger." + x)]), tr.type || "cron"))}
+        ${field("t-json", t("trigger.json"), area("t-json", ["and", "or"].includes(tr.type) ? pretty(tr) : pretty({ type: "or", triggers: [{ type: "cron", expr: "0 9 * * 1-5" }, { type: "cron", expr: "0 12 * * 6" }] }), 8), t("hint.combination"))}
         ${field("t-dialect", t("trigger.dialect"), select("t-dialect", [["crontab", "crontab"], ["quartz", "Quartz (xxl-job)"], ["apscheduler", "APScheduler"]], tr.dialect || "crontab"))}
         ${field("t-expr", t("trigger.expr"), text("t-expr", tr.expr, 'placeholder="0 9 * * 1-5" spellcheck="false"'), t("hint.expr"))}
         <div class="fields aps">${["year", "month", "day", "week", "day_of_week", "hour", "minute", "second"].map((k) => field("t-f-" + k, k, text("t-f-" + k, cf[k]))).join("")}</div>
@@ -614,7 +615,9 @@ async function editorPage(id) {
     vis(["weeks", "days", "hours", "minutes", "seconds"].map((k) => `[data-for="t-${k}"]`).join(","), type === "interval");
     vis('[data-for="t-run_date"]', type === "date");
     vis('[data-for="t-cal-unit"],[data-for="t-cal-n"],[data-for="t-at"],[data-for="t-missing"]', type === "calendar");
-    vis('[data-for="t-start"],[data-for="t-end"],[data-for="t-jitter"]', type !== "date");
+    vis('[data-for="t-start"],[data-for="t-end"],[data-for="t-jitter"]', !["date", "and", "or"].includes(type));
+    vis('[data-for="t-json"]', ["and", "or"].includes(type));
+    vis('[data-for="t-tz"]', !["and", "or"].includes(type));
     const known = ["command", "http", "python", "script"].includes(task);
     for (const k of $$(".kind")) k.hidden = !k.dataset.kind.split(" ").includes(known ? task : "other");
   };
@@ -653,7 +656,7 @@ async function editorPage(id) {
     $$(".ferr").forEach((x) => (x.textContent = ""));
     let doc;
     try {
-      doc = jobDoc();
+      doc = jobDoc(job);
     } catch (err) {
       $("#form-error").textContent = err.message;
       return;
@@ -703,6 +706,11 @@ const list = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
 
 function triggerSpec() {
   const type = val("t-type");
+  if (type === "and" || type === "or") {
+    const spec = json("t-json", t("trigger.json"));
+    if (!spec || typeof spec !== "object") throw new Error(t("editor.badjson", { what: t("trigger.json") }));
+    return { ...spec, type };
+  }
   const spec = { type };
   const tz = val("t-tz");
   if (tz) spec.timezone = tz;
@@ -725,6 +733,8 @@ function triggerSpec() {
     if (val("t-missing") !== "last") spec.missing_day = val("t-missing");
   }
   if (type !== "date") {
+    // An interval's start date was pinned when the job was stored: keeping
+    // it keeps the job on its grid.
     if (val("t-start")) spec.start_date = val("t-start");
     if (val("t-end")) spec.end_date = val("t-end");
     if (val("t-jitter")) spec.jitter = val("t-jitter");
@@ -732,25 +742,29 @@ function triggerSpec() {
   return spec;
 }
 
-function jobDoc() {
+// jobDoc builds the job document from the form. Editing keeps what the
+// form does not show (other options, further notifications, a kind's
+// limits): a save never drops settings made elsewhere.
+function jobDoc(old) {
   const task = val("k-task");
-  const doc = { task, trigger: triggerSpec(), options: {} };
+  const doc = { task, trigger: triggerSpec(), options: { ...(old?.options || {}) } };
   if (val("e-id")) doc.id = val("e-id");
   if (val("e-name")) doc.name = val("e-name");
   if (val("e-queue")) doc.queue = val("e-queue");
   const tags = list(val("e-tags"));
   if (tags.length) doc.tags = tags;
-  let args = {};
+  let args = old && old.task === task && old.args && typeof old.args === "object" && !Array.isArray(old.args) ? { ...old.args } : {};
+  const setArg = (k, v) => (v === undefined || v === "" || (Array.isArray(v) && !v.length) ? delete args[k] : (args[k] = v));
   if (task === "command") {
     args.argv = val("c-argv").split("\n").map((x) => x.trim()).filter(Boolean);
-    if ($("#c-shell").checked) args.shell = true;
-    if (val("c-dir")) args.dir = val("c-dir");
+    setArg("shell", $("#c-shell").checked || undefined);
+    setArg("dir", val("c-dir"));
     const env = {};
     for (const line of val("c-env").split("\n").filter(Boolean)) {
       const i = line.indexOf("=");
       if (i > 0) env[line.slice(0, i).trim()] = line.slice(i + 1);
     }
-    if (Object.keys(env).length) args.env = env;
+    setArg("env", Object.keys(env).length ? env : undefined);
   } else if (task === "http") {
     Object.assign(args, { method: val("h-method"), url: val("h-url") });
     const headers = {};
@@ -758,44 +772,41 @@ function jobDoc() {
       const i = line.indexOf(":");
       if (i > 0) headers[line.slice(0, i).trim()] = line.slice(i + 1).trim();
     }
-    if (Object.keys(headers).length) args.headers = headers;
-    const body = json("h-body", t("kind.body"));
-    if (body !== undefined) args.body = body;
-    const expect = list(val("h-expect")).map(Number);
-    if (expect.length) args.expect = expect;
-    if ($("#h-store").checked) args.store_response = true;
+    setArg("headers", Object.keys(headers).length ? headers : undefined);
+    setArg("body", json("h-body", t("kind.body")));
+    setArg("expect", list(val("h-expect")).map(Number));
+    setArg("store_response", $("#h-store").checked || undefined);
   } else if (task === "python" || task === "script") {
     if (task === "python") args.func = val("p-func");
     else {
       args.script = val("s-script");
-      if (val("s-version")) args.version = parseInt(val("s-version"), 10);
+      setArg("version", val("s-version") ? parseInt(val("s-version"), 10) : undefined);
     }
-    const a = json("p-args", t("kind.args"));
-    const kw = json("p-kwargs", t("kind.kwargs"));
-    if (a !== undefined) args.args = a;
-    if (kw !== undefined) args.kwargs = kw;
+    setArg("args", json("p-args", t("kind.args")));
+    setArg("kwargs", json("p-kwargs", t("kind.kwargs")));
   } else {
     args = json("o-args", t("kind.rawargs"));
   }
   if (["command", "http", "python", "script"].includes(task)) {
-    const secrets = list(val("x-secrets"));
-    if (secrets.length) args.secrets = secrets;
-    if (val("x-timeout")) args.timeout = val("x-timeout");
+    setArg("secrets", list(val("x-secrets")));
+    setArg("timeout", val("x-timeout"));
   }
   if (args !== undefined) doc.args = args;
   const o = doc.options;
-  if (val("o-misfire")) o.misfire_grace = val("o-misfire");
-  if (val("o-coalesce")) o.coalesce = val("o-coalesce") === "true";
-  if (val("o-overlap")) o.overlap = val("o-overlap");
-  if (val("o-max")) o.max_instances = parseInt(val("o-max"), 10);
-  if (val("o-timeout")) o.timeout = val("o-timeout");
-  if (val("o-attempts")) o.max_attempts = parseInt(val("o-attempts"), 10);
-  if (val("o-backoff")) o.retry_backoff = val("o-backoff");
-  if ($("#o-onstart").checked) o.run_on_start = true;
+  const setOpt = (k, v) => (v === undefined || v === "" || Number.isNaN(v) ? delete o[k] : (o[k] = v));
+  setOpt("misfire_grace", val("o-misfire"));
+  setOpt("coalesce", val("o-coalesce") ? val("o-coalesce") === "true" : undefined);
+  setOpt("overlap", val("o-overlap"));
+  setOpt("max_instances", val("o-max") ? parseInt(val("o-max"), 10) : undefined);
+  setOpt("timeout", val("o-timeout"));
+  setOpt("max_attempts", val("o-attempts") ? parseInt(val("o-attempts"), 10) : undefined);
+  setOpt("retry_backoff", val("o-backoff"));
+  setOpt("run_on_start", $("#o-onstart").checked || undefined);
   const n = {};
   if (val("n-webhook")) Object.assign(n, { webhook: val("n-webhook"), format: val("n-format") });
   if (list(val("n-email")).length) n.email = list(val("n-email"));
-  if (Object.keys(n).length) o.notify = [n];
+  const rest = (o.notify || []).slice(1); // the form edits the first notification
+  setOpt("notify", Object.keys(n).length || rest.length ? [...(Object.keys(n).length ? [n] : []), ...rest] : undefined);
   return doc;
 }
 
