@@ -466,3 +466,19 @@ func TestNoAuthActsAsAdmin(t *testing.T) {
 		t.Errorf("create without auth = %d", res.status)
 	}
 }
+
+func TestDescriptionsInTheRequestsLanguage(t *testing.T) {
+	h := newHarness(t)
+	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "d", "task": "echo", "trigger": "0 9 * * 1-5"}`)
+	var en, zh JobView
+	h.do(sundial.RoleViewer, "GET", "/api/v1/jobs/d", nil).json(t, &en)
+	h.do(sundial.RoleViewer, "GET", "/api/v1/jobs/d", nil, "Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8").json(t, &zh)
+	if en.Description != "At 09:00, Monday through Friday" || zh.Description != "在 09:00，周一至周五" {
+		t.Errorf("descriptions: %q, %q", en.Description, zh.Description)
+	}
+	var p Preview
+	h.do(sundial.RoleViewer, "POST", "/api/v1/cron/preview", `{"trigger": "*/5 * * * *"}`, "Accept-Language", "zh").json(t, &p)
+	if p.Description != "每 5 分钟" {
+		t.Errorf("preview in Chinese: %q", p.Description)
+	}
+}

@@ -51,12 +51,21 @@ type JobView struct {
 	Description string `json:"description,omitempty"`
 }
 
-func view(j sundial.Job) JobView {
+// view shows a job with its trigger described in the request's language
+// (Accept-Language: English, or zh for Simplified Chinese).
+func view(r *http.Request, j sundial.Job) JobView {
 	v := JobView{Job: j}
 	if t, err := j.Trigger.Build(); err == nil {
-		v.Description = trigger.Describe(t)
+		v.Description = trigger.DescribeIn(t, language(r))
 	}
 	return v
+}
+
+// language is the first language the request accepts.
+func language(r *http.Request) string {
+	first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
+	first, _, _ = strings.Cut(first, ";")
+	return strings.TrimSpace(first)
 }
 
 // JobList is a page of jobs; NextCursor fetches the next page.
@@ -141,7 +150,7 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) error {
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(jobs[limit-1].ID))
 	}
 	for _, j := range jobs {
-		out.Jobs = append(out.Jobs, view(j))
+		out.Jobs = append(out.Jobs, view(r, j))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -152,7 +161,7 @@ func (a *API) getJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("ETag", etag(j))
-	return writeJSON(w, http.StatusOK, view(j))
+	return writeJSON(w, http.StatusOK, view(r, j))
 }
 
 // readJob decodes a job document from the body.
@@ -177,7 +186,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 	a.audit(r.Context(), "job.create", created.ID, jobdoc.FromJob(created))
 	w.Header().Set("Location", v1+"/jobs/"+created.ID)
 	w.Header().Set("ETag", etag(created))
-	return writeJSON(w, http.StatusCreated, view(created))
+	return writeJSON(w, http.StatusCreated, view(r, created))
 }
 
 // update replaces job id's definition with job, honouring If-Match, and
@@ -203,7 +212,7 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, id string, job sund
 	}
 	a.audit(r.Context(), "job.update", id, jobdoc.FromJob(updated))
 	w.Header().Set("ETag", etag(updated))
-	return writeJSON(w, http.StatusOK, view(updated))
+	return writeJSON(w, http.StatusOK, view(r, updated))
 }
 
 func (a *API) replaceJob(w http.ResponseWriter, r *http.Request) error {
@@ -301,7 +310,7 @@ func (a *API) pauseJob(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.audit(r.Context(), "job.pause", j.ID, nil)
 	w.Header().Set("ETag", etag(j))
-	return writeJSON(w, http.StatusOK, view(j))
+	return writeJSON(w, http.StatusOK, view(r, j))
 }
 
 func (a *API) resumeJob(w http.ResponseWriter, r *http.Request) error {
@@ -311,7 +320,7 @@ func (a *API) resumeJob(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.audit(r.Context(), "job.resume", j.ID, nil)
 	w.Header().Set("ETag", etag(j))
-	return writeJSON(w, http.StatusOK, view(j))
+	return writeJSON(w, http.StatusOK, view(r, j))
 }
 
 // RunRequest is the optional body of a run-now request.
@@ -540,7 +549,7 @@ func (a *API) cronPreview(w http.ResponseWriter, r *http.Request) error {
 			loc = l
 		}
 	}
-	out := Preview{Description: trigger.Describe(t), Timezone: loc.String(), Next: []time.Time{}}
+	out := Preview{Description: trigger.DescribeIn(t, language(r)), Timezone: loc.String(), Next: []time.Time{}}
 	var prev time.Time
 	for from := req.From; len(out.Next) < req.Count; {
 		next := t.Next(prev, from)

@@ -232,7 +232,8 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("main h1", "仪表盘"),
 		waitText("#nav", "任务"),
 		shot("dashboard-zh"),
-		chromedp.Navigate(srv.base+"/#/jobs"), waitText("main h1", "任务"), waitText("#jobs", "立即运行"), shot("jobs-zh"))
+		chromedp.Navigate(srv.base+"/#/jobs"), waitText("main h1", "任务"), waitText("#jobs", "立即运行"),
+		waitText("#jobs", "在 03:00"), shot("jobs-zh"))
 
 	step("dark theme, on a phone",
 		chromedp.Click("#theme", chromedp.ByQuery),

@@ -28,7 +28,8 @@ class ApiError extends Error {
 
 // api calls API v1 with the session cookie and the CSRF token.
 async function api(method, path, body, headers = {}) {
-  const init = { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin" };
+  // Accept-Language: trigger descriptions come in the page's language.
+  const init = { method, headers: { Accept: "application/json", "Accept-Language": lang() === "zh" ? "zh-CN" : "en", ...headers }, credentials: "same-origin" };
   if (method !== "GET") init.headers["X-CSRF-Token"] = cookie("sundial_csrf");
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
