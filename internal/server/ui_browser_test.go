@@ -173,13 +173,23 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("#output", "echo"),
 		shot("run"))
 
+	step("a new user's first job: the editor's own template, a command, saved and run as it is",
+		chromedp.Navigate(srv.base+"/#/jobs/new"),
+		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
+		chromedp.SendKeys("#e-id", "hello", chromedp.ByQuery),
+		waitText("#preview", "Monday through Friday"),
+		chromedp.Click(`#editor button[type="submit"]`, chromedp.ByQuery),
+		waitText("main h1", "hello"),
+		chromedp.Click(`button[data-act="run"]`, chromedp.ByQuery),
+		waitText("main .head .badge", "succeeded"),
+		waitText("#output", "hello from sundial"))
 	step("pause and resume it from the list",
 		chromedp.Navigate(srv.base+"/#/jobs"),
 		waitText("#jobs", "Nightly report"),
-		chromedp.Click(`#jobs button[data-act="pause"]`, chromedp.ByQuery),
+		chromedp.Click(`#jobs button[data-act="pause"][data-id="nightly-report"]`, chromedp.ByQuery),
 		waitText("#jobs", "paused"),
-		chromedp.Click(`#jobs button[data-act="resume"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#jobs button[data-act="pause"]`, chromedp.ByQuery),
+		chromedp.Click(`#jobs button[data-act="resume"][data-id="nightly-report"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#jobs button[data-act="pause"][data-id="nightly-report"]`, chromedp.ByQuery),
 		shot("jobs"))
 
 	setSource := func(src string) chromedp.Action {
