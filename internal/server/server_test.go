@@ -328,6 +328,12 @@ addr: 127.0.0.1:9999
 workers: 4
 shutdown_grace: 45s
 log: {format: json}
+python: {path: [/srv/app], venv: /srv/app/.venv, app_factory: "app:create_app"}
+isolation: {cpu_seconds: 60, address_space_mb: 2048, grace: 10s}
+output_limit: 65536
+notify:
+  - {webhook: "https://hooks.example.com/x", format: slack}
+smtp: {host: smtp.example.com, port: 587, from: sundial@example.com}
 jobs:
   - id: report
     task: echo
@@ -343,6 +349,11 @@ jobs:
 		t.Fatal(err)
 	}
 	jobs, _ := cfg.JobDocuments()
+	if cfg.Python.AppFactory != "app:create_app" || cfg.Python.Path[0] != "/srv/app" || cfg.Isolation.CPUSeconds != 60 ||
+		cfg.Isolation.AddressSpaceMB != 2048 || cfg.Isolation.Grace != Duration(10*time.Second) || cfg.OutputLimit != 65536 ||
+		len(cfg.Notify) != 1 || cfg.Notify[0].Format != "slack" || cfg.SMTP.Port != 587 {
+		t.Errorf("task settings = %+v %+v %+v %+v", cfg.Python, cfg.Isolation, cfg.Notify, cfg.SMTP)
+	}
 	if cfg.Addr != "127.0.0.1:9999" || cfg.Workers != 4 || cfg.ShutdownGrace != Duration(45*time.Second) || cfg.Log.Format != "json" ||
 		len(jobs) != 2 || jobs[0].Options.Timeout != 30*time.Second || string(jobs[0].Args) != `{"to":"ops"}` || jobs[1].Trigger.Minutes != 5 {
 		t.Errorf("config = %+v, jobs %+v", cfg, jobs)
@@ -375,17 +386,33 @@ jobs:
 	if err == nil || !strings.Contains(err.Error(), `unknown-task.yaml: jobs[0] (id "a"): field "task": unknown task "sendmail"`) {
 		t.Errorf("unknown task at start: %v", err)
 	}
+	badNotify, err := ReadConfigFile(write("notify.yaml", "notify: [{webhook: 'https://x', format: telegram}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	badNotify.DB = cfg.DB
+	err = Run(context.Background(), badNotify, Options{Out: io.Discard, Logs: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), `notify.yaml`) || !strings.Contains(err.Error(), `notify[0].format`) {
+		t.Errorf("bad notification at start: %v", err)
+	}
+	badKey := Config{DB: cfg.DB, SecretKey: "short"}
+	if err := Run(context.Background(), badKey, Options{Out: io.Discard, Logs: io.Discard}); err == nil || !strings.Contains(err.Error(), "SUNDIAL_SECRET_KEY") {
+		t.Errorf("bad secret key at start: %v", err)
+	}
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
 	env := map[string]string{"SUNDIAL_ADDR": "127.0.0.1:1", "SUNDIAL_DB": "postgres://u:pw@h/db", "ENABLE_SCHEDULER": "false",
-		"SUNDIAL_WORKERS": "3", "SUNDIAL_QUEUES": "a,b", "SUNDIAL_SHUTDOWN_GRACE": "1m", "SUNDIAL_LOG_FORMAT": "json"}
+		"SUNDIAL_WORKERS": "3", "SUNDIAL_QUEUES": "a,b", "SUNDIAL_SHUTDOWN_GRACE": "1m", "SUNDIAL_LOG_FORMAT": "json",
+		"SUNDIAL_PYTHON_PATH": "/srv/app:/srv/lib", "SUNDIAL_PYTHON_EXECUTABLE": "/usr/bin/python3", "SUNDIAL_PYTHON_APP_FACTORY": "app:make",
+		"SUNDIAL_SECRET_KEY": "k", "SUNDIAL_SMTP_PASSWORD": "pw"}
 	var c Config
 	if err := c.ApplyEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:1" || c.DB != env["SUNDIAL_DB"] || *c.Scheduler || c.Workers != 3 || fmt.Sprint(c.Queues) != "[a b]" ||
-		c.ShutdownGrace != Duration(time.Minute) || c.Log.Format != "json" {
+		c.ShutdownGrace != Duration(time.Minute) || c.Log.Format != "json" || fmt.Sprint(c.Python.Path) != "[/srv/app /srv/lib]" ||
+		c.Python.Executable != "/usr/bin/python3" || c.Python.AppFactory != "app:make" || c.SecretKey != "k" || c.SMTP.Password != "pw" {
 		t.Errorf("config from env = %+v", c)
 	}
 	for k, v := range map[string]string{"SUNDIAL_SCHEDULER": "maybe", "SUNDIAL_WORKERS": "0", "SUNDIAL_SHUTDOWN_GRACE": "soon"} {
