@@ -116,6 +116,14 @@ func TestCronExplain(t *testing.T) {
 		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
 	}
 
+	code, out, _ = run(t, "cron", "explain", "--lang", "zh", "-n", "1", "0 9 * * 1-5")
+	if code != ExitOK || !strings.HasPrefix(out, "在 09:00，周一至周五\n") {
+		t.Errorf("--lang zh: exit %d, %q", code, out)
+	}
+	if code, _, errOut := run(t, "cron", "explain", "--lang", "fr", "0 9 * * *"); code != ExitUsage || !strings.Contains(errOut, "--lang") {
+		t.Errorf("--lang fr: exit %d, %q", code, errOut)
+	}
+
 	code, out, _ = run(t, "cron", "explain", "--json", "-n", "1", "--dialect", "quartz", "0 0 10 ? * 6#3")
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,28 +75,34 @@ CronTrigger fields.`,
 
 func newCronExplainCommand(env Env) *cobra.Command {
 	var f cronFlags
+	var lang string
 	cmd := &cobra.Command{
 		Use:   "explain [flags] EXPR",
 		Short: "Describe a cron expression in plain English, with its next fire times",
 		Example: `  sundial cron explain '0 9 * * 1-5'
-  sundial cron explain --dialect quartz '0 15 10 ? * 6L'`,
+  sundial cron explain --dialect quartz '0 15 10 ? * 6L'
+  sundial cron explain --lang zh '0 9 * * 1-5'`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(trigger.Languages, lang) {
+				return usagef("--lang %q is not one of %s", lang, strings.Join(trigger.Languages, ", "))
+			}
 			c, from, err := f.parse(env, args[0])
 			if err != nil {
 				return err
 			}
+			description := trigger.DescribeIn(c, lang)
 			times := nextTimes(c, from, f.count)
 			gap, overlap := c.Policies()
 			out := cmd.OutOrStdout()
 			if f.json {
 				next := rfc3339(times)
 				return writeJSON(out, map[string]any{
-					"description": c.Describe(), "canonical": c.String(), "dialect": c.Dialect(),
+					"description": description, "canonical": c.String(), "dialect": c.Dialect(),
 					"timezone": c.Location().String(), "spring_forward": gap, "fall_back": overlap, "next": next,
 				})
 			}
-			fmt.Fprintln(out, c.Describe())
+			fmt.Fprintln(out, description)
 			fmt.Fprintf(out, "  canonical:  %s (%s)\n", c.String(), c.Dialect())
 			fmt.Fprintf(out, "  time zone:  %s (spring forward: %s, fall back: %s)\n", c.Location(), gap, overlap)
 			if len(times) == 0 {
@@ -110,6 +117,7 @@ func newCronExplainCommand(env Env) *cobra.Command {
 		},
 	}
 	f.register(cmd, 5)
+	cmd.Flags().StringVar(&lang, "lang", "en", "the description's language: en or zh")
 	return cmd
 }
 
