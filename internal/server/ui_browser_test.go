@@ -183,6 +183,15 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.Click(`button[data-act="run"]`, chromedp.ByQuery),
 		waitText("main .head .badge", "succeeded"),
 		waitText("#output", "hello from sundial"))
+	step("a combination of triggers, written as JSON",
+		chromedp.Navigate(srv.base+"/#/jobs/new"),
+		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
+		chromedp.SendKeys("#e-id", "combo", chromedp.ByQuery),
+		set("#t-type", "or"),
+		waitText("#preview", "Whenever any fires"),
+		chromedp.Click(`#editor button[type="submit"]`, chromedp.ByQuery),
+		waitText("main h1", "combo"),
+		waitText("main", "Whenever any fires"))
 	step("pause and resume it from the list",
 		chromedp.Navigate(srv.base+"/#/jobs"),
 		waitText("#jobs", "Nightly report"),
