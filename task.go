@@ -152,10 +152,10 @@ type tailBuffer struct {
 	buf     []byte
 	dropped int64
 	writes  uint64
-	changed chan struct{} // closed at the next write
+	changed chan struct{} // closed at the next write; made only when a follower asks
 }
 
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max, changed: make(chan struct{})} }
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
 
 // snapshot returns the text, a count of writes so far, and a channel
 // closed at the next write, all as of one moment: a follower that waits on
@@ -163,6 +163,9 @@ func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max, changed: 
 func (t *tailBuffer) snapshot() (string, uint64, <-chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.changed == nil {
+		t.changed = make(chan struct{})
+	}
 	return t.text(), t.writes, t.changed
 }
 
@@ -172,8 +175,10 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.writes++
-	close(t.changed)
-	t.changed = make(chan struct{})
+	if t.changed != nil { // a write with no follower allocates nothing
+		close(t.changed)
+		t.changed = nil
+	}
 	n := len(p)
 	if len(p) >= t.max {
 		t.dropped += int64(len(t.buf) + len(p) - t.max)

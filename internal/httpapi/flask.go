@@ -492,37 +492,32 @@ func flaskFunc(j sundial.Job) string {
 	return j.Task
 }
 
-// splitArgs returns a job's args as APScheduler's args and kwargs.
+// splitArgs returns a job's args as APScheduler's args and kwargs: the
+// members of {"args": [...], "kwargs": {...}} (a python task's args add
+// "func" and settings), else an object as kwargs, anything else as args.
 func splitArgs(raw json.RawMessage) ([]any, map[string]any) {
 	args, kwargs := []any{}, map[string]any{}
 	if len(raw) == 0 {
 		return args, kwargs
 	}
-	if m := argsMap(raw); m["func"] != nil { // a python task's args
-		json.Unmarshal(m["args"], &args)
-		json.Unmarshal(m["kwargs"], &kwargs)
-		if args == nil {
-			args = []any{}
+	m := argsMap(raw)
+	pair := m["func"] != nil
+	if !pair && len(m) > 0 {
+		pair = true
+		for k := range m {
+			pair = pair && (k == "args" || k == "kwargs")
 		}
-		if kwargs == nil {
-			kwargs = map[string]any{}
-		}
-		return args, kwargs
 	}
-	var pair struct {
-		Args   []any          `json:"args"`
-		Kwargs map[string]any `json:"kwargs"`
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) == nil && len(obj) <= 2 && json.Unmarshal(raw, &pair) == nil {
-		_, a := obj["args"]
-		_, k := obj["kwargs"]
-		if (a || k) && len(obj) == btoi(a)+btoi(k) {
-			if pair.Args != nil {
-				args = pair.Args
+	if pair {
+		var a []any
+		var kw map[string]any
+		errA, errK := json.Unmarshal(orNull(m["args"]), &a), json.Unmarshal(orNull(m["kwargs"]), &kw)
+		if m["func"] != nil || errA == nil && errK == nil {
+			if a != nil {
+				args = a
 			}
-			if pair.Kwargs != nil {
-				kwargs = pair.Kwargs
+			if kw != nil {
+				kwargs = kw
 			}
 			return args, kwargs
 		}
@@ -538,11 +533,11 @@ func splitArgs(raw json.RawMessage) ([]any, map[string]any) {
 	return []any{v}, kwargs
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
+func orNull(raw json.RawMessage) json.RawMessage {
+	if raw == nil {
+		return json.RawMessage("null")
 	}
-	return 0
+	return raw
 }
 
 // flaskTrigger builds a trigger spec from APScheduler's keywords.

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -191,4 +193,22 @@ func TestFlaskSchedulerControl(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Error("a date job added without run_date did not run")
+}
+
+func TestSplitArgs(t *testing.T) {
+	for raw, want := range map[string]string{
+		``:                                     `[] map[]`,
+		`{"args": [1, 2], "kwargs": {"a": 1}}`: `[1 2] map[a:1]`,
+		`{"args": [1]}`:                        `[1] map[]`,
+		`{"func": "m:f", "args": [3], "env": {}}`: `[3] map[]`,
+		`{"args": "x"}`: `[] map[args:x]`,
+		`{"to": "ops"}`: `[] map[to:ops]`,
+		`[1, "two"]`:    `[1 two] map[]`,
+		`7`:             `[7] map[]`,
+	} {
+		args, kwargs := splitArgs(json.RawMessage(raw))
+		if got := fmt.Sprint(args, " ", kwargs); got != want {
+			t.Errorf("splitArgs(%s) = %s, want %s", raw, got, want)
+		}
+	}
 }

@@ -246,8 +246,8 @@ func (a *API) patchJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if version != 0 && version != stored.Version {
-		return fmt.Errorf("job %q: have version %d, stored is %d: %w", id, version, stored.Version, sundial.ErrVersionConflict)
+	if err := checkVersion(stored, version); err != nil {
+		return err
 	}
 	docJSON, _ := json.Marshal(jobdoc.FromJob(stored))
 	var doc map[string]any
@@ -258,6 +258,15 @@ func (a *API) patchJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.update(w, r, id, job, stored.Version)
+}
+
+// checkVersion refuses a change pinned (If-Match) to a version the job
+// has left; version 0 pins nothing.
+func checkVersion(stored sundial.Job, version int64) error {
+	if version != 0 && version != stored.Version {
+		return fmt.Errorf("job %q: have version %d, stored is %d: %w", stored.ID, version, stored.Version, sundial.ErrVersionConflict)
+	}
+	return nil
 }
 
 // mergePatch applies patch to target as RFC 7396 says: null removes a
@@ -291,8 +300,8 @@ func (a *API) deleteJob(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if stored.Version != version {
-			return fmt.Errorf("job %q: have version %d, stored is %d: %w", id, version, stored.Version, sundial.ErrVersionConflict)
+		if err := checkVersion(stored, version); err != nil {
+			return err
 		}
 	}
 	if err := a.s.RemoveJob(r.Context(), id); err != nil {
