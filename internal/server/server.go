@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -142,7 +143,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	base := "http://" + ln.Addr().String()
-	secret, err := firstToken(ctx, store, cfg.InsecureNoAuth)
+	secret, err := firstToken(ctx, store, cfg.InsecureNoAuth, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -241,10 +242,16 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// firstTokenID is the ID of the first start's admin token. It is fixed so
+// that the store's unique key lets one replica only create it when several
+// start together on an empty database.
+const firstTokenID = "initial-admin"
+
 // firstToken creates an admin token when the store has never had one, so
 // that there are no default credentials and no unauthenticated window. It
-// returns the secret, to be shown once, or "".
-func firstToken(ctx context.Context, store Store, noAuth bool) (string, error) {
+// returns the secret, to be shown once, or "" (another replica starting at
+// the same moment may have created it: then that one shows it).
+func firstToken(ctx context.Context, store Store, noAuth bool, log *slog.Logger) (string, error) {
 	if noAuth {
 		return "", nil
 	}
@@ -256,7 +263,13 @@ func firstToken(ctx context.Context, store Store, noAuth bool) (string, error) {
 		return "", nil
 	}
 	secret, t := httpapi.NewToken("initial-admin", sundial.RoleAdmin, "system", time.Now())
+	t.ID = firstTokenID
 	if err := store.CreateToken(ctx, t); err != nil {
+		// The insert fails on the unique ID when another replica won.
+		if again, lerr := store.ListTokens(ctx); lerr == nil && slices.ContainsFunc(again, func(t sundial.Token) bool { return t.ID == firstTokenID }) {
+			log.Info("the first admin token was created by another node starting at the same time; that node printed it")
+			return "", nil
+		}
 		return "", err
 	}
 	if _, err := store.AppendAudit(ctx, sundial.AuditEntry{At: time.Now(), Actor: "system", Action: "token.create", Target: t.ID,

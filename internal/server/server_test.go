@@ -55,6 +55,16 @@ var tokenRE = regexp.MustCompile(`sdl_[a-z2-7]+`)
 
 func start(t *testing.T, cfg Config, opts Options) *running {
 	t.Helper()
+	r, err := launch(t, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// launch starts a server and waits until it listens, or returns why not;
+// it may be called from any goroutine.
+func launch(t *testing.T, cfg Config, opts Options) (*running, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -70,9 +80,10 @@ func start(t *testing.T, cfg Config, opts Options) *running {
 		r.base = "http://" + a
 	case err := <-done:
 		cancel()
-		t.Fatalf("server did not start: %v\nlogs:\n%s", err, r.logs)
+		return nil, fmt.Errorf("server did not start: %v\nlogs:\n%s", err, r.logs)
 	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start in 20s")
+		cancel()
+		return nil, errors.New("server did not start in 20s")
 	}
 	r.token = tokenRE.FindString(r.out.String())
 	var once sync.Once
@@ -89,7 +100,7 @@ func start(t *testing.T, cfg Config, opts Options) *running {
 		return stopErr
 	}
 	t.Cleanup(func() { r.stop() })
-	return r
+	return r, nil
 }
 
 func (r *running) call(method, path, token string, body any, out any) int {
