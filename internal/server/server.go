@@ -6,14 +6,12 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -82,12 +80,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	m := newMetrics()
 	nodeID := cfg.NodeID
 	if nodeID == "" {
-		host, _ := os.Hostname()
-		nodeID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(rand.Text()[:6]))
+		nodeID = sundial.NewNodeID()
 	}
 	log = log.With("node", nodeID)
 	s, err := sundial.New(sundial.Config{
-		Store:       instrumented{Store: store, m: m},
+		Store:       instrument(store, m),
 		Workers:     cfg.Workers,
 		Logger:      log,
 		MaxSleep:    time.Duration(cfg.PollInterval),
