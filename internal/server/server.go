@@ -67,6 +67,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if cfg.InsecureNoAuth && !loopback(cfg.Addr) {
 		return fmt.Errorf("--insecure-no-auth is allowed only on a loopback address such as 127.0.0.1:8080, not %q: anyone who reaches %s could run code", cfg.Addr, cfg.Addr)
 	}
+	if err := CheckLeaseTTL("lease_ttl", time.Duration(*cfg.LeaseTTL)); err != nil {
+		return err
+	}
 	jobs, err := cfg.JobDocuments()
 	if err != nil {
 		return err
@@ -88,6 +91,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Workers:     cfg.Workers,
 		Logger:      log,
 		MaxSleep:    time.Duration(cfg.PollInterval),
+		LeaseTTL:    time.Duration(*cfg.LeaseTTL),
 		NodeID:      nodeID,
 		Queues:      cfg.Queues,
 		Version:     opts.Version,
@@ -186,7 +190,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if !*cfg.Scheduler {
 		mode = "API only: this node claims no jobs"
 	}
-	log.Info("sundial serving", "addr", base, "db", RedactDSN(cfg.DB), "mode", mode, "config", cfg.File)
+	log.Info("sundial serving", "addr", base, "db", RedactDSN(cfg.DB), "mode", mode, "config", cfg.File, "lease_ttl", time.Duration(*cfg.LeaseTTL))
 	fmt.Fprintf(opts.Out, "Sundial is serving on %s (%s)\n", base, mode)
 	if secret != "" {
 		fmt.Fprintf(opts.Out, "\nAn admin token was created for this first start. It is shown only now; the server keeps only its hash.\n\n"+
