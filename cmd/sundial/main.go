@@ -45,5 +45,10 @@ func main() {
 	code := cli.Run(ctx, os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr})
 	cancel()
 	exiting.Lock()
+	// A server whose scheduler did not stop in time (its store hung) may
+	// leave tasks running; they must not outlive it.
+	if n := killChildren(); n > 0 {
+		fmt.Fprintf(os.Stderr, "sundial: killed %d task process(es) still running at exit; their runs are left to their leases\n", n)
+	}
 	os.Exit(code)
 }
