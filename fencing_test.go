@@ -272,7 +272,9 @@ func TestRestartedNodeRecoversItsRunsAtOnce(t *testing.T) {
 // host's: the scheduler must follow it.
 type clockStore struct{ sundial.Store }
 
-func (clockStore) Now(context.Context) (time.Time, error) { return time.Now().Add(-30 * time.Second), nil }
+func (clockStore) Now(context.Context) (time.Time, error) {
+	return time.Now().Add(-30 * time.Second), nil
+}
 
 func TestSchedulerFollowsTheStoreClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
