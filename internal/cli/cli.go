@@ -115,8 +115,18 @@ func newRootCommand(env Env) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newCronCommand(env), newVersionCommand(env), newServeCommand(env), newJobsCommand(env),
 		newRunsCommand(env), newStatusCommand(env), newTokenCommand(env), newAuditCommand(env), newScriptsCommand(env),
-		newSecretsCommand(env))
+		newSecretsCommand(env), newSchedulerCommand(env))
 	return root
+}
+
+// maxArgs is cobra.MaximumNArgs with a usage exit code.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.MaximumNArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
 }
 
 // exactArgs is cobra.ExactArgs with a usage exit code.

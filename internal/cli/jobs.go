@@ -24,9 +24,7 @@ func newJobsCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "jobs", Short: "List, add, change, pause, resume, run and remove jobs on a server"}
 	cf.register(cmd)
 	cmd.AddCommand(jobsList(env, &cf), jobsGet(env, &cf), jobsAdd(env, &cf), jobsUpdate(env, &cf),
-		jobsAction(env, &cf, "pause", "Pause a job: it stops firing until resumed"),
-		jobsAction(env, &cf, "resume", "Resume a paused job from now on"),
-		jobsRun(env, &cf), jobsRemove(env, &cf))
+		jobsPause(env, &cf), jobsResume(env, &cf), jobsRun(env, &cf), jobsRemove(env, &cf))
 	return cmd
 }
 
@@ -334,29 +332,215 @@ func jobsUpdate(env Env, cf *clientFlags) *cobra.Command {
 	return cmd
 }
 
-func jobsAction(env Env, cf *clientFlags, action, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:   action + " ID",
-		Short: short,
-		Args:  exactArgs(1),
+// jobsPause pauses one job, or every job a selector takes.
+func jobsPause(env Env, cf *clientFlags) *cobra.Command {
+	var sel selector
+	var cancelRunning bool
+	cmd := &cobra.Command{
+		Use:   "pause [ID | --tag T | --queue Q | --all]",
+		Short: "Pause a job, or every job with a tag or in a queue: it stops firing until resumed",
+		Long: `Pause a job, or every job with a tag or in a queue: it stops firing until
+resumed. Runs of the job that are going on are listed; they finish unless
+--cancel-running stops them too.`,
+		Example: `  sundial jobs pause nightly-report
+  sundial jobs pause --tag reports --cancel-running
+  sundial jobs pause --queue slow`,
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var raw json.RawMessage
-			if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/jobs/"+url.PathEscape(args[0])+"/"+action, nil, &raw); err != nil {
+			q := url.Values{}
+			if cancelRunning {
+				q.Set("cancel_running", "true")
+			}
+			if len(args) == 0 {
+				return bulkAction(cmd, env, cf, "pause", sel, q)
+			}
+			if err := sel.none(); err != nil {
 				return err
 			}
-			return showJobLine(env.Stdout, raw, cf.json, action+"d")
+			var raw json.RawMessage
+			if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/jobs/"+url.PathEscape(args[0])+"/pause?"+q.Encode(), nil, &raw); err != nil {
+				return err
+			}
+			if cf.json {
+				return printJSON(env.Stdout, raw)
+			}
+			if err := showJobLine(env.Stdout, raw, false, "paused"); err != nil {
+				return err
+			}
+			var out httpapi.PausedJob
+			json.Unmarshal(raw, &out)
+			showRunningRuns(env.Stdout, out.RunningRuns, ", or all with `sundial jobs pause --cancel-running "+args[0]+"`")
+			return nil
 		},
+	}
+	sel.register(cmd, "pause")
+	cmd.Flags().BoolVar(&cancelRunning, "cancel-running", false, "also cancel the job's runs that have not ended (default: they finish)")
+	return cmd
+}
+
+func jobsResume(env Env, cf *clientFlags) *cobra.Command {
+	var sel selector
+	cmd := &cobra.Command{
+		Use:   "resume [ID | --tag T | --queue Q | --all]",
+		Short: "Resume a paused job, or every job with a tag or in a queue, from now on",
+		Args:  maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return bulkAction(cmd, env, cf, "resume", sel, url.Values{})
+			}
+			if err := sel.none(); err != nil {
+				return err
+			}
+			var raw json.RawMessage
+			if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/jobs/"+url.PathEscape(args[0])+"/resume", nil, &raw); err != nil {
+				return err
+			}
+			return showJobLine(env.Stdout, raw, cf.json, "resumed")
+		},
+	}
+	sel.register(cmd, "resume")
+	return cmd
+}
+
+// selector chooses jobs by tag and queue for a bulk action.
+type selector struct {
+	tag, queue string
+	all        bool
+	cmd        *cobra.Command
+}
+
+func (s *selector) register(cmd *cobra.Command, verb string) {
+	s.cmd = cmd
+	f := cmd.Flags()
+	f.StringVar(&s.tag, "tag", "", verb+" every job with this tag (instead of an ID)")
+	f.StringVar(&s.queue, "queue", "", verb+` every job in this queue ("" for the default queue)`)
+	f.BoolVar(&s.all, "all", false, verb+" every job")
+}
+
+func (s *selector) given() bool {
+	return s.tag != "" || s.cmd.Flags().Changed("queue") || s.all
+}
+
+// none refuses a selector next to a job ID.
+func (s *selector) none() error {
+	if s.given() {
+		return usagef("give a job ID or --tag, --queue or --all, not both")
+	}
+	return nil
+}
+
+// bulkAction pauses, resumes or runs the jobs sel takes, prints one line
+// per job and fails (exit 1) if the action failed for any.
+func bulkAction(cmd *cobra.Command, env Env, cf *clientFlags, action string, sel selector, q url.Values) error {
+	if !sel.given() {
+		return usagef("give a job ID, or --tag, --queue or --all to %s many jobs", action)
+	}
+	if sel.tag != "" {
+		q.Set("tag", sel.tag)
+	}
+	if sel.cmd.Flags().Changed("queue") {
+		q.Set("queue", sel.queue)
+	}
+	if sel.all {
+		q.Set("all", "true")
+	}
+	var raw json.RawMessage
+	if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/jobs/"+action+"?"+q.Encode(), nil, &raw); err != nil {
+		return err
+	}
+	var out httpapi.BulkAnswer
+	json.Unmarshal(raw, &out)
+	if cf.json {
+		if err := printJSON(env.Stdout, raw); err != nil {
+			return err
+		}
+	} else {
+		rows := make([][]string, 0, len(out.Results))
+		for _, r := range out.Results {
+			note := r.Error
+			if r.RunID != "" {
+				note = "run " + r.RunID
+			}
+			if n := len(r.RunningRuns); n > 0 {
+				note = runsNote(r.RunningRuns)
+			}
+			rows = append(rows, []string{r.ID, r.Outcome, note})
+		}
+		if len(rows) > 0 {
+			if err := table(env.Stdout, []string{"JOB", "OUTCOME", "NOTE"}, rows); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(env.Stdout, "%s: %s selected, %d changed, %d unchanged, %d failed\n", action, plural(out.Matched, "job"), out.Changed,
+			out.Matched-out.Changed-out.Failed, out.Failed)
+	}
+	if out.Failed > 0 {
+		return fmt.Errorf("%s failed for %d of %s", action, out.Failed, plural(out.Matched, "job"))
+	}
+	return nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// runsNote sums up a job's runs that had not ended, for a table cell.
+func runsNote(runs []httpapi.RunRef) string {
+	var parts []string
+	for _, r := range runs {
+		parts = append(parts, fmt.Sprintf("%s %s", r.ID, runState(r)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// runState says where a run that had not ended is now.
+func runState(r httpapi.RunRef) string {
+	state := string(r.Status)
+	switch {
+	case r.Status == sundial.StatusCanceled:
+	case r.CancelRequested:
+		state += ", cancel requested"
+	}
+	if r.Node != "" {
+		state += " on " + r.Node
+	}
+	return state
+}
+
+// showRunningRuns prints the runs a job's pause or removal left going, or
+// canceled, with how to stop them.
+func showRunningRuns(w io.Writer, runs []httpapi.RunRef, orElse string) {
+	still := false
+	for _, r := range runs {
+		fmt.Fprintf(w, "  run %s: %s\n", r.ID, runState(r))
+		still = still || r.Status != sundial.StatusCanceled && !r.CancelRequested
+	}
+	if still {
+		fmt.Fprintf(w, "  the runs above go on: stop one with `sundial runs cancel RUN_ID`%s\n", orElse)
 	}
 }
 
 func jobsRun(env Env, cf *clientFlags) *cobra.Command {
 	var args string
 	var wait bool
+	var sel selector
 	cmd := &cobra.Command{
-		Use:   "run ID",
-		Short: "Run a job now; with --wait, wait for the run and exit 1 if it failed",
-		Args:  exactArgs(1),
+		Use:   "run [ID | --tag T | --queue Q | --all]",
+		Short: "Run a job now, or every job with a tag or in a queue; with --wait, wait for the run and exit 1 if it failed",
+		Args:  maxArgs(1),
 		RunE: func(cmd *cobra.Command, ids []string) error {
+			if len(ids) == 0 {
+				if args != "" || wait {
+					return usagef("--args and --wait take one job ID")
+				}
+				return bulkAction(cmd, env, cf, "run", sel, url.Values{})
+			}
+			if err := sel.none(); err != nil {
+				return err
+			}
 			var body []byte
 			if args != "" {
 				if !json.Valid([]byte(args)) {
@@ -393,6 +577,7 @@ func jobsRun(env Env, cf *clientFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&args, "args", "", "args for this run, as JSON (default: the job's)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run ends and show it")
+	sel.register(cmd, "run")
 	return cmd
 }
 
@@ -419,20 +604,35 @@ func waitRun(ctx context.Context, c *client, id string) (json.RawMessage, error)
 }
 
 func jobsRemove(env Env, cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
+	var cancelRunning bool
+	cmd := &cobra.Command{
 		Use:     "rm ID",
 		Aliases: []string{"remove", "delete"},
 		Short:   "Remove a job; its run history stays",
-		Args:    exactArgs(1),
+		Long: `Remove a job; its run history stays. Runs of the job that are going on are
+listed; they finish unless --cancel-running stops them too.`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := cf.client(env).do(cmd.Context(), "DELETE", "/api/v1/jobs/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			path := "/api/v1/jobs/" + url.PathEscape(args[0])
+			if cancelRunning {
+				path += "?cancel_running=true"
+			}
+			var raw json.RawMessage
+			if _, err := cf.client(env).do(cmd.Context(), "DELETE", path, nil, &raw); err != nil {
 				return err
 			}
 			if cf.json {
-				return printJSON(env.Stdout, []byte(`{"removed":`+strconv.Quote(args[0])+`}`))
+				return printJSON(env.Stdout, raw)
 			}
-			_, err := fmt.Fprintf(env.Stdout, "removed job %s\n", args[0])
-			return err
+			var out httpapi.JobRemoval
+			json.Unmarshal(raw, &out)
+			if _, err := fmt.Fprintf(env.Stdout, "removed job %s\n", args[0]); err != nil {
+				return err
+			}
+			showRunningRuns(env.Stdout, out.RunningRuns, "")
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&cancelRunning, "cancel-running", false, "also cancel the job's runs that have not ended (default: they finish)")
+	return cmd
 }

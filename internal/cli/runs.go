@@ -17,7 +17,7 @@ import (
 
 func newRunsCommand(env Env) *cobra.Command {
 	var cf clientFlags
-	cmd := &cobra.Command{Use: "runs", Short: "List and show the runs of jobs"}
+	cmd := &cobra.Command{Use: "runs", Short: "List, show and cancel the runs of jobs"}
 	cf.register(cmd)
 	var job, status string
 	var limit int
@@ -51,7 +51,7 @@ func newRunsCommand(env Env) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&job, "job", "", "only runs of this job")
-	list.Flags().StringVar(&status, "status", "", "only runs in this status (succeeded, failed, running …)")
+	list.Flags().StringVar(&status, "status", "", "only runs in this status (succeeded, failed, running, canceled …)")
 	list.Flags().IntVar(&limit, "limit", 20, "how many runs, 1 to 1000")
 	get := &cobra.Command{
 		Use:   "get ID",
@@ -65,7 +65,56 @@ func newRunsCommand(env Env) *cobra.Command {
 			return showRun(env.Stdout, raw, cf.json)
 		},
 	}
-	cmd.AddCommand(list, get, runsLogs(env, &cf))
+	cmd.AddCommand(list, get, runsLogs(env, &cf), runsCancel(env, &cf))
+	return cmd
+}
+
+func runsCancel(env Env, cf *clientFlags) *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "cancel RUN_ID",
+		Short: "Cancel a run: one waiting to start at once; a running one is stopped by its node (its processes killed)",
+		Long: `Cancel a run. A run waiting to start (queued, scheduled) is canceled at once;
+a running one is stopped by the node that runs it, which kills the task's
+processes and records the run canceled. With --wait, wait until the run
+has ended and exit 1 unless it ended canceled. A run that has ended already
+cannot be canceled (exit 2).`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := cf.client(env)
+			var raw json.RawMessage
+			if _, err := c.do(cmd.Context(), "POST", "/api/v1/runs/"+url.PathEscape(args[0])+"/cancel", nil, &raw); err != nil {
+				return err
+			}
+			var r sundial.Run
+			json.Unmarshal(raw, &r)
+			if wait && r.Status.Active() {
+				if !cf.json {
+					fmt.Fprintf(env.Stdout, "cancel requested for run %s of job %s on node %s; waiting for it to stop\n", r.ID, r.JobID, r.Node)
+				}
+				var err error
+				if raw, err = waitRun(cmd.Context(), c, r.ID); err != nil {
+					return err
+				}
+				json.Unmarshal(raw, &r)
+			}
+			switch {
+			case cf.json:
+				if err := printJSON(env.Stdout, raw); err != nil {
+					return err
+				}
+			case r.Status == sundial.StatusCanceled:
+				fmt.Fprintf(env.Stdout, "canceled run %s of job %s\n", r.ID, r.JobID)
+			case r.Status.Active():
+				fmt.Fprintf(env.Stdout, "cancel requested for run %s of job %s: node %s stops it (follow it with `sundial runs get %s`)\n", r.ID, r.JobID, r.Node, r.ID)
+			}
+			if wait && r.Status != sundial.StatusCanceled {
+				return fmt.Errorf("run %s ended %s before its node stopped it", r.ID, r.Status)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run has stopped")
 	return cmd
 }
 
@@ -92,9 +141,13 @@ func showRun(w io.Writer, raw []byte, asJSON bool) error {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return err
 	}
-	rows := [][]string{{"run", r.ID}, {"job", r.JobID}, {"task", r.Task}, {"status", string(r.Status)}, {"attempt", strconv.Itoa(r.Attempt)},
-		{"scheduled", when(r.ScheduledAt)}, {"started", when(r.StartedAt)}, {"ended", when(r.EndedAt)}, {"took", duration(r)},
-		{"node", r.Node}, {"args", string(r.Args)}, {"result", string(r.Result)}, {"error", r.Error}}
+	status := string(r.Status)
+	if r.CancelRequested && r.Status.Active() {
+		status += " (cancel requested)"
+	}
+	rows := [][]string{{"run", r.ID}, {"job", r.JobID}, {"task", r.Task}, {"status", status}, {"attempt", strconv.Itoa(r.Attempt)},
+		{"scheduled", when(r.ScheduledAt)}, {"claimed", when(r.ClaimedAt)}, {"started", when(r.StartedAt)}, {"ended", when(r.EndedAt)},
+		{"took", duration(r)}, {"node", r.Node}, {"args", string(r.Args)}, {"result", string(r.Result)}, {"error", r.Error}}
 	if r.Manual {
 		rows = append(rows, []string{"manual", "yes"})
 	}

@@ -29,7 +29,14 @@ func newStatusCommand(env Env) *cobra.Command {
 			}
 			var st httpapi.StatusView
 			json.Unmarshal(raw, &st)
-			fmt.Fprintf(env.Stdout, "server %s: node %s, scheduling %v, paused %v\n", st.Version, st.Node.Node, st.Scheduling, st.Node.Paused)
+			fmt.Fprintf(env.Stdout, "server %s: node %s, scheduling %v, lease TTL %s, clock offset to the store %s\n", st.Version, st.Node.Node,
+				st.Scheduling, st.Node.LeaseTTL, st.Node.ClockOffset)
+			if st.Node.ClockSkewed {
+				fmt.Fprintf(env.Stdout, "WARNING: this node's clock is %s off the store's; fix its time sync (fires and leases follow the store's clock)\n", st.Node.ClockOffset)
+			}
+			if st.Paused {
+				fmt.Fprintf(env.Stdout, "PAUSED cluster-wide since %s: no node fires jobs until `sundial scheduler resume`\n", when(st.PausedSince))
+			}
 			fmt.Fprintf(env.Stdout, "jobs: %d (%d paused)\n", st.Jobs.Total, st.Jobs.Paused)
 			fmt.Fprintf(env.Stdout, "runs not ended: %d running, %d pending, %d scheduled, %d queued\n\n",
 				st.Runs[sundial.StatusRunning], st.Runs[sundial.StatusPending], st.Runs[sundial.StatusScheduled], st.Runs[sundial.StatusQueued])

@@ -33,8 +33,8 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	if len(registered) != 33+13 {
-		t.Errorf("%d routes, want 33 API v1 routes and 13 Flask-APScheduler routes", len(registered))
+	if len(registered) != 40+13 {
+		t.Errorf("%d routes, want 40 API v1 routes and 13 Flask-APScheduler routes", len(registered))
 	}
 	res := h.do("", "GET", "/api/v1/openapi.json", nil)
 	var doc map[string]any
@@ -231,8 +231,8 @@ func TestJobLifecycle(t *testing.T) {
 	if res := h.do(admin, "DELETE", "/api/v1/jobs/report", nil, "If-Match", `"1"`); res.status != 412 {
 		t.Errorf("stale DELETE = %d", res.status)
 	}
-	if res := h.do(admin, "DELETE", "/api/v1/jobs/report", nil); res.status != 204 {
-		t.Errorf("DELETE = %d", res.status)
+	if res := h.do(admin, "DELETE", "/api/v1/jobs/report", nil); res.status != 200 || !strings.Contains(string(res.body), `"running_runs":[]`) {
+		t.Errorf("DELETE = %d %s", res.status, res.body)
 	}
 	if res := h.do(viewer, "GET", "/api/v1/jobs/report", nil); res.status != 404 {
 		t.Errorf("GET deleted = %d", res.status)
@@ -326,6 +326,12 @@ func TestBadInputMatrix(t *testing.T) {
 		{"token bad role", "POST", "/api/v1/tokens", `{"name": "x", "role": "root"}`, nil, 400, "role"},
 		{"token no name", "POST", "/api/v1/tokens", `{"role": "viewer"}`, nil, 400, "name"},
 		{"audit bad cursor", "GET", "/api/v1/audit?cursor=x", ``, nil, 400, "cursor"},
+		{"pause, bad cancel_running", "POST", "/api/v1/jobs/keep/pause?cancel_running=maybe", ``, nil, 400, "cancel_running"},
+		{"delete, bad cancel_running", "DELETE", "/api/v1/jobs/keep?cancel_running=maybe", ``, nil, 400, "cancel_running"},
+		{"bulk pause without a selector", "POST", "/api/v1/jobs/pause", ``, nil, 400, "all"},
+		{"bulk resume, bad all", "POST", "/api/v1/jobs/resume?all=x", ``, nil, 400, "all"},
+		{"bulk run, cancel_running", "POST", "/api/v1/jobs/run?tag=x&cancel_running=true", ``, nil, 400, "cancel_running"},
+		{"cancel an unknown run", "POST", "/api/v1/runs/nope/cancel", ``, nil, 404, ""},
 		{"unknown route", "GET", "/api/v1/nothing", ``, nil, 404, ""},
 		{"wrong method", "PUT", "/api/v1/runs", ``, nil, 405, ""},
 	}

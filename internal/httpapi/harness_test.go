@@ -31,6 +31,18 @@ type harness struct {
 
 func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 	t.Helper()
+	return startHarness(t, true, mutate...)
+}
+
+// newAPIOnlyHarness is a harness whose scheduler is never started, as on
+// an API-only node: a run now is recorded scheduled, for another node.
+func newAPIOnlyHarness(t *testing.T, mutate ...func(*Config)) *harness {
+	t.Helper()
+	return startHarness(t, false, mutate...)
+}
+
+func startHarness(t *testing.T, start bool, mutate ...func(*Config)) *harness {
+	t.Helper()
 	store := memstore.New(memstore.Options{})
 	s, err := sundial.New(sundial.Config{Store: store, Logger: slog.New(slog.DiscardHandler), MaxSleep: 50 * time.Millisecond})
 	if err != nil {
@@ -54,10 +66,12 @@ func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 		io.WriteString(sundial.Output(ctx), "after the gate\n")
 		return "through", nil
 	})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
+	if start {
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Shutdown(context.Background()) })
 	}
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
 	cfg := Config{Scheduler: s, Admin: store, Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 64 << 10, RunWait: 10 * time.Second}
 	for _, m := range mutate {
 		m(&cfg)

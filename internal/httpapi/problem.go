@@ -66,6 +66,8 @@ func classify(err error) (status int, kind, field string) {
 		return http.StatusConflict, "exists", "id"
 	case errors.Is(err, sundial.ErrVersionConflict):
 		return http.StatusPreconditionFailed, "version-conflict", "If-Match"
+	case errors.Is(err, sundial.ErrRunEnded):
+		return http.StatusConflict, "run-ended", ""
 	case errors.Is(err, sundial.ErrNotRunning), errors.Is(err, errConflict):
 		return http.StatusConflict, "conflict", ""
 	case errors.Is(err, errMethod):
@@ -89,6 +91,7 @@ var titles = map[string]string{
 	"exists":             "Already exists",
 	"version-conflict":   "Changed since you read it",
 	"conflict":           "Conflict",
+	"run-ended":          "The run has already ended",
 	"method-not-allowed": "Method not allowed",
 	"internal":           "Internal error",
 }

@@ -31,9 +31,16 @@ func (a *API) registerV1() {
 	a.handle("POST", v1+"/jobs/{id}/pause", operator, p, a.pauseJob)
 	a.handle("POST", v1+"/jobs/{id}/resume", operator, p, a.resumeJob)
 	a.handle("POST", v1+"/jobs/{id}/run", operator, p, a.runJob)
+	a.handle("POST", v1+"/jobs/pause", operator, p, a.bulk(bulkPause))
+	a.handle("POST", v1+"/jobs/resume", operator, p, a.bulk(bulkResume))
+	a.handle("POST", v1+"/jobs/run", operator, p, a.bulk(bulkRun))
 	a.handle("GET", v1+"/runs", viewer, p, a.listRuns)
 	a.handle("GET", v1+"/runs/{id}", viewer, p, a.getRun)
+	a.handle("POST", v1+"/runs/{id}/cancel", operator, p, a.cancelRun)
 	a.handle("GET", v1+"/status", viewer, p, a.status)
+	a.handle("GET", v1+"/scheduler", viewer, p, a.schedulerState)
+	a.handle("POST", v1+"/scheduler/pause", operator, p, a.pauseScheduler)
+	a.handle("POST", v1+"/scheduler/resume", operator, p, a.resumeScheduler)
 	a.handle("GET", v1+"/tasks", viewer, p, a.tasks)
 	a.handle("POST", v1+"/cron/preview", viewer, p, a.cronPreview)
 	a.handle("GET", v1+"/audit", operator, p, a.listAudit)
@@ -294,6 +301,10 @@ func (a *API) deleteJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	cancel, err := cancelRunningParam(r)
+	if err != nil {
+		return err
+	}
 	id := r.PathValue("id")
 	if version != 0 {
 		stored, err := a.s.Job(r.Context(), id)
@@ -307,19 +318,38 @@ func (a *API) deleteJob(w http.ResponseWriter, r *http.Request) error {
 	if err := a.s.RemoveJob(r.Context(), id); err != nil {
 		return err
 	}
-	a.audit(r.Context(), "job.delete", id, nil)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	var detail any
+	if cancel {
+		detail = map[string]bool{"cancel_running": true}
+	}
+	a.audit(r.Context(), "job.delete", id, detail)
+	runs, err := a.settleRuns(r.Context(), id, cancel, "job.delete")
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, JobRemoval{ID: id, RunningRuns: runs})
 }
 
 func (a *API) pauseJob(w http.ResponseWriter, r *http.Request) error {
+	cancel, err := cancelRunningParam(r)
+	if err != nil {
+		return err
+	}
 	j, err := a.s.PauseJob(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	a.audit(r.Context(), "job.pause", j.ID, nil)
+	var detail any
+	if cancel {
+		detail = map[string]bool{"cancel_running": true}
+	}
+	a.audit(r.Context(), "job.pause", j.ID, detail)
+	runs, err := a.settleRuns(r.Context(), j.ID, cancel, "job.pause")
+	if err != nil {
+		return err
+	}
 	w.Header().Set("ETag", etag(j))
-	return writeJSON(w, http.StatusOK, view(r, j))
+	return writeJSON(w, http.StatusOK, PausedJob{JobView: view(r, j), RunningRuns: runs})
 }
 
 func (a *API) resumeJob(w http.ResponseWriter, r *http.Request) error {
@@ -398,7 +428,7 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 
 var runStatuses = []sundial.RunStatus{sundial.StatusQueued, sundial.StatusScheduled, sundial.StatusPending, sundial.StatusRunning,
 	sundial.StatusSucceeded, sundial.StatusFailed, sundial.StatusTimedOut, sundial.StatusMissed, sundial.StatusSkipped,
-	sundial.StatusInterrupted, sundial.StatusLost}
+	sundial.StatusInterrupted, sundial.StatusLost, sundial.StatusCanceled}
 
 func (a *API) listRuns(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -473,6 +503,10 @@ type StatusView struct {
 	} `json:"jobs"`
 	// Runs counts the runs that have not ended, by status: the queue depth.
 	Runs map[sundial.RunStatus]int `json:"runs"`
+	// Paused is true while the scheduler is paused cluster-wide, since
+	// PausedSince, as the store says.
+	Paused      bool      `json:"paused"`
+	PausedSince time.Time `json:"paused_since,omitzero"`
 }
 
 func (a *API) status(w http.ResponseWriter, r *http.Request) error {
@@ -480,6 +514,9 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) error {
 	out := StatusView{Version: a.version, Node: a.s.Status(), Runs: map[sundial.RunStatus]int{}}
 	out.Scheduling = out.Node.Running && !a.stopped.Load()
 	var err error
+	if out.Paused, out.PausedSince, err = a.s.Paused(ctx); err != nil {
+		return err
+	}
 	if out.Nodes, err = a.s.Nodes(ctx); err != nil {
 		return err
 	}

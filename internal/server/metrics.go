@@ -47,10 +47,28 @@ func newMetrics() *metrics {
 // It subscribes before it returns, so that no early run is missed.
 func (m *metrics) watch(ctx context.Context, s *sundial.Scheduler) {
 	sub := s.Subscribe(4096, sundial.EventRunStarted, sundial.EventRunSucceeded, sundial.EventRunFailed, sundial.EventRunTimedOut,
-		sundial.EventRunInterrupted, sundial.EventRunMissed, sundial.EventRunSkipped)
+		sundial.EventRunInterrupted, sundial.EventRunCanceled, sundial.EventRunMissed, sundial.EventRunSkipped)
+	flag := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sundial_runs_running", Help: "Runs executing on this node now."},
 			func() float64 { return float64(s.Status().InFlight) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sundial_clock_offset_seconds",
+			Help: "The store's clock minus this node's, as last measured (0 for a store on this host's clock)."},
+			func() float64 { return s.Status().ClockOffset.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sundial_clock_skewed",
+			Help: "1 while this node's clock is further from the store's than the allowed skew (/readyz fails), else 0."},
+			func() float64 { return flag(s.Status().ClockSkewed) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sundial_lease_ttl_seconds",
+			Help: "How long a claimed run stays this node's without a heartbeat."},
+			func() float64 { return s.Status().LeaseTTL.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sundial_scheduler_paused",
+			Help: "1 while the scheduler is paused cluster-wide (as this node last read it), else 0."},
+			func() float64 { return flag(s.Status().Paused) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sundial_metric_events_dropped_total",
 			Help: "Scheduler events the metrics missed because they fell behind."},
 			func() float64 { return float64(sub.Dropped()) }))

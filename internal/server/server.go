@@ -406,8 +406,12 @@ func notReady(ctx context.Context, stopping *atomic.Bool, store Store, s *sundia
 	if _, err := store.NextWake(ctx); err != nil {
 		return "store unreachable: " + Mask(err.Error())
 	}
+	st := s.Status()
+	if st.ClockSkewed {
+		return fmt.Sprintf("clock skewed: the store's clock is %s off this node's (store minus node); fix this host's time sync",
+			st.ClockOffset.Round(time.Millisecond))
+	}
 	if scheduling {
-		st := s.Status()
 		if late := time.Since(st.LastTick); st.LastTick.IsZero() || late > 3*poll {
 			return fmt.Sprintf("scheduler loop has not ticked for %s (limit %s)", late.Round(time.Millisecond), 3*poll)
 		}
