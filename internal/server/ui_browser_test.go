@@ -201,6 +201,118 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible(`#jobs button[data-act="pause"][data-id="nightly-report"]`, chromedp.ByQuery),
 		shot("jobs"))
 
+	// A long-running command, canceled from its run page; claimed and
+	// started are shown apart.
+	for _, job := range []map[string]any{
+		{"id": "long-export", "task": "command", "args": map[string]any{"shell": true, "argv": []string{"echo export started; sleep 300"}},
+			"trigger": "0 4 * * *", "tags": []string{"batch"}},
+		{"id": "short-export", "task": "echo", "trigger": "0 5 * * *", "tags": []string{"batch"}},
+	} {
+		if code := srv.call("POST", "/api/v1/jobs", srv.token, job, nil); code != 201 {
+			t.Fatalf("create %s = %d", job["id"], code)
+		}
+	}
+	runStatus := func(id string) string {
+		var r struct {
+			Status string `json:"status"`
+		}
+		srv.call("GET", "/api/v1/runs/"+id, srv.token, nil, &r)
+		return r.Status
+	}
+	// Confirmation dialogs answer yes, and say what they asked.
+	stubConfirm := chromedp.Evaluate(`window.asked = []; window.confirm = (msg) => { window.asked.push(msg); return true; }`, nil)
+	var runURL string
+	var asked []string
+	step("cancel a long-running command from its run page",
+		chromedp.Navigate(srv.base+"/#/jobs/long-export"),
+		waitText("main h1", "long-export"),
+		chromedp.Click(`main .head button[data-act="run"]`, chromedp.ByQuery),
+		waitText("#output", "export started"),
+		waitText("main .kv", "Claimed by a node"),
+		waitText("main .kv", "Task started"),
+		stubConfirm,
+		chromedp.Location(&runURL),
+		chromedp.Click(`main .head button[data-act="cancel-run"]`, chromedp.ByQuery),
+		waitText("main .head .badge", "canceled"),
+		shot("run-canceled"))
+	runID := runURL[strings.LastIndex(runURL, "/")+1:]
+	if got := runStatus(runID); got != "canceled" {
+		t.Errorf("the run canceled from its page is %q", got)
+	}
+	step("what the cancel asked", chromedp.Evaluate(`window.asked`, &asked))
+	if len(asked) != 1 || !strings.Contains(asked[0], "long-export") {
+		t.Errorf("the cancel asked %q", asked)
+	}
+
+	// Pausing a job with a run going on asks what to do with the run.
+	var run struct {
+		ID string `json:"id"`
+	}
+	srv.call("POST", "/api/v1/jobs/long-export/run", srv.token, nil, &run)
+	waitFor(t, "the run to start", func() bool { return runStatus(run.ID) == "running" })
+	step("pause a job with a run going on: asked, and the run canceled",
+		chromedp.Navigate(srv.base+"/#/jobs/long-export"),
+		waitText("main h1", "long-export"),
+		chromedp.Click(`main .head button[data-act="pause"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("dialog.ask", chromedp.ByQuery),
+		waitText("dialog.ask", run.ID),
+		waitText("dialog.ask", "running"),
+		shot("pause-ask"),
+		chromedp.Click(`dialog.ask button[value="cancel"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`main .head button[data-act="resume"]`, chromedp.ByQuery))
+	waitFor(t, "the run to be canceled", func() bool { return runStatus(run.ID) == "canceled" })
+
+	jobPaused := func(id string) bool {
+		var j struct {
+			Paused bool `json:"paused"`
+		}
+		srv.call("GET", "/api/v1/jobs/"+id, srv.token, nil, &j)
+		return j.Paused
+	}
+	step("pause and resume the jobs of a tag at once",
+		chromedp.Navigate(srv.base+"/#/jobs"),
+		waitText("#jobs", "short-export"),
+		stubConfirm,
+		set("#f-tag", "batch"),
+		waitText("#bulk", "batch"),
+		waitText("#bulk", "2"),
+		chromedp.Click(`#bulk button[data-bulk="pause"]`, chromedp.ByQuery),
+		waitText("#toasts", "1 changed, 1 unchanged"))
+	if !jobPaused("short-export") || !jobPaused("long-export") || jobPaused("nightly-report") {
+		t.Errorf("after pausing tag batch: short-export %v, long-export %v, nightly-report %v", jobPaused("short-export"), jobPaused("long-export"), jobPaused("nightly-report"))
+	}
+	step("resume them",
+		chromedp.Click(`#bulk button[data-bulk="resume"]`, chromedp.ByQuery),
+		waitText("#toasts", "2 changed"),
+		set("#f-tag", ""),
+		chromedp.WaitNotPresent(`#bulk:not([hidden])`, chromedp.ByQuery))
+	if jobPaused("short-export") || jobPaused("long-export") {
+		t.Error("the jobs of tag batch are still paused")
+	}
+
+	step("pause scheduling on every node: a banner on every page, and its Resume clears it",
+		chromedp.Navigate(srv.base+"/#/nodes"),
+		waitText("#scheduler", "Scheduling on every node"),
+		stubConfirm,
+		chromedp.Click(`#scheduler button[data-act="scheduler-pause"]`, chromedp.ByQuery),
+		waitText("#banner", "Scheduling is paused on every node"),
+		chromedp.Reload(),
+		waitText("main h1", "Nodes"),
+		waitText("#banner", "Scheduling is paused on every node"),
+		chromedp.Navigate(srv.base+"/#/jobs"),
+		waitText("#jobs", "short-export"),
+		waitText("#banner", "paused"),
+		shot("paused"),
+		chromedp.Click(`#banner button[data-act="scheduler-resume"]`, chromedp.ByQuery),
+		chromedp.WaitNotVisible("#banner", chromedp.ByQuery))
+	var sched struct {
+		Paused bool `json:"paused"`
+	}
+	srv.call("GET", "/api/v1/scheduler", srv.token, nil, &sched)
+	if sched.Paused {
+		t.Error("the scheduler is still paused after the banner's Resume")
+	}
+
 	setSource := func(src string) chromedp.Action {
 		return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(".CodeMirror").CodeMirror.setValue(%q)`, src), nil)
 	}
@@ -230,7 +342,7 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("#diff", "- "),
 		shot("script"))
 	var source string
-	var asked []string
+	asked = nil
 	step("the rolled-back source", chromedp.Evaluate(`document.querySelector(".CodeMirror").CodeMirror.getValue()`, &source),
 		chromedp.Evaluate(`window.asked`, &asked))
 	if len(asked) != 1 || !strings.Contains(asked[0], "version 1") {

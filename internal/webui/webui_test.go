@@ -144,7 +144,7 @@ func TestEveryStringIsTranslated(t *testing.T) {
 	}
 	for _, st := range []sundial.RunStatus{sundial.StatusQueued, sundial.StatusScheduled, sundial.StatusPending, sundial.StatusRunning,
 		sundial.StatusSucceeded, sundial.StatusFailed, sundial.StatusTimedOut, sundial.StatusMissed, sundial.StatusSkipped,
-		sundial.StatusInterrupted, sundial.StatusLost} {
+		sundial.StatusInterrupted, sundial.StatusLost, sundial.StatusCanceled} {
 		if _, ok := zh["status."+string(st)]; !ok {
 			t.Errorf("no string for run status %s", st)
 		}

@@ -101,6 +101,49 @@ function showError(err) {
   toast(err.problem?.field ? `${err.message}` : err.message || String(err), "err");
 }
 
+// ask shows a modal question with one button per choice ([value, label,
+// class]) and resolves to the value chosen, or "" when dismissed (Escape).
+function ask(message, details, choices) {
+  return new Promise((resolve) => {
+    const d = document.createElement("dialog");
+    d.className = "ask";
+    d.innerHTML = `<form method="dialog"><p>${h(message)}</p>${details.length ? `<ul class="plain">${details.map((x) => `<li>${h(x)}</li>`).join("")}</ul>` : ""}
+      <div class="form-actions">${choices.map(([v, label, cls]) => `<button value="${h(v)}" class="${h(cls || "")}">${h(label)}</button>`).join("")}</div></form>`;
+    d.addEventListener("close", () => {
+      resolve(d.returnValue);
+      d.remove();
+    });
+    document.body.append(d);
+    d.showModal();
+  });
+}
+
+// activeRuns returns a job's runs that have not ended, on any node.
+async function activeRuns(jobID) {
+  const lists = await Promise.all(["running", "pending", "scheduled", "queued"].map((st) => get(`/runs?limit=100&status=${st}&job_id=${encodeURIComponent(jobID)}`)));
+  return lists.flatMap((l) => l.runs);
+}
+
+function runLine(r) {
+  return `${r.id} · ${t("status." + r.status)}${r.node ? " · " + r.node : ""}`;
+}
+
+// askAboutRuns asks what to do with a job's runs still going before it is
+// paused or deleted: "cancel" them, "keep" them going, or "" (do nothing).
+// With none going it answers "keep" (or asks plain yes/no, for deletes).
+async function askAboutRuns(id, verb) {
+  const runs = await activeRuns(id);
+  if (!runs.length) {
+    if (verb === "delete" && !confirm(t("confirm.delete", { id }))) return "";
+    return "keep";
+  }
+  const choices =
+    verb === "delete"
+      ? [["cancel", t("ask.deletecancel"), "danger"], ["keep", t("ask.deletekeep")], ["", t("action.cancel")]]
+      : [["cancel", t("ask.pausecancel"), "danger"], ["keep", t("ask.pausekeep")], ["", t("action.cancel")]];
+  return ask(t(verb === "delete" ? "ask.deleterunning" : "ask.pauserunning", { id, n: runs.length }), runs.map(runLine), choices);
+}
+
 // ---------- layout ----------
 
 let me = null; // the logged-in token: {name, role}
@@ -164,6 +207,7 @@ async function render() {
     }
   }
   layout();
+  refreshBanner();
   main().onclick = null; // a page's own click handler goes with the page
   const seq = ++renderSeq;
   for (const [re, page] of routes) {
@@ -193,11 +237,51 @@ let pending = null;
 function startLiveUpdates() {
   if (events || !me) return;
   events = new EventSource("/api/v1/events");
-  events.addEventListener("change", () => {
+  events.addEventListener("change", (e) => {
+    if (JSON.parse(e.data).kind?.startsWith("scheduler_")) refreshBanner();
     clearTimeout(pending);
     pending = setTimeout(() => current?.refresh?.(), 400);
   });
-  setInterval(() => current?.refresh?.(), 15000);
+  setInterval(() => {
+    refreshBanner();
+    current?.refresh?.();
+  }, 15000);
+}
+
+// ---------- the cluster-wide pause ----------
+
+// The banner on every page while the scheduler is paused cluster-wide,
+// with a Resume button for operators.
+let scheduler = null; // {paused, since}
+async function refreshBanner() {
+  if (!me) {
+    $("#banner").hidden = true;
+    return;
+  }
+  try {
+    scheduler = await get("/scheduler");
+  } catch {
+    return;
+  }
+  drawBanner();
+}
+
+function drawBanner() {
+  const b = $("#banner");
+  b.hidden = !scheduler?.paused;
+  b.innerHTML = scheduler?.paused
+    ? `<strong>${h(t("banner.paused"))}</strong> <span>${h(t("banner.since", { time: fmtTime(scheduler.since) }))}</span>
+       ${can("operator") ? `<button class="primary" data-act="scheduler-resume">${h(t("action.resume"))}</button>` : ""}`
+    : "";
+}
+
+async function setSchedulerPaused(pause) {
+  if (pause && !confirm(t("confirm.schedpause"))) return;
+  const { data } = await api("POST", pause ? "/scheduler/pause" : "/scheduler/resume");
+  scheduler = data;
+  drawBanner();
+  toast(t(pause ? "toast.schedpaused" : "toast.schedresumed"));
+  current?.refresh?.();
 }
 
 // ---------- login ----------
@@ -323,11 +407,13 @@ async function jobsPage() {
       <select id="f-queue" aria-label="${h(t("jobs.queue"))}"><option value="">${h(t("jobs.allqueues"))}</option>${queues.map((x) => `<option value="${h(x)}">${h(x || t("jobs.defaultqueue"))}</option>`).join("")}</select>
       <select id="f-task" aria-label="${h(t("jobs.kind"))}"><option value="">${h(t("jobs.allkinds"))}</option>${tasks.tasks.map((x) => `<option>${h(x)}</option>`).join("")}</select>
     </div>
+    <div id="bulk" class="toolbar bulk" hidden></div>
     <div class="table-wrap"><table class="list" id="jobs">
       <thead><tr><th>${h(t("col.job"))}</th><th>${h(t("col.task"))}</th><th>${h(t("col.schedule"))}</th><th>${h(t("col.next"))}</th><th>${h(t("col.last"))}</th><th>${h(t("col.actions"))}</th></tr></thead>
       <tbody></tbody></table></div>`;
   for (const k of ["state", "tag", "queue", "task"]) $("#f-" + k).value = filters[k];
   const draw = () => {
+    drawBulk(jobs.jobs);
     const q = filters.q.toLowerCase();
     const rows = jobs.jobs.filter(
       (j) =>
@@ -358,6 +444,52 @@ async function jobsPage() {
   return { refresh: () => !document.activeElement?.matches("#f-q") && jobsPage() };
 }
 
+// drawBulk offers pause, resume and run-now of every job with the tag and
+// in the queue chosen in the filters (what the server selects: not the
+// search, state or task filters).
+function drawBulk(jobs) {
+  const box = $("#bulk");
+  const sel = bulkSelector();
+  if (!can("operator") || !sel) {
+    box.hidden = true;
+    return;
+  }
+  const n = jobs.filter((j) => (!filters.tag || (j.tags || []).includes(filters.tag)) && (filters.queue === "" || (j.queue || "") === filters.queue)).length;
+  box.hidden = false;
+  box.innerHTML = `<span>${h(t("bulk.selected", { n, sel: sel.label }))}</span>
+    <button data-act="bulk" data-bulk="pause" data-n="${n}">${h(t("bulk.pause"))}</button>
+    <button data-act="bulk" data-bulk="resume" data-n="${n}">${h(t("bulk.resume"))}</button>
+    <button data-act="bulk" data-bulk="run" data-n="${n}">${h(t("bulk.run"))}</button>`;
+}
+
+// bulkSelector is the jobs page's tag and queue filter as the bulk routes'
+// query, or null when neither is chosen.
+function bulkSelector() {
+  if (!filters.tag && filters.queue === "") return null;
+  const q = new URLSearchParams();
+  const label = [];
+  if (filters.tag) {
+    q.set("tag", filters.tag);
+    label.push(t("bulk.tag", { tag: filters.tag }));
+  }
+  if (filters.queue !== "") {
+    q.set("queue", filters.queue);
+    label.push(t("bulk.queue", { queue: filters.queue }));
+  }
+  return { query: q.toString(), label: label.join(", ") };
+}
+
+async function bulkAction(action, n) {
+  const sel = bulkSelector();
+  if (!sel) return;
+  const question = { pause: () => t("confirm.bulkpause", { n, sel: sel.label }), resume: () => t("confirm.bulkresume", { n, sel: sel.label }), run: () => t("confirm.bulkrun", { n, sel: sel.label }) }[action];
+  if (!question || !confirm(question())) return;
+  const { data } = await api("POST", `/jobs/${action}?${sel.query}`);
+  const failed = data.results.filter((r) => r.outcome === "failed");
+  toast(t("toast.bulk", { changed: data.changed, unchanged: data.matched - data.changed - data.failed, failed: data.failed }), failed.length ? "err" : "ok");
+  for (const r of failed.slice(0, 2)) toast(`${r.id}: ${r.error}`, "err");
+}
+
 function jobActions(j) {
   let out = "";
   if (can("operator")) {
@@ -386,17 +518,42 @@ document.addEventListener("click", async (e) => {
         location.hash = "#/runs/" + encodeURIComponent(data.id);
         return;
       }
-      case "pause":
-      case "resume":
-        await api("POST", `/jobs/${encodeURIComponent(id)}/${b.dataset.act}`);
-        toast(t("toast." + b.dataset.act + "d", { id }));
+      case "pause": {
+        const choice = await askAboutRuns(id, "pause");
+        if (!choice) return;
+        await api("POST", `/jobs/${encodeURIComponent(id)}/pause${choice === "cancel" ? "?cancel_running=true" : ""}`);
+        toast(t("toast.paused", { id }));
         break;
-      case "delete":
-        if (!confirm(t("confirm.delete", { id }))) return;
-        await api("DELETE", `/jobs/${encodeURIComponent(id)}`);
+      }
+      case "resume":
+        await api("POST", `/jobs/${encodeURIComponent(id)}/resume`);
+        toast(t("toast.resumed", { id }));
+        break;
+      case "delete": {
+        const choice = await askAboutRuns(id, "delete");
+        if (!choice) return;
+        await api("DELETE", `/jobs/${encodeURIComponent(id)}${choice === "cancel" ? "?cancel_running=true" : ""}`);
         toast(t("toast.deleted", { id }));
         if (location.hash.startsWith("#/jobs/")) location.hash = "#/jobs";
         break;
+      }
+      case "cancel-run": {
+        if (!confirm(t("confirm.cancelrun", { job: b.dataset.job }))) return;
+        const { res } = await api("POST", `/runs/${encodeURIComponent(id)}/cancel`);
+        toast(t(res.status === 202 ? "toast.cancelrequested" : "toast.canceled"));
+        if (location.hash.startsWith("#/runs/")) {
+          current?.cleanup?.();
+          current = await runPage(id);
+        }
+        return;
+      }
+      case "bulk":
+        await bulkAction(b.dataset.bulk, b.dataset.n);
+        break;
+      case "scheduler-pause":
+      case "scheduler-resume":
+        await setSchedulerPaused(b.dataset.act === "scheduler-pause");
+        return;
       default:
         return;
     }
@@ -465,13 +622,17 @@ async function runPage(id) {
   const r = await get("/runs/" + encodeURIComponent(id));
   const active = ["queued", "scheduled", "pending", "running"].includes(r.status);
   const late = r.started_at ? new Date(r.started_at) - new Date(r.scheduled_at) : null;
+  const canceling = active && r.cancel_requested;
   main().innerHTML = `
-    <div class="head"><h1>${h(t("run.title", { job: r.job_id }))}</h1>${badge(r.status)}</div>
+    <div class="head"><h1>${h(t("run.title", { job: r.job_id }))}</h1><div class="actions">${badge(r.status)}
+      ${canceling ? `<span class="badge st-canceling" id="cancel-requested">${h(t("run.cancelrequested"))}</span>` : ""}
+      ${active && !canceling && can("operator") ? `<button class="danger" data-act="cancel-run" data-id="${h(r.id)}" data-job="${h(r.job_id)}">${h(t("action.cancelrun"))}</button>` : ""}</div></div>
     <section class="card">
       <dl class="kv">
         <dt>${h(t("field.job"))}</dt><dd><a href="#/jobs/${encodeURIComponent(r.job_id)}">${h(r.job_id)}</a></dd>
         <dt>${h(t("field.run"))}</dt><dd><code>${h(r.id)}</code></dd>
         <dt>${h(t("field.scheduled"))}</dt><dd>${h(fmtTime(r.scheduled_at))}</dd>
+        <dt>${h(t("field.claimed"))}</dt><dd>${h(fmtTime(r.claimed_at))}</dd>
         <dt>${h(t("field.started"))}</dt><dd>${h(fmtTime(r.started_at))}</dd>
         <dt>${h(t("field.ended"))}</dt><dd>${h(fmtTime(r.ended_at))}</dd>
         <dt>${h(t("field.took"))}</dt><dd>${h(fmtDur(runMs(r)))}</dd>
@@ -926,9 +1087,15 @@ async function nodesPage() {
   const [status, running] = await Promise.all([get("/status"), get("/runs?status=running&limit=1000")]);
   const inflight = {};
   for (const r of running.runs) inflight[r.node] = (inflight[r.node] || 0) + 1;
+  const ns = (n) => +((n || 0) / 1e9).toFixed(3) + " s";
   main().innerHTML = `
     <h1>${h(t("nav.nodes"))}</h1>
-    <p class="muted">${h(t("nodes.this", { node: status.node.node }))} · ${h(status.scheduling ? t("nodes.scheduling") : t("nodes.apionly"))}</p>
+    <section class="card" id="scheduler"><h2>${h(t("sched.title"))}</h2>
+      <p>${status.paused ? `${badge("paused")} ${h(t("banner.since", { time: fmtTime(status.paused_since) }))}` : h(t("sched.running"))}</p>
+      ${can("operator") ? (status.paused ? `<button class="primary" data-act="scheduler-resume">${h(t("action.resume"))}</button>` : `<button class="danger" data-act="scheduler-pause">${h(t("sched.pause"))}</button>`) : ""}
+    </section>
+    <p class="muted">${h(t("nodes.this", { node: status.node.node }))} · ${h(status.scheduling ? t("nodes.scheduling") : t("nodes.apionly"))} · ${h(t("nodes.lease", { ttl: ns(status.node.lease_ttl), offset: ns(status.node.clock_offset) }))}</p>
+    ${status.node.clock_skewed ? `<div class="error-box" role="alert">${h(t("nodes.skewed", { offset: ns(status.node.clock_offset) }))}</div>` : ""}
     <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.node"))}</th><th>${h(t("col.host"))}</th><th>PID</th><th>${h(t("col.version"))}</th><th>${h(t("col.queues"))}</th><th>${h(t("col.started"))}</th><th>${h(t("col.lastseen"))}</th><th>${h(t("col.inflight"))}</th></tr></thead>
     <tbody>${status.nodes.map((n) => `<tr><td><code>${h(n.id)}</code></td><td>${h(n.host)}</td><td>${n.pid}</td><td>${h(n.version)}</td><td>${h((n.queues || []).join(", ") || t("nodes.allqueues"))}</td><td>${h(fmtTime(n.started_at))}</td><td>${h(fromNow(n.last_seen))}</td><td>${inflight[n.id] || 0}</td></tr>`).join("")}</tbody></table></div>`;
   return { refresh: nodesPage };
