@@ -13,10 +13,6 @@ import (
 	"github.com/sundialhq/sundial/trigger"
 )
 
-// maxBacklog bounds the fires of one job recorded in one claim after a long
-// stop; older ones are summarised in one missed run.
-const maxBacklog = 1000
-
 // loop is the scheduler's one goroutine of its own: it sleeps until the
 // store's next wake time, a change, a finished run or MaxSleep, then claims
 // what is due and hands it to the workers. Nothing runs per job.
@@ -144,9 +140,9 @@ func (n *claimNotes) publish(s *Scheduler) {
 	}
 }
 
-// plan returns the claim decision for fires due at now: misfires,
-// coalescing and overlap are settled here, inside the store's atomic step,
-// and every fire becomes a run row of some status.
+// plan returns the claim decision for fires due at now (see planFires),
+// with the jobs that can no longer load quarantined: paused with the
+// reason, never deleted.
 func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 	return func(job Job, active int, queued bool) (Job, []Run) {
 		t, reason := s.loadable(job)
@@ -156,104 +152,22 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 			return job, nil
 		}
 		opts := job.Options.resolve(s.defaults)
-
-		// Fire times are kept to the microsecond, the precision of the
-		// durable stores: a trigger time within the same microsecond as the
-		// fire before it is that fire again (a date trigger read back from
-		// a store, say), not a new one.
-		due := job.NextRunAt.Truncate(time.Microsecond)
-		fires := []time.Time{due}
-		following := func(after time.Time, n time.Time) time.Time {
-			for !n.IsZero() && !n.Truncate(time.Microsecond).After(after) {
-				n = t.Next(n, now)
-			}
-			return n
-		}
-		next := following(due, t.Next(job.NextRunAt, now))
-		for !next.IsZero() && !next.After(now) && len(fires) < maxBacklog {
-			f := next.Truncate(time.Microsecond)
-			fires = append(fires, f)
-			next = following(f, t.Next(next, now))
-		}
-		var beyond int
-		for !next.IsZero() && !next.After(now) && beyond < maxBacklog*100 {
-			// A very long stop: count the rest without recording each.
-			beyond++
-			next = following(next.Truncate(time.Microsecond), t.Next(next, now))
-		}
-		if !opts.EndAt.IsZero() && next.After(opts.EndAt) {
-			next = time.Time{}
-		}
-
-		runs := make([]Run, 0, len(fires))
-		record := func(at time.Time, status RunStatus, reason string) {
-			r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, Status: status,
-				Attempt: 1, Args: job.Args, Error: reason, Queue: job.Queue}
-			if status == StatusPending {
-				r.ClaimedAt, r.LeaseUntil = now, now.Add(s.leaseTTL)
-				r.Node, r.Incarnation = s.node.ID, s.node.Incarnation
-			}
-			if status == StatusMissed || status == StatusSkipped {
-				r.EndedAt = now
-				notes.recorded = append(notes.recorded, r)
-			}
-			runs = append(runs, r)
-		}
-		var eligible []time.Time
-		for i, f := range fires {
-			if late := now.Sub(f); opts.MisfireGrace >= 0 && late > opts.MisfireGrace {
-				reason := fmt.Sprintf("due %s ago, beyond the misfire grace of %s", late.Round(time.Millisecond), opts.MisfireGrace)
-				if i == len(fires)-1 && beyond > 0 {
-					reason += fmt.Sprintf("; %d later fires were missed too", beyond)
+		p := planFires(fireState{Job: &job, Trigger: t, Options: &opts, Now: now, Active: active, Queued: queued}, newID)
+		for i := range p.Runs {
+			r := &p.Runs[i]
+			switch r.Status {
+			case StatusMissed, StatusSkipped:
+				notes.recorded = append(notes.recorded, *r)
+			case StatusPending:
+				if notes.options == nil {
+					notes.options = map[string]*JobOptions{}
 				}
-				record(f, StatusMissed, reason)
-				continue
+				notes.options[r.ID] = &opts
 			}
-			eligible = append(eligible, f)
 		}
-		if *opts.Coalesce && len(eligible) > 1 {
-			last := eligible[len(eligible)-1]
-			for _, f := range eligible[:len(eligible)-1] {
-				record(f, StatusSkipped, "coalesced into the fire at "+last.Format(time.RFC3339Nano))
-			}
-			eligible = eligible[len(eligible)-1:]
-		}
-		started := false
-		for _, f := range eligible {
-			if active >= opts.MaxInstances && opts.Overlap != OverlapAllow {
-				if opts.Overlap == OverlapQueue && !queued {
-					record(f, StatusQueued, "")
-					queued = true
-					continue
-				}
-				record(f, StatusSkipped, fmt.Sprintf("max instances (%d) already running", opts.MaxInstances))
-				continue
-			}
-			record(f, StatusPending, "")
-			if notes.options == nil {
-				notes.options = map[string]*JobOptions{}
-			}
-			notes.options[runs[len(runs)-1].ID] = &opts
-			active++
-			started = true
-		}
-		if opts.FixedDelay && (started || queued) && isInterval(t) {
-			next = time.Time{} // counted from the end of the run
-		}
-		job.NextRunAt = next
-		return job, runs
+		job.NextRunAt = p.NextRunAt
+		return job, p.Runs
 	}
-}
-
-// isInterval reports whether t is an interval trigger, jittered or not.
-func isInterval(t trigger.Trigger) bool {
-	switch t := t.(type) {
-	case trigger.Interval:
-		return true
-	case trigger.Jitter:
-		return isInterval(t.Trigger)
-	}
-	return false
 }
 
 func (s *Scheduler) worker() {
