@@ -17,7 +17,7 @@ func (s *Scheduler) loop(ctx context.Context) {
 	for {
 		full, err := s.tick(ctx)
 		s.lastTick.Store(s.now().UnixNano())
-		wait := s.maxSleep
+		var wait time.Duration
 		paused := errors.Is(err, ErrSchedulerPaused)
 		s.paused.Store(paused)
 		switch {
