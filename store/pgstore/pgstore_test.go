@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/store/pgstore"
@@ -139,7 +140,9 @@ func TestMain(m *testing.M) {
 		}
 		return s, func() { s.Close(); pool.Close() }, nil
 	})
-	os.Exit(m.Run())
+	// The change listener and the schedulers live outside synctest
+	// bubbles: every goroutine they start must be gone when the tests end.
+	goleak.VerifyTestMain(m)
 }
 
 // schemaOf returns the schema a test pool works in.
