@@ -7,7 +7,7 @@
 //	s, _ := sundial.New(sundial.Config{Store: memstore.New(memstore.Options{})})
 //	s.Register("report", sendReport)
 //	s.AddJob(ctx, sundial.Job{ID: "daily-report", Task: "report",
-//		Trigger: trigger.Spec{Type: "cron", Expr: "0 9 * * 1-5", Timezone: "Europe/London"}})
+//		Trigger: trigger.CronExpr("0 9 * * 1-5", trigger.InZone("Europe/London"))})
 //	s.Start(ctx)
 //	defer s.Shutdown(ctx)
 //
