@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/store/memstore"
