@@ -25,13 +25,26 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is a sundial.Store on one SQLite file.
+// Store is a sundial.Store on one SQLite file. Its methods are those of
+// sundial.Store — jobs, runs, claims, leases, nodes, cancel, the
+// cluster-wide pause, pruning — and of the optional capabilities
+// sundial.RunBatchUpdater (run records in one transaction) and
+// sundial.RunOutputWriter (live output), plus the server's own records
+// (tokens, audit, scripts, secrets), DB and Close. The processes sharing a
+// file share its host's clock, so the store needs no sundial.Clock, and
+// they see each other's changes at their next poll (no ChangeNotifier).
+// The methods are implemented once for both SQL stores in
+// internal/sqlstore; see the interfaces for what each promises.
 type Store struct {
 	*sqlstore.Store
 	db *sql.DB
 }
 
-var _ sundial.Store = (*Store)(nil)
+var (
+	_ sundial.Store           = (*Store)(nil)
+	_ sundial.RunBatchUpdater = (*Store)(nil)
+	_ sundial.RunOutputWriter = (*Store)(nil)
+)
 
 var dialect = sqlstore.Dialect{
 	Name:              "sqlite",
