@@ -3,42 +3,17 @@ package sundial
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"strconv"
 	"time"
+
+	"github.com/sundialhq/sundial/trigger"
 )
 
-// Durations in a job's JSON are Go duration strings ("90s", "1h30m"),
-// the way people write them in a config file or an API call. Numbers are
-// read too, as nanoseconds: the form stored before the strings were.
+// Durations in a job's JSON follow Sundial's one rule (trigger.Duration):
+// a string is a Go duration ("90s", "1h30m"), a number is seconds. Stores
+// that once kept numbers of nanoseconds were migrated to strings.
 
-// duration is a time.Duration in JSON.
-type duration time.Duration
-
-func (d duration) MarshalJSON() ([]byte, error) {
-	return strconv.AppendQuote(nil, time.Duration(d).String()), nil
-}
-
-func (d *duration) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("%q is not a duration such as \"90s\" or \"1h30m\"", s)
-		}
-		*d = duration(v)
-		return nil
-	}
-	var n int64
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("%s is not a duration such as \"90s\" or \"1h30m\"", b)
-	}
-	*d = duration(n)
-	return nil
-}
+// duration is the JSON form of a duration.
+type duration = trigger.Duration
 
 // jobOptionsJSON is JobOptions as JSON.
 type jobOptionsJSON struct {
@@ -59,8 +34,12 @@ type jobOptionsJSON struct {
 
 // MarshalJSON writes durations as strings such as "1m30s".
 func (o JobOptions) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jobOptionsJSON{o.RunOnStart, duration(o.MisfireGrace), o.Coalesce, o.MaxInstances, o.Overlap,
-		duration(o.Timeout), o.MaxAttempts, duration(o.RetryBackoff), duration(o.MaxRetryBackoff), o.StartAt, o.EndAt, o.FixedDelay, o.Notify})
+	return json.Marshal(jobOptionsJSON{
+		RunOnStart: o.RunOnStart, MisfireGrace: duration(o.MisfireGrace), Coalesce: o.Coalesce,
+		MaxInstances: o.MaxInstances, Overlap: o.Overlap, Timeout: duration(o.Timeout), MaxAttempts: o.MaxAttempts,
+		RetryBackoff: duration(o.RetryBackoff), MaxRetryBackoff: duration(o.MaxRetryBackoff),
+		StartAt: o.StartAt, EndAt: o.EndAt, FixedDelay: o.FixedDelay, Notify: o.Notify,
+	})
 }
 
 // UnmarshalJSON reads durations as strings such as "1m30s" or as
@@ -72,7 +51,11 @@ func (o *JobOptions) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return err
 	}
-	*o = JobOptions{v.RunOnStart, time.Duration(v.MisfireGrace), v.Coalesce, v.MaxInstances, v.Overlap,
-		time.Duration(v.Timeout), v.MaxAttempts, time.Duration(v.RetryBackoff), time.Duration(v.MaxRetryBackoff), v.StartAt, v.EndAt, v.FixedDelay, v.Notify}
+	*o = JobOptions{
+		RunOnStart: v.RunOnStart, MisfireGrace: time.Duration(v.MisfireGrace), Coalesce: v.Coalesce,
+		MaxInstances: v.MaxInstances, Overlap: v.Overlap, Timeout: time.Duration(v.Timeout), MaxAttempts: v.MaxAttempts,
+		RetryBackoff: time.Duration(v.RetryBackoff), MaxRetryBackoff: time.Duration(v.MaxRetryBackoff),
+		StartAt: v.StartAt, EndAt: v.EndAt, FixedDelay: v.FixedDelay, Notify: v.Notify,
+	}
 	return nil
 }

@@ -51,7 +51,9 @@ func TestRunOutputKeepsLogLinesAndWrites(t *testing.T) {
 	})
 }
 
-func TestJobOptionsJSONUsesDurationStrings(t *testing.T) {
+// TestJobOptionsJSONDurations: durations write as Go duration strings and
+// read as strings or as numbers of seconds, the one rule everywhere.
+func TestJobOptionsJSONDurations(t *testing.T) {
 	o := sundial.JobOptions{MisfireGrace: 90 * time.Second, Timeout: time.Hour + 30*time.Minute, MaxAttempts: 3}
 	b, err := json.Marshal(o)
 	if err != nil {
@@ -60,7 +62,8 @@ func TestJobOptionsJSONUsesDurationStrings(t *testing.T) {
 	if want := `{"misfire_grace":"1m30s","timeout":"1h30m0s","max_attempts":3}`; string(b) != want {
 		t.Errorf("Marshal = %s, want %s", b, want)
 	}
-	for _, in := range []string{`{"misfire_grace":"90s","timeout":"90m","max_attempts":3}`, `{"misfire_grace":90000000000,"timeout":5400000000000,"max_attempts":3}`} {
+	for _, in := range []string{`{"misfire_grace":"90s","timeout":"90m","max_attempts":3}`, `{"misfire_grace":90,"timeout":5400,"max_attempts":3}`,
+		`{"misfire_grace":"90","timeout":"5400","max_attempts":3}`, `{"misfire_grace":90.0,"timeout":"1.5h","max_attempts":3}`} {
 		var got sundial.JobOptions
 		if err := json.Unmarshal([]byte(in), &got); err != nil || !reflect.DeepEqual(got, o) {
 			t.Errorf("Unmarshal(%s) = %+v, %v; want %+v", in, got, err, o)
@@ -69,6 +72,7 @@ func TestJobOptionsJSONUsesDurationStrings(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"timeout":"soon"}`:   `"soon" is not a duration`,
 		`{"timeout":true}`:     `true is not a duration`,
+		`{"timeout":1e12}`:     `seconds is out of range`,
 		`{"timeoutt":"1s"}`:    `unknown field "timeoutt"`,
 		`{"max_attempts":"x"}`: `cannot unmarshal string`,
 	} {

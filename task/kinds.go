@@ -17,6 +17,7 @@ import (
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/task/isolate"
+	"github.com/sundialhq/sundial/trigger"
 )
 
 // SecretSource reveals the secrets a run was granted.
@@ -141,17 +142,17 @@ func argErr(field, format string, a ...any) error {
 	return &sundial.InvalidJobError{Field: "args." + field, Err: fmt.Errorf(format, a...)}
 }
 
-// duration is a duration setting written "30s".
+// duration is a duration setting in Sundial's one form (trigger.Duration:
+// a Go duration string, or a number of seconds); it must not be negative.
 type duration time.Duration
 
 func (d *duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("%s is not a duration such as \"30s\"", b)
+	var v trigger.Duration
+	if err := v.UnmarshalJSON(b); err != nil {
+		return err
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return fmt.Errorf("%q is not a duration such as \"30s\"", s)
+	if v < 0 {
+		return fmt.Errorf("%s must not be negative", time.Duration(v))
 	}
 	*d = duration(v)
 	return nil
@@ -176,13 +177,6 @@ type child struct {
 	// control is a private directory for the result file and helper
 	// files, apart from the working directory.
 	control string
-}
-
-// outcome is what a child left: its result, its error text, how it ended.
-type outcome struct {
-	result  json.RawMessage
-	errText string
-	res     isolate.Result
 }
 
 // runChild runs c for the run in ctx: identity and secrets in its

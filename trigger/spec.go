@@ -24,6 +24,9 @@ import (
 //
 // Field names follow APScheduler where it has them. Dates are RFC 3339, or
 // "2006-01-02[ 15:04[:05]]" read as wall-clock time in the spec's time zone.
+//
+// Go callers build the same values with constructors such as [CronExpr],
+// [Every] and [At], which read better and cannot misspell a type.
 type Spec struct {
 	// Type is one of cron, interval, date, calendar, and, or.
 	Type string `json:"type"`
@@ -76,10 +79,33 @@ type Spec struct {
 	FallBack      FallBack      `json:"fall_back,omitempty"`
 }
 
-// Duration is a time.Duration that reads from JSON as a Go duration string
-// ("90s", "1h30m") or a number of seconds (APScheduler's form), and writes
-// as a string.
+// Duration is a time.Duration as Sundial reads it everywhere — jobs,
+// triggers, config files, the environment, the API and the CLI: a string
+// is a Go duration ("90s", "1h30m"), a number is seconds (APScheduler's
+// and most people's convention; "90" and 90 are a minute and a half). It
+// writes as a Go duration string.
 type Duration time.Duration
+
+// maxDurationSeconds bounds a duration given in seconds well inside
+// time.Duration's range (about 292 years).
+const maxDurationSeconds = 1e9
+
+// ParseDuration reads a duration as Duration does: a Go duration string,
+// or a decimal number of seconds.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > maxDurationSeconds {
+			return 0, durationError(fmt.Sprintf("%s seconds is out of range (at most %d)", s, int64(maxDurationSeconds)))
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, durationError(fmt.Sprintf("%q is not a duration such as 30s or 1h30m, or a number of seconds", s))
+	}
+	return v, nil
+}
 
 // MarshalJSON writes the duration as a Go duration string.
 func (d Duration) MarshalJSON() ([]byte, error) {
@@ -89,27 +115,24 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads a Go duration string or a number of seconds.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
+	text := string(b)
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		if err := json.Unmarshal(b, &text); err != nil {
 			return err
 		}
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return durationError(fmt.Sprintf("%q is not a duration such as 30s or 1h30m", s))
-		}
-		*d = Duration(v)
-		return nil
+	} else if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return durationError(fmt.Sprintf("%s is not a duration such as \"30s\" or a number of seconds", b))
 	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) || math.Abs(f) > 1e9 {
-		return durationError(fmt.Sprintf("%s is not a number of seconds or a duration string", b))
+	v, err := ParseDuration(text)
+	if err != nil {
+		return err
 	}
-	*d = Duration(f * float64(time.Second))
+	*d = Duration(v)
 	return nil
 }
 
-// durationError is a bad Duration; jitter is the spec's one Duration field.
+// durationError is a bad Duration (in a Spec, jitter is the one Duration
+// field).
 type durationError string
 
 func (e durationError) Error() string { return string(e) }

@@ -107,7 +107,7 @@ func TestSpecErrors(t *testing.T) {
 		{`{"type": "interval"}`, `interval: field "seconds": the interval must be longer than zero: set weeks, days, hours, minutes or seconds`},
 		{`{"type": "interval", "minutes": -5}`, `interval: field "minutes": -5 is out of range 0-1000000`},
 		{`{"type": "interval", "minutes": 5, "jitter": "-3s"}`, `interval: field "jitter": -3s must not be negative`},
-		{`{"type": "interval", "minutes": 5, "jitter": "soon"}`, `trigger: field "jitter": "soon" is not a duration such as 30s or 1h30m`},
+		{`{"type": "interval", "minutes": 5, "jitter": "soon"}`, `trigger: field "jitter": "soon" is not a duration such as 30s or 1h30m, or a number of seconds`},
 		{`{"type": "date"}`, `date: field "run_date": required`},
 		{`{"type": "date", "run_date": "2026-13-01"}`, `date: field "run_date": "2026-13-01" is not an RFC 3339 time (2026-01-02T15:04:05Z) or a date like 2026-01-02 15:04:05`},
 		{`{"type": "calendar", "months": 1}`, `calendar: field "start_date": required: its date anchors the count`},

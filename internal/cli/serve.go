@@ -79,8 +79,9 @@ once. SIGTERM or SIGINT stops claiming and lets running runs finish within
 	f.StringVar(&nodeID, "node-id", "", "this node's name in the store (env SUNDIAL_NODE_ID)")
 	f.StringVar(&logFormat, "log-format", "text", "text or json (env SUNDIAL_LOG_FORMAT)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SUNDIAL_LOG_LEVEL)")
-	f.DurationVar(&grace, "shutdown-grace", server.DefaultShutdownGrace, "how long running runs may finish at shutdown (env SUNDIAL_SHUTDOWN_GRACE)")
-	f.DurationVar(&leaseTTL, "lease-ttl", server.DefaultLeaseTTL, "how long this node's runs stay its own without a renewal; a dead node's runs are retried at most lease-ttl + lease-ttl/3 after it stops (env SUNDIAL_LEASE_TTL)")
-	f.DurationVar(&poll, "poll-interval", server.DefaultPollInterval, "longest sleep of the scheduler loop between looks at the store (env SUNDIAL_POLL_INTERVAL)")
+	grace, leaseTTL, poll = server.DefaultShutdownGrace, server.DefaultLeaseTTL, server.DefaultPollInterval
+	f.Var((*durationValue)(&grace), "shutdown-grace", "how long running runs may finish at shutdown (env SUNDIAL_SHUTDOWN_GRACE)")
+	f.Var((*durationValue)(&leaseTTL), "lease-ttl", "how long this node's runs stay its own without a renewal; a dead node's runs are retried at most lease-ttl + lease-ttl/3 after it stops (env SUNDIAL_LEASE_TTL)")
+	f.Var((*durationValue)(&poll), "poll-interval", "longest sleep of the scheduler loop between looks at the store (env SUNDIAL_POLL_INTERVAL)")
 	return cmd
 }

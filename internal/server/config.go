@@ -14,6 +14,7 @@ import (
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/task"
+	"github.com/sundialhq/sundial/trigger"
 )
 
 // Config is a server's settings: defaults, then the config file, then the
@@ -113,22 +114,10 @@ type RetentionConfig struct {
 	PerJob int      `json:"per_job,omitempty"`
 }
 
-// Duration is a time.Duration written "30s" in the config file.
-type Duration time.Duration
-
-// UnmarshalJSON reads a Go duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("%s is not a duration such as \"30s\"", b)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"30s\"", s)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a duration setting in Sundial's one form: a Go duration
+// string ("30s"), or a number of seconds — in the config file, the
+// environment and the flags alike.
+type Duration = trigger.Duration
 
 // Defaults for the server's settings.
 const (
@@ -279,17 +268,17 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	for name, dst := range map[string]*Duration{"SUNDIAL_POLL_INTERVAL": &c.PollInterval, "SUNDIAL_SHUTDOWN_GRACE": &c.ShutdownGrace} {
 		if v := getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
+			d, err := trigger.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return fmt.Errorf("environment %s=%q: not a duration such as 30s", name, v)
+				return fmt.Errorf("environment %s=%q: not a positive duration such as 30s or a number of seconds", name, v)
 			}
 			*dst = Duration(d)
 		}
 	}
 	if v := getenv("SUNDIAL_LEASE_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
+		d, err := trigger.ParseDuration(v)
 		if err != nil {
-			return fmt.Errorf("environment SUNDIAL_LEASE_TTL=%q: not a duration such as 15s", v)
+			return fmt.Errorf("environment SUNDIAL_LEASE_TTL=%q: not a duration such as 15s or a number of seconds", v)
 		}
 		if err := CheckLeaseTTL("environment SUNDIAL_LEASE_TTL", d); err != nil {
 			return err

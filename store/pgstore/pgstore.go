@@ -33,14 +33,26 @@ const channel = "sundial_jobs"
 // ("sundial" in ASCII).
 const migrationLockKey = 0x73756e6469616c
 
-// Store is a sundial.Store on PostgreSQL.
+// Store is a sundial.Store on PostgreSQL. Its methods are those of
+// sundial.Store — jobs, runs, claims, leases, nodes, cancel, the
+// cluster-wide pause, pruning — and of the optional capabilities
+// sundial.RunBatchUpdater (run records in one transaction),
+// sundial.RunOutputWriter (live output), sundial.ChangeNotifier
+// (LISTEN/NOTIFY) and sundial.Clock (the database server's clock), plus
+// the server's own records (tokens, audit, scripts, secrets) and Close.
+// They are implemented once for both SQL stores in internal/sqlstore; see
+// the interfaces for what each promises.
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
 	db   *sql.DB
 }
 
-var _ sundial.Store = (*Store)(nil)
+var (
+	_ sundial.Store           = (*Store)(nil)
+	_ sundial.RunBatchUpdater = (*Store)(nil)
+	_ sundial.RunOutputWriter = (*Store)(nil)
+)
 
 var dialect = sqlstore.Dialect{
 	Name:              "postgres",

@@ -45,6 +45,12 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 // TestSeveralHandlesOnOneFile opens the same file through separate pools,
 // as separate processes would, and has them claim concurrently.
+func TestLegacyDurationsMigrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	s := mustOpen(t, path)
+	storetest.LegacyDurations(t, s, s.DB(), func() sundial.Store { return mustOpen(t, path) })
+}
+
 func TestSeveralHandlesOnOneFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sundial.db")
 	var stores []sundial.Store
