@@ -892,6 +892,35 @@ type Status struct {
 	Workers int `json:"workers"`
 }
 
+// MarshalJSON writes the durations as Go duration strings, Sundial's one
+// form (trigger.Duration).
+func (st Status) MarshalJSON() ([]byte, error) {
+	type plain Status
+	return json.Marshal(struct {
+		plain
+		MaxSleep    trigger.Duration `json:"max_sleep"`
+		ClockOffset trigger.Duration `json:"clock_offset"`
+		LeaseTTL    trigger.Duration `json:"lease_ttl"`
+	}{plain(st), trigger.Duration(st.MaxSleep), trigger.Duration(st.ClockOffset), trigger.Duration(st.LeaseTTL)})
+}
+
+// UnmarshalJSON reads the durations as strings or numbers of seconds.
+func (st *Status) UnmarshalJSON(b []byte) error {
+	type plain Status
+	var v struct {
+		plain
+		MaxSleep    trigger.Duration `json:"max_sleep"`
+		ClockOffset trigger.Duration `json:"clock_offset"`
+		LeaseTTL    trigger.Duration `json:"lease_ttl"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*st = Status(v.plain)
+	st.MaxSleep, st.ClockOffset, st.LeaseTTL = time.Duration(v.MaxSleep), time.Duration(v.ClockOffset), time.Duration(v.LeaseTTL)
+	return nil
+}
+
 // Status returns the scheduler's state.
 func (s *Scheduler) Status() Status {
 	s.state.RLock()

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sundialhq/sundial"
 )
 
 type lockedBuffer struct {
@@ -61,9 +63,7 @@ func serveLeaseTTL(t *testing.T, env map[string]string, args ...string) time.Dur
 	}
 	defer res.Body.Close()
 	var st struct {
-		Node struct {
-			LeaseTTL time.Duration `json:"lease_ttl"`
-		} `json:"node"`
+		Node sundial.Status `json:"node"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
 		t.Fatal(err)

@@ -1087,7 +1087,8 @@ async function nodesPage() {
   const [status, running] = await Promise.all([get("/status"), get("/runs?status=running&limit=1000")]);
   const inflight = {};
   for (const r of running.runs) inflight[r.node] = (inflight[r.node] || 0) + 1;
-  const ns = (n) => +((n || 0) / 1e9).toFixed(3) + " s";
+  // Durations come as Go duration strings ("15s", "-1.5s", "1m30s").
+  const ns = (d) => d || "0s";
   main().innerHTML = `
     <h1>${h(t("nav.nodes"))}</h1>
     <section class="card" id="scheduler"><h2>${h(t("sched.title"))}</h2>
