@@ -124,7 +124,7 @@ func BenchmarkDispatch(b *testing.B) {
 		b.StartTimer()
 		start := time.Now()
 		skew.Store(int64(time.Hour)) // every job is now due
-		s.Resume()                   // wakes the loop
+		s.Resume(ctx)                // wakes the loop
 		<-done
 		elapsed := time.Since(start)
 		b.StopTimer()

@@ -21,9 +21,15 @@ var (
 	ErrUnknownTask = errors.New("unknown task")
 	// ErrInvalidJob: a job field is invalid; the error is an *InvalidJobError.
 	ErrInvalidJob = errors.New("invalid job")
-	// ErrRunLost: the run was marked lost (its node's lease ran out) before
-	// this update; its outcome is no longer recorded.
-	ErrRunLost = errors.New("run was marked lost")
+	// ErrRunLost: the writer no longer holds the run — its lease ran out
+	// and it was marked lost, another incarnation of the node holds it, or
+	// it has ended — so the write was refused (fencing).
+	ErrRunLost = errors.New("run is no longer held by this node")
+	// ErrRunEnded: the run has ended already; it cannot be canceled.
+	ErrRunEnded = errors.New("run has already ended")
+	// ErrSchedulerPaused: the scheduler is paused cluster-wide
+	// (Scheduler.Pause); a claim takes nothing.
+	ErrSchedulerPaused = errors.New("scheduler is paused")
 	// ErrNotRunning: the scheduler has not been started or has shut down.
 	ErrNotRunning = errors.New("scheduler is not running")
 )

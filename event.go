@@ -11,22 +11,26 @@ import (
 type EventKind string
 
 // Event kinds: a job was added, updated, removed or quarantined; a run
-// started, ended (succeeded, failed, timed out, interrupted), was recorded
-// without running (missed, skipped), or had a retry planned.
+// started, ended (succeeded, failed, timed out, interrupted, canceled, lost),
+// was recorded without running (missed, skipped), or had a retry planned;
+// the scheduler was paused or resumed cluster-wide (from this process).
 const (
-	EventJobAdded        EventKind = "job_added"
-	EventJobUpdated      EventKind = "job_updated"
-	EventJobRemoved      EventKind = "job_removed"
-	EventJobQuarantined  EventKind = "job_quarantined"
-	EventRunStarted      EventKind = "run_started"
-	EventRunSucceeded    EventKind = "run_succeeded"
-	EventRunFailed       EventKind = "run_failed"
-	EventRunTimedOut     EventKind = "run_timed_out"
-	EventRunMissed       EventKind = "run_missed"
-	EventRunSkipped      EventKind = "run_skipped"
-	EventRunInterrupted  EventKind = "run_interrupted"
-	EventRunRetryPlanned EventKind = "run_retry_planned"
-	EventRunLost         EventKind = "run_lost"
+	EventJobAdded         EventKind = "job_added"
+	EventJobUpdated       EventKind = "job_updated"
+	EventJobRemoved       EventKind = "job_removed"
+	EventJobQuarantined   EventKind = "job_quarantined"
+	EventRunStarted       EventKind = "run_started"
+	EventRunSucceeded     EventKind = "run_succeeded"
+	EventRunFailed        EventKind = "run_failed"
+	EventRunTimedOut      EventKind = "run_timed_out"
+	EventRunMissed        EventKind = "run_missed"
+	EventRunSkipped       EventKind = "run_skipped"
+	EventRunInterrupted   EventKind = "run_interrupted"
+	EventRunRetryPlanned  EventKind = "run_retry_planned"
+	EventRunLost          EventKind = "run_lost"
+	EventRunCanceled      EventKind = "run_canceled"
+	EventSchedulerPaused  EventKind = "scheduler_paused"
+	EventSchedulerResumed EventKind = "scheduler_resumed"
 )
 
 // Event reports a change to a job or a run.

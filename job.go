@@ -148,7 +148,7 @@ func (n Notification) Validate(field string) error {
 	}
 	for _, st := range n.On {
 		switch st {
-		case StatusFailed, StatusTimedOut, StatusLost, StatusMissed, StatusSucceeded, StatusSkipped, StatusInterrupted:
+		case StatusFailed, StatusTimedOut, StatusLost, StatusMissed, StatusSucceeded, StatusSkipped, StatusInterrupted, StatusCanceled:
 		default:
 			return invalidf(field+".on", "%q is not a run status to notify (failed, timed_out, lost, missed, succeeded)", st)
 		}

@@ -29,7 +29,13 @@ func (s *Scheduler) loop(ctx context.Context) {
 		full, err := s.tick(ctx)
 		s.lastTick.Store(s.now().UnixNano())
 		wait := s.maxSleep
+		paused := errors.Is(err, ErrSchedulerPaused)
+		s.paused.Store(paused)
 		switch {
+		case paused:
+			// Look again soon: a resume by another process on a store
+			// that does not notify is seen within a second.
+			backoff, wait = 0, min(s.maxSleep, time.Second)
 		case err != nil && ctx.Err() == nil:
 			backoff = min(max(2*backoff, 100*time.Millisecond), 30*time.Second)
 			s.log.Error("claiming due jobs failed; retrying", "err", err, "retry_in", backoff)
@@ -53,9 +59,11 @@ func (s *Scheduler) loop(ctx context.Context) {
 
 // sleepFor returns how long the loop may sleep before work falls due.
 func (s *Scheduler) sleepFor(ctx context.Context) time.Duration {
-	if s.paused.Load() || s.inflight.Load() >= int64(s.workers) {
-		return s.maxSleep // a resume or a finished run wakes the loop
+	if s.inflight.Load() >= int64(s.workers) {
+		return s.maxSleep // a finished run wakes the loop
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout)
+	defer cancel()
 	next, err := s.store.NextWake(ctx)
 	if err != nil || next.IsZero() {
 		return s.maxSleep
@@ -67,28 +75,32 @@ func (s *Scheduler) sleepFor(ctx context.Context) time.Duration {
 // it. It reports whether it claimed anything: then more may be due, and
 // the loop claims again at once instead of asking the store when to wake.
 func (s *Scheduler) tick(ctx context.Context) (bool, error) {
-	if s.paused.Load() {
-		return false, nil
-	}
 	free := s.workers - int(s.inflight.Load())
-	if free <= 0 {
+	if free <= 0 || s.standby.Load() {
 		return false, nil
 	}
+	claimStart := time.Now() // the leases' age counts from here
 	now := s.now()
 	var notes claimNotes
-	req := ClaimRequest{Now: now, Limit: free, Node: s.node.ID, LeaseUntil: now.Add(s.leaseTTL), Queues: s.node.Queues}
-	runs, err := s.store.Claim(ctx, req, s.plan(now, &notes))
+	req := ClaimRequest{Now: now, Limit: free, Node: s.node.ID, Incarnation: s.node.Incarnation,
+		LeaseUntil: now.Add(s.leaseTTL), Queues: s.node.Queues}
+	claimCtx, cancel := context.WithTimeout(ctx, s.storeTimeout)
+	runs, err := s.store.Claim(claimCtx, req, s.plan(now, &notes))
+	cancel()
 	if err != nil {
 		return false, err
 	}
+	known := time.Now()
 	notes.publish(s)
 	for _, run := range runs {
+		s.held.add(run.ID, claimStart, known, run.LeaseUntil, s.killAfter)
 		s.inflight.Add(1)
 		select {
 		case s.work <- dispatch{run: run, opts: notes.options[run.ID]}:
 		case <-ctx.Done():
 			// Shutting down before the run could start: record it.
 			s.inflight.Add(-1)
+			s.held.remove(run.ID)
 			run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
 			s.updateRun(run)
 		}
@@ -177,11 +189,9 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 		record := func(at time.Time, status RunStatus, reason string) {
 			r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, Status: status,
 				Attempt: 1, Args: job.Args, Error: reason, Queue: job.Queue}
-			if status == StatusRunning {
-				// Claims are sized to the free workers, so the run starts
-				// at once and the claim records its start (a backlog that
-				// is not coalesced may wait briefly for a worker).
-				r.StartedAt, r.Node, r.LeaseUntil = now, s.node.ID, now.Add(s.leaseTTL)
+			if status == StatusPending {
+				r.ClaimedAt, r.LeaseUntil = now, now.Add(s.leaseTTL)
+				r.Node, r.Incarnation = s.node.ID, s.node.Incarnation
 			}
 			if status == StatusMissed || status == StatusSkipped {
 				r.EndedAt = now
@@ -219,7 +229,7 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 				record(f, StatusSkipped, fmt.Sprintf("max instances (%d) already running", opts.MaxInstances))
 				continue
 			}
-			record(f, StatusRunning, "")
+			record(f, StatusPending, "")
 			if notes.options == nil {
 				notes.options = map[string]*JobOptions{}
 			}
@@ -259,8 +269,8 @@ var errTimeout = errors.New("run timed out")
 
 // execute runs one claimed run to its end and records everything about it.
 func (s *Scheduler) execute(d dispatch) {
-	ctx := context.Background()
 	run := d.run
+	defer s.held.remove(run.ID)
 	if s.forced.Load() {
 		run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
 		s.updateRun(run)
@@ -272,27 +282,39 @@ func (s *Scheduler) execute(d dispatch) {
 	if d.opts != nil {
 		opts = *d.opts
 	} else {
+		ctx, cancel := s.storeCtx()
 		var job Job
 		job, jobErr = s.store.GetJob(ctx, run.JobID)
+		cancel()
 		opts = job.Options.resolve(s.defaults)
+	}
+	hd := s.held.get(run.ID)
+	if !s.mayStart(&run, hd, opts) {
+		return
 	}
 	fn, ok := s.task(run.Task)
 
-	if run.Status != StatusRunning { // the claim recorded the start of claimed runs
-		run.Status, run.StartedAt = StatusRunning, s.now()
-		s.recordAsync(run) // the task need not wait for the record of its start
-	}
+	run.Status, run.StartedAt = StatusRunning, s.now()
+	s.recordAsync(run) // the task need not wait for the record of its start
 	s.publishRun(EventRunStarted, &run)
 	s.logRun(slog.LevelDebug, "run started", &run, "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
 
 	var result any
 	var err error
-	// Without a timeout the run shares the scheduler's context: a forced
-	// shutdown still cancels it, and no per-run context is registered.
-	runCtx, cancel := s.runCtx, context.CancelFunc(func() {})
+	// Every run has a context of its own, which its node cancels to stop
+	// it: on request, when the lease cannot be renewed, on timeout and on
+	// a forced shutdown (the parent).
+	runCtx, stop := context.WithCancelCause(s.runCtx)
+	cancel := context.CancelFunc(func() {})
 	if opts.Timeout > 0 {
-		runCtx, cancel = context.WithTimeoutCause(s.runCtx, opts.Timeout, errTimeout)
+		runCtx, cancel = context.WithTimeoutCause(runCtx, opts.Timeout, errTimeout)
 	}
+	s.held.mu.Lock()
+	hd.stop = stop
+	if hd.lost {
+		stop(errNotHeld)
+	}
+	s.held.mu.Unlock()
 	switch {
 	case !ok:
 		err = &UnknownTaskError{Task: run.Task}
@@ -301,7 +323,7 @@ func (s *Scheduler) execute(d dispatch) {
 	default:
 		rl := &runLogger{base: s.log, run: &run, limit: s.outputLimit}
 		s.live.Store(run.ID, rl)
-		result, err = call(withRunLogger(runCtx, rl), fn, run)
+		result, err = call(context.WithValue(withRunLogger(runCtx, rl), leaseKey{}, hd.lease), fn, run)
 		s.live.Delete(run.ID)
 		run.Output = rl.captured()
 		if e := rl.exit.Load(); e != nil {
@@ -311,8 +333,10 @@ func (s *Scheduler) execute(d dispatch) {
 	}
 	cause := context.Cause(runCtx)
 	cancel()
+	stop(nil)
 
 	run.EndedAt = s.now()
+	retry := false
 	switch {
 	case err == nil:
 		run.Status = StatusSucceeded
@@ -326,10 +350,18 @@ func (s *Scheduler) execute(d dispatch) {
 		}
 	case errors.Is(cause, errTimeout):
 		run.Status, run.Error = StatusTimedOut, fmt.Sprintf("timed out after %s: %v", opts.Timeout, err)
+		retry = true
+	case errors.Is(cause, errCanceled):
+		run.Status, run.Error = StatusCanceled, "canceled on request: "+err.Error()
+	case errors.Is(cause, errFenced), errors.Is(cause, errNotHeld):
+		run.Status = StatusInterrupted
+		run.Error = fmt.Sprintf("stopped by its node: %v (lease %s, stopped at 3/4 of it): %v", cause, s.leaseTTL, err)
+		retry = true
 	case s.forced.Load() && cause != nil:
 		run.Status, run.Error = StatusInterrupted, "interrupted by shutdown: "+err.Error()
 	default:
 		run.Status, run.Error = StatusFailed, err.Error()
+		retry = true
 	}
 	// The worker does not wait for the record: the recorder writes it in
 	// order, with others, and Shutdown flushes it. The worker is free for
@@ -337,7 +369,7 @@ func (s *Scheduler) execute(d dispatch) {
 	s.recordAsync(run)
 	s.finish(run, opts)
 
-	if (run.Status == StatusFailed || run.Status == StatusTimedOut) && run.Attempt < opts.MaxAttempts && !s.forced.Load() {
+	if retry && run.Attempt < opts.MaxAttempts && !s.forced.Load() {
 		s.planRetry(run, opts)
 	}
 	if opts.FixedDelay && !run.Manual && jobErr == nil {
@@ -346,11 +378,64 @@ func (s *Scheduler) execute(d dispatch) {
 	if opts.Overlap != OverlapQueue {
 		return // only the queue policy keeps runs waiting for this one
 	}
+	ctx, cancelStore := s.storeCtx()
+	defer cancelStore()
 	if promoted, err := s.store.PromoteQueued(ctx, run.JobID, s.now()); err != nil {
 		s.logRun(slog.LevelError, "promoting a queued run failed", &run, "err", err)
 	} else if promoted {
 		s.signal()
 	}
+}
+
+// mayStart checks, just before a claimed run starts, that this node still
+// holds it and that it is not too late for it. Otherwise it records why the
+// run did not start (retrying it if the job allows) and reports false.
+func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
+	ok, age := s.fresh(hd)
+	if !ok && !hd.lost {
+		// The lease is stale — this process was frozen, or the store was
+		// out of reach: renew it before starting anything.
+		t := time.NewTimer(s.leaseTTL / 3)
+		select {
+		case <-s.requestRenewal():
+		case <-t.C:
+		}
+		t.Stop()
+		ok, age = s.fresh(hd)
+	}
+	if !ok {
+		if hd.lost {
+			// The store gave the run to others (it was marked lost): it
+			// is theirs to record and retry.
+			s.logRun(slog.LevelWarn, "run not started: this node no longer holds it", run, "lease_age", describeLease(age, s.leaseTTL))
+			return false
+		}
+		run.Status, run.EndedAt = StatusInterrupted, s.now()
+		run.Error = fmt.Sprintf("not started: this node could not renew its lease (last renewed %s ago, lease %s)", age.Round(time.Millisecond), s.leaseTTL)
+		s.logRun(slog.LevelWarn, "run not started: its lease could not be renewed", run, "lease_age", describeLease(age, s.leaseTTL))
+		if s.updateRun(*run) == nil {
+			s.publishRun(EventRunInterrupted, run)
+			if run.Attempt < opts.MaxAttempts {
+				s.planRetry(*run, opts)
+			}
+		}
+		return false
+	}
+	due := run.ScheduledAt
+	if !run.NotBefore.IsZero() {
+		due = run.NotBefore // a retry or a promoted queued run
+	}
+	if late := s.now().Sub(due); !run.Manual && opts.MisfireGrace >= 0 && late > opts.MisfireGrace {
+		run.Status, run.EndedAt = StatusMissed, s.now()
+		run.Error = fmt.Sprintf("claimed at %s but could not start until %s after it was due, beyond the misfire grace of %s",
+			run.ClaimedAt.Format(time.RFC3339Nano), late.Round(time.Millisecond), opts.MisfireGrace)
+		s.logRun(slog.LevelWarn, "run missed", run, "scheduled_at", run.ScheduledAt, "reason", run.Error)
+		if s.updateRun(*run) == nil {
+			s.publishRun(EventRunMissed, run)
+		}
+		return false
+	}
+	return true
 }
 
 // logRun logs about a run with its identifying attributes, building them
@@ -374,8 +459,11 @@ func (s *Scheduler) finish(run Run, opts JobOptions) {
 		s.logRun(slog.LevelWarn, "run timed out", &run, "duration", d, "timeout", opts.Timeout)
 		s.publishRun(EventRunTimedOut, &run)
 	case StatusInterrupted:
-		s.logRun(slog.LevelWarn, "run interrupted by shutdown", &run, "duration", d)
+		s.logRun(slog.LevelWarn, "run interrupted", &run, "duration", d, "reason", run.Error)
 		s.publishRun(EventRunInterrupted, &run)
+	case StatusCanceled:
+		s.logRun(slog.LevelInfo, "run canceled", &run, "duration", d)
+		s.publishRun(EventRunCanceled, &run)
 	default:
 		s.logRun(slog.LevelWarn, "run failed", &run, "duration", d, "err", run.Error)
 		s.publishRun(EventRunFailed, &run)
@@ -409,7 +497,9 @@ func (s *Scheduler) planRetry(run Run, opts JobOptions) {
 
 // scheduleAfterRun sets a fixed-delay job's next fire from the end of its run.
 func (s *Scheduler) scheduleAfterRun(jobID string, end time.Time) {
-	_, err := s.modify(context.Background(), jobID, 0, func(j *Job) error {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	_, err := s.modify(ctx, jobID, 0, func(j *Job) error {
 		if j.Paused || !j.NextRunAt.IsZero() {
 			return nil
 		}
@@ -441,13 +531,15 @@ func nextAfterRun(t trigger.Trigger, end time.Time) time.Time {
 }
 
 // updateRun records a run and waits until it is written.
-func (s *Scheduler) updateRun(run Run) {
+func (s *Scheduler) updateRun(run Run) error {
 	done := make(chan error, 1)
 	s.records <- record{run: run, done: done}
-	if err := <-done; errors.Is(err, ErrRunLost) {
-		s.logRun(slog.LevelWarn, "run outlived its lease and was marked lost; its outcome is not recorded", &run,
+	err := <-done
+	if errors.Is(err, ErrRunLost) {
+		s.logRun(slog.LevelWarn, "this node no longer holds the run (lost, canceled or taken over); its record is refused", &run,
 			"status", run.Status)
 	}
+	return err
 }
 
 // recordAsync records a run without waiting; records are written in order.
@@ -465,7 +557,8 @@ const maxRecordBatch = 256
 // recorder writes run records in groups: it takes every record waiting,
 // writes them in one transaction when the store can (RunBatchUpdater),
 // and answers the workers waiting on them. Under load many runs share one
-// commit; when idle a record is written at once.
+// commit, and a run whose start and end wait together is written once;
+// when idle a record is written at once.
 func (s *Scheduler) recorder() {
 	defer close(s.recorderDone)
 	batcher, canBatch := s.store.(RunBatchUpdater)
@@ -483,11 +576,23 @@ func (s *Scheduler) recorder() {
 				break more
 			}
 		}
+		// A record carries the whole run: only the last one of each run
+		// needs writing.
+		last := make(map[string]int, len(batch))
+		for i, r := range batch {
+			last[r.run.ID] = i
+		}
+		writes := make([]int, 0, len(last))
+		for i, r := range batch {
+			if last[r.run.ID] == i {
+				writes = append(writes, i)
+			}
+		}
 		answers := make([]error, len(batch))
 		if canBatch {
-			runs := make([]Run, len(batch))
-			for i, r := range batch {
-				runs[i] = r.run
+			runs := make([]Run, len(writes))
+			for k, i := range writes {
+				runs[k] = batch[i].run
 			}
 			var got []error
 			err := s.persist(func(ctx context.Context) error {
@@ -495,22 +600,24 @@ func (s *Scheduler) recorder() {
 				got, err = batcher.UpdateRuns(ctx, runs)
 				return err
 			}, &runs[0], fmt.Sprintf("recording %d runs", len(runs)))
-			for i := range answers {
+			for k, i := range writes {
 				answers[i] = err
 				if err == nil {
-					answers[i] = got[i]
+					answers[i] = got[k]
 				}
 			}
 		} else {
-			for i, r := range batch {
-				answers[i] = s.persist(func(ctx context.Context) error { return s.store.UpdateRun(ctx, r.run) }, &batch[i].run, "recording the run")
+			for _, i := range writes {
+				answers[i] = s.persist(func(ctx context.Context) error { return s.store.UpdateRun(ctx, batch[i].run) }, &batch[i].run, "recording the run")
 			}
 		}
 		for i, r := range batch {
+			answer := answers[last[r.run.ID]]
 			if r.done != nil {
-				r.done <- answers[i]
-			} else if errors.Is(answers[i], ErrRunLost) {
-				s.logRun(slog.LevelWarn, "run outlived its lease and was marked lost", &batch[i].run)
+				r.done <- answer
+			} else if errors.Is(answer, ErrRunLost) && last[r.run.ID] == i {
+				s.logRun(slog.LevelWarn, "this node no longer holds the run (lost, canceled or taken over); its record is refused", &batch[i].run,
+					"status", r.run.Status)
 			}
 		}
 	}
@@ -519,24 +626,32 @@ func (s *Scheduler) recorder() {
 // persist performs a store write that must not be lost — a run's outcome,
 // a planned retry — retrying through transient failures (the database is
 // busy, restarting, unreachable) with backoff, for up to five minutes or
-// until a forced shutdown. Errors that are answers rather than failures
-// (not found, lost, duplicate) are returned at once.
+// until the scheduler's life ends (a second after Shutdown's deadline):
+// then the run is left to its lease. Errors that are answers rather than
+// failures (not found, lost, duplicate) are returned at once.
 func (s *Scheduler) persist(write func(context.Context) error, run *Run, what string) error {
 	backoff := 50 * time.Millisecond
 	deadline := time.Now().Add(5 * time.Minute)
 	for attempt := 1; ; attempt++ {
-		err := write(context.Background())
+		ctx, cancel := s.storeCtx()
+		err := write(ctx)
+		cancel()
 		if err == nil || isAnswer(err) {
 			return err
 		}
-		if s.forced.Load() || time.Now().After(deadline) {
-			s.logRun(slog.LevelError, what+" failed; giving up", run, "status", run.Status, "err", err, "tries", attempt)
+		if s.life.Err() != nil || time.Now().After(deadline) {
+			s.logRun(slog.LevelError, what+" failed; giving up (the run's lease recovers it)", run, "status", run.Status, "err", err, "tries", attempt)
 			return err
 		}
 		if attempt == 1 {
 			s.logRun(slog.LevelWarn, what+" failed; retrying", run, "status", run.Status, "err", err)
 		}
-		time.Sleep(backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-s.life.Done():
+		}
+		t.Stop()
 		backoff = min(2*backoff, 5*time.Second)
 	}
 }
@@ -560,88 +675,4 @@ func call(ctx context.Context, fn TaskFunc, run Run) (result any, err error) {
 		}
 	}()
 	return fn(ctx, run.Clone())
-}
-
-// heartbeat renews this node's leases and marks the runs of dead nodes
-// lost, retrying those whose job allows it. It runs until Shutdown has
-// waited for the workers, so runs finishing during a graceful shutdown
-// keep their leases.
-func (s *Scheduler) heartbeat() {
-	defer close(s.beatDone)
-	ticker := time.NewTicker(s.leaseTTL / 3)
-	defer ticker.Stop()
-	prune := time.NewTicker(s.keep.Interval)
-	defer prune.Stop()
-	// The output of executing runs is saved for followers elsewhere when
-	// the store can keep it.
-	var flush <-chan time.Time
-	writer, canFlush := s.store.(RunOutputWriter)
-	if canFlush && s.outputFlush > 0 {
-		t := time.NewTicker(s.outputFlush)
-		defer t.Stop()
-		flush = t.C
-	}
-	saved := map[string]uint64{}
-	for {
-		select {
-		case <-s.beatStop:
-			return
-		case <-prune.C:
-			s.prune()
-			continue
-		case <-flush:
-			s.flushOutputs(context.Background(), writer, saved)
-			continue
-		case <-ticker.C:
-		}
-		ctx := context.Background()
-		now := s.now()
-		if err := s.store.Heartbeat(ctx, s.node.ID, now, now.Add(s.leaseTTL)); err != nil {
-			s.log.Error("renewing leases failed", "node", s.node.ID, "err", err)
-			continue
-		}
-		lost, err := s.store.ReapLost(ctx, now)
-		if err != nil {
-			s.log.Error("looking for lost runs failed", "node", s.node.ID, "err", err)
-			continue
-		}
-		for i := range lost {
-			s.handleLost(lost[i])
-		}
-	}
-}
-
-// handleLost records a run whose node died and retries it if its job
-// allows another attempt.
-func (s *Scheduler) handleLost(run Run) {
-	s.logRun(slog.LevelWarn, "run lost: its node stopped renewing the lease", &run, "node", run.Node,
-		"lease_until", run.LeaseUntil)
-	s.publishRun(EventRunLost, &run)
-	job, err := s.store.GetJob(context.Background(), run.JobID)
-	if err != nil {
-		return // removed since: nothing to retry
-	}
-	opts := job.Options.resolve(s.defaults)
-	if run.Attempt < opts.MaxAttempts {
-		if run.EndedAt.IsZero() {
-			run.EndedAt = s.now()
-		}
-		s.planRetry(run, opts)
-	}
-}
-
-// prune applies the retention policy.
-func (s *Scheduler) prune() {
-	var olderThan time.Time
-	if s.keep.MaxAge > 0 {
-		olderThan = s.now().Add(-s.keep.MaxAge)
-	}
-	n, err := s.store.PruneRuns(context.Background(), olderThan, max(s.keep.PerJob, 0))
-	if err != nil {
-		s.log.Error("pruning run history failed", "node", s.node.ID, "err", err)
-		return
-	}
-	if n > 0 {
-		s.log.Info("pruned run history", "node", s.node.ID, "runs", n)
-	}
 }

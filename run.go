@@ -30,11 +30,18 @@ const (
 	// StatusSkipped did not run: coalesced into a later fire, or the job
 	// was already running at its MaxInstances.
 	StatusSkipped RunStatus = "skipped"
-	// StatusInterrupted was cancelled by a shutdown.
+	// StatusInterrupted was stopped by its own node: a shutdown, or a
+	// lease the node could not renew in time (it stops the run itself
+	// before the lease ends, so that no other node retries it while it
+	// still runs). It is retried if the job allows retries.
 	StatusInterrupted RunStatus = "interrupted"
 	// StatusLost was claimed by a node that stopped renewing its lease (it
-	// died, or lost the store); it is retried if the job allows retries.
+	// died, froze, or lost the store); it is retried if the job allows
+	// retries.
 	StatusLost RunStatus = "lost"
+	// StatusCanceled was canceled on request (Scheduler.CancelRun): before
+	// it started, or by its node stopping it.
+	StatusCanceled RunStatus = "canceled"
 )
 
 // Executing reports whether the run is claimed to run now: pending (waiting
@@ -63,7 +70,9 @@ type Run struct {
 	ScheduledAt time.Time `json:"scheduled_at"`
 	// NotBefore is when a scheduled retry may start.
 	NotBefore time.Time `json:"not_before,omitzero"`
-	// StartedAt and EndedAt are set when the run starts and ends.
+	// ClaimedAt is when a node claimed the run to execute it; StartedAt
+	// is when its task actually started, and EndedAt when the run ended.
+	ClaimedAt time.Time `json:"claimed_at,omitzero"`
 	StartedAt time.Time `json:"started_at,omitzero"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
 	// Status is where the run is in its life.
@@ -75,9 +84,15 @@ type Run struct {
 	// Queue is the job's queue when the run was recorded.
 	Queue string `json:"queue,omitempty"`
 	// Node is the scheduler that claimed the run; LeaseUntil is when that
-	// claim lapses unless the node renews it.
+	// claim lapses unless the node renews it (on the store's clock).
 	Node       string    `json:"node,omitempty"`
 	LeaseUntil time.Time `json:"lease_until,omitzero"`
+	// Incarnation is the process start of Node that holds the run: the
+	// fencing token every write about an executing run must carry.
+	Incarnation string `json:"incarnation,omitempty"`
+	// CancelRequested is set by CancelRun on a run that is executing; its
+	// node stops it and records it canceled.
+	CancelRequested bool `json:"cancel_requested,omitempty"`
 	// Args is the JSON handed to the task.
 	Args json.RawMessage `json:"args,omitempty"`
 	// Result is the task's return value as JSON.

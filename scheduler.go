@@ -48,29 +48,42 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxSleep bounds how long the loop sleeps without looking at the
 	// store, which catches wall-clock jumps and changes made by other
-	// processes. Default 1 minute.
+	// processes. Default 1 minute; must not be negative.
 	MaxSleep time.Duration
 	// Now is the wall clock. Default time.Now. Tests use testing/synctest
-	// rather than replacing it; it is here to simulate clock jumps.
+	// rather than replacing it; it is here to simulate clock jumps and
+	// skew. A store with a clock of its own (Clock) corrects it.
 	Now func() time.Time
 	// NodeID names this scheduler in the store (runs record which node
-	// claimed them). Default: host name, process ID and a random suffix.
+	// claimed them). It may be stable across restarts: each Start is a new
+	// incarnation of the node, which recovers the runs of the previous one
+	// at once. Default: host name, process ID and a random suffix.
 	NodeID string
 	// Queues are the job queues this scheduler claims from; empty means
 	// every queue. Other schedulers may serve other queues.
 	Queues []string
 	// LeaseTTL is how long a claimed run stays this node's without a
-	// heartbeat; the node renews its leases every third of it. When a
-	// node dies, its runs are marked lost one LeaseTTL later and retried
-	// if their job allows. Default 30s.
+	// heartbeat; the node renews its leases every third of it and stops a
+	// run itself when it could not renew for 3/4 of it. When a node dies,
+	// its runs are marked lost at most LeaseTTL + LeaseTTL/3 after its last
+	// renewal and retried if their job allows. Default 15s; must not be
+	// negative.
 	LeaseTTL time.Duration
+	// StoreTimeout bounds every store call of the scheduler. Default 10s;
+	// must not be negative.
+	StoreTimeout time.Duration
+	// MaxClockSkew is how far this node's clock may be from a store clock
+	// (Clock) before Status reports it skewed and a warning is logged;
+	// fires and leases follow the store's clock either way. Default 2s;
+	// must not be negative.
+	MaxClockSkew time.Duration
 	// Version is recorded with the node, for operators. Default "".
 	Version string
 	// Retention bounds the run history kept in the store.
 	Retention Retention
 	// OutputLimit bounds the output kept with a run (Run.Output): its last
 	// OutputLimit bytes, after a note of how much was cut. Default
-	// DefaultOutputLimit.
+	// DefaultOutputLimit; must not be negative.
 	OutputLimit int
 	// OutputFlush is how often the output of executing runs is saved to a
 	// store that implements RunOutputWriter, for followers in other
@@ -96,13 +109,31 @@ type Retention struct {
 type Scheduler struct {
 	store    Store
 	log      *slog.Logger
-	now      func() time.Time
+	wall     func() time.Time // this host's clock (Config.Now)
 	defaults JobOptions
 	workers  int
 	maxSleep time.Duration
 	node     Node
 	leaseTTL time.Duration
 	keep     Retention
+
+	// Leases and fencing (lease.go).
+	fenceAfter   time.Duration // stop a run whose lease is this old
+	killAfter    time.Duration // a task's child dies at this age (Lease)
+	storeTimeout time.Duration
+	maxSkew      time.Duration
+	offset       atomic.Int64 // store clock − wall clock, nanoseconds
+	skewed       atomic.Bool
+	skewLogged   atomic.Bool
+	held         holdings
+	beatNow      chan struct{}
+	renewalMu    sync.Mutex
+	renewalDone  chan struct{} // closed when the renewal in progress ends
+	fenceDone    chan struct{}
+	// life ends when Shutdown has finished, or when its deadline passed
+	// and the last records had their short chance; store calls use it.
+	life       context.Context
+	lifeCancel context.CancelFunc
 
 	tasksMu sync.RWMutex
 	tasks   map[string]registered
@@ -113,23 +144,25 @@ type Scheduler struct {
 
 	events eventHub
 
-	paused   atomic.Bool
+	paused   atomic.Bool  // the store said the cluster is paused
+	standby  atomic.Bool  // this node claims nothing (Standby)
 	lastTick atomic.Int64 // Unix nanoseconds of the loop's last pass
 	inflight atomic.Int64 // runs handed to workers and not yet finished
 	wake     chan struct{}
 
 	// state guards the life cycle and sends on work.
-	state      sync.RWMutex
-	started    bool
-	stopped    bool
-	work       chan dispatch
-	loopCancel context.CancelFunc
-	loopDone   chan struct{}
-	workersWG  sync.WaitGroup
-	runCtx     context.Context // parent of every task's context
-	runCancel  context.CancelFunc
-	beatStop   chan struct{} // stops the heartbeat
-	beatDone   chan struct{}
+	state            sync.RWMutex
+	started          bool
+	stopped          bool
+	work             chan dispatch
+	loopCancel       context.CancelFunc
+	loopDone         chan struct{}
+	workersWG        sync.WaitGroup
+	runCtx           context.Context // parent of every task's context
+	runCancel        context.CancelFunc
+	beatStop         chan struct{} // stops the heartbeat, the fence and housekeeping
+	beatDone         chan struct{}
+	housekeepingDone chan struct{}
 	// records feeds the recorder, which writes run records in groups.
 	records      chan record
 	recorderDone chan struct{}
@@ -137,51 +170,91 @@ type Scheduler struct {
 }
 
 // New returns a scheduler over cfg.Store. Register tasks, add jobs, then
-// Start it.
+// Start it. A Config field out of its range fails with an error naming it.
 func New(cfg Config) (*Scheduler, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("sundial: Config.Store is required (memstore.New for an in-memory store)")
-	}
-	if cfg.Workers < 0 {
-		return nil, fmt.Errorf("sundial: Config.Workers %d must not be negative", cfg.Workers)
-	}
-	if err := cfg.Defaults.validate(); err != nil {
-		return nil, fmt.Errorf("sundial: Config.Defaults: %w", err)
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	s := &Scheduler{
-		store:    cfg.Store,
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		defaults: cfg.Defaults,
-		workers:  orDefault(cfg.Workers, 10),
-		maxSleep: orDefault(cfg.MaxSleep, time.Minute),
-		tasks:    map[string]registered{},
-		wake:     make(chan struct{}, 1),
+		store:        cfg.Store,
+		log:          cfg.Logger,
+		wall:         cfg.Now,
+		defaults:     cfg.Defaults,
+		workers:      orDefault(cfg.Workers, 10),
+		maxSleep:     orDefault(cfg.MaxSleep, time.Minute),
+		leaseTTL:     orDefault(cfg.LeaseTTL, DefaultLeaseTTL),
+		storeTimeout: orDefault(cfg.StoreTimeout, 10*time.Second),
+		maxSkew:      orDefault(cfg.MaxClockSkew, 2*time.Second),
+		tasks:        map[string]registered{},
+		wake:         make(chan struct{}, 1),
+		beatNow:      make(chan struct{}, 1),
+		renewalDone:  make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.leaseTTL = orDefault(cfg.LeaseTTL, 30*time.Second)
-	if s.leaseTTL < 0 {
-		return nil, fmt.Errorf("sundial: Config.LeaseTTL %s must not be negative", cfg.LeaseTTL)
+	if s.wall == nil {
+		s.wall = time.Now
 	}
+	s.fenceAfter, s.killAfter = s.leaseTTL*3/4, s.leaseTTL*7/8
 	s.keep = Retention{MaxAge: orDefault(cfg.Retention.MaxAge, 30*24*time.Hour),
 		PerJob: orDefault(cfg.Retention.PerJob, 1000), Interval: orDefault(cfg.Retention.Interval, time.Hour)}
-	if s.keep.Interval < 0 {
-		return nil, fmt.Errorf("sundial: Config.Retention.Interval %s must not be negative", cfg.Retention.Interval)
-	}
 	host, _ := os.Hostname()
 	s.node = Node{ID: cfg.NodeID, Host: host, PID: os.Getpid(), Version: cfg.Version, Queues: slices.Clone(cfg.Queues)}
 	if s.node.ID == "" {
-		s.node.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), newID()[:6])
-	}
-	if s.now == nil {
-		s.now = time.Now
+		s.node.ID = NewNodeID()
 	}
 	s.outputLimit = orDefault(cfg.OutputLimit, DefaultOutputLimit)
 	s.outputFlush = orDefault(cfg.OutputFlush, 2*time.Second)
 	s.runCtx, s.runCancel = context.WithCancel(context.Background())
+	s.life, s.lifeCancel = context.WithCancel(context.Background())
 	return s, nil
+}
+
+// DefaultLeaseTTL is Config.LeaseTTL's default.
+const DefaultLeaseTTL = 15 * time.Second
+
+// validate checks every field, naming the first one out of its range.
+func (c Config) validate() error {
+	if c.Store == nil {
+		return errors.New("sundial: Config.Store is required (memstore.New for an in-memory store)")
+	}
+	negative := []struct {
+		field string
+		bad   bool
+		value any
+	}{
+		{"Workers", c.Workers < 0, c.Workers},
+		{"MaxSleep", c.MaxSleep < 0, c.MaxSleep},
+		{"LeaseTTL", c.LeaseTTL < 0, c.LeaseTTL},
+		{"StoreTimeout", c.StoreTimeout < 0, c.StoreTimeout},
+		{"MaxClockSkew", c.MaxClockSkew < 0, c.MaxClockSkew},
+		{"OutputLimit", c.OutputLimit < 0, c.OutputLimit},
+		{"Retention.Interval", c.Retention.Interval < 0, c.Retention.Interval},
+	}
+	for _, n := range negative {
+		if n.bad {
+			return fmt.Errorf("sundial: Config.%s %v must not be negative", n.field, n.value)
+		}
+	}
+	if err := c.Defaults.validate(); err != nil {
+		return fmt.Errorf("sundial: Config.Defaults: %w", err)
+	}
+	return nil
+}
+
+// NewNodeID returns a node ID for this process: host name, process ID and
+// a random suffix.
+func NewNodeID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), newID()[:6])
+}
+
+// now is the store's clock as this node reads it: the wall clock corrected
+// by the offset the heartbeat measures (zero for stores on this host's
+// clock). Fires, leases and the times recorded on runs all use it.
+func (s *Scheduler) now() time.Time {
+	return s.wall().Add(time.Duration(s.offset.Load()))
 }
 
 // registered is a task and its argument check.
@@ -575,35 +648,120 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage)
 		}
 		return run, nil
 	}
-	run.Status, run.Node, run.LeaseUntil = StatusPending, s.node.ID, now.Add(s.leaseTTL)
+	claimStart := time.Now()
+	run.Status, run.ClaimedAt = StatusPending, now
+	run.Node, run.Incarnation, run.LeaseUntil = s.node.ID, s.node.Incarnation, now.Add(s.leaseTTL)
 	if err := s.store.CreateRun(ctx, run); err != nil {
 		return Run{}, fmt.Errorf("run job %q now: %w", id, err)
 	}
+	s.held.add(run.ID, claimStart, time.Now(), run.LeaseUntil, s.killAfter)
 	s.inflight.Add(1)
 	opts := job.Options.resolve(s.defaults)
 	select {
 	case s.work <- dispatch{run: run, opts: &opts}:
 	case <-ctx.Done():
 		s.inflight.Add(-1)
+		s.held.remove(run.ID)
 		run.Status, run.Error, run.EndedAt = StatusInterrupted, "not started: "+ctx.Err().Error(), s.now()
-		_ = s.store.UpdateRun(context.WithoutCancel(ctx), run)
+		wctx, cancel := s.storeCtx()
+		_ = s.store.UpdateRun(wctx, run)
+		cancel()
 		return run, ctx.Err()
 	}
 	return run, nil
 }
 
-// Pause stops the scheduler from firing jobs; runs in progress go on.
-func (s *Scheduler) Pause() { s.paused.Store(true) }
-
-// Resume lets a paused scheduler fire again; fires that fell due meanwhile
-// follow each job's misfire rules.
-func (s *Scheduler) Resume() {
-	s.paused.Store(false)
-	s.signal()
+// CancelRun cancels a run that has not ended. A queued or scheduled run is
+// recorded canceled at once. An executing run is stopped by its node — at
+// once when that is this process, else at the node's next heartbeat (at
+// once on a store that notifies changes) — which records it canceled; a
+// task's child processes are killed whole. It returns the run as stored
+// after the request, an error matching ErrRunEnded when it had ended, or
+// ErrRunNotFound.
+func (s *Scheduler) CancelRun(ctx context.Context, id string) (Run, error) {
+	run, err := s.store.CancelRun(ctx, id, s.now())
+	if err != nil {
+		return run, fmt.Errorf("cancel run %q: %w", id, err)
+	}
+	switch {
+	case run.Status == StatusCanceled:
+		s.logRun(slog.LevelInfo, "run canceled before it started", &run)
+		s.publishRun(EventRunCanceled, &run)
+	case run.Incarnation == s.node.Incarnation:
+		s.stopHeld(id, errCanceled)
+	}
+	return run, nil
 }
 
-// Paused reports whether the scheduler is paused.
-func (s *Scheduler) Paused() bool { return s.paused.Load() }
+// stopHeld stops a run this node executes, with cause.
+func (s *Scheduler) stopHeld(id string, cause error) {
+	s.held.mu.Lock()
+	defer s.held.mu.Unlock()
+	if hd := s.held.m[id]; hd != nil && hd.stop != nil {
+		hd.stop(cause)
+	}
+}
+
+// RunningRuns returns the job's runs that are pending or running, on any
+// node, so that a caller can say what pausing or removing the job leaves
+// running (and cancel them with CancelRun).
+func (s *Scheduler) RunningRuns(ctx context.Context, jobID string) ([]Run, error) {
+	var out []Run
+	for _, st := range []RunStatus{StatusPending, StatusRunning} {
+		runs, err := s.store.ListRuns(ctx, RunFilter{JobID: jobID, Status: st})
+		if err != nil {
+			return nil, fmt.Errorf("running runs of job %q: %w", jobID, err)
+		}
+		out = append(out, runs...)
+	}
+	return out, nil
+}
+
+// Pause stops every scheduler sharing the store from firing jobs and
+// starting retries, until Resume; runs in progress go on. The pause is kept
+// in the store: it holds across restarts, and other processes see it at
+// their next claim.
+func (s *Scheduler) Pause(ctx context.Context) error {
+	if err := s.store.SetPaused(ctx, true, s.now()); err != nil {
+		return fmt.Errorf("pause the scheduler: %w", err)
+	}
+	s.paused.Store(true)
+	s.publish(EventSchedulerPaused, nil, nil)
+	return nil
+}
+
+// Resume lets every scheduler sharing the store fire again; fires that fell
+// due meanwhile follow each job's misfire rules.
+func (s *Scheduler) Resume(ctx context.Context) error {
+	if err := s.store.SetPaused(ctx, false, s.now()); err != nil {
+		return fmt.Errorf("resume the scheduler: %w", err)
+	}
+	s.paused.Store(false)
+	s.publish(EventSchedulerResumed, nil, nil)
+	s.signal()
+	return nil
+}
+
+// Standby stops (true) or restarts (false) this node's claiming of due
+// work, leaving other nodes and the cluster-wide pause alone: runs in
+// progress go on, and the node still renews its leases and serves.
+func (s *Scheduler) Standby(on bool) {
+	s.standby.Store(on)
+	if !on {
+		s.signal()
+	}
+}
+
+// Paused reports whether the scheduler is paused cluster-wide, and since
+// when, as the store says.
+func (s *Scheduler) Paused(ctx context.Context) (bool, time.Time, error) {
+	paused, since, err := s.store.Paused(ctx)
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("scheduler paused: %w", err)
+	}
+	s.paused.Store(paused)
+	return paused, since, nil
+}
 
 // Start starts the loop and the workers in the background; the scheduler
 // runs until Shutdown. Nothing is loaded whole: stored jobs are read as
@@ -619,16 +777,22 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if s.started {
 		return errors.New("sundial: scheduler already started")
 	}
+	s.measureClock()
+	s.node.Incarnation = newID()
 	s.node.StartedAt = s.now()
 	s.node.LastSeen = s.node.StartedAt
-	if err := s.store.RegisterNode(ctx, s.node); err != nil {
+	orphans, err := s.store.RegisterNode(ctx, s.node, s.node.StartedAt)
+	if err != nil {
 		return fmt.Errorf("sundial: start: register node %s: %w", s.node.ID, err)
 	}
 	s.started = true
 	s.records, s.recorderDone = make(chan record, 4*s.workers), make(chan struct{})
 	go s.recorder()
-	s.beatStop, s.beatDone = make(chan struct{}), make(chan struct{})
+	s.beatStop, s.beatDone, s.fenceDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	s.housekeepingDone = make(chan struct{})
 	go s.heartbeat()
+	go s.fence()
+	go s.housekeeping()
 	s.work = make(chan dispatch, s.workers)
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.loopCancel, s.loopDone = cancel, make(chan struct{})
@@ -641,8 +805,16 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		go func() {
 			for range changes {
 				s.signal()
+				// A change may be a cancel request for a run held here.
+				if s.inflight.Load() > 0 {
+					s.requestRenewal()
+				}
 			}
 		}()
+	}
+	for i := range orphans {
+		// The previous incarnation of this node died holding these runs.
+		s.handleLost(orphans[i])
 	}
 	go s.loop(loopCtx)
 	return nil
@@ -688,6 +860,9 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 		s.forced.Store(true)
 		s.runCancel()
+		// The last records get a short chance; then store calls end, and
+		// the runs they could not record are recovered by their leases.
+		time.AfterFunc(time.Second, s.lifeCancel)
 		<-done
 	}
 	s.runCancel()
@@ -695,18 +870,33 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	<-s.recorderDone
 	close(s.beatStop)
 	<-s.beatDone
+	<-s.fenceDone
+	<-s.housekeepingDone
+	s.lifeCancel()
 	s.events.closeAll()
 	return err
 }
 
 // Status is a scheduler's state, for health checks and operators.
 type Status struct {
-	// Node is this scheduler's node ID.
-	Node string `json:"node"`
+	// Node is this scheduler's node ID, and Incarnation its current
+	// process start (empty when not running).
+	Node        string `json:"node"`
+	Incarnation string `json:"incarnation,omitempty"`
 	// Running is true between Start and Shutdown.
 	Running bool `json:"running"`
-	// Paused is true while Pause holds.
+	// Paused is true while the scheduler is paused cluster-wide, as this
+	// node last read it from the store.
 	Paused bool `json:"paused"`
+	// ClockOffset is the store's clock minus this node's, as last
+	// measured (zero for stores on this host's clock); ClockSkewed is
+	// true when it exceeds Config.MaxClockSkew.
+	ClockOffset time.Duration `json:"clock_offset"`
+	ClockSkewed bool          `json:"clock_skewed,omitempty"`
+	// Standby is true while this node claims nothing (Standby).
+	Standby bool `json:"standby,omitempty"`
+	// LeaseTTL is Config.LeaseTTL as resolved.
+	LeaseTTL time.Duration `json:"lease_ttl"`
 	// LastTick is when the loop last looked for due work; the loop looks
 	// at least every MaxSleep, so an older LastTick means it is stuck.
 	LastTick time.Time `json:"last_tick,omitzero"`
@@ -722,11 +912,16 @@ type Status struct {
 func (s *Scheduler) Status() Status {
 	s.state.RLock()
 	running := s.started && !s.stopped
+	incarnation := s.node.Incarnation
 	s.state.RUnlock()
 	st := Status{Node: s.node.ID, Running: running, Paused: s.paused.Load(), MaxSleep: s.maxSleep,
-		InFlight: int(s.inflight.Load()), Workers: s.workers}
+		InFlight: int(s.inflight.Load()), Workers: s.workers, LeaseTTL: s.leaseTTL,
+		ClockOffset: time.Duration(s.offset.Load()), ClockSkewed: s.skewed.Load(), Standby: s.standby.Load()}
 	if n := s.lastTick.Load(); n != 0 {
 		st.LastTick = time.Unix(0, n)
+	}
+	if running {
+		st.Incarnation = incarnation
 	}
 	return st
 }
@@ -742,31 +937,6 @@ func (s *Scheduler) Output(runID string) (text string, changed <-chan struct{}, 
 	l := v.(*runLogger)
 	text, _, ch := l.output().snapshot()
 	return text, ch, true
-}
-
-// flushOutputs saves the output of executing runs that wrote since the
-// last save, so that followers in other processes see it grow.
-func (s *Scheduler) flushOutputs(ctx context.Context, w RunOutputWriter, saved map[string]uint64) {
-	seen := map[string]bool{}
-	s.live.Range(func(k, v any) bool {
-		id, l := k.(string), v.(*runLogger)
-		seen[id] = true
-		text, writes, _ := l.output().snapshot()
-		if writes == saved[id] {
-			return true
-		}
-		if err := w.UpdateRunOutput(ctx, id, text); err != nil && ctx.Err() == nil {
-			s.log.Warn("saving a running run's output failed", "run_id", id, "err", err)
-			return true
-		}
-		saved[id] = writes
-		return true
-	})
-	for id := range saved {
-		if !seen[id] {
-			delete(saved, id)
-		}
-	}
 }
 
 // NodeID returns the scheduler's node ID.

@@ -195,9 +195,9 @@ func TestMisfireAndCoalesce(t *testing.T) {
 				b.start(t)
 				// The scheduler stalls (a paused process) from 00:00:05 to 00:01:40.
 				time.Sleep(5 * time.Second)
-				b.s.Pause()
+				b.s.Pause(context.Background())
 				time.Sleep(95 * time.Second)
-				b.s.Resume()
+				b.s.Resume(context.Background())
 				time.Sleep(15 * time.Second)
 				b.stop(t)
 				if got := summary(b.runs(t, "j")); got != tt.want {
@@ -788,8 +788,8 @@ func TestConcurrentOperations(t *testing.T) {
 // fail, as they would across a network partition.
 type failingHeartbeat struct{ sundial.Store }
 
-func (failingHeartbeat) Heartbeat(context.Context, string, time.Time, time.Time) error {
-	return errors.New("connection refused")
+func (failingHeartbeat) Heartbeat(context.Context, sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
+	return sundial.HeartbeatResult{}, errors.New("connection refused")
 }
 
 // TestLostRunsAreRetriedElsewhere has node A claim a run and then lose the
@@ -928,11 +928,11 @@ func (f *flakyStore) UpdateRun(ctx context.Context, r sundial.Run) error {
 	return f.Store.UpdateRun(ctx, r)
 }
 
-func (f *flakyStore) Heartbeat(ctx context.Context, node string, now, until time.Time) error {
+func (f *flakyStore) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	if f.down.Load() {
-		return errDown
+		return sundial.HeartbeatResult{}, errDown
 	}
-	return f.Store.Heartbeat(ctx, node, now, until)
+	return f.Store.Heartbeat(ctx, req)
 }
 
 func (f *flakyStore) NextWake(ctx context.Context) (time.Time, error) {
@@ -1015,9 +1015,9 @@ func (c *countingStore) Claim(ctx context.Context, req sundial.ClaimRequest, pla
 	return c.Store.Claim(ctx, req, plan)
 }
 
-func (c *countingStore) Heartbeat(ctx context.Context, node string, now, until time.Time) error {
+func (c *countingStore) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	c.calls.Add(1)
-	return c.Store.Heartbeat(ctx, node, now, until)
+	return c.Store.Heartbeat(ctx, req)
 }
 
 func (c *countingStore) ReapLost(ctx context.Context, now time.Time) ([]sundial.Run, error) {

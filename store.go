@@ -28,27 +28,35 @@ type Store interface {
 
 	// NextWake returns the earliest instant at which Claim would find
 	// work: the earliest NextRunAt of an unpaused job, or NotBefore of a
-	// scheduled run. Zero means nothing is scheduled.
+	// scheduled run. Zero means nothing is scheduled, or the scheduler is
+	// paused cluster-wide.
 	NextWake(ctx context.Context) (time.Time, error)
 	// Claim atomically takes due work, at most req.Limit items, in the
 	// queues req.Queues (all queues when empty):
 	//
 	//   - runs with StatusScheduled and NotBefore at or before req.Now
-	//     become StatusRunning, started at req.Now, and are returned;
+	//     become StatusPending, claimed at req.Now, and are returned;
 	//   - for each unpaused job with NextRunAt at or before req.Now
 	//     (earliest first), plan decides the job's new state and the runs
-	//     to record; the store writes both in the same atomic step, bumping
-	//     the job's version, and returns the new runs that are executing
-	//     (StatusPending or StatusRunning).
+	//     to record; the store writes both in the same atomic step and
+	//     returns the new runs that are to execute (StatusPending). A
+	//     claim changes the job's schedule state, never its Version.
 	//
-	// Returned runs are leased to req.Node until req.LeaseUntil. A run
-	// whose job, scheduled time, attempt and manual flag equal a stored
-	// run's is never inserted twice.
+	// Returned runs carry ClaimedAt = req.Now and are leased to
+	// req.Incarnation of req.Node until req.LeaseUntil. A run whose job,
+	// scheduled time, attempt and manual flag equal a stored run's is
+	// never inserted twice. While the scheduler is paused cluster-wide
+	// (SetPaused), Claim takes nothing and returns ErrSchedulerPaused.
 	Claim(ctx context.Context, req ClaimRequest, plan PlanFunc) ([]Run, error)
 
 	// CreateRun stores a new run, or returns ErrDuplicateRun.
 	CreateRun(ctx context.Context, run Run) error
-	// UpdateRun replaces a stored run, or returns ErrRunNotFound.
+	// UpdateRun records what the holder of an executing run did with it:
+	// it replaces the stored run only while that run is pending or running
+	// and held by run.Incarnation (the fencing token), with the same job,
+	// scheduled time and attempt. Otherwise it writes nothing and returns
+	// ErrRunLost (the run was marked lost, canceled before it started,
+	// ended, or is held by another incarnation) or ErrRunNotFound.
 	UpdateRun(ctx context.Context, run Run) error
 	// GetRun returns one run or ErrRunNotFound.
 	GetRun(ctx context.Context, id string) (Run, error)
@@ -57,15 +65,38 @@ type Store interface {
 	// PromoteQueued turns the oldest queued run of the job into a
 	// scheduled run due at now, reporting whether there was one.
 	PromoteQueued(ctx context.Context, jobID string, now time.Time) (bool, error)
+	// CancelRun cancels a run that has not ended: a queued or scheduled
+	// run becomes StatusCanceled at once (ended at now); a pending or
+	// running run gets CancelRequested, for its node to stop it and
+	// record it canceled. It returns the run as stored afterwards, or
+	// ErrRunEnded (with the run) or ErrRunNotFound.
+	CancelRun(ctx context.Context, id string, now time.Time) (Run, error)
 
-	// RegisterNode records a scheduler process, or refreshes its record.
-	RegisterNode(ctx context.Context, node Node) error
-	// Heartbeat marks the node alive at now and extends the leases of its
-	// pending and running runs to leaseUntil.
-	Heartbeat(ctx context.Context, nodeID string, now, leaseUntil time.Time) error
+	// SetPaused pauses (true) or resumes (false) every scheduler sharing
+	// the store: while paused, Claim takes nothing. It is kept across
+	// restarts.
+	SetPaused(ctx context.Context, paused bool, now time.Time) error
+	// Paused reports whether the scheduler is paused cluster-wide and
+	// since when (zero when it is not).
+	Paused(ctx context.Context) (paused bool, since time.Time, err error)
+
+	// RegisterNode records a new incarnation of a scheduler process
+	// (node.Incarnation), replacing the record of an earlier one. The
+	// pending and running runs held by an earlier incarnation of the same
+	// node ID are marked StatusLost at now and returned, each once: that
+	// process is gone, and its runs are recovered at once instead of a
+	// lease later.
+	RegisterNode(ctx context.Context, node Node, now time.Time) ([]Run, error)
+	// Heartbeat marks the node alive at req.Now and extends the lease of
+	// every pending or running run held by req.Incarnation to
+	// req.LeaseUntil. It returns those runs' IDs, and which of them have
+	// CancelRequested: a run the node executes that is not among them is
+	// no longer its own.
+	Heartbeat(ctx context.Context, req HeartbeatRequest) (HeartbeatResult, error)
 	// ReapLost marks pending and running runs whose lease ended before
-	// now as StatusLost (their node stopped renewing: it died or lost the
-	// store) and returns them, each exactly once across all callers.
+	// now as StatusLost (their node stopped renewing: it died, froze or
+	// lost the store) — or as StatusCanceled when a cancel was requested —
+	// and returns them, each exactly once across all callers.
 	ReapLost(ctx context.Context, now time.Time) ([]Run, error)
 	// ListNodes returns the known nodes, ordered by ID.
 	ListNodes(ctx context.Context) ([]Node, error)
@@ -80,27 +111,51 @@ type Store interface {
 
 // ClaimRequest says what a Claim may take and for whom.
 type ClaimRequest struct {
-	// Now is the claiming scheduler's clock.
+	// Now is the claiming scheduler's reading of the store's clock.
 	Now time.Time
 	// Limit bounds the items taken (free workers).
 	Limit int
-	// Node is the claiming scheduler's node ID; LeaseUntil is when its
-	// lease on the claimed runs ends unless renewed by Heartbeat.
-	Node       string
-	LeaseUntil time.Time
+	// Node is the claiming scheduler's node ID and Incarnation its
+	// process start; LeaseUntil is when its lease on the claimed runs
+	// ends unless renewed by Heartbeat.
+	Node        string
+	Incarnation string
+	LeaseUntil  time.Time
 	// Queues restricts the claim to jobs in these queues; empty means all.
 	Queues []string
 }
 
+// HeartbeatRequest renews the leases of one node incarnation.
+type HeartbeatRequest struct {
+	// Node and Incarnation say whose leases to renew.
+	Node, Incarnation string
+	// Now is the node's reading of the store's clock; LeaseUntil is the
+	// new end of its leases.
+	Now, LeaseUntil time.Time
+}
+
+// HeartbeatResult is what a Heartbeat found.
+type HeartbeatResult struct {
+	// Held lists the pending and running runs the incarnation holds,
+	// whose leases were renewed.
+	Held []string
+	// Cancel lists those of Held whose cancel was requested.
+	Cancel []string
+}
+
 // Node is a scheduler process as the store knows it.
 type Node struct {
-	ID        string    `json:"id"`
-	Host      string    `json:"host"`
-	PID       int       `json:"pid"`
-	Version   string    `json:"version"`
-	Queues    []string  `json:"queues,omitempty"`
-	StartedAt time.Time `json:"started_at"`
-	LastSeen  time.Time `json:"last_seen"`
+	// ID names the node (a host or a role); it is stable across restarts
+	// when configured, so a restart finds its previous runs.
+	ID string `json:"id"`
+	// Incarnation identifies one process start of the node.
+	Incarnation string    `json:"incarnation,omitempty"`
+	Host        string    `json:"host"`
+	PID         int       `json:"pid"`
+	Version     string    `json:"version"`
+	Queues      []string  `json:"queues,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	LastSeen    time.Time `json:"last_seen"`
 }
 
 // InQueues reports whether queue is one of queues (all when empty).
@@ -114,6 +169,15 @@ func InQueues(queue string, queues []string) bool {
 		}
 	}
 	return false
+}
+
+// Clock is an optional capability of a Store whose clock is not the host's:
+// the store tells its own time, and every scheduler sharing it judges
+// due-ness and leases on that one clock (it measures its offset to it).
+// PostgreSQL implements it; SQLite, on one host, needs not.
+type Clock interface {
+	// Now returns the store's current time.
+	Now(ctx context.Context) (time.Time, error)
 }
 
 // PlanFunc decides, inside Claim's atomic step, what a due job's fire
@@ -232,7 +296,8 @@ type RunBatchUpdater interface {
 // another process see it grow. The scheduler writes it every
 // Config.OutputFlush.
 type RunOutputWriter interface {
-	// UpdateRunOutput sets the output of a run that is pending or running;
-	// it changes nothing else, and nothing once the run has ended.
-	UpdateRunOutput(ctx context.Context, runID, output string) error
+	// UpdateRunOutput sets the output of a run that is pending or running
+	// and held by incarnation; it changes nothing else, and nothing once
+	// the run has ended or is no longer held (fencing).
+	UpdateRunOutput(ctx context.Context, runID, incarnation, output string) error
 }

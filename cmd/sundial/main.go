@@ -3,8 +3,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	_ "time/tzdata" // the binary carries its own zone database, so it runs on any host
 
@@ -18,14 +20,35 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == isolate.ShimArg {
 		os.Exit(isolate.ShimMain(os.Args[2:]))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first signal starts a graceful stop; then the signals get their
-	// default action back, so that a second one ends the process at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	// The first SIGINT or SIGTERM starts a graceful stop; the second ends
+	// the process at once. The signals stay caught to the end rather than
+	// getting their inherited disposition back: a process started with
+	// SIGINT ignored (`sundial serve &` in a non-interactive shell) would
+	// otherwise ignore the second Ctrl-C. The tasks' processes, in process
+	// groups of their own, are killed first, so that none runs on beside
+	// the retry of its run.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	// exiting is held by whoever ends the process: killing the tasks can
+	// let the graceful stop finish meanwhile, and its exit must not win.
+	var exiting sync.Mutex
 	go func() {
-		<-ctx.Done()
-		stop()
+		<-signals
+		cancel()
+		sig := <-signals
+		exiting.Lock()
+		n := killChildren()
+		fmt.Fprintf(os.Stderr, "sundial: second signal (%v): exiting at once; killed %d task process(es); their runs are left to their leases\n", sig, n)
+		os.Exit(128 + int(sig.(syscall.Signal)))
 	}()
 	code := cli.Run(ctx, os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr})
-	stop()
+	cancel()
+	exiting.Lock()
+	// A server whose scheduler did not stop in time (its store hung) may
+	// leave tasks running; they must not outlive it.
+	if n := killChildren(); n > 0 {
+		fmt.Fprintf(os.Stderr, "sundial: killed %d task process(es) still running at exit; their runs are left to their leases\n", n)
+	}
 	os.Exit(code)
 }

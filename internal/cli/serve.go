@@ -14,7 +14,7 @@ func newServeCommand(env Env) *cobra.Command {
 		scheduler, noAuth                                 bool
 		workers                                           int
 		queues                                            []string
-		grace, poll                                       time.Duration
+		grace, poll, leaseTTL                             time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -58,6 +58,13 @@ once. SIGTERM or SIGINT stops claiming and lets running runs finish within
 			set("log-level", func() { cfg.Log.Level = logLevel })
 			set("shutdown-grace", func() { cfg.ShutdownGrace = server.Duration(grace) })
 			set("poll-interval", func() { cfg.PollInterval = server.Duration(poll) })
+			if f.Changed("lease-ttl") {
+				if err := server.CheckLeaseTTL("--lease-ttl", leaseTTL); err != nil {
+					return usageError{err}
+				}
+				ttl := server.Duration(leaseTTL)
+				cfg.LeaseTTL = &ttl
+			}
 			return server.Run(cmd.Context(), cfg, server.Options{Out: env.Stdout, Logs: env.Stderr, Version: versionString()})
 		},
 	}
@@ -73,6 +80,7 @@ once. SIGTERM or SIGINT stops claiming and lets running runs finish within
 	f.StringVar(&logFormat, "log-format", "text", "text or json (env SUNDIAL_LOG_FORMAT)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SUNDIAL_LOG_LEVEL)")
 	f.DurationVar(&grace, "shutdown-grace", server.DefaultShutdownGrace, "how long running runs may finish at shutdown (env SUNDIAL_SHUTDOWN_GRACE)")
+	f.DurationVar(&leaseTTL, "lease-ttl", server.DefaultLeaseTTL, "how long this node's runs stay its own without a renewal; a dead node's runs are retried at most lease-ttl + lease-ttl/3 after it stops (env SUNDIAL_LEASE_TTL)")
 	f.DurationVar(&poll, "poll-interval", server.DefaultPollInterval, "longest sleep of the scheduler loop between looks at the store (env SUNDIAL_POLL_INTERVAL)")
 	return cmd
 }

@@ -83,9 +83,12 @@ func (a *API) flaskInfo(w http.ResponseWriter, r *http.Request) error {
 // scheduler.running does (a paused scheduler is still running).
 func (a *API) running() bool { return a.s.Status().Running && !a.stopped.Load() }
 
+// flaskPause pauses the scheduler cluster-wide: every replica stops firing.
 func (a *API) flaskPause(w http.ResponseWriter, r *http.Request) error {
-	a.s.Pause()
-	a.audit(r.Context(), "scheduler.pause", a.s.NodeID(), nil)
+	if err := a.s.Pause(r.Context()); err != nil {
+		return err
+	}
+	a.audit(r.Context(), "scheduler.pause", "cluster", nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -94,8 +97,10 @@ func (a *API) flaskResume(w http.ResponseWriter, r *http.Request) error {
 	if !a.running() {
 		return &flaskError{http.StatusBadRequest, "Scheduler is not running"}
 	}
-	a.s.Resume()
-	a.audit(r.Context(), "scheduler.resume", a.s.NodeID(), nil)
+	if err := a.s.Resume(r.Context()); err != nil {
+		return err
+	}
+	a.audit(r.Context(), "scheduler.resume", "cluster", nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -110,7 +115,7 @@ func (a *API) flaskStart(w http.ResponseWriter, r *http.Request) error {
 		return &flaskError{http.StatusBadRequest, "Scheduler is already running"}
 	}
 	a.stopped.Store(false)
-	a.s.Resume()
+	a.s.Standby(false)
 	a.audit(r.Context(), "scheduler.start", a.s.NodeID(), nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -123,7 +128,7 @@ func (a *API) flaskShutdown(w http.ResponseWriter, r *http.Request) error {
 		return &flaskError{http.StatusBadRequest, "Scheduler is not running"}
 	}
 	a.stopped.Store(true)
-	a.s.Pause()
+	a.s.Standby(true)
 	a.audit(r.Context(), "scheduler.shutdown", a.s.NodeID(), nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -179,9 +179,12 @@ func TestFlaskSchedulerControl(t *testing.T) {
 		if step.path == "/scheduler/shutdown" && step.status == 204 && info() {
 			t.Error("running = true after shutdown")
 		}
+		if paused, _, _ := h.s.Paused(context.Background()); step.path == "/scheduler/pause" && !paused {
+			t.Error("the scheduler is not paused cluster-wide after /scheduler/pause")
+		}
 	}
-	if !info() || h.s.Paused() {
-		t.Errorf("after start: running %v, paused %v", info(), h.s.Paused())
+	if paused, _, _ := h.s.Paused(context.Background()); !info() || paused || h.s.Status().Standby {
+		t.Errorf("after start: running %v, paused %v, standby %v", info(), paused, h.s.Status().Standby)
 	}
 	// A job due now fires once the scheduler is resumed.
 	h.do(admin, "POST", "/scheduler/jobs", `{"id": "now", "func": "echo", "trigger": "date"}`)

@@ -40,6 +40,11 @@ type Config struct {
 	// ShutdownGrace is how long a stopping server lets running runs
 	// finish before cancelling them. Default 30s.
 	ShutdownGrace Duration `json:"shutdown_grace,omitempty"`
+	// LeaseTTL is how long a run claimed by this node stays its own
+	// without a renewal (sundial.Config.LeaseTTL): a dead node's runs are
+	// marked lost at most LeaseTTL + LeaseTTL/3 after its last renewal.
+	// Default 15s; at least 1s. Nil means the default; set, it is checked.
+	LeaseTTL *Duration `json:"lease_ttl,omitempty"`
 	// FlaskPrefix is where the Flask-APScheduler-compatible routes live.
 	// Default /scheduler.
 	FlaskPrefix string `json:"flask_prefix,omitempty"`
@@ -131,7 +136,21 @@ const (
 	DefaultDB            = "sqlite:./sundial.db"
 	DefaultPollInterval  = 5 * time.Second
 	DefaultShutdownGrace = 30 * time.Second
+	DefaultLeaseTTL      = 15 * time.Second
+	// MinLeaseTTL is the shortest lease_ttl: the node renews its leases
+	// every third of it, and stops its runs after 3/4 of it without a
+	// renewal, so a shorter one would stop runs on a slow store call.
+	MinLeaseTTL = time.Second
 )
+
+// CheckLeaseTTL refuses a lease TTL under MinLeaseTTL; name says where it
+// was set (a setting, a flag or an environment variable).
+func CheckLeaseTTL(name string, d time.Duration) error {
+	if d < MinLeaseTTL {
+		return fmt.Errorf("%s %s: must be at least %s (a dead node's runs are retried at most lease_ttl + lease_ttl/3 after its last renewal)", name, d, MinLeaseTTL)
+	}
+	return nil
+}
 
 // ReadConfigFile reads a YAML (or JSON) config file. Unknown settings are
 // errors that name the file and the setting; jobs are checked as job
@@ -154,6 +173,11 @@ func ReadConfigFile(path string) (Config, error) {
 		}
 	}
 	c.File = path
+	if c.LeaseTTL != nil {
+		if err := CheckLeaseTTL(`setting "lease_ttl"`, time.Duration(*c.LeaseTTL)); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
 	if _, err := c.JobDocuments(); err != nil {
 		return Config{}, err
 	}
@@ -262,6 +286,17 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 			*dst = Duration(d)
 		}
 	}
+	if v := getenv("SUNDIAL_LEASE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("environment SUNDIAL_LEASE_TTL=%q: not a duration such as 15s", v)
+		}
+		if err := CheckLeaseTTL("environment SUNDIAL_LEASE_TTL", d); err != nil {
+			return err
+		}
+		ttl := Duration(d)
+		c.LeaseTTL = &ttl
+	}
 	return nil
 }
 
@@ -282,6 +317,10 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = Duration(DefaultShutdownGrace)
+	}
+	if c.LeaseTTL == nil {
+		ttl := Duration(DefaultLeaseTTL)
+		c.LeaseTTL = &ttl
 	}
 	if c.OutputLimit <= 0 {
 		c.OutputLimit = 1 << 20

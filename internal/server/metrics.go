@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,7 +99,7 @@ func (s instrumented) observe(op string, start time.Time) {
 func (s instrumented) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	defer s.observe("claim", time.Now())
 	runs, err := s.Store.Claim(ctx, req, plan)
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && !errors.Is(err, sundial.ErrSchedulerPaused) {
 		s.m.claimErrors.Inc()
 	}
 	return runs, err
@@ -137,9 +138,30 @@ func (s instrumented) GetJob(ctx context.Context, id string) (sundial.Job, error
 	return s.Store.GetJob(ctx, id)
 }
 
-func (s instrumented) Heartbeat(ctx context.Context, nodeID string, now, leaseUntil time.Time) error {
+func (s instrumented) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	defer s.observe("heartbeat", time.Now())
-	return s.Store.Heartbeat(ctx, nodeID, now, leaseUntil)
+	return s.Store.Heartbeat(ctx, req)
+}
+
+// instrumentedClock is an instrumented store that keeps its store's clock
+// (sundial.Clock), so that the scheduler judges time on it.
+type instrumentedClock struct {
+	instrumented
+	clock sundial.Clock
+}
+
+func (s instrumentedClock) Now(ctx context.Context) (time.Time, error) {
+	defer s.observe("clock", time.Now())
+	return s.clock.Now(ctx)
+}
+
+// instrument wraps a store in metrics, keeping its optional capabilities.
+func instrument(store Store, m *metrics) sundial.Store {
+	in := instrumented{Store: store, m: m}
+	if c, ok := store.(sundial.Clock); ok {
+		return instrumentedClock{instrumented: in, clock: c}
+	}
+	return in
 }
 
 // Changes keeps the store's change notifications; a store without them

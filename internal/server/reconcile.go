@@ -35,6 +35,12 @@ func checkJobs(file string, jobs []sundial.Job, tasks []string) error {
 // except one whose ID the file now declares, which the file takes over.
 // Whether a job is paused is set when it is created and then left to the
 // operators.
+//
+// Replicas that start together with one file reconcile at the same time,
+// so every step expects the others: a create that finds the job created
+// meanwhile, an update that finds it changed meanwhile, reads again and
+// compares; a removal finds it perhaps gone. Each change is made, and
+// audited, by one replica only.
 func reconcile(ctx context.Context, s *sundial.Scheduler, admin sundial.AdminStore, file string, jobs []sundial.Job, log *slog.Logger) error {
 	actor := "config"
 	if file != "" {
@@ -52,24 +58,8 @@ func reconcile(ctx context.Context, s *sundial.Scheduler, admin sundial.AdminSto
 	declared := map[string]bool{}
 	for _, j := range jobs {
 		declared[j.ID] = true
-		stored, err := s.Job(ctx, j.ID)
-		switch {
-		case errors.Is(err, sundial.ErrJobNotFound):
-			created, err := s.AddJob(ctx, j)
-			if err != nil {
-				return fmt.Errorf("config %s: job %q: %w", file, j.ID, err)
-			}
-			log.Info("config job created", "job_id", j.ID, "task", j.Task)
-			audit("job.create", j.ID, &created)
-		case err != nil:
-			return err
-		case stored.Source != sundial.SourceConfig || !sameDefinition(j, stored):
-			updated, err := s.UpdateJob(ctx, j)
-			if err != nil {
-				return fmt.Errorf("config %s: job %q: %w", file, j.ID, err)
-			}
-			log.Info("config job updated", "job_id", j.ID, "task", j.Task)
-			audit("job.update", j.ID, &updated)
+		if err := reconcileJob(ctx, s, j, log, audit); err != nil {
+			return fmt.Errorf("config %s: job %q: %w", file, j.ID, err)
 		}
 	}
 	source := sundial.SourceConfig
@@ -81,13 +71,63 @@ func reconcile(ctx context.Context, s *sundial.Scheduler, admin sundial.AdminSto
 		if declared[j.ID] {
 			continue
 		}
-		if err := s.RemoveJob(ctx, j.ID); err != nil && !errors.Is(err, sundial.ErrJobNotFound) {
+		err := s.RemoveJob(ctx, j.ID)
+		if errors.Is(err, sundial.ErrJobNotFound) {
+			continue // another replica removed it
+		}
+		if err != nil {
 			return fmt.Errorf("config: remove job %q, no longer in the file: %w", j.ID, err)
 		}
 		log.Info("config job removed: no longer in the file", "job_id", j.ID)
 		audit("job.delete", j.ID, nil)
 	}
 	return nil
+}
+
+// reconcileAttempts bounds how often one job is read again after another
+// writer changed it between the read and the write.
+const reconcileAttempts = 10
+
+// reconcileJob makes one stored job match the file's definition j.
+func reconcileJob(ctx context.Context, s *sundial.Scheduler, j sundial.Job, log *slog.Logger, audit func(string, string, *sundial.Job)) error {
+	var lastErr error
+	for range reconcileAttempts {
+		stored, err := s.Job(ctx, j.ID)
+		switch {
+		case errors.Is(err, sundial.ErrJobNotFound):
+			created, err := s.AddJob(ctx, j)
+			if errors.Is(err, sundial.ErrJobExists) {
+				lastErr = err // created meanwhile: compare with it
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			log.Info("config job created", "job_id", j.ID, "task", j.Task)
+			audit("job.create", j.ID, &created)
+			return nil
+		case err != nil:
+			return err
+		case stored.Source == sundial.SourceConfig && sameDefinition(j, stored):
+			return nil
+		}
+		// Update the version read, so that a change made meanwhile (by
+		// another replica with the same file) is seen, not overwritten.
+		want := j
+		want.Version = stored.Version
+		updated, err := s.UpdateJob(ctx, want)
+		if errors.Is(err, sundial.ErrVersionConflict) || errors.Is(err, sundial.ErrJobNotFound) {
+			lastErr = err // changed or removed meanwhile: read again
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		log.Info("config job updated", "job_id", j.ID, "task", j.Task)
+		audit("job.update", j.ID, &updated)
+		return nil
+	}
+	return fmt.Errorf("still changing after %d attempts: %w", reconcileAttempts, lastErr)
 }
 
 // sameDefinition reports whether a stored job already has the file's

@@ -6,15 +6,15 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +68,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if cfg.InsecureNoAuth && !loopback(cfg.Addr) {
 		return fmt.Errorf("--insecure-no-auth is allowed only on a loopback address such as 127.0.0.1:8080, not %q: anyone who reaches %s could run code", cfg.Addr, cfg.Addr)
 	}
+	if err := CheckLeaseTTL("lease_ttl", time.Duration(*cfg.LeaseTTL)); err != nil {
+		return err
+	}
 	jobs, err := cfg.JobDocuments()
 	if err != nil {
 		return err
@@ -77,19 +80,26 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	// Closing a store waits for the calls in progress; one that hangs (a
+	// database behind a dead network path) must not hold the process.
+	closeStoreBounded := sync.OnceFunc(func() {
+		if !within(storeCloseBound, closeStore) {
+			log.Warn("the store did not close in time: calls to it still hang; exiting without waiting", "waited", storeCloseBound)
+		}
+	})
+	defer closeStoreBounded()
 	m := newMetrics()
 	nodeID := cfg.NodeID
 	if nodeID == "" {
-		host, _ := os.Hostname()
-		nodeID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(rand.Text()[:6]))
+		nodeID = sundial.NewNodeID()
 	}
 	log = log.With("node", nodeID)
 	s, err := sundial.New(sundial.Config{
-		Store:       instrumented{Store: store, m: m},
+		Store:       instrument(store, m),
 		Workers:     cfg.Workers,
 		Logger:      log,
 		MaxSleep:    time.Duration(cfg.PollInterval),
+		LeaseTTL:    time.Duration(*cfg.LeaseTTL),
 		NodeID:      nodeID,
 		Queues:      cfg.Queues,
 		Version:     opts.Version,
@@ -142,7 +152,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	base := "http://" + ln.Addr().String()
-	secret, err := firstToken(ctx, store, cfg.InsecureNoAuth)
+	secret, err := firstToken(ctx, store, cfg.InsecureNoAuth, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -159,8 +169,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	m.watch(metricsCtx, s)
 	notifier := notify.New(notify.Config{Global: cfg.Notify, Job: s.Job, Mask: masker.Mask, Logger: log,
 		SMTP: notify.SMTP{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From}})
-	defer notifier.Close()
-	notifier.Watch(metricsCtx, s)
+	notifications := watchNotifications(s, notifier, log)
 
 	var stopping atomic.Bool
 	mux := http.NewServeMux()
@@ -188,7 +197,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if !*cfg.Scheduler {
 		mode = "API only: this node claims no jobs"
 	}
-	log.Info("sundial serving", "addr", base, "db", RedactDSN(cfg.DB), "mode", mode, "config", cfg.File)
+	log.Info("sundial serving", "addr", base, "db", RedactDSN(cfg.DB), "mode", mode, "config", cfg.File, "lease_ttl", time.Duration(*cfg.LeaseTTL))
 	fmt.Fprintf(opts.Out, "Sundial is serving on %s (%s)\n", base, mode)
 	if secret != "" {
 		fmt.Fprintf(opts.Out, "\nAn admin token was created for this first start. It is shown only now; the server keeps only its hash.\n\n"+
@@ -198,27 +207,136 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		opts.Listening(ln.Addr().String())
 	}
 
+	var serveErr error
 	select {
 	case err := <-served:
-		s.Shutdown(context.Background())
-		return fmt.Errorf("http server: %w", err)
+		serveErr = fmt.Errorf("http server: %w", err)
+		log.Error("the HTTP server failed; shutting down", "err", err)
 	case <-ctx.Done():
 	}
 	stopping.Store(true)
+	// Every step of the stop is bounded, so that the process ends even when
+	// the store hangs: the runs get the grace, then their processes up to
+	// isolation.grace to end; a run that could not be recorded is recovered
+	// by its lease.
 	grace := time.Duration(cfg.ShutdownGrace)
 	log.Info("shutting down: no new claims; waiting for running runs", "grace", grace, "running", s.Status().InFlight)
 	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := s.Shutdown(graceCtx); err != nil {
-		log.Warn("shutdown grace over: running runs were cancelled and recorded as interrupted", "grace", grace)
+	schedulerBound := grace + time.Duration(iso.Grace) + schedulerStopBound
+	stopped := within(schedulerBound, func() {
+		if err := s.Shutdown(graceCtx); err != nil {
+			log.Warn("shutdown grace over: running runs were cancelled", "grace", grace)
+		}
+	})
+	if !stopped {
+		log.Error("the scheduler did not stop in time (its store calls hang?); exiting without it: its runs are recovered by their leases", "waited", schedulerBound)
 	}
-	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), 5*time.Second)
+	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), httpStopBound)
 	defer cancelHTTP()
 	if err := srv.Shutdown(httpCtx); err != nil {
 		srv.Close()
 	}
+	// A scheduler that ran and stopped has ended its events: the last ones
+	// are notified. Otherwise no more will come.
+	notifications.stop(notifyStopBound, stopped && *cfg.Scheduler)
+	closeStoreBounded()
 	log.Info("sundial stopped")
-	return nil
+	return serveErr
+}
+
+// The bounds of the steps of a stop after the runs' grace: at most
+// schedulerStopBound + httpStopBound + notifyStopBound + storeCloseBound,
+// 9 seconds, besides shutdown_grace and isolation.grace.
+const (
+	// schedulerStopBound is for recording the runs once they have ended.
+	schedulerStopBound = 2 * time.Second
+	// httpStopBound is for requests in progress, such as a log follower.
+	httpStopBound = 2 * time.Second
+	// notifyStopBound is for the notifications of the last runs.
+	notifyStopBound = 3 * time.Second
+	// storeCloseBound is for closing the store.
+	storeCloseBound = 2 * time.Second
+)
+
+// within runs f and waits for it at most d; it reports whether f returned.
+// When it did not, f goes on in the background.
+func within(d time.Duration, f func()) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// notifications hands the runs that this node records to the notifier.
+type notifications struct {
+	n      *notify.Notifier
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// watchNotifications subscribes before it returns, so that no run ending
+// later is missed. (notify.Notifier.Watch does the same, but cannot say
+// when it has queued its last notification, and the notifier must not be
+// closed before: see stop.)
+func watchNotifications(s *sundial.Scheduler, n *notify.Notifier, log *slog.Logger) *notifications {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &notifications{n: n, log: log, cancel: cancel, done: make(chan struct{})}
+	sub := s.Subscribe(4096, sundial.EventRunSucceeded, sundial.EventRunFailed, sundial.EventRunTimedOut, sundial.EventRunMissed,
+		sundial.EventRunSkipped, sundial.EventRunInterrupted, sundial.EventRunLost)
+	go func() {
+		<-ctx.Done()
+		sub.Close()
+	}()
+	go func() {
+		defer close(w.done)
+		var lastDropped uint64
+		for e := range sub.C {
+			if d := sub.Dropped(); d != lastDropped {
+				log.Warn("notifications fell behind: some runs were not notified", "missed_events", d-lastDropped)
+				lastDropped = d
+			}
+			if e.Run != nil {
+				n.Notify(ctx, *e.Run)
+			}
+		}
+	}()
+	return w
+}
+
+// stop queues the notifications of the runs recorded last, delivers what
+// it can within d and gives up on the rest. With drain, the scheduler has
+// stopped and its events end: each is queued after its job's own
+// notification settings are read from the store, and a store that hangs
+// is given up on at half of d (then only the server's notify settings
+// apply). Without, the events are not waited for.
+func (w *notifications) stop(d time.Duration, drain bool) {
+	deadline := time.Now().Add(d)
+	if !drain {
+		w.cancel()
+	}
+	if !within(d/2, func() { <-w.done }) {
+		w.cancel()
+		if !within(time.Until(deadline), func() { <-w.done }) {
+			// Still queueing: closing the notifier now would panic.
+			w.log.Warn("the notifications of the last runs were not sent: the store does not answer", "waited", d)
+			return
+		}
+	}
+	w.cancel()
+	if !within(time.Until(deadline), w.n.Close) {
+		w.log.Warn("notifications still being delivered were given up", "waited", d)
+	}
 }
 
 func prefixOr(p string) string {
@@ -241,10 +359,16 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// firstTokenID is the ID of the first start's admin token. It is fixed so
+// that the store's unique key lets one replica only create it when several
+// start together on an empty database.
+const firstTokenID = "initial-admin"
+
 // firstToken creates an admin token when the store has never had one, so
 // that there are no default credentials and no unauthenticated window. It
-// returns the secret, to be shown once, or "".
-func firstToken(ctx context.Context, store Store, noAuth bool) (string, error) {
+// returns the secret, to be shown once, or "" (another replica starting at
+// the same moment may have created it: then that one shows it).
+func firstToken(ctx context.Context, store Store, noAuth bool, log *slog.Logger) (string, error) {
 	if noAuth {
 		return "", nil
 	}
@@ -256,7 +380,13 @@ func firstToken(ctx context.Context, store Store, noAuth bool) (string, error) {
 		return "", nil
 	}
 	secret, t := httpapi.NewToken("initial-admin", sundial.RoleAdmin, "system", time.Now())
+	t.ID = firstTokenID
 	if err := store.CreateToken(ctx, t); err != nil {
+		// The insert fails on the unique ID when another replica won.
+		if again, lerr := store.ListTokens(ctx); lerr == nil && slices.ContainsFunc(again, func(t sundial.Token) bool { return t.ID == firstTokenID }) {
+			log.Info("the first admin token was created by another node starting at the same time; that node printed it")
+			return "", nil
+		}
 		return "", err
 	}
 	if _, err := store.AppendAudit(ctx, sundial.AuditEntry{At: time.Now(), Actor: "system", Action: "token.create", Target: t.ID,

@@ -55,6 +55,16 @@ var tokenRE = regexp.MustCompile(`sdl_[a-z2-7]+`)
 
 func start(t *testing.T, cfg Config, opts Options) *running {
 	t.Helper()
+	r, err := launch(t, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// launch starts a server and waits until it listens, or returns why not;
+// it may be called from any goroutine.
+func launch(t *testing.T, cfg Config, opts Options) (*running, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -70,9 +80,10 @@ func start(t *testing.T, cfg Config, opts Options) *running {
 		r.base = "http://" + a
 	case err := <-done:
 		cancel()
-		t.Fatalf("server did not start: %v\nlogs:\n%s", err, r.logs)
+		return nil, fmt.Errorf("server did not start: %v\nlogs:\n%s", err, r.logs)
 	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start in 20s")
+		cancel()
+		return nil, errors.New("server did not start in 20s")
 	}
 	r.token = tokenRE.FindString(r.out.String())
 	var once sync.Once
@@ -89,7 +100,7 @@ func start(t *testing.T, cfg Config, opts Options) *running {
 		return stopErr
 	}
 	t.Cleanup(func() { r.stop() })
-	return r
+	return r, nil
 }
 
 func (r *running) call(method, path, token string, body any, out any) int {
@@ -327,6 +338,7 @@ func TestConfigFile(t *testing.T) {
 addr: 127.0.0.1:9999
 workers: 4
 shutdown_grace: 45s
+lease_ttl: 20s
 log: {format: json}
 python: {path: [/srv/app], venv: /srv/app/.venv, app_factory: "app:create_app"}
 isolation: {cpu_seconds: 60, address_space_mb: 2048, grace: 10s}
@@ -354,6 +366,9 @@ jobs:
 		len(cfg.Notify) != 1 || cfg.Notify[0].Format != "slack" || cfg.SMTP.Port != 587 {
 		t.Errorf("task settings = %+v %+v %+v %+v", cfg.Python, cfg.Isolation, cfg.Notify, cfg.SMTP)
 	}
+	if cfg.LeaseTTL == nil || *cfg.LeaseTTL != Duration(20*time.Second) {
+		t.Errorf("lease_ttl = %v, want 20s", cfg.LeaseTTL)
+	}
 	if cfg.Addr != "127.0.0.1:9999" || cfg.Workers != 4 || cfg.ShutdownGrace != Duration(45*time.Second) || cfg.Log.Format != "json" ||
 		len(jobs) != 2 || jobs[0].Options.Timeout != 30*time.Second || string(jobs[0].Args) != `{"to":"ops"}` || jobs[1].Trigger.Minutes != 5 {
 		t.Errorf("config = %+v, jobs %+v", cfg, jobs)
@@ -369,6 +384,8 @@ jobs:
 		"notyaml.yaml":  {"jobs: [\n", "yaml"},
 		"unknown.yaml":  {"jobs:\n  - {id: a, task: echo, trigger: '@daily', colour: red}\n", `field "colour"`},
 		"duration.yaml": {"shutdown_grace: forever\n", `"forever" is not a duration`},
+		"lease.yaml":    {"lease_ttl: 500ms\n", `setting "lease_ttl" 500ms: must be at least 1s`},
+		"lease0.yaml":   {"lease_ttl: 0s\n", `setting "lease_ttl" 0s: must be at least 1s`},
 	} {
 		_, err := ReadConfigFile(write(name, c.text))
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), name) {
@@ -405,17 +422,18 @@ func TestEnvironmentOverrides(t *testing.T) {
 	env := map[string]string{"SUNDIAL_ADDR": "127.0.0.1:1", "SUNDIAL_DB": "postgres://u:pw@h/db", "ENABLE_SCHEDULER": "false",
 		"SUNDIAL_WORKERS": "3", "SUNDIAL_QUEUES": "a,b", "SUNDIAL_SHUTDOWN_GRACE": "1m", "SUNDIAL_LOG_FORMAT": "json",
 		"SUNDIAL_PYTHON_PATH": "/srv/app:/srv/lib", "SUNDIAL_PYTHON_EXECUTABLE": "/usr/bin/python3", "SUNDIAL_PYTHON_APP_FACTORY": "app:make",
-		"SUNDIAL_SECRET_KEY": "k", "SUNDIAL_SMTP_PASSWORD": "pw"}
+		"SUNDIAL_SECRET_KEY": "k", "SUNDIAL_SMTP_PASSWORD": "pw", "SUNDIAL_LEASE_TTL": "1m"}
 	var c Config
 	if err := c.ApplyEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:1" || c.DB != env["SUNDIAL_DB"] || *c.Scheduler || c.Workers != 3 || fmt.Sprint(c.Queues) != "[a b]" ||
 		c.ShutdownGrace != Duration(time.Minute) || c.Log.Format != "json" || fmt.Sprint(c.Python.Path) != "[/srv/app /srv/lib]" ||
-		c.Python.Executable != "/usr/bin/python3" || c.Python.AppFactory != "app:make" || c.SecretKey != "k" || c.SMTP.Password != "pw" {
+		c.Python.Executable != "/usr/bin/python3" || c.Python.AppFactory != "app:make" || c.SecretKey != "k" || c.SMTP.Password != "pw" ||
+		c.LeaseTTL == nil || *c.LeaseTTL != Duration(time.Minute) {
 		t.Errorf("config from env = %+v", c)
 	}
-	for k, v := range map[string]string{"SUNDIAL_SCHEDULER": "maybe", "SUNDIAL_WORKERS": "0", "SUNDIAL_SHUTDOWN_GRACE": "soon"} {
+	for k, v := range map[string]string{"SUNDIAL_SCHEDULER": "maybe", "SUNDIAL_WORKERS": "0", "SUNDIAL_SHUTDOWN_GRACE": "soon", "SUNDIAL_LEASE_TTL": "100ms"} {
 		var c Config
 		if err := c.ApplyEnv(func(name string) string {
 			if name == k {
@@ -546,3 +564,32 @@ func TestReadinessFailsWhenTheLoopStallsOrTheStoreIsGone(t *testing.T) {
 }
 
 type atomicBool struct{ Bool atomic.Bool }
+
+// TestLeaseTTL: the server gives the scheduler its lease TTL, 15s unless
+// set, and refuses one under a second, naming the setting and the value.
+func TestLeaseTTL(t *testing.T) {
+	dir := t.TempDir()
+	status := func(srv *running) time.Duration {
+		var st struct {
+			Node sundial.Status `json:"node"`
+		}
+		srv.call("GET", "/api/v1/status", "", nil, &st)
+		return st.Node.LeaseTTL
+	}
+	srv := start(t, Config{DB: "sqlite:" + filepath.Join(dir, "a.db"), InsecureNoAuth: true}, Options{})
+	if got := status(srv); got != 15*time.Second {
+		t.Errorf("default lease TTL = %s, want 15s", got)
+	}
+	if !strings.Contains(srv.logs.String(), "lease_ttl=15s") {
+		t.Errorf("the start-up log does not name the lease TTL:\n%s", srv.logs)
+	}
+	two := Duration(2 * time.Second)
+	if got := status(start(t, Config{DB: "sqlite:" + filepath.Join(dir, "b.db"), InsecureNoAuth: true, LeaseTTL: &two}, Options{})); got != 2*time.Second {
+		t.Errorf("lease TTL = %s, want 2s", got)
+	}
+	short := Duration(300 * time.Millisecond)
+	err := Run(context.Background(), Config{DB: "sqlite:" + filepath.Join(dir, "c.db"), LeaseTTL: &short}, Options{Out: io.Discard, Logs: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "lease_ttl 300ms: must be at least 1s") {
+		t.Errorf("lease TTL 300ms: %v, want a refusal naming lease_ttl and 300ms", err)
+	}
+}

@@ -114,7 +114,7 @@ func (s *Store) rebind(q string) string {
 }
 
 const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at, queue, source`
-const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output, exit_status`
+const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output, exit_status, claimed_at, incarnation, cancel_requested`
 
 var queries = map[string]string{
 	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -124,22 +124,35 @@ var queries = map[string]string{
 	"jobExists": `SELECT 1 FROM sundial_jobs WHERE id = ?`,
 	"deleteJob": `DELETE FROM sundial_jobs WHERE id = ?`,
 	"getJob":    `SELECT ` + jobCols + ` FROM sundial_jobs WHERE id = ?`,
-	"nextWake":  `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL), (SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled')`,
-	"dueRuns":   `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?{queues} ORDER BY not_before LIMIT ?{lock}`,
+	"nextWake": `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL), (SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled'),
+		(SELECT paused_at FROM sundial_cluster WHERE id = 1)`,
+	"clusterPaused": `SELECT paused_at FROM sundial_cluster WHERE id = 1`,
+	"setPaused":     `UPDATE sundial_cluster SET paused_at = CASE WHEN ? = 1 THEN COALESCE(paused_at, ?) ELSE NULL END WHERE id = 1`,
+	"dueRuns":       `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?{queues} ORDER BY not_before LIMIT ?{lock}`,
 	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}
 		ORDER BY next_run_at LIMIT ?{lock}`,
-	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `)`,
+	// A holder's write: only while the run is executing and held by the
+	// writer's incarnation (fencing).
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?, exit_status = ?
-		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ? AND status <> 'lost'`,
-	"runStatus": `SELECT status FROM sundial_runs WHERE id = ?`,
-	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
+		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ? AND status IN ('pending', 'running') AND COALESCE(incarnation, '') = ?`,
+	"runKey": `SELECT job_id, scheduled_at, attempt FROM sundial_runs WHERE id = ?`,
+	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen, incarnation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
-		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen`,
-	"beatNode":   `UPDATE sundial_nodes SET last_seen = ? WHERE id = ?`,
-	"beatRuns":   `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND status IN ('pending', 'running')`,
-	"expired":    `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND lease_until < ? ORDER BY lease_until{lock}`,
-	"markLost":   `UPDATE sundial_runs SET status = 'lost', ended_at = ?, error = ? WHERE id = ?`,
-	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen FROM sundial_nodes ORDER BY id`,
+		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen, incarnation = excluded.incarnation`,
+	"beatNode": `UPDATE sundial_nodes SET last_seen = ? WHERE id = ?`,
+	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE incarnation = ? AND status IN ('pending', 'running') RETURNING id, cancel_requested`,
+	"expired":  `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND lease_until < ? ORDER BY lease_until{lock}`,
+	"orphans":  `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND node_id = ? AND COALESCE(incarnation, '') <> ?{lock}`,
+	"reap": `UPDATE sundial_runs SET status = CASE WHEN cancel_requested = 1 THEN 'canceled' ELSE 'lost' END, ended_at = ?, error = ?
+		WHERE id = ? AND status IN ('pending', 'running')`,
+	"cancelRun": `UPDATE sundial_runs SET
+			cancel_requested = CASE WHEN status IN ('pending', 'running') THEN 1 ELSE cancel_requested END,
+			ended_at = CASE WHEN status IN ('queued', 'scheduled') THEN ? ELSE ended_at END,
+			error = CASE WHEN status IN ('queued', 'scheduled') THEN 'canceled on request before it started' ELSE error END,
+			status = CASE WHEN status IN ('queued', 'scheduled') THEN 'canceled' ELSE status END
+		WHERE id = ? AND status IN ('queued', 'scheduled', 'pending', 'running')`,
+	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen, incarnation FROM sundial_nodes ORDER BY id`,
 	"getRun":     `SELECT ` + runCols + ` FROM sundial_runs WHERE id = ?`,
 	"firstQueue": `SELECT id FROM sundial_runs WHERE job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
 	"promote":    `UPDATE sundial_runs SET status = 'scheduled', not_before = ? WHERE id = ?`,
@@ -242,12 +255,14 @@ func scanRun(row scanner) (sundial.Run, error) {
 	var notBefore, started, ended sql.NullInt64
 	var scheduled int64
 	var status, manualKey string
-	var args, result, errText, node, output, exit sql.NullString
-	var lease sql.NullInt64
+	var args, result, errText, node, output, exit, incarnation sql.NullString
+	var lease, claimed sql.NullInt64
+	var cancelRequested int
 	if err := row.Scan(&r.ID, &r.JobID, &r.Task, &scheduled, &notBefore, &started, &ended, &status, &r.Attempt,
-		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output, &exit); err != nil {
+		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output, &exit, &claimed, &incarnation, &cancelRequested); err != nil {
 		return sundial.Run{}, err
 	}
+	r.ClaimedAt, r.Incarnation, r.CancelRequested = fromMicros(claimed), incarnation.String, cancelRequested != 0
 	r.Output = output.String
 	if exit.Valid {
 		var e sundial.ExitStatus
@@ -276,7 +291,8 @@ func runValues(r sundial.Run) []any {
 	}
 	return []any{r.ID, r.JobID, r.Task, r.ScheduledAt.UnixMicro(), micros(r.NotBefore), micros(r.StartedAt), micros(r.EndedAt),
 		string(r.Status), r.Attempt, manualKey, rawText(r.Args), rawText(r.Result), nullString(r.Error),
-		r.Queue, nullString(r.Node), micros(r.LeaseUntil), nullString(r.Output), exitText(r.Exit)}
+		r.Queue, nullString(r.Node), micros(r.LeaseUntil), nullString(r.Output), exitText(r.Exit),
+		micros(r.ClaimedAt), nullString(r.Incarnation), boolInt(r.CancelRequested)}
 }
 
 func exitText(e *sundial.ExitStatus) any {
@@ -443,13 +459,16 @@ func (s *Store) ListJobs(ctx context.Context, f sundial.JobFilter) ([]sundial.Jo
 
 // NextWake implements sundial.Store.
 func (s *Store) NextWake(ctx context.Context) (time.Time, error) {
-	var job, run sql.NullInt64
+	var job, run, paused sql.NullInt64
 	st, err := s.stmt(ctx, "nextWake")
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: next wake: %w", s.d.Name, err)
 	}
-	if err := st.QueryRowContext(ctx).Scan(&job, &run); err != nil {
+	if err := st.QueryRowContext(ctx).Scan(&job, &run, &paused); err != nil {
 		return time.Time{}, fmt.Errorf("%s: next wake: %w", s.d.Name, err)
+	}
+	if paused.Valid {
+		return time.Time{}, nil
 	}
 	a, b := fromMicros(job), fromMicros(run)
 	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
@@ -492,6 +511,13 @@ func (s *Store) withQueues(name string, queues []string, first any, rest ...any)
 func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	nowMicros, limit := req.Now.UnixMicro(), req.Limit
 	lease := req.LeaseUntil.Truncate(time.Microsecond)
+	var paused sql.NullInt64
+	if err := tx.QueryRowContext(ctx, s.q["clusterPaused"]).Scan(&paused); err != nil {
+		return nil, err
+	}
+	if paused.Valid {
+		return nil, sundial.ErrSchedulerPaused
+	}
 	q, args := s.withQueues("dueRuns", req.Queues, nowMicros, limit)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -504,8 +530,8 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 			rows.Close()
 			return nil, err
 		}
-		r.Status, r.Node, r.LeaseUntil = sundial.StatusRunning, req.Node, lease
-		r.StartedAt = req.Now.Truncate(time.Microsecond).UTC()
+		r.Status, r.Node, r.Incarnation, r.LeaseUntil = sundial.StatusPending, req.Node, req.Incarnation, lease
+		r.ClaimedAt = req.Now.Truncate(time.Microsecond).UTC()
 		out = append(out, r)
 	}
 	rows.Close()
@@ -513,11 +539,11 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 		return nil, err
 	}
 	if len(out) > 0 {
-		args := []any{nullString(req.Node), micros(lease), nowMicros}
+		args := []any{nullString(req.Node), nullString(req.Incarnation), micros(lease), nowMicros}
 		for _, r := range out {
 			args = append(args, r.ID)
 		}
-		q := `UPDATE sundial_runs SET status = 'running', node_id = ?, lease_until = ?, started_at = ? WHERE id IN (` + marks(len(out)) + `)`
+		q := `UPDATE sundial_runs SET status = 'pending', node_id = ?, incarnation = ?, lease_until = ?, claimed_at = ? WHERE id IN (` + marks(len(out)) + `)`
 		if _, err := tx.ExecContext(ctx, s.rebind(q), args...); err != nil {
 			return nil, err
 		}
@@ -570,7 +596,8 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 		for _, r := range runs {
 			r.Queue = job.Queue // retries and queued runs stay in the job's queue
 			if r.Status.Executing() {
-				r.Node, r.LeaseUntil = req.Node, lease
+				r.Status, r.ClaimedAt = sundial.StatusPending, req.Now.Truncate(time.Microsecond).UTC()
+				r.Node, r.Incarnation, r.LeaseUntil = req.Node, req.Incarnation, lease
 			}
 			r.ScheduledAt = r.ScheduledAt.Truncate(time.Microsecond)
 			inserts = append(inserts, r)
@@ -582,10 +609,9 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 		UPDATE sundial_jobs SET
 			next_run_at = (SELECT v.next_run_at FROM v WHERE v.id = sundial_jobs.id),
 			paused = (SELECT v.paused FROM v WHERE v.id = sundial_jobs.id),
-			pause_reason = (SELECT v.pause_reason FROM v WHERE v.id = sundial_jobs.id),
-			version = version + 1, updated_at = ?
+			pause_reason = (SELECT v.pause_reason FROM v WHERE v.id = sundial_jobs.id)
 		WHERE id IN (SELECT id FROM v) AND version = (SELECT v.version FROM v WHERE v.id = sundial_jobs.id)`
-	res, err := tx.ExecContext(ctx, s.rebind(update), append(vals, nowMicros)...)
+	res, err := tx.ExecContext(ctx, s.rebind(update), vals...)
 	if err != nil {
 		return nil, err
 	}
@@ -690,36 +716,38 @@ func (s *Store) CreateRun(ctx context.Context, run sundial.Run) error {
 func (s *Store) UpdateRun(ctx context.Context, run sundial.Run) error {
 	res, err := s.db.ExecContext(ctx, s.q["updateRun"], run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
 		string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output), exitText(run.Exit),
-		run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt)
+		run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt, run.Incarnation)
 	if err != nil {
 		return fmt.Errorf("%s: update run %q: %w", s.d.Name, run.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
 	}
-	answer, err := s.notUpdated(ctx, s.db, run.ID)
+	answer, err := s.notUpdated(ctx, s.db, run)
 	if err != nil {
 		return fmt.Errorf("%s: update run %q: %w", s.d.Name, run.ID, err)
 	}
 	return answer
 }
 
-// notUpdated explains why an update of run id wrote nothing: the answer is
-// ErrRunNotFound, ErrRunLost, or a change to the run's key; err is a
-// failure to find out.
+// notUpdated explains why an update of a run wrote nothing: the answer is
+// ErrRunNotFound, a change to the run's key, or ErrRunLost (the writer no
+// longer holds the run); err is a failure to find out.
 func (s *Store) notUpdated(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id string) (answer, err error) {
-	var status string
-	switch err := q.QueryRowContext(ctx, s.q["runStatus"], id).Scan(&status); {
+}, run sundial.Run) (answer, err error) {
+	var job string
+	var at int64
+	var attempt int
+	switch err := q.QueryRowContext(ctx, s.q["runKey"], run.ID).Scan(&job, &at, &attempt); {
 	case errors.Is(err, sql.ErrNoRows):
 		return sundial.ErrRunNotFound, nil
 	case err != nil:
 		return nil, err
-	case status == string(sundial.StatusLost):
-		return sundial.ErrRunLost, nil
+	case job != run.JobID || at != run.ScheduledAt.UnixMicro() || attempt != run.Attempt:
+		return fmt.Errorf("%s: run %q: job, fire time and attempt cannot change", s.d.Name, run.ID), nil
 	}
-	return fmt.Errorf("%s: run %q: job, fire time and attempt cannot change", s.d.Name, id), nil
+	return sundial.ErrRunLost, nil
 }
 
 var _ sundial.RunBatchUpdater = (*Store)(nil)
@@ -741,14 +769,14 @@ func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, er
 	for i, run := range runs {
 		res, err := update.ExecContext(ctx, run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
 			string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output), exitText(run.Exit),
-			run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt)
+			run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt, run.Incarnation)
 		if err != nil {
 			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			continue
 		}
-		if answers[i], err = s.notUpdated(ctx, tx, run.ID); err != nil {
+		if answers[i], err = s.notUpdated(ctx, tx, run); err != nil {
 			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 		}
 	}
@@ -839,27 +867,92 @@ func (s *Store) PromoteQueued(ctx context.Context, jobID string, now time.Time) 
 }
 
 // RegisterNode implements sundial.Store.
-func (s *Store) RegisterNode(ctx context.Context, n sundial.Node) error {
+func (s *Store) RegisterNode(ctx context.Context, n sundial.Node, now time.Time) ([]sundial.Run, error) {
 	queues, err := jsonText(n.Queues, len(n.Queues) == 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := s.db.ExecContext(ctx, s.q["upsertNode"], n.ID, n.Host, n.PID, n.Version, queues,
-		micros(n.StartedAt), micros(n.LastSeen)); err != nil {
-		return fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
 	}
-	return nil
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.q["upsertNode"], n.ID, n.Host, n.PID, n.Version, queues,
+		micros(n.StartedAt), micros(n.LastSeen), n.Incarnation); err != nil {
+		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
+	}
+	orphans, err := s.reap(ctx, tx, now, func(r sundial.Run) string {
+		return fmt.Sprintf("node %s restarted (incarnation %s replaced %s)", n.ID, n.Incarnation, r.Incarnation)
+	}, s.q["orphans"], n.ID, n.Incarnation)
+	if err != nil {
+		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
+	}
+	return orphans, nil
+}
+
+// reap ends the executing runs that query selects, whose holders are gone:
+// each becomes lost (or canceled, when a cancel was requested), with the
+// reason why, and is returned.
+func (s *Store) reap(ctx context.Context, tx *sql.Tx, now time.Time, why func(sundial.Run) string, query string, args ...any) ([]sundial.Run, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []sundial.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		r := &out[i]
+		r.Status, r.EndedAt, r.Error = sundial.StatusLost, now.Truncate(time.Microsecond).UTC(), why(*r)
+		if r.CancelRequested {
+			r.Status, r.Error = sundial.StatusCanceled, "canceled on request; "+r.Error
+		}
+		if _, err := tx.ExecContext(ctx, s.q["reap"], r.EndedAt.UnixMicro(), r.Error, r.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Heartbeat implements sundial.Store.
-func (s *Store) Heartbeat(ctx context.Context, nodeID string, now, leaseUntil time.Time) error {
-	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], now.UnixMicro(), nodeID); err != nil {
-		return fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, nodeID, err)
+func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
+	var res sundial.HeartbeatResult
+	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), req.Node); err != nil {
+		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q["beatRuns"], leaseUntil.UnixMicro(), nodeID); err != nil {
-		return fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, nodeID, err)
+	rows, err := s.db.QueryContext(ctx, s.q["beatRuns"], req.LeaseUntil.UnixMicro(), req.Incarnation)
+	if err != nil {
+		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
 	}
-	return nil
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var cancel int
+		if err := rows.Scan(&id, &cancel); err != nil {
+			return sundial.HeartbeatResult{}, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
+		}
+		res.Held = append(res.Held, id)
+		if cancel != 0 {
+			res.Cancel = append(res.Cancel, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return sundial.HeartbeatResult{}, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
+	}
+	return res, nil
 }
 
 // ReapLost implements sundial.Store.
@@ -869,35 +962,51 @@ func (s *Store) ReapLost(ctx context.Context, now time.Time) ([]sundial.Run, err
 		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, s.q["expired"], now.UnixMicro())
+	lost, err := s.reap(ctx, tx, now, func(r sundial.Run) string {
+		return fmt.Sprintf("node %s stopped renewing its lease (until %s)", r.Node, r.LeaseUntil.Format(time.RFC3339Nano))
+	}, s.q["expired"], now.UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
-	}
-	var lost []sundial.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
-		}
-		lost = append(lost, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
-	}
-	for i := range lost {
-		r := &lost[i]
-		r.Status, r.EndedAt = sundial.StatusLost, now.Truncate(time.Microsecond).UTC()
-		r.Error = fmt.Sprintf("node %s stopped renewing its lease (until %s)", r.Node, r.LeaseUntil.Format(time.RFC3339Nano))
-		if _, err := tx.ExecContext(ctx, s.q["markLost"], r.EndedAt.UnixMicro(), r.Error, r.ID); err != nil {
-			return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
 	}
 	return lost, nil
+}
+
+// CancelRun implements sundial.Store.
+func (s *Store) CancelRun(ctx context.Context, id string, now time.Time) (sundial.Run, error) {
+	res, err := s.db.ExecContext(ctx, s.q["cancelRun"], now.UnixMicro(), id)
+	if err != nil {
+		return sundial.Run{}, fmt.Errorf("%s: cancel run %q: %w", s.d.Name, id, err)
+	}
+	run, err := s.GetRun(ctx, id)
+	if err != nil {
+		return sundial.Run{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return run, sundial.ErrRunEnded
+	}
+	s.notify(ctx) // the run's node, elsewhere, stops it at once
+	return run, nil
+}
+
+// SetPaused implements sundial.Store.
+func (s *Store) SetPaused(ctx context.Context, paused bool, now time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q["setPaused"], boolInt(paused), now.UnixMicro()); err != nil {
+		return fmt.Errorf("%s: set paused: %w", s.d.Name, err)
+	}
+	s.notify(ctx)
+	return nil
+}
+
+// Paused implements sundial.Store.
+func (s *Store) Paused(ctx context.Context) (bool, time.Time, error) {
+	var at sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, s.q["clusterPaused"]).Scan(&at); err != nil {
+		return false, time.Time{}, fmt.Errorf("%s: paused: %w", s.d.Name, err)
+	}
+	return at.Valid, fromMicros(at), nil
 }
 
 // ListNodes implements sundial.Store.
@@ -912,7 +1021,7 @@ func (s *Store) ListNodes(ctx context.Context) ([]sundial.Node, error) {
 		var n sundial.Node
 		var queues sql.NullString
 		var started, seen sql.NullInt64
-		if err := rows.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &queues, &started, &seen); err != nil {
+		if err := rows.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &queues, &started, &seen, &n.Incarnation); err != nil {
 			return nil, fmt.Errorf("%s: list nodes: %w", s.d.Name, err)
 		}
 		if queues.Valid {

@@ -111,10 +111,10 @@ func (s *Store) ListAudit(_ context.Context, f sundial.AuditFilter) ([]sundial.A
 var _ sundial.RunOutputWriter = (*Store)(nil)
 
 // UpdateRunOutput implements sundial.RunOutputWriter.
-func (s *Store) UpdateRunOutput(_ context.Context, runID, output string) error {
+func (s *Store) UpdateRunOutput(_ context.Context, runID, incarnation, output string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.runs[runID]; ok && e.run.Status.Executing() {
+	if e, ok := s.runs[runID]; ok && e.run.Status.Executing() && e.run.Incarnation == incarnation {
 		e.run.Output = output
 	}
 	return nil

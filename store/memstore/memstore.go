@@ -38,6 +38,7 @@ type Store struct {
 	waiting  minHeap[*runEntry]  // scheduled runs by NotBefore
 	jobOrder []string            // sorted job IDs, rebuilt lazily
 	nodes    map[string]sundial.Node
+	paused   time.Time // when the scheduler was paused cluster-wide; zero when not
 	admin    adminState
 }
 
@@ -200,6 +201,9 @@ func (s *Store) NextWake(context.Context) (time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var next time.Time
+	if !s.paused.IsZero() {
+		return next, nil
+	}
 	if s.due.Len() > 0 {
 		next = s.due.items[0].job.NextRunAt
 	}
@@ -215,20 +219,22 @@ func (s *Store) NextWake(context.Context) (time.Time, error) {
 func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.paused.IsZero() {
+		return nil, sundial.ErrSchedulerPaused
+	}
 	now, limit := req.Now, req.Limit
 	var out []sundial.Run
 	runDue := func(e *runEntry) bool { return !e.run.NotBefore.After(now) }
 	runWanted := func(e *runEntry) bool { return sundial.InQueues(e.run.Queue, req.Queues) }
 	for _, e := range s.waiting.take(limit, runDue, runWanted) {
-		e.run.Node, e.run.LeaseUntil = req.Node, req.LeaseUntil
-		e.run.StartedAt = now
-		s.setStatus(e, sundial.StatusRunning)
+		s.lease(&e.run, req)
+		s.setStatus(e, sundial.StatusPending)
 		out = append(out, e.run.Clone())
 	}
 	jobDue := func(e *jobEntry) bool { return !e.job.NextRunAt.After(now) }
 	jobWanted := func(e *jobEntry) bool { return sundial.InQueues(e.job.Queue, req.Queues) }
 	for _, e := range s.due.take(limit-len(out), jobDue, jobWanted) {
-		id, version := e.job.ID, e.job.Version
+		id := e.job.ID
 		// The plan gets the stored job itself (by value): it is the
 		// scheduler's own code and changes no slice in place.
 		planned, runs := plan(e.job, s.active[id], len(s.queued[id]) > 0)
@@ -238,14 +244,15 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		if !planned.Paused && !planned.NextRunAt.IsZero() && !planned.NextRunAt.After(e.job.NextRunAt) {
 			return out, fmt.Errorf("memstore: plan did not advance job %q past %s", id, e.job.NextRunAt)
 		}
-		// A claim writes the job's schedule state only (see PlanFunc).
+		// A claim writes the job's schedule state only (see PlanFunc); the
+		// version tracks the definition.
 		e.job.NextRunAt, e.job.Paused, e.job.PauseReason = planned.NextRunAt, planned.Paused, planned.PauseReason
-		e.job.Version, e.job.UpdatedAt = version+1, now
 		s.place(e)
 		for _, r := range runs {
 			r.Queue = e.job.Queue // retries and queued runs stay in the job's queue
 			if r.Status.Executing() {
-				r.Node, r.LeaseUntil = req.Node, req.LeaseUntil
+				r.Status = sundial.StatusPending
+				s.lease(&r, req)
 			}
 			if err := s.insertRun(r); err != nil {
 				continue // this fire was claimed before; never twice
@@ -256,6 +263,13 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		}
 	}
 	return out, nil
+}
+
+// lease gives a claimed run to the claiming incarnation (its status is the
+// caller's to set).
+func (s *Store) lease(r *sundial.Run, req sundial.ClaimRequest) {
+	r.ClaimedAt = req.Now
+	r.Node, r.Incarnation, r.LeaseUntil = req.Node, req.Incarnation, req.LeaseUntil
 }
 
 // insertRun adds a run and its indexes; the caller holds the lock.
@@ -374,18 +388,17 @@ func (s *Store) updateRun(run sundial.Run) error {
 	if keyOf(run) != keyOf(e.run) {
 		return fmt.Errorf("memstore: run %q: job, fire time, attempt and manual flag cannot change", run.ID)
 	}
-	if e.run.Status == sundial.StatusLost && run.Status != sundial.StatusLost {
-		return sundial.ErrRunLost
+	if !e.run.Status.Executing() || e.run.Incarnation != run.Incarnation {
+		return sundial.ErrRunLost // fenced: no longer the writer's run
 	}
+	// What the holder does not own: who holds it, and whether a cancel
+	// was asked for meanwhile.
+	run.Node, run.Incarnation, run.LeaseUntil = e.run.Node, e.run.Incarnation, e.run.LeaseUntil
+	run.CancelRequested = e.run.CancelRequested
 	status := run.Status
-	wasScheduled := e.run.Status == sundial.StatusScheduled
 	next := run.Clone()
 	next.Status = e.run.Status
 	e.run = next
-	if wasScheduled && status == sundial.StatusScheduled {
-		heap.Fix(&s.waiting, e.index) // NotBefore may have moved
-		return nil
-	}
 	s.setStatus(e, status)
 	return nil
 }
@@ -500,28 +513,52 @@ func (e *jobEntry) setIndex(i int) { e.index = i }
 func (e *runEntry) setIndex(i int) { e.index = i }
 
 // RegisterNode implements sundial.Store.
-func (s *Store) RegisterNode(_ context.Context, node sundial.Node) error {
+func (s *Store) RegisterNode(_ context.Context, node sundial.Node, now time.Time) ([]sundial.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	node.Queues = slices.Clone(node.Queues)
 	s.nodes[node.ID] = node
-	return nil
+	var out []sundial.Run
+	for _, e := range s.runs {
+		if e.run.Node == node.ID && e.run.Incarnation != node.Incarnation && e.run.Status.Executing() {
+			s.reap(e, now, fmt.Sprintf("node %s restarted (incarnation %s replaced %s)", node.ID, node.Incarnation, e.run.Incarnation))
+			out = append(out, e.run.Clone())
+		}
+	}
+	return out, nil
+}
+
+// reap ends an executing run whose holder is gone: lost, or canceled when a
+// cancel was asked for.
+func (s *Store) reap(e *runEntry, now time.Time, reason string) {
+	e.run.EndedAt, e.run.Error = now, reason
+	if e.run.CancelRequested {
+		e.run.Error = "canceled on request; " + reason
+		s.setStatus(e, sundial.StatusCanceled)
+		return
+	}
+	s.setStatus(e, sundial.StatusLost)
 }
 
 // Heartbeat implements sundial.Store.
-func (s *Store) Heartbeat(_ context.Context, nodeID string, now, leaseUntil time.Time) error {
+func (s *Store) Heartbeat(_ context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n, ok := s.nodes[nodeID]; ok {
-		n.LastSeen = now
-		s.nodes[nodeID] = n
+	if n, ok := s.nodes[req.Node]; ok {
+		n.LastSeen = req.Now
+		s.nodes[req.Node] = n
 	}
+	var res sundial.HeartbeatResult
 	for _, e := range s.runs {
-		if e.run.Node == nodeID && e.run.Status.Executing() {
-			e.run.LeaseUntil = leaseUntil
+		if e.run.Incarnation == req.Incarnation && e.run.Status.Executing() {
+			e.run.LeaseUntil = req.LeaseUntil
+			res.Held = append(res.Held, e.run.ID)
+			if e.run.CancelRequested {
+				res.Cancel = append(res.Cancel, e.run.ID)
+			}
 		}
 	}
-	return nil
+	return res, nil
 }
 
 // ReapLost implements sundial.Store.
@@ -531,13 +568,50 @@ func (s *Store) ReapLost(_ context.Context, now time.Time) ([]sundial.Run, error
 	var out []sundial.Run
 	for _, e := range s.runs {
 		if e.run.Status.Executing() && !e.run.LeaseUntil.IsZero() && e.run.LeaseUntil.Before(now) {
-			e.run.EndedAt = now
-			e.run.Error = fmt.Sprintf("node %s stopped renewing its lease (until %s)", e.run.Node, e.run.LeaseUntil.Format(time.RFC3339Nano))
-			s.setStatus(e, sundial.StatusLost)
+			s.reap(e, now, fmt.Sprintf("node %s stopped renewing its lease (until %s)", e.run.Node, e.run.LeaseUntil.Format(time.RFC3339Nano)))
 			out = append(out, e.run.Clone())
 		}
 	}
 	return out, nil
+}
+
+// CancelRun implements sundial.Store.
+func (s *Store) CancelRun(_ context.Context, id string, now time.Time) (sundial.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.runs[id]
+	switch {
+	case !ok:
+		return sundial.Run{}, sundial.ErrRunNotFound
+	case e.run.Status.Executing():
+		e.run.CancelRequested = true
+	case e.run.Status.Active():
+		e.run.EndedAt, e.run.Error = now, "canceled on request before it started"
+		s.setStatus(e, sundial.StatusCanceled)
+	default:
+		return e.run.Clone(), sundial.ErrRunEnded
+	}
+	return e.run.Clone(), nil
+}
+
+// SetPaused implements sundial.Store.
+func (s *Store) SetPaused(_ context.Context, paused bool, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !paused:
+		s.paused = time.Time{}
+	case s.paused.IsZero():
+		s.paused = now
+	}
+	return nil
+}
+
+// Paused implements sundial.Store.
+func (s *Store) Paused(context.Context) (bool, time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.paused.IsZero(), s.paused, nil
 }
 
 // ListNodes implements sundial.Store.

@@ -83,6 +83,19 @@ func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 // its owner to close.
 func (s *Store) Close() error { return s.db.Close() }
 
+var _ sundial.Clock = (*Store)(nil)
+
+// Now implements sundial.Clock with the database server's clock
+// (clock_timestamp, not the transaction's now()): every replica judges
+// due fires and leases on this one clock, whatever its host's says.
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	var micros int64
+	if err := s.db.QueryRowContext(ctx, `SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)`).Scan(&micros); err != nil {
+		return time.Time{}, fmt.Errorf("postgres: read the clock: %w", err)
+	}
+	return time.UnixMicro(micros).UTC(), nil
+}
+
 var _ sundial.ChangeNotifier = (*Store)(nil)
 
 // Changes implements sundial.ChangeNotifier with LISTEN on one connection

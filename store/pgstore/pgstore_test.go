@@ -3,6 +3,8 @@ package pgstore_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -208,5 +210,95 @@ func TestNotifyWakesReplicas(t *testing.T) {
 		t.Logf("the sleeping replica ran the job %s after it was added", e.Time.Sub(added).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatal("the sleeping replica did not run a job added elsewhere: no notification")
+	}
+}
+
+// TestSkewedNodeFollowsTheDatabaseClock runs two schedulers on one database,
+// one of them on a host clock 30 seconds fast: it measures the offset, says
+// it is skewed, fires nothing early and marks none of the healthy node's
+// runs lost, while the healthy node's long run holds its lease.
+func TestSkewedNodeFollowsTheDatabaseClock(t *testing.T) {
+	pools := testSchema(t, 2)
+	ctx := context.Background()
+	release := make(chan struct{})
+	defer close(release)
+	newNode := func(id string, pool *pgxpool.Pool, skew time.Duration) *sundial.Scheduler {
+		s, err := sundial.New(sundial.Config{Store: mustNew(t, pool), NodeID: id, LeaseTTL: 2 * time.Second, MaxSleep: 100 * time.Millisecond,
+			Now: func() time.Time { return time.Now().Add(skew) }, Logger: discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Register("hold", func(ctx context.Context, r sundial.Run) (any, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return nil, nil
+		})
+		s.Register("at", func(ctx context.Context, r sundial.Run) (any, error) { return time.Now(), nil })
+		t.Cleanup(func() { // after the deferred release
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s.Shutdown(ctx)
+		})
+		return s
+	}
+	healthy := newNode("healthy", pools[0], 0)
+	if err := healthy.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := healthy.AddJob(ctx, sundial.Job{ID: "long", Task: "hold", Trigger: trigger.Spec{Type: "date", RunDate: "2000-01-01T00:00:00Z"},
+		Options: sundial.JobOptions{MisfireGrace: -1}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		runs, _ := healthy.Runs(ctx, sundial.RunFilter{JobID: "long", Status: sundial.StatusRunning})
+		return len(runs) == 1
+	})
+	// The healthy node stops claiming, so that the skewed one takes the
+	// next fire, due 5 s from now on the database's clock.
+	healthy.Standby(true)
+	fast := newNode("fast", pools[1], 30*time.Second)
+	if err := fast.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := fast.Status(); !st.ClockSkewed || st.ClockOffset > -29*time.Second || st.ClockOffset < -31*time.Second {
+		t.Fatalf("skewed node: offset %s skewed %v; want about -30s, skewed", st.ClockOffset, st.ClockSkewed)
+	}
+	due := time.Now().Add(5 * time.Second).UTC().Truncate(time.Second)
+	if _, err := fast.AddJob(ctx, sundial.Job{ID: "at", Task: "at", Trigger: trigger.Spec{Type: "date", RunDate: due.Format(time.RFC3339)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		runs, _ := fast.Runs(ctx, sundial.RunFilter{JobID: "at", Status: sundial.StatusSucceeded})
+		return len(runs) == 1
+	})
+	runs, _ := fast.Runs(ctx, sundial.RunFilter{JobID: "at"})
+	var ranAt time.Time
+	if err := json.Unmarshal(runs[0].Result, &ranAt); err != nil {
+		t.Fatal(err)
+	}
+	if ranAt.Before(due) || runs[0].ClaimedAt.Before(due) || runs[0].Node != "fast" {
+		t.Errorf("the skewed node ran the fire due at %s at %s (claimed %s on the database clock, node %s): early", due, ranAt, runs[0].ClaimedAt, runs[0].Node)
+	}
+	// Three leases later, the healthy node's long run is still its own.
+	time.Sleep(3 * 2 * time.Second)
+	long, _ := healthy.Runs(ctx, sundial.RunFilter{JobID: "long"})
+	if len(long) != 1 || long[0].Status != sundial.StatusRunning {
+		t.Errorf("the healthy node's run: %+v; want it running, not lost", long)
+	}
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

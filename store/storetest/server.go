@@ -161,12 +161,16 @@ func testAdmin(t *testing.T, s sundial.Store) {
 
 func testExitAndLiveOutput(t *testing.T, s sundial.Store) {
 	ctx := context.Background()
-	r := sundial.Run{ID: "r", JobID: "a", Task: "task", ScheduledAt: t0, Status: sundial.StatusRunning, Attempt: 1}
+	r := sundial.Run{ID: "r", JobID: "a", Task: "task", ScheduledAt: t0, Status: sundial.StatusRunning, Attempt: 1, Incarnation: "inc-1"}
 	if err := s.CreateRun(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	if w, ok := s.(sundial.RunOutputWriter); ok {
-		if err := w.UpdateRunOutput(ctx, "r", "so far\n"); err != nil {
+		if err := w.UpdateRunOutput(ctx, "r", "inc-1", "so far\n"); err != nil {
+			t.Fatal(err)
+		}
+		// Another incarnation's flush is fenced off.
+		if err := w.UpdateRunOutput(ctx, "r", "inc-0", "a zombie's output\n"); err != nil {
 			t.Fatal(err)
 		}
 		if got := must(s.GetRun(ctx, "r")); got.Output != "so far\n" || got.Status != sundial.StatusRunning {
@@ -179,7 +183,7 @@ func testExitAndLiveOutput(t *testing.T, s sundial.Store) {
 		t.Fatal(err)
 	}
 	if w, ok := s.(sundial.RunOutputWriter); ok {
-		w.UpdateRunOutput(ctx, "r", "late flush\n") // the run has ended: changes nothing
+		w.UpdateRunOutput(ctx, "r", "inc-1", "late flush\n") // the run has ended: changes nothing
 	}
 	got := must(s.GetRun(ctx, "r"))
 	if got.Output != "all of it\n" || got.Exit == nil || *got.Exit != *r.Exit {

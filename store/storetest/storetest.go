@@ -48,6 +48,11 @@ func Run(t *testing.T, newStore NewStore) {
 		{"QueuesNarrowClaims", testQueues},
 		{"LeasesAndLostRuns", testLeases},
 		{"Nodes", testNodes},
+		{"WritesAreFenced", testFencedWrites},
+		{"NewIncarnationRecoversRuns", testIncarnations},
+		{"CancelRuns", testCancel},
+		{"ClusterPause", testClusterPause},
+		{"ClaimKeepsDefinitionVersion", testClaimKeepsVersion},
 		{"PruneRuns", testPrune},
 		{"UpdateRunsInBatches", testUpdateRuns},
 		{"ListPages", testListPages},
@@ -63,10 +68,11 @@ func Run(t *testing.T, newStore NewStore) {
 	}
 }
 
-// claimAt claims as node "test-node" with a one-minute lease.
+// claimAt claims as node "test-node", incarnation "test-inc", with a
+// one-minute lease.
 func claimAt(s sundial.Store, now time.Time, limit int, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	return s.Claim(context.Background(), sundial.ClaimRequest{Now: now, Limit: limit, Node: "test-node",
-		LeaseUntil: now.Add(time.Minute)}, plan)
+		Incarnation: "test-inc", LeaseUntil: now.Add(time.Minute)}, plan)
 }
 
 func job(id string, next time.Time) sundial.Job {
@@ -262,8 +268,16 @@ func testClaimWritesPlan(t *testing.T, s sundial.Store) {
 		t.Fatalf("Claim returned %v, want only the pending run", runIDs(runs))
 	}
 	got, _ := s.GetJob(ctx, "a")
-	if !got.NextRunAt.Equal(t0.Add(time.Minute)) || got.Version != 2 {
-		t.Errorf("job after claim: next %s version %d, want %s and 2", got.NextRunAt, got.Version, t0.Add(time.Minute))
+	if !got.NextRunAt.Equal(t0.Add(time.Minute)) || got.Version != 1 {
+		t.Errorf("job after claim: next %s version %d, want %s and 1 (a claim is not an edit)", got.NextRunAt, got.Version, t0.Add(time.Minute))
+	}
+	if runs[0].Status != sundial.StatusPending || !runs[0].ClaimedAt.Equal(t0) || !runs[0].StartedAt.IsZero() ||
+		runs[0].Incarnation != "test-inc" || runs[0].Node != "test-node" {
+		t.Errorf("claimed run: %s claimed %s started %s held by %s/%s; want pending, claimed at %s, not started, test-node/test-inc",
+			runs[0].Status, runs[0].ClaimedAt, runs[0].StartedAt, runs[0].Node, runs[0].Incarnation, t0)
+	}
+	if stored, _ := s.GetRun(ctx, "run"); stored.Incarnation != "test-inc" || !stored.ClaimedAt.Equal(t0) {
+		t.Errorf("stored claimed run held by %q claimed at %s", stored.Incarnation, stored.ClaimedAt)
 	}
 	missed, err := s.GetRun(ctx, "missed")
 	if err != nil || missed.Status != sundial.StatusMissed || missed.Error != "late" {
@@ -380,12 +394,12 @@ func testScheduledRuns(t *testing.T, s sundial.Store) {
 		t.Errorf("claimed %v before NotBefore", runIDs(runs))
 	}
 	runs, err := claimAt(s, t0.Add(10*time.Second), 10, advance)
-	if err != nil || len(runs) != 1 || runs[0].ID != "retry" || runs[0].Status != sundial.StatusRunning ||
-		!runs[0].StartedAt.Equal(t0.Add(10*time.Second)) {
-		t.Fatalf("Claim at NotBefore = %+v, %v; want the retry running, started at the claim", runs, err)
+	if err != nil || len(runs) != 1 || runs[0].ID != "retry" || runs[0].Status != sundial.StatusPending ||
+		!runs[0].ClaimedAt.Equal(t0.Add(10*time.Second)) || runs[0].Incarnation != "test-inc" {
+		t.Fatalf("Claim at NotBefore = %+v, %v; want the retry pending, claimed then by test-inc", runs, err)
 	}
-	if stored, _ := s.GetRun(ctx, "retry"); stored.Status != sundial.StatusRunning {
-		t.Errorf("stored retry is %s, want running", stored.Status)
+	if stored, _ := s.GetRun(ctx, "retry"); stored.Status != sundial.StatusPending || stored.Incarnation != "test-inc" {
+		t.Errorf("stored retry is %s held by %q, want pending held by test-inc", stored.Status, stored.Incarnation)
 	}
 	if again, _ := claimAt(s, t0.Add(time.Hour), 10, advance); len(again) != 0 {
 		t.Errorf("a scheduled run was claimed twice: %v", runIDs(again))
@@ -605,20 +619,24 @@ func testLeases(t *testing.T, s sundial.Store) {
 	ctx := context.Background()
 	mustCreate(t, s, job("a", t0))
 	mustCreate(t, s, job("b", t0))
-	claimed, err := s.Claim(ctx, sundial.ClaimRequest{Now: t0, Limit: 1, Node: "dies", LeaseUntil: t0.Add(30 * time.Second)}, advance)
+	claimed, err := s.Claim(ctx, sundial.ClaimRequest{Now: t0, Limit: 1, Node: "dies", Incarnation: "dies-1", LeaseUntil: t0.Add(30 * time.Second)}, advance)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim = %v, %v", claimed, err)
 	}
 	if claimed[0].Node != "dies" || !claimed[0].LeaseUntil.Equal(t0.Add(30*time.Second)) {
 		t.Errorf("claimed run has node %q lease %s", claimed[0].Node, claimed[0].LeaseUntil)
 	}
-	other, err := s.Claim(ctx, sundial.ClaimRequest{Now: t0, Limit: 1, Node: "lives", LeaseUntil: t0.Add(30 * time.Second)}, advance)
+	other, err := s.Claim(ctx, sundial.ClaimRequest{Now: t0, Limit: 1, Node: "lives", Incarnation: "lives-1", LeaseUntil: t0.Add(30 * time.Second)}, advance)
 	if err != nil || len(other) != 1 {
 		t.Fatalf("claim = %v, %v", other, err)
 	}
 	// Only the living node renews.
-	if err := s.Heartbeat(ctx, "lives", t0.Add(20*time.Second), t0.Add(50*time.Second)); err != nil {
+	beat, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "lives", Incarnation: "lives-1", Now: t0.Add(20 * time.Second), LeaseUntil: t0.Add(50 * time.Second)})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(beat.Held) != 1 || beat.Held[0] != other[0].ID || len(beat.Cancel) != 0 {
+		t.Errorf("Heartbeat = %+v, want it to hold %s and cancel nothing", beat, other[0].ID)
 	}
 	if lost, err := s.ReapLost(ctx, t0.Add(29*time.Second)); err != nil || len(lost) != 0 {
 		t.Errorf("ReapLost before any lease ended = %v, %v", runIDs(lost), err)
@@ -664,16 +682,16 @@ func testLeases(t *testing.T, s sundial.Store) {
 func testNodes(t *testing.T, s sundial.Store) {
 	ctx := context.Background()
 	for _, id := range []string{"b", "a"} {
-		if err := s.RegisterNode(ctx, sundial.Node{ID: id, Host: "h-" + id, PID: 42, Version: "v1", Queues: []string{"q"},
-			StartedAt: t0, LastSeen: t0}); err != nil {
+		if _, err := s.RegisterNode(ctx, sundial.Node{ID: id, Incarnation: id + "-1", Host: "h-" + id, PID: 42, Version: "v1", Queues: []string{"q"},
+			StartedAt: t0, LastSeen: t0}, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Heartbeat(ctx, "a", t0.Add(time.Minute), t0.Add(2*time.Minute)); err != nil {
+	if _, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "a", Incarnation: "a-1", Now: t0.Add(time.Minute), LeaseUntil: t0.Add(2 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	// Registering again (a restart under the same ID) refreshes the record.
-	if err := s.RegisterNode(ctx, sundial.Node{ID: "b", Host: "h-b", PID: 43, Version: "v2", StartedAt: t0.Add(time.Hour), LastSeen: t0.Add(time.Hour)}); err != nil {
+	if _, err := s.RegisterNode(ctx, sundial.Node{ID: "b", Incarnation: "b-2", Host: "h-b", PID: 43, Version: "v2", StartedAt: t0.Add(time.Hour), LastSeen: t0.Add(time.Hour)}, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	nodes, err := s.ListNodes(ctx)
@@ -686,7 +704,7 @@ func testNodes(t *testing.T, s sundial.Store) {
 	if a := nodes[0]; a.Host != "h-a" || a.PID != 42 || a.Version != "v1" || len(a.Queues) != 1 || !a.LastSeen.Equal(t0.Add(time.Minute)) {
 		t.Errorf("node a = %+v", a)
 	}
-	if b := nodes[1]; b.PID != 43 || b.Version != "v2" || len(b.Queues) != 0 || !b.StartedAt.Equal(t0.Add(time.Hour)) {
+	if b := nodes[1]; b.PID != 43 || b.Version != "v2" || len(b.Queues) != 0 || !b.StartedAt.Equal(t0.Add(time.Hour)) || b.Incarnation != "b-2" {
 		t.Errorf("node b after re-registering = %+v", b)
 	}
 }
@@ -747,7 +765,7 @@ func testUpdateRuns(t *testing.T, s sundial.Store) {
 		t.Fatalf("claim = %v, %v", claimed, err)
 	}
 	lostRun := sundial.Run{ID: "will-be-lost", JobID: "a", Task: "task", ScheduledAt: t0.Add(-time.Hour), Status: sundial.StatusRunning,
-		Attempt: 1, Node: "dead", LeaseUntil: t0}
+		Attempt: 1, Node: "dead", Incarnation: "dead-1", LeaseUntil: t0}
 	if err := s.CreateRun(ctx, lostRun); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,79 @@
+package sundial
+
+import "time"
+
+// housekeeping prunes the run history every Retention.Interval and saves
+// the output of executing runs every OutputFlush, apart from the heartbeat
+// so that neither can delay a lease renewal.
+func (s *Scheduler) housekeeping() {
+	defer close(s.housekeepingDone)
+	prune := time.NewTicker(s.keep.Interval)
+	defer prune.Stop()
+	// The output of executing runs is saved for followers elsewhere when
+	// the store can keep it.
+	var flush <-chan time.Time
+	writer, canFlush := s.store.(RunOutputWriter)
+	if canFlush && s.outputFlush > 0 {
+		t := time.NewTicker(s.outputFlush)
+		defer t.Stop()
+		flush = t.C
+	}
+	saved := map[string]uint64{}
+	for {
+		select {
+		case <-s.beatStop:
+			return
+		case <-prune.C:
+			s.prune()
+		case <-flush:
+			s.flushOutputs(writer, saved)
+		}
+	}
+}
+
+// prune applies the retention policy.
+func (s *Scheduler) prune() {
+	var olderThan time.Time
+	if s.keep.MaxAge > 0 {
+		olderThan = s.now().Add(-s.keep.MaxAge)
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	n, err := s.store.PruneRuns(ctx, olderThan, max(s.keep.PerJob, 0))
+	if err != nil {
+		s.log.Error("pruning run history failed", "node", s.node.ID, "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.Info("pruned run history", "node", s.node.ID, "runs", n)
+	}
+}
+
+// flushOutputs saves the output of executing runs that wrote since the
+// last save, so that followers in other processes see it grow. The writes
+// carry this node's incarnation: a run it no longer holds is not written.
+func (s *Scheduler) flushOutputs(w RunOutputWriter, saved map[string]uint64) {
+	seen := map[string]bool{}
+	s.live.Range(func(k, v any) bool {
+		id, l := k.(string), v.(*runLogger)
+		seen[id] = true
+		text, writes, _ := l.output().snapshot()
+		if writes == saved[id] {
+			return true
+		}
+		ctx, cancel := s.storeCtx()
+		err := w.UpdateRunOutput(ctx, id, s.node.Incarnation, text)
+		cancel()
+		if err != nil && s.life.Err() == nil {
+			s.log.Warn("saving a running run's output failed", "run_id", id, "err", err)
+			return true
+		}
+		saved[id] = writes
+		return true
+	})
+	for id := range saved {
+		if !seen[id] {
+			delete(saved, id)
+		}
+	}
+}
