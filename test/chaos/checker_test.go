@@ -103,6 +103,7 @@ type Violation struct {
 type FaultFigure struct {
 	Fault
 	Affected  []string // jobs with a run on the victim when it struck
+	Slowest   string   // the affected job that took longest to run again
 	Recovery  time.Duration
 	Recovered bool // every affected job started a successful run after it
 }
@@ -273,10 +274,10 @@ func Check(in CheckInput) Report {
 		switch {
 		case !fig.Recovered:
 			add(InvNeverRecovers, fireKey{job: strings.Join(fig.Affected, ","), at: f.At.UnixMicro()}, f.At,
-				"%s of %s: affected jobs %v did not all start a successful run afterwards", f.Nemesis, f.Target, fig.Affected)
+				"%s of %s: affected jobs %v did not all start a successful run afterwards (%s did not)", f.Nemesis, f.Target, fig.Affected, fig.Slowest)
 		case fig.Recovery > in.RecoveryBound:
 			add(InvSlowRecovery, fireKey{job: strings.Join(fig.Affected, ","), at: f.At.UnixMicro()}, f.At,
-				"%s of %s: recovery took %s, bound %s", f.Nemesis, f.Target, fig.Recovery.Round(time.Millisecond), in.RecoveryBound)
+				"%s of %s: recovery took %s (%s), bound %s", f.Nemesis, f.Target, fig.Recovery.Round(time.Millisecond), fig.Slowest, in.RecoveryBound)
 		}
 	}
 
@@ -313,32 +314,35 @@ func after(ts []time.Time, limit time.Time) (time.Time, int) {
 	return first, n
 }
 
+// hits reports whether fault f struck execution e: e ran on a victim and
+// was alive at the fault. A killed process's last tick comes up to a tick
+// period (and some scheduling delay) before the fault.
+func hits(f Fault, e *Exec) bool {
+	const grace = 500 * time.Millisecond
+	if f.Incs != nil && !slices.Contains(f.Incs, e.Inc) {
+		return false
+	}
+	return !e.Start.After(f.At) && (!e.Last.Before(f.At) || (!e.Ended && e.Last.After(f.At.Add(-grace))))
+}
+
 // recovery measures one fault: the jobs it affected are those with an
 // execution on a victim alive at the fault, or a run the victim held that
-// ended lost or interrupted; it recovered when each of them has started a
-// run that succeeded, and took as long as the slowest.
+// ended lost or interrupted. It recovered when each of them has started,
+// after the fault, an execution that succeeded — or that a later fault
+// struck while it ran (a job that was running normally again when the
+// next fault came has recovered from this one); it took as long as the
+// slowest.
 func recovery(f Fault, in CheckInput, records map[attemptKey]sundial.Run) FaultFigure {
 	fig := FaultFigure{Fault: f, Recovered: true}
-	victimInc := map[int]bool{}
-	for _, i := range f.Incs {
-		victimInc[i] = true
-	}
 	victimNode := map[string]bool{}
 	for _, n := range f.Nodes {
 		victimNode[n] = true
 	}
 	all := f.Incs == nil
-	// A killed process's last tick comes up to a tick period (and some
-	// scheduling delay) before the fault.
-	const grace = 500 * time.Millisecond
 	affected := map[string]bool{}
-	for _, e := range in.Execs {
-		if !all && !victimInc[e.Inc] {
-			continue
-		}
-		alive := !e.Start.After(f.At) && (!e.Last.Before(f.At) || (!e.Ended && e.Last.After(f.At.Add(-grace))))
-		if alive {
-			affected[e.Job] = true
+	for i := range in.Execs {
+		if hits(f, &in.Execs[i]) {
+			affected[in.Execs[i].Job] = true
 		}
 	}
 	for _, r := range in.Runs {
@@ -353,19 +357,35 @@ func recovery(f Fault, in CheckInput, records map[attemptKey]sundial.Run) FaultF
 	slices.Sort(fig.Affected)
 	for _, j := range fig.Affected {
 		var first time.Time
-		for _, e := range in.Execs {
+		for i := range in.Execs {
+			e := &in.Execs[i]
 			if e.Job != j || !e.Start.After(f.At) || (!first.IsZero() && !e.Start.Before(first)) {
 				continue
 			}
-			if r, ok := records[attemptKey{keyOf(e.Job, e.Sched), e.Attempt}]; ok && r.Status == sundial.StatusSucceeded {
+			ok := false
+			if r, found := records[attemptKey{keyOf(e.Job, e.Sched), e.Attempt}]; found && r.Status == sundial.StatusSucceeded {
+				ok = true
+			}
+			for _, later := range in.Faults {
+				if later.At.After(e.Start) && hits(later, e) {
+					ok = true
+				}
+			}
+			if ok {
 				first = e.Start
 			}
 		}
 		if first.IsZero() {
 			fig.Recovered = false
+			fig.Slowest = j
 			continue
 		}
-		fig.Recovery = max(fig.Recovery, first.Sub(f.At))
+		if d := first.Sub(f.At); d > fig.Recovery {
+			fig.Recovery = d
+			if fig.Recovered {
+				fig.Slowest = j
+			}
+		}
 	}
 	return fig
 }

@@ -37,7 +37,10 @@ func TestClockSkew(t *testing.T) {
 		name string
 		skew time.Duration
 	}{{"ahead-30s", 30 * time.Second}, {"behind-30s", -30 * time.Second}} {
-		t.Run(c.name, func(t *testing.T) { skewRun(t, c.skew) })
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // two databases, four light schedulers
+			skewRun(t, c.skew)
+		})
 	}
 }
 
