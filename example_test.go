@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/store/memstore"
@@ -26,7 +27,7 @@ func Example() {
 	s.AddJob(ctx, sundial.Job{
 		ID:      "hello",
 		Task:    "hello",
-		Trigger: trigger.Spec{Type: "cron", Expr: "0 9 * * 1-5", Timezone: "Europe/London"},
+		Trigger: trigger.CronExpr("0 9 * * 1-5", trigger.InZone("Europe/London")),
 		Options: sundial.JobOptions{RunOnStart: true},
 	})
 	s.Start(ctx)
@@ -67,7 +68,7 @@ func ExampleTyped() {
 		ID:      "remind-ada",
 		Task:    "remind",
 		Args:    []byte(`{"to": "ada@example.com"}`),
-		Trigger: trigger.Spec{Type: "interval", Hours: 24},
+		Trigger: trigger.Every(24 * time.Hour),
 		Options: sundial.JobOptions{RunOnStart: true, MaxAttempts: 3},
 	})
 	s.Start(ctx)

@@ -59,8 +59,12 @@ type jobOptionsJSON struct {
 
 // MarshalJSON writes durations as strings such as "1m30s".
 func (o JobOptions) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jobOptionsJSON{o.RunOnStart, duration(o.MisfireGrace), o.Coalesce, o.MaxInstances, o.Overlap,
-		duration(o.Timeout), o.MaxAttempts, duration(o.RetryBackoff), duration(o.MaxRetryBackoff), o.StartAt, o.EndAt, o.FixedDelay, o.Notify})
+	return json.Marshal(jobOptionsJSON{
+		RunOnStart: o.RunOnStart, MisfireGrace: duration(o.MisfireGrace), Coalesce: o.Coalesce,
+		MaxInstances: o.MaxInstances, Overlap: o.Overlap, Timeout: duration(o.Timeout), MaxAttempts: o.MaxAttempts,
+		RetryBackoff: duration(o.RetryBackoff), MaxRetryBackoff: duration(o.MaxRetryBackoff),
+		StartAt: o.StartAt, EndAt: o.EndAt, FixedDelay: o.FixedDelay, Notify: o.Notify,
+	})
 }
 
 // UnmarshalJSON reads durations as strings such as "1m30s" or as
@@ -72,7 +76,11 @@ func (o *JobOptions) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return err
 	}
-	*o = JobOptions{v.RunOnStart, time.Duration(v.MisfireGrace), v.Coalesce, v.MaxInstances, v.Overlap,
-		time.Duration(v.Timeout), v.MaxAttempts, time.Duration(v.RetryBackoff), time.Duration(v.MaxRetryBackoff), v.StartAt, v.EndAt, v.FixedDelay, v.Notify}
+	*o = JobOptions{
+		RunOnStart: v.RunOnStart, MisfireGrace: time.Duration(v.MisfireGrace), Coalesce: v.Coalesce,
+		MaxInstances: v.MaxInstances, Overlap: v.Overlap, Timeout: time.Duration(v.Timeout), MaxAttempts: v.MaxAttempts,
+		RetryBackoff: time.Duration(v.RetryBackoff), MaxRetryBackoff: time.Duration(v.MaxRetryBackoff),
+		StartAt: v.StartAt, EndAt: v.EndAt, FixedDelay: v.FixedDelay, Notify: v.Notify,
+	}
 	return nil
 }

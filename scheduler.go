@@ -1,19 +1,3 @@
-// Package sundial runs background jobs on time — cron, intervals, one-off
-// dates — exactly once, with a history of every run.
-//
-// A [Scheduler] fires the jobs kept in a [Store] and runs their tasks, Go
-// functions registered by name, on a bounded pool of workers. Fires are
-// claimed from the store in one atomic step before they run ("claim, then
-// run"), so any number of schedulers sharing a durable store fire each
-// scheduled run once. Misfires, coalescing and overlapping runs are decided
-// at claim time and recorded as runs, never silently dropped.
-//
-//	s, _ := sundial.New(sundial.Config{Store: memstore.New(memstore.Options{})})
-//	s.Register("report", sendReport)
-//	s.AddJob(ctx, sundial.Job{ID: "daily-report", Task: "report",
-//		Trigger: trigger.Spec{Type: "cron", Expr: "0 9 * * 1-5", Timezone: "Europe/London"}})
-//	s.Start(ctx)
-//	defer s.Shutdown(ctx)
 package sundial
 
 import (

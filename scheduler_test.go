@@ -448,7 +448,7 @@ func TestDaylightSavingThroughTheScheduler(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Move the wall clock to 2026-03-07 12:00 New York time; the gap is
 		// on 2026-03-08 at 02:00.
-		offset := time.Date(2026, 3, 7, 17, 0, 0, 0, time.UTC).Sub(time.Now())
+		offset := time.Until(time.Date(2026, 3, 7, 17, 0, 0, 0, time.UTC))
 		b := setup(t, sundial.Config{Now: func() time.Time { return time.Now().Add(offset) }, MaxSleep: time.Hour})
 		b.register(t, "tick", ok)
 		spec := cron("30 2 * * *")

@@ -178,13 +178,6 @@ type child struct {
 	control string
 }
 
-// outcome is what a child left: its result, its error text, how it ended.
-type outcome struct {
-	result  json.RawMessage
-	errText string
-	res     isolate.Result
-}
-
 // runChild runs c for the run in ctx: identity and secrets in its
 // environment, output masked into the run's output, the result read from
 // $SUNDIAL_RESULT or the last stdout line.

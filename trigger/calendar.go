@@ -20,7 +20,8 @@ const (
 )
 
 // MissingDay chooses what a [Calendar] trigger does in a month that lacks
-// its day, such as the 31st in April or the 29th of February.
+// its day, such as the 31st in April or the 29th of February. It is also an
+// [Option] of [EveryCalendar].
 type MissingDay string
 
 const (

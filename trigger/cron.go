@@ -8,6 +8,7 @@ import (
 // Dialect names a cron expression language. Sundial never guesses the
 // dialect from the expression: the same text means different things in
 // different dialects (day-of-week 1 is Monday in crontab, Sunday in Quartz).
+// A Dialect is also an [Option] of [CronExpr], which reads as one word.
 type Dialect string
 
 const (

@@ -23,7 +23,7 @@ func TestAgainstRobfig(t *testing.T) {
 	compared := 0
 	for i := range 3000 {
 		expr := randomCrontab(rng)
-		ours, err := ParseCron(Crontab, expr, CronOptions{})
+		_, err := ParseCron(Crontab, expr, CronOptions{})
 		theirs, theirErr := cron.ParseStandard(expr)
 		if theirErr != nil {
 			t.Fatalf("robfig rejects generated %q: %v", expr, theirErr)
@@ -36,7 +36,7 @@ func TestAgainstRobfig(t *testing.T) {
 			continue
 		}
 		loc := zones[i%len(zones)]
-		ours = mustCron(t, Crontab, expr, CronOptions{Location: loc})
+		ours := mustCron(t, Crontab, expr, CronOptions{Location: loc})
 		from := time.Date(2026, 1, 1, 0, 0, 0, 0, loc).Add(time.Duration(rng.Int64N(int64(3 * 365 * 24 * time.Hour))))
 		t1, t2 := from, from
 		for step := 0; step < 5; step++ {

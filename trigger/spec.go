@@ -24,6 +24,9 @@ import (
 //
 // Field names follow APScheduler where it has them. Dates are RFC 3339, or
 // "2006-01-02[ 15:04[:05]]" read as wall-clock time in the spec's time zone.
+//
+// Go callers build the same values with constructors such as [CronExpr],
+// [Every] and [At], which read better and cannot misspell a type.
 type Spec struct {
 	// Type is one of cron, interval, date, calendar, and, or.
 	Type string `json:"type"`

@@ -2,10 +2,27 @@
 // dialects (crontab, Quartz, APScheduler), fixed intervals, single dates,
 // calendar intervals, and/or combinations and jitter.
 //
-// Every trigger is pure computation in its own time zone: no I/O, no clock,
-// no goroutines, safe for concurrent use. The scheduler owns time and passes
-// it in. A trigger is written to and read from a [Spec], the JSON form in
-// which jobs are stored and sent over the API.
+// It is pure code that touches only the values it is given: no clock of
+// its own (the scheduler owns time and passes now in), no goroutines, no
+// randomness beyond what a seed determines, and no I/O except the zone
+// database that [time.LoadLocation] reads when a spec names a zone (a
+// binary that must not depend on the host's zoneinfo imports time/tzdata).
+// Every trigger works in its own time zone and is safe for concurrent use.
+//
+// A trigger is written to and read from a [Spec], the JSON form in which
+// jobs are stored and sent over the API. Go programs build one with the
+// constructors [CronExpr], [APSchedulerCron], [Every], [EveryCalendar],
+// [At], [AnyOf] and [AllOf], refined by [Option] values:
+//
+//	trigger.CronExpr("0 9 * * 1-5", trigger.In(london))
+//	trigger.Every(90*time.Second, trigger.MaxJitter(10*time.Second))
+//
+// The constructors never fail and never panic: they only fill in fields,
+// and return exactly the spec a caller would write by hand. Invalid input
+// is reported where every spec is checked, by [Spec.Build] (which
+// [ParseSpec] and the scheduler's AddJob call), as a *[ParseError] naming
+// the JSON field at fault. One rule keeps a constructor call usable inside
+// a struct literal such as a job's, and a spec valid or not whatever made it.
 //
 // Daylight-saving time is handled by rule, not by accident; docs/time.md
 // states the rules and [SpringForward] and [FallBack] select them.
@@ -26,7 +43,8 @@ type Trigger interface {
 }
 
 // SpringForward chooses what happens to a fire time that falls in the gap
-// when clocks move forward and the wall-clock time does not exist.
+// when clocks move forward and the wall-clock time does not exist. It is
+// also an [Option], so a constructor takes the rule as one word.
 type SpringForward string
 
 const (
@@ -39,7 +57,8 @@ const (
 )
 
 // FallBack chooses what happens to a fire time that falls in the hour that
-// repeats when clocks move back and the wall-clock time exists twice.
+// repeats when clocks move back and the wall-clock time exists twice. It is
+// also an [Option], so a constructor takes the rule as one word.
 type FallBack string
 
 const (

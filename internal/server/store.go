@@ -2,15 +2,11 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/store/pgstore"
@@ -44,31 +40,11 @@ func OpenStore(ctx context.Context, dsn string) (st Store, close func(), err err
 		if path == "" {
 			return nil, nil, fmt.Errorf("db %q: give a file, such as sqlite:./sundial.db", dsn)
 		}
-		s, err := openSQLite(ctx, path)
+		s, err := sqlitestore.Open(ctx, path)
 		if err != nil {
 			return nil, nil, err
 		}
 		return s, func() { s.Close() }, nil
-	}
-}
-
-// openSQLite opens a SQLite file, trying again while it is busy. Servers
-// started together on a file that does not exist yet race to create it and
-// switch it to WAL mode; SQLite answers the losers SQLITE_BUSY at once,
-// without waiting out the busy timeout (about 1 open in 300 with ten at
-// once), and a second try finds the file ready.
-func openSQLite(ctx context.Context, path string) (*sqlitestore.Store, error) {
-	for attempt := 1; ; attempt++ {
-		s, err := sqlitestore.Open(ctx, path)
-		var se *sqlite.Error
-		if err == nil || attempt == 10 || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
-			return s, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
-		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/store/pgstore"
@@ -138,7 +140,9 @@ func TestMain(m *testing.M) {
 		}
 		return s, func() { s.Close(); pool.Close() }, nil
 	})
-	os.Exit(m.Run())
+	// The change listener and the schedulers live outside synctest
+	// bubbles: every goroutine they start must be gone when the tests end.
+	goleak.VerifyTestMain(m)
 }
 
 // schemaOf returns the schema a test pool works in.
@@ -194,22 +198,46 @@ func TestNotifyWakesReplicas(t *testing.T) {
 		return s
 	}
 	api, sleeper := newScheduler(pools[0]), newScheduler(pools[1])
-	done := sleeper.Subscribe(1, sundial.EventRunSucceeded)
+	done := sleeper.Subscribe(256, sundial.EventRunSucceeded)
 	if err := sleeper.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer sleeper.Shutdown(ctx)
-	time.Sleep(200 * time.Millisecond) // let the sleeper's loop go to sleep
+	// The sleeper listens from a connection of its own, set up in the
+	// background: probe until a job added elsewhere wakes it, which shows
+	// that it listens (with an hour-long poll nothing else would wake it).
+	listening := false
+	for i := 0; !listening; i++ {
+		if i == 100 {
+			t.Fatal("no probe job added elsewhere ran on the sleeping replica: it does not listen")
+		}
+		if _, err := api.AddJob(ctx, sundial.Job{ID: fmt.Sprint("probe-", i), Task: "tick",
+			Trigger: trigger.Spec{Type: "date", RunDate: time.Now().Format(time.RFC3339Nano)}}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done.C:
+			listening = true
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	added := time.Now()
 	if _, err := api.AddJob(ctx, sundial.Job{ID: "now", Task: "tick",
 		Trigger: trigger.Spec{Type: "date", RunDate: added.Format(time.RFC3339Nano)}}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case e := <-done.C:
-		t.Logf("the sleeping replica ran the job %s after it was added", e.Time.Sub(added).Round(time.Millisecond))
-	case <-time.After(10 * time.Second):
-		t.Fatal("the sleeping replica did not run a job added elsewhere: no notification")
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-done.C:
+			if e.Run.JobID != "now" {
+				continue // a late probe
+			}
+			t.Logf("the sleeping replica ran the job %s after it was added", e.Time.Sub(added).Round(time.Millisecond))
+			return
+		case <-timeout:
+			t.Fatal("the sleeping replica did not run a job added elsewhere: no notification")
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -52,7 +53,29 @@ func isUniqueViolation(err error) bool {
 // Open opens (creating if needed) the SQLite file at path, configured for
 // several processes — WAL journal, a busy timeout, IMMEDIATE transactions —
 // and applies the schema migrations. Close it when done.
+//
+// Processes started together on a file that does not exist yet race to
+// create it and switch it to WAL mode, and SQLite answers the losers
+// SQLITE_BUSY at once rather than after the busy timeout; Open tries again
+// then, so that every one of them opens the file.
 func Open(ctx context.Context, path string) (*Store, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := open(ctx, path)
+		var se *sqlite.Error
+		if err == nil || attempt == 10 || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return s, err
+		}
+		t := time.NewTimer(time.Duration(attempt) * 20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+func open(ctx context.Context, path string) (*Store, error) {
 	q := url.Values{}
 	q.Set("_txlock", "immediate")
 	q.Set("_busy_timeout", "10000")

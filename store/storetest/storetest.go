@@ -5,7 +5,8 @@
 //		storetest.Run(t, func(t *testing.T) sundial.Store { return memstore.New(memstore.Options{}) })
 //	}
 //
-// Each subtest gets a fresh, empty store.
+// Each subtest gets a fresh, empty store, and runs in parallel with the
+// others: newStore must return independent stores.
 package storetest
 
 import (
@@ -63,6 +64,9 @@ func Run(t *testing.T, newStore NewStore) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Every case has a store of its own, so the cases run side by
+			// side (a durable store's cases mostly wait on its disk).
+			t.Parallel()
 			tt.fn(t, newStore(t))
 		})
 	}

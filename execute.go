@@ -1,0 +1,300 @@
+package sundial
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// worker executes the claimed runs handed to it, one at a time; the pool
+// has Config.Workers of them.
+func (s *Scheduler) worker() {
+	defer s.workersWG.Done()
+	for d := range s.work {
+		s.execute(d)
+		s.inflight.Add(-1)
+		s.signal()
+	}
+}
+
+var errTimeout = errors.New("run timed out")
+
+// execute runs one claimed run to its end and records everything about it.
+func (s *Scheduler) execute(d dispatch) {
+	run := d.run
+	defer s.held.remove(run.ID)
+	if s.forced.Load() {
+		run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
+		s.updateRun(run)
+		s.publishRun(EventRunInterrupted, &run)
+		return
+	}
+	var opts JobOptions
+	var jobErr error
+	if d.opts != nil {
+		opts = *d.opts
+	} else {
+		ctx, cancel := s.storeCtx()
+		var job Job
+		job, jobErr = s.store.GetJob(ctx, run.JobID)
+		cancel()
+		opts = job.Options.resolve(s.defaults)
+	}
+	hd := s.held.get(run.ID)
+	if !s.mayStart(&run, hd, opts) {
+		return
+	}
+	fn, ok := s.task(run.Task)
+
+	run.Status, run.StartedAt = StatusRunning, s.now()
+	s.recordAsync(run) // the task need not wait for the record of its start
+	s.publishRun(EventRunStarted, &run)
+	s.logRun(slog.LevelDebug, "run started", &run, "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
+
+	var result any
+	var err error
+	// Every run has a context of its own, which its node cancels to stop
+	// it: on request, when the lease cannot be renewed, on timeout and on
+	// a forced shutdown (the parent).
+	runCtx, stop := context.WithCancelCause(s.runCtx)
+	cancel := context.CancelFunc(func() {})
+	if opts.Timeout > 0 {
+		runCtx, cancel = context.WithTimeoutCause(runCtx, opts.Timeout, errTimeout)
+	}
+	s.held.mu.Lock()
+	hd.stop = stop
+	if hd.lost {
+		stop(errNotHeld)
+	}
+	s.held.mu.Unlock()
+	switch {
+	case !ok:
+		err = &UnknownTaskError{Task: run.Task}
+	case jobErr != nil && !run.Manual && errors.Is(jobErr, ErrJobNotFound):
+		err = fmt.Errorf("job %q was removed before the run started", run.JobID)
+	default:
+		rl := &runLogger{base: s.log, run: &run, limit: s.outputLimit}
+		s.live.Store(run.ID, rl)
+		result, err = call(context.WithValue(withRunLogger(runCtx, rl), leaseKey{}, hd.lease), fn, run)
+		s.live.Delete(run.ID)
+		run.Output = rl.captured()
+		if e := rl.exit.Load(); e != nil {
+			run.Exit = e
+		}
+		rl.ended()
+	}
+	cause := context.Cause(runCtx)
+	cancel()
+	stop(nil)
+
+	run.EndedAt = s.now()
+	retry := false
+	switch {
+	case err == nil:
+		run.Status = StatusSucceeded
+		if result != nil {
+			b, merr := json.Marshal(result)
+			if merr != nil {
+				run.Status, run.Error = StatusFailed, "result is not JSON: "+merr.Error()
+			} else {
+				run.Result = b
+			}
+		}
+	case errors.Is(cause, errTimeout):
+		run.Status, run.Error = StatusTimedOut, fmt.Sprintf("timed out after %s: %v", opts.Timeout, err)
+		retry = true
+	case errors.Is(cause, errCanceled):
+		run.Status, run.Error = StatusCanceled, "canceled on request: "+err.Error()
+	case errors.Is(cause, errFenced), errors.Is(cause, errNotHeld):
+		run.Status = StatusInterrupted
+		run.Error = fmt.Sprintf("stopped by its node: %v (lease %s, stopped at 3/4 of it): %v", cause, s.leaseTTL, err)
+		retry = true
+	case s.forced.Load() && cause != nil:
+		run.Status, run.Error = StatusInterrupted, "interrupted by shutdown: "+err.Error()
+	default:
+		run.Status, run.Error = StatusFailed, err.Error()
+		retry = true
+	}
+	// The worker does not wait for the record: the recorder writes it in
+	// order, with others, and Shutdown flushes it. The worker is free for
+	// the next run at once; a full recorder queue holds workers back.
+	s.recordAsync(run)
+	s.finish(run, opts)
+
+	if retry && run.Attempt < opts.MaxAttempts && !s.forced.Load() {
+		s.planRetry(run, opts)
+	}
+	if opts.FixedDelay && !run.Manual && jobErr == nil {
+		s.scheduleAfterRun(run.JobID, run.EndedAt)
+	}
+	if opts.Overlap != OverlapQueue {
+		return // only the queue policy keeps runs waiting for this one
+	}
+	ctx, cancelStore := s.storeCtx()
+	defer cancelStore()
+	if promoted, err := s.store.PromoteQueued(ctx, run.JobID, s.now()); err != nil {
+		s.logRun(slog.LevelError, "promoting a queued run failed", &run, "err", err)
+	} else if promoted {
+		s.signal()
+	}
+}
+
+// mayStart checks, just before a claimed run starts, that this node still
+// holds it and that it is not too late for it. Otherwise it records why the
+// run did not start (retrying it if the job allows) and reports false.
+func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
+	ok, age := s.fresh(hd)
+	if !ok && !hd.lost {
+		// The lease is stale — this process was frozen, or the store was
+		// out of reach: renew it before starting anything.
+		t := time.NewTimer(s.leaseTTL / 3)
+		select {
+		case <-s.requestRenewal():
+		case <-t.C:
+		}
+		t.Stop()
+		ok, age = s.fresh(hd)
+	}
+	if !ok {
+		if hd.lost {
+			// The store gave the run to others (it was marked lost): it
+			// is theirs to record and retry.
+			s.logRun(slog.LevelWarn, "run not started: this node no longer holds it", run, "lease_age", describeLease(age, s.leaseTTL))
+			return false
+		}
+		run.Status, run.EndedAt = StatusInterrupted, s.now()
+		run.Error = fmt.Sprintf("not started: this node could not renew its lease (last renewed %s ago, lease %s)", age.Round(time.Millisecond), s.leaseTTL)
+		s.logRun(slog.LevelWarn, "run not started: its lease could not be renewed", run, "lease_age", describeLease(age, s.leaseTTL))
+		if s.updateRun(*run) == nil {
+			s.publishRun(EventRunInterrupted, run)
+			if run.Attempt < opts.MaxAttempts {
+				s.planRetry(*run, opts)
+			}
+		}
+		return false
+	}
+	due := run.ScheduledAt
+	if !run.NotBefore.IsZero() {
+		due = run.NotBefore // a retry or a promoted queued run
+	}
+	if late := s.now().Sub(due); !run.Manual && opts.MisfireGrace >= 0 && late > opts.MisfireGrace {
+		run.Status, run.EndedAt = StatusMissed, s.now()
+		run.Error = fmt.Sprintf("claimed at %s but could not start until %s after it was due, beyond the misfire grace of %s",
+			run.ClaimedAt.Format(time.RFC3339Nano), late.Round(time.Millisecond), opts.MisfireGrace)
+		s.logRun(slog.LevelWarn, "run missed", run, "scheduled_at", run.ScheduledAt, "reason", run.Error)
+		if s.updateRun(*run) == nil {
+			s.publishRun(EventRunMissed, run)
+		}
+		return false
+	}
+	return true
+}
+
+// logRun logs about a run with its identifying attributes, building them
+// only when the level is enabled.
+func (s *Scheduler) logRun(level slog.Level, msg string, run *Run, args ...any) {
+	ctx := context.Background()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := append([]any{"job_id", run.JobID, "task", run.Task, "run_id", run.ID, "attempt", run.Attempt}, args...)
+	s.log.Log(ctx, level, msg, attrs...)
+}
+
+func (s *Scheduler) finish(run Run, opts JobOptions) {
+	d := run.EndedAt.Sub(run.StartedAt)
+	switch run.Status {
+	case StatusSucceeded:
+		s.logRun(slog.LevelInfo, "run succeeded", &run, "duration", d)
+		s.publishRun(EventRunSucceeded, &run)
+	case StatusTimedOut:
+		s.logRun(slog.LevelWarn, "run timed out", &run, "duration", d, "timeout", opts.Timeout)
+		s.publishRun(EventRunTimedOut, &run)
+	case StatusInterrupted:
+		s.logRun(slog.LevelWarn, "run interrupted", &run, "duration", d, "reason", run.Error)
+		s.publishRun(EventRunInterrupted, &run)
+	case StatusCanceled:
+		s.logRun(slog.LevelInfo, "run canceled", &run, "duration", d)
+		s.publishRun(EventRunCanceled, &run)
+	default:
+		s.logRun(slog.LevelWarn, "run failed", &run, "duration", d, "err", run.Error)
+		s.publishRun(EventRunFailed, &run)
+	}
+}
+
+// planRetry records the next attempt of a failed fire, due after an
+// exponential backoff with jitter.
+func (s *Scheduler) planRetry(run Run, opts JobOptions) {
+	backoff := opts.RetryBackoff
+	for i := 1; i < run.Attempt && backoff < opts.MaxRetryBackoff; i++ {
+		backoff *= 2
+	}
+	backoff = min(backoff, opts.MaxRetryBackoff)
+	// Equal jitter: at least half the backoff, so retries of many jobs
+	// that failed together spread out but never come early.
+	delay := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+	retry := Run{ID: newID(), JobID: run.JobID, Task: run.Task, ScheduledAt: run.ScheduledAt,
+		NotBefore: run.EndedAt.Add(delay), Status: StatusScheduled, Attempt: run.Attempt + 1,
+		Manual: run.Manual, Args: run.Args, Queue: run.Queue}
+	if err := s.persist(func(ctx context.Context) error { return s.store.CreateRun(ctx, retry) }, &retry, "recording a retry"); err != nil {
+		if !errors.Is(err, ErrDuplicateRun) { // another node planned it first
+			s.logRun(slog.LevelError, "recording a retry failed", &run, "err", err)
+		}
+		return
+	}
+	s.logRun(slog.LevelInfo, "retry planned", &run, "next_attempt", retry.Attempt, "not_before", retry.NotBefore)
+	s.publishRun(EventRunRetryPlanned, &retry)
+	s.signal()
+}
+
+// scheduleAfterRun sets a fixed-delay job's next fire from the end of its run.
+func (s *Scheduler) scheduleAfterRun(jobID string, end time.Time) {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	_, err := s.modify(ctx, jobID, 0, func(j *Job) error {
+		if j.Paused || !j.NextRunAt.IsZero() {
+			return nil
+		}
+		t, err := j.Trigger.Build()
+		if err != nil {
+			return err
+		}
+		j.NextRunAt = nextAfterRun(t, end)
+		if end := j.Options.EndAt; !end.IsZero() && j.NextRunAt.After(end) {
+			j.NextRunAt = time.Time{}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrJobNotFound) {
+		s.log.Error("scheduling a fixed-delay job failed", "job_id", jobID, "err", err)
+	}
+}
+
+// nextAfterRun is the fire one interval after end.
+func nextAfterRun(t trigger.Trigger, end time.Time) time.Time {
+	switch t := t.(type) {
+	case trigger.Interval:
+		return end.Add(t.Every)
+	case trigger.Jitter:
+		n := nextAfterRun(t.Trigger, end)
+		return n.Add(t.Delay(n))
+	}
+	return t.Next(end, end)
+}
+
+// call runs the task, turning a panic into an error with the stack.
+func call(ctx context.Context, fn TaskFunc, run Run) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			result, err = nil, fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn(ctx, run.Clone())
+}

@@ -1,0 +1,142 @@
+package sundial
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// The claim decision: what a due job's fires become. It is a pure function
+// of the job, its trigger and options, the store's clock and the job's runs
+// in flight, so that every store applies the same rules inside its atomic
+// claim, and the rules can be read and tested in one place.
+
+// maxBacklog bounds the fires of one job recorded in one claim after a long
+// stop; older ones are summarised in one missed run.
+const maxBacklog = 1000
+
+// fireState is what the claim decision reads about one due job.
+type fireState struct {
+	// Job is the stored job; its NextRunAt is due.
+	Job *Job
+	// Trigger is the job's built trigger, Options its resolved options.
+	Trigger trigger.Trigger
+	Options *JobOptions
+	// Now is the claim's instant on the store's clock.
+	Now time.Time
+	// Active counts the job's pending and running runs; Queued says
+	// whether one of its runs waits in the queue (overlap "queue").
+	Active int
+	Queued bool
+}
+
+// firePlan is the claim decision: the job's next fire and the runs to
+// record, each pending (to execute now), queued, missed or skipped.
+type firePlan struct {
+	NextRunAt time.Time
+	Runs      []Run
+}
+
+// planFires decides every fire of a due job from its NextRunAt up to now:
+//
+//   - fires are kept to the microsecond, the precision of the durable
+//     stores; a backlog after a long stop is recorded up to maxBacklog fires,
+//     and the rest counted in the last missed run's reason;
+//   - a fire later than the misfire grace is recorded missed;
+//   - of the fires left, all but the last are skipped when coalescing;
+//   - at MaxInstances runs in flight, a fire is queued (overlap "queue", one
+//     at most), skipped ("skip"), or run anyway ("allow");
+//   - the job's next fire is the first after now, none past EndAt, and
+//     none while a fixed-delay interval job's run is in flight (its next
+//     fire counts from that run's end).
+//
+// newID names the runs.
+func planFires(in fireState, newID func() string) firePlan {
+	job, t, opts, now := in.Job, in.Trigger, in.Options, in.Now
+	// A trigger time within the same microsecond as the fire before it is
+	// that fire again (a date trigger read back from a store, say), not a
+	// new one.
+	following := func(after time.Time, n time.Time) time.Time {
+		for !n.IsZero() && !n.Truncate(time.Microsecond).After(after) {
+			n = t.Next(n, now)
+		}
+		return n
+	}
+	due := job.NextRunAt.Truncate(time.Microsecond)
+	fires := []time.Time{due}
+	next := following(due, t.Next(job.NextRunAt, now))
+	for !next.IsZero() && !next.After(now) && len(fires) < maxBacklog {
+		f := next.Truncate(time.Microsecond)
+		fires = append(fires, f)
+		next = following(f, t.Next(next, now))
+	}
+	var beyond int
+	for !next.IsZero() && !next.After(now) && beyond < maxBacklog*100 {
+		// A very long stop: count the rest without recording each.
+		beyond++
+		next = following(next.Truncate(time.Microsecond), t.Next(next, now))
+	}
+	if !opts.EndAt.IsZero() && next.After(opts.EndAt) {
+		next = time.Time{}
+	}
+
+	runs := make([]Run, 0, len(fires))
+	record := func(at time.Time, status RunStatus, reason string) {
+		r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, Status: status,
+			Attempt: 1, Args: job.Args, Error: reason, Queue: job.Queue}
+		if status == StatusMissed || status == StatusSkipped {
+			r.EndedAt = now
+		}
+		runs = append(runs, r)
+	}
+	var eligible []time.Time
+	for i, f := range fires {
+		if late := now.Sub(f); opts.MisfireGrace >= 0 && late > opts.MisfireGrace {
+			reason := fmt.Sprintf("due %s ago, beyond the misfire grace of %s", late.Round(time.Millisecond), opts.MisfireGrace)
+			if i == len(fires)-1 && beyond > 0 {
+				reason += fmt.Sprintf("; %d later fires were missed too", beyond)
+			}
+			record(f, StatusMissed, reason)
+			continue
+		}
+		eligible = append(eligible, f)
+	}
+	if *opts.Coalesce && len(eligible) > 1 {
+		last := eligible[len(eligible)-1]
+		for _, f := range eligible[:len(eligible)-1] {
+			record(f, StatusSkipped, "coalesced into the fire at "+last.Format(time.RFC3339Nano))
+		}
+		eligible = eligible[len(eligible)-1:]
+	}
+	active, queued, started := in.Active, in.Queued, false
+	for _, f := range eligible {
+		if active >= opts.MaxInstances && opts.Overlap != OverlapAllow {
+			if opts.Overlap == OverlapQueue && !queued {
+				record(f, StatusQueued, "")
+				queued = true
+				continue
+			}
+			record(f, StatusSkipped, fmt.Sprintf("max instances (%d) already running", opts.MaxInstances))
+			continue
+		}
+		record(f, StatusPending, "")
+		active++
+		started = true
+	}
+	if opts.FixedDelay && (started || queued) && isInterval(t) {
+		next = time.Time{} // counted from the end of the run
+	}
+	return firePlan{NextRunAt: next, Runs: runs}
+}
+
+// isInterval reports whether t is an interval trigger, jittered or not.
+func isInterval(t trigger.Trigger) bool {
+	switch t := t.(type) {
+	case trigger.Interval:
+		return true
+	case trigger.Jitter:
+		return isInterval(t.Trigger)
+	}
+	return false
+}

@@ -1,0 +1,146 @@
+package sundial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// updateRun records a run and waits until it is written.
+func (s *Scheduler) updateRun(run Run) error {
+	done := make(chan error, 1)
+	s.records <- record{run: run, done: done}
+	err := <-done
+	if errors.Is(err, ErrRunLost) {
+		s.logRun(slog.LevelWarn, "this node no longer holds the run (lost, canceled or taken over); its record is refused", &run,
+			"status", run.Status)
+	}
+	return err
+}
+
+// recordAsync records a run without waiting; records are written in order.
+func (s *Scheduler) recordAsync(run Run) { s.records <- record{run: run} }
+
+// record is a run to write, and where to report how it went.
+type record struct {
+	run  Run
+	done chan error // nil: nobody waits
+}
+
+// maxRecordBatch bounds the runs written in one transaction.
+const maxRecordBatch = 256
+
+// recorder writes run records in groups: it takes every record waiting,
+// writes them in one transaction when the store can (RunBatchUpdater),
+// and answers the workers waiting on them. Under load many runs share one
+// commit, and a run whose start and end wait together is written once;
+// when idle a record is written at once.
+func (s *Scheduler) recorder() {
+	defer close(s.recorderDone)
+	batcher, canBatch := s.store.(RunBatchUpdater)
+	for first := range s.records {
+		batch := []record{first}
+	more:
+		for len(batch) < maxRecordBatch {
+			select {
+			case r, ok := <-s.records:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		// A record carries the whole run: only the last one of each run
+		// needs writing.
+		last := make(map[string]int, len(batch))
+		for i, r := range batch {
+			last[r.run.ID] = i
+		}
+		writes := make([]int, 0, len(last))
+		for i, r := range batch {
+			if last[r.run.ID] == i {
+				writes = append(writes, i)
+			}
+		}
+		answers := make([]error, len(batch))
+		if canBatch {
+			runs := make([]Run, len(writes))
+			for k, i := range writes {
+				runs[k] = batch[i].run
+			}
+			var got []error
+			err := s.persist(func(ctx context.Context) error {
+				var err error
+				got, err = batcher.UpdateRuns(ctx, runs)
+				return err
+			}, &runs[0], fmt.Sprintf("recording %d runs", len(runs)))
+			for k, i := range writes {
+				answers[i] = err
+				if err == nil {
+					answers[i] = got[k]
+				}
+			}
+		} else {
+			for _, i := range writes {
+				answers[i] = s.persist(func(ctx context.Context) error { return s.store.UpdateRun(ctx, batch[i].run) }, &batch[i].run, "recording the run")
+			}
+		}
+		for i, r := range batch {
+			answer := answers[last[r.run.ID]]
+			if r.done != nil {
+				r.done <- answer
+			} else if errors.Is(answer, ErrRunLost) && last[r.run.ID] == i {
+				s.logRun(slog.LevelWarn, "this node no longer holds the run (lost, canceled or taken over); its record is refused", &batch[i].run,
+					"status", r.run.Status)
+			}
+		}
+	}
+}
+
+// persist performs a store write that must not be lost — a run's outcome,
+// a planned retry — retrying through transient failures (the database is
+// busy, restarting, unreachable) with backoff, for up to five minutes or
+// until the scheduler's life ends (a second after Shutdown's deadline):
+// then the run is left to its lease. Errors that are answers rather than
+// failures (not found, lost, duplicate) are returned at once.
+func (s *Scheduler) persist(write func(context.Context) error, run *Run, what string) error {
+	backoff := 50 * time.Millisecond
+	deadline := time.Now().Add(5 * time.Minute)
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := s.storeCtx()
+		err := write(ctx)
+		cancel()
+		if err == nil || isAnswer(err) {
+			return err
+		}
+		if s.life.Err() != nil || time.Now().After(deadline) {
+			s.logRun(slog.LevelError, what+" failed; giving up (the run's lease recovers it)", run, "status", run.Status, "err", err, "tries", attempt)
+			return err
+		}
+		if attempt == 1 {
+			s.logRun(slog.LevelWarn, what+" failed; retrying", run, "status", run.Status, "err", err)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-s.life.Done():
+		}
+		t.Stop()
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// isAnswer reports whether a store error is a definite answer, which
+// retrying would not change.
+func isAnswer(err error) bool {
+	for _, answer := range []error{ErrRunLost, ErrRunNotFound, ErrDuplicateRun, ErrJobNotFound, ErrJobExists, ErrVersionConflict} {
+		if errors.Is(err, answer) {
+			return true
+		}
+	}
+	return false
+}
