@@ -179,7 +179,10 @@ func runChaos(t *testing.T, storeName, dir, db string, pg *privatePG) {
 
 	warm := 5 * time.Second
 	first := time.Now().Truncate(time.Second).Add(3 * time.Second)
-	until := first.Add(warm + time.Duration(nFaults)*(gap+victimWait) + bound + 3*time.Second)
+	// Each fault may wait victimWait for a victim, and a second more (the
+	// sigstop strikes just after a whole second); after the last, the
+	// workload goes on past the recovery bound.
+	until := first.Add(warm + time.Duration(nFaults)*(gap+victimWait+time.Second) + bound + 3*time.Second)
 	var plans []JobPlan
 	for _, j := range workload {
 		plans = append(plans, JobPlan{ID: j.id, Every: j.every, First: first, Until: until, MaxAttempts: j.attempts})
