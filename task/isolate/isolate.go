@@ -23,7 +23,6 @@ package isolate
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,11 +35,23 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sundialhq/sundial/task/isolate/internal/shim"
 )
 
 // ShimArg is the first argument that makes a binary importing this
 // package act as the supervisor (see ShimMain).
-const ShimArg = "__sundial_shim"
+const ShimArg = shim.Arg
+
+// ShimMain runs the shim with args, the arguments after ShimArg, and
+// returns the exit code to use. A binary need not call it: this package's
+// init already does, before main and TestMain, when the binary is started
+// with ShimArg. The shim is the supervisor of one child: it starts the
+// task in its own process group, with its limits, and kills its whole
+// tree when the task exits, when the server asks or dies, and when the
+// keep-alive deadline passes; started by the supervisor as a trampoline,
+// it sets the limits on itself and executes the task.
+func ShimMain(args []string) int { return shim.Main(args) }
 
 // Limits bound a child's resources; a zero field sets no limit.
 type Limits struct {
@@ -109,7 +120,8 @@ type Result struct {
 	// Duration is from start to exit.
 	Duration time.Duration
 	// Fenced reports that the supervisor killed the tree because the
-	// keep-alive deadline passed without a newer one.
+	// keep-alive deadline passed without a newer one (or that Run did not
+	// start the child, its Deadline having passed).
 	Fenced bool
 	// Strays counts the descendants still running once the child's own
 	// process had ended (daemons, double forks, setsid), which the
@@ -156,8 +168,11 @@ const controlMargin = 2 * time.Second
 // the whole tree gets SIGTERM, then SIGKILL after the grace; when the
 // child exits, anything it left running is killed (Result.Strays); when
 // the keep-alive deadline passes, the tree is killed (Result.Fenced). The
-// error is ErrFenced then, ctx's when ctx ended the run, ErrStart when it
-// could not start; a non-zero exit is not an error (see Result).
+// error is ErrFenced then, ctx's when ctx ended the run (or had ended
+// before it: nothing is started then), ErrStart when it could not start;
+// a non-zero exit is not an error (see Result). Should the supervisor
+// itself be killed, Run kills the task's process group and says so in
+// its error: what left the group may then survive.
 func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	if len(c.Argv) == 0 || c.Argv[0] == "" {
 		return Result{}, fmt.Errorf("%w: no program given", ErrStart)
@@ -167,7 +182,7 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	deadline := int64(0)
 	if !c.Deadline.IsZero() {
-		if deadline = monoAt(c.Deadline); deadline <= monoNow() {
+		if deadline = shim.MonoAt(c.Deadline); deadline <= shim.MonoNow() {
 			return Result{Fenced: true}, ErrFenced
 		}
 	}
@@ -197,16 +212,17 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	if grace <= 0 {
 		grace = 5 * time.Second
 	}
-	shim := r.Shim
-	if len(shim) == 0 {
+	supervisor := r.Shim
+	if len(supervisor) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
 			return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
 		}
-		shim = []string{exe, ShimArg}
+		supervisor = []string{exe, ShimArg}
 	}
-	spec, _ := json.Marshal(shimSpec{Limits: c.Limits, Cgroup: cg, Grace: grace, Deadline: deadline, NoShell: r.NoShell})
-	argv := append(append(append([]string{}, shim...), string(spec), "--"), c.Argv...)
+	spec := shim.Spec{CPUSeconds: c.Limits.CPUSeconds, AddressSpace: c.Limits.AddressSpace, OpenFiles: c.Limits.OpenFiles,
+		Processes: c.Limits.Processes, Cgroup: cg, Grace: grace, Deadline: deadline, NoShell: r.NoShell}
+	argv := append(append([]string{}, supervisor...), spec.Args(c.Argv)...)
 
 	// The control socket: the supervisor's end becomes its fd 3. When
 	// this process dies, the supervisor reads EOF and kills the tree.
@@ -295,7 +311,7 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	// What the supervisor says: the task's pid (its process group), then
 	// how the task ended.
 	var taskPID atomic.Int64
-	var rep *report
+	var rep *shim.Report
 	reported := make(chan struct{})
 	go func() {
 		defer close(reported)
@@ -304,7 +320,7 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 			if pid, ok := strings.CutPrefix(sc.Text(), "P "); ok {
 				n, _ := strconv.Atoi(pid)
 				taskPID.Store(int64(n))
-			} else if x, ok := parseReport(sc.Text()); ok {
+			} else if x, ok := shim.ParseReport(sc.Text()); ok {
 				rep = &x
 			}
 		}
@@ -332,7 +348,7 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 					keepAlive = nil
 					continue
 				}
-				send("D " + strconv.FormatInt(monoAt(t), 10) + "\n")
+				send("D " + strconv.FormatInt(shim.MonoAt(t), 10) + "\n")
 			case <-giveUp:
 				// The supervisor did not end the tree: end what we can.
 				giveUp = nil
@@ -374,9 +390,9 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 		}
 		return res, fmt.Errorf("the task's supervisor ended without a report (%s); the task's process group was killed, anything that left it may still run", cmd.ProcessState)
 	}
-	res.ExitCode, res.Fenced, res.Strays, res.Lingering = rep.code, rep.fenced, rep.strays, rep.lingering
-	if rep.signal > 0 {
-		res.ExitCode, res.Signal = -1, syscall.Signal(rep.signal).String()
+	res.ExitCode, res.Fenced, res.Strays, res.Lingering = rep.Code, rep.Fenced, rep.Strays, rep.Lingering
+	if rep.Signal > 0 {
+		res.ExitCode, res.Signal = -1, syscall.Signal(rep.Signal).String()
 	}
 	if res.Fenced {
 		return res, ErrFenced

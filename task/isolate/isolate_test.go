@@ -164,7 +164,9 @@ func sleeperPID(t *testing.T, dir string) int {
 // is cancelled; neither it nor the sleeper is left.
 func TestTimeoutKillsTheWholeGroup(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// The timeout leaves the supervisor and the shell ample time to start
+	// even on a loaded machine: the pid must be written before it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	res, _, err := run(t, ctx, Cmd{Argv: []string{"sh", "-c", "sleep 300 & echo $! > pid; wait"}, Dir: dir, Grace: time.Second})
 	if !errors.Is(err, context.DeadlineExceeded) || res.Signal == "" {

@@ -178,7 +178,7 @@ func TestKeepAliveMissed(t *testing.T) {
 
 // TestKeepAliveRenewed: a deadline that keeps moving lets the task finish.
 func TestKeepAliveRenewed(t *testing.T) {
-	const window = 400 * time.Millisecond
+	const window = 700 * time.Millisecond
 	keepAlive := make(chan time.Time)
 	stop := make(chan struct{})
 	defer close(stop)
@@ -199,7 +199,7 @@ func TestKeepAliveRenewed(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	res, out, err := run(t, context.Background(), Cmd{Argv: []string{"sh", "-c", "sleep 1.2; echo done"},
+	res, out, err := run(t, context.Background(), Cmd{Argv: []string{"sh", "-c", "sleep 1.6; echo done"},
 		Deadline: start.Add(window), KeepAlive: keepAlive})
 	if err != nil || res.ExitCode != 0 || res.Fenced || out != "done\n" {
 		t.Errorf("Run = %+v, %q, %v", res, out, err)

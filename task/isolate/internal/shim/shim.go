@@ -1,52 +1,127 @@
-package isolate
+// Package shim is the supervisor every isolate child runs under, and the
+// trampoline that sets resource limits and executes a task.
+//
+// Its init takes over a binary started with Arg, and the supervisor's
+// start is on every run's path, so the package imports only what the
+// runtime initialises first (os, os/signal, syscall, time): the linker
+// orders package initialisation by import path among the packages whose
+// imports are done, and an import such as strings or strconv, which
+// sorts late, would let most of a large binary's packages initialise
+// before this one. Hence the few string helpers in text.go.
+// TestImports keeps it so.
+package shim
 
 import (
-	"bufio"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 	"unsafe"
 )
 
-// A binary that imports this package is a supervisor when started with
-// ShimArg: this runs before main and TestMain, and before the packages
-// that come after this one are initialised, so that it starts quickly
-// and every binary that uses a Runner can serve as its own shim. It exits
-// at once, without os.Exit's hooks: it has nothing to flush, and a
-// race-enabled binary (a test's) would sleep a second in them.
+// Arg is the first argument that makes a binary importing this package
+// act as the shim.
+const Arg = "__sundial_shim"
+
+// A binary started with Arg is the shim: this runs before main and
+// TestMain. It exits at once, without os.Exit's hooks: it has nothing to
+// flush, and a race-enabled binary (a test's) would sleep a second in
+// them.
 func init() {
-	if len(os.Args) > 1 && os.Args[1] == ShimArg {
-		syscall.Exit(ShimMain(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == Arg {
+		syscall.Exit(Main(os.Args[2:]))
 	}
 }
 
-// shimSpec is what the server tells the shim.
-type shimSpec struct {
-	Limits Limits `json:"limits"`
-	Cgroup string `json:"cgroup,omitempty"`
+// Spec is what the server tells the shim.
+type Spec struct {
+	// CPUSeconds, AddressSpace, OpenFiles and Processes are resource
+	// limits (RLIMIT_CPU, _AS, _NOFILE, _NPROC); 0 sets none.
+	CPUSeconds, AddressSpace, OpenFiles, Processes uint64
+	// Cgroup is the run's cgroup directory; empty for none.
+	Cgroup string
 	// Grace is the time between SIGTERM and SIGKILL on a cancel.
-	Grace time.Duration `json:"grace,omitempty"`
+	Grace time.Duration
 	// Deadline is the keep-alive deadline on CLOCK_MONOTONIC, in
-	// nanoseconds; 0 for none.
-	Deadline int64 `json:"deadline,omitempty"`
+	// nanoseconds (see MonoAt); 0 for none.
+	Deadline int64
 	// NoShell sets every limit through the Go shim, never /bin/sh.
-	NoShell bool `json:"no_shell,omitempty"`
-	// Exec makes the shim a trampoline, not a supervisor: it sets the
-	// limits on itself, joins the cgroup and executes the program.
-	Exec bool `json:"exec,omitempty"`
+	NoShell bool
+	// Exec makes the shim a trampoline, not a supervisor: it joins the
+	// cgroup, sets the limits on itself and executes the program.
+	Exec bool
+}
+
+// Args returns the shim's arguments, those after Arg, that run argv
+// under s.
+func (s Spec) Args(argv []string) []string {
+	var a []string
+	for _, f := range []struct {
+		key string
+		v   uint64
+	}{{"cpu", s.CPUSeconds}, {"as", s.AddressSpace}, {"nofile", s.OpenFiles}, {"nproc", s.Processes}, {"grace", uint64(s.Grace)}} {
+		if f.v > 0 {
+			a = append(a, f.key+"="+utoa(f.v))
+		}
+	}
+	if s.Deadline != 0 {
+		a = append(a, "deadline="+itoa(s.Deadline))
+	}
+	if s.NoShell {
+		a = append(a, "noshell")
+	}
+	if s.Exec {
+		a = append(a, "exec")
+	}
+	if s.Cgroup != "" {
+		a = append(a, "cgroup="+s.Cgroup)
+	}
+	return append(append(a, "--"), argv...)
+}
+
+// parse reads Args' output back.
+func parse(args []string) (Spec, []string, bool) {
+	var s Spec
+	for i, a := range args {
+		if a == "--" {
+			return s, args[i+1:], i+1 < len(args)
+		}
+		key, value, _ := cut(a, '=')
+		ok := true
+		switch key {
+		case "cpu":
+			s.CPUSeconds, ok = atou(value)
+		case "as":
+			s.AddressSpace, ok = atou(value)
+		case "nofile":
+			s.OpenFiles, ok = atou(value)
+		case "nproc":
+			s.Processes, ok = atou(value)
+		case "grace":
+			var ns int64
+			ns, ok = atoi(value)
+			s.Grace = time.Duration(ns)
+		case "deadline":
+			s.Deadline, ok = atoi(value)
+		case "noshell":
+			s.NoShell = true
+		case "exec":
+			s.Exec = true
+		case "cgroup":
+			s.Cgroup = value
+		default:
+			ok = false
+		}
+		if !ok {
+			return s, nil, false
+		}
+	}
+	return s, nil, false
 }
 
 // The supervisor's exit status when it killed the tree for a missed
-// keep-alive deadline (the report on the control socket says more).
+// keep-alive deadline (its report on the control socket says more).
 const fencedExit = 124
 
 // supervisorFiles is the least open-files limit the supervisor sets on
@@ -58,55 +133,59 @@ const supervisorFiles = 32
 // to go.
 const lingerWait = 10 * time.Second
 
-// ShimMain runs the shim with args, the arguments after ShimArg, and
-// returns the exit code to use. As a supervisor (the server's end of the
-// control socket is its fd 3) it starts the program in its own process
-// group, with the limits and in the cgroup, kills the program's whole
-// tree when told to, when the server dies, when the keep-alive deadline
-// passes and when the program exits, and reports how it ended. With the
-// trampoline spec it sets the limits on itself and executes the program
-// (127: the program was not found, as a shell says).
-func ShimMain(args []string) int {
-	if len(args) < 3 || args[1] != "--" {
-		fmt.Fprintln(os.Stderr, "sundial shim: usage: SPEC -- PROGRAM [ARGS]")
-		return 2
-	}
-	var spec shimSpec
-	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
-		fmt.Fprintln(os.Stderr, "sundial shim: bad spec:", err)
+// Main runs the shim with args, those after Arg, and returns the exit
+// code to use. As a supervisor (the server's end of the control socket is
+// its fd 3) it starts the program in its own process group, with the
+// limits and in the cgroup; kills the program's whole tree when the
+// server asks, when the server dies, when the keep-alive deadline passes
+// and when the program exits; and reports how it ended. As a trampoline
+// it sets the limits on itself and executes the program (127: the
+// program was not found, as a shell says).
+func Main(args []string) int {
+	spec, argv, ok := parse(args)
+	if !ok {
+		warn("sundial shim: usage: [KEY=VALUE...] -- PROGRAM [ARGS]")
 		return 2
 	}
 	if spec.Exec {
-		return trampoline(spec, args[2:])
+		return trampoline(spec, argv)
 	}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(3, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
-		fmt.Fprintln(os.Stderr, "sundial shim: no control socket on fd 3")
+		warn("sundial shim: no control socket on fd 3")
 		return 2
 	}
-	return supervise(spec, args[2:])
+	return supervise(spec, argv)
+}
+
+// warn writes a line to stderr.
+func warn(parts ...string) {
+	line := ""
+	for _, p := range parts {
+		line += p
+	}
+	os.Stderr.WriteString(line + "\n")
 }
 
 // trampoline joins the cgroup, sets the limits and executes argv.
-func trampoline(spec shimSpec, argv []string) int {
+func trampoline(spec Spec, argv []string) int {
 	if spec.Cgroup != "" {
-		if err := os.WriteFile(filepath.Join(spec.Cgroup, "cgroup.procs"), []byte("0"), 0); err != nil {
-			fmt.Fprintln(os.Stderr, "sundial shim: join cgroup:", err)
+		if err := os.WriteFile(spec.Cgroup+"/cgroup.procs", []byte("0"), 0); err != nil {
+			warn("sundial shim: join cgroup: ", err.Error())
 			return 2
 		}
 	}
-	l := spec.Limits
 	for _, lim := range []struct {
 		resource int
 		value    uint64
 		name     string
-	}{{syscall.RLIMIT_CPU, l.CPUSeconds, "cpu"}, {syscall.RLIMIT_AS, l.AddressSpace, "address space"},
-		{syscall.RLIMIT_NOFILE, l.OpenFiles, "open files"}, {rlimitNproc, l.Processes, "processes"}} {
+	}{{syscall.RLIMIT_CPU, spec.CPUSeconds, "cpu"}, {syscall.RLIMIT_AS, spec.AddressSpace, "address space"},
+		{syscall.RLIMIT_NOFILE, spec.OpenFiles, "open files"}, {rlimitNproc, spec.Processes, "processes"}} {
 		if lim.value == 0 {
 			continue
 		}
 		if err := setLimit(lim.resource, lim.value); err != nil {
-			fmt.Fprintf(os.Stderr, "sundial shim: limit %s to %d: %v\n", lim.name, lim.value, err)
+			warn("sundial shim: limit ", lim.name, " to ", utoa(lim.value), ": ", err.Error())
 			return 2
 		}
 	}
@@ -115,7 +194,7 @@ func trampoline(spec shimSpec, argv []string) int {
 		return code
 	}
 	err := syscall.Exec(path, argv, os.Environ())
-	fmt.Fprintf(os.Stderr, "sundial: cannot execute %s: %v\n", strings.Join(argv, " "), err)
+	warn("sundial: cannot execute ", path, ": ", err.Error())
 	return 126
 }
 
@@ -125,15 +204,36 @@ func setLimit(resource int, v uint64) error {
 	return syscall.Setrlimit(resource, &syscall.Rlimit{Cur: v, Max: v})
 }
 
-// lookPath finds a program as a shell would, or says why not and returns
-// the exit code for it.
+// lookPath finds a program as a shell would (PATH from the environment,
+// an empty entry meaning the working directory), or says why not and
+// returns the exit code for it.
 func lookPath(name string) (string, int) {
-	path, err := exec.LookPath(name)
-	if err != nil && !errors.Is(err, exec.ErrDot) {
-		fmt.Fprintf(os.Stderr, "sundial: %s: not found on this host (PATH=%s)\n", name, os.Getenv("PATH"))
-		return "", 127
+	if _, _, slash := cut(name, '/'); slash {
+		if executable(name) {
+			return name, 0
+		}
+	} else {
+		for rest, more := os.Getenv("PATH"), true; more; {
+			var dir string
+			dir, rest, more = cut(rest, ':')
+			if dir == "" {
+				dir = "."
+			}
+			if p := dir + "/" + name; executable(p) {
+				return p, 0
+			}
+		}
 	}
-	return path, 0
+	warn("sundial: ", name, ": not found on this host (PATH=", os.Getenv("PATH"), ")")
+	return "", 127
+}
+
+func executable(path string) bool {
+	var st syscall.Stat_t
+	if syscall.Stat(path, &st) != nil || st.Mode&syscall.S_IFMT == syscall.S_IFDIR || st.Mode&0o111 == 0 {
+		return false
+	}
+	return syscall.Access(path, 1 /* X_OK */) == nil
 }
 
 // supervisor is the state of one supervised task.
@@ -147,18 +247,18 @@ type supervisor struct {
 	exited bool
 	status syscall.WaitStatus
 	fenced bool
-	// strays and lingering are as in Result.
+	// strays and lingering are as in Report.
 	strays, lingering int
 }
 
-func supervise(spec shimSpec, argv []string) int {
+func supervise(spec Spec, argv []string) int {
 	// Only stdin, stdout and stderr reach the task: not the control
 	// socket, nor what the server inherited without close-on-exec.
 	closeOnExecFrom(3)
 	s := &supervisor{ctl: os.NewFile(3, "sundial-control"), self: os.Getpid(), ppid: os.Getppid(), cgroup: spec.Cgroup}
 	// Orphans of the task (setsid, double fork) become our children.
 	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
-		fmt.Fprintln(os.Stderr, "sundial shim: cannot become a subreaper:", e)
+		warn("sundial shim: cannot become a subreaper: ", e.Error())
 		return s.report(2)
 	}
 	children := make(chan os.Signal, 1)
@@ -175,23 +275,17 @@ func supervise(spec shimSpec, argv []string) int {
 			panic(r)
 		}
 	}()
-	fmt.Fprintf(s.ctl, "P %d\n", s.pid)
+	s.ctl.WriteString("P " + itoa(int64(s.pid)) + "\n")
 
 	messages := make(chan string, 4)
-	go func(messages chan<- string) {
-		sc := bufio.NewScanner(s.ctl)
-		for sc.Scan() {
-			messages <- sc.Text()
-		}
-		close(messages)
-	}(messages)
+	go readLines(s.ctl, messages)
 	var fence *time.Timer
 	var fenceC, graceC <-chan time.Time
 	setDeadline := func(mono int64) {
 		if s.fenced {
 			return
 		}
-		d := time.Duration(mono - monoNow())
+		d := time.Duration(mono - MonoNow())
 		if fence == nil {
 			fence = time.NewTimer(d)
 		} else {
@@ -222,8 +316,8 @@ func supervise(spec shimSpec, argv []string) int {
 				serverGone()
 			case m == "T":
 				terminate()
-			case strings.HasPrefix(m, "D "):
-				if mono, err := strconv.ParseInt(m[2:], 10, 64); err == nil {
+			case len(m) > 2 && m[:2] == "D ":
+				if mono, ok := atoi(m[2:]); ok {
 					setDeadline(mono)
 				}
 			}
@@ -257,19 +351,18 @@ func supervise(spec shimSpec, argv []string) int {
 // on itself first (open files) and start it in its cgroup, else through
 // /bin/sh's ulimit or the Go shim as a trampoline. It returns 0, or the
 // exit code for a task that could not start.
-func (s *supervisor) start(spec shimSpec, argv []string) int {
-	l := spec.Limits
+func (s *supervisor) start(spec Spec, argv []string) int {
 	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2},
 		// Should the supervisor die first, the task dies with it.
 		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}}
-	if l.CPUSeconds == 0 && l.AddressSpace == 0 && l.Processes == 0 && (l.OpenFiles == 0 || l.OpenFiles >= supervisorFiles) {
+	if spec.CPUSeconds == 0 && spec.AddressSpace == 0 && spec.Processes == 0 && (spec.OpenFiles == 0 || spec.OpenFiles >= supervisorFiles) {
 		path, code := lookPath(argv[0])
 		if code != 0 {
 			return code
 		}
-		if l.OpenFiles > 0 {
-			if err := setLimit(syscall.RLIMIT_NOFILE, l.OpenFiles); err != nil {
-				fmt.Fprintf(os.Stderr, "sundial shim: limit open files to %d: %v\n", l.OpenFiles, err)
+		if spec.OpenFiles > 0 {
+			if err := setLimit(syscall.RLIMIT_NOFILE, spec.OpenFiles); err != nil {
+				warn("sundial shim: limit open files to ", utoa(spec.OpenFiles), ": ", err.Error())
 				return 2
 			}
 		}
@@ -290,16 +383,17 @@ func (s *supervisor) start(spec shimSpec, argv []string) int {
 		// a test's plain directory): the trampoline joins it instead.
 	}
 	var tramp []string
-	if l.Processes > 0 || spec.NoShell {
+	if spec.Processes > 0 || spec.NoShell {
 		exe, err := os.Executable()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "sundial shim:", err)
+			warn("sundial shim: ", err.Error())
 			return 2
 		}
-		t, _ := json.Marshal(shimSpec{Limits: l, Cgroup: spec.Cgroup, Exec: true})
-		tramp = append([]string{exe, ShimArg, string(t), "--"}, argv...)
+		t := Spec{CPUSeconds: spec.CPUSeconds, AddressSpace: spec.AddressSpace, OpenFiles: spec.OpenFiles, Processes: spec.Processes,
+			Cgroup: spec.Cgroup, Exec: true}
+		tramp = append([]string{exe, Arg}, t.Args(argv)...)
 	} else {
-		tramp = append([]string{"/bin/sh", "-c", shellScript(l, spec.Cgroup), "sundial-shim"}, argv...)
+		tramp = append([]string{"/bin/sh", "-c", shellScript(spec), "sundial-shim"}, argv...)
 	}
 	return s.forkExec(tramp[0], tramp, attr)
 }
@@ -309,7 +403,7 @@ func (s *supervisor) start(spec shimSpec, argv []string) int {
 func (s *supervisor) forkExec(path string, argv []string, attr *syscall.ProcAttr) int {
 	pid, err := syscall.ForkExec(path, argv, attr)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "sundial: cannot execute %s: %v\n", path, err)
+		warn("sundial: cannot execute ", path, ": ", err.Error())
 		if err == syscall.ENOENT {
 			return 127
 		}
@@ -324,22 +418,22 @@ func (s *supervisor) forkExec(path string, argv []string, attr *syscall.ProcAttr
 // time, address space, open files) and executes "$@". Without -S or -H,
 // ulimit sets both the soft and the hard limit (dash, bash, busybox), so
 // the task cannot raise them again.
-func shellScript(l Limits, cgroup string) string {
-	var script strings.Builder
-	if cgroup != "" {
-		fmt.Fprintf(&script, "echo 0 > '%s/cgroup.procs' || exit 2\n", strings.ReplaceAll(cgroup, "'", ""))
+func shellScript(spec Spec) string {
+	script := ""
+	if spec.Cgroup != "" {
+		script += "echo 0 > '" + without(spec.Cgroup, '\'') + "/cgroup.procs' || exit 2\n"
 	}
 	for _, lim := range []struct {
 		flag  string
 		value uint64
-	}{{"-t", l.CPUSeconds}, {"-v", l.AddressSpace / 1024}, {"-n", l.OpenFiles}} {
+	}{{"-t", spec.CPUSeconds}, {"-v", spec.AddressSpace / 1024}, {"-n", spec.OpenFiles}} {
 		if lim.value > 0 {
-			fmt.Fprintf(&script, "ulimit %s %d || { echo 'sundial: cannot set ulimit %s %d' >&2; exit 2; }\n", lim.flag, lim.value, lim.flag, lim.value)
+			l := "ulimit " + lim.flag + " " + utoa(lim.value)
+			script += l + " || { echo 'sundial: cannot set " + l + "' >&2; exit 2; }\n"
 		}
 	}
-	script.WriteString(`command -v "$1" >/dev/null 2>&1 || { echo "sundial: $1: not found on this host (PATH=$PATH)" >&2; exit 127; }` + "\n")
-	script.WriteString(`exec "$@"`)
-	return script.String()
+	script += `command -v "$1" >/dev/null 2>&1 || { echo "sundial: $1: not found on this host (PATH=$PATH)" >&2; exit 127; }` + "\n"
+	return script + `exec "$@"`
 }
 
 // reap collects every child that has ended: the task, and descendants
@@ -378,7 +472,7 @@ func (s *supervisor) killCgroup() {
 	if s.cgroup == "" {
 		return
 	}
-	if f, err := os.OpenFile(filepath.Join(s.cgroup, "cgroup.kill"), os.O_WRONLY, 0); err == nil {
+	if f, err := os.OpenFile(s.cgroup+"/cgroup.kill", os.O_WRONLY, 0); err == nil {
 		f.WriteString("1")
 		f.Close()
 	}
@@ -426,47 +520,55 @@ func (s *supervisor) cleanup(children <-chan os.Signal) {
 // report tells the server how the task ended and returns code, the
 // supervisor's exit code.
 func (s *supervisor) report(code int) int {
-	r := report{code: code, fenced: s.fenced, strays: s.strays, lingering: s.lingering}
+	r := Report{Code: code, Fenced: s.fenced, Strays: s.strays, Lingering: s.lingering}
 	if s.exited {
-		r.code = s.status.ExitStatus()
+		r.Code = s.status.ExitStatus()
 		if s.status.Signaled() {
-			r.code, r.signal = -1, int(s.status.Signal())
+			r.Code, r.Signal = -1, int(s.status.Signal())
 		}
 	}
-	fmt.Fprintln(s.ctl, r)
+	s.ctl.WriteString(r.String() + "\n")
 	return code
 }
 
-// report is the supervisor's last word: "X code signal fenced strays
-// lingering".
-type report struct {
-	code, signal      int
-	fenced            bool
-	strays, lingering int
+// Report is the supervisor's last word on the control socket: how the
+// task ended.
+type Report struct {
+	// Code is the exit status, -1 when a signal ended the task.
+	Code int
+	// Signal is the signal that ended it, 0 for none.
+	Signal int
+	// Fenced, Strays and Lingering are as in isolate.Result.
+	Fenced            bool
+	Strays, Lingering int
 }
 
-func (r report) String() string {
-	fenced := 0
-	if r.fenced {
-		fenced = 1
+// String is the report as the supervisor writes it: "X code signal
+// fenced strays lingering".
+func (r Report) String() string {
+	fenced := "0"
+	if r.Fenced {
+		fenced = "1"
 	}
-	return fmt.Sprintf("X %d %d %d %d %d", r.code, r.signal, fenced, r.strays, r.lingering)
+	return "X " + itoa(int64(r.Code)) + " " + itoa(int64(r.Signal)) + " " + fenced + " " + itoa(int64(r.Strays)) + " " + itoa(int64(r.Lingering))
 }
 
-func parseReport(line string) (report, bool) {
-	f := strings.Fields(line)
+// ParseReport reads a line the supervisor wrote; ok is false when it is
+// not a report.
+func ParseReport(line string) (r Report, ok bool) {
+	f := fields(line)
 	if len(f) != 6 || f[0] != "X" {
-		return report{}, false
+		return Report{}, false
 	}
 	var n [5]int
 	for i := range n {
-		v, err := strconv.Atoi(f[i+1])
-		if err != nil {
-			return report{}, false
+		v, ok := atoi(f[i+1])
+		if !ok || v != int64(int(v)) {
+			return Report{}, false
 		}
-		n[i] = v
+		n[i] = int(v)
 	}
-	return report{code: n[0], signal: n[1], fenced: n[2] == 1, strays: n[3], lingering: n[4]}, true
+	return Report{Code: n[0], Signal: n[1], Fenced: n[2] == 1, Strays: n[3], Lingering: n[4]}, true
 }
 
 // prSetChildSubreaper is PR_SET_CHILD_SUBREAPER.
@@ -476,18 +578,18 @@ const prSetChildSubreaper = 36
 // every platform.
 const rlimitNproc = 6
 
-// monoNow reads CLOCK_MONOTONIC, which every process on the host reads
+// MonoNow reads CLOCK_MONOTONIC, which every process on the host reads
 // alike, so that a deadline handed to the supervisor means the same
 // instant there however late the message arrives.
-func monoNow() int64 {
+func MonoNow() int64 {
 	var ts syscall.Timespec
 	syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 1 /* CLOCK_MONOTONIC */, uintptr(unsafe.Pointer(&ts)), 0)
 	return ts.Nano()
 }
 
-// monoAt is t on CLOCK_MONOTONIC.
-func monoAt(t time.Time) int64 {
-	now := monoNow()
+// MonoAt is t on CLOCK_MONOTONIC.
+func MonoAt(t time.Time) int64 {
+	now := MonoNow()
 	d := time.Until(t)
 	if d > 0 && int64(d) > math.MaxInt64-now {
 		return math.MaxInt64
@@ -504,8 +606,8 @@ func closeOnExecFrom(fd int) {
 	// Before Linux 5.11.
 	names, _ := os.ReadDir("/proc/self/fd")
 	for _, n := range names {
-		if n, err := strconv.Atoi(n.Name()); err == nil && n >= fd {
-			syscall.CloseOnExec(n)
+		if n, ok := atoi(n.Name()); ok && n >= int64(fd) {
+			syscall.CloseOnExec(int(n))
 		}
 	}
 }

@@ -1,9 +1,7 @@
-package isolate
+package shim
 
 import (
-	"bytes"
 	"os"
-	"strconv"
 	"syscall"
 )
 
@@ -20,19 +18,16 @@ func descendants(root int) []int {
 	zombie := map[int]bool{}
 	buf := make([]byte, 1024)
 	for _, name := range names {
-		if name[0] < '0' || name[0] > '9' {
-			continue
-		}
-		pid, err := strconv.Atoi(name)
-		if err != nil {
+		pid, ok := atoi(name)
+		if !ok || pid <= 0 {
 			continue
 		}
 		ppid, state, ok := readStat(name, buf)
 		if !ok {
 			continue // gone meanwhile
 		}
-		children[ppid] = append(children[ppid], pid)
-		zombie[pid] = state == 'Z' || state == 'X'
+		children[ppid] = append(children[ppid], int(pid))
+		zombie[int(pid)] = state == 'Z' || state == 'X'
 	}
 	var alive []int
 	queue := children[root]
@@ -59,15 +54,15 @@ func readStat(pid string, buf []byte) (ppid int, state byte, ok bool) {
 		return 0, 0, false
 	}
 	// "pid (comm) state ppid ...", where comm may hold spaces and parens.
-	stat := buf[:n]
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 || i+4 > len(stat) {
+	stat := string(buf[:n])
+	i := len(stat) - 1
+	for i >= 0 && stat[i] != ')' {
+		i--
+	}
+	f := fields(stat[i+1:])
+	if i < 0 || len(f) < 2 || len(f[0]) != 1 {
 		return 0, 0, false
 	}
-	fields := bytes.Fields(stat[i+1:])
-	if len(fields) < 2 || len(fields[0]) != 1 {
-		return 0, 0, false
-	}
-	ppid, err = strconv.Atoi(string(fields[1]))
-	return ppid, fields[0][0], err == nil
+	p, ok := atoi(f[1])
+	return int(p), f[0][0], ok
 }
