@@ -2,6 +2,7 @@ package isolate
 
 import (
 	"context"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -43,4 +44,15 @@ func BenchmarkRunCPU(b *testing.B) {
 // BenchmarkRunProcesses: a process limit.
 func BenchmarkRunProcesses(b *testing.B) {
 	benchRun(b, &Runner{}, Cmd{Argv: []string{"/bin/true"}, Limits: Limits{Processes: 4000}})
+}
+
+// BenchmarkRunBinary: no limits, with the binary in $SUNDIAL_BENCH_BINARY
+// (go build ./cmd/sundial) as the supervisor, as in production; the test
+// binary, which the other benchmarks use, starts faster.
+func BenchmarkRunBinary(b *testing.B) {
+	bin := os.Getenv("SUNDIAL_BENCH_BINARY")
+	if bin == "" {
+		b.Skip("set SUNDIAL_BENCH_BINARY to a sundial binary")
+	}
+	benchRun(b, &Runner{Shim: []string{bin, ShimArg}}, Cmd{Argv: []string{"/bin/true"}})
 }

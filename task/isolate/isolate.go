@@ -138,7 +138,8 @@ type Result struct {
 // process limit) and uses no cgroup.
 type Runner struct {
 	// Shim, when set, is the supervisor's command (default: the running
-	// executable with ShimArg); the arguments Run adds follow it.
+	// binary, through /proc/self/exe, with ShimArg); the arguments Run
+	// adds follow it.
 	Shim []string
 	// Getenv reads the server's environment; default os.Getenv.
 	Getenv func(string) string
@@ -158,6 +159,9 @@ var ErrStart = errors.New("could not start the task's process")
 // child's tree was killed for it (or, with a past Cmd.Deadline, never
 // started).
 var ErrFenced = errors.New("killed: the keep-alive deadline passed (lease not renewed)")
+
+// selfExe names the running binary.
+const selfExe = "/proc/self/exe"
 
 // controlMargin is how long past the grace the server waits for the
 // supervisor to end the tree before it kills the supervisor and the
@@ -212,17 +216,20 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	if grace <= 0 {
 		grace = 5 * time.Second
 	}
-	supervisor := r.Shim
-	if len(supervisor) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
-		}
-		supervisor = []string{exe, ShimArg}
-	}
 	spec := shim.Spec{CPUSeconds: c.Limits.CPUSeconds, AddressSpace: c.Limits.AddressSpace, OpenFiles: c.Limits.OpenFiles,
 		Processes: c.Limits.Processes, Cgroup: cg, Grace: grace, Deadline: deadline, NoShell: r.NoShell}
-	argv := append(append([]string{}, supervisor...), spec.Args(c.Argv)...)
+	var cmd *exec.Cmd
+	if len(r.Shim) > 0 {
+		cmd = exec.Command(r.Shim[0], append(append([]string{}, r.Shim[1:]...), spec.Args(c.Argv)...)...)
+	} else {
+		// The running binary, even if its file was replaced since (an
+		// upgrade): a supervisor of another version might not speak the
+		// same protocol.
+		cmd = exec.Command(selfExe, append([]string{ShimArg}, spec.Args(c.Argv)...)...)
+		if exe, err := os.Executable(); err == nil {
+			cmd.Args[0] = exe // for ps
+		}
+	}
 
 	// The control socket: the supervisor's end becomes its fd 3. When
 	// this process dies, the supervisor reads EOF and kills the tree.
@@ -240,7 +247,6 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	defer ctl.Close()
 
-	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = r.env(c.Env, dir)
 	cmd.ExtraFiles = []*os.File{theirs}

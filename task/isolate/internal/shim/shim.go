@@ -384,14 +384,9 @@ func (s *supervisor) start(spec Spec, argv []string) int {
 	}
 	var tramp []string
 	if spec.Processes > 0 || spec.NoShell {
-		exe, err := os.Executable()
-		if err != nil {
-			warn("sundial shim: ", err.Error())
-			return 2
-		}
 		t := Spec{CPUSeconds: spec.CPUSeconds, AddressSpace: spec.AddressSpace, OpenFiles: spec.OpenFiles, Processes: spec.Processes,
 			Cgroup: spec.Cgroup, Exec: true}
-		tramp = append([]string{exe, Arg}, t.Args(argv)...)
+		tramp = append([]string{"/proc/self/exe", Arg}, t.Args(argv)...)
 	} else {
 		tramp = append([]string{"/bin/sh", "-c", shellScript(spec), "sundial-shim"}, argv...)
 	}
