@@ -2,8 +2,8 @@
 // server or the next run, and cannot outlive it.
 //
 // Every child is started by a supervisor: the server's own binary,
-// re-executed with ShimArg (this package's init runs it, before main or
-// TestMain, in any binary that imports the package). The supervisor makes
+// re-executed with ShimArg (the package runs it at initialisation, before
+// main or TestMain, in any binary that imports it). The supervisor makes
 // itself the child subreaper, so that processes which leave the task's
 // process group or session (setsid, double fork) are still its
 // descendants, and it kills the task's whole tree — its process group and
@@ -44,9 +44,9 @@ import (
 const ShimArg = shim.Arg
 
 // ShimMain runs the shim with args, the arguments after ShimArg, and
-// returns the exit code to use. A binary need not call it: this package's
-// init already does, before main and TestMain, when the binary is started
-// with ShimArg. The shim is the supervisor of one child: it starts the
+// returns the exit code to use. A binary need not call it: the package
+// already does at initialisation, before main and TestMain, when the
+// binary is started with ShimArg. The shim is the supervisor of one child: it starts the
 // task in its own process group, with its limits, and kills its whole
 // tree when the task exits, when the server asks or dies, and when the
 // keep-alive deadline passes; started by the supervisor as a trampoline,
