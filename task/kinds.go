@@ -253,6 +253,10 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	if res.Strays > 0 {
 		fmt.Fprintf(out, "[sundial: the task left %d process(es) running after it exited; they were killed]\n", res.Strays)
 	}
+	if res.Lingering > 0 {
+		// What could not be contained is recorded with the run.
+		fmt.Fprintf(out, "[sundial: %d of the task's process(es) were still present 10s after SIGKILL (stuck in the kernel?)]\n", res.Lingering)
+	}
 	last := lastErr
 	if last.lastAny() == "" {
 		last = lastOut
