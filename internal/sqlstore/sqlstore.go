@@ -479,12 +479,19 @@ func (s *Store) NextWake(ctx context.Context) (time.Time, error) {
 
 // Claim implements sundial.Store.
 func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
+	// Prepared before the transaction: preparing takes a connection of its
+	// own, and one taken while the transaction holds another can wait
+	// forever on a pool that claims in parallel have emptied.
+	paused, err := s.stmt(ctx, "clusterPaused")
+	if err != nil {
+		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claim: begin: %w", s.d.Name, err)
 	}
 	defer tx.Rollback()
-	out, err := s.claim(ctx, tx, req, plan)
+	out, err := s.claim(ctx, tx, tx.StmtContext(ctx, paused), req, plan)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
 	}
@@ -508,15 +515,11 @@ func (s *Store) withQueues(name string, queues []string, first any, rest ...any)
 	return s.rebind(strings.Replace(s.q[name+"/queues"], "{queues}", in, 1)), append(args, rest...)
 }
 
-func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	nowMicros, limit := req.Now.UnixMicro(), req.Limit
 	lease := req.LeaseUntil.Truncate(time.Microsecond)
 	var paused sql.NullInt64
-	pausedStmt, err := s.stmt(ctx, "clusterPaused")
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.StmtContext(ctx, pausedStmt).QueryRowContext(ctx).Scan(&paused); err != nil {
+	if err := pausedStmt.QueryRowContext(ctx).Scan(&paused); err != nil {
 		return nil, err
 	}
 	if paused.Valid {
@@ -759,15 +762,15 @@ var _ sundial.RunBatchUpdater = (*Store)(nil)
 // UpdateRuns implements sundial.RunBatchUpdater: one transaction, so many
 // runs share one commit (on PostgreSQL, one WAL flush).
 func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, error) {
+	update, err := s.stmt(ctx, "updateRun") // before the transaction, as in Claim
+	if err != nil {
+		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 	}
 	defer tx.Rollback()
-	update, err := s.stmt(ctx, "updateRun")
-	if err != nil {
-		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
-	}
 	update = tx.StmtContext(ctx, update)
 	answers := make([]error, len(runs))
 	for i, run := range runs {
