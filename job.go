@@ -31,9 +31,9 @@ type Job struct {
 	// Options tune misfires, overlap, timeouts and retries.
 	Options JobOptions `json:"options"`
 	// Source says who manages the job: "" for a program using the
-	// library, SourceAPI or SourceConfig for the server. A server start
-	// removes the config-file jobs that its file no longer declares and
-	// never touches the others.
+	// library; a server marks the jobs it manages ("api", "config"). A
+	// server start removes the config-file jobs that its file no longer
+	// declares and never touches the others.
 	Source string `json:"source,omitempty"`
 
 	// Paused jobs do not fire; PauseReason says why a job was paused by
@@ -50,14 +50,6 @@ type Job struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
-
-// Job sources (Job.Source).
-const (
-	// SourceAPI marks a job created through the server's API or CLI.
-	SourceAPI = "api"
-	// SourceConfig marks a job declared in the server's config file.
-	SourceConfig = "config"
-)
 
 // Overlap is what happens when a job fires while MaxInstances of its runs
 // are still running.

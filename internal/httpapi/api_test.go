@@ -133,7 +133,7 @@ func TestJobLifecycle(t *testing.T) {
 	}
 	var job JobView
 	res.json(t, &job)
-	if job.Source != sundial.SourceAPI || job.Options.Timeout != 30*time.Second || job.NextRunAt.IsZero() ||
+	if job.Source != "api" || job.Options.Timeout != 30*time.Second || job.NextRunAt.IsZero() ||
 		job.Description == "" || !strings.Contains(string(res.body), `"timeout":"30s"`) {
 		t.Errorf("created job = %s", res.body)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/task"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -159,7 +160,7 @@ func (a *API) flaskAddJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	job := sundial.Job{Source: sundial.SourceAPI}
+	job := sundial.Job{Source: admin.SourceAPI}
 	ch, err := a.applyFlask(&job, fields, true)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -185,7 +186,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	job.Source = sundial.SourceAPI
+	job.Source = admin.SourceAPI
 	created, err := a.s.AddJob(r.Context(), job)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/store/memstore"
 )
 
@@ -466,10 +467,10 @@ func TestReconcile(t *testing.T) {
 		}
 		return jobs
 	}
-	if _, err := s.AddJob(ctx, sundial.Job{ID: "api", Task: "echo", Trigger: sundial.Job{}.Trigger, Source: sundial.SourceAPI}); err == nil {
+	if _, err := s.AddJob(ctx, sundial.Job{ID: "api", Task: "echo", Trigger: sundial.Job{}.Trigger, Source: admin.SourceAPI}); err == nil {
 		t.Fatal("a job without a trigger was accepted")
 	}
-	s.AddJob(ctx, sundial.Job{ID: "api", Task: "echo", Trigger: decode(`{"id":"x","task":"echo","trigger":"@daily"}`)[0].Trigger, Source: sundial.SourceAPI})
+	s.AddJob(ctx, sundial.Job{ID: "api", Task: "echo", Trigger: decode(`{"id":"x","task":"echo","trigger":"@daily"}`)[0].Trigger, Source: admin.SourceAPI})
 	first := decode(`{"id":"a","task":"echo","trigger":{"type":"interval","minutes":5}}`, `{"id":"b","task":"echo","trigger":"@hourly","paused":true}`)
 	if err := reconcile(ctx, s, store, "f.yaml", first, log); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ func testListPages(t *testing.T, s sundial.Store) {
 	for i := range 7 {
 		j := job(fmt.Sprintf("j%d", i), t0)
 		if i%2 == 0 {
-			j.Source = sundial.SourceConfig
+			j.Source = "config"
 		}
 		mustCreate(t, s, j)
 	}
@@ -36,7 +36,7 @@ func testListPages(t *testing.T, s sundial.Store) {
 	if got := fmt.Sprint(pages); got != "[j0,j1,j2 j3,j4,j5 j6]" {
 		t.Errorf("job pages = %s", got)
 	}
-	config := sundial.SourceConfig
+	config := "config"
 	if got := jobIDs(must(s.ListJobs(ctx, sundial.JobFilter{Source: &config, AfterID: "j0", Limit: 2}))); got != "j2,j4" {
 		t.Errorf("config jobs after j0, 2 = %s, want j2,j4", got)
 	}
@@ -76,13 +76,13 @@ func testListPages(t *testing.T, s sundial.Store) {
 func testSourceAndOutput(t *testing.T, s sundial.Store) {
 	ctx := context.Background()
 	j := job("a", t0)
-	j.Source = sundial.SourceAPI
+	j.Source = "api"
 	j = mustCreate(t, s, j)
-	j.Source = sundial.SourceConfig
+	j.Source = "config"
 	if _, err := s.UpdateJob(ctx, j, t0); err != nil {
 		t.Fatal(err)
 	}
-	if got := must(s.GetJob(ctx, "a")).Source; got != sundial.SourceConfig {
+	if got := must(s.GetJob(ctx, "a")).Source; got != "config" {
 		t.Errorf("source after update = %q, want config", got)
 	}
 	r := sundial.Run{ID: "r", JobID: "a", Task: "task", ScheduledAt: t0, Status: sundial.StatusRunning, Attempt: 1}
