@@ -60,10 +60,8 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 			return err
 		}
 	}
-	for i, n := range cfg.Notify {
-		if err := n.Validate(fmt.Sprintf("notify[%d]", i)); err != nil {
-			return fmt.Errorf("config %s: %w", cfg.File, err)
-		}
+	if err := notify.ValidateAll(cfg.Notify, "notify"); err != nil {
+		return fmt.Errorf("config %s: %w", cfg.File, err)
 	}
 	if cfg.InsecureNoAuth && !loopback(cfg.Addr) {
 		return fmt.Errorf("--insecure-no-auth is allowed only on a loopback address such as 127.0.0.1:8080, not %q: anyone who reaches %s could run code", cfg.Addr, cfg.Addr)
