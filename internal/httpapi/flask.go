@@ -27,17 +27,17 @@ import (
 func (a *API) registerFlask() {
 	e := a.writeFlaskError
 	p := a.prefix
-	viewer, operator, admin := sundial.RoleViewer, sundial.RoleOperator, sundial.RoleAdmin
+	viewer, operator, adm := admin.RoleViewer, admin.RoleOperator, admin.RoleAdmin
 	a.handle("GET", p, viewer, e, a.flaskInfo)
-	a.handle("POST", p+"/pause", admin, e, a.flaskPause)
-	a.handle("POST", p+"/resume", admin, e, a.flaskResume)
-	a.handle("POST", p+"/start", admin, e, a.flaskStart)
-	a.handle("POST", p+"/shutdown", admin, e, a.flaskShutdown)
+	a.handle("POST", p+"/pause", adm, e, a.flaskPause)
+	a.handle("POST", p+"/resume", adm, e, a.flaskResume)
+	a.handle("POST", p+"/start", adm, e, a.flaskStart)
+	a.handle("POST", p+"/shutdown", adm, e, a.flaskShutdown)
 	a.handle("GET", p+"/jobs", viewer, e, a.flaskListJobs)
-	a.handle("POST", p+"/jobs", admin, e, a.flaskAddJob)
+	a.handle("POST", p+"/jobs", adm, e, a.flaskAddJob)
 	a.handle("GET", p+"/jobs/{id}", viewer, e, a.flaskGetJob)
-	a.handle("PATCH", p+"/jobs/{id}", admin, e, a.flaskUpdateJob)
-	a.handle("DELETE", p+"/jobs/{id}", admin, e, a.flaskDeleteJob)
+	a.handle("PATCH", p+"/jobs/{id}", adm, e, a.flaskUpdateJob)
+	a.handle("DELETE", p+"/jobs/{id}", adm, e, a.flaskDeleteJob)
 	a.handle("POST", p+"/jobs/{id}/pause", operator, e, a.flaskPauseJob)
 	a.handle("POST", p+"/jobs/{id}/resume", operator, e, a.flaskResumeJob)
 	a.handle("POST", p+"/jobs/{id}/run", operator, e, a.flaskRunJob)

@@ -42,13 +42,13 @@ func checkJobs(file string, jobs []sundial.Job, tasks []string) error {
 // meanwhile, an update that finds it changed meanwhile, reads again and
 // compares; a removal finds it perhaps gone. Each change is made, and
 // audited, by one replica only.
-func reconcile(ctx context.Context, s *sundial.Scheduler, st sundial.AdminStore, file string, jobs []sundial.Job, log *slog.Logger) error {
+func reconcile(ctx context.Context, s *sundial.Scheduler, st admin.Store, file string, jobs []sundial.Job, log *slog.Logger) error {
 	actor := "config"
 	if file != "" {
 		actor = "config:" + file
 	}
 	audit := func(action, target string, j *sundial.Job) {
-		e := sundial.AuditEntry{At: time.Now(), Actor: actor, Action: action, Target: target}
+		e := admin.AuditEntry{At: time.Now(), Actor: actor, Action: action, Target: target}
 		if j != nil {
 			e.Detail, _ = json.Marshal(jobdoc.FromJob(*j))
 		}

@@ -39,13 +39,9 @@ type Store struct {
 	jobOrder []string            // sorted job IDs, rebuilt lazily
 	nodes    map[string]sundial.Node
 	paused   time.Time // when the scheduler was paused cluster-wide; zero when not
-	admin    adminState
 }
 
-var (
-	_ sundial.Store      = (*Store)(nil)
-	_ sundial.AdminStore = (*Store)(nil)
-)
+var _ sundial.Store = (*Store)(nil)
 
 type jobEntry struct {
 	job   sundial.Job
@@ -674,4 +670,16 @@ func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int
 // inQueues reports whether queue is one of queues (all when empty).
 func inQueues(queue string, queues []string) bool {
 	return len(queues) == 0 || slices.Contains(queues, queue)
+}
+
+var _ sundial.RunOutputWriter = (*Store)(nil)
+
+// UpdateRunOutput implements sundial.RunOutputWriter.
+func (s *Store) UpdateRunOutput(_ context.Context, runID, incarnation, output string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.runs[runID]; ok && e.run.Status.Executing() && e.run.Incarnation == incarnation {
+		e.run.Output = output
+	}
+	return nil
 }
