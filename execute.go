@@ -122,13 +122,24 @@ func (s *Scheduler) execute(d dispatch) {
 		run.Status, run.Error = StatusFailed, err.Error()
 		retry = true
 	}
-	// The worker does not wait for the record: the recorder writes it in
-	// order, with others, and Shutdown flushes it. The worker is free for
-	// the next run at once; a full recorder queue holds workers back.
-	s.recordAsync(run)
+	retry = retry && run.Attempt < opts.MaxAttempts && !s.forced.Load()
+	if retry {
+		// The next attempt is planned only once this one's end is
+		// recorded, and only by its holder: if the store refused the
+		// record (the run was marked lost meanwhile), the node that marked
+		// it plans the retry, and no attempt starts before its predecessor
+		// is recorded as ended.
+		retry = s.updateRun(run) == nil
+	} else {
+		// The worker does not wait for the record: the recorder writes it
+		// in order, with others, and Shutdown flushes it. The worker is
+		// free for the next run at once; a full recorder queue holds
+		// workers back.
+		s.recordAsync(run)
+	}
 	s.finish(run, opts)
 
-	if retry && run.Attempt < opts.MaxAttempts && !s.forced.Load() {
+	if retry {
 		s.planRetry(run, opts)
 	}
 	if opts.FixedDelay && !run.Manual && jobErr == nil {

@@ -101,6 +101,7 @@ type Lease struct {
 	mu       sync.Mutex
 	deadline time.Time
 	renewed  chan struct{}
+	ended    bool
 }
 
 // LeaseOf returns the lease of the run executing in ctx, or nil outside a
@@ -121,7 +122,8 @@ func (l *Lease) Deadline() time.Time {
 }
 
 // Renewed returns a channel closed at the lease's next renewal or when the
-// run ends; call Deadline and Renewed again after it is closed.
+// run ends; call Deadline and Renewed again after it is closed. Once the
+// run has ended (its context is done too) the channel stays closed.
 func (l *Lease) Renewed() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -131,6 +133,9 @@ func (l *Lease) Renewed() <-chan struct{} {
 func (l *Lease) renew(deadline time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.ended {
+		return
+	}
 	if deadline.After(l.deadline) {
 		l.deadline = deadline
 	}
@@ -138,8 +143,16 @@ func (l *Lease) renew(deadline time.Time) {
 	l.renewed = make(chan struct{})
 }
 
-// end wakes whoever waits on Renewed for the last time.
-func (l *Lease) end() { l.renew(time.Time{}) }
+// end wakes whoever waits on Renewed for the last time: the channel stays
+// closed.
+func (l *Lease) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.ended {
+		l.ended = true
+		close(l.renewed)
+	}
+}
 
 // heartbeat renews this node's leases every LeaseTTL/3 (or at once when
 // asked) and marks the runs of dead nodes lost. It runs until Shutdown has

@@ -40,8 +40,16 @@ const maxRecordBatch = 256
 func (s *Scheduler) recorder() {
 	defer close(s.recorderDone)
 	batcher, canBatch := s.store.(RunBatchUpdater)
+	// The buffers live as long as the recorder: a busy scheduler writes a
+	// batch per commit, and allocating them anew each time showed in its
+	// profile.
+	batch := make([]record, 0, maxRecordBatch)
+	last := make(map[string]int, maxRecordBatch)
+	var writes []int
+	var runs []Run
+	answers := make([]error, maxRecordBatch)
 	for first := range s.records {
-		batch := []record{first}
+		batch = append(batch[:0], first)
 	more:
 		for len(batch) < maxRecordBatch {
 			select {
@@ -56,21 +64,22 @@ func (s *Scheduler) recorder() {
 		}
 		// A record carries the whole run: only the last one of each run
 		// needs writing.
-		last := make(map[string]int, len(batch))
-		for i, r := range batch {
-			last[r.run.ID] = i
+		clear(last)
+		for i := range batch {
+			last[batch[i].run.ID] = i
 		}
-		writes := make([]int, 0, len(last))
-		for i, r := range batch {
-			if last[r.run.ID] == i {
+		writes = writes[:0]
+		for i := range batch {
+			if last[batch[i].run.ID] == i {
 				writes = append(writes, i)
 			}
 		}
-		answers := make([]error, len(batch))
+		answers = answers[:len(batch)]
+		clear(answers)
 		if canBatch {
-			runs := make([]Run, len(writes))
-			for k, i := range writes {
-				runs[k] = batch[i].run
+			runs = runs[:0]
+			for _, i := range writes {
+				runs = append(runs, batch[i].run)
 			}
 			var got []error
 			err := s.persist(func(ctx context.Context) error {
@@ -89,15 +98,17 @@ func (s *Scheduler) recorder() {
 				answers[i] = s.persist(func(ctx context.Context) error { return s.store.UpdateRun(ctx, batch[i].run) }, &batch[i].run, "recording the run")
 			}
 		}
-		for i, r := range batch {
+		for i := range batch {
+			r := &batch[i]
 			answer := answers[last[r.run.ID]]
 			if r.done != nil {
 				r.done <- answer
 			} else if errors.Is(answer, ErrRunLost) && last[r.run.ID] == i {
-				s.logRun(slog.LevelWarn, "this node no longer holds the run (lost, canceled or taken over); its record is refused", &batch[i].run,
+				s.logRun(slog.LevelWarn, "this node no longer holds the run (lost, canceled or taken over); its record is refused", &r.run,
 					"status", r.run.Status)
 			}
 		}
+		clear(batch) // let the runs' memory go while the recorder waits
 	}
 }
 

@@ -141,7 +141,7 @@ var queries = map[string]string{
 		ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
 		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen, incarnation = excluded.incarnation`,
 	"beatNode": `UPDATE sundial_nodes SET last_seen = ? WHERE id = ?`,
-	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE incarnation = ? AND status IN ('pending', 'running') RETURNING id, cancel_requested`,
+	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND incarnation = ? AND status IN ('pending', 'running') RETURNING id, cancel_requested`,
 	"expired":  `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND lease_until < ? ORDER BY lease_until{lock}`,
 	"orphans":  `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND node_id = ? AND COALESCE(incarnation, '') <> ?{lock}`,
 	"reap": `UPDATE sundial_runs SET status = CASE WHEN cancel_requested = 1 THEN 'canceled' ELSE 'lost' END, ended_at = ?, error = ?
@@ -512,7 +512,11 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req sundial.ClaimRequest,
 	nowMicros, limit := req.Now.UnixMicro(), req.Limit
 	lease := req.LeaseUntil.Truncate(time.Microsecond)
 	var paused sql.NullInt64
-	if err := tx.QueryRowContext(ctx, s.q["clusterPaused"]).Scan(&paused); err != nil {
+	pausedStmt, err := s.stmt(ctx, "clusterPaused")
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.StmtContext(ctx, pausedStmt).QueryRowContext(ctx).Scan(&paused); err != nil {
 		return nil, err
 	}
 	if paused.Valid {
@@ -933,7 +937,7 @@ func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (su
 	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), req.Node); err != nil {
 		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q["beatRuns"], req.LeaseUntil.UnixMicro(), req.Incarnation)
+	rows, err := s.db.QueryContext(ctx, s.q["beatRuns"], req.LeaseUntil.UnixMicro(), req.Node, req.Incarnation)
 	if err != nil {
 		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
 	}

@@ -6,8 +6,9 @@ ALTER TABLE sundial_runs ADD COLUMN incarnation TEXT;
 ALTER TABLE sundial_runs ADD COLUMN claimed_at BIGINT;
 ALTER TABLE sundial_runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
 UPDATE sundial_runs SET claimed_at = started_at WHERE started_at IS NOT NULL;
-CREATE INDEX sundial_runs_holders ON sundial_runs (incarnation) WHERE status IN ('pending', 'running');
-CREATE INDEX sundial_runs_node_holders ON sundial_runs (node_id) WHERE status IN ('pending', 'running');
+-- One index serves both the heartbeat (node and incarnation) and a
+-- restarted node's look for its previous incarnation's runs (node).
+CREATE INDEX sundial_runs_holders ON sundial_runs (node_id, incarnation) WHERE status IN ('pending', 'running');
 
 ALTER TABLE sundial_nodes ADD COLUMN incarnation TEXT NOT NULL DEFAULT '';
 
