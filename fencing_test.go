@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -495,4 +496,27 @@ func TestEditingABusyJobDoesNotConflict(t *testing.T) {
 		}
 		b.stop(t)
 	})
+}
+
+// TestNodeIDOfALiveProcessIsRefused: a second process on this host under
+// the node ID of a live one is refused, since starting would take the live
+// one's runs; a dead one's ID is taken over (the restart case).
+func TestNodeIDOfALiveProcessIsRefused(t *testing.T) {
+	store := memstore.New(memstore.Options{})
+	host, _ := os.Hostname()
+	ctx := context.Background()
+	now := time.Now()
+	// The test's parent process is alive; PID 0x7ffffff0 is not.
+	store.RegisterNode(ctx, sundial.Node{ID: "live", Host: host, PID: os.Getppid(), Incarnation: "x", StartedAt: now, LastSeen: now}, now)
+	store.RegisterNode(ctx, sundial.Node{ID: "dead", Host: host, PID: 0x7ffffff0, Incarnation: "y", StartedAt: now, LastSeen: now}, now)
+	live := newScheduler(t, sundial.Config{Store: store, NodeID: "live"})
+	if err := live.Start(ctx); !errors.Is(err, sundial.ErrNodeIDInUse) {
+		t.Errorf("Start under a live process's node ID = %v, want ErrNodeIDInUse", err)
+		live.Shutdown(ctx)
+	}
+	dead := newScheduler(t, sundial.Config{Store: store, NodeID: "dead"})
+	if err := dead.Start(ctx); err != nil {
+		t.Errorf("Start under a dead process's node ID = %v", err)
+	}
+	dead.Shutdown(ctx)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -762,6 +763,9 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return errors.New("sundial: scheduler already started")
 	}
 	s.measureClock()
+	if err := s.checkNodeIDFree(ctx); err != nil {
+		return err
+	}
 	s.node.Incarnation = newID()
 	s.node.StartedAt = s.now()
 	s.node.LastSeen = s.node.StartedAt
@@ -802,6 +806,42 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	}
 	go s.loop(loopCtx)
 	return nil
+}
+
+// ErrNodeIDInUse is Start's error when another live process on this host
+// runs a scheduler under the same node ID: a new incarnation takes over its
+// node's runs, so two live processes must not share one ID.
+var ErrNodeIDInUse = errors.New("node ID is in use by a live process")
+
+// checkNodeIDFree refuses to start under the node ID of another process on
+// this host that is alive and renewed its leases lately: starting would
+// take its runs away while it still runs them. A process that died (the
+// restart this is for) has no live PID.
+func (s *Scheduler) checkNodeIDFree(ctx context.Context) error {
+	nodes, err := s.store.ListNodes(ctx)
+	if err != nil {
+		return fmt.Errorf("sundial: start: list nodes: %w", err)
+	}
+	for _, n := range nodes {
+		if n.ID != s.node.ID || n.Host != s.node.Host || n.PID == s.node.PID || n.PID <= 0 {
+			continue
+		}
+		if since := s.now().Sub(n.LastSeen); since < 2*s.leaseTTL && processAlive(n.PID) {
+			return fmt.Errorf("sundial: start: node ID %q: process %d on this host renewed its leases %s ago and is alive: %w; give each process its own node ID",
+				n.ID, n.PID, since.Round(time.Millisecond), ErrNodeIDInUse)
+		}
+	}
+	return nil
+}
+
+// processAlive reports whether a process with the PID exists on this host.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // loadable returns a stored job's trigger, or why the job cannot run.

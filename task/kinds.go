@@ -238,8 +238,26 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	// last line of stdout may be the result.
 	lastOut, lastErr := &lastLine{}, &lastLine{}
 	out := newMaskingWriter(k.Masker, outputOf(ctx))
-	res, runErr := k.Runner.Run(ctx, isolate.Cmd{Argv: c.argv, Dir: c.settings.Dir, Prepare: c.prepare, Env: env,
-		Output: out, Stdout: lastOut, Stderr: lastErr, Limits: limits, Grace: k.Grace})
+	cmd := isolate.Cmd{Argv: c.argv, Dir: c.settings.Dir, Prepare: c.prepare, Env: env,
+		Output: out, Stdout: lastOut, Stderr: lastErr, Limits: limits, Grace: k.Grace}
+	if lease := sundial.LeaseOf(ctx); lease != nil {
+		// The child's supervisor kills its tree by the lease's deadline
+		// unless the node renews it: a frozen or dead node cannot stop
+		// the child itself, and another node may retry the run.
+		keepAlive := make(chan time.Time, 1)
+		stop := make(chan struct{})
+		defer close(stop)
+		cmd.Deadline, cmd.KeepAlive = lease.Deadline(), keepAlive
+		go followLease(lease, keepAlive, stop)
+	}
+	res, runErr := k.Runner.Run(ctx, cmd)
+	if res.Strays > 0 {
+		fmt.Fprintf(out, "[sundial: the task left %d process(es) running after it exited; they were killed]\n", res.Strays)
+	}
+	if res.Lingering > 0 {
+		// What could not be contained is recorded with the run.
+		fmt.Fprintf(out, "[sundial: %d of the task's process(es) were still present 10s after SIGKILL (stuck in the kernel?)]\n", res.Lingering)
+	}
 	last := lastErr
 	if last.lastAny() == "" {
 		last = lastOut
@@ -252,6 +270,9 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 		}
 		if c.timeout > 0 && errors.Is(runErr, context.DeadlineExceeded) && ctx.Err() != nil {
 			return nil, fmt.Errorf("the process ran past its timeout of %s and was killed", c.timeout)
+		}
+		if res.Fenced || errors.Is(runErr, isolate.ErrFenced) {
+			return nil, fmt.Errorf("the process tree was killed by its supervisor: this node's lease on the run was not renewed in time: %w", runErr)
 		}
 		return nil, fmt.Errorf("the process was stopped (%s): %w", describeEnd(res), runErr)
 	}
@@ -277,6 +298,33 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 		return json.RawMessage(k.mask(l)), nil
 	}
 	return nil, nil
+}
+
+// followLease sends the lease's deadline to keepAlive at every renewal,
+// the newest only, until stop is closed.
+func followLease(lease *sundial.Lease, keepAlive chan time.Time, stop <-chan struct{}) {
+	sent := lease.Deadline()
+	for {
+		renewed := lease.Renewed()
+		select {
+		case <-stop:
+			return
+		case <-renewed:
+		}
+		d := lease.Deadline()
+		if !d.After(sent) {
+			// The run ended (its lease's channel stays closed): nothing
+			// more will come.
+			<-stop
+			return
+		}
+		select {
+		case <-keepAlive: // an older deadline the runner has not taken yet
+		default:
+		}
+		keepAlive <- d
+		sent = d
+	}
 }
 
 func (k *Kinds) mask(s string) string {

@@ -11,15 +11,12 @@ import (
 	_ "time/tzdata" // the binary carries its own zone database, so it runs on any host
 
 	"github.com/sundialhq/sundial/internal/cli"
-	"github.com/sundialhq/sundial/task/isolate"
 )
 
 func main() {
-	// The binary is also the shim that starts a task's child process with
-	// its limits set (see task/isolate).
-	if len(os.Args) > 1 && os.Args[1] == isolate.ShimArg {
-		os.Exit(isolate.ShimMain(os.Args[2:]))
-	}
+	// The binary is also the supervisor of every task's child process:
+	// task/isolate takes over at initialisation when it is started so,
+	// before main.
 	ctx, cancel := context.WithCancel(context.Background())
 	// The first SIGINT or SIGTERM starts a graceful stop; the second ends
 	// the process at once. The signals stay caught to the end rather than

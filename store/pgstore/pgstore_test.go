@@ -336,3 +336,59 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestCancelReachesTheOwningNode: a cancel requested through one replica
+// stops a run executing on another at once (LISTEN/NOTIFY wakes its
+// heartbeat), and that node records it canceled.
+func TestCancelReachesTheOwningNode(t *testing.T) {
+	pools := testSchema(t, 2)
+	ctx := context.Background()
+	stopped := make(chan time.Time, 1)
+	owner, err := sundial.New(sundial.Config{Store: mustNew(t, pools[0]), NodeID: "owner", MaxSleep: 100 * time.Millisecond, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner.Register("hold", func(ctx context.Context, r sundial.Run) (any, error) {
+		<-ctx.Done()
+		stopped <- time.Now()
+		return nil, ctx.Err()
+	})
+	// An API-only node: it knows the task's name but never starts.
+	api, err := sundial.New(sundial.Config{Store: mustNew(t, pools[1]), NodeID: "api", Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Register("hold", func(context.Context, sundial.Run) (any, error) { return nil, nil })
+	if err := owner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { owner.Shutdown(ctx) })
+	if _, err := api.AddJob(ctx, sundial.Job{ID: "long", Task: "hold", Trigger: trigger.At(time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	var run sundial.Run
+	waitFor(t, func() bool {
+		runs, _ := api.Runs(ctx, sundial.RunFilter{JobID: "long", Status: sundial.StatusRunning})
+		if len(runs) == 1 {
+			run = runs[0]
+		}
+		return len(runs) == 1
+	})
+	asked := time.Now()
+	if _, err := api.CancelRun(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case at := <-stopped:
+		t.Logf("the owning node stopped the run %s after the request", at.Sub(asked).Round(time.Millisecond))
+		if at.Sub(asked) > time.Second {
+			t.Errorf("the run stopped %s after the cancel, want within a second", at.Sub(asked))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the owning node did not stop the run")
+	}
+	waitFor(t, func() bool {
+		got, _ := api.Run(ctx, run.ID)
+		return got.Status == sundial.StatusCanceled
+	})
+}

@@ -113,3 +113,42 @@ func TestRestart(t *testing.T) {
 		return s, func() { s.Close() }
 	})
 }
+
+// TestClusterPauseSurvivesARestart: a pause made through one scheduler
+// holds for another process's scheduler and across a restart of both.
+func TestClusterPauseSurvivesARestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	ctx := context.Background()
+	newScheduler := func() *sundial.Scheduler {
+		s, err := sundial.New(sundial.Config{Store: mustOpen(t, path)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := newScheduler(), newScheduler()
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if paused, _, err := b.Paused(ctx); err != nil || !paused {
+		t.Errorf("another handle sees paused %v, %v", paused, err)
+	}
+	a.Shutdown(ctx)
+	restarted := newScheduler()
+	if err := restarted.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer restarted.Shutdown(ctx)
+	if paused, since, err := restarted.Paused(ctx); err != nil || !paused || since.IsZero() {
+		t.Errorf("after a restart: paused %v since %s, %v", paused, since, err)
+	}
+	if err := restarted.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if paused, _, _ := b.Paused(ctx); paused {
+		t.Error("still paused after Resume")
+	}
+}

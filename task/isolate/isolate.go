@@ -1,30 +1,57 @@
 // Package isolate runs user code in a child process that cannot hurt the
-// server or the next run: its own process group, killed whole on timeout
-// or cancel and after it exits (no orphans); a scrubbed environment;
-// resource limits set in the child by a small shim (the server's own
-// binary, re-executed) before it executes the task, never in the server;
-// cgroup v2 limits where the host allows; a fresh working directory per
-// run; output captured through a writer the caller bounds.
+// server or the next run, and cannot outlive it.
+//
+// Every child is started by a supervisor: the server's own binary,
+// re-executed with ShimArg (the package runs it at initialisation, before
+// main or TestMain, in any binary that imports it). The supervisor makes
+// itself the child subreaper, so that processes which leave the task's
+// process group or session (setsid, double fork) are still its
+// descendants, and it kills the task's whole tree — its process group and
+// every descendant it finds in /proc — when the task exits, when the
+// server asks (a cancel or a timeout: SIGTERM, then SIGKILL after the
+// grace), when the server dies (its end of a control socket closes), and
+// when a keep-alive deadline passes without a newer one, which it judges
+// on its own monotonic clock, so that a frozen or stopped server cannot
+// keep a run alive past its lease.
+//
+// Besides: a scrubbed environment; resource limits set before the task
+// starts, never in the server; cgroup v2 limits where the host allows; a
+// fresh working directory per run; output captured through a writer the
+// caller bounds. Linux only.
 package isolate
 
 import (
+	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sundialhq/sundial/task/isolate/internal/shim"
 )
 
-// ShimArg is the first argument that makes the sundial binary act as the
-// shim: cmd/sundial calls ShimMain when it sees it.
-const ShimArg = "__sundial_shim"
+// ShimArg is the first argument that makes a binary importing this
+// package act as the supervisor (see ShimMain).
+const ShimArg = shim.Arg
+
+// ShimMain runs the shim with args, the arguments after ShimArg, and
+// returns the exit code to use. A binary need not call it: the package
+// already does at initialisation, before main and TestMain, when the
+// binary is started with ShimArg. The shim is the supervisor of one child: it starts the
+// task in its own process group, with its limits, and kills its whole
+// tree when the task exits, when the server asks or dies, and when the
+// keep-alive deadline passes; started by the supervisor as a trampoline,
+// it sets the limits on itself and executes the task.
+func ShimMain(args []string) int { return shim.Main(args) }
 
 // Limits bound a child's resources; a zero field sets no limit.
 type Limits struct {
@@ -67,9 +94,21 @@ type Cmd struct {
 	Stdout, Stderr io.Writer
 	// Limits bound the child's resources.
 	Limits Limits
-	// Grace is how long the group has between SIGTERM and SIGKILL when
+	// Grace is how long the tree has between SIGTERM and SIGKILL when
 	// ctx ends. Default 5s.
 	Grace time.Duration
+	// Deadline, when not zero, is the instant by which the child's whole
+	// tree must be dead unless KeepAlive brings a later one: once it
+	// passes, the supervisor kills the tree with SIGKILL, even if this
+	// process is frozen or stopped (Result.Fenced, ErrFenced). Run does
+	// not start a child whose Deadline has passed.
+	Deadline time.Time
+	// KeepAlive, when set, brings new deadlines, on this process's clock:
+	// each value replaces the current one, so it may extend or shorten
+	// it; fencing starts with Deadline or the first value, and a closed
+	// channel leaves the last deadline in force. Run stops reading it
+	// when the child's tree is gone, so a sender should not block on it.
+	KeepAlive <-chan time.Time
 }
 
 // Result is how a child ended.
@@ -80,14 +119,27 @@ type Result struct {
 	Signal string
 	// Duration is from start to exit.
 	Duration time.Duration
+	// Fenced reports that the supervisor killed the tree because the
+	// keep-alive deadline passed without a newer one (or that Run did not
+	// start the child, its Deadline having passed).
+	Fenced bool
+	// Strays counts the descendants still running once the child's own
+	// process had ended (daemons, double forks, setsid), which the
+	// supervisor then killed.
+	Strays int
+	// Lingering counts the descendants that had been sent SIGKILL but
+	// were still there when the supervisor stopped waiting for them
+	// (a process stuck in the kernel); 0 means the tree was seen gone.
+	Lingering int
 }
 
-// Runner starts children. The zero value sets limits through /bin/sh (or
-// the current binary re-executed as the shim, when it must) and uses no
-// cgroup.
+// Runner starts children, each through a supervisor. The zero value sets
+// the limits that need it through /bin/sh's ulimit (the Go shim for a
+// process limit) and uses no cgroup.
 type Runner struct {
-	// Shim, when set, is the Go shim's command (default: the running
-	// executable with ShimArg), and every child goes through it.
+	// Shim, when set, is the supervisor's command (default: the running
+	// binary, through /proc/self/exe, with ShimArg); the arguments Run
+	// adds follow it.
 	Shim []string
 	// Getenv reads the server's environment; default os.Getenv.
 	Getenv func(string) string
@@ -95,21 +147,48 @@ type Runner struct {
 	// cgroup with the Limits' memory and pid bounds; empty for none (see
 	// DetectCgroup).
 	Cgroup string
-	// NoShell makes every child go through the Go shim, never /bin/sh.
+	// NoShell makes the supervisor set every limit through the Go shim,
+	// never /bin/sh.
 	NoShell bool
 }
 
 // ErrStart wraps failures to start a child at all.
 var ErrStart = errors.New("could not start the task's process")
 
-// Run runs c and waits for it. When ctx ends, the whole process group gets
-// SIGTERM, then SIGKILL after the grace; when the child exits, anything it
-// left running in its group is killed. The error is ctx's when ctx ended
-// the run, ErrStart when it could not start; a non-zero exit is not an
-// error (see Result).
+// ErrFenced is Run's error when the keep-alive deadline passed and the
+// child's tree was killed for it (or, with a past Cmd.Deadline, never
+// started).
+var ErrFenced = errors.New("killed: the keep-alive deadline passed (lease not renewed)")
+
+// selfExe names the running binary.
+const selfExe = "/proc/self/exe"
+
+// controlMargin is how long past the grace the server waits for the
+// supervisor to end the tree before it kills the supervisor and the
+// task's process group itself.
+const controlMargin = 2 * time.Second
+
+// Run runs c and waits for it and everything it started. When ctx ends,
+// the whole tree gets SIGTERM, then SIGKILL after the grace; when the
+// child exits, anything it left running is killed (Result.Strays); when
+// the keep-alive deadline passes, the tree is killed (Result.Fenced). The
+// error is ErrFenced then, ctx's when ctx ended the run (or had ended
+// before it: nothing is started then), ErrStart when it could not start;
+// a non-zero exit is not an error (see Result). Should the supervisor
+// itself be killed, Run kills the task's process group and says so in
+// its error: what left the group may then survive.
 func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	if len(c.Argv) == 0 || c.Argv[0] == "" {
 		return Result{}, fmt.Errorf("%w: no program given", ErrStart)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	deadline := int64(0)
+	if !c.Deadline.IsZero() {
+		if deadline = shim.MonoAt(c.Deadline); deadline <= shim.MonoNow() {
+			return Result{Fenced: true}, ErrFenced
+		}
 	}
 	dir := c.Dir
 	if dir == "" {
@@ -133,18 +212,53 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 		}
 		defer removeCgroup(cg)
 	}
-	argv, err := r.shimArgv(c.Limits, cg, c.Argv)
-	if err != nil {
-		return Result{}, err
+	grace := c.Grace
+	if grace <= 0 {
+		grace = 5 * time.Second
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
+	spec := shim.Spec{CPUSeconds: c.Limits.CPUSeconds, AddressSpace: c.Limits.AddressSpace, OpenFiles: c.Limits.OpenFiles,
+		Processes: c.Limits.Processes, Cgroup: cg, Grace: grace, Deadline: deadline, NoShell: r.NoShell}
+	var cmd *exec.Cmd
+	if len(r.Shim) > 0 {
+		cmd = exec.Command(r.Shim[0], append(append([]string{}, r.Shim[1:]...), spec.Args(c.Argv)...)...)
+	} else {
+		// The running binary, even if its file was replaced since (an
+		// upgrade): a supervisor of another version might not speak the
+		// same protocol.
+		cmd = exec.Command(selfExe, append([]string{ShimArg}, spec.Args(c.Argv)...)...)
+		if exe, err := os.Executable(); err == nil {
+			cmd.Args[0] = exe // for ps
+		}
+	}
+
+	// The control socket: the supervisor's end becomes its fd 3. When
+	// this process dies, the supervisor reads EOF and kills the tree.
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: control socket: %v", ErrStart, err)
+	}
+	theirs := os.NewFile(uintptr(fds[1]), "sundial-control")
+	defer theirs.Close()
+	ourFile := os.NewFile(uintptr(fds[0]), "sundial-control")
+	ctl, err := net.FileConn(ourFile)
+	ourFile.Close()
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: control socket: %v", ErrStart, err)
+	}
+	defer ctl.Close()
+
 	cmd.Dir = dir
 	cmd.Env = r.env(c.Env, dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.ExtraFiles = []*os.File{theirs}
+	// Its own process group keeps terminal signals meant for the server
+	// away from it. Pdeathsig is a second way to learn of the server's
+	// death (the kernel sends it when the thread that forked the
+	// supervisor ends, so the supervisor checks its parent).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGHUP}
 
 	// The child writes to pipes whose readers are ours, so that Wait
-	// returns when the child exits even if something it started still
-	// holds a pipe; that something is then killed with the group.
+	// returns when the supervisor exits, and the supervisor leaves no
+	// descendant that could still hold a pipe.
 	out := c.Output
 	if out == nil {
 		out = io.Discard
@@ -198,40 +312,96 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	closeWriters()
-	pgid := cmd.Process.Pid
+	theirs.Close()
 
-	grace := c.Grace
-	if grace <= 0 {
-		grace = 5 * time.Second
-	}
-	exited := make(chan struct{})
+	// What the supervisor says: the task's pid (its process group), then
+	// how the task ended.
+	var taskPID atomic.Int64
+	var rep *shim.Report
+	reported := make(chan struct{})
 	go func() {
-		select {
-		case <-ctx.Done():
-			syscall.Kill(-pgid, syscall.SIGTERM)
-			select {
-			case <-time.After(grace):
-				syscall.Kill(-pgid, syscall.SIGKILL)
-			case <-exited:
+		defer close(reported)
+		sc := bufio.NewScanner(ctl)
+		for sc.Scan() {
+			if pid, ok := strings.CutPrefix(sc.Text(), "P "); ok {
+				n, _ := strconv.Atoi(pid)
+				taskPID.Store(int64(n))
+			} else if x, ok := shim.ParseReport(sc.Text()); ok {
+				rep = &x
 			}
-		case <-exited:
+		}
+	}()
+	// What the supervisor is told: a cancel, new deadlines.
+	exited := make(chan struct{})
+	var controls sync.WaitGroup
+	controls.Add(1)
+	go func() {
+		defer controls.Done()
+		send := func(msg string) {
+			ctl.SetWriteDeadline(time.Now().Add(time.Second))
+			io.WriteString(ctl, msg)
+		}
+		done, keepAlive := ctx.Done(), c.KeepAlive
+		var giveUp <-chan time.Time
+		for {
+			select {
+			case <-done:
+				done = nil
+				send("T\n")
+				giveUp = time.After(grace + controlMargin)
+			case t, ok := <-keepAlive:
+				if !ok {
+					keepAlive = nil
+					continue
+				}
+				send("D " + strconv.FormatInt(shim.MonoAt(t), 10) + "\n")
+			case <-giveUp:
+				// The supervisor did not end the tree: end what we can.
+				giveUp = nil
+				cmd.Process.Kill()
+				if pid := taskPID.Load(); pid > 0 {
+					syscall.Kill(-int(pid), syscall.SIGKILL)
+				}
+			case <-exited:
+				return
+			}
 		}
 	}()
 	waitErr := cmd.Wait()
 	close(exited)
-	res := Result{Duration: time.Since(start), ExitCode: cmd.ProcessState.ExitCode()}
-	// Whatever the child left behind in its group goes with it.
-	syscall.Kill(-pgid, syscall.SIGKILL)
+	controls.Wait()
+	res := Result{Duration: time.Since(start)}
+	select {
+	case <-reported:
+	case <-time.After(2 * time.Second): // cannot happen: the supervisor's end of the socket is closed
+	}
+	ctl.Close()
+	<-reported
 	select {
 	case <-copied:
-	case <-time.After(2 * time.Second): // a process that left the group holds a pipe
-	}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		res.Signal = ws.Signal().String()
+	case <-time.After(2 * time.Second): // cannot happen either: nothing of the tree is left to hold a pipe
 	}
 	var exitErr *exec.ExitError
 	if waitErr != nil && !errors.As(waitErr, &exitErr) {
-		return res, fmt.Errorf("waiting for the task's process: %w", waitErr)
+		return res, fmt.Errorf("waiting for the task's supervisor: %w", waitErr)
+	}
+	if rep == nil {
+		// The supervisor was killed, or failed before it could report.
+		if pid := taskPID.Load(); pid > 0 {
+			syscall.Kill(-int(pid), syscall.SIGKILL)
+		}
+		res.ExitCode = cmd.ProcessState.ExitCode()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.Signal = ws.Signal().String()
+		}
+		return res, fmt.Errorf("the task's supervisor ended without a report (%s); the task's process group was killed, anything that left it may still run", cmd.ProcessState)
+	}
+	res.ExitCode, res.Fenced, res.Strays, res.Lingering = rep.Code, rep.Fenced, rep.Strays, rep.Lingering
+	if rep.Signal > 0 {
+		res.ExitCode, res.Signal = -1, syscall.Signal(rep.Signal).String()
+	}
+	if res.Fenced {
+		return res, ErrFenced
 	}
 	if ctx.Err() != nil {
 		return res, ctx.Err()
@@ -261,98 +431,3 @@ func (r *Runner) env(extra map[string]string, dir string) []string {
 	}
 	return env
 }
-
-// shimArgv returns the command that sets the limits in the child and then
-// executes argv. The limits that /bin/sh's ulimit sets the same way
-// everywhere (CPU time, address space, open files) and the cgroup join
-// go through a shell: it starts in about a millisecond. A process limit
-// (ulimit spells it -u in bash, -p in dash) needs the Go shim, which
-// re-executes this binary and costs several milliseconds more.
-func (r *Runner) shimArgv(l Limits, cgroup string, argv []string) ([]string, error) {
-	if l.Processes > 0 || r.Shim != nil || r.NoShell {
-		shim := r.Shim
-		if len(shim) == 0 {
-			exe, err := os.Executable()
-			if err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrStart, err)
-			}
-			shim = []string{exe, ShimArg}
-		}
-		spec, _ := json.Marshal(shimSpec{Limits: l, Cgroup: cgroup})
-		return append(append(append([]string{}, shim...), string(spec), "--"), argv...), nil
-	}
-	// Without -S or -H, ulimit sets both the soft and the hard limit (dash,
-	// bash, busybox), so the task cannot raise them again.
-	var script strings.Builder
-	if cgroup != "" {
-		fmt.Fprintf(&script, "echo 0 > '%s/cgroup.procs' || exit 2\n", strings.ReplaceAll(cgroup, "'", ""))
-	}
-	for _, lim := range []struct {
-		flag  string
-		value uint64
-	}{{"-t", l.CPUSeconds}, {"-v", l.AddressSpace / 1024}, {"-n", l.OpenFiles}} {
-		if lim.value > 0 {
-			fmt.Fprintf(&script, "ulimit %s %d || { echo 'sundial: cannot set ulimit %s %d' >&2; exit 2; }\n", lim.flag, lim.value, lim.flag, lim.value)
-		}
-	}
-	script.WriteString(`command -v "$1" >/dev/null 2>&1 || { echo "sundial: $1: not found on this host (PATH=$PATH)" >&2; exit 127; }` + "\n")
-	script.WriteString(`exec "$@"`)
-	return append([]string{"/bin/sh", "-c", script.String(), "sundial-shim"}, argv...), nil
-}
-
-// shimSpec is what the parent tells the shim.
-type shimSpec struct {
-	Limits Limits `json:"limits"`
-	Cgroup string `json:"cgroup,omitempty"`
-}
-
-// ShimMain is the shim: it joins the run's cgroup, sets the resource
-// limits on itself, and executes the task, which inherits them. args are
-// the arguments after ShimArg. It returns only on failure, with the exit
-// code to use (127: the program was not found, as a shell says).
-func ShimMain(args []string) int {
-	if len(args) < 3 || args[1] != "--" {
-		fmt.Fprintln(os.Stderr, "sundial shim: usage: SPEC -- PROGRAM [ARGS]")
-		return 2
-	}
-	var spec shimSpec
-	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
-		fmt.Fprintln(os.Stderr, "sundial shim: bad spec:", err)
-		return 2
-	}
-	if spec.Cgroup != "" {
-		if err := os.WriteFile(filepath.Join(spec.Cgroup, "cgroup.procs"), []byte("0"), 0); err != nil {
-			fmt.Fprintln(os.Stderr, "sundial shim: join cgroup:", err)
-			return 2
-		}
-	}
-	l := spec.Limits
-	for _, lim := range []struct {
-		resource int
-		value    uint64
-		name     string
-	}{{syscall.RLIMIT_CPU, l.CPUSeconds, "cpu"}, {syscall.RLIMIT_AS, l.AddressSpace, "address space"},
-		{syscall.RLIMIT_NOFILE, l.OpenFiles, "open files"}, {rlimitNproc, l.Processes, "processes"}} {
-		if lim.value == 0 {
-			continue
-		}
-		rl := syscall.Rlimit{Cur: lim.value, Max: lim.value}
-		if err := syscall.Setrlimit(lim.resource, &rl); err != nil {
-			fmt.Fprintf(os.Stderr, "sundial shim: limit %s to %d: %v\n", lim.name, lim.value, err)
-			return 2
-		}
-	}
-	argv := args[2:]
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "sundial: %s: not found on this host (PATH=%s)\n", argv[0], os.Getenv("PATH"))
-		return 127
-	}
-	err = syscall.Exec(path, argv, os.Environ())
-	fmt.Fprintf(os.Stderr, "sundial: cannot execute %s: %v\n", strings.Join(argv, " "), err)
-	return 126
-}
-
-// rlimitNproc is RLIMIT_NPROC, which package syscall does not name on
-// every platform.
-const rlimitNproc = 6

@@ -14,10 +14,12 @@ import (
 	"time"
 )
 
-// The test binary is the shim too: the runner re-executes it with ShimArg.
+// The test binary is the supervisor too: the runner re-executes it with
+// ShimArg, and the package's init takes over. It is also a stand-in for
+// the server in the tests that kill or stop the server (see helper).
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == ShimArg {
-		os.Exit(ShimMain(os.Args[2:]))
+	if dir := os.Getenv(helperEnv); dir != "" {
+		os.Exit(helper(dir))
 	}
 	os.Exit(m.Run())
 }
@@ -27,11 +29,7 @@ func runner(t *testing.T) *Runner { return &Runner{} }
 
 // runners are both ways of setting limits: /bin/sh and the Go shim.
 func runners(t *testing.T) map[string]*Runner {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]*Runner{"sh": {}, "go-shim": {Shim: []string{exe, ShimArg}}}
+	return map[string]*Runner{"sh": {}, "go-shim": {NoShell: true}}
 }
 
 // lockedBuffer is an output writer safe to read while the child writes.
@@ -85,6 +83,24 @@ func TestEnvironmentIsScrubbed(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("child env lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestOnlyStandardFilesReachTheChild: a descriptor the server holds
+// without close-on-exec (inherited from its own parent, say) stays out of
+// the child, as does the supervisor's control socket.
+func TestOnlyStandardFilesReachTheChild(t *testing.T) {
+	syscall.ForkLock.Lock()
+	fd, err := syscall.Open(os.DevNull, syscall.O_RDONLY, 0)
+	syscall.ForkLock.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	// 3 is the directory the shell reads for the glob.
+	_, out, err := run(t, context.Background(), Cmd{Argv: []string{"sh", "-c", "cd /proc/self/fd && echo *"}})
+	if err != nil || out != "0 1 2 3\n" {
+		t.Errorf("the child's descriptors: %q, %v", out, err)
 	}
 }
 
@@ -148,7 +164,9 @@ func sleeperPID(t *testing.T, dir string) int {
 // is cancelled; neither it nor the sleeper is left.
 func TestTimeoutKillsTheWholeGroup(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// The timeout leaves the supervisor and the shell ample time to start
+	// even on a loaded machine: the pid must be written before it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	res, _, err := run(t, ctx, Cmd{Argv: []string{"sh", "-c", "sleep 300 & echo $! > pid; wait"}, Dir: dir, Grace: time.Second})
 	if !errors.Is(err, context.DeadlineExceeded) || res.Signal == "" {
@@ -226,9 +244,15 @@ func TestLimitsApplyToTheChildOnly(t *testing.T) {
 			}
 		})
 	}
+	// An open-files limit alone the supervisor sets on itself before it
+	// starts the task.
+	_, out, _ := run(t, context.Background(), Cmd{Argv: []string{"cat", "/proc/self/limits"}, Limits: Limits{OpenFiles: 64}})
+	if !strings.Contains(out, "Max open files            64                   64") {
+		t.Errorf("open-files limit:\n%s", out)
+	}
 	// A process limit goes through the Go shim (sh spells it differently
 	// in each shell).
-	_, out, _ := run(t, context.Background(), Cmd{Argv: []string{"cat", "/proc/self/limits"}, Limits: Limits{Processes: 4000}})
+	_, out, _ = run(t, context.Background(), Cmd{Argv: []string{"cat", "/proc/self/limits"}, Limits: Limits{Processes: 4000}})
 	if !strings.Contains(out, "Max processes             4000                 4000") {
 		t.Errorf("process limit:\n%s", out)
 	}
