@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/sundialhq/sundial/trigger"
@@ -31,9 +30,9 @@ type Job struct {
 	// Options tune misfires, overlap, timeouts and retries.
 	Options JobOptions `json:"options"`
 	// Source says who manages the job: "" for a program using the
-	// library, SourceAPI or SourceConfig for the server. A server start
-	// removes the config-file jobs that its file no longer declares and
-	// never touches the others.
+	// library; a server marks the jobs it manages ("api", "config"). A
+	// server start removes the config-file jobs that its file no longer
+	// declares and never touches the others.
 	Source string `json:"source,omitempty"`
 
 	// Paused jobs do not fire; PauseReason says why a job was paused by
@@ -50,14 +49,6 @@ type Job struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
-
-// Job sources (Job.Source).
-const (
-	// SourceAPI marks a job created through the server's API or CLI.
-	SourceAPI = "api"
-	// SourceConfig marks a job declared in the server's config file.
-	SourceConfig = "config"
-)
 
 // Overlap is what happens when a job fires while MaxInstances of its runs
 // are still running.
@@ -106,8 +97,8 @@ type JobOptions struct {
 	// FixedDelay counts an interval trigger's next fire from the end of the
 	// previous run instead of from the previous fire (fixed rate).
 	FixedDelay bool `json:"fixed_delay,omitempty"`
-	// Notify sends word of the job's runs; a server delivers it (the
-	// library alone does not).
+	// Notify sends word of the job's runs; a server checks and delivers
+	// it (internal/notify), the library alone neither.
 	Notify []Notification `json:"notify,omitempty"`
 }
 
@@ -131,34 +122,6 @@ func (n Notification) Notifies(status RunStatus) bool {
 		return status == StatusFailed || status == StatusTimedOut || status == StatusLost
 	}
 	return slices.Contains(n.On, status)
-}
-
-// NotificationFormats are the webhook formats.
-var NotificationFormats = []string{"json", "slack", "dingtalk", "feishu", "wecom"}
-
-// Validate checks a notification, naming field and its parts in errors.
-func (n Notification) Validate(field string) error {
-	switch {
-	case n.Webhook == "" && len(n.Email) == 0:
-		return invalidf(field, "give a webhook URL or email addresses")
-	case n.Webhook != "" && !strings.HasPrefix(n.Webhook, "http://") && !strings.HasPrefix(n.Webhook, "https://"):
-		return invalidf(field+".webhook", "%q is not an http or https URL", n.Webhook)
-	case n.Format != "" && !slices.Contains(NotificationFormats, n.Format):
-		return invalidf(field+".format", "%q is not one of %s", n.Format, strings.Join(NotificationFormats, ", "))
-	}
-	for _, st := range n.On {
-		switch st {
-		case StatusFailed, StatusTimedOut, StatusLost, StatusMissed, StatusSucceeded, StatusSkipped, StatusInterrupted, StatusCanceled:
-		default:
-			return invalidf(field+".on", "%q is not a run status to notify (failed, timed_out, lost, missed, succeeded)", st)
-		}
-	}
-	for _, addr := range n.Email {
-		if !strings.Contains(addr, "@") {
-			return invalidf(field+".email", "%q is not an e-mail address", addr)
-		}
-	}
-	return nil
 }
 
 // Built-in defaults, chosen so that a job is not silently "missed by
@@ -235,11 +198,6 @@ func (o JobOptions) validate() error {
 		return invalidf("options.max_retry_backoff", "%s must not be negative", o.MaxRetryBackoff)
 	case !o.StartAt.IsZero() && !o.EndAt.IsZero() && o.EndAt.Before(o.StartAt):
 		return invalidf("options.end_at", "%s is before start_at %s", o.EndAt.Format(time.RFC3339), o.StartAt.Format(time.RFC3339))
-	}
-	for i, n := range o.Notify {
-		if err := n.Validate(fmt.Sprintf("options.notify[%d]", i)); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -158,19 +158,6 @@ type Node struct {
 	LastSeen    time.Time `json:"last_seen"`
 }
 
-// InQueues reports whether queue is one of queues (all when empty).
-func InQueues(queue string, queues []string) bool {
-	if len(queues) == 0 {
-		return true
-	}
-	for _, q := range queues {
-		if q == queue {
-			return true
-		}
-	}
-	return false
-}
-
 // Clock is an optional capability of a Store whose clock is not the host's:
 // the store tells its own time, and every scheduler sharing it judges
 // due-ness and leases on that one clock (it measures its offset to it).

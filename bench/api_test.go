@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/httpapi"
+	"github.com/sundialhq/sundial/internal/sqlstore"
 	"github.com/sundialhq/sundial/store/sqlitestore"
 	"github.com/sundialhq/sundial/task"
 )
@@ -42,12 +44,13 @@ func newAPIServer(b *testing.B) *apiServer {
 		b.Fatal(err)
 	}
 	s.Register("echo", task.Echo)
-	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: st, Logger: slog.New(slog.DiscardHandler)})
+	records := sqlstore.NewAdmin(st.Store)
+	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: records, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	secret, tok := httpapi.NewToken("bench", sundial.RoleAdmin, "bench", time.Now())
-	if err := st.CreateToken(ctx, tok); err != nil {
+	secret, tok := httpapi.NewToken("bench", admin.RoleAdmin, "bench", time.Now())
+	if err := records.CreateToken(ctx, tok); err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(api.Handler())

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/task/isolate"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -32,7 +33,7 @@ type Masker interface {
 
 // ScriptSource finds uploaded scripts (version 0: the latest).
 type ScriptSource interface {
-	GetScript(ctx context.Context, name string, version int) (sundial.Script, error)
+	GetScript(ctx context.Context, name string, version int) (admin.Script, error)
 }
 
 // Python configures the python kind and Python scripts.

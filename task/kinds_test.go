@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/store/memstore"
 	"github.com/sundialhq/sundial/task/isolate"
 )
@@ -40,7 +41,7 @@ func (f fakeSecrets) Reveal(_ context.Context, names []string) (map[string]strin
 	for _, n := range names {
 		v, ok := f[n]
 		if !ok {
-			return nil, fmt.Errorf("secret %q: %w", n, sundial.ErrSecretNotFound)
+			return nil, fmt.Errorf("secret %q: %w", n, admin.ErrSecretNotFound)
 		}
 		out[n] = v
 	}
@@ -59,7 +60,7 @@ func (f fakeSecrets) Mask(s string) string {
 // fakeScripts is a ScriptSource over a list of versions.
 type fakeScripts struct {
 	mu      sync.Mutex
-	scripts []sundial.Script
+	scripts []admin.Script
 }
 
 func (f *fakeScripts) add(name, lang, source string) {
@@ -71,13 +72,13 @@ func (f *fakeScripts) add(name, lang, source string) {
 			v++
 		}
 	}
-	f.scripts = append(f.scripts, sundial.Script{Name: name, Version: v, Lang: lang, Source: source, Checksum: "0123456789abcdef"})
+	f.scripts = append(f.scripts, admin.Script{Name: name, Version: v, Lang: lang, Source: source, Checksum: "0123456789abcdef"})
 }
 
-func (f *fakeScripts) GetScript(_ context.Context, name string, version int) (sundial.Script, error) {
+func (f *fakeScripts) GetScript(_ context.Context, name string, version int) (admin.Script, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var found *sundial.Script
+	var found *admin.Script
 	for i := range f.scripts {
 		s := &f.scripts[i]
 		if s.Name == name && (version == 0 || s.Version == version) {
@@ -85,7 +86,7 @@ func (f *fakeScripts) GetScript(_ context.Context, name string, version int) (su
 		}
 	}
 	if found == nil {
-		return sundial.Script{}, sundial.ErrScriptNotFound
+		return admin.Script{}, admin.ErrScriptNotFound
 	}
 	return *found, nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/task/isolate"
 )
 
@@ -68,7 +69,7 @@ func (k *Kinds) validateScript(raw json.RawMessage) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := k.Scripts.GetScript(ctx, a.Script, a.Version); err != nil {
-		if errors.Is(err, sundial.ErrScriptNotFound) {
+		if errors.Is(err, admin.ErrScriptNotFound) {
 			if a.Version > 0 {
 				return argErr("version", "script %q has no version %d", a.Script, a.Version)
 			}
@@ -106,7 +107,7 @@ func (k *Kinds) script(ctx context.Context, run sundial.Run) (any, error) {
 }
 
 // runScript runs one version of a script with a's arguments and settings.
-func (k *Kinds) runScript(ctx context.Context, run sundial.Run, sc sundial.Script, a ScriptArgs) (any, error) {
+func (k *Kinds) runScript(ctx context.Context, run sundial.Run, sc admin.Script, a ScriptArgs) (any, error) {
 	file := "script" + map[string]string{"python": ".py", "sh": ".sh", "bash": ".sh", "node": ".js"}[sc.Lang]
 	timeout := time.Duration(a.Timeout)
 	if sc.Lang == "python" {
@@ -206,7 +207,7 @@ func (k *Kinds) TestScript(ctx context.Context, lang, source string, args []any,
 	ctx = context.WithValue(ctx, runIOKey{}, rio)
 	run := sundial.Run{ID: "test-run", JobID: "(test run)", Task: "script", Attempt: 1, ScheduledAt: time.Now()}
 	sum := sha256.Sum256([]byte(source))
-	sc := sundial.Script{Name: "test-run", Version: 0, Lang: lang, Source: source, Checksum: hex.EncodeToString(sum[:])}
+	sc := admin.Script{Name: "test-run", Version: 0, Lang: lang, Source: source, Checksum: hex.EncodeToString(sum[:])}
 	start := time.Now()
 	result, err := k.runScript(ctx, run, sc, ScriptArgs{Script: "test-run", Args: args, Kwargs: kwargs})
 	return TestResult{Result: result, Err: err, Output: out.String(), Exit: rio.exit, Duration: time.Since(start)}, nil

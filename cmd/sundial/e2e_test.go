@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 // The end-to-end tests build the real binary, start `sundial serve` on a
@@ -213,7 +214,7 @@ func endToEnd(t *testing.T, dir, db string) {
 	}
 	var jobs []sundial.Job
 	json.Unmarshal([]byte(srv.mustCLI(t, "jobs", "list", "--json")), &jobs)
-	if len(jobs) != 2 || jobs[0].ID != "e2e" || jobs[1].ID != "from-config" || jobs[1].Source != sundial.SourceConfig {
+	if len(jobs) != 2 || jobs[0].ID != "e2e" || jobs[1].ID != "from-config" || jobs[1].Source != admin.SourceConfig {
 		t.Errorf("jobs list --json = %+v", jobs)
 	}
 	if table := srv.mustCLI(t, "jobs", "list"); !strings.HasPrefix(table, "ID ") || !strings.Contains(table, "from-config  echo  0 3 * * *") {

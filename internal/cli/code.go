@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/httpapi"
 )
 
@@ -72,7 +73,7 @@ func newScriptsCommand(env Env) *cobra.Command {
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/scripts", nil, &raw); err != nil {
 				return err
 			}
-			var out struct{ Scripts []sundial.Script }
+			var out struct{ Scripts []admin.Script }
 			json.Unmarshal(raw, &out)
 			if cf.json {
 				b, _ := json.Marshal(out.Scripts)
@@ -102,7 +103,7 @@ func newScriptsCommand(env Env) *cobra.Command {
 			if cf.json {
 				return printJSON(env.Stdout, raw)
 			}
-			var s sundial.Script
+			var s admin.Script
 			json.Unmarshal(raw, &s)
 			_, err := io.WriteString(env.Stdout, s.Source)
 			return err
@@ -118,7 +119,7 @@ func newScriptsCommand(env Env) *cobra.Command {
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/scripts/"+url.PathEscape(args[0])+"/versions", nil, &raw); err != nil {
 				return err
 			}
-			var out struct{ Versions []sundial.Script }
+			var out struct{ Versions []admin.Script }
 			json.Unmarshal(raw, &out)
 			if cf.json {
 				b, _ := json.Marshal(out.Versions)
@@ -183,7 +184,7 @@ func newSecretsCommand(env Env) *cobra.Command {
 		Short: "List secrets (never their values)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Secrets []sundial.SealedSecret }
+			var out struct{ Secrets []admin.SealedSecret }
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/secrets", nil, &out); err != nil {
 				return err
 			}

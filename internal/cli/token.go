@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/server"
 )
@@ -32,7 +32,7 @@ such as when the only admin token is lost).`,
 		Short: "Create a token; its secret is printed once",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !sundial.Role(role).Valid() {
+			if !admin.Role(role).Valid() {
 				return usagef("--role %q is not viewer, operator or admin", role)
 			}
 			if strings.TrimSpace(name) == "" {
@@ -40,22 +40,22 @@ such as when the only admin token is lost).`,
 			}
 			var tok httpapi.NewTokenView
 			if db != "" {
-				st, closeStore, err := server.OpenStore(cmd.Context(), db)
+				_, st, closeStore, err := server.OpenStore(cmd.Context(), db)
 				if err != nil {
 					return err
 				}
 				defer closeStore()
-				secret, t := httpapi.NewToken(name, sundial.Role(role), "cli --db", env.now())
+				secret, t := httpapi.NewToken(name, admin.Role(role), "cli --db", env.now())
 				if err := st.CreateToken(cmd.Context(), t); err != nil {
 					return err
 				}
 				detail, _ := json.Marshal(map[string]string{"name": name, "role": role})
-				if _, err := st.AppendAudit(cmd.Context(), sundial.AuditEntry{At: env.now(), Actor: "cli --db", Action: "token.create", Target: t.ID, Detail: detail}); err != nil {
+				if _, err := st.AppendAudit(cmd.Context(), admin.AuditEntry{At: env.now(), Actor: "cli --db", Action: "token.create", Target: t.ID, Detail: detail}); err != nil {
 					return err
 				}
 				tok = httpapi.NewTokenView{Token: t, Secret: secret}
 			} else {
-				body, _ := json.Marshal(httpapi.TokenRequest{Name: name, Role: sundial.Role(role)})
+				body, _ := json.Marshal(httpapi.TokenRequest{Name: name, Role: admin.Role(role)})
 				if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/tokens", body, &tok); err != nil {
 					return err
 				}
@@ -70,9 +70,9 @@ such as when the only admin token is lost).`,
 		Short: "List tokens (never their secrets)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var tokens []sundial.Token
+			var tokens []admin.Token
 			if db != "" {
-				st, closeStore, err := server.OpenStore(cmd.Context(), db)
+				_, st, closeStore, err := server.OpenStore(cmd.Context(), db)
 				if err != nil {
 					return err
 				}
@@ -82,7 +82,7 @@ such as when the only admin token is lost).`,
 				}
 			} else {
 				var out struct {
-					Tokens []sundial.Token `json:"tokens"`
+					Tokens []admin.Token `json:"tokens"`
 				}
 				if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/tokens", nil, &out); err != nil {
 					return err
@@ -91,7 +91,7 @@ such as when the only admin token is lost).`,
 			}
 			if cf.json {
 				if tokens == nil {
-					tokens = []sundial.Token{}
+					tokens = []admin.Token{}
 				}
 				b, _ := json.Marshal(tokens)
 				return printJSON(env.Stdout, b)
@@ -113,7 +113,7 @@ such as when the only admin token is lost).`,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if db != "" {
-				st, closeStore, err := server.OpenStore(cmd.Context(), db)
+				_, st, closeStore, err := server.OpenStore(cmd.Context(), db)
 				if err != nil {
 					return err
 				}
@@ -121,7 +121,7 @@ such as when the only admin token is lost).`,
 				if err := st.RevokeToken(cmd.Context(), args[0], env.now()); err != nil {
 					return &apiError{status: 404, detail: fmt.Sprintf("token %q: %v", args[0], err)}
 				}
-				st.AppendAudit(cmd.Context(), sundial.AuditEntry{At: env.now(), Actor: "cli --db", Action: "token.revoke", Target: args[0]})
+				st.AppendAudit(cmd.Context(), admin.AuditEntry{At: env.now(), Actor: "cli --db", Action: "token.revoke", Target: args[0]})
 			} else if _, err := cf.client(env).do(cmd.Context(), "DELETE", "/api/v1/tokens/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}

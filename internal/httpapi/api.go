@@ -1,8 +1,8 @@
 // Package httpapi serves Sundial's HTTP API: the REST API v1 under
 // /api/v1 (with its OpenAPI document), the Flask-APScheduler-compatible
 // routes under /scheduler, and the token authentication and audit log
-// they share. It talks to a sundial.Scheduler and the store's
-// sundial.AdminStore, and knows no concrete store.
+// they share. It talks to a sundial.Scheduler and the server's
+// admin.Store, and knows no concrete store.
 package httpapi
 
 import (
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/secrets"
 )
 
@@ -27,7 +28,7 @@ type Config struct {
 	// API-only node serves the whole API from the shared store.
 	Scheduler *sundial.Scheduler
 	// Admin keeps tokens and the audit log; required.
-	Admin sundial.AdminStore
+	Admin admin.Store
 	// NoAuth turns authentication off: every request acts as an admin.
 	// The server allows it only on a loopback address.
 	NoAuth bool
@@ -58,7 +59,7 @@ type Config struct {
 // API is the HTTP API. Create it with New and serve Handler.
 type API struct {
 	s       *sundial.Scheduler
-	admin   sundial.AdminStore
+	admin   admin.Store
 	noAuth  bool
 	prefix  string
 	maxBody int64
@@ -81,7 +82,7 @@ type API struct {
 type Route struct {
 	Method  string
 	Pattern string
-	Role    sundial.Role // "" for routes open to everyone
+	Role    admin.Role // "" for routes open to everyone
 }
 
 // New returns an API over cfg.
@@ -136,7 +137,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // handle registers a route that needs role (none when role is "").
 // errs renders the route's errors (problem JSON, or the Flask form).
-func (a *API) handle(method, pattern string, role sundial.Role, errs errorWriter, h handlerFunc) {
+func (a *API) handle(method, pattern string, role admin.Role, errs errorWriter, h handlerFunc) {
 	a.routes = append(a.routes, Route{Method: method, Pattern: pattern, Role: role})
 	a.mux.Handle(method+" "+pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := a.now()
@@ -204,7 +205,7 @@ func (w *statusWriter) Flush() {
 // audit records a change; a failure to record is logged, and does not undo
 // the change that was made.
 func (a *API) audit(ctx context.Context, action, target string, detail any) {
-	entry := sundial.AuditEntry{At: a.now(), Actor: actorOf(ctx), Action: action, Target: target}
+	entry := admin.AuditEntry{At: a.now(), Actor: actorOf(ctx), Action: action, Target: target}
 	if detail != nil {
 		if b, err := marshal(detail); err == nil {
 			entry.Detail = b

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 func TestRoutesMatchOpenAPI(t *testing.T) {
@@ -50,7 +51,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 // about the made-up ID).
 func TestEveryRouteChecksTheRole(t *testing.T) {
 	h := newHarness(t)
-	roles := []sundial.Role{"", sundial.RoleViewer, sundial.RoleOperator, sundial.RoleAdmin}
+	roles := []admin.Role{"", admin.RoleViewer, admin.RoleOperator, admin.RoleAdmin}
 	for _, r := range h.api.Routes() {
 		path := strings.ReplaceAll(r.Pattern, "{id}", "no-such-id")
 		for _, role := range roles {
@@ -81,14 +82,14 @@ func TestEveryRouteChecksTheRole(t *testing.T) {
 
 func TestFailedAuthSaysNothingAboutTokens(t *testing.T) {
 	h := newHarness(t)
-	secret := h.tokens[sundial.RoleAdmin]
+	secret := h.tokens[admin.RoleAdmin]
 	var revoked string
 	{
-		res := h.do(sundial.RoleAdmin, "POST", "/api/v1/tokens", map[string]string{"name": "temp", "role": "viewer"})
+		res := h.do(admin.RoleAdmin, "POST", "/api/v1/tokens", map[string]string{"name": "temp", "role": "viewer"})
 		var tok NewTokenView
 		res.json(t, &tok)
 		revoked = tok.Secret
-		if h.do(sundial.RoleAdmin, "DELETE", "/api/v1/tokens/"+tok.ID, nil).status != 204 {
+		if h.do(admin.RoleAdmin, "DELETE", "/api/v1/tokens/"+tok.ID, nil).status != 204 {
 			t.Fatal("revoke failed")
 		}
 	}
@@ -123,9 +124,9 @@ func basic(user, pass string) string {
 
 func TestJobLifecycle(t *testing.T) {
 	h := newHarness(t)
-	admin, op, viewer := sundial.RoleAdmin, sundial.RoleOperator, sundial.RoleViewer
+	adm, op, viewer := admin.RoleAdmin, admin.RoleOperator, admin.RoleViewer
 
-	res := h.do(admin, "POST", "/api/v1/jobs", `{"id": "report", "task": "echo", "args": {"to": "ops"},
+	res := h.do(adm, "POST", "/api/v1/jobs", `{"id": "report", "task": "echo", "args": {"to": "ops"},
 		"trigger": {"type": "cron", "expr": "0 9 * * 1-5", "timezone": "Europe/London"},
 		"tags": ["daily"], "options": {"timeout": "30s", "max_attempts": 2}}`)
 	if res.status != 201 || res.header.Get("Location") != "/api/v1/jobs/report" || res.header.Get("ETag") != `"1"` {
@@ -133,17 +134,17 @@ func TestJobLifecycle(t *testing.T) {
 	}
 	var job JobView
 	res.json(t, &job)
-	if job.Source != sundial.SourceAPI || job.Options.Timeout != 30*time.Second || job.NextRunAt.IsZero() ||
+	if job.Source != "api" || job.Options.Timeout != 30*time.Second || job.NextRunAt.IsZero() ||
 		job.Description == "" || !strings.Contains(string(res.body), `"timeout":"30s"`) {
 		t.Errorf("created job = %s", res.body)
 	}
 
 	// A string trigger is a crontab expression.
-	if res := h.do(admin, "POST", "/api/v1/jobs", `{"id": "tick", "task": "echo", "trigger": "*/5 * * * *"}`); res.status != 201 {
+	if res := h.do(adm, "POST", "/api/v1/jobs", `{"id": "tick", "task": "echo", "trigger": "*/5 * * * *"}`); res.status != 201 {
 		t.Fatalf("create with a string trigger = %d %s", res.status, res.body)
 	}
 	for i := range 3 {
-		h.do(admin, "POST", "/api/v1/jobs", fmt.Sprintf(`{"id": "z%d", "task": "echo", "trigger": "@hourly", "queue": "slow"}`, i))
+		h.do(adm, "POST", "/api/v1/jobs", fmt.Sprintf(`{"id": "z%d", "task": "echo", "trigger": "@hourly", "queue": "slow"}`, i))
 	}
 
 	// Listing: filters and pages.
@@ -175,11 +176,11 @@ func TestJobLifecycle(t *testing.T) {
 	// Replace with If-Match: the current version works once; the stale one
 	// is refused and changes nothing.
 	put := `{"task": "echo", "trigger": "0 10 * * *", "tags": ["daily"]}`
-	res = h.do(admin, "PUT", "/api/v1/jobs/report", put, "If-Match", `"1"`)
+	res = h.do(adm, "PUT", "/api/v1/jobs/report", put, "If-Match", `"1"`)
 	if res.status != 200 || res.header.Get("ETag") != `"2"` {
 		t.Fatalf("PUT = %d %s", res.status, res.body)
 	}
-	res = h.do(admin, "PUT", "/api/v1/jobs/report", `{"task": "echo", "trigger": "0 11 * * *"}`, "If-Match", `"1"`)
+	res = h.do(adm, "PUT", "/api/v1/jobs/report", `{"task": "echo", "trigger": "0 11 * * *"}`, "If-Match", `"1"`)
 	if res.status != 412 {
 		t.Errorf("stale PUT = %d %s, want 412", res.status, res.body)
 	}
@@ -189,12 +190,12 @@ func TestJobLifecycle(t *testing.T) {
 	}
 
 	// Merge patch: change one thing, keep the rest.
-	res = h.do(admin, "PATCH", "/api/v1/jobs/report", `{"name": "Morning report", "options": {"max_attempts": 5}}`, "If-Match", `"2"`)
+	res = h.do(adm, "PATCH", "/api/v1/jobs/report", `{"name": "Morning report", "options": {"max_attempts": 5}}`, "If-Match", `"2"`)
 	res.json(t, &job)
 	if res.status != 200 || job.Name != "Morning report" || job.Options.MaxAttempts != 5 || job.Trigger.Expr != "0 10 * * *" || !job.HasTag("daily") {
 		t.Errorf("PATCH = %d %s", res.status, res.body)
 	}
-	if res := h.do(admin, "PATCH", "/api/v1/jobs/report", `{"paused": true}`); res.status != 200 || !strings.Contains(string(res.body), `"paused":true`) {
+	if res := h.do(adm, "PATCH", "/api/v1/jobs/report", `{"paused": true}`); res.status != 200 || !strings.Contains(string(res.body), `"paused":true`) {
 		t.Errorf("PATCH paused = %d %s", res.status, res.body)
 	}
 
@@ -211,7 +212,7 @@ func TestJobLifecycle(t *testing.T) {
 	if res := h.do(op, "POST", "/api/v1/jobs/report/run", `{"args": {"to": "me"}}`); res.status != 403 {
 		t.Errorf("an operator replaced a job's args: %d", res.status)
 	}
-	res = h.do(admin, "POST", "/api/v1/jobs/report/run", `{"args": {"to": "me"}}`)
+	res = h.do(adm, "POST", "/api/v1/jobs/report/run", `{"args": {"to": "me"}}`)
 	var run sundial.Run
 	res.json(t, &run)
 	if res.status != 202 || res.header.Get("Location") != "/api/v1/runs/"+run.ID || !run.Manual {
@@ -228,10 +229,10 @@ func TestJobLifecycle(t *testing.T) {
 	}
 
 	// Delete with a stale If-Match is refused; then it works.
-	if res := h.do(admin, "DELETE", "/api/v1/jobs/report", nil, "If-Match", `"1"`); res.status != 412 {
+	if res := h.do(adm, "DELETE", "/api/v1/jobs/report", nil, "If-Match", `"1"`); res.status != 412 {
 		t.Errorf("stale DELETE = %d", res.status)
 	}
-	if res := h.do(admin, "DELETE", "/api/v1/jobs/report", nil); res.status != 200 || !strings.Contains(string(res.body), `"running_runs":[]`) {
+	if res := h.do(adm, "DELETE", "/api/v1/jobs/report", nil); res.status != 200 || !strings.Contains(string(res.body), `"running_runs":[]`) {
 		t.Errorf("DELETE = %d %s", res.status, res.body)
 	}
 	if res := h.do(viewer, "GET", "/api/v1/jobs/report", nil); res.status != 404 {
@@ -277,8 +278,8 @@ func (h *harness) waitRun(id string) sundial.Run {
 // problem naming the field, and nothing stored changes.
 func TestBadInputMatrix(t *testing.T) {
 	h := newHarness(t)
-	admin := sundial.RoleAdmin
-	if res := h.do(admin, "POST", "/api/v1/jobs", `{"id": "keep", "task": "echo", "trigger": "0 9 * * *"}`); res.status != 201 {
+	adm := admin.RoleAdmin
+	if res := h.do(adm, "POST", "/api/v1/jobs", `{"id": "keep", "task": "echo", "trigger": "0 9 * * *"}`); res.status != 201 {
 		t.Fatal(res.status)
 	}
 	huge := `{"id": "big", "task": "echo", "trigger": "0 9 * * *", "args": "` + strings.Repeat("x", 70<<10) + `"}`
@@ -338,7 +339,7 @@ func TestBadInputMatrix(t *testing.T) {
 	before := h.snapshot()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := h.do(admin, c.method, c.path, c.body, c.header...)
+			res := h.do(adm, c.method, c.path, c.body, c.header...)
 			if res.status != c.status {
 				t.Errorf("status = %d, want %d: %s", res.status, c.status, res.body)
 			}
@@ -360,7 +361,7 @@ func TestBadInputMatrix(t *testing.T) {
 // snapshot renders every job and token, to show that nothing changed.
 func (h *harness) snapshot() string {
 	jobs, _ := h.s.Jobs(context.Background(), sundial.JobFilter{})
-	tokens, _ := h.store.ListTokens(context.Background())
+	tokens, _ := h.records.ListTokens(context.Background())
 	var b strings.Builder
 	for _, j := range jobs {
 		fmt.Fprintf(&b, "%s v%d %s %s|", j.ID, j.Version, j.Trigger.Expr, j.NextRunAt)
@@ -371,27 +372,27 @@ func (h *harness) snapshot() string {
 
 func TestTokens(t *testing.T) {
 	h := newHarness(t)
-	admin := sundial.RoleAdmin
-	res := h.do(admin, "POST", "/api/v1/tokens", map[string]string{"name": "ci", "role": "operator"})
+	adm := admin.RoleAdmin
+	res := h.do(adm, "POST", "/api/v1/tokens", map[string]string{"name": "ci", "role": "operator"})
 	var created NewTokenView
 	res.json(t, &created)
-	if res.status != 201 || !strings.HasPrefix(created.Secret, TokenPrefix) || created.Role != sundial.RoleOperator {
+	if res.status != 201 || !strings.HasPrefix(created.Secret, TokenPrefix) || created.Role != admin.RoleOperator {
 		t.Fatalf("create = %d %s", res.status, res.body)
 	}
 	h.tokens["ci"] = created.Secret
 	var me Whoami
 	h.do("ci", "GET", "/api/v1/whoami", nil).json(t, &me)
-	if me.Name != "ci" || me.Role != sundial.RoleOperator || me.TokenID != created.ID {
+	if me.Name != "ci" || me.Role != admin.RoleOperator || me.TokenID != created.ID {
 		t.Errorf("whoami = %+v", me)
 	}
-	list := h.do(admin, "GET", "/api/v1/tokens", nil)
+	list := h.do(adm, "GET", "/api/v1/tokens", nil)
 	if strings.Contains(string(list.body), created.Secret) || strings.Contains(string(list.body), "hash") {
 		t.Errorf("token list shows a secret or hash: %s", list.body)
 	}
-	res = h.do(admin, "POST", "/api/v1/tokens/"+created.ID+"/rotate", nil)
+	res = h.do(adm, "POST", "/api/v1/tokens/"+created.ID+"/rotate", nil)
 	var rotated NewTokenView
 	res.json(t, &rotated)
-	if res.status != 201 || rotated.Secret == created.Secret || rotated.Name != "ci" || rotated.Role != sundial.RoleOperator {
+	if res.status != 201 || rotated.Secret == created.Secret || rotated.Name != "ci" || rotated.Role != admin.RoleOperator {
 		t.Fatalf("rotate = %d %s", res.status, res.body)
 	}
 	if res := h.do("ci", "GET", "/api/v1/whoami", nil); res.status != 401 {
@@ -401,17 +402,17 @@ func TestTokens(t *testing.T) {
 	if res := h.do("ci2", "GET", "/api/v1/whoami", nil); res.status != 200 {
 		t.Errorf("new secret = %d", res.status)
 	}
-	if res := h.do(admin, "DELETE", "/api/v1/tokens/"+rotated.ID, nil); res.status != 204 {
+	if res := h.do(adm, "DELETE", "/api/v1/tokens/"+rotated.ID, nil); res.status != 204 {
 		t.Errorf("revoke = %d", res.status)
 	}
 	if res := h.do("ci2", "GET", "/api/v1/whoami", nil); res.status != 401 {
 		t.Errorf("revoked secret = %d, want 401", res.status)
 	}
-	if res := h.do(admin, "DELETE", "/api/v1/tokens/"+rotated.ID, nil); res.status != 404 {
+	if res := h.do(adm, "DELETE", "/api/v1/tokens/"+rotated.ID, nil); res.status != 404 {
 		t.Errorf("second revoke = %d, want 404", res.status)
 	}
 	var audit AuditList
-	h.do(admin, "GET", "/api/v1/audit", nil).json(t, &audit)
+	h.do(adm, "GET", "/api/v1/audit", nil).json(t, &audit)
 	var actions []string
 	for _, e := range audit.Entries {
 		actions = append(actions, e.Action)
@@ -426,7 +427,7 @@ func TestTokens(t *testing.T) {
 
 func TestCronPreview(t *testing.T) {
 	h := newHarness(t)
-	res := h.do(sundial.RoleViewer, "POST", "/api/v1/cron/preview",
+	res := h.do(admin.RoleViewer, "POST", "/api/v1/cron/preview",
 		`{"trigger": {"type": "cron", "expr": "30 2 * * *", "timezone": "Europe/London"}, "count": 3, "from": "2026-03-28T00:00:00Z"}`)
 	var p Preview
 	res.json(t, &p)
@@ -440,7 +441,7 @@ func TestCronPreview(t *testing.T) {
 		t.Errorf("preview = %+v (%v), want %v", p, got, want)
 	}
 	var once Preview
-	h.do(sundial.RoleViewer, "POST", "/api/v1/cron/preview", `{"trigger": {"type": "date", "run_date": "2030-01-01T00:00:00Z"}}`).json(t, &once)
+	h.do(admin.RoleViewer, "POST", "/api/v1/cron/preview", `{"trigger": {"type": "date", "run_date": "2030-01-01T00:00:00Z"}}`).json(t, &once)
 	if len(once.Next) != 1 {
 		t.Errorf("a date trigger previews %d fires, want 1", len(once.Next))
 	}
@@ -448,14 +449,14 @@ func TestCronPreview(t *testing.T) {
 
 func TestStatusAndTasks(t *testing.T) {
 	h := newHarness(t)
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "a", "task": "echo", "trigger": "@daily", "paused": true}`)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "a", "task": "echo", "trigger": "@daily", "paused": true}`)
 	var st StatusView
-	h.do(sundial.RoleViewer, "GET", "/api/v1/status", nil).json(t, &st)
+	h.do(admin.RoleViewer, "GET", "/api/v1/status", nil).json(t, &st)
 	if !st.Scheduling || st.Jobs.Total != 1 || st.Jobs.Paused != 1 || len(st.Nodes) != 1 || st.Node.Node != st.Nodes[0].ID {
 		t.Errorf("status = %+v", st)
 	}
 	var tasks map[string][]string
-	h.do(sundial.RoleViewer, "GET", "/api/v1/tasks", nil).json(t, &tasks)
+	h.do(admin.RoleViewer, "GET", "/api/v1/tasks", nil).json(t, &tasks)
 	if fmt.Sprint(tasks["tasks"]) != "[echo fail gate]" {
 		t.Errorf("tasks = %v", tasks)
 	}
@@ -465,7 +466,7 @@ func TestNoAuthActsAsAdmin(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.NoAuth = true })
 	var me Whoami
 	h.do("", "GET", "/api/v1/whoami", nil).json(t, &me)
-	if me.Role != sundial.RoleAdmin {
+	if me.Role != admin.RoleAdmin {
 		t.Errorf("whoami without auth = %+v", me)
 	}
 	if res := h.do("", "POST", "/api/v1/jobs", `{"id": "a", "task": "echo", "trigger": "@daily"}`); res.status != 201 {
@@ -475,15 +476,15 @@ func TestNoAuthActsAsAdmin(t *testing.T) {
 
 func TestDescriptionsInTheRequestsLanguage(t *testing.T) {
 	h := newHarness(t)
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "d", "task": "echo", "trigger": "0 9 * * 1-5"}`)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "d", "task": "echo", "trigger": "0 9 * * 1-5"}`)
 	var en, zh JobView
-	h.do(sundial.RoleViewer, "GET", "/api/v1/jobs/d", nil).json(t, &en)
-	h.do(sundial.RoleViewer, "GET", "/api/v1/jobs/d", nil, "Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8").json(t, &zh)
+	h.do(admin.RoleViewer, "GET", "/api/v1/jobs/d", nil).json(t, &en)
+	h.do(admin.RoleViewer, "GET", "/api/v1/jobs/d", nil, "Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8").json(t, &zh)
 	if en.Description != "At 09:00, Monday through Friday" || zh.Description != "在 09:00，周一至周五" {
 		t.Errorf("descriptions: %q, %q", en.Description, zh.Description)
 	}
 	var p Preview
-	h.do(sundial.RoleViewer, "POST", "/api/v1/cron/preview", `{"trigger": "*/5 * * * *"}`, "Accept-Language", "zh").json(t, &p)
+	h.do(admin.RoleViewer, "POST", "/api/v1/cron/preview", `{"trigger": "*/5 * * * *"}`, "Accept-Language", "zh").json(t, &p)
 	if p.Description != "每 5 分钟" {
 		t.Errorf("preview in Chinese: %q", p.Description)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 // TokenPrefix starts every API token, so that secret scanners and people
@@ -26,13 +26,13 @@ var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithP
 
 // NewToken returns a new token's secret and its record (which keeps only
 // the secret's hash). The secret is shown once and never stored.
-func NewToken(name string, role sundial.Role, createdBy string, now time.Time) (secret string, t sundial.Token) {
+func NewToken(name string, role admin.Role, createdBy string, now time.Time) (secret string, t admin.Token) {
 	var b [32]byte
 	rand.Read(b[:])
 	secret = TokenPrefix + tokenEncoding.EncodeToString(b[:])
 	var id [8]byte
 	rand.Read(id[:])
-	return secret, sundial.Token{ID: tokenEncoding.EncodeToString(id[:]), Name: name, Role: role,
+	return secret, admin.Token{ID: tokenEncoding.EncodeToString(id[:]), Name: name, Role: role,
 		Hash: HashToken(secret), CreatedAt: now, CreatedBy: createdBy}
 }
 
@@ -47,7 +47,7 @@ func HashToken(secret string) []byte {
 type principal struct {
 	TokenID string
 	Name    string
-	Role    sundial.Role
+	Role    admin.Role
 }
 
 type principalKey struct{}
@@ -69,7 +69,7 @@ func actorOf(ctx context.Context) string {
 // whether a token exists.
 var errUnauthorized = errors.New("authentication required: send an API token as \"Authorization: Bearer <token>\"")
 
-type forbiddenError struct{ have, need sundial.Role }
+type forbiddenError struct{ have, need admin.Role }
 
 func (e *forbiddenError) Error() string {
 	return fmt.Sprintf("this token's role %q may not do this; it needs %q", e.have, e.need)
@@ -79,7 +79,7 @@ func (e *forbiddenError) Error() string {
 // of basic auth (what Flask-APScheduler clients send), or the UI's cookie.
 func (a *API) authenticate(r *http.Request) (principal, error) {
 	if a.noAuth {
-		return principal{Name: "no-auth", Role: sundial.RoleAdmin}, nil
+		return principal{Name: "no-auth", Role: admin.RoleAdmin}, nil
 	}
 	secret, fromCookie := "", false
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -95,7 +95,7 @@ func (a *API) authenticate(r *http.Request) (principal, error) {
 		return principal{}, errUnauthorized
 	}
 	t, err := a.admin.TokenByHash(r.Context(), HashToken(secret))
-	if errors.Is(err, sundial.ErrTokenNotFound) {
+	if errors.Is(err, admin.ErrTokenNotFound) {
 		return principal{}, errUnauthorized
 	}
 	if err != nil {

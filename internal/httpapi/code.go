@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/secrets"
 	"github.com/sundialhq/sundial/task"
 )
@@ -19,16 +19,16 @@ import (
 
 func (a *API) registerCode() {
 	p := a.writeProblem
-	viewer, admin := sundial.RoleViewer, sundial.RoleAdmin
+	viewer, adm := admin.RoleViewer, admin.RoleAdmin
 	a.handle("GET", v1+"/scripts", viewer, p, a.listScripts)
-	a.handle("POST", v1+"/scripts", admin, p, a.pushScript)
+	a.handle("POST", v1+"/scripts", adm, p, a.pushScript)
 	a.handle("GET", v1+"/scripts/{name}", viewer, p, a.getScript)
 	a.handle("GET", v1+"/scripts/{name}/versions", viewer, p, a.scriptVersions)
 	a.handle("GET", v1+"/scripts/{name}/versions/{version}", viewer, p, a.getScriptVersion)
-	a.handle("POST", v1+"/scripts/{name}/rollback", admin, p, a.rollbackScript)
-	a.handle("GET", v1+"/secrets", admin, p, a.listSecrets)
-	a.handle("PUT", v1+"/secrets/{name}", admin, p, a.putSecret)
-	a.handle("DELETE", v1+"/secrets/{name}", admin, p, a.deleteSecret)
+	a.handle("POST", v1+"/scripts/{name}/rollback", adm, p, a.rollbackScript)
+	a.handle("GET", v1+"/secrets", adm, p, a.listSecrets)
+	a.handle("PUT", v1+"/secrets/{name}", adm, p, a.putSecret)
+	a.handle("DELETE", v1+"/secrets/{name}", adm, p, a.deleteSecret)
 }
 
 // ScriptUpload pushes a new version of a script.
@@ -41,7 +41,7 @@ type ScriptUpload struct {
 // ScriptView is a stored script version, with a warning when it could not
 // be checked.
 type ScriptView struct {
-	sundial.Script
+	admin.Script
 	Warning string `json:"warning,omitempty"`
 }
 
@@ -71,7 +71,7 @@ func (a *API) storeScript(r *http.Request, name, lang, source, note string) (Scr
 		warning = w
 	}
 	sum := sha256.Sum256([]byte(source))
-	sc, err := a.admin.AddScriptVersion(r.Context(), sundial.Script{Name: name, Lang: lang, Source: source,
+	sc, err := a.admin.AddScriptVersion(r.Context(), admin.Script{Name: name, Lang: lang, Source: source,
 		Checksum: hex.EncodeToString(sum[:]), Author: actorOf(r.Context()), CreatedAt: a.now(), Note: note})
 	if err != nil {
 		return ScriptView{}, err
@@ -99,9 +99,9 @@ func (a *API) listScripts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if list == nil {
-		list = []sundial.Script{}
+		list = []admin.Script{}
 	}
-	return writeJSON(w, http.StatusOK, map[string][]sundial.Script{"scripts": list})
+	return writeJSON(w, http.StatusOK, map[string][]admin.Script{"scripts": list})
 }
 
 func (a *API) getScript(w http.ResponseWriter, r *http.Request) error {
@@ -117,7 +117,7 @@ func (a *API) scriptVersions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("script %q: %w", r.PathValue("name"), err)
 	}
-	return writeJSON(w, http.StatusOK, map[string][]sundial.Script{"versions": list})
+	return writeJSON(w, http.StatusOK, map[string][]admin.Script{"versions": list})
 }
 
 func versionParam(s string) (int, error) {
@@ -175,16 +175,16 @@ type SecretValue struct {
 
 func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) error {
 	if a.vault == nil {
-		return writeJSON(w, http.StatusOK, map[string][]sundial.SealedSecret{"secrets": {}})
+		return writeJSON(w, http.StatusOK, map[string][]admin.SealedSecret{"secrets": {}})
 	}
 	list, err := a.vault.List(r.Context())
 	if err != nil {
 		return err
 	}
 	if list == nil {
-		list = []sundial.SealedSecret{}
+		list = []admin.SealedSecret{}
 	}
-	return writeJSON(w, http.StatusOK, map[string][]sundial.SealedSecret{"secrets": list})
+	return writeJSON(w, http.StatusOK, map[string][]admin.SealedSecret{"secrets": list})
 }
 
 func (a *API) putSecret(w http.ResponseWriter, r *http.Request) error {
@@ -216,7 +216,7 @@ func (a *API) putSecret(w http.ResponseWriter, r *http.Request) error {
 func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	if a.vault == nil {
-		return fmt.Errorf("secret %q: %w", name, sundial.ErrSecretNotFound)
+		return fmt.Errorf("secret %q: %w", name, admin.ErrSecretNotFound)
 	}
 	if err := a.vault.Delete(r.Context(), name); err != nil {
 		return fmt.Errorf("secret %q: %w", name, err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/secrets"
 )
 
@@ -29,9 +30,9 @@ func TestScripts(t *testing.T) {
 			return "", nil
 		}
 	})
-	admin, viewer := sundial.RoleAdmin, sundial.RoleViewer
+	adm, viewer := admin.RoleAdmin, admin.RoleViewer
 	for i, src := range []string{"def run():\n    return 1\n", "def run():\n    return 2\n"} {
-		res := h.do(admin, "POST", "/api/v1/scripts", ScriptUpload{Name: "report", Lang: "python", Source: src})
+		res := h.do(adm, "POST", "/api/v1/scripts", ScriptUpload{Name: "report", Lang: "python", Source: src})
 		var v ScriptView
 		res.json(t, &v)
 		if res.status != 201 || v.Version != i+1 || len(v.Checksum) != 64 || !strings.Contains(v.Author, "admin-token") || v.Source != src {
@@ -47,33 +48,33 @@ func TestScripts(t *testing.T) {
 		{ScriptUpload{Name: "../x", Lang: "sh", Source: "true"}, "name"},
 		{ScriptUpload{Name: "x", Lang: "sh", Source: "  "}, "source"},
 	} {
-		res := h.do(admin, "POST", "/api/v1/scripts", c.up)
+		res := h.do(adm, "POST", "/api/v1/scripts", c.up)
 		var p Problem
 		res.json(t, &p)
 		if res.status != 400 || p.Field != c.field {
 			t.Errorf("push %+v = %d %+v, want 400 on %s", c.up, res.status, p, c.field)
 		}
 	}
-	if res := h.do(admin, "POST", "/api/v1/scripts", ScriptUpload{Name: "bad", Lang: "python", Source: "def run(:\n"}); !strings.Contains(string(res.body), "SyntaxError") {
+	if res := h.do(adm, "POST", "/api/v1/scripts", ScriptUpload{Name: "bad", Lang: "python", Source: "def run(:\n"}); !strings.Contains(string(res.body), "SyntaxError") {
 		t.Errorf("compile error not shown: %s", res.body)
 	}
-	var list map[string][]sundial.Script
+	var list map[string][]admin.Script
 	h.do(viewer, "GET", "/api/v1/scripts", nil).json(t, &list)
 	if len(list["scripts"]) != 1 || list["scripts"][0].Version != 2 || list["scripts"][0].Source != "" {
 		t.Errorf("list = %+v", list)
 	}
-	res := h.do(admin, "POST", "/api/v1/scripts/report/rollback", RollbackRequest{Version: 1})
+	res := h.do(adm, "POST", "/api/v1/scripts/report/rollback", RollbackRequest{Version: 1})
 	var v ScriptView
 	res.json(t, &v)
 	if res.status != 201 || v.Version != 3 || v.Source != "def run():\n    return 1\n" || v.Note != "rollback to version 1" {
 		t.Errorf("rollback = %d %s", res.status, res.body)
 	}
-	var versions map[string][]sundial.Script
+	var versions map[string][]admin.Script
 	h.do(viewer, "GET", "/api/v1/scripts/report/versions", nil).json(t, &versions)
 	if len(versions["versions"]) != 3 || versions["versions"][0].Version != 3 {
 		t.Errorf("versions = %+v", versions)
 	}
-	var sc sundial.Script
+	var sc admin.Script
 	h.do(viewer, "GET", "/api/v1/scripts/report/versions/2", nil).json(t, &sc)
 	if sc.Source != "def run():\n    return 2\n" {
 		t.Errorf("version 2 = %+v", sc)
@@ -84,7 +85,7 @@ func TestScripts(t *testing.T) {
 		}
 	}
 	var audit AuditList
-	h.do(admin, "GET", "/api/v1/audit?target=report", nil).json(t, &audit)
+	h.do(adm, "GET", "/api/v1/audit?target=report", nil).json(t, &audit)
 	if len(audit.Entries) != 3 || audit.Entries[0].Action != "script.rollback" || audit.Entries[2].Action != "script.push" {
 		t.Errorf("audit = %+v", audit.Entries)
 	}
@@ -92,7 +93,7 @@ func TestScripts(t *testing.T) {
 
 func TestSecrets(t *testing.T) {
 	noKey := newHarness(t)
-	if res := noKey.do(sundial.RoleAdmin, "PUT", "/api/v1/secrets/DB_PASSWORD", SecretValue{Value: "x"}); res.status != 409 || !strings.Contains(string(res.body), "SUNDIAL_SECRET_KEY") {
+	if res := noKey.do(admin.RoleAdmin, "PUT", "/api/v1/secrets/DB_PASSWORD", SecretValue{Value: "x"}); res.status != 409 || !strings.Contains(string(res.body), "SUNDIAL_SECRET_KEY") {
 		t.Errorf("PUT without a key = %d %s", res.status, res.body)
 	}
 	var vault *secrets.Vault
@@ -102,38 +103,38 @@ func TestSecrets(t *testing.T) {
 		vault, _ = secrets.NewVault(c.Admin, key, secrets.NewMasker())
 		c.Vault = vault
 	})
-	admin := sundial.RoleAdmin
+	adm := admin.RoleAdmin
 	canary := "pw-canary-91ab"
-	if res := h.do(admin, "PUT", "/api/v1/secrets/DB_PASSWORD", SecretValue{Value: canary}); res.status != 204 {
+	if res := h.do(adm, "PUT", "/api/v1/secrets/DB_PASSWORD", SecretValue{Value: canary}); res.status != 204 {
 		t.Fatalf("PUT = %d %s", res.status, res.body)
 	}
 	for _, c := range []struct {
 		name, body string
 		status     int
 	}{{"lower", `{"value": "x1234"}`, 400}, {"OK_NAME", `{"value": ""}`, 400}, {"OK_NAME", `{"valeu": "x"}`, 400}} {
-		if res := h.do(admin, "PUT", "/api/v1/secrets/"+c.name, c.body); res.status != c.status {
+		if res := h.do(adm, "PUT", "/api/v1/secrets/"+c.name, c.body); res.status != c.status {
 			t.Errorf("PUT %s %s = %d", c.name, c.body, res.status)
 		}
 	}
-	res := h.do(admin, "GET", "/api/v1/secrets", nil)
+	res := h.do(adm, "GET", "/api/v1/secrets", nil)
 	if !strings.Contains(string(res.body), `"name":"DB_PASSWORD"`) || strings.Contains(string(res.body), canary) {
 		t.Errorf("list = %s", res.body)
 	}
-	if res := h.do(sundial.RoleOperator, "GET", "/api/v1/secrets", nil); res.status != 403 {
+	if res := h.do(admin.RoleOperator, "GET", "/api/v1/secrets", nil); res.status != 403 {
 		t.Errorf("operator lists secrets: %d", res.status)
 	}
 	if got, _ := vault.Reveal(context.Background(), []string{"DB_PASSWORD"}); got["DB_PASSWORD"] != canary {
 		t.Errorf("Reveal = %v", got)
 	}
 	var audit AuditList
-	h.do(admin, "GET", "/api/v1/audit", nil).json(t, &audit)
+	h.do(adm, "GET", "/api/v1/audit", nil).json(t, &audit)
 	if strings.Contains(string(mustJSON(audit)), canary) || audit.Entries[0].Action != "secret.put" {
 		t.Errorf("audit = %+v", audit.Entries)
 	}
-	if res := h.do(admin, "DELETE", "/api/v1/secrets/DB_PASSWORD", nil); res.status != 204 {
+	if res := h.do(adm, "DELETE", "/api/v1/secrets/DB_PASSWORD", nil); res.status != 204 {
 		t.Errorf("DELETE = %d", res.status)
 	}
-	if res := h.do(admin, "DELETE", "/api/v1/secrets/DB_PASSWORD", nil); res.status != 404 {
+	if res := h.do(adm, "DELETE", "/api/v1/secrets/DB_PASSWORD", nil); res.status != 404 {
 		t.Errorf("DELETE again = %d", res.status)
 	}
 }
@@ -147,13 +148,13 @@ func mustJSON(v any) []byte {
 // HTTP while it runs, then gets its end.
 func TestFollowOutput(t *testing.T) {
 	h := newHarness(t)
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "g", "task": "gate", "trigger": "@yearly"}`)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "g", "task": "gate", "trigger": "@yearly"}`)
 	var run sundial.Run
-	h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/g/run", nil).json(t, &run)
+	h.do(admin.RoleOperator, "POST", "/api/v1/jobs/g/run", nil).json(t, &run)
 	srv := httptest.NewServer(h.api.Handler())
 	defer srv.Close()
 	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/runs/"+run.ID+"/output?follow=1", nil)
-	req.Header.Set("Authorization", "Bearer "+h.tokens[sundial.RoleViewer])
+	req.Header.Set("Authorization", "Bearer "+h.tokens[admin.RoleViewer])
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +213,7 @@ func TestFollowOutput(t *testing.T) {
 	if text.String() != "after the gate\n" {
 		t.Errorf("followed text = %q", text.String())
 	}
-	plain := h.do(sundial.RoleViewer, "GET", "/api/v1/runs/"+run.ID+"/output", nil)
+	plain := h.do(admin.RoleViewer, "GET", "/api/v1/runs/"+run.ID+"/output", nil)
 	if string(plain.body) != "before the gate\nafter the gate\n" {
 		t.Errorf("plain output = %q", plain.body)
 	}
@@ -220,7 +221,7 @@ func TestFollowOutput(t *testing.T) {
 
 func TestCookieAuthNeedsCSRFToken(t *testing.T) {
 	h := newHarness(t)
-	secret := h.tokens[sundial.RoleAdmin]
+	secret := h.tokens[admin.RoleAdmin]
 	cookies := CookieName + "=" + secret + "; " + CSRFCookie + "=csrf-value-123"
 	if res := h.do("", "GET", "/api/v1/jobs", nil, "Cookie", cookies); res.status != 200 {
 		t.Errorf("GET with the cookie = %d", res.status)
@@ -236,7 +237,7 @@ func TestCookieAuthNeedsCSRFToken(t *testing.T) {
 		t.Errorf("POST with the CSRF header = %d %s", res.status, res.body)
 	}
 	// A bearer token is not a browser's ambient credential: no CSRF token needed.
-	if res := h.do(sundial.RoleAdmin, "DELETE", "/api/v1/jobs/x", nil); res.status != 200 {
+	if res := h.do(admin.RoleAdmin, "DELETE", "/api/v1/jobs/x", nil); res.status != 200 {
 		t.Errorf("DELETE with a bearer token = %d", res.status)
 	}
 }
@@ -246,14 +247,14 @@ func TestEventStream(t *testing.T) {
 	srv := httptest.NewServer(h.api.Handler())
 	defer srv.Close()
 	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/events", nil)
-	req.Header.Set("Authorization", "Bearer "+h.tokens[sundial.RoleViewer])
+	req.Header.Set("Authorization", "Bearer "+h.tokens[admin.RoleViewer])
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "e", "task": "echo", "trigger": "@daily"}`)
-	h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/e/run", nil)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "e", "task": "echo", "trigger": "@daily"}`)
+	h.do(admin.RoleOperator, "POST", "/api/v1/jobs/e/run", nil)
 	sc := bufio.NewScanner(res.Body)
 	kinds := map[string]bool{}
 	deadline := time.After(20 * time.Second)
@@ -285,19 +286,19 @@ func TestTestRun(t *testing.T) {
 			return TestRun{Status: sundial.StatusSucceeded, Output: "ran " + req.Lang + ": " + req.Source, Result: json.RawMessage(`{"ok":true}`)}, nil
 		}
 	})
-	res := h.do(sundial.RoleAdmin, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python", Source: "def run(): pass"})
+	res := h.do(admin.RoleAdmin, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python", Source: "def run(): pass"})
 	var tr TestRun
 	res.json(t, &tr)
 	if res.status != 200 || tr.Output != "ran python: def run(): pass" || string(tr.Result) != `{"ok":true}` {
 		t.Errorf("test run = %d %s", res.status, res.body)
 	}
-	if res := h.do(sundial.RoleAdmin, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python"}); res.status != 400 {
+	if res := h.do(admin.RoleAdmin, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python"}); res.status != 400 {
 		t.Errorf("empty source = %d", res.status)
 	}
-	if res := h.do(sundial.RoleOperator, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python", Source: "x"}); res.status != 403 {
+	if res := h.do(admin.RoleOperator, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python", Source: "x"}); res.status != 403 {
 		t.Errorf("operator test run = %d", res.status)
 	}
-	if res := newHarness(t).do(sundial.RoleAdmin, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python", Source: "x"}); res.status != 409 {
+	if res := newHarness(t).do(admin.RoleAdmin, "POST", "/api/v1/scripts/test-run", TestRunRequest{Lang: "python", Source: "x"}); res.status != 409 {
 		t.Errorf("without a runner = %d", res.status)
 	}
 }

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 // startGate runs the job (a "gate" task) now and waits until it runs.
 func (h *harness) startGate(jobID string) sundial.Run {
 	h.t.Helper()
-	res := h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/"+jobID+"/run", nil)
+	res := h.do(admin.RoleOperator, "POST", "/api/v1/jobs/"+jobID+"/run", nil)
 	var run sundial.Run
 	res.json(h.t, &run)
 	if res.status != 202 {
@@ -35,14 +36,14 @@ func (h *harness) startGate(jobID string) sundial.Run {
 }
 
 // auditOf returns the audit entries about target, newest first.
-func (h *harness) auditOf(target string) []sundial.AuditEntry {
+func (h *harness) auditOf(target string) []admin.AuditEntry {
 	h.t.Helper()
 	var audit AuditList
-	h.do(sundial.RoleAdmin, "GET", "/api/v1/audit?target="+target, nil).json(h.t, &audit)
+	h.do(admin.RoleAdmin, "GET", "/api/v1/audit?target="+target, nil).json(h.t, &audit)
 	return audit.Entries
 }
 
-func actions(entries []sundial.AuditEntry) string {
+func actions(entries []admin.AuditEntry) string {
 	var out []string
 	for _, e := range entries {
 		out = append(out, e.Action)
@@ -70,7 +71,7 @@ func (h *harness) problem(res response, status int, field string) Problem {
 // cancel is audited with who asked.
 func TestCancelRun(t *testing.T) {
 	h := newHarness(t)
-	if res := h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "long", "task": "gate", "trigger": "@daily"}`); res.status != 201 {
+	if res := h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "long", "task": "gate", "trigger": "@daily"}`); res.status != 201 {
 		t.Fatal(res.status)
 	}
 	run := h.startGate("long")
@@ -78,7 +79,7 @@ func TestCancelRun(t *testing.T) {
 		t.Errorf("claimed_at %s, started_at %s", run.ClaimedAt, run.StartedAt)
 	}
 	path := "/api/v1/runs/" + run.ID + "/cancel"
-	for role, want := range map[sundial.Role]int{"": 401, sundial.RoleViewer: 403} {
+	for role, want := range map[admin.Role]int{"": 401, admin.RoleViewer: 403} {
 		if res := h.do(role, "POST", path, nil); res.status != want {
 			t.Errorf("cancel as %q = %d, want %d", role, res.status, want)
 		}
@@ -86,7 +87,7 @@ func TestCancelRun(t *testing.T) {
 	if got, _ := h.s.Run(context.Background(), run.ID); got.Status != sundial.StatusRunning || got.CancelRequested {
 		t.Fatalf("refused cancels changed the run: %+v", got)
 	}
-	res := h.do(sundial.RoleOperator, "POST", path, nil)
+	res := h.do(admin.RoleOperator, "POST", path, nil)
 	var asked sundial.Run
 	res.json(t, &asked)
 	if res.status != 202 || !asked.CancelRequested || asked.ID != run.ID || res.header.Get("Location") != "/api/v1/runs/"+run.ID {
@@ -97,7 +98,7 @@ func TestCancelRun(t *testing.T) {
 		t.Errorf("canceled run = %+v", ended)
 	}
 	var raw map[string]any
-	h.do(sundial.RoleViewer, "GET", "/api/v1/runs/"+run.ID, nil).json(t, &raw)
+	h.do(admin.RoleViewer, "GET", "/api/v1/runs/"+run.ID, nil).json(t, &raw)
 	for _, k := range []string{"claimed_at", "started_at", "ended_at", "cancel_requested"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("GET run lacks %q: %v", k, raw)
@@ -105,24 +106,24 @@ func TestCancelRun(t *testing.T) {
 	}
 
 	// Again: it has ended.
-	p := h.problem(h.do(sundial.RoleAdmin, "POST", path, nil), 409, "")
+	p := h.problem(h.do(admin.RoleAdmin, "POST", path, nil), 409, "")
 	if !strings.Contains(p.Detail, "canceled") || !strings.HasSuffix(p.Type, "/run-ended") {
 		t.Errorf("second cancel: %+v", p)
 	}
-	h.problem(h.do(sundial.RoleOperator, "POST", "/api/v1/runs/no-such-run/cancel", nil), 404, "")
+	h.problem(h.do(admin.RoleOperator, "POST", "/api/v1/runs/no-such-run/cancel", nil), 404, "")
 
 	// A run that finished on its own cannot be canceled either.
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "quick", "task": "echo", "trigger": "@daily"}`)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "quick", "task": "echo", "trigger": "@daily"}`)
 	var quick sundial.Run
-	h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/quick/run", nil).json(t, &quick)
+	h.do(admin.RoleOperator, "POST", "/api/v1/jobs/quick/run", nil).json(t, &quick)
 	h.waitRun(quick.ID)
-	if p := h.problem(h.do(sundial.RoleOperator, "POST", "/api/v1/runs/"+quick.ID+"/cancel", nil), 409, ""); !strings.Contains(p.Detail, "succeeded") {
+	if p := h.problem(h.do(admin.RoleOperator, "POST", "/api/v1/runs/"+quick.ID+"/cancel", nil), 409, ""); !strings.Contains(p.Detail, "succeeded") {
 		t.Errorf("cancel a succeeded run: %+v", p)
 	}
 
 	// Listing canceled runs works.
 	var list RunList
-	h.do(sundial.RoleViewer, "GET", "/api/v1/runs?status=canceled", nil).json(t, &list)
+	h.do(admin.RoleViewer, "GET", "/api/v1/runs?status=canceled", nil).json(t, &list)
 	if len(list.Runs) != 1 || list.Runs[0].ID != run.ID {
 		t.Errorf("canceled runs = %+v", list.Runs)
 	}
@@ -138,13 +139,13 @@ func TestCancelRun(t *testing.T) {
 // for a scheduler; canceling it cancels it at once (200).
 func TestCancelWaitingRun(t *testing.T) {
 	h := newAPIOnlyHarness(t)
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "later", "task": "echo", "trigger": "@daily"}`)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "later", "task": "echo", "trigger": "@daily"}`)
 	var run sundial.Run
-	h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/later/run", nil).json(t, &run)
+	h.do(admin.RoleOperator, "POST", "/api/v1/jobs/later/run", nil).json(t, &run)
 	if run.Status != sundial.StatusScheduled {
 		t.Fatalf("run now on an API-only node = %+v", run)
 	}
-	res := h.do(sundial.RoleOperator, "POST", "/api/v1/runs/"+run.ID+"/cancel", nil)
+	res := h.do(admin.RoleOperator, "POST", "/api/v1/runs/"+run.ID+"/cancel", nil)
 	var canceled sundial.Run
 	res.json(t, &canceled)
 	if res.status != 200 || canceled.Status != sundial.StatusCanceled || canceled.EndedAt.IsZero() {
@@ -161,7 +162,7 @@ func TestCancelWaitingRun(t *testing.T) {
 func TestPauseAndDeleteReportRunningRuns(t *testing.T) {
 	h := newHarness(t)
 	for _, id := range []string{"g1", "g2", "g3"} {
-		if res := h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "`+id+`", "task": "gate", "trigger": "@daily"}`); res.status != 201 {
+		if res := h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "`+id+`", "task": "gate", "trigger": "@daily"}`); res.status != 201 {
 			t.Fatal(res.status)
 		}
 	}
@@ -169,7 +170,7 @@ func TestPauseAndDeleteReportRunningRuns(t *testing.T) {
 
 	// Pause, leaving the run going.
 	run := h.startGate("g1")
-	res := h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/g1/pause", nil)
+	res := h.do(admin.RoleOperator, "POST", "/api/v1/jobs/g1/pause", nil)
 	var paused PausedJob
 	res.json(t, &paused)
 	if res.status != 200 || !paused.Paused || len(paused.RunningRuns) != 1 {
@@ -182,8 +183,8 @@ func TestPauseAndDeleteReportRunningRuns(t *testing.T) {
 		t.Errorf("a pause without cancel_running touched the run: %+v", got)
 	}
 	// Pause again, canceling it.
-	h.problem(h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/g1/pause?cancel_running=maybe", nil), 400, "cancel_running")
-	res = h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/g1/pause?cancel_running=true", nil)
+	h.problem(h.do(admin.RoleOperator, "POST", "/api/v1/jobs/g1/pause?cancel_running=maybe", nil), 400, "cancel_running")
+	res = h.do(admin.RoleOperator, "POST", "/api/v1/jobs/g1/pause?cancel_running=true", nil)
 	paused = PausedJob{}
 	res.json(t, &paused)
 	if res.status != 200 || len(paused.RunningRuns) != 1 || !paused.RunningRuns[0].CancelRequested {
@@ -199,39 +200,39 @@ func TestPauseAndDeleteReportRunningRuns(t *testing.T) {
 		t.Errorf("audit of g1 = %s", actions(e))
 	}
 	// Nothing running: an empty list, not null.
-	if res := h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/g1/pause", nil); !strings.Contains(string(res.body), `"running_runs":[]`) {
+	if res := h.do(admin.RoleOperator, "POST", "/api/v1/jobs/g1/pause", nil); !strings.Contains(string(res.body), `"running_runs":[]`) {
 		t.Errorf("pause with nothing running: %s", res.body)
 	}
 
 	// Delete is for admins; it answers with the runs left going.
 	run2 := h.startGate("g2")
-	for _, role := range []sundial.Role{sundial.RoleViewer, sundial.RoleOperator} {
+	for _, role := range []admin.Role{admin.RoleViewer, admin.RoleOperator} {
 		if res := h.do(role, "DELETE", "/api/v1/jobs/g2?cancel_running=true", nil); res.status != 403 {
 			t.Errorf("delete as %s = %d", role, res.status)
 		}
 	}
-	h.problem(h.do(sundial.RoleAdmin, "DELETE", "/api/v1/jobs/g2?cancel_running=2", nil), 400, "cancel_running")
-	res = h.do(sundial.RoleAdmin, "DELETE", "/api/v1/jobs/g2?cancel_running=false", nil)
+	h.problem(h.do(admin.RoleAdmin, "DELETE", "/api/v1/jobs/g2?cancel_running=2", nil), 400, "cancel_running")
+	res = h.do(admin.RoleAdmin, "DELETE", "/api/v1/jobs/g2?cancel_running=false", nil)
 	var removal JobRemoval
 	res.json(t, &removal)
 	if res.status != 200 || removal.ID != "g2" || len(removal.RunningRuns) != 1 || removal.RunningRuns[0].ID != run2.ID ||
 		removal.RunningRuns[0].Node != node || removal.RunningRuns[0].CancelRequested {
 		t.Fatalf("delete, cancel_running=false = %d %s", res.status, res.body)
 	}
-	if res := h.do(sundial.RoleViewer, "GET", "/api/v1/jobs/g2", nil); res.status != 404 {
+	if res := h.do(admin.RoleViewer, "GET", "/api/v1/jobs/g2", nil); res.status != 404 {
 		t.Errorf("deleted job = %d", res.status)
 	}
 	if got, _ := h.s.Run(context.Background(), run2.ID); got.Status != sundial.StatusRunning {
 		t.Errorf("the run of the deleted job = %s, want it still running", got.Status)
 	}
-	if res := h.do(sundial.RoleOperator, "POST", "/api/v1/runs/"+run2.ID+"/cancel", nil); res.status != 202 {
+	if res := h.do(admin.RoleOperator, "POST", "/api/v1/runs/"+run2.ID+"/cancel", nil); res.status != 202 {
 		t.Errorf("cancel the deleted job's run = %d", res.status)
 	}
 	h.waitRun(run2.ID)
 
 	// Delete, canceling.
 	run3 := h.startGate("g3")
-	res = h.do(sundial.RoleAdmin, "DELETE", "/api/v1/jobs/g3?cancel_running=true", nil)
+	res = h.do(admin.RoleAdmin, "DELETE", "/api/v1/jobs/g3?cancel_running=true", nil)
 	removal = JobRemoval{}
 	res.json(t, &removal)
 	if res.status != 200 || len(removal.RunningRuns) != 1 || !removal.RunningRuns[0].CancelRequested {
@@ -246,7 +247,7 @@ func TestPauseAndDeleteReportRunningRuns(t *testing.T) {
 	if e := h.auditOf("g3"); actions(e) != "[job.delete job.run job.create]" {
 		t.Errorf("audit of g3 = %s", actions(e))
 	}
-	h.problem(h.do(sundial.RoleAdmin, "DELETE", "/api/v1/jobs/g3?cancel_running=true", nil), 404, "")
+	h.problem(h.do(admin.RoleAdmin, "DELETE", "/api/v1/jobs/g3?cancel_running=true", nil), 404, "")
 }
 
 // TestClusterPause: operators pause and resume every node; the state shows
@@ -255,39 +256,39 @@ func TestPauseAndDeleteReportRunningRuns(t *testing.T) {
 func TestClusterPause(t *testing.T) {
 	h := newHarness(t)
 	var st SchedulerState
-	h.do(sundial.RoleViewer, "GET", "/api/v1/scheduler", nil).json(t, &st)
+	h.do(admin.RoleViewer, "GET", "/api/v1/scheduler", nil).json(t, &st)
 	if st.Paused || !st.Since.IsZero() {
 		t.Errorf("initial state = %+v", st)
 	}
-	for role, want := range map[sundial.Role]int{"": 401, sundial.RoleViewer: 403} {
+	for role, want := range map[admin.Role]int{"": 401, admin.RoleViewer: 403} {
 		if res := h.do(role, "POST", "/api/v1/scheduler/pause", nil); res.status != want {
 			t.Errorf("pause as %q = %d, want %d", role, res.status, want)
 		}
 	}
-	res := h.do(sundial.RoleOperator, "POST", "/api/v1/scheduler/pause", nil)
+	res := h.do(admin.RoleOperator, "POST", "/api/v1/scheduler/pause", nil)
 	res.json(t, &st)
 	if res.status != 200 || !st.Paused || st.Since.IsZero() || st.Changed == nil || !*st.Changed {
 		t.Fatalf("pause = %d %s", res.status, res.body)
 	}
 	since := st.Since
 	st = SchedulerState{}
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/scheduler/pause", nil).json(t, &st)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/scheduler/pause", nil).json(t, &st)
 	if !st.Paused || !st.Since.Equal(since) || st.Changed == nil || *st.Changed {
 		t.Errorf("second pause = %+v, want unchanged since %s", st, since)
 	}
 	var status StatusView
-	h.do(sundial.RoleViewer, "GET", "/api/v1/status", nil).json(t, &status)
+	h.do(admin.RoleViewer, "GET", "/api/v1/status", nil).json(t, &status)
 	if !status.Paused || !status.PausedSince.Equal(since) || !status.Node.Paused {
 		t.Errorf("status while paused = %+v", status)
 	}
 	// Nothing fires while paused.
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "tick", "task": "echo", "trigger": {"type": "interval", "seconds": 1}, "options": {"run_on_start": true}}`)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "tick", "task": "echo", "trigger": {"type": "interval", "seconds": 1}, "options": {"run_on_start": true}}`)
 	time.Sleep(300 * time.Millisecond)
 	if runs, _ := h.s.Runs(context.Background(), sundial.RunFilter{JobID: "tick"}); len(runs) != 0 {
 		t.Errorf("a job fired while the scheduler was paused: %+v", runs)
 	}
 	st = SchedulerState{}
-	res = h.do(sundial.RoleOperator, "POST", "/api/v1/scheduler/resume", nil)
+	res = h.do(admin.RoleOperator, "POST", "/api/v1/scheduler/resume", nil)
 	res.json(t, &st)
 	if res.status != 200 || st.Paused || !st.Since.IsZero() || !*st.Changed {
 		t.Errorf("resume = %d %s", res.status, res.body)
@@ -302,7 +303,7 @@ func TestClusterPause(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if res := h.do(sundial.RoleOperator, "POST", "/api/v1/scheduler/resume", nil); !strings.Contains(string(res.body), `"changed":false`) {
+	if res := h.do(admin.RoleOperator, "POST", "/api/v1/scheduler/resume", nil); !strings.Contains(string(res.body), `"changed":false`) {
 		t.Errorf("second resume: %s", res.body)
 	}
 	e := h.auditOf("cluster")
@@ -321,7 +322,7 @@ func TestBulkActions(t *testing.T) {
 		`{"id": "c", "task": "echo", "trigger": "@daily", "queue": "q1"}`,
 		`{"id": "d", "task": "echo", "trigger": "@daily"}`,
 	} {
-		if res := h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", doc); res.status != 201 {
+		if res := h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", doc); res.status != 201 {
 			t.Fatal(res.status, string(res.body))
 		}
 	}
@@ -335,7 +336,7 @@ func TestBulkActions(t *testing.T) {
 		}
 		return out
 	}
-	bulk := func(role sundial.Role, path string) BulkAnswer {
+	bulk := func(role admin.Role, path string) BulkAnswer {
 		t.Helper()
 		res := h.do(role, "POST", path, nil)
 		var out BulkAnswer
@@ -354,42 +355,42 @@ func TestBulkActions(t *testing.T) {
 	}
 
 	for _, path := range []string{"/api/v1/jobs/pause", "/api/v1/jobs/resume", "/api/v1/jobs/run"} {
-		for role, want := range map[sundial.Role]int{"": 401, sundial.RoleViewer: 403} {
+		for role, want := range map[admin.Role]int{"": 401, admin.RoleViewer: 403} {
 			if res := h.do(role, "POST", path+"?tag=x", nil); res.status != want {
 				t.Errorf("%s as %q = %d, want %d", path, role, res.status, want)
 			}
 		}
-		h.problem(h.do(sundial.RoleOperator, "POST", path, nil), 400, "all")
-		h.problem(h.do(sundial.RoleOperator, "POST", path+"?all=false", nil), 400, "all")
-		h.problem(h.do(sundial.RoleOperator, "POST", path+"?all=every", nil), 400, "all")
+		h.problem(h.do(admin.RoleOperator, "POST", path, nil), 400, "all")
+		h.problem(h.do(admin.RoleOperator, "POST", path+"?all=false", nil), 400, "all")
+		h.problem(h.do(admin.RoleOperator, "POST", path+"?all=every", nil), 400, "all")
 	}
-	h.problem(h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/resume?tag=x&cancel_running=true", nil), 400, "cancel_running")
-	h.problem(h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/pause?tag=x&cancel_running=yes-please", nil), 400, "cancel_running")
+	h.problem(h.do(admin.RoleOperator, "POST", "/api/v1/jobs/resume?tag=x&cancel_running=true", nil), 400, "cancel_running")
+	h.problem(h.do(admin.RoleOperator, "POST", "/api/v1/jobs/pause?tag=x&cancel_running=yes-please", nil), 400, "cancel_running")
 	if p := paused(); len(p) != 0 {
 		t.Fatalf("refused bulk requests paused %v", p)
 	}
 
-	a := bulk(sundial.RoleOperator, "/api/v1/jobs/pause?tag=x")
+	a := bulk(admin.RoleOperator, "/api/v1/jobs/pause?tag=x")
 	if outcomes(a) != "a:paused b:paused" || a.Matched != 2 || a.Changed != 2 || a.Failed != 0 || a.Selector.Tag != "x" || a.Action != "pause" {
 		t.Errorf("pause tag=x = %+v", a)
 	}
-	if a := bulk(sundial.RoleOperator, "/api/v1/jobs/pause?tag=x&queue=q1"); outcomes(a) != "a:unchanged" || a.Changed != 0 {
+	if a := bulk(admin.RoleOperator, "/api/v1/jobs/pause?tag=x&queue=q1"); outcomes(a) != "a:unchanged" || a.Changed != 0 {
 		t.Errorf("pause tag=x queue=q1 = %+v", a)
 	}
-	if a := bulk(sundial.RoleOperator, "/api/v1/jobs/resume?queue=q1"); outcomes(a) != "a:resumed c:unchanged" || a.Changed != 1 {
+	if a := bulk(admin.RoleOperator, "/api/v1/jobs/resume?queue=q1"); outcomes(a) != "a:resumed c:unchanged" || a.Changed != 1 {
 		t.Errorf("resume queue=q1 = %+v", a)
 	}
 	if p := fmt.Sprint(paused()); p != "[b]" {
 		t.Errorf("paused = %s, want [b]", p)
 	}
 	// The default queue is a queue too.
-	if a := bulk(sundial.RoleOperator, "/api/v1/jobs/pause?queue="); outcomes(a) != "b:unchanged d:paused" {
+	if a := bulk(admin.RoleOperator, "/api/v1/jobs/pause?queue="); outcomes(a) != "b:unchanged d:paused" {
 		t.Errorf("pause queue='' = %+v", a)
 	}
-	if a := bulk(sundial.RoleOperator, "/api/v1/jobs/resume?all=true"); outcomes(a) != "a:unchanged b:resumed c:unchanged d:resumed" || a.Matched != 4 {
+	if a := bulk(admin.RoleOperator, "/api/v1/jobs/resume?all=true"); outcomes(a) != "a:unchanged b:resumed c:unchanged d:resumed" || a.Matched != 4 {
 		t.Errorf("resume all = %+v", a)
 	}
-	a = bulk(sundial.RoleOperator, "/api/v1/jobs/run?tag=x")
+	a = bulk(admin.RoleOperator, "/api/v1/jobs/run?tag=x")
 	if outcomes(a) != "a:started b:started" || a.Results[0].RunID == "" || a.Results[1].RunID == "" {
 		t.Fatalf("run tag=x = %+v", a)
 	}
@@ -398,7 +399,7 @@ func TestBulkActions(t *testing.T) {
 			t.Errorf("bulk run of %s = %+v", r.ID, got)
 		}
 	}
-	if a := bulk(sundial.RoleOperator, "/api/v1/jobs/pause?tag=nothing-has-it"); a.Matched != 0 || len(a.Results) != 0 {
+	if a := bulk(admin.RoleOperator, "/api/v1/jobs/pause?tag=nothing-has-it"); a.Matched != 0 || len(a.Results) != 0 {
 		t.Errorf("an empty selection = %+v", a)
 	}
 
@@ -411,7 +412,7 @@ func TestBulkActions(t *testing.T) {
 
 	// A job that fails is reported, and the others go on.
 	h.s.Shutdown(context.Background())
-	a = bulk(sundial.RoleOperator, "/api/v1/jobs/run?queue=q1")
+	a = bulk(admin.RoleOperator, "/api/v1/jobs/run?queue=q1")
 	if outcomes(a) != "a:failed c:failed" || a.Failed != 2 || a.Results[0].Status != 409 || a.Results[0].Error == "" {
 		t.Errorf("run after shutdown = %+v", a)
 	}
@@ -421,21 +422,21 @@ func TestBulkActions(t *testing.T) {
 // cancels the selected jobs' runs and lists them per job.
 func TestBulkPauseCancelsRunning(t *testing.T) {
 	h := newHarness(t)
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "g", "task": "gate", "trigger": "@daily", "tags": ["batch"]}`)
-	h.do(sundial.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "e", "task": "echo", "trigger": "@daily", "tags": ["batch"]}`)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "g", "task": "gate", "trigger": "@daily", "tags": ["batch"]}`)
+	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "e", "task": "echo", "trigger": "@daily", "tags": ["batch"]}`)
 	run := h.startGate("g")
 	// Paused already: unchanged, but its run is listed, and canceled.
-	if res := h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/g/pause", nil); res.status != 200 {
+	if res := h.do(admin.RoleOperator, "POST", "/api/v1/jobs/g/pause", nil); res.status != 200 {
 		t.Fatal(res.status)
 	}
-	res := h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/pause?tag=batch", nil)
+	res := h.do(admin.RoleOperator, "POST", "/api/v1/jobs/pause?tag=batch", nil)
 	var a BulkAnswer
 	res.json(t, &a)
 	if res.status != 200 || len(a.Results) != 2 || a.Results[1].Outcome != "unchanged" || len(a.Results[1].RunningRuns) != 1 ||
 		a.Results[1].RunningRuns[0].CancelRequested || a.Results[0].Outcome != "paused" {
 		t.Fatalf("bulk pause = %d %s", res.status, res.body)
 	}
-	res = h.do(sundial.RoleOperator, "POST", "/api/v1/jobs/pause?tag=batch&cancel_running=true", nil)
+	res = h.do(admin.RoleOperator, "POST", "/api/v1/jobs/pause?tag=batch&cancel_running=true", nil)
 	a = BulkAnswer{}
 	res.json(t, &a)
 	if res.status != 200 || len(a.Results) != 2 || a.Results[1].ID != "g" || len(a.Results[1].RunningRuns) != 1 ||

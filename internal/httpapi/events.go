@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 func (a *API) registerEvents() {
-	a.handle("GET", v1+"/events", sundial.RoleViewer, a.writeProblem, a.events)
-	a.handle("POST", v1+"/scripts/test-run", sundial.RoleAdmin, a.writeProblem, a.testRun)
+	a.handle("GET", v1+"/events", admin.RoleViewer, a.writeProblem, a.events)
+	a.handle("POST", v1+"/scripts/test-run", admin.RoleAdmin, a.writeProblem, a.testRun)
 }
 
 // ChangeEvent is the data of a server-sent "change" event: something about

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/task"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -26,17 +27,17 @@ import (
 func (a *API) registerFlask() {
 	e := a.writeFlaskError
 	p := a.prefix
-	viewer, operator, admin := sundial.RoleViewer, sundial.RoleOperator, sundial.RoleAdmin
+	viewer, operator, adm := admin.RoleViewer, admin.RoleOperator, admin.RoleAdmin
 	a.handle("GET", p, viewer, e, a.flaskInfo)
-	a.handle("POST", p+"/pause", admin, e, a.flaskPause)
-	a.handle("POST", p+"/resume", admin, e, a.flaskResume)
-	a.handle("POST", p+"/start", admin, e, a.flaskStart)
-	a.handle("POST", p+"/shutdown", admin, e, a.flaskShutdown)
+	a.handle("POST", p+"/pause", adm, e, a.flaskPause)
+	a.handle("POST", p+"/resume", adm, e, a.flaskResume)
+	a.handle("POST", p+"/start", adm, e, a.flaskStart)
+	a.handle("POST", p+"/shutdown", adm, e, a.flaskShutdown)
 	a.handle("GET", p+"/jobs", viewer, e, a.flaskListJobs)
-	a.handle("POST", p+"/jobs", admin, e, a.flaskAddJob)
+	a.handle("POST", p+"/jobs", adm, e, a.flaskAddJob)
 	a.handle("GET", p+"/jobs/{id}", viewer, e, a.flaskGetJob)
-	a.handle("PATCH", p+"/jobs/{id}", admin, e, a.flaskUpdateJob)
-	a.handle("DELETE", p+"/jobs/{id}", admin, e, a.flaskDeleteJob)
+	a.handle("PATCH", p+"/jobs/{id}", adm, e, a.flaskUpdateJob)
+	a.handle("DELETE", p+"/jobs/{id}", adm, e, a.flaskDeleteJob)
 	a.handle("POST", p+"/jobs/{id}/pause", operator, e, a.flaskPauseJob)
 	a.handle("POST", p+"/jobs/{id}/resume", operator, e, a.flaskResumeJob)
 	a.handle("POST", p+"/jobs/{id}/run", operator, e, a.flaskRunJob)
@@ -159,7 +160,7 @@ func (a *API) flaskAddJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	job := sundial.Job{Source: sundial.SourceAPI}
+	job := sundial.Job{Source: admin.SourceAPI}
 	ch, err := a.applyFlask(&job, fields, true)
 	if err != nil {
 		return err

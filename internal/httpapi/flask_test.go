@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 type flaskJob map[string]any
 
 func TestFlaskJobs(t *testing.T) {
 	h := newHarness(t)
-	admin, op, viewer := sundial.RoleAdmin, sundial.RoleOperator, sundial.RoleViewer
+	adm, op, viewer := admin.RoleAdmin, admin.RoleOperator, admin.RoleViewer
 
-	res := h.do(admin, "POST", "/scheduler/jobs", `{"id": "job1", "func": "echo", "trigger": "interval", "seconds": 10, "args": [1, 2], "kwargs": {"a": 1}}`)
+	res := h.do(adm, "POST", "/scheduler/jobs", `{"id": "job1", "func": "echo", "trigger": "interval", "seconds": 10, "args": [1, 2], "kwargs": {"a": 1}}`)
 	var j flaskJob
 	res.json(t, &j)
 	if res.status != 200 || j["trigger"] != "interval" || j["seconds"] != 10.0 || j["name"] != "echo" || j["func"] != "echo" ||
@@ -28,7 +29,7 @@ func TestFlaskJobs(t *testing.T) {
 		t.Errorf("args, kwargs = %v %v", j["args"], j["kwargs"])
 	}
 
-	res = h.do(admin, "POST", "/scheduler/jobs", `{"id": "c", "func": "echo", "trigger": "cron", "day_of_week": "mon-fri", "hour": 9,
+	res = h.do(adm, "POST", "/scheduler/jobs", `{"id": "c", "func": "echo", "trigger": "cron", "day_of_week": "mon-fri", "hour": 9,
 		"minute": "30", "timezone": "Asia/Shanghai", "misfire_grace_time": null, "coalesce": false, "max_instances": 3}`)
 	j = nil
 	res.json(t, &j)
@@ -45,21 +46,21 @@ func TestFlaskJobs(t *testing.T) {
 		t.Errorf("stored options = %+v", stored.Options)
 	}
 
-	if res := h.do(admin, "POST", "/scheduler/jobs", `{"id": "d", "func": "echo", "trigger": "date", "run_date": "2031-01-02T03:04:05+00:00"}`); res.status != 200 ||
+	if res := h.do(adm, "POST", "/scheduler/jobs", `{"id": "d", "func": "echo", "trigger": "date", "run_date": "2031-01-02T03:04:05+00:00"}`); res.status != 200 ||
 		!strings.Contains(string(res.body), `"run_date":"2031-01-02T03:04:05+00:00"`) {
 		t.Errorf("add date = %d %s", res.status, res.body)
 	}
-	if res := h.do(admin, "POST", "/scheduler/jobs", `{"id": "p", "func": "echo", "trigger": "cron", "hour": 1, "next_run_time": null}`); res.status != 200 ||
+	if res := h.do(adm, "POST", "/scheduler/jobs", `{"id": "p", "func": "echo", "trigger": "cron", "hour": 1, "next_run_time": null}`); res.status != 200 ||
 		!strings.Contains(string(res.body), `"next_run_time":null`) {
 		t.Errorf("add paused = %d %s", res.status, res.body)
 	}
 
 	// Conflicts and replacement.
-	res = h.do(admin, "POST", "/scheduler/jobs", `{"id": "job1", "func": "echo", "trigger": "interval", "minutes": 1}`)
+	res = h.do(adm, "POST", "/scheduler/jobs", `{"id": "job1", "func": "echo", "trigger": "interval", "minutes": 1}`)
 	if res.status != 409 || string(res.body) != `{"error_message":"Job job1 already exists."}`+"\n" {
 		t.Errorf("duplicate = %d %s", res.status, res.body)
 	}
-	if res := h.do(admin, "POST", "/scheduler/jobs", `{"id": "job1", "func": "echo", "trigger": "interval", "minutes": 1, "args": [1, 2], "kwargs": {"a": 1}, "replace_existing": true}`); res.status != 200 ||
+	if res := h.do(adm, "POST", "/scheduler/jobs", `{"id": "job1", "func": "echo", "trigger": "interval", "minutes": 1, "args": [1, 2], "kwargs": {"a": 1}, "replace_existing": true}`); res.status != 200 ||
 		!strings.Contains(string(res.body), `"minutes":1`) {
 		t.Errorf("replace_existing = %d %s", res.status, res.body)
 	}
@@ -76,12 +77,12 @@ func TestFlaskJobs(t *testing.T) {
 
 	// Modify: a new trigger replaces the old one; other keys change alone.
 	j = nil
-	h.do(admin, "PATCH", "/scheduler/jobs/c", `{"trigger": "cron", "hour": 10, "minute": 15}`).json(t, &j)
+	h.do(adm, "PATCH", "/scheduler/jobs/c", `{"trigger": "cron", "hour": 10, "minute": 15}`).json(t, &j)
 	if j["hour"] != "10" || j["minute"] != "15" || j["day_of_week"] != nil {
 		t.Errorf("patch trigger = %v", j)
 	}
 	j = nil
-	h.do(admin, "PATCH", "/scheduler/jobs/c", `{"name": "renamed", "kwargs": {"b": 2}}`).json(t, &j)
+	h.do(adm, "PATCH", "/scheduler/jobs/c", `{"name": "renamed", "kwargs": {"b": 2}}`).json(t, &j)
 	if j["name"] != "renamed" || j["hour"] != "10" || j["kwargs"].(map[string]any)["b"] != 2.0 {
 		t.Errorf("patch name = %v", j)
 	}
@@ -110,23 +111,23 @@ func TestFlaskJobs(t *testing.T) {
 	if len(runs) != 1 || runs[0].Status != sundial.StatusSucceeded || string(runs[0].Result) != `{"args":[1,2],"kwargs":{"a":1}}` {
 		t.Errorf("runs after run = %+v", runs)
 	}
-	h.do(admin, "POST", "/scheduler/jobs", `{"id": "bad", "func": "fail", "trigger": "cron", "hour": 3}`)
+	h.do(adm, "POST", "/scheduler/jobs", `{"id": "bad", "func": "fail", "trigger": "cron", "hour": 3}`)
 	res = h.do(op, "POST", "/scheduler/jobs/bad/run", nil)
 	if res.status != 500 || !strings.Contains(string(res.body), "the database is on fire") {
 		t.Errorf("failing run = %d %s", res.status, res.body)
 	}
 
-	if res := h.do(admin, "DELETE", "/scheduler/jobs/job1", nil); res.status != 204 {
+	if res := h.do(adm, "DELETE", "/scheduler/jobs/job1", nil); res.status != 204 {
 		t.Errorf("delete = %d", res.status)
 	}
-	if res := h.do(admin, "DELETE", "/scheduler/jobs/job1", nil); res.status != 404 {
+	if res := h.do(adm, "DELETE", "/scheduler/jobs/job1", nil); res.status != 404 {
 		t.Errorf("delete again = %d", res.status)
 	}
 }
 
 func TestFlaskBadInput(t *testing.T) {
 	h := newHarness(t)
-	h.do(sundial.RoleAdmin, "POST", "/scheduler/jobs", `{"id": "keep", "func": "echo", "trigger": "cron", "hour": 1}`)
+	h.do(admin.RoleAdmin, "POST", "/scheduler/jobs", `{"id": "keep", "func": "echo", "trigger": "cron", "hour": 1}`)
 	before := h.snapshot()
 	for _, c := range []struct{ method, path, body, want string }{
 		{"POST", "/scheduler/jobs", `not json`, "JSON object"},
@@ -145,7 +146,7 @@ func TestFlaskBadInput(t *testing.T) {
 		{"PATCH", "/scheduler/jobs/keep", `{"id": "other"}`, "cannot change"},
 		{"PATCH", "/scheduler/jobs/keep", `{"trigger": "cron", "minute": 61}`, "minute"},
 	} {
-		res := h.do(sundial.RoleAdmin, c.method, c.path, c.body)
+		res := h.do(admin.RoleAdmin, c.method, c.path, c.body)
 		var e map[string]string
 		res.json(t, &e)
 		if res.status != 400 || !strings.Contains(e["error_message"], c.want) {
@@ -159,10 +160,10 @@ func TestFlaskBadInput(t *testing.T) {
 
 func TestFlaskSchedulerControl(t *testing.T) {
 	h := newHarness(t)
-	admin := sundial.RoleAdmin
+	adm := admin.RoleAdmin
 	info := func() bool {
 		var m map[string]any
-		h.do(sundial.RoleViewer, "GET", "/scheduler", nil).json(t, &m)
+		h.do(admin.RoleViewer, "GET", "/scheduler", nil).json(t, &m)
 		return m["running"].(bool)
 	}
 	if !info() {
@@ -173,7 +174,7 @@ func TestFlaskSchedulerControl(t *testing.T) {
 		status int
 	}{{"/scheduler/pause", 204}, {"/scheduler/resume", 204}, {"/scheduler/start", 400}, {"/scheduler/shutdown", 204},
 		{"/scheduler/shutdown", 400}, {"/scheduler/resume", 400}, {"/scheduler/start", 204}} {
-		if res := h.do(admin, "POST", step.path, nil); res.status != step.status {
+		if res := h.do(adm, "POST", step.path, nil); res.status != step.status {
 			t.Errorf("POST %s = %d %s, want %d", step.path, res.status, res.body, step.status)
 		}
 		if step.path == "/scheduler/shutdown" && step.status == 204 && info() {
@@ -187,7 +188,7 @@ func TestFlaskSchedulerControl(t *testing.T) {
 		t.Errorf("after start: running %v, paused %v, standby %v", info(), paused, h.s.Status().Standby)
 	}
 	// A job due now fires once the scheduler is resumed.
-	h.do(admin, "POST", "/scheduler/jobs", `{"id": "now", "func": "echo", "trigger": "date"}`)
+	h.do(adm, "POST", "/scheduler/jobs", `{"id": "now", "func": "echo", "trigger": "date"}`)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if runs, _ := h.s.Runs(context.Background(), sundial.RunFilter{JobID: "now", Status: sundial.StatusSucceeded}); len(runs) == 1 {

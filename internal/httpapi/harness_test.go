@@ -14,19 +14,21 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/store/memstore"
 )
 
 // harness is an API over a started scheduler on a memory store, with one
 // token per role.
 type harness struct {
-	t      *testing.T
-	gate   chan struct{} // the "gate" task writes a line, then waits for it
-	api    *API
-	s      *sundial.Scheduler
-	store  *memstore.Store
-	tokens map[sundial.Role]string
-	doc    openAPIDocument
+	t       *testing.T
+	gate    chan struct{} // the "gate" task writes a line, then waits for it
+	api     *API
+	s       *sundial.Scheduler
+	store   *memstore.Store
+	records *admin.Memory
+	tokens  map[admin.Role]string
+	doc     openAPIDocument
 }
 
 func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
@@ -72,7 +74,8 @@ func startHarness(t *testing.T, start bool, mutate ...func(*Config)) *harness {
 		}
 		t.Cleanup(func() { s.Shutdown(context.Background()) })
 	}
-	cfg := Config{Scheduler: s, Admin: store, Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 64 << 10, RunWait: 10 * time.Second}
+	records := admin.NewMemory()
+	cfg := Config{Scheduler: s, Admin: records, Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 64 << 10, RunWait: 10 * time.Second}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -80,10 +83,10 @@ func startHarness(t *testing.T, start bool, mutate ...func(*Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, api: api, s: s, store: store, tokens: map[sundial.Role]string{}, gate: gate}
-	for _, role := range []sundial.Role{sundial.RoleViewer, sundial.RoleOperator, sundial.RoleAdmin} {
+	h := &harness{t: t, api: api, s: s, store: store, records: records, tokens: map[admin.Role]string{}, gate: gate}
+	for _, role := range []admin.Role{admin.RoleViewer, admin.RoleOperator, admin.RoleAdmin} {
 		secret, tok := NewToken(string(role)+"-token", role, "test", time.Now())
-		if err := store.CreateToken(context.Background(), tok); err != nil {
+		if err := records.CreateToken(context.Background(), tok); err != nil {
 			t.Fatal(err)
 		}
 		h.tokens[role] = secret
@@ -111,7 +114,7 @@ func (r response) json(t *testing.T, v any) {
 // do sends a request as role ("" for none) and checks the answer against
 // the OpenAPI document: the status is declared for the operation, and a
 // JSON answer has the declared schema's required properties.
-func (h *harness) do(role sundial.Role, method, path string, body any, header ...string) response {
+func (h *harness) do(role admin.Role, method, path string, body any, header ...string) response {
 	h.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {

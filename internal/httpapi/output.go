@@ -7,11 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 func (a *API) registerOutput() {
-	a.handle("GET", v1+"/runs/{id}/output", sundial.RoleViewer, a.writeProblem, a.runOutput)
+	a.handle("GET", v1+"/runs/{id}/output", admin.RoleViewer, a.writeProblem, a.runOutput)
 }
 
 // OutputEvent is the data of a server-sent "output" event: text the run

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 // Problem is an RFC 9457 problem document, the body of every API v1 error.
@@ -59,8 +60,8 @@ func classify(err error) (status int, kind, field string) {
 		return http.StatusUnauthorized, "unauthorized", ""
 	case errors.As(err, &forbidden), errors.Is(err, errCSRF):
 		return http.StatusForbidden, "forbidden", ""
-	case errors.Is(err, sundial.ErrJobNotFound), errors.Is(err, sundial.ErrRunNotFound), errors.Is(err, sundial.ErrTokenNotFound), errors.Is(err, errNoRoute),
-		errors.Is(err, sundial.ErrScriptNotFound), errors.Is(err, sundial.ErrSecretNotFound):
+	case errors.Is(err, sundial.ErrJobNotFound), errors.Is(err, sundial.ErrRunNotFound), errors.Is(err, admin.ErrTokenNotFound), errors.Is(err, errNoRoute),
+		errors.Is(err, admin.ErrScriptNotFound), errors.Is(err, admin.ErrSecretNotFound):
 		return http.StatusNotFound, "not-found", ""
 	case errors.Is(err, sundial.ErrJobExists):
 		return http.StatusConflict, "exists", "id"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -20,14 +21,14 @@ const v1 = "/api/v1"
 
 func (a *API) registerV1() {
 	p := a.writeProblem
-	viewer, operator, admin := sundial.RoleViewer, sundial.RoleOperator, sundial.RoleAdmin
+	viewer, operator, adm := admin.RoleViewer, admin.RoleOperator, admin.RoleAdmin
 	a.handle("GET", v1+"/openapi.json", "", p, a.openAPI)
 	a.handle("GET", v1+"/jobs", viewer, p, a.listJobs)
-	a.handle("POST", v1+"/jobs", admin, p, a.createJob)
+	a.handle("POST", v1+"/jobs", adm, p, a.createJob)
 	a.handle("GET", v1+"/jobs/{id}", viewer, p, a.getJob)
-	a.handle("PUT", v1+"/jobs/{id}", admin, p, a.replaceJob)
-	a.handle("PATCH", v1+"/jobs/{id}", admin, p, a.patchJob)
-	a.handle("DELETE", v1+"/jobs/{id}", admin, p, a.deleteJob)
+	a.handle("PUT", v1+"/jobs/{id}", adm, p, a.replaceJob)
+	a.handle("PATCH", v1+"/jobs/{id}", adm, p, a.patchJob)
+	a.handle("DELETE", v1+"/jobs/{id}", adm, p, a.deleteJob)
 	a.handle("POST", v1+"/jobs/{id}/pause", operator, p, a.pauseJob)
 	a.handle("POST", v1+"/jobs/{id}/resume", operator, p, a.resumeJob)
 	a.handle("POST", v1+"/jobs/{id}/run", operator, p, a.runJob)
@@ -45,10 +46,10 @@ func (a *API) registerV1() {
 	a.handle("POST", v1+"/cron/preview", viewer, p, a.cronPreview)
 	a.handle("GET", v1+"/audit", operator, p, a.listAudit)
 	a.handle("GET", v1+"/whoami", viewer, p, a.whoami)
-	a.handle("GET", v1+"/tokens", admin, p, a.listTokens)
-	a.handle("POST", v1+"/tokens", admin, p, a.createToken)
-	a.handle("DELETE", v1+"/tokens/{id}", admin, p, a.revokeToken)
-	a.handle("POST", v1+"/tokens/{id}/rotate", admin, p, a.rotateToken)
+	a.handle("GET", v1+"/tokens", adm, p, a.listTokens)
+	a.handle("POST", v1+"/tokens", adm, p, a.createToken)
+	a.handle("DELETE", v1+"/tokens/{id}", adm, p, a.revokeToken)
+	a.handle("POST", v1+"/tokens/{id}/rotate", adm, p, a.rotateToken)
 }
 
 // JobView is a job as the API shows it: the job and its trigger described
@@ -185,7 +186,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	job.Source = sundial.SourceAPI
+	job.Source = admin.SourceAPI
 	created, err := a.s.AddJob(r.Context(), job)
 	if err != nil {
 		return err
@@ -385,8 +386,8 @@ func (a *API) runJob(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Args can change what code runs (a command's argv): only admins may
 	// replace them; operators run jobs as they are.
-	if p, _ := r.Context().Value(principalKey{}).(principal); req.Args != nil && !p.Role.Allows(sundial.RoleAdmin) {
-		return &forbiddenError{have: p.Role, need: sundial.RoleAdmin}
+	if p, _ := r.Context().Value(principalKey{}).(principal); req.Args != nil && !p.Role.Allows(admin.RoleAdmin) {
+		return &forbiddenError{have: p.Role, need: admin.RoleAdmin}
 	}
 	run, err := a.s.RunNow(r.Context(), r.PathValue("id"), req.Args)
 	if err != nil {
@@ -610,8 +611,8 @@ func (a *API) cronPreview(w http.ResponseWriter, r *http.Request) error {
 
 // AuditList is a page of the audit log, newest first.
 type AuditList struct {
-	Entries    []sundial.AuditEntry `json:"entries"`
-	NextCursor string               `json:"next_cursor,omitempty"`
+	Entries    []admin.AuditEntry `json:"entries"`
+	NextCursor string             `json:"next_cursor,omitempty"`
 }
 
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
@@ -619,7 +620,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := sundial.AuditFilter{Target: r.URL.Query().Get("target"), Limit: limit + 1}
+	f := admin.AuditFilter{Target: r.URL.Query().Get("target"), Limit: limit + 1}
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		id, err := strconv.ParseInt(c, 10, 64)
 		if err != nil || id <= 0 {
@@ -633,7 +634,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := AuditList{Entries: entries}
 	if out.Entries == nil {
-		out.Entries = []sundial.AuditEntry{}
+		out.Entries = []admin.AuditEntry{}
 	}
 	if len(entries) > limit {
 		out.Entries = entries[:limit]
@@ -644,9 +645,9 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 
 // Whoami is the caller's identity.
 type Whoami struct {
-	TokenID string       `json:"token_id,omitempty"`
-	Name    string       `json:"name"`
-	Role    sundial.Role `json:"role"`
+	TokenID string     `json:"token_id,omitempty"`
+	Name    string     `json:"name"`
+	Role    admin.Role `json:"role"`
 }
 
 func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {
@@ -656,14 +657,14 @@ func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {
 
 // TokenRequest creates a token.
 type TokenRequest struct {
-	Name string       `json:"name"`
-	Role sundial.Role `json:"role"`
+	Name string     `json:"name"`
+	Role admin.Role `json:"role"`
 }
 
 // NewTokenView is a token just created or rotated, with its secret: the
 // only time the secret is shown.
 type NewTokenView struct {
-	sundial.Token
+	admin.Token
 	Secret string `json:"token"`
 }
 
@@ -673,9 +674,9 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if tokens == nil {
-		tokens = []sundial.Token{}
+		tokens = []admin.Token{}
 	}
-	return writeJSON(w, http.StatusOK, map[string][]sundial.Token{"tokens": tokens})
+	return writeJSON(w, http.StatusOK, map[string][]admin.Token{"tokens": tokens})
 }
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
@@ -697,17 +698,17 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, NewTokenView{Token: t, Secret: secret})
 }
 
-func (a *API) findToken(r *http.Request, id string) (sundial.Token, error) {
+func (a *API) findToken(r *http.Request, id string) (admin.Token, error) {
 	tokens, err := a.admin.ListTokens(r.Context())
 	if err != nil {
-		return sundial.Token{}, err
+		return admin.Token{}, err
 	}
 	for _, t := range tokens {
 		if t.ID == id && t.RevokedAt.IsZero() {
 			return t, nil
 		}
 	}
-	return sundial.Token{}, fmt.Errorf("token %q: %w", id, sundial.ErrTokenNotFound)
+	return admin.Token{}, fmt.Errorf("token %q: %w", id, admin.ErrTokenNotFound)
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
@@ -731,7 +732,7 @@ func (a *API) rotateToken(w http.ResponseWriter, r *http.Request) error {
 	if err := a.admin.CreateToken(r.Context(), t); err != nil {
 		return err
 	}
-	if err := a.admin.RevokeToken(r.Context(), old.ID, a.now()); err != nil && !errors.Is(err, sundial.ErrTokenNotFound) {
+	if err := a.admin.RevokeToken(r.Context(), old.ID, a.now()); err != nil && !errors.Is(err, admin.ErrTokenNotFound) {
 		return err
 	}
 	a.audit(r.Context(), "token.rotate", old.ID, map[string]string{"new_token_id": t.ID})

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/notify"
 	"github.com/sundialhq/sundial/trigger"
 )
 
@@ -103,7 +104,7 @@ func Options(raw json.RawMessage) (sundial.JobOptions, error) {
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return o, &sundial.InvalidJobError{Field: "options", Err: err}
 	}
-	return o, nil
+	return o, notify.ValidateAll(o.Notify, "options.notify")
 }
 
 // FromJob returns the document of a job, for editing and re-sending.

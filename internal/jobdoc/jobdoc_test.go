@@ -41,8 +41,10 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		`{"task": "echo", "trigger": "@daily", "extra": 1}`: "extra",
 		`{"task": "echo", "trigger": "@daily"`:              "(document)",
 		``:                                                  "(document)",
-		`{"task": "echo", "trigger": {"type": "date", "run_date": "tomorrow"}}`:                "trigger.run_date",
-		`{"task": "echo", "trigger": {"type": "cron", "expr": "@daily", "jitter": "a while"}}`: "trigger.jitter",
+		`{"task": "echo", "trigger": {"type": "date", "run_date": "tomorrow"}}`:                                          "trigger.run_date",
+		`{"task": "echo", "trigger": {"type": "cron", "expr": "@daily", "jitter": "a while"}}`:                           "trigger.jitter",
+		`{"task": "echo", "trigger": "@daily", "options": {"notify": [{"webhook": "https://x", "format": "telegram"}]}}`: "options.notify[0].format",
+		`{"task": "echo", "trigger": "@daily", "options": {"notify": [{"email": ["a@b"]}, {}]}}`:                         "options.notify[1]",
 	} {
 		_, err := Decode([]byte(in))
 		var ij *sundial.InvalidJobError

@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 // ErrNoKey: the server was started without SUNDIAL_SECRET_KEY.
@@ -28,7 +28,7 @@ var ErrNoKey = errors.New("secrets need a key: set SUNDIAL_SECRET_KEY to 32 rand
 // Vault seals, stores and reveals secrets. Every value it has seen is
 // added to its Masker.
 type Vault struct {
-	store  sundial.AdminStore
+	store  admin.Store
 	aead   cipher.AEAD
 	masker *Masker
 	now    func() time.Time
@@ -47,7 +47,7 @@ func ParseKey(text string) ([]byte, error) {
 
 // NewVault returns a vault over store. A nil key gives a vault that lists
 // and deletes but refuses to seal or reveal (ErrNoKey).
-func NewVault(store sundial.AdminStore, key []byte, masker *Masker) (*Vault, error) {
+func NewVault(store admin.Store, key []byte, masker *Masker) (*Vault, error) {
 	v := &Vault{store: store, masker: masker, now: time.Now}
 	if key != nil {
 		block, err := aes.NewCipher(key)
@@ -91,7 +91,7 @@ func (v *Vault) Put(ctx context.Context, name, value, by string) error {
 	// another name does not open.
 	sealed := append([]byte{1}, nonce...)
 	sealed = v.aead.Seal(sealed, nonce, []byte(value), []byte(name))
-	if err := v.store.PutSecret(ctx, sundial.SealedSecret{Name: name, Sealed: sealed, UpdatedAt: v.now(), UpdatedBy: by}); err != nil {
+	if err := v.store.PutSecret(ctx, admin.SealedSecret{Name: name, Sealed: sealed, UpdatedAt: v.now(), UpdatedBy: by}); err != nil {
 		return err
 	}
 	v.masker.Add(value)
@@ -122,7 +122,7 @@ func (v *Vault) Reveal(ctx context.Context, names []string) (map[string]string, 
 	return out, nil
 }
 
-func (v *Vault) open(sec sundial.SealedSecret) (string, error) {
+func (v *Vault) open(sec admin.SealedSecret) (string, error) {
 	n := v.aead.NonceSize()
 	if len(sec.Sealed) < 1+n || sec.Sealed[0] != 1 {
 		return "", fmt.Errorf("secret %q: sealed value is damaged", sec.Name)
@@ -153,7 +153,7 @@ func (v *Vault) LoadMasks(ctx context.Context) error {
 }
 
 // List returns the secrets' names and times, never their values.
-func (v *Vault) List(ctx context.Context) ([]sundial.SealedSecret, error) {
+func (v *Vault) List(ctx context.Context) ([]admin.SealedSecret, error) {
 	all, err := v.store.ListSecrets(ctx)
 	for i := range all {
 		all[i].Sealed = nil

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sundialhq/sundial"
-	"github.com/sundialhq/sundial/store/memstore"
+	"github.com/sundialhq/sundial/internal/admin"
 )
 
 func newKey() string {
@@ -21,7 +20,7 @@ func newKey() string {
 
 func TestSealRevealAndMask(t *testing.T) {
 	ctx := context.Background()
-	store := memstore.New(memstore.Options{})
+	store := admin.NewMemory()
 	key, err := ParseKey(newKey())
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +39,7 @@ func TestSealRevealAndMask(t *testing.T) {
 		t.Fatalf("Reveal = %v, %v", got, err)
 	}
 	// A sealed value moved to another name does not open.
-	store.PutSecret(ctx, sundial.SealedSecret{Name: "OTHER", Sealed: sealed.Sealed})
+	store.PutSecret(ctx, admin.SealedSecret{Name: "OTHER", Sealed: sealed.Sealed})
 	if _, err := v.Reveal(ctx, []string{"OTHER"}); err == nil {
 		t.Error("a sealed value opened under another name")
 	}
@@ -55,7 +54,7 @@ func TestSealRevealAndMask(t *testing.T) {
 	if got := fresh.Masker().Mask("pw=" + canary + "!"); got != "pw=****!" {
 		t.Errorf("Mask = %q", got)
 	}
-	for _, list := range [][]sundial.SealedSecret{must(v.List(ctx))} {
+	for _, list := range [][]admin.SealedSecret{must(v.List(ctx))} {
 		for _, s := range list {
 			if s.Sealed != nil {
 				t.Error("List returned sealed bytes")

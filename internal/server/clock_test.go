@@ -26,7 +26,7 @@ func (s aheadClock) Now(context.Context) (time.Time, error) { return time.Now().
 // skewed, the lease TTL and the cluster-wide pause.
 func TestClockSkewFailsReadinessAndShowsInMetrics(t *testing.T) {
 	ctx := context.Background()
-	st, closeStore, err := OpenStore(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
+	st, _, closeStore, err := OpenStore(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestClockSkewFailsReadinessAndShowsInMetrics(t *testing.T) {
 // node ready and the gauges at zero.
 func TestNoSkewIsReady(t *testing.T) {
 	ctx := context.Background()
-	st, closeStore, err := OpenStore(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
+	st, _, closeStore, err := OpenStore(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/task"
 	"github.com/sundialhq/sundial/trigger"
@@ -211,7 +212,7 @@ func (c Config) JobDocuments() ([]sundial.Job, error) {
 			return nil, fmt.Errorf("%s: field \"id\": jobs[%d] has the same id", where, prev)
 		}
 		seen[job.ID] = i
-		job.Source = sundial.SourceConfig
+		job.Source = admin.SourceConfig
 		jobs = append(jobs, job)
 	}
 	return jobs, nil

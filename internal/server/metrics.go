@@ -106,7 +106,7 @@ func (m *metrics) consume(sub *sundial.Subscription) {
 // instrumented is a store that times every operation and counts failed
 // claims. It keeps the optional capabilities of the store it wraps.
 type instrumented struct {
-	Store
+	sundial.Store
 	m *metrics
 }
 
@@ -174,7 +174,7 @@ func (s instrumentedClock) Now(ctx context.Context) (time.Time, error) {
 }
 
 // instrument wraps a store in metrics, keeping its optional capabilities.
-func instrument(store Store, m *metrics) sundial.Store {
+func instrument(store sundial.Store, m *metrics) sundial.Store {
 	in := instrumented{Store: store, m: m}
 	if c, ok := store.(sundial.Clock); ok {
 		return instrumentedClock{instrumented: in, clock: c}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -41,17 +42,17 @@ func checkJobs(file string, jobs []sundial.Job, tasks []string) error {
 // meanwhile, an update that finds it changed meanwhile, reads again and
 // compares; a removal finds it perhaps gone. Each change is made, and
 // audited, by one replica only.
-func reconcile(ctx context.Context, s *sundial.Scheduler, admin sundial.AdminStore, file string, jobs []sundial.Job, log *slog.Logger) error {
+func reconcile(ctx context.Context, s *sundial.Scheduler, st admin.Store, file string, jobs []sundial.Job, log *slog.Logger) error {
 	actor := "config"
 	if file != "" {
 		actor = "config:" + file
 	}
 	audit := func(action, target string, j *sundial.Job) {
-		e := sundial.AuditEntry{At: time.Now(), Actor: actor, Action: action, Target: target}
+		e := admin.AuditEntry{At: time.Now(), Actor: actor, Action: action, Target: target}
 		if j != nil {
 			e.Detail, _ = json.Marshal(jobdoc.FromJob(*j))
 		}
-		if _, err := admin.AppendAudit(ctx, e); err != nil {
+		if _, err := st.AppendAudit(ctx, e); err != nil {
 			log.Error("audit log write failed", "action", action, "job_id", target, "err", err)
 		}
 	}
@@ -62,7 +63,7 @@ func reconcile(ctx context.Context, s *sundial.Scheduler, admin sundial.AdminSto
 			return fmt.Errorf("config %s: job %q: %w", file, j.ID, err)
 		}
 	}
-	source := sundial.SourceConfig
+	source := admin.SourceConfig
 	stale, err := s.Jobs(ctx, sundial.JobFilter{Source: &source})
 	if err != nil {
 		return err
@@ -108,7 +109,7 @@ func reconcileJob(ctx context.Context, s *sundial.Scheduler, j sundial.Job, log 
 			return nil
 		case err != nil:
 			return err
-		case stored.Source == sundial.SourceConfig && sameDefinition(j, stored):
+		case stored.Source == admin.SourceConfig && sameDefinition(j, stored):
 			return nil
 		}
 		// Update the version read, so that a change made meanwhile (by

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/notify"
 	"github.com/sundialhq/sundial/internal/secrets"
@@ -60,10 +61,8 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 			return err
 		}
 	}
-	for i, n := range cfg.Notify {
-		if err := n.Validate(fmt.Sprintf("notify[%d]", i)); err != nil {
-			return fmt.Errorf("config %s: %w", cfg.File, err)
-		}
+	if err := notify.ValidateAll(cfg.Notify, "notify"); err != nil {
+		return fmt.Errorf("config %s: %w", cfg.File, err)
 	}
 	if cfg.InsecureNoAuth && !loopback(cfg.Addr) {
 		return fmt.Errorf("--insecure-no-auth is allowed only on a loopback address such as 127.0.0.1:8080, not %q: anyone who reaches %s could run code", cfg.Addr, cfg.Addr)
@@ -76,7 +75,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return err
 	}
 
-	store, closeStore, err := OpenStore(ctx, cfg.DB)
+	store, records, closeStore, err := OpenStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -109,7 +108,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	vault, err := secrets.NewVault(store, key, masker)
+	vault, err := secrets.NewVault(records, key, masker)
 	if err != nil {
 		return err
 	}
@@ -124,7 +123,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Runner: &isolate.Runner{Cgroup: isolate.DetectCgroup("")},
 		Limits: isolate.Limits{CPUSeconds: iso.CPUSeconds, AddressSpace: iso.AddressSpaceMB << 20, OpenFiles: iso.OpenFiles,
 			Processes: iso.Processes, MemoryBytes: iso.MemoryMB << 20, Pids: iso.Pids},
-		Grace: time.Duration(iso.Grace), Python: cfg.Python, Scripts: store, Secrets: vault, Masker: masker,
+		Grace: time.Duration(iso.Grace), Python: cfg.Python, Scripts: records, Secrets: vault, Masker: masker,
 	}
 	if err := kinds.Register(s); err != nil {
 		return err
@@ -137,11 +136,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := checkJobs(cfg.File, jobs, s.Tasks()); err != nil {
 		return err
 	}
-	if err := reconcile(ctx, s, store, cfg.File, jobs, log); err != nil {
+	if err := reconcile(ctx, s, records, cfg.File, jobs, log); err != nil {
 		return err
 	}
 
-	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: store, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
+	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: records, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
 		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, Vault: vault,
 		TestRunner: testRunner(kinds, masker)})
 	if err != nil {
@@ -152,7 +151,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	base := "http://" + ln.Addr().String()
-	secret, err := firstToken(ctx, store, cfg.InsecureNoAuth, log)
+	secret, err := firstToken(ctx, records, cfg.InsecureNoAuth, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -187,7 +186,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		}
 		writeHealth(w, http.StatusOK, "ready", "")
 	})
-	mux.Handle("/", webui.Handler(webui.Config{Admin: store, NoAuth: cfg.InsecureNoAuth}))
+	mux.Handle("/", webui.Handler(webui.Config{Admin: records, NoAuth: cfg.InsecureNoAuth}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
@@ -368,7 +367,7 @@ const firstTokenID = "initial-admin"
 // that there are no default credentials and no unauthenticated window. It
 // returns the secret, to be shown once, or "" (another replica starting at
 // the same moment may have created it: then that one shows it).
-func firstToken(ctx context.Context, store Store, noAuth bool, log *slog.Logger) (string, error) {
+func firstToken(ctx context.Context, store admin.Store, noAuth bool, log *slog.Logger) (string, error) {
 	if noAuth {
 		return "", nil
 	}
@@ -379,17 +378,17 @@ func firstToken(ctx context.Context, store Store, noAuth bool, log *slog.Logger)
 	if len(tokens) > 0 {
 		return "", nil
 	}
-	secret, t := httpapi.NewToken("initial-admin", sundial.RoleAdmin, "system", time.Now())
+	secret, t := httpapi.NewToken("initial-admin", admin.RoleAdmin, "system", time.Now())
 	t.ID = firstTokenID
 	if err := store.CreateToken(ctx, t); err != nil {
 		// The insert fails on the unique ID when another replica won.
-		if again, lerr := store.ListTokens(ctx); lerr == nil && slices.ContainsFunc(again, func(t sundial.Token) bool { return t.ID == firstTokenID }) {
+		if again, lerr := store.ListTokens(ctx); lerr == nil && slices.ContainsFunc(again, func(t admin.Token) bool { return t.ID == firstTokenID }) {
 			log.Info("the first admin token was created by another node starting at the same time; that node printed it")
 			return "", nil
 		}
 		return "", err
 	}
-	if _, err := store.AppendAudit(ctx, sundial.AuditEntry{At: time.Now(), Actor: "system", Action: "token.create", Target: t.ID,
+	if _, err := store.AppendAudit(ctx, admin.AuditEntry{At: time.Now(), Actor: "system", Action: "token.create", Target: t.ID,
 		Detail: []byte(`{"name":"initial-admin","role":"admin"}`)}); err != nil {
 		return "", err
 	}
@@ -397,7 +396,7 @@ func firstToken(ctx context.Context, store Store, noAuth bool, log *slog.Logger)
 }
 
 // notReady returns why the server should not get traffic, or "".
-func notReady(ctx context.Context, stopping *atomic.Bool, store Store, s *sundial.Scheduler, scheduling bool, poll time.Duration) string {
+func notReady(ctx context.Context, stopping *atomic.Bool, store sundial.Store, s *sundial.Scheduler, scheduling bool, poll time.Duration) string {
 	if stopping.Load() {
 		return "shutting down"
 	}

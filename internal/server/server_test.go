@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/store/memstore"
 )
 
@@ -452,6 +453,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 func TestReconcile(t *testing.T) {
 	ctx := context.Background()
 	store := memstore.New(memstore.Options{})
+	records := admin.NewMemory()
 	s, _ := sundial.New(sundial.Config{Store: store, Logger: slog.New(slog.DiscardHandler)})
 	s.Register("echo", func(context.Context, sundial.Run) (any, error) { return nil, nil })
 	log := slog.New(slog.DiscardHandler)
@@ -466,12 +468,12 @@ func TestReconcile(t *testing.T) {
 		}
 		return jobs
 	}
-	if _, err := s.AddJob(ctx, sundial.Job{ID: "api", Task: "echo", Trigger: sundial.Job{}.Trigger, Source: sundial.SourceAPI}); err == nil {
+	if _, err := s.AddJob(ctx, sundial.Job{ID: "api", Task: "echo", Trigger: sundial.Job{}.Trigger, Source: admin.SourceAPI}); err == nil {
 		t.Fatal("a job without a trigger was accepted")
 	}
-	s.AddJob(ctx, sundial.Job{ID: "api", Task: "echo", Trigger: decode(`{"id":"x","task":"echo","trigger":"@daily"}`)[0].Trigger, Source: sundial.SourceAPI})
+	s.AddJob(ctx, sundial.Job{ID: "api", Task: "echo", Trigger: decode(`{"id":"x","task":"echo","trigger":"@daily"}`)[0].Trigger, Source: admin.SourceAPI})
 	first := decode(`{"id":"a","task":"echo","trigger":{"type":"interval","minutes":5}}`, `{"id":"b","task":"echo","trigger":"@hourly","paused":true}`)
-	if err := reconcile(ctx, s, store, "f.yaml", first, log); err != nil {
+	if err := reconcile(ctx, s, records, "f.yaml", first, log); err != nil {
 		t.Fatal(err)
 	}
 	versions := func() string {
@@ -485,20 +487,20 @@ func TestReconcile(t *testing.T) {
 	if got := versions(); got != "a:v1:config:false api:v1:api:false b:v1:config:true" {
 		t.Errorf("after the first start: %s", got)
 	}
-	if err := reconcile(ctx, s, store, "f.yaml", first, log); err != nil {
+	if err := reconcile(ctx, s, records, "f.yaml", first, log); err != nil {
 		t.Fatal(err)
 	}
 	if got := versions(); got != "a:v1:config:false api:v1:api:false b:v1:config:true" {
 		t.Errorf("an unchanged file changed jobs: %s", got)
 	}
 	second := decode(`{"id":"a","task":"echo","trigger":{"type":"interval","minutes":10}}`, `{"id":"c","task":"echo","trigger":"@daily"}`)
-	if err := reconcile(ctx, s, store, "f.yaml", second, log); err != nil {
+	if err := reconcile(ctx, s, records, "f.yaml", second, log); err != nil {
 		t.Fatal(err)
 	}
 	if got := versions(); got != "a:v2:config:false api:v1:api:false c:v1:config:false" {
 		t.Errorf("after the file changed: %s", got)
 	}
-	entries, _ := store.ListAudit(ctx, sundial.AuditFilter{})
+	entries, _ := records.ListAudit(ctx, admin.AuditFilter{})
 	var actions []string
 	for _, e := range entries {
 		actions = append(actions, e.Action+" "+e.Target+" by "+e.Actor)
@@ -538,7 +540,7 @@ func TestLogsMaskSecrets(t *testing.T) {
 
 func TestReadinessFailsWhenTheLoopStallsOrTheStoreIsGone(t *testing.T) {
 	ctx := context.Background()
-	st, closeStore, err := OpenStore(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
+	st, _, closeStore, err := OpenStore(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

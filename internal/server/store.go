@@ -9,42 +9,40 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
+	"github.com/sundialhq/sundial/internal/sqlstore"
 	"github.com/sundialhq/sundial/store/pgstore"
 	"github.com/sundialhq/sundial/store/sqlitestore"
 )
 
-// Store is an opened store with the capabilities the server needs.
-type Store interface {
-	sundial.Store
-	sundial.AdminStore
-}
-
-// OpenStore opens the store a DSN names: "sqlite:PATH" or a bare path for
-// SQLite (created if missing), "postgres://…" or "postgresql://…" for
-// PostgreSQL. The schema is migrated. close releases it.
-func OpenStore(ctx context.Context, dsn string) (st Store, close func(), err error) {
+// OpenStore opens the database a DSN names: "sqlite:PATH" or a bare path
+// for SQLite (created if missing), "postgres://…" or "postgresql://…" for
+// PostgreSQL. It returns the scheduling store and, over the same
+// database, the server's own records. The schema is migrated. close
+// releases both.
+func OpenStore(ctx context.Context, dsn string) (st sundial.Store, adm admin.Store, close func(), err error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		pool, err := pgxpool.New(ctx, dsn)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open %s: %w", RedactDSN(dsn), err)
+			return nil, nil, nil, fmt.Errorf("open %s: %w", RedactDSN(dsn), err)
 		}
 		s, err := pgstore.New(ctx, pool)
 		if err != nil {
 			pool.Close()
-			return nil, nil, fmt.Errorf("open %s: %w", RedactDSN(dsn), err)
+			return nil, nil, nil, fmt.Errorf("open %s: %w", RedactDSN(dsn), err)
 		}
-		return s, func() { s.Close(); pool.Close() }, nil
+		return s, sqlstore.NewAdmin(s.Store), func() { s.Close(); pool.Close() }, nil
 	default:
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
 		if path == "" {
-			return nil, nil, fmt.Errorf("db %q: give a file, such as sqlite:./sundial.db", dsn)
+			return nil, nil, nil, fmt.Errorf("db %q: give a file, such as sqlite:./sundial.db", dsn)
 		}
 		s, err := sqlitestore.Open(ctx, path)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s, func() { s.Close() }, nil
+		return s, sqlstore.NewAdmin(s.Store), func() { s.Close() }, nil
 	}
 }
 

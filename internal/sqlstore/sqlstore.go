@@ -1083,3 +1083,15 @@ func (s *Store) PruneRuns(ctx context.Context, olderThan time.Time, keepPerJob i
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+var _ sundial.RunOutputWriter = (*Store)(nil)
+
+// UpdateRunOutput implements sundial.RunOutputWriter.
+func (s *Store) UpdateRunOutput(ctx context.Context, runID, incarnation, output string) error {
+	_, err := s.db.ExecContext(ctx, s.rebind(`UPDATE sundial_runs SET output = ? WHERE id = ? AND status IN ('pending', 'running') AND COALESCE(incarnation, '') = ?`),
+		output, runID, incarnation)
+	if err != nil {
+		return fmt.Errorf("%s: save output of run %q: %w", s.d.Name, runID, err)
+	}
+	return nil
+}

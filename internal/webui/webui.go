@@ -14,7 +14,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/httpapi"
 )
 
@@ -24,7 +24,7 @@ var static embed.FS
 // Config configures the UI.
 type Config struct {
 	// Admin checks tokens at login.
-	Admin sundial.AdminStore
+	Admin admin.Store
 	// NoAuth skips the login: the server runs without authentication.
 	NoAuth bool
 }

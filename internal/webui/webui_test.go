@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/httpapi"
-	"github.com/sundialhq/sundial/store/memstore"
 )
 
 func newUI(t *testing.T) (http.Handler, string) {
-	store := memstore.New(memstore.Options{})
-	secret, tok := httpapi.NewToken("me", sundial.RoleAdmin, "test", time.Now())
+	store := admin.NewMemory()
+	secret, tok := httpapi.NewToken("me", admin.RoleAdmin, "test", time.Now())
 	if err := store.CreateToken(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}

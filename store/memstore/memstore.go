@@ -39,13 +39,9 @@ type Store struct {
 	jobOrder []string            // sorted job IDs, rebuilt lazily
 	nodes    map[string]sundial.Node
 	paused   time.Time // when the scheduler was paused cluster-wide; zero when not
-	admin    adminState
 }
 
-var (
-	_ sundial.Store      = (*Store)(nil)
-	_ sundial.AdminStore = (*Store)(nil)
-)
+var _ sundial.Store = (*Store)(nil)
 
 type jobEntry struct {
 	job   sundial.Job
@@ -225,14 +221,14 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	now, limit := req.Now, req.Limit
 	var out []sundial.Run
 	runDue := func(e *runEntry) bool { return !e.run.NotBefore.After(now) }
-	runWanted := func(e *runEntry) bool { return sundial.InQueues(e.run.Queue, req.Queues) }
+	runWanted := func(e *runEntry) bool { return inQueues(e.run.Queue, req.Queues) }
 	for _, e := range s.waiting.take(limit, runDue, runWanted) {
 		s.lease(&e.run, req)
 		s.setStatus(e, sundial.StatusPending)
 		out = append(out, e.run.Clone())
 	}
 	jobDue := func(e *jobEntry) bool { return !e.job.NextRunAt.After(now) }
-	jobWanted := func(e *jobEntry) bool { return sundial.InQueues(e.job.Queue, req.Queues) }
+	jobWanted := func(e *jobEntry) bool { return inQueues(e.job.Queue, req.Queues) }
 	for _, e := range s.due.take(limit-len(out), jobDue, jobWanted) {
 		id := e.job.ID
 		// The plan gets the stored job itself (by value): it is the
@@ -669,4 +665,21 @@ func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int
 		s.jobRuns[job] = kept
 	}
 	return pruned, nil
+}
+
+// inQueues reports whether queue is one of queues (all when empty).
+func inQueues(queue string, queues []string) bool {
+	return len(queues) == 0 || slices.Contains(queues, queue)
+}
+
+var _ sundial.RunOutputWriter = (*Store)(nil)
+
+// UpdateRunOutput implements sundial.RunOutputWriter.
+func (s *Store) UpdateRunOutput(_ context.Context, runID, incarnation, output string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.runs[runID]; ok && e.run.Status.Executing() && e.run.Incarnation == incarnation {
+		e.run.Output = output
+	}
+	return nil
 }

@@ -38,8 +38,9 @@ const migrationLockKey = 0x73756e6469616c
 // cluster-wide pause, pruning — and of the optional capabilities
 // sundial.RunBatchUpdater (run records in one transaction),
 // sundial.RunOutputWriter (live output), sundial.ChangeNotifier
-// (LISTEN/NOTIFY) and sundial.Clock (the database server's clock), plus
-// the server's own records (tokens, audit, scripts, secrets) and Close.
+// (LISTEN/NOTIFY) and sundial.Clock (the database server's clock), and
+// Close. (The server keeps its own records — tokens, audit, scripts,
+// secrets — in the same database, through a type of its own.)
 // They are implemented once for both SQL stores in internal/sqlstore; see
 // the interfaces for what each promises.
 type Store struct {

@@ -29,8 +29,9 @@ var migrations embed.FS
 // sundial.Store — jobs, runs, claims, leases, nodes, cancel, the
 // cluster-wide pause, pruning — and of the optional capabilities
 // sundial.RunBatchUpdater (run records in one transaction) and
-// sundial.RunOutputWriter (live output), plus the server's own records
-// (tokens, audit, scripts, secrets), DB and Close. The processes sharing a
+// sundial.RunOutputWriter (live output), and DB and Close. (The server
+// keeps its own records — tokens, audit, scripts, secrets — in the same
+// file, through a type of its own.) The processes sharing a
 // file share its host's clock, so the store needs no sundial.Clock, and
 // they see each other's changes at their next poll (no ChangeNotifier).
 // The methods are implemented once for both SQL stores in

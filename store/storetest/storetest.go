@@ -58,8 +58,6 @@ func Run(t *testing.T, newStore NewStore) {
 		{"UpdateRunsInBatches", testUpdateRuns},
 		{"ListPages", testListPages},
 		{"SourceAndOutputKept", testSourceAndOutput},
-		{"TokensAndAudit", testAdmin},
-		{"ScriptsAndSecrets", testScriptsAndSecrets},
 		{"ExitAndLiveOutput", testExitAndLiveOutput},
 	}
 	for _, tt := range tests {

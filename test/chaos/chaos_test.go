@@ -171,7 +171,7 @@ func runChaos(t *testing.T, storeName, dir, db string, pg *privatePG) {
 	for _, slot := range []string{"a", "b", "c"} {
 		c.start(slot, slot+".0")
 	}
-	st, closeStore, err := server.OpenStore(ctx, db)
+	st, _, closeStore, err := server.OpenStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func (c *cluster) pickVictim(i int) string {
 // recorded as executing whose lease is no longer renewed (the reaper will
 // end it). A run recorded as executing with no process and a lease still
 // renewed is stuck, and waiting would not end it.
-func (c *cluster) unsettled(ctx context.Context, st server.Store) string {
+func (c *cluster) unsettled(ctx context.Context, st sundial.Store) string {
 	execs, _ := readWitnesses(c.witness)
 	live := map[string]bool{}
 	for _, e := range execs {

@@ -114,7 +114,7 @@ func skewRun(t *testing.T, skew time.Duration) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	newNode := func(node string, now func() time.Time, queues ...string) *sundial.Scheduler {
-		st, closeStore, err := server.OpenStore(ctx, dsn) // a pool of its own, as a replica has
+		st, _, closeStore, err := server.OpenStore(ctx, dsn) // a pool of its own, as a replica has
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package sundial
+package admin
 
 import (
 	"context"
@@ -113,10 +113,10 @@ type SealedSecret struct {
 	UpdatedBy string    `json:"updated_by"`
 }
 
-// AdminStore is an optional capability of a Store that the server needs:
-// API tokens, the audit log, uploaded scripts and sealed secrets. All
-// stores in this module implement it.
-type AdminStore interface {
+// Store keeps the server's own records: API tokens, the audit log,
+// uploaded scripts and sealed secrets. internal/sqlstore.Admin keeps them
+// in the scheduling store's database; Memory keeps them in memory.
+type Store interface {
 	// CreateToken stores a new token.
 	CreateToken(ctx context.Context, t Token) error
 	// TokenByHash returns the unrevoked token with the hash, or

@@ -1,0 +1,53 @@
+package notify
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sundialhq/sundial"
+)
+
+// Formats are the webhook formats.
+var Formats = []string{"json", "slack", "dingtalk", "feishu", "wecom"}
+
+// Validate checks a notification, naming field and its parts in errors,
+// which are *sundial.InvalidJobError.
+func Validate(n sundial.Notification, field string) error {
+	switch {
+	case n.Webhook == "" && len(n.Email) == 0:
+		return invalidf(field, "give a webhook URL or email addresses")
+	case n.Webhook != "" && !strings.HasPrefix(n.Webhook, "http://") && !strings.HasPrefix(n.Webhook, "https://"):
+		return invalidf(field+".webhook", "%q is not an http or https URL", n.Webhook)
+	case n.Format != "" && !slices.Contains(Formats, n.Format):
+		return invalidf(field+".format", "%q is not one of %s", n.Format, strings.Join(Formats, ", "))
+	}
+	for _, st := range n.On {
+		switch st {
+		case sundial.StatusFailed, sundial.StatusTimedOut, sundial.StatusLost, sundial.StatusMissed, sundial.StatusSucceeded,
+			sundial.StatusSkipped, sundial.StatusInterrupted, sundial.StatusCanceled:
+		default:
+			return invalidf(field+".on", "%q is not a run status to notify (failed, timed_out, lost, missed, succeeded)", st)
+		}
+	}
+	for _, addr := range n.Email {
+		if !strings.Contains(addr, "@") {
+			return invalidf(field+".email", "%q is not an e-mail address", addr)
+		}
+	}
+	return nil
+}
+
+// ValidateAll checks notifications, naming each as field[i] in errors.
+func ValidateAll(ns []sundial.Notification, field string) error {
+	for i, n := range ns {
+		if err := Validate(n, fmt.Sprintf("%s[%d]", field, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func invalidf(field, format string, args ...any) error {
+	return &sundial.InvalidJobError{Field: field, Err: fmt.Errorf(format, args...)}
+}
