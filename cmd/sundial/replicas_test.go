@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,40 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sundialhq/sundial/internal/pgtest"
 )
-
-// pgSchemaDSN returns SUNDIAL_TEST_POSTGRES with a search_path of a fresh
-// schema, dropped after the test, or skips the test.
-func pgSchemaDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SUNDIAL_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("set SUNDIAL_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL end-to-end tests")
-	}
-	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "sundial_e2e_" + strings.ToLower(rand.Text()[:10])
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // syncFile is a process's standard output, read while it runs.
 type syncFile struct {
@@ -79,7 +44,7 @@ func TestReplicaProcessesStartTogether(t *testing.T) {
 		db   func(t *testing.T, dir string) string
 	}{
 		{"sqlite", func(t *testing.T, dir string) string { return "sqlite:" + filepath.Join(dir, "sundial.db") }},
-		{"postgres", func(t *testing.T, dir string) string { return pgSchemaDSN(t) }},
+		{"postgres", func(t *testing.T, dir string) string { return pgtest.SchemaDSN(t) }},
 	} {
 		t.Run(store.name, func(t *testing.T) {
 			const n = 10

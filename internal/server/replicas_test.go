@@ -1,53 +1,15 @@
 package server
 
 import (
-	"context"
-	"crypto/rand"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sundialhq/sundial/internal/pgtest"
 )
-
-// pgDSN returns a DSN whose search_path is a fresh schema of its own,
-// dropped after the test, or skips the test when SUNDIAL_TEST_POSTGRES is
-// not set.
-func pgDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SUNDIAL_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("set SUNDIAL_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "sundial_srv_" + strings.ToLower(rand.Text()[:12])
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // replicaConfig writes a config file with the jobs given (YAML list
 // items) and reads it, as every replica of a deployment would.
@@ -197,5 +159,5 @@ func TestReplicasStartTogetherSQLite(t *testing.T) {
 }
 
 func TestReplicasStartTogetherPostgres(t *testing.T) {
-	replicasStartTogether(t, pgDSN)
+	replicasStartTogether(t, func(t *testing.T) string { return pgtest.SchemaDSN(t) })
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sundialhq/sundial/internal/pgtest"
+
 	"github.com/sundialhq/sundial"
 )
 
@@ -126,7 +128,7 @@ func TestShutdownBoundedWhenTheStoreHangs(t *testing.T) {
 		open func(t *testing.T) (string, func())
 	}{
 		{"postgres", func(t *testing.T) (string, func()) {
-			u, _ := url.Parse(pgDSN(t))
+			u, _ := url.Parse(pgtest.SchemaDSN(t))
 			hole := newBlackhole(t, u.Host)
 			u.Host = hole.ln.Addr().String()
 			return u.String(), func() { hole.frozen.Store(true) }
@@ -195,7 +197,7 @@ func TestShutdownBoundedWhenTheStoreHangs(t *testing.T) {
 // TestStopWhileStartingOnAHungStore: a server told to stop while it
 // starts on a PostgreSQL that does not answer returns promptly.
 func TestStopWhileStartingOnAHungStore(t *testing.T) {
-	u, _ := url.Parse(pgDSN(t))
+	u, _ := url.Parse(pgtest.SchemaDSN(t))
 	hole := newBlackhole(t, u.Host)
 	u.Host = hole.ln.Addr().String()
 	db := u.String()

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sundialhq/sundial/internal/pgtest"
+
 	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/admin/admintest"
 )
@@ -24,6 +26,6 @@ func TestAdminStoreConformance(t *testing.T) {
 		admintest.Run(t, func(t *testing.T) admin.Store { return open(t, "sqlite:"+filepath.Join(t.TempDir(), "s.db")) })
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
-		admintest.Run(t, func(t *testing.T) admin.Store { return open(t, pgDSN(t)) })
+		admintest.Run(t, func(t *testing.T) admin.Store { return open(t, pgtest.SchemaDSN(t)) })
 	})
 }

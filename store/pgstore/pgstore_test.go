@@ -2,14 +2,14 @@ package pgstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/sundialhq/sundial/internal/pgtest"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
@@ -24,41 +24,19 @@ import (
 // whose search_path points at it; the schema is dropped afterwards.
 func testSchema(t *testing.T, pools int) []*pgxpool.Pool {
 	t.Helper()
-	dsn := os.Getenv("SUNDIAL_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("set SUNDIAL_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "sundial_test_" + strings.ToLower(rand.Text()[:12])
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatal(err)
-	}
+	dsn := pgtest.SchemaDSN(t)
 	var out []*pgxpool.Pool
 	for range pools {
-		cfg, err := pgxpool.ParseConfig(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.ConnConfig.RuntimeParams["search_path"] = schema
-		p, err := pgxpool.NewWithConfig(ctx, cfg)
+		p, err := pgxpool.New(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, p)
 	}
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before the schema is dropped
 		for _, p := range out {
 			p.Close()
 		}
-		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
 	})
 	return out
 }

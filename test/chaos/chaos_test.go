@@ -202,7 +202,7 @@ func runChaos(t *testing.T, storeName, dir, db string, pg *privatePG) {
 		storeName, 3, lease, pollInterval, nFaults, nemeses, rounds, gap, first.Format("15:04:05"), until.Format("15:04:05"), bound)
 
 	// Every job has started once before the first fault.
-	if !waitFor(first.Add(warm+10*time.Second).Sub(time.Now()), func() bool {
+	if !waitFor(time.Until(first.Add(warm+10*time.Second)), func() bool {
 		execs, _ := readWitnesses(c.witness)
 		seen := map[string]bool{}
 		for _, e := range execs {

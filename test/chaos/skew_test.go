@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sundialhq/sundial/internal/pgtest"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/server"
@@ -58,29 +57,10 @@ func skewDB(t *testing.T) string {
 	if !errors.Is(err, errNoPG) {
 		t.Fatalf("starting the suite's private PostgreSQL: %v", err)
 	}
-	dsn := os.Getenv("SUNDIAL_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skipf("%v, and SUNDIAL_TEST_POSTGRES is not set: skipping the clock-skew test", err)
+	if os.Getenv(pgtest.EnvVar) == "" {
+		t.Skipf("%v, and %s is not set: skipping the clock-skew test", err, pgtest.EnvVar)
 	}
-	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(admin.Close)
-	schema := fmt.Sprintf("sundial_skew_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.SchemaDSN(t)
 }
 
 // skewExec is one execution, timed on the real clock.
