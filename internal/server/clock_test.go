@@ -26,24 +26,7 @@ func (s aheadClock) Now(context.Context) (time.Time, error) { return time.Now().
 // skewed, the lease TTL and the cluster-wide pause.
 func TestClockSkewFailsReadinessAndShowsInMetrics(t *testing.T) {
 	ctx := context.Background()
-	st, _, closeStore, err := OpenStore(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
-	s, err := sundial.New(sundial.Config{Store: aheadClock{Store: st, off: 90 * time.Second}, Logger: slog.New(slog.DiscardHandler),
-		MaxSleep: 50 * time.Millisecond, LeaseTTL: 6 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := newMetrics()
-	mctx, stop := context.WithCancel(ctx)
-	defer stop()
-	m.watch(mctx, s)
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown(ctx)
+	st, s, m := skewedNode(t, 90*time.Second, 6*time.Second)
 	var stopping atomicBool
 	waitFor(t, "the loop to tick", func() bool { return !s.Status().LastTick.IsZero() })
 	reason := notReady(ctx, &stopping.Bool, st, s, true, 50*time.Millisecond)
@@ -72,24 +55,7 @@ func TestClockSkewFailsReadinessAndShowsInMetrics(t *testing.T) {
 // node ready and the gauges at zero.
 func TestNoSkewIsReady(t *testing.T) {
 	ctx := context.Background()
-	st, _, closeStore, err := OpenStore(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
-	s, err := sundial.New(sundial.Config{Store: aheadClock{Store: st, off: 300 * time.Millisecond}, Logger: slog.New(slog.DiscardHandler),
-		MaxSleep: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := newMetrics()
-	mctx, stop := context.WithCancel(ctx)
-	defer stop()
-	m.watch(mctx, s)
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown(ctx)
+	st, s, m := skewedNode(t, 300*time.Millisecond, 0)
 	var stopping atomicBool
 	waitFor(t, "readiness", func() bool { return notReady(ctx, &stopping.Bool, st, s, true, 50*time.Millisecond) == "" })
 	got := gauges(t, m)
@@ -114,4 +80,30 @@ func gauges(t *testing.T, m *metrics) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// skewedNode starts a scheduler on a SQLite store whose clock is off ahead
+// of this host's, with metrics watching it; all is stopped after the test.
+func skewedNode(t *testing.T, off, leaseTTL time.Duration) (sundial.Store, *sundial.Scheduler, *metrics) {
+	t.Helper()
+	ctx := context.Background()
+	st, _, closeStore, err := OpenStore(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeStore)
+	s, err := sundial.New(sundial.Config{Store: aheadClock{Store: st, off: off}, Logger: slog.New(slog.DiscardHandler),
+		MaxSleep: 50 * time.Millisecond, LeaseTTL: leaseTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMetrics()
+	mctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	m.watch(mctx, s)
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(ctx) })
+	return st, s, m
 }
