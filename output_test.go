@@ -98,22 +98,22 @@ func TestLiveOutputAndExit(t *testing.T) {
 		b.add(t, sundial.Job{ID: "j", Task: "child", Trigger: every(time.Hour), Options: sundial.JobOptions{RunOnStart: true}})
 		b.start(t)
 		id := <-started
-		text, changed, ok := b.s.Output(id)
+		text, changed, ok := b.s.LiveOutput(id)
 		if !ok || text != "first\n" {
 			t.Fatalf("Output while running = %q, %v", text, ok)
 		}
 		time.Sleep(1500 * time.Millisecond) // one flush
-		if r, _ := b.s.Run(b.ctx, id); r.Output != "first\n" || r.Status != sundial.StatusRunning {
+		if r, _ := b.s.RunByID(b.ctx, id); r.Output != "first\n" || r.Status != sundial.StatusRunning {
 			t.Errorf("stored while running: %q %s", r.Output, r.Status)
 		}
 		close(proceed)
 		<-changed
 		time.Sleep(time.Second)
-		if _, _, ok := b.s.Output(id); ok {
+		if _, _, ok := b.s.LiveOutput(id); ok {
 			t.Error("Output still live after the run ended")
 		}
 		b.stop(t)
-		r, _ := b.s.Run(b.ctx, id)
+		r, _ := b.s.RunByID(b.ctx, id)
 		if r.Output != "first\nsecond\n" || r.Exit == nil || r.Exit.Code != 3 || r.Status != sundial.StatusFailed {
 			t.Errorf("ended run = %+v", r)
 		}

@@ -588,8 +588,8 @@ func (s *Scheduler) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
 	return s.store.ListJobs(ctx, f)
 }
 
-// Run returns one run, or an error matching ErrRunNotFound.
-func (s *Scheduler) Run(ctx context.Context, id string) (Run, error) {
+// RunByID returns one run, or an error matching ErrRunNotFound.
+func (s *Scheduler) RunByID(ctx context.Context, id string) (Run, error) {
 	run, err := s.store.GetRun(ctx, id)
 	if err != nil {
 		return Run{}, fmt.Errorf("run %q: %w", id, err)
@@ -979,10 +979,11 @@ func (s *Scheduler) Status() Status {
 	return st
 }
 
-// Output returns the output so far of a run executing in this process, a
-// channel closed at its next write or when the run ends, and true; false
-// when the run is not executing here (read it from the store then).
-func (s *Scheduler) Output(runID string) (text string, changed <-chan struct{}, ok bool) {
+// LiveOutput returns the output so far of a run executing in this
+// process, a channel closed at its next write or when the run ends, and
+// true; false when the run is not executing here (read it from the store
+// then).
+func (s *Scheduler) LiveOutput(runID string) (text string, changed <-chan struct{}, ok bool) {
 	v, ok := s.live.Load(runID)
 	if !ok {
 		return "", nil, false

@@ -658,7 +658,7 @@ func TestRunNowAndTypedTasks(t *testing.T) {
 		b.stop(t)
 		check := func(id, status, result string) {
 			t.Helper()
-			r, err := b.s.Run(b.ctx, id)
+			r, err := b.s.RunByID(b.ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1065,7 +1065,7 @@ func TestRunNowBeforeStartIsClaimedOnStart(t *testing.T) {
 		b.start(t)
 		time.Sleep(time.Second)
 		b.stop(t)
-		got, err := b.s.Run(b.ctx, run.ID)
+		got, err := b.s.RunByID(b.ctx, run.ID)
 		if err != nil || got.Status != sundial.StatusSucceeded || string(got.Args) != `{"n":2}` {
 			t.Errorf("run after Start = %+v, %v; want succeeded with its args", got, err)
 		}

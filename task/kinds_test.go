@@ -140,7 +140,7 @@ func runTask(t *testing.T, k *Kinds, kind, args string, opts ...func(*sundial.Jo
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		got, _ := s.Run(ctx, run.ID)
+		got, _ := s.RunByID(ctx, run.ID)
 		if !got.Status.Active() {
 			s.Shutdown(ctx)
 			return got, lg.b.String()

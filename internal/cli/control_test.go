@@ -92,7 +92,7 @@ func (a *apiServer) running(jobID string) sundial.Run {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, _ := a.s.Run(context.Background(), run.ID)
+		got, _ := a.s.RunByID(context.Background(), run.ID)
 		if got.Status == sundial.StatusRunning {
 			return got
 		}
@@ -133,7 +133,7 @@ func TestRunsCancel(t *testing.T) {
 	if !strings.Contains(out, "cancel requested for run "+run.ID) || !strings.Contains(out, "canceled run "+run.ID+" of job long") {
 		t.Errorf("runs cancel --wait:\n%s", out)
 	}
-	if got, _ := a.s.Run(context.Background(), run.ID); got.Status != sundial.StatusCanceled {
+	if got, _ := a.s.RunByID(context.Background(), run.ID); got.Status != sundial.StatusCanceled {
 		t.Errorf("run after cancel = %s", got.Status)
 	}
 	code, _, errOut := a.cli(admin.RoleOperator, "runs", "cancel", run.ID)
@@ -209,7 +209,7 @@ func waitEnded(t *testing.T, a *apiServer, id string) sundial.Run {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, _ := a.s.Run(context.Background(), id)
+		got, _ := a.s.RunByID(context.Background(), id)
 		if !got.Status.Active() {
 			return got
 		}

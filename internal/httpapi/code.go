@@ -1,14 +1,18 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/secrets"
 	"github.com/sundialhq/sundial/task"
@@ -26,6 +30,7 @@ func (a *API) registerCode() {
 	a.handle("GET", v1+"/scripts/{name}/versions", viewer, p, a.scriptVersions)
 	a.handle("GET", v1+"/scripts/{name}/versions/{version}", viewer, p, a.getScriptVersion)
 	a.handle("POST", v1+"/scripts/{name}/rollback", adm, p, a.rollbackScript)
+	a.handle("POST", v1+"/scripts/test-run", adm, p, a.testRun)
 	a.handle("GET", v1+"/secrets", adm, p, a.listSecrets)
 	a.handle("PUT", v1+"/secrets/{name}", adm, p, a.putSecret)
 	a.handle("DELETE", v1+"/secrets/{name}", adm, p, a.deleteSecret)
@@ -224,4 +229,46 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 	a.audit(r.Context(), "secret.delete", name, nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// TestRunRequest runs a script's text once, without saving it or a job.
+type TestRunRequest struct {
+	Lang   string         `json:"lang"`
+	Source string         `json:"source"`
+	Args   []any          `json:"args,omitempty"`
+	Kwargs map[string]any `json:"kwargs,omitempty"`
+}
+
+// TestRun is how a test run ended.
+type TestRun struct {
+	Status     sundial.RunStatus   `json:"status"`
+	Result     json.RawMessage     `json:"result,omitempty"`
+	Error      string              `json:"error,omitempty"`
+	Output     string              `json:"output"`
+	Exit       *sundial.ExitStatus `json:"exit,omitempty"`
+	DurationMS int64               `json:"duration_ms"`
+}
+
+// TestRunner runs a script's text once, as the script kind would.
+type TestRunner func(ctx context.Context, req TestRunRequest) (TestRun, error)
+
+func (a *API) testRun(w http.ResponseWriter, r *http.Request) error {
+	var req TestRunRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Source == "" {
+		return badInput("source", "is empty")
+	}
+	if a.testRunner == nil {
+		return fmt.Errorf("%w: this server cannot run scripts", errConflict)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+	defer cancel()
+	res, err := a.testRunner(ctx, req)
+	if err != nil {
+		return err
+	}
+	a.audit(r.Context(), "script.test", "(test run)", map[string]any{"lang": req.Lang, "status": res.Status})
+	return writeJSON(w, http.StatusOK, res)
 }

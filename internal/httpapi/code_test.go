@@ -185,8 +185,8 @@ func TestFollowOutput(t *testing.T) {
 			seen = append(seen, e)
 			return e
 		case <-time.After(30 * time.Second):
-			stored, _ := h.s.Run(context.Background(), run.ID)
-			live, _, ok := h.s.Output(run.ID)
+			stored, _ := h.s.RunByID(context.Background(), run.ID)
+			live, _, ok := h.s.LiveOutput(run.ID)
 			t.Fatalf("no event in 30s; events so far %q; stored run %s %q; live %v %q", seen, stored.Status, stored.Output, ok, live)
 		}
 		return [2]string{}

@@ -24,7 +24,7 @@ func (h *harness) startGate(jobID string) sundial.Run {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, err := h.s.Run(context.Background(), run.ID)
+		got, err := h.s.RunByID(context.Background(), run.ID)
 		if err == nil && got.Status == sundial.StatusRunning {
 			return got
 		}
@@ -84,7 +84,7 @@ func TestCancelRun(t *testing.T) {
 			t.Errorf("cancel as %q = %d, want %d", role, res.status, want)
 		}
 	}
-	if got, _ := h.s.Run(context.Background(), run.ID); got.Status != sundial.StatusRunning || got.CancelRequested {
+	if got, _ := h.s.RunByID(context.Background(), run.ID); got.Status != sundial.StatusRunning || got.CancelRequested {
 		t.Fatalf("refused cancels changed the run: %+v", got)
 	}
 	res := h.do(admin.RoleOperator, "POST", path, nil)
@@ -179,7 +179,7 @@ func TestPauseAndDeleteReportRunningRuns(t *testing.T) {
 	if rr := paused.RunningRuns[0]; rr.ID != run.ID || rr.Node != node || rr.Status != sundial.StatusRunning || rr.CancelRequested || rr.StartedAt.IsZero() {
 		t.Errorf("running run = %+v", rr)
 	}
-	if got, _ := h.s.Run(context.Background(), run.ID); got.Status != sundial.StatusRunning || got.CancelRequested {
+	if got, _ := h.s.RunByID(context.Background(), run.ID); got.Status != sundial.StatusRunning || got.CancelRequested {
 		t.Errorf("a pause without cancel_running touched the run: %+v", got)
 	}
 	// Pause again, canceling it.
@@ -222,7 +222,7 @@ func TestPauseAndDeleteReportRunningRuns(t *testing.T) {
 	if res := h.do(admin.RoleViewer, "GET", "/api/v1/jobs/g2", nil); res.status != 404 {
 		t.Errorf("deleted job = %d", res.status)
 	}
-	if got, _ := h.s.Run(context.Background(), run2.ID); got.Status != sundial.StatusRunning {
+	if got, _ := h.s.RunByID(context.Background(), run2.ID); got.Status != sundial.StatusRunning {
 		t.Errorf("the run of the deleted job = %s, want it still running", got.Status)
 	}
 	if res := h.do(admin.RoleOperator, "POST", "/api/v1/runs/"+run2.ID+"/cancel", nil); res.status != 202 {

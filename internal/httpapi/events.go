@@ -1,19 +1,16 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
 )
 
 func (a *API) registerEvents() {
 	a.handle("GET", v1+"/events", admin.RoleViewer, a.writeProblem, a.events)
-	a.handle("POST", v1+"/scripts/test-run", admin.RoleAdmin, a.writeProblem, a.testRun)
 }
 
 // ChangeEvent is the data of a server-sent "change" event: something about
@@ -66,46 +63,4 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) error {
 			flusher.Flush()
 		}
 	}
-}
-
-// TestRunRequest runs a script's text once, without saving it or a job.
-type TestRunRequest struct {
-	Lang   string         `json:"lang"`
-	Source string         `json:"source"`
-	Args   []any          `json:"args,omitempty"`
-	Kwargs map[string]any `json:"kwargs,omitempty"`
-}
-
-// TestRun is how a test run ended.
-type TestRun struct {
-	Status     sundial.RunStatus   `json:"status"`
-	Result     json.RawMessage     `json:"result,omitempty"`
-	Error      string              `json:"error,omitempty"`
-	Output     string              `json:"output"`
-	Exit       *sundial.ExitStatus `json:"exit,omitempty"`
-	DurationMS int64               `json:"duration_ms"`
-}
-
-// TestRunner runs a script's text once, as the script kind would.
-type TestRunner func(ctx context.Context, req TestRunRequest) (TestRun, error)
-
-func (a *API) testRun(w http.ResponseWriter, r *http.Request) error {
-	var req TestRunRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	if req.Source == "" {
-		return badInput("source", "is empty")
-	}
-	if a.testRunner == nil {
-		return fmt.Errorf("%w: this server cannot run scripts", errConflict)
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
-	defer cancel()
-	res, err := a.testRunner(ctx, req)
-	if err != nil {
-		return err
-	}
-	a.audit(r.Context(), "script.test", "(test run)", map[string]any{"lang": req.Lang, "status": res.Status})
-	return writeJSON(w, http.StatusOK, res)
 }

@@ -268,7 +268,7 @@ func (a *API) flaskRunJob(w http.ResponseWriter, r *http.Request) error {
 func (a *API) waitForEnd(ctx context.Context, id string) (sundial.Run, error) {
 	wait := 5 * time.Millisecond
 	for {
-		run, err := a.s.Run(ctx, id)
+		run, err := a.s.RunByID(ctx, id)
 		if err != nil {
 			return run, err
 		}

@@ -30,7 +30,7 @@ type OutputEvent struct {
 // seconds.
 func (a *API) runOutput(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	run, err := a.s.Run(r.Context(), id)
+	run, err := a.s.RunByID(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func (a *API) runOutput(w http.ResponseWriter, r *http.Request) error {
 		strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 	if !follow {
 		text := run.Output
-		if live, _, ok := a.s.Output(id); ok {
+		if live, _, ok := a.s.LiveOutput(id); ok {
 			text = live
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -71,7 +71,7 @@ func (a *API) runOutput(w http.ResponseWriter, r *http.Request) error {
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
 	for {
-		if text, changed, ok := a.s.Output(id); ok {
+		if text, changed, ok := a.s.LiveOutput(id); ok {
 			emit(text)
 			select {
 			case <-r.Context().Done():
@@ -85,7 +85,7 @@ func (a *API) runOutput(w http.ResponseWriter, r *http.Request) error {
 			}
 			continue
 		}
-		run, err := a.s.Run(r.Context(), id)
+		run, err := a.s.RunByID(r.Context(), id)
 		if err != nil {
 			return nil // the stream has begun: the client sees it end
 		}

@@ -483,7 +483,7 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getRun(w http.ResponseWriter, r *http.Request) error {
-	run, err := a.s.Run(r.Context(), r.PathValue("id"))
+	run, err := a.s.RunByID(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

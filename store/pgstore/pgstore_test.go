@@ -366,7 +366,7 @@ func TestCancelReachesTheOwningNode(t *testing.T) {
 		t.Fatal("the owning node did not stop the run")
 	}
 	waitFor(t, func() bool {
-		got, _ := api.Run(ctx, run.ID)
+		got, _ := api.RunByID(ctx, run.ID)
 		return got.Status == sundial.StatusCanceled
 	})
 }
