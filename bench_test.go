@@ -23,7 +23,7 @@ import (
 func quietScheduler(b *testing.B, workers int, now ...func() time.Time) *sundial.Scheduler {
 	b.Helper()
 	cfg := sundial.Config{
-		Store:   memstore.New(memstore.Options{RunsPerJob: 1}),
+		Store: memstore.New(memstore.Options{}), Retention: sundial.Retention{PerJob: 1},
 		Workers: workers,
 		Logger:  slog.New(slog.DiscardHandler),
 	}

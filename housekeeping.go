@@ -2,7 +2,8 @@ package sundial
 
 import "time"
 
-// housekeeping prunes the run history every Retention.Interval and saves
+// housekeeping prunes the run history at start and every
+// Retention.Interval, and saves
 // the output of executing runs every OutputFlush, apart from the heartbeat
 // so that neither can delay a lease renewal.
 func (s *Scheduler) housekeeping() {
@@ -19,6 +20,9 @@ func (s *Scheduler) housekeeping() {
 		flush = t.C
 	}
 	saved := map[string]uint64{}
+	// A first pass at once: the store learns the bound (an in-memory one
+	// applies it as runs end), and a node that was down prunes its backlog.
+	s.prune()
 	for {
 		select {
 		case <-s.beatStop:

@@ -82,8 +82,9 @@ type Retention struct {
 	// MaxAge prunes runs that ended longer ago than this. Default 30 days;
 	// negative keeps runs of any age.
 	MaxAge time.Duration
-	// PerJob keeps at most this many runs of each job. Default 1000;
-	// negative keeps any number.
+	// PerJob keeps at most this many runs of each job. Default
+	// DefaultRunsPerJob; negative keeps any number. An in-memory store
+	// applies it as each run ends, the others at every Interval.
 	PerJob int
 	// Interval is how often to prune. Default 1 hour.
 	Interval time.Duration
@@ -183,7 +184,7 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	s.fenceAfter, s.killAfter = s.leaseTTL*3/4, s.leaseTTL*7/8
 	s.keep = Retention{MaxAge: orDefault(cfg.Retention.MaxAge, 30*24*time.Hour),
-		PerJob: orDefault(cfg.Retention.PerJob, 1000), Interval: orDefault(cfg.Retention.Interval, time.Hour)}
+		PerJob: orDefault(cfg.Retention.PerJob, DefaultRunsPerJob), Interval: orDefault(cfg.Retention.Interval, time.Hour)}
 	host, _ := os.Hostname()
 	s.node = Node{ID: cfg.NodeID, Host: host, PID: os.Getpid(), Version: cfg.Version, Queues: slices.Clone(cfg.Queues)}
 	if s.node.ID == "" {
@@ -195,6 +196,9 @@ func New(cfg Config) (*Scheduler, error) {
 	s.life, s.lifeCancel = context.WithCancel(context.Background())
 	return s, nil
 }
+
+// DefaultRunsPerJob is Config.Retention.PerJob's default.
+const DefaultRunsPerJob = 1000
 
 // DefaultLeaseTTL is Config.LeaseTTL's default.
 const DefaultLeaseTTL = 15 * time.Second

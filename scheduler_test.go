@@ -32,8 +32,11 @@ type bundle struct {
 
 func setup(t *testing.T, cfg sundial.Config) *bundle {
 	t.Helper()
-	store := memstore.New(memstore.Options{RunsPerJob: 10000})
+	store := memstore.New(memstore.Options{})
 	cfg.Store = store
+	if cfg.Retention.PerJob == 0 {
+		cfg.Retention.PerJob = 10000
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

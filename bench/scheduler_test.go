@@ -59,7 +59,7 @@ func newScheduler(tb testing.TB, impl string) scheduler {
 		return &gocronSched{s: s, tb: tb}
 	case "sundial":
 		s, err := sundial.New(sundial.Config{
-			Store:   memstore.New(memstore.Options{RunsPerJob: 1}),
+			Store: memstore.New(memstore.Options{}), Retention: sundial.Retention{PerJob: 1},
 			Workers: 8,
 			Logger:  slog.New(slog.DiscardHandler),
 		})

@@ -17,17 +17,15 @@ import (
 	"github.com/sundialhq/sundial"
 )
 
-// Options configures a Store. The zero value is valid.
-type Options struct {
-	// RunsPerJob is how many ended runs of each job are kept; older ones
-	// are dropped. Runs that have not ended are always kept. Default 100.
-	RunsPerJob int
-}
+// Options configures a Store. It has no settings today: how many runs of
+// each job are kept is the scheduler's Config.Retention, the one home of
+// that setting, which the store applies as each run ends.
+type Options struct{}
 
 // Store is an in-memory sundial.Store. Create one with New.
 type Store struct {
 	mu       sync.Mutex
-	keep     int
+	keep     int // ended runs kept per job, as the last PruneRuns asked; 0 for any number
 	jobs     map[string]*jobEntry
 	due      minHeap[*jobEntry] // dueable jobs by NextRunAt
 	runs     map[string]*runEntry
@@ -72,10 +70,7 @@ func keyOf(r sundial.Run) runKey {
 
 // New returns an empty store.
 func New(opts Options) *Store {
-	keep := opts.RunsPerJob
-	if keep <= 0 {
-		keep = 100
-	}
+	keep := sundial.DefaultRunsPerJob // until the scheduler's first PruneRuns
 	return &Store{
 		keep:    keep,
 		due:     minHeap[*jobEntry]{less: func(a, b *jobEntry) bool { return a.job.NextRunAt.Before(b.job.NextRunAt) }},
@@ -325,6 +320,9 @@ func (s *Store) setStatus(e *runEntry, status sundial.RunStatus) {
 // prune drops the oldest ended runs of a job beyond the retention.
 func (s *Store) prune(job string) {
 	ids := s.jobRuns[job]
+	if s.keep <= 0 {
+		return
+	}
 	ended := 0
 	for _, id := range ids {
 		if !s.runs[id].run.Status.Active() {
@@ -627,6 +625,9 @@ func (s *Store) ListNodes(context.Context) ([]sundial.Node, error) {
 func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The bound also holds from now on, as each run ends: memory is what an
+	// in-memory history costs.
+	s.keep = max(keepPerJob, 0)
 	pruned := 0
 	for job, ids := range s.jobRuns {
 		runs := make([]*runEntry, 0, len(ids))

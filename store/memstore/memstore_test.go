@@ -15,11 +15,15 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(*testing.T) sundial.Store { return memstore.New(memstore.Options{}) })
 }
 
-// TestRetention checks that only the last RunsPerJob ended runs of a job
-// are kept, and that runs still waiting are never dropped.
+// TestRetention checks that, once the scheduler's retention asked for 3
+// runs per job, only the last 3 ended runs of a job are kept as runs end,
+// and that runs still waiting are never dropped.
 func TestRetention(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New(memstore.Options{RunsPerJob: 3})
+	s := memstore.New(memstore.Options{})
+	if _, err := s.PruneRuns(ctx, time.Time{}, 3); err != nil {
+		t.Fatal(err)
+	}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	waiting := sundial.Run{ID: "waiting", JobID: "a", Task: "x", ScheduledAt: t0.Add(-time.Hour), Status: sundial.StatusScheduled,
 		Attempt: 2, NotBefore: t0.Add(time.Hour)}
