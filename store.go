@@ -170,9 +170,10 @@ type Clock interface {
 // PlanFunc decides, inside Claim's atomic step, what a due job's fire
 // becomes. active is the number of the job's runs that are pending or
 // running, queued reports whether one is queued. It returns the job's new
-// state (its NextRunAt at least) and the runs to record: StatusRunning (or
-// StatusPending) for runs to execute now, StatusMissed or StatusSkipped for the record,
-// StatusQueued to wait for a running instance. A claim writes only the
+// state (its NextRunAt at least) and the runs to record: StatusPending for
+// runs to execute now (the store leases them to the claiming incarnation;
+// it treats StatusRunning alike), StatusMissed or StatusSkipped for the
+// record, StatusQueued to wait for a running instance. A claim writes only the
 // job's schedule state — NextRunAt, Paused and PauseReason — and ignores
 // other changes. A plan must not change the job's slices (Args, Tags) in
 // place: a store may hand it its own copy.
