@@ -70,8 +70,11 @@ func (s *Scheduler) execute(d dispatch) {
 	}
 	s.held.mu.Lock()
 	hd.stop = stop
-	if hd.lost {
+	switch {
+	case hd.lost:
 		stop(errNotHeld)
+	case hd.canceled:
+		stop(errCanceled)
 	}
 	s.held.mu.Unlock()
 	switch {
@@ -162,7 +165,7 @@ func (s *Scheduler) execute(d dispatch) {
 // run did not start (retrying it if the job allows) and reports false.
 func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
 	ok, age := s.fresh(hd)
-	if !ok && !hd.lost {
+	if lost, _ := s.held.flags(hd); !ok && !lost {
 		// The lease is stale — this process was frozen, or the store was
 		// out of reach: renew it before starting anything.
 		t := time.NewTimer(s.leaseTTL / 3)
@@ -174,7 +177,7 @@ func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
 		ok, age = s.fresh(hd)
 	}
 	if !ok {
-		if hd.lost {
+		if lost, _ := s.held.flags(hd); lost {
 			// The store gave the run to others (it was marked lost): it
 			// is theirs to record and retry.
 			s.logRun(slog.LevelWarn, "run not started: this node no longer holds it", run, "lease_age", describeLease(age, s.leaseTTL))
@@ -188,6 +191,15 @@ func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
 			if run.Attempt < opts.MaxAttempts {
 				s.planRetry(*run, opts)
 			}
+		}
+		return false
+	}
+	// A cancel may have come with the renewal above.
+	if _, canceled := s.held.flags(hd); canceled {
+		run.Status, run.EndedAt, run.Error = StatusCanceled, s.now(), "canceled on request before it started"
+		if s.updateRun(*run) == nil {
+			s.logRun(slog.LevelInfo, "run canceled before it started", run)
+			s.publishRun(EventRunCanceled, run)
 		}
 		return false
 	}

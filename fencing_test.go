@@ -520,3 +520,31 @@ func TestNodeIDOfALiveProcessIsRefused(t *testing.T) {
 	}
 	dead.Shutdown(ctx)
 }
+
+// TestCancelBeforeStart: a run canceled after its claim and before its
+// start (its node frozen in between) is recorded canceled and never runs.
+func TestCancelBeforeStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &freezingStore{Store: memstore.New(memstore.Options{}), freeze: 16 * time.Second, thawed: make(chan struct{})}
+		s := newScheduler(t, sundial.Config{Store: store, LeaseTTL: 20 * time.Second})
+		var ran atomic.Int32
+		s.Register("work", func(context.Context, sundial.Run) (any, error) { ran.Add(1); return nil, nil })
+		ctx := context.Background()
+		s.AddJob(ctx, sundial.Job{ID: "j", Task: "work", Trigger: dateAt(time.Second)})
+		s.Start(ctx)
+		time.Sleep(5 * time.Second) // claimed at 00:00:01, frozen until 00:00:17
+		runs, _ := s.Runs(ctx, sundial.RunFilter{JobID: "j"})
+		if len(runs) != 1 || runs[0].Status != sundial.StatusPending {
+			t.Fatalf("runs: %s", summary(runs))
+		}
+		if got, err := s.CancelRun(ctx, runs[0].ID); err != nil || !got.CancelRequested {
+			t.Fatalf("CancelRun = %+v, %v", got, err)
+		}
+		time.Sleep(30 * time.Second)
+		s.Shutdown(ctx)
+		runs, _ = s.Runs(ctx, sundial.RunFilter{JobID: "j"})
+		if ran.Load() != 0 || len(runs) != 1 || runs[0].Status != sundial.StatusCanceled || !runs[0].StartedAt.IsZero() {
+			t.Errorf("ran %d times; runs: %+v; want it canceled, never started", ran.Load(), runs)
+		}
+	})
+}

@@ -42,8 +42,9 @@ type holding struct {
 	known, base time.Time
 	// until is the lease's end on the store's clock.
 	until time.Time
-	// lost is set when a heartbeat found the run no longer held.
-	lost bool
+	// lost is set when a heartbeat found the run no longer held, canceled
+	// when a cancel was asked for (both guarded by holdings.mu).
+	lost, canceled bool
 	// stop cancels the running task's context; nil until it starts.
 	stop  context.CancelCauseFunc
 	lease *Lease
@@ -80,6 +81,13 @@ func (h *holdings) remove(id string) {
 		hd.lease.end()
 		delete(h.m, id)
 	}
+}
+
+// flags returns what heartbeats and cancels have said about the run.
+func (h *holdings) flags(hd *holding) (lost, canceled bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return hd.lost, hd.canceled
 }
 
 // fresh reports whether the run's lease is young enough to start or keep
@@ -240,8 +248,11 @@ func (s *Scheduler) renewed(start, until time.Time, res HeartbeatResult) {
 		case held[id]:
 			hd.base, hd.until = start, until
 			hd.lease.renew(start.Add(s.killAfter))
-			if cancels[id] && hd.stop != nil {
-				hd.stop(errCanceled)
+			if cancels[id] {
+				hd.canceled = true
+				if hd.stop != nil {
+					hd.stop(errCanceled)
+				}
 			}
 		case hd.known.Before(start):
 			// The claim had returned before this heartbeat began, so the

@@ -686,7 +686,14 @@ func (s *Scheduler) CancelRun(ctx context.Context, id string) (Run, error) {
 func (s *Scheduler) stopHeld(id string, cause error) {
 	s.held.mu.Lock()
 	defer s.held.mu.Unlock()
-	if hd := s.held.m[id]; hd != nil && hd.stop != nil {
+	hd := s.held.m[id]
+	if hd == nil {
+		return
+	}
+	if cause == errCanceled {
+		hd.canceled = true // stopped as soon as it starts, if it has not yet
+	}
+	if hd.stop != nil {
 		hd.stop(cause)
 	}
 }
