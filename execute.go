@@ -49,20 +49,20 @@ func (s *Scheduler) execute(d dispatch) {
 	}
 	hd := s.held.get(run.ID)
 	if !s.mayStart(&run, hd, opts) {
+		if !run.Status.Executing() { // recorded as ended, not started
+			s.afterEnd(run, opts, jobErr)
+		}
 		return
 	}
 	fn, ok := s.task(run.Task)
-
-	run.Status, run.StartedAt = StatusRunning, s.now()
-	s.recordAsync(run) // the task need not wait for the record of its start
-	s.publishRun(EventRunStarted, &run)
-	s.logRun(slog.LevelDebug, "run started", &run, "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
 
 	var result any
 	var err error
 	// Every run has a context of its own, which its node cancels to stop
 	// it: on request, when the lease cannot be renewed, on timeout and on
-	// a forced shutdown (the parent).
+	// a forced shutdown (the parent). The stop is in place before anything
+	// can block (the record of the start waits when the recorder is
+	// behind), and the lease is judged once more as it is put in place.
 	runCtx, stop := context.WithCancelCause(s.runCtx)
 	cancel := context.CancelFunc(func() {})
 	if opts.Timeout > 0 {
@@ -75,8 +75,16 @@ func (s *Scheduler) execute(d dispatch) {
 		stop(errNotHeld)
 	case hd.canceled:
 		stop(errCanceled)
+	case time.Since(hd.base) >= s.fenceAfter || !s.now().Before(hd.until.Add(s.fenceAfter-s.leaseTTL)):
+		stop(errFenced)
 	}
 	s.held.mu.Unlock()
+
+	run.Status, run.StartedAt = StatusRunning, s.now()
+	s.recordAsync(run) // the task need not wait for the record of its start
+	s.publishRun(EventRunStarted, &run)
+	s.logRun(slog.LevelDebug, "run started", &run, "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
+
 	switch {
 	case !ok:
 		err = &UnknownTaskError{Task: run.Task}
@@ -145,6 +153,13 @@ func (s *Scheduler) execute(d dispatch) {
 	if retry {
 		s.planRetry(run, opts)
 	}
+	s.afterEnd(run, opts, jobErr)
+}
+
+// afterEnd does what the end of a run makes due, however it ended: a
+// fixed-delay job's next fire counts from it, and a queued run of its job
+// may start.
+func (s *Scheduler) afterEnd(run Run, opts JobOptions, jobErr error) {
 	if opts.FixedDelay && !run.Manual && jobErr == nil {
 		s.scheduleAfterRun(run.JobID, run.EndedAt)
 	}

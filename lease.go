@@ -68,6 +68,17 @@ func (h *holdings) add(id string, claimStart, known, until time.Time, killAfter 
 	return hd
 }
 
+// ids returns the IDs of the runs this node executes.
+func (h *holdings) ids() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.m))
+	for id := range h.m {
+		out = append(out, id)
+	}
+	return out
+}
+
 func (h *holdings) get(id string) *holding {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -141,12 +152,10 @@ func (l *Lease) Renewed() <-chan struct{} {
 func (l *Lease) renew(deadline time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.ended {
+	if l.ended || !deadline.After(l.deadline) {
 		return
 	}
-	if deadline.After(l.deadline) {
-		l.deadline = deadline
-	}
+	l.deadline = deadline
 	close(l.renewed)
 	l.renewed = make(chan struct{})
 }
@@ -206,7 +215,8 @@ func (s *Scheduler) renew() {
 	s.measureClock()
 	start := time.Now()
 	now := s.now()
-	req := HeartbeatRequest{Node: s.node.ID, Incarnation: s.node.Incarnation, Now: now, LeaseUntil: now.Add(s.leaseTTL)}
+	req := HeartbeatRequest{Node: s.node.ID, Incarnation: s.node.Incarnation, Now: now, LeaseUntil: now.Add(s.leaseTTL),
+		Runs: s.held.ids()}
 	ctx, cancel := context.WithTimeout(s.life, s.leaseTTL/3)
 	res, err := s.store.Heartbeat(ctx, req)
 	cancel()
@@ -223,9 +233,23 @@ func (s *Scheduler) renew() {
 		s.log.Error("looking for lost runs failed", "node", s.node.ID, "err", err)
 		return
 	}
-	for i := range lost {
-		s.handleLost(lost[i])
+	s.recover(lost)
+}
+
+// recover records and retries lost runs in a goroutine of its own, so that
+// a slow store write (planRetry persists through outages) cannot hold up
+// the heartbeat and let this node's own leases lapse.
+func (s *Scheduler) recover(lost []Run) {
+	if len(lost) == 0 {
+		return
 	}
+	s.recovering.Add(1)
+	go func() {
+		defer s.recovering.Done()
+		for i := range lost {
+			s.handleLost(lost[i])
+		}
+	}()
 }
 
 // renewed applies a heartbeat's answer to the runs this node executes:
@@ -246,6 +270,11 @@ func (s *Scheduler) renewed(start, until time.Time, res HeartbeatResult) {
 	for id, hd := range s.held.m {
 		switch {
 		case held[id]:
+			if !start.After(hd.base) {
+				// Claimed after this heartbeat began: the claim's lease is
+				// the newer one.
+				continue
+			}
 			hd.base, hd.until = start, until
 			hd.lease.renew(start.Add(s.killAfter))
 			if cancels[id] {
@@ -331,24 +360,25 @@ func (s *Scheduler) handleLost(run Run) {
 	if run.Status == StatusCanceled {
 		s.logRun(slog.LevelInfo, "run canceled: its node stopped before it could", &run, "node", run.Node)
 		s.publishRun(EventRunCanceled, &run)
-		return
+	} else {
+		s.logRun(slog.LevelWarn, "run lost: its node stopped renewing the lease", &run, "node", run.Node,
+			"lease_until", run.LeaseUntil, "reason", run.Error)
+		s.publishRun(EventRunLost, &run)
 	}
-	s.logRun(slog.LevelWarn, "run lost: its node stopped renewing the lease", &run, "node", run.Node,
-		"lease_until", run.LeaseUntil, "reason", run.Error)
-	s.publishRun(EventRunLost, &run)
 	ctx, cancel := s.storeCtx()
 	job, err := s.store.GetJob(ctx, run.JobID)
 	cancel()
 	if err != nil {
-		return // removed since: nothing to retry
+		return // removed since: nothing to retry or to schedule
 	}
 	opts := job.Options.resolve(s.defaults)
-	if run.Attempt < opts.MaxAttempts {
-		if run.EndedAt.IsZero() {
-			run.EndedAt = s.now()
-		}
+	if run.EndedAt.IsZero() {
+		run.EndedAt = s.now()
+	}
+	if run.Status == StatusLost && run.Attempt < opts.MaxAttempts {
 		s.planRetry(run, opts)
 	}
+	s.afterEnd(run, opts, nil)
 }
 
 // describeLease is a log attribute value for a lease age.

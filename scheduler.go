@@ -149,6 +149,7 @@ type Scheduler struct {
 	beatStop         chan struct{} // stops the heartbeat, the fence and housekeeping
 	beatDone         chan struct{}
 	housekeepingDone chan struct{}
+	recovering       sync.WaitGroup // handleLost calls in flight
 	// records feeds the recorder, which writes run records in groups.
 	records      chan record
 	recorderDone chan struct{}
@@ -811,10 +812,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 			}
 		}()
 	}
-	for i := range orphans {
-		// The previous incarnation of this node died holding these runs.
-		s.handleLost(orphans[i])
-	}
+	s.recover(orphans) // the previous incarnation died holding these
 	go s.loop(loopCtx)
 	return nil
 }
@@ -902,11 +900,17 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}
 	s.runCancel()
 	close(s.records) // every worker has finished: flush what is left
+	// The flush and the recovery of lost runs keep Shutdown's deadline
+	// too: past it, store calls end and what is not written is left to
+	// the leases.
+	stopWrites := context.AfterFunc(ctx, func() { time.AfterFunc(time.Second, s.lifeCancel) })
+	defer stopWrites()
 	<-s.recorderDone
 	close(s.beatStop)
 	<-s.beatDone
 	<-s.fenceDone
 	<-s.housekeepingDone
+	s.recovering.Wait()
 	s.lifeCancel()
 	s.events.closeAll()
 	return err

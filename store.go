@@ -87,11 +87,13 @@ type Store interface {
 	// process is gone, and its runs are recovered at once instead of a
 	// lease later.
 	RegisterNode(ctx context.Context, node Node, now time.Time) ([]Run, error)
-	// Heartbeat marks the node alive at req.Now and extends the lease of
-	// every pending or running run held by req.Incarnation to
-	// req.LeaseUntil. It returns those runs' IDs, and which of them have
-	// CancelRequested: a run the node executes that is not among them is
-	// no longer its own.
+	// Heartbeat marks the node alive at req.Now and extends to
+	// req.LeaseUntil the lease of each run in req.Runs that is pending or
+	// running and held by req.Incarnation. It returns those runs' IDs, and
+	// which of them have CancelRequested: a run the node executes that is
+	// not among them is no longer its own. A run the node no longer names
+	// (its last record could not be written) is left to lapse and be
+	// recovered.
 	Heartbeat(ctx context.Context, req HeartbeatRequest) (HeartbeatResult, error)
 	// ReapLost marks pending and running runs whose lease ended before
 	// now as StatusLost (their node stopped renewing: it died, froze or
@@ -132,6 +134,9 @@ type HeartbeatRequest struct {
 	// Now is the node's reading of the store's clock; LeaseUntil is the
 	// new end of its leases.
 	Now, LeaseUntil time.Time
+	// Runs are the IDs of the runs the node executes: only their leases
+	// are renewed.
+	Runs []string
 }
 
 // HeartbeatResult is what a Heartbeat found.

@@ -141,7 +141,8 @@ var queries = map[string]string{
 		ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
 		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen, incarnation = excluded.incarnation`,
 	"beatNode": `UPDATE sundial_nodes SET last_seen = ? WHERE id = ?`,
-	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND incarnation = ? AND status IN ('pending', 'running') RETURNING id, cancel_requested`,
+	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND incarnation = ? AND status IN ('pending', 'running')
+		AND id IN ({ids}) RETURNING id, cancel_requested`,
 	"expired":  `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND lease_until < ? ORDER BY lease_until{lock}`,
 	"orphans":  `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND node_id = ? AND COALESCE(incarnation, '') <> ?{lock}`,
 	"reap": `UPDATE sundial_runs SET status = CASE WHEN cancel_requested = 1 THEN 'canceled' ELSE 'lost' END, ended_at = ?, error = ?
@@ -940,7 +941,15 @@ func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (su
 	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), req.Node); err != nil {
 		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q["beatRuns"], req.LeaseUntil.UnixMicro(), req.Node, req.Incarnation)
+	if len(req.Runs) == 0 {
+		return res, nil
+	}
+	args := []any{req.LeaseUntil.UnixMicro(), req.Node, req.Incarnation}
+	for _, id := range req.Runs {
+		args = append(args, id)
+	}
+	q := s.rebind(strings.Replace(queries["beatRuns"], "{ids}", marks(len(req.Runs)), 1))
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
 	}

@@ -543,8 +543,9 @@ func (s *Store) Heartbeat(_ context.Context, req sundial.HeartbeatRequest) (sund
 		s.nodes[req.Node] = n
 	}
 	var res sundial.HeartbeatResult
-	for _, e := range s.runs {
-		if e.run.Incarnation == req.Incarnation && e.run.Status.Executing() {
+	for _, id := range req.Runs {
+		e, ok := s.runs[id]
+		if ok && e.run.Incarnation == req.Incarnation && e.run.Status.Executing() {
 			e.run.LeaseUntil = req.LeaseUntil
 			res.Held = append(res.Held, e.run.ID)
 			if e.run.CancelRequested {

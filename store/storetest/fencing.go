@@ -78,7 +78,7 @@ func testIncarnations(t *testing.T, s sundial.Store) {
 	if got := must(s.GetRun(ctx, other[0].ID)); got.Status != sundial.StatusPending {
 		t.Errorf("another node's run became %s", got.Status)
 	}
-	beat, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "n", Incarnation: "n-1", Now: t0, LeaseUntil: t0.Add(2 * time.Hour)})
+	beat, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "n", Incarnation: "n-1", Now: t0, LeaseUntil: t0.Add(2 * time.Hour), Runs: []string{old[0].ID}})
 	if err != nil || len(beat.Held) != 0 {
 		t.Errorf("the earlier incarnation's heartbeat = %+v, %v; want it to hold nothing", beat, err)
 	}
@@ -89,6 +89,19 @@ func testIncarnations(t *testing.T, s sundial.Store) {
 	}
 	if reaped, _ := s.ReapLost(ctx, t0.Add(3*time.Hour)); len(reaped) != 1 || reaped[0].ID != other[0].ID {
 		t.Errorf("ReapLost later = %v, want only the other node's run", runIDs(reaped))
+	}
+	// A heartbeat renews only the runs it names: one whose last record
+	// its node could not write lapses and is recovered.
+	mustCreate(t, s, job("c", t0.Add(4*time.Hour)))
+	forgotten, err := s.Claim(ctx, sundial.ClaimRequest{Now: t0.Add(4 * time.Hour), Limit: 1, Node: "m", Incarnation: "m-1", LeaseUntil: t0.Add(4*time.Hour + time.Minute)}, advance)
+	if err != nil || len(forgotten) != 1 {
+		t.Fatalf("claim = %v, %v", forgotten, err)
+	}
+	if beat, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "m", Incarnation: "m-1", Now: t0.Add(4 * time.Hour), LeaseUntil: t0.Add(5 * time.Hour)}); err != nil || len(beat.Held) != 0 {
+		t.Errorf("a heartbeat naming no runs = %+v, %v; want nothing held", beat, err)
+	}
+	if reaped, _ := s.ReapLost(ctx, t0.Add(4*time.Hour+2*time.Minute)); len(reaped) != 1 || reaped[0].ID != forgotten[0].ID {
+		t.Errorf("ReapLost after the claim's lease = %v, want the run no heartbeat named", runIDs(reaped))
 	}
 }
 
@@ -127,7 +140,8 @@ func testCancel(t *testing.T, s sundial.Store) {
 			t.Fatalf("CancelRun of an executing run = %s requested %v, %v; want it pending with the request", got.Status, got.CancelRequested, err)
 		}
 	}
-	beat, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "test-node", Incarnation: "test-inc", Now: t0.Add(time.Second), LeaseUntil: t0.Add(time.Minute)})
+	beat, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "test-node", Incarnation: "test-inc", Now: t0.Add(time.Second), LeaseUntil: t0.Add(time.Minute),
+		Runs: []string{claimed[0].ID, claimed[1].ID}})
 	slices.Sort(beat.Cancel)
 	want := []string{claimed[0].ID, claimed[1].ID}
 	slices.Sort(want)

@@ -633,7 +633,8 @@ func testLeases(t *testing.T, s sundial.Store) {
 		t.Fatalf("claim = %v, %v", other, err)
 	}
 	// Only the living node renews.
-	beat, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "lives", Incarnation: "lives-1", Now: t0.Add(20 * time.Second), LeaseUntil: t0.Add(50 * time.Second)})
+	beat, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "lives", Incarnation: "lives-1", Now: t0.Add(20 * time.Second), LeaseUntil: t0.Add(50 * time.Second),
+		Runs: []string{other[0].ID, claimed[0].ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
