@@ -143,8 +143,8 @@ var queries = map[string]string{
 	"beatNode": `UPDATE sundial_nodes SET last_seen = ? WHERE id = ?`,
 	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND incarnation = ? AND status IN ('pending', 'running')
 		AND id IN ({ids}) RETURNING id, cancel_requested`,
-	"expired":  `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND lease_until < ? ORDER BY lease_until{lock}`,
-	"orphans":  `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND node_id = ? AND COALESCE(incarnation, '') <> ?{lock}`,
+	"expired": `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND lease_until < ? ORDER BY lease_until{lock}`,
+	"orphans": `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND node_id = ? AND COALESCE(incarnation, '') <> ?{lock}`,
 	"reap": `UPDATE sundial_runs SET status = CASE WHEN cancel_requested = 1 THEN 'canceled' ELSE 'lost' END, ended_at = ?, error = ?
 		WHERE id = ? AND status IN ('pending', 'running')`,
 	"cancelRun": `UPDATE sundial_runs SET
