@@ -29,7 +29,8 @@ var errTimeout = errors.New("run timed out")
 // execute runs one claimed run to its end and records everything about it.
 func (s *Scheduler) execute(d dispatch) {
 	run := d.run
-	defer s.held.remove(run.ID)
+	// The node holds the run, and names it in its heartbeats, until the
+	// recorder has written its end (or given up on it): see recorder.
 	if s.forced.Load() {
 		run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
 		s.updateRun(run)
@@ -196,6 +197,7 @@ func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
 			// The store gave the run to others (it was marked lost): it
 			// is theirs to record and retry.
 			s.logRun(slog.LevelWarn, "run not started: this node no longer holds it", run, "lease_age", describeLease(age, s.leaseTTL))
+			s.held.remove(run.ID)
 			return false
 		}
 		run.Status, run.EndedAt = StatusInterrupted, s.now()

@@ -548,3 +548,41 @@ func TestCancelBeforeStart(t *testing.T) {
 		}
 	})
 }
+
+// unrecordableStore refuses, for a while, to write any batch that holds
+// the first attempt of job "j": the record of that run's end fails until
+// the scheduler gives up on it.
+type unrecordableStore struct {
+	sundial.Store
+	until time.Time
+}
+
+func (u *unrecordableStore) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, error) {
+	for _, r := range runs {
+		if r.JobID == "j" && r.Attempt == 1 && time.Now().Before(u.until) {
+			return nil, errors.New("disk full")
+		}
+	}
+	return u.Store.(sundial.RunBatchUpdater).UpdateRuns(ctx, runs)
+}
+
+// TestUnrecordedEndIsRecovered: a run whose end could not be recorded is
+// no longer renewed by its node once it has ended, so its lease lapses and
+// it is recovered (lost, then retried) instead of staying running forever.
+func TestUnrecordedEndIsRecovered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &unrecordableStore{Store: memstore.New(memstore.Options{}), until: time.Now().Add(10 * time.Minute)}
+		s := newScheduler(t, sundial.Config{Store: store, LeaseTTL: 3 * time.Second})
+		s.Register("work", ok)
+		ctx := context.Background()
+		s.AddJob(ctx, sundial.Job{ID: "j", Task: "work", Trigger: dateAt(time.Second),
+			Options: sundial.JobOptions{MaxAttempts: 2, RetryBackoff: time.Second}})
+		s.Start(ctx)
+		time.Sleep(15 * time.Minute)
+		s.Shutdown(ctx)
+		runs, _ := s.Runs(ctx, sundial.RunFilter{JobID: "j"})
+		if len(runs) != 2 || runs[1].Status != sundial.StatusLost || runs[0].Attempt != 2 || runs[0].Status != sundial.StatusSucceeded {
+			t.Errorf("runs:\n%s\nwant attempt 1 lost (its end never recorded), attempt 2 succeeded", summary(runs))
+		}
+	})
+}

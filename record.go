@@ -101,6 +101,12 @@ func (s *Scheduler) recorder() {
 		for i := range batch {
 			r := &batch[i]
 			answer := answers[last[r.run.ID]]
+			if last[r.run.ID] == i && !r.run.Status.Executing() {
+				// The run's end is written, refused or given up on: the
+				// node stops naming it in its heartbeats, so that a run
+				// whose end could not be written lapses and is recovered.
+				s.held.remove(r.run.ID)
+			}
 			if r.done != nil {
 				r.done <- answer
 			} else if errors.Is(answer, ErrRunLost) && last[r.run.ID] == i {
