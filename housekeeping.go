@@ -2,7 +2,7 @@ package sundial
 
 import "time"
 
-// housekeeping prunes the run history at start and every
+// housekeeping prunes the run history soon after start and every
 // Retention.Interval, and saves
 // the output of executing runs every OutputFlush, apart from the heartbeat
 // so that neither can delay a lease renewal.
@@ -20,13 +20,18 @@ func (s *Scheduler) housekeeping() {
 		flush = t.C
 	}
 	saved := map[string]uint64{}
-	// A first pass at once: the store learns the bound (an in-memory one
-	// applies it as runs end), and a node that was down prunes its backlog.
-	s.prune()
+	// A first pass soon after start — the store learns the bound (an
+	// in-memory one applies it as runs end) and a node that was down
+	// prunes its backlog — but not at once, where it would contend with
+	// the first claim for SQLite's write lock.
+	first := time.NewTimer(min(s.keep.Interval, s.leaseTTL/3))
+	defer first.Stop()
 	for {
 		select {
 		case <-s.beatStop:
 			return
+		case <-first.C:
+			s.prune()
 		case <-prune.C:
 			s.prune()
 		case <-flush:

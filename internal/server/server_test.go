@@ -154,6 +154,8 @@ func TestServeFirstStartTokenHealthAndMetrics(t *testing.T) {
 	if code := srv.call("GET", "/api/v1/whoami", srv.token, nil, &me); code != 200 || me["role"] != "admin" {
 		t.Errorf("whoami with the first token = %d %v", code, me)
 	}
+	// Ready once the scheduler's loop has looked at the store.
+	waitFor(t, "readiness", func() bool { return srv.call("GET", "/readyz", "", nil, nil) == 200 })
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/api/v1/jobs": 401, "/api/v1/openapi.json": 200, "/": 200, "/api/v1/nope": 404} {
 		if code := srv.call("GET", path, "", nil, nil); code != want {
 			t.Errorf("GET %s = %d, want %d", path, code, want)
