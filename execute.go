@@ -76,7 +76,7 @@ func (s *Scheduler) execute(d dispatch) {
 		stop(errNotHeld)
 	case hd.canceled:
 		stop(errCanceled)
-	case time.Since(hd.base) >= s.fenceAfter || !s.now().Before(hd.until.Add(s.fenceAfter-s.leaseTTL)):
+	case s.stale(hd, s.now()):
 		stop(errFenced)
 	}
 	s.held.mu.Unlock()

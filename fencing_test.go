@@ -571,14 +571,16 @@ func (u *unrecordableStore) UpdateRuns(ctx context.Context, runs []sundial.Run) 
 // it is recovered (lost, then retried) instead of staying running forever.
 func TestUnrecordedEndIsRecovered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := &unrecordableStore{Store: memstore.New(memstore.Options{}), until: time.Now().Add(10 * time.Minute)}
+		// Longer than two of the recorder's five-minute tries: the start
+		// and the end of the run may be written apart.
+		store := &unrecordableStore{Store: memstore.New(memstore.Options{}), until: time.Now().Add(20 * time.Minute)}
 		s := newScheduler(t, sundial.Config{Store: store, LeaseTTL: 3 * time.Second})
 		s.Register("work", ok)
 		ctx := context.Background()
 		s.AddJob(ctx, sundial.Job{ID: "j", Task: "work", Trigger: dateAt(time.Second),
 			Options: sundial.JobOptions{MaxAttempts: 2, RetryBackoff: time.Second}})
 		s.Start(ctx)
-		time.Sleep(15 * time.Minute)
+		time.Sleep(30 * time.Minute)
 		s.Shutdown(ctx)
 		runs, _ := s.Runs(ctx, sundial.RunFilter{JobID: "j"})
 		if len(runs) != 2 || runs[1].Status != sundial.StatusLost || runs[0].Attempt != 2 || runs[0].Status != sundial.StatusSucceeded {

@@ -106,8 +106,31 @@ func (h *holdings) flags(hd *holding) (lost, canceled bool) {
 func (s *Scheduler) fresh(hd *holding) (bool, time.Duration) {
 	s.held.mu.Lock()
 	defer s.held.mu.Unlock()
-	age := time.Since(hd.base)
-	return !hd.lost && age < s.fenceAfter && s.now().Before(hd.until.Add(s.fenceAfter-s.leaseTTL)), age
+	return !hd.lost && !s.stale(hd, s.now()), time.Since(hd.base)
+}
+
+// stale reports whether a run's lease is too old to keep running it: not
+// renewed for fenceAfter on the monotonic clock, or as near its end on the
+// store's clock (a suspended host's monotonic clock stands still). The
+// caller holds holdings.mu.
+func (s *Scheduler) stale(hd *holding, now time.Time) bool {
+	return time.Since(hd.base) >= s.fenceAfter || !now.Before(hd.until.Add(s.fenceAfter-s.leaseTTL))
+}
+
+// stopHeld stops a run this node executes, with cause.
+func (s *Scheduler) stopHeld(id string, cause error) {
+	s.held.mu.Lock()
+	defer s.held.mu.Unlock()
+	hd := s.held.m[id]
+	if hd == nil {
+		return
+	}
+	if cause == errCanceled {
+		hd.canceled = true // stopped as soon as it starts, if it has not yet
+	}
+	if hd.stop != nil {
+		hd.stop(cause)
+	}
 }
 
 // Lease is the hold of this node on the run executing in a context, for
@@ -310,7 +333,7 @@ func (s *Scheduler) fence() {
 		now := s.now()
 		s.held.mu.Lock()
 		for _, hd := range s.held.m {
-			if hd.stop != nil && (time.Since(hd.base) >= s.fenceAfter || !now.Before(hd.until.Add(s.fenceAfter-s.leaseTTL))) {
+			if hd.stop != nil && s.stale(hd, now) {
 				hd.stop(errFenced)
 			}
 		}

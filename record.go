@@ -12,12 +12,7 @@ import (
 func (s *Scheduler) updateRun(run Run) error {
 	done := make(chan error, 1)
 	s.records <- record{run: run, done: done}
-	err := <-done
-	if errors.Is(err, ErrRunLost) {
-		s.logRun(slog.LevelWarn, "this node no longer holds the run (lost, canceled or taken over); its record is refused", &run,
-			"status", run.Status)
-	}
-	return err
+	return <-done
 }
 
 // recordAsync records a run without waiting; records are written in order.
@@ -107,11 +102,12 @@ func (s *Scheduler) recorder() {
 				// whose end could not be written lapses and is recovered.
 				s.held.remove(r.run.ID)
 			}
-			if r.done != nil {
-				r.done <- answer
-			} else if errors.Is(answer, ErrRunLost) && last[r.run.ID] == i {
+			if errors.Is(answer, ErrRunLost) && last[r.run.ID] == i {
 				s.logRun(slog.LevelWarn, "this node no longer holds the run (lost, canceled or taken over); its record is refused", &r.run,
 					"status", r.run.Status)
+			}
+			if r.done != nil {
+				r.done <- answer
 			}
 		}
 		clear(batch) // let the runs' memory go while the recorder waits

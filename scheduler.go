@@ -683,22 +683,6 @@ func (s *Scheduler) CancelRun(ctx context.Context, id string) (Run, error) {
 	return run, nil
 }
 
-// stopHeld stops a run this node executes, with cause.
-func (s *Scheduler) stopHeld(id string, cause error) {
-	s.held.mu.Lock()
-	defer s.held.mu.Unlock()
-	hd := s.held.m[id]
-	if hd == nil {
-		return
-	}
-	if cause == errCanceled {
-		hd.canceled = true // stopped as soon as it starts, if it has not yet
-	}
-	if hd.stop != nil {
-		hd.stop(cause)
-	}
-}
-
 // RunningRuns returns the job's runs that are pending or running, on any
 // node, so that a caller can say what pausing or removing the job leaves
 // running (and cancel them with CancelRun).
