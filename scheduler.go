@@ -931,31 +931,30 @@ type Status struct {
 	Workers int `json:"workers"`
 }
 
+// statusJSON is Status with its durations in Sundial's one JSON form.
+type statusJSON struct {
+	plainStatus
+	MaxSleep    trigger.Duration `json:"max_sleep"`
+	ClockOffset trigger.Duration `json:"clock_offset"`
+	LeaseTTL    trigger.Duration `json:"lease_ttl"`
+}
+
+// plainStatus is Status without its JSON methods.
+type plainStatus Status
+
 // MarshalJSON writes the durations as Go duration strings, Sundial's one
 // form (trigger.Duration).
 func (st Status) MarshalJSON() ([]byte, error) {
-	type plain Status
-	return json.Marshal(struct {
-		plain
-		MaxSleep    trigger.Duration `json:"max_sleep"`
-		ClockOffset trigger.Duration `json:"clock_offset"`
-		LeaseTTL    trigger.Duration `json:"lease_ttl"`
-	}{plain(st), trigger.Duration(st.MaxSleep), trigger.Duration(st.ClockOffset), trigger.Duration(st.LeaseTTL)})
+	return json.Marshal(statusJSON{plainStatus(st), trigger.Duration(st.MaxSleep), trigger.Duration(st.ClockOffset), trigger.Duration(st.LeaseTTL)})
 }
 
 // UnmarshalJSON reads the durations as strings or numbers of seconds.
 func (st *Status) UnmarshalJSON(b []byte) error {
-	type plain Status
-	var v struct {
-		plain
-		MaxSleep    trigger.Duration `json:"max_sleep"`
-		ClockOffset trigger.Duration `json:"clock_offset"`
-		LeaseTTL    trigger.Duration `json:"lease_ttl"`
-	}
+	var v statusJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*st = Status(v.plain)
+	*st = Status(v.plainStatus)
 	st.MaxSleep, st.ClockOffset, st.LeaseTTL = time.Duration(v.MaxSleep), time.Duration(v.ClockOffset), time.Duration(v.LeaseTTL)
 	return nil
 }
