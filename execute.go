@@ -307,9 +307,6 @@ func (s *Scheduler) scheduleAfterRun(jobID string, end time.Time) {
 			return err
 		}
 		j.NextRunAt = nextAfterRun(t, end)
-		if end := j.Options.EndAt; !end.IsZero() && j.NextRunAt.After(end) {
-			j.NextRunAt = time.Time{}
-		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrJobNotFound) {
@@ -317,13 +314,21 @@ func (s *Scheduler) scheduleAfterRun(jobID string, end time.Time) {
 	}
 }
 
-// nextAfterRun is the fire one interval after end.
+// nextAfterRun is the fire one interval after end, or zero past the
+// trigger's end_date.
 func nextAfterRun(t trigger.Trigger, end time.Time) time.Time {
 	switch t := t.(type) {
 	case trigger.Interval:
-		return end.Add(t.Every)
+		n := end.Add(t.Every)
+		if !t.End.IsZero() && n.After(t.End) {
+			return time.Time{}
+		}
+		return n
 	case trigger.Jitter:
 		n := nextAfterRun(t.Trigger, end)
+		if n.IsZero() {
+			return n
+		}
 		return n.Add(t.Delay(n))
 	}
 	return t.Next(end, end)

@@ -91,9 +91,6 @@ type JobOptions struct {
 	// Defaults 1s and 1h.
 	RetryBackoff    time.Duration `json:"retry_backoff,omitempty"`
 	MaxRetryBackoff time.Duration `json:"max_retry_backoff,omitempty"`
-	// StartAt and EndAt bound the job's fires.
-	StartAt time.Time `json:"start_at,omitzero"`
-	EndAt   time.Time `json:"end_at,omitzero"`
 	// FixedDelay counts an interval trigger's next fire from the end of the
 	// previous run instead of from the previous fire (fixed rate).
 	FixedDelay bool `json:"fixed_delay,omitempty"`
@@ -196,8 +193,6 @@ func (o JobOptions) validate() error {
 		return invalidf("options.retry_backoff", "%s must not be negative", o.RetryBackoff)
 	case o.MaxRetryBackoff < 0:
 		return invalidf("options.max_retry_backoff", "%s must not be negative", o.MaxRetryBackoff)
-	case !o.StartAt.IsZero() && !o.EndAt.IsZero() && o.EndAt.Before(o.StartAt):
-		return invalidf("options.end_at", "%s is before start_at %s", o.EndAt.Format(time.RFC3339), o.StartAt.Format(time.RFC3339))
 	}
 	return nil
 }

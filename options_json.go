@@ -26,10 +26,13 @@ type jobOptionsJSON struct {
 	MaxAttempts     int            `json:"max_attempts,omitempty"`
 	RetryBackoff    duration       `json:"retry_backoff,omitzero"`
 	MaxRetryBackoff duration       `json:"max_retry_backoff,omitzero"`
-	StartAt         time.Time      `json:"start_at,omitzero"`
-	EndAt           time.Time      `json:"end_at,omitzero"`
 	FixedDelay      bool           `json:"fixed_delay,omitempty"`
 	Notify          []Notification `json:"notify,omitempty"`
+
+	// StartAt and EndAt were the job's bounds before they moved to the
+	// trigger; they are read only to refuse them with directions.
+	StartAt json.RawMessage `json:"start_at,omitempty"`
+	EndAt   json.RawMessage `json:"end_at,omitempty"`
 }
 
 // MarshalJSON writes durations as strings such as "1m30s".
@@ -38,12 +41,12 @@ func (o JobOptions) MarshalJSON() ([]byte, error) {
 		RunOnStart: o.RunOnStart, MisfireGrace: duration(o.MisfireGrace), Coalesce: o.Coalesce,
 		MaxInstances: o.MaxInstances, Overlap: o.Overlap, Timeout: duration(o.Timeout), MaxAttempts: o.MaxAttempts,
 		RetryBackoff: duration(o.RetryBackoff), MaxRetryBackoff: duration(o.MaxRetryBackoff),
-		StartAt: o.StartAt, EndAt: o.EndAt, FixedDelay: o.FixedDelay, Notify: o.Notify,
+		FixedDelay: o.FixedDelay, Notify: o.Notify,
 	})
 }
 
-// UnmarshalJSON reads durations as strings such as "1m30s" or as
-// nanoseconds, and refuses unknown fields, naming them.
+// UnmarshalJSON reads durations by Sundial's one rule and refuses unknown
+// fields, naming them.
 func (o *JobOptions) UnmarshalJSON(b []byte) error {
 	var v jobOptionsJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -51,11 +54,17 @@ func (o *JobOptions) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return err
 	}
+	if v.StartAt != nil {
+		return invalidf("options.start_at", "bounds belong to the trigger now: set trigger.start_date instead")
+	}
+	if v.EndAt != nil {
+		return invalidf("options.end_at", "bounds belong to the trigger now: set trigger.end_date instead")
+	}
 	*o = JobOptions{
 		RunOnStart: v.RunOnStart, MisfireGrace: time.Duration(v.MisfireGrace), Coalesce: v.Coalesce,
 		MaxInstances: v.MaxInstances, Overlap: v.Overlap, Timeout: time.Duration(v.Timeout), MaxAttempts: v.MaxAttempts,
 		RetryBackoff: time.Duration(v.RetryBackoff), MaxRetryBackoff: time.Duration(v.MaxRetryBackoff),
-		StartAt: v.StartAt, EndAt: v.EndAt, FixedDelay: v.FixedDelay, Notify: v.Notify,
+		FixedDelay: v.FixedDelay, Notify: v.Notify,
 	}
 	return nil
 }

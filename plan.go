@@ -47,7 +47,8 @@ type firePlan struct {
 //   - of the fires left, all but the last are skipped when coalescing;
 //   - at MaxInstances runs in flight, a fire is queued (overlap "queue", one
 //     at most), skipped ("skip"), or run anyway ("allow");
-//   - the job's next fire is the first after now, none past EndAt, and
+//   - the job's next fire is the first after now (none past the trigger's
+//     end_date, which the trigger itself enforces), and
 //     none while a fixed-delay interval job's run is in flight (its next
 //     fire counts from that run's end).
 //
@@ -76,9 +77,6 @@ func planFires(in fireState, newID func() string) firePlan {
 		// A very long stop: count the rest without recording each.
 		beyond++
 		next = following(next.Truncate(time.Microsecond), t.Next(next, now))
-	}
-	if !opts.EndAt.IsZero() && next.After(opts.EndAt) {
-		next = time.Time{}
 	}
 
 	runs := make([]Run, 0, len(fires))

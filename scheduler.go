@@ -410,24 +410,19 @@ func (s *Scheduler) check(job Job) (trigger.Trigger, error) {
 	return t, nil
 }
 
-// firstFire is the job's first fire at or after now.
+// firstFire is the job's first fire at or after now. Running on start is
+// APScheduler's next_run_time=now: it fires now even before the trigger's
+// start_date (an interval's start_date is its grid's anchor, pinned one
+// interval ahead), but not once the trigger has no fire left.
 func (s *Scheduler) firstFire(job Job, t trigger.Trigger, now time.Time, onStart bool) time.Time {
 	if job.Paused {
 		return time.Time{}
 	}
-	opts := job.Options
-	from := now
-	if !opts.StartAt.IsZero() && opts.StartAt.After(from) {
-		from = opts.StartAt
+	next := t.Next(time.Time{}, now)
+	if next.IsZero() || !onStart || !job.Options.RunOnStart {
+		return next
 	}
-	next := from
-	if !onStart || !opts.RunOnStart {
-		next = t.Next(time.Time{}, from)
-	}
-	if !opts.EndAt.IsZero() && next.After(opts.EndAt) {
-		return time.Time{}
-	}
-	return next
+	return now
 }
 
 // AddJob validates and stores a job and schedules its first fire. An empty

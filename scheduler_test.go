@@ -432,6 +432,54 @@ func TestRunOnStartAndIntervals(t *testing.T) {
 	})
 }
 
+// TestBoundsOnTheTrigger: start_date and end_date, on the trigger, bound
+// every kind of fire: the trigger's own, running on start, fixed delay.
+func TestBoundsOnTheTrigger(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{})
+		b.register(t, "tick", ok)
+		b.register(t, "work", sleeper(20*time.Second))
+		at := func(h, m, s int) time.Time { return time.Date(2000, 1, 1, h, m, s, 0, time.UTC) }
+		b.add(t, sundial.Job{ID: "window", Task: "tick", Trigger: trigger.CronExpr("*/30 * * * *", trigger.From(at(0, 45, 0)), trigger.Until(at(1, 30, 0)))})
+		b.add(t, sundial.Job{ID: "on-start-before-its-start", Task: "tick", Trigger: trigger.CronExpr("0 * * * *", trigger.From(at(0, 20, 0))),
+			Options: sundial.JobOptions{RunOnStart: true}})
+		b.add(t, sundial.Job{ID: "ended", Task: "tick", Trigger: trigger.CronExpr("* * * * *", trigger.Until(at(0, 0, 0).Add(-time.Hour))),
+			Options: sundial.JobOptions{RunOnStart: true}})
+		b.add(t, sundial.Job{ID: "delay", Task: "work", Trigger: trigger.Every(time.Minute, trigger.From(at(0, 1, 0)), trigger.Until(at(0, 3, 0))),
+			Options: sundial.JobOptions{FixedDelay: true}})
+		b.add(t, sundial.Job{ID: "any", Task: "tick", Trigger: trigger.AnyOf(trigger.CronExpr("0 * * * *"), trigger.CronExpr("30 * * * *")).
+			With(trigger.From(at(0, 10, 0)), trigger.Until(at(1, 0, 0)))})
+		b.start(t)
+		time.Sleep(2*time.Hour + time.Minute)
+		b.stop(t)
+		for _, tt := range []struct{ job, want string }{
+			{"window", "01:00:00 succeeded\n01:30:00 succeeded"},
+			{"on-start-before-its-start", "00:00:00 succeeded\n01:00:00 succeeded\n02:00:00 succeeded"},
+			{"ended", ""},
+			// 00:01 runs until 00:01:20, 00:02:20 until 00:02:40; 00:03:40 is past the end.
+			{"delay", "00:01:00 succeeded\n00:02:20 succeeded"},
+			{"any", "00:30:00 succeeded\n01:00:00 succeeded"},
+		} {
+			if got := summary(b.runs(t, tt.job)); got != tt.want {
+				t.Errorf("job %s runs:\n%s\nwant:\n%s", tt.job, got, tt.want)
+			}
+		}
+	})
+}
+
+// TestOldBoundsRefused: a job that still says options.start_at or end_at
+// is refused with directions to the trigger, not silently unbounded.
+func TestOldBoundsRefused(t *testing.T) {
+	for _, field := range []string{"start_at", "end_at"} {
+		var job sundial.Job
+		err := json.Unmarshal([]byte(`{"task": "tick", "trigger": {"type": "cron", "expr": "* * * * *"}, "options": {"`+field+`": "2026-01-01T00:00:00Z"}}`), &job)
+		var invalid *sundial.InvalidJobError
+		if !errors.As(err, &invalid) || invalid.Field != "options."+field || !strings.Contains(err.Error(), "trigger.") {
+			t.Errorf("options.%s: error %v, want an *InvalidJobError naming the field and the trigger", field, err)
+		}
+	}
+}
+
 func TestFixedDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := setup(t, sundial.Config{})

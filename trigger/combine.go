@@ -125,3 +125,26 @@ func splitmix64(x uint64) uint64 {
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
 }
+
+// Bounded limits another trigger's fires to the instants from Start to End
+// (both inclusive; a zero bound is open). Cron, interval and calendar
+// triggers bound themselves; Bounded serves the rest (date, and, or), so
+// start_date and end_date mean one thing on every spec. It is safe for
+// concurrent use if its trigger is.
+type Bounded struct {
+	Trigger    Trigger
+	Start, End time.Time
+}
+
+// Next returns the trigger's next fire time within the bounds.
+func (b Bounded) Next(prev, now time.Time) time.Time {
+	n := b.Trigger.Next(prev, now)
+	if !n.IsZero() && !b.Start.IsZero() && n.Before(b.Start) {
+		// The first fire at or after Start: Next is strictly after its prev.
+		n = b.Trigger.Next(b.Start.Add(-time.Nanosecond), now)
+	}
+	if n.IsZero() || (!b.End.IsZero() && n.After(b.End)) {
+		return time.Time{}
+	}
+	return n
+}

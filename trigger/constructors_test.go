@@ -196,7 +196,7 @@ func TestConstructorErrors(t *testing.T) {
 		{"zero date", At(time.Time{}), "run_date"},
 		{"date past year 9999", At(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)), "run_date"},
 		{"date before year 0", At(time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)), "run_date"},
-		{"start on a date", At(jan1, From(jan1)), "start_date"},
+		{"date ending before it starts", At(jan1, From(jan1), Until(jan1.Add(-time.Hour))), "end_date"},
 		{"zero calendar count", EveryCalendar(0, Months, jan1), "years"},
 		{"negative calendar count", EveryCalendar(-1, Months, jan1), "months"},
 		{"unknown calendar unit", EveryCalendar(1, CalendarUnit("hours"), jan1), "years"},
@@ -206,7 +206,7 @@ func TestConstructorErrors(t *testing.T) {
 		{"empty any of", AnyOf(), "triggers"},
 		{"empty all of", AllOf([]Spec{}...), "triggers"},
 		{"bad part", AllOf(CronExpr("0 9 * * *"), Every(0)), "triggers[1].seconds"},
-		{"start on a combination", AnyOf(CronExpr("0 9 * * *")).With(From(jan1)), "start_date"},
+		{"combination ending before it starts", AnyOf(CronExpr("0 9 * * *")).With(From(jan1), Until(jan1.Add(-time.Hour))), "end_date"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

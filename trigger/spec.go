@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +67,9 @@ type Spec struct {
 	// Timezone is an IANA zone name; empty means UTC (or a cron
 	// expression's own CRON_TZ= prefix).
 	Timezone string `json:"timezone,omitempty"`
-	// StartDate and EndDate bound the fire times (inclusive).
+	// StartDate and EndDate bound the fire times (inclusive) of every
+	// type. An interval's or calendar's StartDate is also its anchor: the
+	// first fire, from which the others are counted.
 	StartDate string `json:"start_date,omitempty"`
 	EndDate   string `json:"end_date,omitempty"`
 	// Jitter delays each fire by a random span up to this much.
@@ -183,6 +186,34 @@ func specJSONError(err error) error {
 // names the field at fault.
 func (s Spec) Build() (Trigger, error) { return s.build(0) }
 
+// Bounds returns the instants that start_date and end_date name, read in
+// the spec's time zone; an unset bound is zero. Bounds within the parts of
+// an and or or trigger are theirs alone and not reported.
+func (s Spec) Bounds() (start, end time.Time, err error) {
+	_, start, end, err = s.bounds()
+	return start, end, err
+}
+
+func (s Spec) bounds() (loc *time.Location, start, end time.Time, err error) {
+	kind := cmp.Or(s.Type, "trigger")
+	loc = time.UTC
+	if s.Timezone != "" {
+		if loc, err = loadZone(s.Timezone); err != nil {
+			return nil, start, end, parseErrorf(kind, "timezone", s.Timezone, "%v", err)
+		}
+	}
+	if start, err = parseSpecDate(kind, "start_date", s.StartDate, loc); err != nil {
+		return nil, start, end, err
+	}
+	if end, err = parseSpecDate(kind, "end_date", s.EndDate, loc); err != nil {
+		return nil, start, end, err
+	}
+	if !start.IsZero() && !end.IsZero() && end.Before(start) {
+		return nil, start, end, parseErrorf(kind, "end_date", s.EndDate, "%s is before start_date %s", s.EndDate, s.StartDate)
+	}
+	return loc, start, end, nil
+}
+
 func (s Spec) build(depth int) (Trigger, error) {
 	kind := s.Type
 	if kind == "" {
@@ -191,24 +222,9 @@ func (s Spec) build(depth int) (Trigger, error) {
 	if depth > maxSpecDepth {
 		return nil, parseErrorf(kind, "triggers", "", "nested more than %d levels deep", maxSpecDepth)
 	}
-	loc := time.UTC
-	if s.Timezone != "" {
-		l, err := loadZone(s.Timezone)
-		if err != nil {
-			return nil, parseErrorf(kind, "timezone", s.Timezone, "%v", err)
-		}
-		loc = l
-	}
-	start, err := parseSpecDate(kind, "start_date", s.StartDate, loc)
+	loc, start, end, err := s.bounds()
 	if err != nil {
 		return nil, err
-	}
-	end, err := parseSpecDate(kind, "end_date", s.EndDate, loc)
-	if err != nil {
-		return nil, err
-	}
-	if !start.IsZero() && !end.IsZero() && end.Before(start) {
-		return nil, parseErrorf(kind, "end_date", s.EndDate, "%s is before start_date %s", s.EndDate, s.StartDate)
 	}
 	if s.Jitter < 0 {
 		return nil, parseErrorf(kind, "jitter", time.Duration(s.Jitter).String(), "%s must not be negative", time.Duration(s.Jitter))
@@ -243,6 +259,9 @@ func (s Spec) build(depth int) (Trigger, error) {
 	if err != nil {
 		return nil, err
 	}
+	if (kind == "date" || kind == "and" || kind == "or") && (!start.IsZero() || !end.IsZero()) {
+		t = Bounded{Trigger: t, Start: start, End: end}
+	}
 	if s.Jitter > 0 {
 		t = Jitter{Trigger: t, Max: time.Duration(s.Jitter), Seed: s.JitterSeed}
 	}
@@ -274,8 +293,6 @@ func (s Spec) onlyFieldsOf(kind string) error {
 		{"missing_day", s.MissingDay != "", "calendar"},
 		{"run_date", s.RunDate != "", "date"},
 		{"triggers", s.Triggers != nil, "and or"},
-		{"start_date", s.StartDate != "", "cron interval calendar"},
-		{"end_date", s.EndDate != "", "cron interval calendar"},
 		{"spring_forward", s.SpringForward != "", "cron calendar"},
 		{"fall_back", s.FallBack != "", "cron calendar"},
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sundialhq/sundial/trigger"
 )
 
 // Migrate applies, in order, the migrations in fsys that the database has
@@ -87,6 +89,7 @@ var goMigrations = []struct {
 	apply   func(ctx context.Context, tx *sql.Tx, s *Store) error
 }{
 	{6, "0006_durations_as_strings (Go)", durationsAsStrings},
+	{7, "0007_bounds_on_trigger (Go)", boundsOnTrigger},
 }
 
 func applyOne(ctx context.Context, conn *sql.Conn, s *Store, m migration) error {
@@ -166,4 +169,130 @@ func durationsAsStrings(ctx context.Context, tx *sql.Tx, s *Store) error {
 		}
 	}
 	return nil
+}
+
+// boundsOnTrigger moves the bounds that jobs once kept in their options
+// (start_at, end_at) to their triggers (start_date, end_date), keeping
+// every fire time as it was. A job whose trigger cannot take them is
+// paused with a reason that quotes them, so that nothing is dropped
+// silently.
+func boundsOnTrigger(ctx context.Context, tx *sql.Tx, s *Store) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_spec, options FROM sundial_jobs`)
+	if err != nil {
+		return err
+	}
+	type change struct{ spec, options, pauseReason string }
+	changes := map[string]change{}
+	for rows.Next() {
+		var id, specText, optsText string
+		if err := rows.Scan(&id, &specText, &optsText); err != nil {
+			rows.Close()
+			return err
+		}
+		var opts map[string]json.RawMessage
+		if json.Unmarshal([]byte(optsText), &opts) != nil {
+			continue // not an object: left for the scheduler to quarantine
+		}
+		startRaw, hasStart := opts["start_at"]
+		endRaw, hasEnd := opts["end_at"]
+		if !hasStart && !hasEnd {
+			continue
+		}
+		delete(opts, "start_at")
+		delete(opts, "end_at")
+		b, err := json.Marshal(opts)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		c := change{spec: specText, options: string(b)}
+		spec, err := boundSpec([]byte(specText), startRaw, endRaw)
+		if err == nil {
+			var text []byte
+			if text, err = json.Marshal(spec); err == nil {
+				c.spec = string(text)
+			}
+		}
+		if err != nil {
+			c.pauseReason = fmt.Sprintf("the bounds in options (start_at %s, end_at %s) could not move to the trigger: %v; "+
+				"set trigger.start_date and end_date, then resume", orNone(startRaw), orNone(endRaw), err)
+		}
+		changes[id] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, c := range changes {
+		q, args := `UPDATE sundial_jobs SET trigger_spec = ?, options = ? WHERE id = ?`, []any{c.spec, c.options, id}
+		if c.pauseReason != "" {
+			q = `UPDATE sundial_jobs SET trigger_spec = ?, options = ?, paused = 1, pause_reason = ?, next_run_at = NULL WHERE id = ?`
+			args = []any{c.spec, c.options, c.pauseReason, id}
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(q), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func orNone(raw json.RawMessage) string {
+	if raw == nil {
+		return "none"
+	}
+	return string(raw)
+}
+
+// boundSpec narrows a stored trigger spec to the instants from start to
+// end (JSON times; nil for none) without moving any fire in between. An
+// interval's start_date is also the anchor of its grid, so it moves to the
+// grid's first fire at or after start; a calendar trigger counts from its
+// start_date, so it is wrapped in a one-part "or" that carries the bound.
+func boundSpec(specText []byte, startRaw, endRaw json.RawMessage) (trigger.Spec, error) {
+	var spec trigger.Spec
+	if err := json.Unmarshal(specText, &spec); err != nil {
+		return spec, fmt.Errorf("stored trigger: %w", err)
+	}
+	var start, end time.Time
+	if startRaw != nil {
+		if err := json.Unmarshal(startRaw, &start); err != nil {
+			return spec, fmt.Errorf("start_at: %w", err)
+		}
+	}
+	if endRaw != nil {
+		if err := json.Unmarshal(endRaw, &end); err != nil {
+			return spec, fmt.Errorf("end_at: %w", err)
+		}
+	}
+	curStart, curEnd, err := spec.Bounds()
+	if err != nil {
+		return spec, err
+	}
+	if !end.IsZero() && (curEnd.IsZero() || end.Before(curEnd)) {
+		spec.EndDate = end.Format(time.RFC3339Nano)
+	}
+	if !start.IsZero() && (curStart.IsZero() || start.After(curStart)) {
+		switch spec.Type {
+		case "interval":
+			grid := spec
+			grid.Jitter, grid.EndDate = 0, ""
+			t, err := grid.Build()
+			if err != nil {
+				return spec, err
+			}
+			first := start
+			if !curStart.IsZero() {
+				first = t.Next(time.Time{}, start)
+			}
+			spec.StartDate = first.Format(time.RFC3339Nano)
+		case "calendar":
+			spec = trigger.Spec{Type: "or", Triggers: []trigger.Spec{spec}, StartDate: start.Format(time.RFC3339Nano)}
+		default:
+			spec.StartDate = start.Format(time.RFC3339Nano)
+		}
+	}
+	if _, err := spec.Build(); err != nil {
+		return spec, err
+	}
+	return spec, nil
 }

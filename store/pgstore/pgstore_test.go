@@ -71,6 +71,12 @@ func TestLegacyDurationsMigrated(t *testing.T) {
 	storetest.LegacyDurations(t, s, s.DB(), func() sundial.Store { return mustNew(t, pools[1]) })
 }
 
+func TestLegacyBoundsMigrated(t *testing.T) {
+	pools := testSchema(t, 2)
+	s := mustNew(t, pools[0])
+	storetest.LegacyBounds(t, s, s.DB(), func() sundial.Store { return mustNew(t, pools[1]) })
+}
+
 // TestReplicas has four stores on four pools (as four replicas would)
 // migrate at once and then claim concurrently.
 func TestReplicas(t *testing.T) {

@@ -43,14 +43,20 @@ func TestReopenKeepsEverything(t *testing.T) {
 	storetest.CheckPopulated(t, mustOpen(t, path))
 }
 
-// TestSeveralHandlesOnOneFile opens the same file through separate pools,
-// as separate processes would, and has them claim concurrently.
 func TestLegacyDurationsMigrated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sundial.db")
 	s := mustOpen(t, path)
 	storetest.LegacyDurations(t, s, s.DB(), func() sundial.Store { return mustOpen(t, path) })
 }
 
+func TestLegacyBoundsMigrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	s := mustOpen(t, path)
+	storetest.LegacyBounds(t, s, s.DB(), func() sundial.Store { return mustOpen(t, path) })
+}
+
+// TestSeveralHandlesOnOneFile opens the same file through separate pools,
+// as separate processes would, and has them claim concurrently.
 func TestSeveralHandlesOnOneFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sundial.db")
 	var stores []sundial.Store
