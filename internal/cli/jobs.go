@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/jobdoc"
+	"github.com/sundialhq/sundial/internal/transfer"
 )
 
 func newJobsCommand(env Env) *cobra.Command {
@@ -24,7 +24,8 @@ func newJobsCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "jobs", Short: "List, add, change, pause, resume, run and remove jobs on a server"}
 	cf.register(cmd)
 	cmd.AddCommand(jobsList(env, &cf), jobsGet(env, &cf), jobsAdd(env, &cf), jobsUpdate(env, &cf),
-		jobsPause(env, &cf), jobsResume(env, &cf), jobsRun(env, &cf), jobsRemove(env, &cf))
+		jobsPause(env, &cf), jobsResume(env, &cf), jobsRun(env, &cf), jobsRemove(env, &cf),
+		jobsExport(env, &cf), jobsImport(env, &cf))
 	return cmd
 }
 
@@ -146,15 +147,9 @@ func showJob(w io.Writer, raw []byte, asJSON bool) error {
 // readJobs reads job documents from a YAML or JSON file ("-": stdin): one
 // job, a list of jobs, or a config file's "jobs:" list.
 func readJobs(env Env, path string) ([]json.RawMessage, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(env.stdin())
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	data, err := readFile(env, path)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, err
 	}
 	j, err := jobdoc.YAMLToJSON(data)
 	if err != nil {
@@ -179,7 +174,10 @@ func readJobs(env Env, path string) ([]json.RawMessage, error) {
 		return nil, usagef("%s: no job documents found", path)
 	}
 	for i, raw := range list {
-		if _, err := jobdoc.Decode(raw); err != nil {
+		// A job as `jobs list --json` or `jobs get --json` shows it carries
+		// its state, which the server sets itself.
+		list[i] = transfer.Clean(raw)
+		if _, err := jobdoc.Decode(list[i]); err != nil {
 			return nil, usagef("%s: job %d: %v", path, i+1, err)
 		}
 	}

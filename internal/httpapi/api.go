@@ -111,6 +111,7 @@ func New(cfg Config) (*API, error) {
 	}
 	a.registerV1()
 	a.registerCode()
+	a.registerTransfer()
 	a.registerOutput()
 	a.registerEvents()
 	a.registerFlask()
