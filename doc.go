@@ -69,6 +69,9 @@
 //
 //	failed | timed_out | interrupted | lost ─► scheduled (attempt + 1)
 //	                                           when the job allows another attempt
+//	Backfill ─► scheduled | queued (backfill.go): past fires on request, the
+//	            queued ones promoted as the backfill's runs end
+//	RetryRun ─► scheduled (attempt + 1) of any ended run's fire
 //
 // Writes of pending and running runs and of their outcomes go through the
 // recorder (record.go), which batches them and carries the holder's

@@ -27,6 +27,8 @@ var (
 	ErrRunLost = errors.New("run is no longer held by this node")
 	// ErrRunEnded: the run has ended already; it cannot be canceled.
 	ErrRunEnded = errors.New("run has already ended")
+	// ErrRunNotEnded: the run has not ended yet; it cannot be retried.
+	ErrRunNotEnded = errors.New("run has not ended")
 	// ErrSchedulerPaused: the scheduler is paused cluster-wide
 	// (Scheduler.Pause); a claim takes nothing.
 	ErrSchedulerPaused = errors.New("scheduler is paused")

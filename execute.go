@@ -164,8 +164,8 @@ func (s *Scheduler) afterEnd(run Run, opts JobOptions, jobErr error) {
 	if opts.FixedDelay && !run.Manual && jobErr == nil {
 		s.scheduleAfterRun(run.JobID, run.EndedAt)
 	}
-	if opts.Overlap != OverlapQueue {
-		return // only the queue policy keeps runs waiting for this one
+	if opts.Overlap != OverlapQueue && run.Backfill == "" {
+		return // only the queue policy and backfills keep runs waiting for this one
 	}
 	ctx, cancelStore := s.storeCtx()
 	defer cancelStore()

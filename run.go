@@ -81,6 +81,9 @@ type Run struct {
 	Attempt int `json:"attempt"`
 	// Manual marks a run started by RunNow rather than by the trigger.
 	Manual bool `json:"manual,omitempty"`
+	// Backfill is the ID of the backfill that recorded the run for a past
+	// fire (Scheduler.Backfill); empty for runs of the trigger's own fires.
+	Backfill string `json:"backfill,omitempty"`
 	// Queue is the job's queue when the run was recorded.
 	Queue string `json:"queue,omitempty"`
 	// Node is the scheduler that claimed the run; LeaseUntil is when that

@@ -219,6 +219,8 @@ type RunFilter struct {
 	JobID string
 	// Status selects runs in one status.
 	Status RunStatus
+	// Backfill selects the runs of one backfill.
+	Backfill string
 	// Since and Until bound ScheduledAt (inclusive, exclusive).
 	Since, Until time.Time
 	// After, when set, selects the runs that come after it in list order
@@ -245,6 +247,7 @@ func CursorOf(r Run) RunCursor {
 func (f RunFilter) Match(r Run) bool {
 	return (f.JobID == "" || f.JobID == r.JobID) &&
 		(f.Status == "" || f.Status == r.Status) &&
+		(f.Backfill == "" || f.Backfill == r.Backfill) &&
 		(f.Since.IsZero() || !r.ScheduledAt.Before(f.Since)) &&
 		(f.Until.IsZero() || r.ScheduledAt.Before(f.Until)) &&
 		(f.After == nil || f.After.Before(r))

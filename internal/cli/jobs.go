@@ -25,7 +25,7 @@ func newJobsCommand(env Env) *cobra.Command {
 	cf.register(cmd)
 	cmd.AddCommand(jobsList(env, &cf), jobsGet(env, &cf), jobsAdd(env, &cf), jobsUpdate(env, &cf),
 		jobsPause(env, &cf), jobsResume(env, &cf), jobsRun(env, &cf), jobsRemove(env, &cf),
-		jobsExport(env, &cf), jobsImport(env, &cf))
+		jobsExport(env, &cf), jobsImport(env, &cf), jobsBackfill(env, &cf))
 	return cmd
 }
 

@@ -19,7 +19,7 @@ func newRunsCommand(env Env) *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{Use: "runs", Short: "List, show and cancel the runs of jobs"}
 	cf.register(cmd)
-	var job, status string
+	var job, status, backfill string
 	var limit int
 	list := &cobra.Command{
 		Use:   "list",
@@ -32,6 +32,9 @@ func newRunsCommand(env Env) *cobra.Command {
 			}
 			if status != "" {
 				q.Set("status", status)
+			}
+			if backfill != "" {
+				q.Set("backfill", backfill)
 			}
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/runs?"+q.Encode(), nil, &raw); err != nil {
@@ -52,6 +55,7 @@ func newRunsCommand(env Env) *cobra.Command {
 	}
 	list.Flags().StringVar(&job, "job", "", "only runs of this job")
 	list.Flags().StringVar(&status, "status", "", "only runs in this status (succeeded, failed, running, canceled …)")
+	list.Flags().StringVar(&backfill, "backfill", "", "only runs of this backfill")
 	list.Flags().IntVar(&limit, "limit", 20, "how many runs, 1 to 1000")
 	get := &cobra.Command{
 		Use:   "get ID",
@@ -65,23 +69,45 @@ func newRunsCommand(env Env) *cobra.Command {
 			return showRun(env.Stdout, raw, cf.json)
 		},
 	}
-	cmd.AddCommand(list, get, runsLogs(env, &cf), runsCancel(env, &cf))
+	cmd.AddCommand(list, get, runsLogs(env, &cf), runsCancel(env, &cf), runsRetry(env, &cf))
 	return cmd
 }
 
 func runsCancel(env Env, cf *clientFlags) *cobra.Command {
 	var wait bool
+	var backfill string
 	cmd := &cobra.Command{
-		Use:   "cancel RUN_ID",
+		Use:   "cancel RUN_ID | --backfill ID",
 		Short: "Cancel a run: one waiting to start at once; a running one is stopped by its node (its processes killed)",
 		Long: `Cancel a run. A run waiting to start (queued, scheduled) is canceled at once;
 a running one is stopped by the node that runs it, which kills the task's
 processes and records the run canceled. With --wait, wait until the run
 has ended and exit 1 unless it ended canceled. A run that has ended already
-cannot be canceled (exit 2).`,
-		Args: exactArgs(1),
+cannot be canceled (exit 2). With --backfill, cancel every run of a backfill
+that has not ended.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if backfill != "" {
+				return exactArgs(0)(cmd, args)
+			}
+			return exactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := cf.client(env)
+			if backfill != "" {
+				var out struct {
+					Canceled int `json:"canceled"`
+				}
+				var raw json.RawMessage
+				if _, err := c.do(cmd.Context(), "POST", "/api/v1/backfills/"+url.PathEscape(backfill)+"/cancel", nil, &raw); err != nil {
+					return err
+				}
+				if cf.json {
+					return printJSON(env.Stdout, raw)
+				}
+				json.Unmarshal(raw, &out)
+				_, err := fmt.Fprintf(env.Stdout, "backfill %s: %s canceled\n", backfill, plural(out.Canceled, "run"))
+				return err
+			}
 			var raw json.RawMessage
 			if _, err := c.do(cmd.Context(), "POST", "/api/v1/runs/"+url.PathEscape(args[0])+"/cancel", nil, &raw); err != nil {
 				return err
@@ -115,6 +141,7 @@ cannot be canceled (exit 2).`,
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run has stopped")
+	cmd.Flags().StringVar(&backfill, "backfill", "", "cancel the runs of this backfill that have not ended")
 	return cmd
 }
 

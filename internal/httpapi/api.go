@@ -112,6 +112,7 @@ func New(cfg Config) (*API, error) {
 	a.registerV1()
 	a.registerCode()
 	a.registerTransfer()
+	a.registerBackfill()
 	a.registerOutput()
 	a.registerEvents()
 	a.registerFlask()

@@ -34,8 +34,8 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	if len(registered) != 42+13 {
-		t.Errorf("%d routes, want 42 API v1 routes and 13 Flask-APScheduler routes", len(registered))
+	if len(registered) != 46+13 {
+		t.Errorf("%d routes, want 46 API v1 routes and 13 Flask-APScheduler routes", len(registered))
 	}
 	res := h.do("", "GET", "/api/v1/openapi.json", nil)
 	var doc map[string]any

@@ -437,7 +437,7 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := sundial.RunFilter{JobID: q.Get("job_id"), Limit: limit + 1}
+	f := sundial.RunFilter{JobID: q.Get("job_id"), Backfill: q.Get("backfill"), Limit: limit + 1}
 	if s := q.Get("status"); s != "" {
 		known := false
 		for _, st := range runStatuses {

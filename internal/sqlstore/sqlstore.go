@@ -114,7 +114,7 @@ func (s *Store) rebind(q string) string {
 }
 
 const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at, queue, source`
-const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output, exit_status, claimed_at, incarnation, cancel_requested`
+const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output, exit_status, claimed_at, incarnation, cancel_requested, backfill_id`
 
 var queries = map[string]string{
 	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -256,13 +256,14 @@ func scanRun(row scanner) (sundial.Run, error) {
 	var notBefore, started, ended sql.NullInt64
 	var scheduled int64
 	var status, manualKey string
-	var args, result, errText, node, output, exit, incarnation sql.NullString
+	var args, result, errText, node, output, exit, incarnation, backfill sql.NullString
 	var lease, claimed sql.NullInt64
 	var cancelRequested int
 	if err := row.Scan(&r.ID, &r.JobID, &r.Task, &scheduled, &notBefore, &started, &ended, &status, &r.Attempt,
-		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output, &exit, &claimed, &incarnation, &cancelRequested); err != nil {
+		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output, &exit, &claimed, &incarnation, &cancelRequested, &backfill); err != nil {
 		return sundial.Run{}, err
 	}
+	r.Backfill = backfill.String
 	r.ClaimedAt, r.Incarnation, r.CancelRequested = fromMicros(claimed), incarnation.String, cancelRequested != 0
 	r.Output = output.String
 	if exit.Valid {
@@ -293,7 +294,7 @@ func runValues(r sundial.Run) []any {
 	return []any{r.ID, r.JobID, r.Task, r.ScheduledAt.UnixMicro(), micros(r.NotBefore), micros(r.StartedAt), micros(r.EndedAt),
 		string(r.Status), r.Attempt, manualKey, rawText(r.Args), rawText(r.Result), nullString(r.Error),
 		r.Queue, nullString(r.Node), micros(r.LeaseUntil), nullString(r.Output), exitText(r.Exit),
-		micros(r.ClaimedAt), nullString(r.Incarnation), boolInt(r.CancelRequested)}
+		micros(r.ClaimedAt), nullString(r.Incarnation), boolInt(r.CancelRequested), nullString(r.Backfill)}
 }
 
 func exitText(e *sundial.ExitStatus) any {
@@ -815,6 +816,9 @@ func (s *Store) ListRuns(ctx context.Context, f sundial.RunFilter) ([]sundial.Ru
 	}
 	if f.Status != "" {
 		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	if f.Backfill != "" {
+		where, args = append(where, "backfill_id = ?"), append(args, f.Backfill)
 	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "scheduled_at >= ?"), append(args, f.Since.UnixMicro())

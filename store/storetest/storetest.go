@@ -446,6 +446,9 @@ func testListRuns(t *testing.T, s sundial.Store) {
 		}
 		r := sundial.Run{ID: fmt.Sprint("r", i), JobID: job, Task: "task", ScheduledAt: t0.Add(time.Duration(i) * time.Minute),
 			Status: status, Attempt: 1}
+		if i == 1 || i == 2 {
+			r.Backfill = "bf1"
+		}
 		if err := s.CreateRun(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -466,6 +469,11 @@ func testListRuns(t *testing.T, s sundial.Store) {
 	check(sundial.RunFilter{Status: sundial.StatusFailed}, "[r3 r1]")
 	check(sundial.RunFilter{JobID: "a", Limit: 2}, "[r3 r2]")
 	check(sundial.RunFilter{Since: t0.Add(time.Minute), Until: t0.Add(3 * time.Minute)}, "[r2 r1]")
+	check(sundial.RunFilter{Backfill: "bf1"}, "[r2 r1]")
+	check(sundial.RunFilter{Backfill: "bf1", Status: sundial.StatusFailed}, "[r1]")
+	if r, err := s.GetRun(ctx, "r2"); err != nil || r.Backfill != "bf1" {
+		t.Errorf("GetRun(r2) = backfill %q, %v; want bf1 kept", r.Backfill, err)
+	}
 	if _, err := s.GetRun(ctx, "nope"); !errors.Is(err, sundial.ErrRunNotFound) {
 		t.Errorf("GetRun of a missing run: %v, want ErrRunNotFound", err)
 	}
