@@ -71,6 +71,17 @@ func TestLegacyDurationsMigrated(t *testing.T) {
 	storetest.LegacyDurations(t, s, s.DB(), func() sundial.Store { return mustNew(t, pools[1]) })
 }
 
+// TestBackfillAcrossReplicas: three replicas backfill the same range at
+// once; each fire runs once.
+func TestBackfillAcrossReplicas(t *testing.T) {
+	pools := testSchema(t, 3)
+	var stores []sundial.Store
+	for _, p := range pools {
+		stores = append(stores, mustNew(t, p))
+	}
+	storetest.Backfill(t, stores)
+}
+
 func TestLegacyBoundsMigrated(t *testing.T) {
 	pools := testSchema(t, 2)
 	s := mustNew(t, pools[0])

@@ -66,6 +66,17 @@ func TestSeveralHandlesOnOneFile(t *testing.T) {
 	storetest.ConcurrentClaims(t, stores)
 }
 
+// TestBackfillAcrossProcesses: three handles on one file backfill the
+// same range at once; each fire runs once.
+func TestBackfillAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	var stores []sundial.Store
+	for range 3 {
+		stores = append(stores, mustOpen(t, path))
+	}
+	storetest.Backfill(t, stores)
+}
+
 // TestSchedulersShareOneFile runs four schedulers on one SQLite file, as
 // four gunicorn workers would: every fire runs once.
 func TestSchedulersShareOneFile(t *testing.T) {
