@@ -62,8 +62,12 @@ func Explain(data []byte, t reflect.Type, err error) *Problem {
 }
 
 // Decode reads exactly one JSON value from data into v, refusing unknown
-// fields and trailing data; its error is a *Problem.
+// fields, trailing data and a null where v is a struct (a document, which
+// encoding/json would leave as it was); its error is a *Problem.
 func Decode(data []byte, v any) error {
+	if t := reflect.TypeOf(v).Elem(); t.Kind() == reflect.Struct && string(bytes.TrimSpace(data)) == "null" {
+		return &Problem{Msg: fmt.Sprintf("expected %s, got null", Want(t))}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

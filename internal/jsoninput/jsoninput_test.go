@@ -53,6 +53,7 @@ func TestDecodeNamesThePathAsWritten(t *testing.T) {
 		{`[1]`, "", "expected an object, got an array"},
 		{`1`, "", "expected an object, got the number 1"},
 		{``, "", "empty: a JSON value is required"},
+		{` null `, "", "expected an object, got null"},
 		{`{"cmd": `, "", "truncated JSON"},
 		{`{"cmd": [1,}`, "", "malformed JSON at byte 12: invalid character '}' looking for beginning of value"},
 		{`{} {}`, "", "unexpected data after the JSON value"},
