@@ -12,7 +12,9 @@ import (
 // Job is a task scheduled on a trigger. The fields under "state" are kept
 // by the scheduler and the store; callers set the others.
 type Job struct {
-	// ID identifies the job; AddJob generates one when it is empty.
+	// ID identifies the job; AddJob generates one when it is empty. It is
+	// 1 to 200 ASCII letters, digits and . _ - ~ : @, starting with a
+	// letter or digit, so that it is a URL path segment as it is.
 	ID string `json:"id"`
 	// Name is for people; it need not be unique.
 	Name string `json:"name,omitempty"`
@@ -71,7 +73,8 @@ type JobOptions struct {
 	// then follows the trigger (APScheduler's next_run_time=now).
 	RunOnStart bool `json:"run_on_start,omitempty"`
 	// MisfireGrace is how late a fire may start and still run; later
-	// fires are recorded as missed. Default 60s; negative means no limit.
+	// fires are recorded as missed. Default 60s; NoMisfireLimit, "none" in
+	// JSON, means no limit. Other negative values are refused.
 	MisfireGrace time.Duration `json:"misfire_grace,omitempty"`
 	// Coalesce runs a backlog of fires of one job as a single run, the
 	// others recorded as skipped. Default true.
@@ -120,6 +123,11 @@ func (n Notification) Notifies(status RunStatus) bool {
 	}
 	return slices.Contains(n.On, status)
 }
+
+// NoMisfireLimit is the MisfireGrace of a job whose fires run however
+// late they start (APScheduler's misfire_grace_time=None); its JSON form
+// is "none".
+const NoMisfireLimit time.Duration = -1
 
 // Built-in defaults, chosen so that a job is not silently "missed by
 // 0:00:01" (APScheduler's default grace is one second).
@@ -185,14 +193,22 @@ func (o JobOptions) validate() error {
 		return invalidf("options.max_instances", "%d must not be negative", o.MaxInstances)
 	case o.Overlap != "" && o.Overlap != OverlapSkip && o.Overlap != OverlapQueue && o.Overlap != OverlapAllow:
 		return invalidf("options.overlap", "%q is not one of skip, queue, allow", o.Overlap)
-	case o.Timeout < 0:
-		return invalidf("options.timeout", "%s must not be negative", o.Timeout)
+	case o.MisfireGrace < 0 && o.MisfireGrace != NoMisfireLimit:
+		return invalidf("options.misfire_grace", "%s must not be negative; \"none\" means no limit", o.MisfireGrace)
 	case o.MaxAttempts < 0:
 		return invalidf("options.max_attempts", "%d must not be negative", o.MaxAttempts)
-	case o.RetryBackoff < 0:
-		return invalidf("options.retry_backoff", "%s must not be negative", o.RetryBackoff)
-	case o.MaxRetryBackoff < 0:
-		return invalidf("options.max_retry_backoff", "%s must not be negative", o.MaxRetryBackoff)
+	}
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"options.misfire_grace", o.MisfireGrace}, {"options.timeout", o.Timeout},
+		{"options.retry_backoff", o.RetryBackoff}, {"options.max_retry_backoff", o.MaxRetryBackoff}} {
+		switch {
+		case d.v < 0 && d.field != "options.misfire_grace":
+			return invalidf(d.field, "%s must not be negative", d.v)
+		case d.v > trigger.MaxDuration:
+			return invalidf(d.field, "%s is longer than 100 years", d.v)
+		}
 	}
 	return nil
 }

@@ -3,8 +3,11 @@ package sundial
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/sundialhq/sundial/internal/jsoninput"
 	"github.com/sundialhq/sundial/trigger"
 )
 
@@ -18,7 +21,7 @@ type duration = trigger.Duration
 // jobOptionsJSON is JobOptions as JSON.
 type jobOptionsJSON struct {
 	RunOnStart      bool           `json:"run_on_start,omitempty"`
-	MisfireGrace    duration       `json:"misfire_grace,omitzero"`
+	MisfireGrace    misfireGrace   `json:"misfire_grace,omitzero"`
 	Coalesce        *bool          `json:"coalesce,omitempty"`
 	MaxInstances    int            `json:"max_instances,omitempty"`
 	Overlap         Overlap        `json:"overlap,omitempty"`
@@ -35,10 +38,34 @@ type jobOptionsJSON struct {
 	EndAt   json.RawMessage `json:"end_at,omitempty"`
 }
 
+// misfireGrace is MisfireGrace in JSON: a duration, or "none" for
+// NoMisfireLimit. Any negative duration is written as "none".
+type misfireGrace time.Duration
+
+func (g misfireGrace) MarshalJSON() ([]byte, error) {
+	if g < 0 {
+		return []byte(`"none"`), nil
+	}
+	return duration(g).MarshalJSON()
+}
+
+func (g *misfireGrace) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == `"none"` {
+		*g = misfireGrace(NoMisfireLimit)
+		return nil
+	}
+	var d duration
+	if err := d.UnmarshalJSON(b); err != nil {
+		return fmt.Errorf(`%w, or "none" for no limit`, err)
+	}
+	*g = misfireGrace(d)
+	return nil
+}
+
 // MarshalJSON writes durations as strings such as "1m30s".
 func (o JobOptions) MarshalJSON() ([]byte, error) {
 	return json.Marshal(jobOptionsJSON{
-		RunOnStart: o.RunOnStart, MisfireGrace: duration(o.MisfireGrace), Coalesce: o.Coalesce,
+		RunOnStart: o.RunOnStart, MisfireGrace: misfireGrace(o.MisfireGrace), Coalesce: o.Coalesce,
 		MaxInstances: o.MaxInstances, Overlap: o.Overlap, Timeout: duration(o.Timeout), MaxAttempts: o.MaxAttempts,
 		RetryBackoff: duration(o.RetryBackoff), MaxRetryBackoff: duration(o.MaxRetryBackoff),
 		FixedDelay: o.FixedDelay, Notify: o.Notify,
@@ -46,13 +73,16 @@ func (o JobOptions) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads durations by Sundial's one rule and refuses unknown
-// fields, naming them.
+// fields; an error is an *InvalidJobError naming the option's path, such
+// as "options.notify[0].on".
 func (o *JobOptions) UnmarshalJSON(b []byte) error {
 	var v jobOptionsJSON
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		return err
+	if err := jsoninput.Decode(b, &v); err != nil {
+		var p *jsoninput.Problem
+		if errors.As(err, &p) {
+			return &InvalidJobError{Field: jsoninput.Under("options", p.Path), Err: errors.New(p.Msg)}
+		}
+		return &InvalidJobError{Field: "options", Err: err}
 	}
 	if v.StartAt != nil {
 		return invalidf("options.start_at", "bounds belong to the trigger now: set trigger.start_date instead")

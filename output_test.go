@@ -62,6 +62,18 @@ func TestJobOptionsJSONDurations(t *testing.T) {
 	if want := `{"misfire_grace":"1m30s","timeout":"1h30m0s","max_attempts":3}`; string(b) != want {
 		t.Errorf("Marshal = %s, want %s", b, want)
 	}
+	// No limit is "none" both ways; a legacy negative is read as it was
+	// stored, and written as "none".
+	for in, want := range map[string]string{`{"misfire_grace":"none"}`: `{"misfire_grace":"none"}`, `{"misfire_grace":"-1ns"}`: `{"misfire_grace":"none"}`,
+		`{"misfire_grace":"-5m"}`: `{"misfire_grace":"none"}`} {
+		var got sundial.JobOptions
+		if err := json.Unmarshal([]byte(in), &got); err != nil || got.MisfireGrace >= 0 {
+			t.Errorf("Unmarshal(%s) = %+v, %v", in, got, err)
+		}
+		if b, _ := json.Marshal(got); string(b) != want {
+			t.Errorf("Marshal(%+v) = %s, want %s", got, b, want)
+		}
+	}
 	for _, in := range []string{`{"misfire_grace":"90s","timeout":"90m","max_attempts":3}`, `{"misfire_grace":90,"timeout":5400,"max_attempts":3}`,
 		`{"misfire_grace":"90","timeout":"5400","max_attempts":3}`, `{"misfire_grace":90.0,"timeout":"1.5h","max_attempts":3}`} {
 		var got sundial.JobOptions
@@ -70,11 +82,16 @@ func TestJobOptionsJSONDurations(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		`{"timeout":"soon"}`:   `"soon" is not a duration`,
-		`{"timeout":true}`:     `true is not a duration`,
-		`{"timeout":1e12}`:     `seconds is out of range`,
-		`{"timeoutt":"1s"}`:    `unknown field "timeoutt"`,
-		`{"max_attempts":"x"}`: `cannot unmarshal string`,
+		`{"timeout":"soon"}`:            `"soon" is not a duration`,
+		`{"timeout":true}`:              `true is not a duration`,
+		`{"timeout":1e12}`:              `field "options.timeout": 1e12 seconds is longer than 100 years`,
+		`{"timeout":"900000h"}`:         `field "options.timeout": "900000h" is longer than 100 years`,
+		`{"timeout":"9999999999h"}`:     `field "options.timeout": "9999999999h" is longer than 100 years`,
+		`{"timeoutt":"1s"}`:             `field "options.timeoutt": unknown field "timeoutt"`,
+		`{"max_attempts":"x"}`:          `field "options.max_attempts": expected a whole number, got a string`,
+		`{"notify":[{"on":"failed"}]}`:  `field "options.notify[0].on": expected an array, got a string`,
+		`{"misfire_grace":"unlimited"}`: `"none" for no limit`,
+		`"x"`:                           `field "options": expected an object, got a string`,
 	} {
 		var got sundial.JobOptions
 		if err := json.Unmarshal([]byte(in), &got); err == nil || !strings.Contains(err.Error(), want) {
@@ -141,5 +158,16 @@ func TestValidateArgs(t *testing.T) {
 	}
 	if _, err := b.s.AddJob(b.ctx, sundial.Job{ID: "x", Task: "http", Args: json.RawMessage(`{"url": "http://x"}`), Trigger: cron("@daily")}); err != nil {
 		t.Errorf("AddJob with good args = %v", err)
+	}
+	// A run's own args are checked as a job's are, and a refused run is
+	// not recorded.
+	for args, field := range map[string]string{`{}`: "args.url", `{oops`: "args"} {
+		_, err = b.s.RunNow(b.ctx, "x", json.RawMessage(args))
+		if !errors.As(err, &ij) || ij.Field != field {
+			t.Errorf("RunNow with args %s = %v, want a field error on %s", args, err, field)
+		}
+	}
+	if runs, _ := b.s.Runs(b.ctx, sundial.RunFilter{JobID: "x"}); len(runs) != 0 {
+		t.Errorf("refused runs were recorded: %+v", runs)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unicode"
+	"unicode/utf8"
 
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -360,23 +360,38 @@ func ReplaceExisting() AddOption { return func(o *addOptions) { o.replace = true
 
 const maxIDLength = 200
 
+// validID checks a job ID by the one rule for IDs: 1 to 200 ASCII
+// letters, digits and the marks . _ - ~ : @, starting with a letter or
+// digit. Such an ID is its own URL path segment (never escaped, never
+// "." or ".." that a path cleaner removes), a word in a shell and a
+// file name, with no look-alike or invisible characters. The error is an
+// *InvalidJobError on the field "id".
 func validID(id string) error {
-	if len(id) > maxIDLength {
+	switch {
+	case id == "":
+		return invalidf("id", "required")
+	case len(id) > maxIDLength:
 		return invalidf("id", "%d bytes is longer than %d", len(id), maxIDLength)
+	case !isAlnum(id[0]):
+		return invalidf("id", "%q must start with a letter or digit", id)
 	}
-	for _, r := range id {
-		if unicode.IsControl(r) || unicode.IsSpace(r) {
-			return invalidf("id", "%q must not contain spaces or control characters", id)
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !isAlnum(c) && !strings.ContainsRune("._-~:@", rune(c)) {
+			r, _ := utf8.DecodeRuneInString(id[i:])
+			return invalidf("id", "%q: %q is not allowed; use letters, digits and . _ - ~ : @", id, r)
 		}
 	}
 	return nil
 }
 
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
 // check validates a job against the registry and returns its trigger.
+// The ID is checked when a job is added (validID), not here: a job stored
+// under an ID from before the rule can still be changed and resumed.
 func (s *Scheduler) check(job Job) (trigger.Trigger, error) {
-	if err := validID(job.ID); err != nil {
-		return nil, err
-	}
 	if job.Task == "" {
 		return nil, invalidf("task", "required")
 	}
@@ -384,17 +399,8 @@ func (s *Scheduler) check(job Job) (trigger.Trigger, error) {
 	if !ok {
 		return nil, &InvalidJobError{Field: "task", Err: &UnknownTaskError{Task: job.Task}}
 	}
-	if len(job.Args) > 0 && !json.Valid(job.Args) {
-		return nil, invalidf("args", "not valid JSON")
-	}
-	if r.validate != nil {
-		if err := r.validate(job.Args); err != nil {
-			var ij *InvalidJobError
-			if errors.As(err, &ij) {
-				return nil, err
-			}
-			return nil, &InvalidJobError{Field: "args", Err: err}
-		}
+	if err := r.checkArgs(job.Args); err != nil {
+		return nil, err
 	}
 	t, err := job.Trigger.Build()
 	if err != nil {
@@ -408,6 +414,25 @@ func (s *Scheduler) check(job Job) (trigger.Trigger, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// checkArgs checks args as the task's ValidateArgs says, the same for a
+// job's args and a run's own (RunNow).
+func (r registered) checkArgs(args json.RawMessage) error {
+	if len(args) > 0 && !json.Valid(args) {
+		return invalidf("args", "not valid JSON")
+	}
+	if r.validate == nil {
+		return nil
+	}
+	if err := r.validate(args); err != nil {
+		var ij *InvalidJobError
+		if errors.As(err, &ij) {
+			return err
+		}
+		return &InvalidJobError{Field: "args", Err: err}
+	}
+	return nil
 }
 
 // firstFire is the job's first fire at or after now. Running on start is
@@ -437,6 +462,9 @@ func (s *Scheduler) AddJob(ctx context.Context, job Job, opts ...AddOption) (Job
 	job = job.Clone()
 	if job.ID == "" {
 		job.ID = newID()
+	}
+	if err := validID(job.ID); err != nil {
+		return Job{}, err
 	}
 	now := s.now()
 	pinned, err := job.Trigger.Pin(now)
@@ -603,7 +631,8 @@ func (s *Scheduler) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 }
 
 // RunNow runs a job once, now, outside its schedule, with args (or the
-// job's own args when args is nil). It returns the run as recorded when it
+// job's own args when args is nil), which the job's task checks as it
+// checks a job's args (ValidateArgs). It returns the run as recorded when it
 // was queued for a worker; follow it with Run or Subscribe. A scheduler
 // that was never started (an API-only server node) records the run as
 // scheduled and due now: the first scheduler sharing the store claims and
@@ -615,6 +644,10 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage)
 	}
 	if args == nil {
 		args = job.Args
+	} else if r, ok := s.registered(job.Task); ok {
+		if err := r.checkArgs(args); err != nil {
+			return Run{}, err
+		}
 	} else if !json.Valid(args) {
 		return Run{}, invalidf("args", "not valid JSON")
 	}

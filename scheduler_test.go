@@ -580,7 +580,33 @@ func TestUnknownTaskAndBadInput(t *testing.T) {
 		{sundial.Job{Task: "tick", Trigger: cron("* * * * *"), Args: json.RawMessage(`{oops`)}, "args"},
 		{sundial.Job{Task: "tick", Trigger: cron("* * * * *"), Options: sundial.JobOptions{Overlap: "sometimes"}}, "options.overlap"},
 		{sundial.Job{Task: "tick", Trigger: cron("* * * * *"), Options: sundial.JobOptions{Timeout: -time.Second}}, "options.timeout"},
+		{sundial.Job{Task: "tick", Trigger: cron("* * * * *"), Options: sundial.JobOptions{Timeout: 101 * 365 * 24 * time.Hour}}, "options.timeout"},
+		{sundial.Job{Task: "tick", Trigger: cron("* * * * *"), Options: sundial.JobOptions{MaxRetryBackoff: 200 * 365 * 24 * time.Hour}}, "options.max_retry_backoff"},
+		{sundial.Job{Task: "tick", Trigger: cron("* * * * *"), Options: sundial.JobOptions{MisfireGrace: -5 * time.Minute}}, "options.misfire_grace"},
+		{sundial.Job{Task: "tick", Trigger: trigger.Spec{Type: "interval", Weeks: 30500}}, "trigger.weeks"},
 	}
+	// The one rule for IDs: what a URL path segment, a shell word and a
+	// file name all take as they are.
+	for _, id := range []string{".", "..", "a/b", "/", "a%2Fb", "%", "a?b", "a#b", " a", "a ", "a\tb", "a\x00b", "a\u202eb", "é", "-x", ".hidden", "_x",
+		strings.Repeat("x", 201)} {
+		tests = append(tests, struct {
+			job   sundial.Job
+			field string
+		}{sundial.Job{ID: id, Task: "tick", Trigger: cron("* * * * *")}, "id"})
+	}
+	for _, id := range []string{"a", "report.daily", "user@example.com", "ns:job-1_x~2", "9", strings.Repeat("x", 200)} {
+		if _, err := b.s.AddJob(b.ctx, sundial.Job{ID: id, Task: "tick", Trigger: cron("* * * * *"), Paused: true}); err != nil {
+			t.Errorf("AddJob with ID %q: %v", id, err)
+		}
+		if err := b.s.RemoveJob(b.ctx, id); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := b.s.AddJob(b.ctx, sundial.Job{ID: "nolimit", Task: "tick", Trigger: cron("* * * * *"), Paused: true,
+		Options: sundial.JobOptions{MisfireGrace: sundial.NoMisfireLimit}}); err != nil {
+		t.Errorf("NoMisfireLimit refused: %v", err)
+	}
+	b.s.RemoveJob(b.ctx, "nolimit")
 	for _, tt := range tests {
 		_, err := b.s.AddJob(b.ctx, tt.job)
 		var invalid *sundial.InvalidJobError

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
+	"github.com/sundialhq/sundial/internal/jsoninput"
 	"github.com/sundialhq/sundial/task/isolate"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -123,16 +124,12 @@ func decodeArgs(raw json.RawMessage, v any) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = json.RawMessage("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return &sundial.InvalidJobError{Field: "args." + te.Field, Err: fmt.Errorf("a JSON %s cannot be a %s", te.Value, te.Type)}
-		}
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			name, _ = strconv.Unquote(name)
-			return &sundial.InvalidJobError{Field: "args." + name, Err: fmt.Errorf("unknown setting %q", name)}
+	// The error names the path as the args spell it (args.limits.pids),
+	// never the Go struct the kinds share (childSettings).
+	if err := jsoninput.Decode(raw, v); err != nil {
+		var p *jsoninput.Problem
+		if errors.As(err, &p) {
+			return &sundial.InvalidJobError{Field: jsoninput.Under("args", p.Path), Err: errors.New(p.Msg)}
 		}
 		return &sundial.InvalidJobError{Field: "args", Err: err}
 	}

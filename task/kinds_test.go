@@ -288,7 +288,11 @@ func TestArgumentsAreCheckedWhenTheJobIsStored(t *testing.T) {
 		{"command", `{"argv": ["a", "b"], "shell": true}`, "args.argv"},
 		{"command", `{"argv": ["ls"], "colour": 1}`, "args.colour"},
 		{"command", `{"argv": "ls"}`, "args.argv"},
-		{"command", `{"argv": ["ls"], "timeout": "soon"}`, "args"},
+		{"command", `{"argv": ["ls"], "timeout": "soon"}`, "args.timeout"},
+		{"command", `{"argv": ["ls"], "limits": {"memory_bytes": "1G"}}`, "args.limits.memory_bytes"},
+		{"command", `{"argv": ["ls"], "limits": {"colour": 1}}`, "args.limits.colour"},
+		{"command", `{"argv": ["ls"], "env": {"A": 1}}`, "args.env.A"},
+		{"command", `"ls"`, "args"},
 		{"http", `{"url": "ftp://x"}`, "args.url"},
 		{"http", `{"url": "https://x", "expect": [999]}`, "args.expect"},
 		{"http", `{"url": "https://x", "method": "GET /"}`, "args.method"},
@@ -301,6 +305,9 @@ func TestArgumentsAreCheckedWhenTheJobIsStored(t *testing.T) {
 		var ij *sundial.InvalidJobError
 		if !errors.As(err, &ij) || ij.Field != c.field {
 			t.Errorf("%s %s: %v, want an error on %s", c.kind, c.args, err, c.field)
+		}
+		if strings.Contains(fmt.Sprint(err), "childSettings") || strings.Contains(fmt.Sprint(err), "isolate.") {
+			t.Errorf("%s %s: %v names a Go type", c.kind, c.args, err)
 		}
 	}
 }

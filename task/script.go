@@ -1,7 +1,6 @@
 package task
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -195,15 +194,55 @@ type TestResult struct {
 	Duration time.Duration
 }
 
+// TestOutputLimit bounds what a test run keeps of its output: its last
+// 1 MiB, as a run keeps by default (output_limit), after a note of how
+// much was cut.
+const TestOutputLimit = 1 << 20
+
+// outputTail keeps the last max bytes written to it and counts the rest;
+// it holds at most twice max, compacting when it reaches that.
+type outputTail struct {
+	max int
+	buf []byte
+	cut int64
+}
+
+func (t *outputTail) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) > t.max {
+		t.cut += int64(len(t.buf) + len(p) - t.max)
+		t.buf, p = t.buf[:0], p[len(p)-t.max:]
+	}
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over >= t.max {
+		t.cut += int64(over)
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return n, nil
+}
+
+// String returns the kept tail, after a note of the bytes cut before it.
+func (t *outputTail) String() string {
+	text, cut := t.buf, t.cut
+	if over := len(text) - t.max; over > 0 {
+		text, cut = text[over:], cut+int64(over)
+	}
+	if cut == 0 {
+		return string(text)
+	}
+	return fmt.Sprintf("[… %d bytes of earlier output cut …]\n", cut) + strings.ToValidUTF8(string(text), "")
+}
+
 // TestScript runs source once as the script kind would — isolated, with a
 // fresh directory and the server's limits — without storing it or a run:
-// the web UI's "test run".
+// the web UI's "test run". It keeps the last TestOutputLimit bytes of the
+// output.
 func (k *Kinds) TestScript(ctx context.Context, lang, source string, args []any, kwargs map[string]any) (TestResult, error) {
 	if !slices.Contains(Languages, lang) {
 		return TestResult{}, fmt.Errorf("language %q is not one of %s", lang, strings.Join(Languages, ", "))
 	}
-	var out bytes.Buffer
-	rio := &runIO{out: &lockedWriter{w: &out}}
+	out := &outputTail{max: TestOutputLimit}
+	rio := &runIO{out: &lockedWriter{w: out}}
 	ctx = context.WithValue(ctx, runIOKey{}, rio)
 	run := sundial.Run{ID: "test-run", JobID: "(test run)", Task: "script", Attempt: 1, ScheduledAt: time.Now()}
 	sum := sha256.Sum256([]byte(source))

@@ -73,8 +73,19 @@ type CalendarOptions struct {
 	FallBack      FallBack
 }
 
-// maxCalendarCount keeps calendar arithmetic far from overflow.
-const maxCalendarCount = 100_000
+// maxCalendarCount is the most units of a calendar period: a hundred
+// years, as for every span (MaxDuration).
+func maxCalendarCount(u CalendarUnit) int {
+	switch u {
+	case Years:
+		return 100
+	case Months:
+		return 1200
+	case Weeks:
+		return 5217
+	}
+	return 36525
+}
 
 // NewCalendar returns a calendar-interval trigger, or a *ParseError naming
 // the invalid option.
@@ -85,8 +96,8 @@ func NewCalendar(o CalendarOptions) (*Calendar, error) {
 	default:
 		return nil, parseErrorf(kind, "unit", string(o.Unit), "%q is not one of days, weeks, months, years", o.Unit)
 	}
-	if o.Every < 1 || o.Every > maxCalendarCount {
-		return nil, parseErrorf(kind, string(o.Unit), strconv.Itoa(o.Every), "%d is out of range 1-%d", o.Every, maxCalendarCount)
+	if most := maxCalendarCount(o.Unit); o.Every < 1 || o.Every > most {
+		return nil, parseErrorf(kind, string(o.Unit), strconv.Itoa(o.Every), "%d is out of range 1-%d (at most %s)", o.Every, most, maxDurationText)
 	}
 	if o.Hour < 0 || o.Hour > 23 {
 		return nil, parseErrorf(kind, "hour", strconv.Itoa(o.Hour), "%d is out of range 0-23", o.Hour)

@@ -234,7 +234,7 @@ func TestConstructorErrors(t *testing.T) {
 // directly and through JSON, across the whole range an interval accepts.
 func TestEveryIsExact(t *testing.T) {
 	t.Parallel()
-	const limit = maxIntervalUnits * time.Minute
+	const limit = MaxDuration
 	durations := []time.Duration{time.Nanosecond, time.Microsecond, 999 * time.Millisecond, time.Second,
 		59*time.Second + time.Nanosecond, time.Minute, time.Hour + time.Nanosecond, 58 * 24 * time.Hour,
 		limit - time.Nanosecond, limit - time.Minute, limit}

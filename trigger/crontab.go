@@ -102,6 +102,9 @@ func parseCrontab(expr string, opts CronOptions) (*Cron, error) {
 			if err != nil || d <= 0 {
 				return nil, parseErrorf(dialect, "@every", arg, "%q is not a positive Go duration such as 90s or 1h30m", arg)
 			}
+			if d > MaxDuration {
+				return nil, parseErrorf(dialect, "@every", arg, "%q is longer than %s", arg, maxDurationText)
+			}
 			c.every = d
 			if err := c.finish(opts); err != nil {
 				return nil, err

@@ -17,7 +17,8 @@ var fuzzNow = time.Date(2026, 3, 7, 12, 0, 0, 0, time.UTC)
 
 func FuzzCrontab(f *testing.F) {
 	for _, s := range []string{"*/5 * * * *", "0 9 * * 1-5", "0 0 29 2 1", "@every 90s", "@daily",
-		"CRON_TZ=Europe/London 30 1 * * *", "*/10 * * * * *", "10-40/10 8 * * sun,SAT", "0 0 1,15 */2 *", "5/15 * * * *"} {
+		"CRON_TZ=Europe/London 30 1 * * *", "*/10 * * * * *", "10-40/10 8 * * sun,SAT", "0 0 1,15 */2 *", "5/15 * * * *",
+		"@every 876600h", "@every 2562047h47m16.854775807s", "@every 9999999999h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, expr string) { checkCron(t, Crontab, expr) })
@@ -25,7 +26,8 @@ func FuzzCrontab(f *testing.F) {
 
 func FuzzQuartz(f *testing.F) {
 	for _, s := range []string{"0 0 10 ? * 6#3", "0 0 10 LW * ?", "0 15 10 L-3 * ?", "0 15 10 ? * 6L 2027-2030",
-		"0 0/5 14,18 * * ?", "0 0 22-2 * * ?", "0 0 12 15W * ?", "0 0 0 1 1 ? 2030/5", "0 0 12 ? * MON-FRI"} {
+		"0 0/5 14,18 * * ?", "0 0 22-2 * * ?", "0 0 12 15W * ?", "0 0 0 1 1 ? 2030/5", "0 0 12 ? * MON-FRI",
+		"0 0 0 1 1 ? 2030/999999999", "0 0 0 ? * 6L 1970-2199/999999999"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, expr string) { checkCron(t, Quartz, expr) })
@@ -46,6 +48,12 @@ func FuzzSpec(f *testing.F) {
 		`{"type": "date", "run_date": "2026-03-08 02:30", "timezone": "America/New_York"}`,
 		`{"type": "calendar", "months": 1, "start_date": "2026-01-31", "missing_day": "skip"}`,
 		`{"type": "and", "triggers": [{"type": "cron", "expr": "0 0 13 * *"}, {"type": "cron", "expr": "0 0 * * 5"}]}`,
+		// Spans at and past the hundred-year bound, which once wrapped.
+		`{"type": "interval", "weeks": 30500}`, `{"type": "interval", "weeks": 5217, "days": 6, "hours": 24}`,
+		`{"type": "interval", "weeks": 9223372036854775807, "days": 9223372036854775807}`, `{"type": "interval", "seconds": 1e300}`,
+		`{"type": "interval", "minutes": 5, "jitter": "2562047h"}`, `{"type": "interval", "minutes": 5, "jitter": 1e300}`,
+		`{"type": "calendar", "years": 100, "start_date": "2026-01-01"}`, `{"type": "calendar", "days": 36526, "start_date": "2026-01-01"}`,
+		`{"type": "or", "triggers": [{"type": "interval", "hours": 1, "jitter": "-1ns"}]}`,
 	} {
 		f.Add(s)
 	}

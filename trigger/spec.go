@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sundialhq/sundial/internal/jsoninput"
 )
 
 // Spec is the JSON form of a trigger, in which jobs are stored and sent over
@@ -89,25 +91,69 @@ type Spec struct {
 // writes as a Go duration string.
 type Duration time.Duration
 
-// maxDurationSeconds bounds a duration given in seconds well inside
-// time.Duration's range (about 292 years).
-const maxDurationSeconds = 1e9
+// MaxDuration is the longest span Sundial accepts anywhere: a duration
+// (jitter, timeouts, misfire grace, retry backoff), an interval, a
+// calendar period or @every. A hundred years is far beyond any schedule,
+// and far inside time.Duration's range (about 292 years), so that no sum
+// or doubling of such spans overflows.
+const MaxDuration = 36525 * 24 * time.Hour
+
+// maxDurationText names MaxDuration in messages.
+const maxDurationText = "100 years (876600h)"
 
 // ParseDuration reads a duration as Duration does: a Go duration string,
-// or a decimal number of seconds.
+// or a decimal number of seconds. Either is at most MaxDuration long, in
+// either direction.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > maxDurationSeconds {
-			return 0, durationError(fmt.Sprintf("%s seconds is out of range (at most %d)", s, int64(maxDurationSeconds)))
+	if f, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if math.IsNaN(f) {
+			return 0, durationError(fmt.Sprintf("%s is not a number of seconds", s))
+		}
+		if math.IsInf(f, 0) || math.Abs(f) > MaxDuration.Seconds() {
+			return 0, durationError(fmt.Sprintf("%s seconds is longer than %s", s, maxDurationText))
 		}
 		return time.Duration(f * float64(time.Second)), nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
+		if wellFormed(s) {
+			return 0, durationError(fmt.Sprintf("%q is longer than %s", s, maxDurationText))
+		}
 		return 0, durationError(fmt.Sprintf("%q is not a duration such as 30s or 1h30m, or a number of seconds", s))
 	}
+	if v > MaxDuration || v < -MaxDuration {
+		return 0, durationError(fmt.Sprintf("%q is longer than %s", s, maxDurationText))
+	}
 	return v, nil
+}
+
+// wellFormed reports whether s has the shape of a Go duration, such as
+// "1.5h30m", so that time.ParseDuration refused it only for its size.
+func wellFormed(s string) bool {
+	t := strings.TrimLeft(s, "+-")
+	if t == "" {
+		return false
+	}
+	digits := func(r rune) bool { return (r >= '0' && r <= '9') || r == '.' }
+	for t != "" {
+		i := strings.IndexFunc(t, func(r rune) bool { return !digits(r) })
+		if i <= 0 {
+			return false
+		}
+		t = t[i:]
+		j := strings.IndexFunc(t, digits)
+		if j < 0 {
+			j = len(t)
+		}
+		switch t[:j] {
+		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
+		default:
+			return false
+		}
+		t = t[j:]
+	}
+	return true
 }
 
 // MarshalJSON writes the duration as a Go duration string.
@@ -144,42 +190,21 @@ func (e durationError) Error() string { return string(e) }
 const maxSpecDepth = 8
 
 // ParseSpec reads a Spec from JSON, rejecting unknown fields, and checks
-// that it builds. The error names the field at fault.
+// that it builds. The error names the field at fault, as the JSON spells
+// its path ("triggers[1].jitter").
 func ParseSpec(data []byte) (Spec, error) {
 	var s Spec
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return Spec{}, specJSONError(err)
-	}
-	if dec.More() {
-		return Spec{}, &ParseError{Dialect: "trigger", Msg: "unexpected data after the JSON object"}
+	if err := jsoninput.Decode(data, &s); err != nil {
+		var p *jsoninput.Problem
+		if errors.As(err, &p) {
+			return Spec{}, &ParseError{Dialect: "trigger", Field: p.Path, Msg: p.Msg}
+		}
+		return Spec{}, &ParseError{Dialect: "trigger", Msg: err.Error(), Err: err}
 	}
 	if _, err := s.Build(); err != nil {
 		return Spec{}, err
 	}
 	return s, nil
-}
-
-func specJSONError(err error) error {
-	var durErr durationError
-	if errors.As(err, &durErr) {
-		return &ParseError{Dialect: "trigger", Field: "jitter", Msg: string(durErr)}
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return &ParseError{Dialect: "trigger", Field: typeErr.Field, Token: typeErr.Value,
-			Msg: fmt.Sprintf("a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)}
-	}
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		name, _ = strconv.Unquote(name)
-		return &ParseError{Dialect: "trigger", Field: name, Token: name, Msg: "unknown field " + strconv.Quote(name)}
-	}
-	if strings.Contains(msg, "json: cannot unmarshal") || strings.HasPrefix(msg, "json: ") {
-		return &ParseError{Dialect: "trigger", Msg: strings.TrimPrefix(msg, "json: "), Err: err}
-	}
-	return &ParseError{Dialect: "trigger", Msg: "invalid JSON: " + msg, Err: err}
 }
 
 // Build returns the trigger the spec describes, or a *ParseError that
@@ -335,32 +360,46 @@ func (s Spec) buildCron(loc *time.Location, start, end time.Time) (Trigger, erro
 	return nil, parseErrorf("cron", "dialect", string(s.Dialect), "%q is not one of crontab, quartz, apscheduler", s.Dialect)
 }
 
-// maxIntervalUnits keeps interval arithmetic far from overflow.
-const maxIntervalUnits = 1_000_000
-
 func (s Spec) buildInterval(loc *time.Location, start, end time.Time) (Trigger, error) {
 	const kind = "interval"
+	if math.IsNaN(s.Seconds) {
+		return nil, parseErrorf(kind, "seconds", "NaN", "NaN is not a number of seconds")
+	}
 	parts := []struct {
-		name string
-		n    int
-		unit time.Duration
-	}{{"weeks", s.Weeks, 7 * 24 * time.Hour}, {"days", s.Days, 24 * time.Hour},
-		{"hours", s.Hours, time.Hour}, {"minutes", s.Minutes, time.Minute}}
-	var every time.Duration
+		name, text string
+		n          float64
+		unit       time.Duration
+	}{{"weeks", strconv.Itoa(s.Weeks), float64(s.Weeks), 7 * 24 * time.Hour}, {"days", strconv.Itoa(s.Days), float64(s.Days), 24 * time.Hour},
+		{"hours", strconv.Itoa(s.Hours), float64(s.Hours), time.Hour}, {"minutes", strconv.Itoa(s.Minutes), float64(s.Minutes), time.Minute},
+		{"seconds", secondsText(s.Seconds), s.Seconds, time.Second}}
+	// Add up in float64 seconds, which cannot overflow, before any
+	// time.Duration arithmetic, which wraps: 30500 weeks once came out as
+	// 25 minutes.
+	total := 0.0
 	for _, p := range parts {
-		if p.n < 0 || p.n > maxIntervalUnits {
-			return nil, parseErrorf(kind, p.name, strconv.Itoa(p.n), "%d is out of range 0-%d", p.n, maxIntervalUnits)
+		text := p.text
+		if p.n < 0 {
+			return nil, parseErrorf(kind, p.name, text, "%s must not be negative", text)
 		}
-		every += time.Duration(p.n) * p.unit
+		if total += p.n * p.unit.Seconds(); total > MaxDuration.Seconds() {
+			return nil, parseErrorf(kind, p.name, text, "%s %s make the interval longer than %s", text, p.name, maxDurationText)
+		}
 	}
-	if s.Seconds < 0 || s.Seconds > maxIntervalUnits*60 || math.IsNaN(s.Seconds) {
-		return nil, parseErrorf(kind, "seconds", fmt.Sprint(s.Seconds), "%v is out of range 0-%d", s.Seconds, maxIntervalUnits*60)
-	}
-	every += time.Duration(math.Round(s.Seconds * float64(time.Second)))
+	every := time.Duration(s.Weeks)*7*24*time.Hour + time.Duration(s.Days)*24*time.Hour + time.Duration(s.Hours)*time.Hour +
+		time.Duration(s.Minutes)*time.Minute + time.Duration(math.Round(s.Seconds*float64(time.Second)))
 	if every <= 0 {
 		return nil, parseErrorf(kind, "seconds", "", "the interval must be longer than zero: set weeks, days, hours, minutes or seconds")
 	}
 	return Interval{Every: every, Start: start, End: end, Location: loc}, nil
+}
+
+// secondsText writes a number of seconds as people write it: 90.5, or
+// 1e+300 rather than three hundred digits.
+func secondsText(f float64) string {
+	if math.Abs(f) >= 1e15 {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 func (s Spec) buildCalendar(loc *time.Location, start, end time.Time) (Trigger, error) {

@@ -2,8 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -312,6 +316,18 @@ func TestBadInputMatrix(t *testing.T) {
 		{"id differs from path", "PUT", "/api/v1/jobs/keep", `{"id": "other", "task": "echo", "trigger": "@hourly"}`, nil, 400, "id"},
 		{"bad cron in PUT", "PUT", "/api/v1/jobs/keep", `{"task": "echo", "trigger": "0 25 * * *"}`, nil, 400, "trigger"},
 		{"patch not an object", "PATCH", "/api/v1/jobs/keep", `"x"`, nil, 400, "(body)"},
+		{"patch null", "PATCH", "/api/v1/jobs/keep", `null`, nil, 400, "(body)"},
+		{"patch with a bad grace", "PATCH", "/api/v1/jobs/keep", `{"options": {"misfire_grace": "-5m"}}`, nil, 400, "options.misfire_grace"},
+		{"id .", "POST", "/api/v1/jobs", `{"id": ".", "task": "echo", "trigger": "@daily"}`, nil, 400, "id"},
+		{"id ..", "POST", "/api/v1/jobs", `{"id": "..", "task": "echo", "trigger": "@daily"}`, nil, 400, "id"},
+		{"id with a slash", "POST", "/api/v1/jobs", `{"id": "a/b", "task": "echo", "trigger": "@daily"}`, nil, 400, "id"},
+		{"585-year interval", "POST", "/api/v1/jobs", `{"id": "x", "task": "echo", "trigger": {"type": "interval", "weeks": 30500}}`, nil, 400, "trigger.weeks"},
+		{"huge jitter", "POST", "/api/v1/jobs", `{"id": "x", "task": "echo", "trigger": {"type": "interval", "hours": 1, "jitter": "9999999h"}}`, nil, 400, "trigger.jitter"},
+		{"negative grace", "POST", "/api/v1/jobs", `{"id": "x", "task": "echo", "trigger": "@daily", "options": {"misfire_grace": -1}}`, nil, 400, "options.misfire_grace"},
+		{"huge timeout", "POST", "/api/v1/jobs", `{"id": "x", "task": "echo", "trigger": "@daily", "options": {"timeout": "900000h"}}`, nil, 400, "options.timeout"},
+		{"run body not an object", "POST", "/api/v1/jobs/keep/run", `[1]`, nil, 400, "(body)"},
+		{"run body null", "POST", "/api/v1/jobs/keep/run", `null`, nil, 400, "(body)"},
+		{"preview from not a time", "POST", "/api/v1/cron/preview", `{"trigger": "@daily", "from": 1}`, nil, 400, "from"},
 		{"bad cron in PATCH", "PATCH", "/api/v1/jobs/keep", `{"trigger": "0 0 30 2 *"}`, nil, 400, "trigger"},
 		{"unknown field in PATCH", "PATCH", "/api/v1/jobs/keep", `{"colour": "red"}`, nil, 400, "colour"},
 		{"run args not JSON", "POST", "/api/v1/jobs/keep/run", `{"args": }`, nil, 400, "(body)"},
@@ -358,16 +374,243 @@ func TestBadInputMatrix(t *testing.T) {
 	}
 }
 
-// snapshot renders every job and token, to show that nothing changed.
-func (h *harness) snapshot() string {
-	jobs, _ := h.s.Jobs(context.Background(), sundial.JobFilter{})
-	tokens, _ := h.records.ListTokens(context.Background())
-	var b strings.Builder
-	for _, j := range jobs {
-		fmt.Fprintf(&b, "%s v%d %s %s|", j.ID, j.Version, j.Trigger.Expr, j.NextRunAt)
+// TestRunNowArgsAreCheckedAsStoredArgs: a run's own args go through the
+// task's check, as a job's args do, and a refused run is not recorded.
+func TestRunNowArgsAreCheckedAsStoredArgs(t *testing.T) {
+	h := newHarness(t)
+	h.s.Register("strict", func(ctx context.Context, r sundial.Run) (any, error) { return nil, nil },
+		sundial.ValidateArgs(func(args json.RawMessage) error {
+			var a struct {
+				URL string `json:"url"`
+			}
+			json.Unmarshal(args, &a)
+			if a.URL == "" {
+				return &sundial.InvalidJobError{Field: "args.url", Err: errors.New("is required")}
+			}
+			return nil
+		}))
+	adm := admin.RoleAdmin
+	if res := h.do(adm, "POST", "/api/v1/jobs", `{"id": "s", "task": "strict", "args": {"url": "https://x"}, "trigger": "@daily"}`); res.status != 201 {
+		t.Fatalf("create = %d %s", res.status, res.body)
 	}
-	fmt.Fprintf(&b, "%d tokens", len(tokens))
-	return b.String()
+	if res := h.do(adm, "POST", "/api/v1/jobs", `{"id": "t", "task": "strict", "args": {}, "trigger": "@daily"}`); res.status != 400 {
+		t.Errorf("stored args not checked: %d %s", res.status, res.body)
+	}
+	before := h.snapshot()
+	res := h.do(adm, "POST", "/api/v1/jobs/s/run", `{"args": {"colour": "red"}}`)
+	if p := h.problem(res, 400, "args.url"); !strings.Contains(p.Detail, "is required") {
+		t.Errorf("run-now with bad args: %+v", p)
+	}
+	if after := h.snapshot(); after != before {
+		t.Errorf("a refused run-now changed the store:\nbefore %s\nafter  %s", before, after)
+	}
+	if res := h.do(adm, "POST", "/api/v1/jobs/s/run", `{"args": {"url": "https://y"}}`); res.status != 202 {
+		t.Errorf("run-now with good args = %d %s", res.status, res.body)
+	}
+}
+
+// TestMisfireGraceNone: "none" is the one way to say no limit, and it
+// reads back as it was written; a patch that changes nothing keeps the
+// version.
+func TestMisfireGraceNone(t *testing.T) {
+	h := newHarness(t)
+	adm := admin.RoleAdmin
+	res := h.do(adm, "POST", "/api/v1/jobs", `{"id": "n", "task": "echo", "trigger": "@daily", "options": {"misfire_grace": "none"}}`)
+	var job JobView
+	res.json(t, &job)
+	if res.status != 201 || job.Options.MisfireGrace != sundial.NoMisfireLimit || !strings.Contains(string(res.body), `"misfire_grace":"none"`) {
+		t.Fatalf("create = %d %s", res.status, res.body)
+	}
+	for _, patch := range []string{`{}`, `{"options": {"misfire_grace": "none"}}`, `{"paused": false}`} {
+		res = h.do(adm, "PATCH", "/api/v1/jobs/n", patch)
+		if res.status != 200 || res.header.Get("ETag") != `"1"` {
+			t.Errorf("PATCH %s = %d ETag %s, want 200 at version 1: %s", patch, res.status, res.header.Get("ETag"), res.body)
+		}
+	}
+	res = h.do(adm, "PATCH", "/api/v1/jobs/n", `{"options": {"misfire_grace": "90s"}}`)
+	if res.status != 200 || res.header.Get("ETag") != `"2"` || !strings.Contains(string(res.body), `"misfire_grace":"1m30s"`) {
+		t.Errorf("PATCH grace = %d %s", res.status, res.body)
+	}
+}
+
+// goTypeName matches what a Go error message says of Go types and fields,
+// which mean nothing to a person writing JSON.
+var goTypeName = regexp.MustCompile(`\b(httpapi|sundial|trigger|admin|task|jobdoc|isolate|secrets|json|time|reflect)\.[A-Z]|Go (value|struct)|map\[|\[\][a-z*]|interface \{|struct \{|childSettings|UnmarshalJSON`)
+
+// bodyShape is a request body the matrix sends to every route.
+type bodyShape struct {
+	name, body string
+	// refused: a route that takes a body must answer 4xx.
+	refused bool
+}
+
+func bodyShapes(maxBody int) []bodyShape {
+	deep := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
+	return []bodyShape{
+		{"empty", "", false}, // refused where the body is required
+		{"null", "null", true},
+		{"array", "[]", true},
+		{"string", `"x"`, true},
+		{"number", "1", true},
+		{"object", "{}", false},
+		{"deeply nested", deep, true},
+		{"deeply nested member", `{"args": ` + deep + `}`, true},
+		{"huge", `{"name": "` + strings.Repeat("x", maxBody+1) + `"}`, true},
+		{"invalid UTF-8", "{\"\xff\xfe\": \"\xff\"}", true},
+		{"unknown field", `{"no_such_field": 1}`, true},
+		{"trailing data", `{} {}`, true},
+		{"malformed", `{"a": `, true},
+	}
+}
+
+// TestEveryRouteEveryBodyShape sends every body shape, and every property
+// of the route's documented body with a wrong type, to every route the API
+// has (so a new route is covered as soon as it is registered): never a
+// 5xx, every error a problem document (the Flask-compatible routes: their
+// {"error_message"}) whose message names no Go type, and a refused request
+// changes nothing stored.
+func TestEveryRouteEveryBodyShape(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody *struct {
+				Required bool `json:"required"`
+				Content  map[string]struct {
+					Schema struct {
+						Ref string `json:"$ref"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"requestBody"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Type any `json:"type"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	wrong := map[string]string{"string": "12345", "integer": `"x"`, "number": `"x"`, "boolean": `"x"`, "array": `"x"`, "object": `"x"`}
+	routes := newHarness(t).api.Routes()
+	for _, route := range routes {
+		t.Run(route.Method+" "+route.Pattern, func(t *testing.T) {
+			h, path := matrixHarness(t, route)
+			op := doc.Paths[route.Pattern][strings.ToLower(route.Method)]
+			shapes := bodyShapes(int(h.api.maxBody))
+			if rb := op.RequestBody; rb != nil {
+				schema := doc.Components.Schemas[strings.TrimPrefix(rb.Content["application/json"].Schema.Ref, "#/components/schemas/")]
+				for _, name := range slices.Sorted(maps.Keys(schema.Properties)) {
+					if typ, ok := schema.Properties[name].Type.(string); ok && wrong[typ] != "" {
+						shapes = append(shapes, bodyShape{"wrong type: " + name, fmt.Sprintf(`{%q: %s}`, name, wrong[typ]), true})
+					}
+				}
+			}
+			for _, shape := range shapes {
+				before := h.snapshot()
+				res := h.do(admin.RoleAdmin, route.Method, path, shape.body, "Content-Type", "application/json")
+				after := h.snapshot()
+				label := fmt.Sprintf("%s %s with %s", route.Method, path, shape.name)
+				refused := op.RequestBody != nil && (shape.refused || shape.name == "empty" && op.RequestBody.Required)
+				switch {
+				case res.status >= 500 && !(strings.HasSuffix(route.Pattern, "/run") && strings.HasPrefix(route.Pattern, h.api.prefix)):
+					t.Errorf("%s = %d: %s", label, res.status, res.body)
+				case refused && (res.status < 400 || res.status >= 500):
+					t.Errorf("%s = %d, want it refused: %s", label, res.status, res.body)
+				}
+				if res.status < 400 {
+					continue
+				}
+				if before != after {
+					t.Errorf("%s = %d, and it changed the store:\nbefore %s\nafter  %s", label, res.status, before, after)
+				}
+				msg := checkErrorBody(t, label, route, res, h.api.prefix)
+				// An API v1 body's type errors name the member as written.
+				// (A Flask-compatible route may first say a required key
+				// is missing, as the original does.)
+				want := strings.TrimPrefix(shape.name, "wrong type: ")
+				if shape.name == "unknown field" {
+					want = "no_such_field"
+				}
+				if want != shape.name && op.RequestBody != nil && !strings.HasPrefix(route.Pattern, h.api.prefix) &&
+					(res.status != 400 || !strings.HasPrefix(msg.field, want)) {
+					t.Errorf("%s = %d naming %q, want a 400 naming %q: %s", label, res.status, msg.field, want, res.body)
+				}
+			}
+		})
+	}
+}
+
+// errorBody is what an error answer says: its message, and the field it
+// names (a problem's field; the Flask form's "field: " prefix).
+type errorBody struct{ msg, field string }
+
+// checkErrorBody checks that an error answer has the shape of its route
+// family and names no Go type.
+func checkErrorBody(t *testing.T, label string, route Route, res response, flaskPrefix string) errorBody {
+	t.Helper()
+	var out errorBody
+	if strings.HasPrefix(route.Pattern, flaskPrefix) {
+		var fe map[string]string
+		if json.Unmarshal(res.body, &fe) != nil || fe["error_message"] == "" {
+			t.Errorf("%s = %d, not a Flask error: %s", label, res.status, res.body)
+		}
+		out.msg = fe["error_message"]
+		out.field, _, _ = strings.Cut(out.msg, ":")
+	} else {
+		var p Problem
+		if ct := res.header.Get("Content-Type"); ct != "application/problem+json" || json.Unmarshal(res.body, &p) != nil ||
+			p.Status != res.status || p.Title == "" || p.Type == "" {
+			t.Errorf("%s = %d, not a problem document (%s): %s", label, res.status, ct, res.body)
+		}
+		out.msg, out.field = p.Detail, p.Field
+	}
+	if goTypeName.MatchString(out.msg) || goTypeName.MatchString(out.field) {
+		t.Errorf("%s = %d, names a Go type: %s", label, res.status, res.body)
+	}
+	return out
+}
+
+// matrixHarness returns a harness with one of each thing a route can name
+// — a job, an ended run of it, a script, a token — and the route's path
+// naming them, so that each route reads its body as it would for real.
+func matrixHarness(t *testing.T, route Route) (*harness, string) {
+	t.Helper()
+	h := newHarness(t, func(c *Config) {
+		c.TestRunner = func(ctx context.Context, req TestRunRequest) (TestRun, error) {
+			return TestRun{Status: sundial.StatusSucceeded, Output: "ok"}, nil
+		}
+	})
+	adm := admin.RoleAdmin
+	if res := h.do(adm, "POST", "/api/v1/jobs", `{"id": "keep", "task": "echo", "trigger": "0 9 1 1 *", "paused": true}`); res.status != 201 {
+		t.Fatalf("fixture job: %d %s", res.status, res.body)
+	}
+	var run sundial.Run
+	h.do(adm, "POST", "/api/v1/jobs/keep/run", nil).json(t, &run)
+	h.waitRun(run.ID)
+	if res := h.do(adm, "POST", "/api/v1/scripts", ScriptUpload{Name: "s1", Lang: "sh", Source: "echo hi"}); res.status != 201 {
+		t.Fatalf("fixture script: %d %s", res.status, res.body)
+	}
+	tokens, _ := h.records.ListTokens(context.Background())
+	var viewerToken string
+	for _, tok := range tokens {
+		if tok.Role == admin.RoleViewer {
+			viewerToken = tok.ID
+		}
+	}
+	id := "keep"
+	switch {
+	case strings.Contains(route.Pattern, "/runs/"):
+		id = run.ID
+	case strings.Contains(route.Pattern, "/tokens/"):
+		id = viewerToken
+	}
+	path := strings.NewReplacer("{id}", id, "{name}", "s1", "{version}", "1").Replace(route.Pattern)
+	if strings.HasSuffix(path, "/jobs/pause") || strings.HasSuffix(path, "/jobs/resume") || strings.HasSuffix(path, "/jobs/run") {
+		path += "?all=true"
+	}
+	return h, path
 }
 
 func TestTokens(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
+	"github.com/sundialhq/sundial/internal/jsoninput"
 	"github.com/sundialhq/sundial/task"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -318,10 +319,10 @@ func decodeField[T any](fields map[string]json.RawMessage, key string, v *T) (bo
 	if !ok {
 		return false, nil
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return true, badField(key, "a JSON %s cannot be a %s", te.Value, te.Type)
+	if err := jsoninput.Decode(raw, v); err != nil {
+		var p *jsoninput.Problem
+		if errors.As(err, &p) {
+			return true, badField(jsoninput.Under(key, p.Path), "%s", p.Msg)
 		}
 		return true, badField(key, "%v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -151,6 +152,38 @@ func (h *harness) do(role admin.Role, method, path string, body any, header ...s
 		h.doc.check(h.t, pattern, res)
 	}
 	return res
+}
+
+// snapshot renders what the API can change — jobs and their versions,
+// tokens, scripts, secrets, runs, the audit log, the cluster-wide pause —
+// to show that a refused request changed nothing.
+func (h *harness) snapshot() string {
+	ctx := context.Background()
+	var b strings.Builder
+	jobs, _ := h.s.Jobs(ctx, sundial.JobFilter{})
+	for _, j := range jobs {
+		def, _ := json.Marshal(j)
+		fmt.Fprintf(&b, "job %s|", def)
+	}
+	tokens, _ := h.records.ListTokens(ctx)
+	for _, t := range tokens {
+		fmt.Fprintf(&b, "token %s %s %t|", t.ID, t.Role, t.RevokedAt.IsZero())
+	}
+	scripts, _ := h.records.ListScripts(ctx)
+	for _, sc := range scripts {
+		fmt.Fprintf(&b, "script %s v%d|", sc.Name, sc.Version)
+	}
+	if h.api.vault != nil {
+		list, _ := h.api.vault.List(ctx)
+		for _, sec := range list {
+			fmt.Fprintf(&b, "secret %s %s|", sec.Name, sec.UpdatedAt)
+		}
+	}
+	runs, _ := h.s.Runs(ctx, sundial.RunFilter{})
+	audit, _ := h.records.ListAudit(ctx, admin.AuditFilter{})
+	paused, _, _ := h.s.Paused(ctx)
+	fmt.Fprintf(&b, "%d runs, %d audit entries, paused %t, stopped %t", len(runs), len(audit), paused, h.api.stopped.Load())
+	return b.String()
 }
 
 // openAPIDocument is the part of the OpenAPI document the tests read.

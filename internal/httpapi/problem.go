@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
+	"github.com/sundialhq/sundial/internal/jsoninput"
 )
 
 // Problem is an RFC 9457 problem document, the body of every API v1 error.
@@ -152,19 +154,24 @@ func marshal(v any) ([]byte, error) {
 }
 
 // decodeBody reads a JSON body of at most the configured size into v,
-// strictly: unknown fields and trailing data are refused.
+// strictly: unknown fields, trailing data and a body that is not the
+// object v wants are refused, naming the path as the body spells it.
 func decodeBody(r *http.Request, v any) error {
 	data, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonInputError(err)
-	}
-	if dec.More() {
-		return badInput("(body)", "unexpected data after the JSON value")
+	return decodeJSON(data, v)
+}
+
+// decodeJSON is decodeBody's decoding, for a body already read.
+func decodeJSON(data []byte, v any) error {
+	if err := jsoninput.Decode(data, v); err != nil {
+		var p *jsoninput.Problem
+		if errors.As(err, &p) {
+			return badInput(cmp.Or(p.Path, "(body)"), "%s", p.Msg)
+		}
+		return badInput("(body)", "%v", err)
 	}
 	return nil
 }
@@ -180,21 +187,6 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, badInput("(body)", "reading the body: %v", err)
 	}
 	return buf.Bytes(), nil
-}
-
-func jsonInputError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return badInput(typeErr.Field, "a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return badInput(strings.Trim(name, `"`), "unknown field %s", name)
-	}
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return err
-	}
-	return badInput("(body)", "malformed JSON: %v", err)
 }
 
 // unmatched renders the mux's own 404 and 405 answers under /api/v1 as

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -246,8 +247,11 @@ func (a *API) patchJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var patch map[string]any
-	if err := json.Unmarshal(data, &patch); err != nil {
-		return badInput("(body)", "a merge patch must be a JSON object: %v", err)
+	if err := decodeJSON(data, &patch); err != nil {
+		return err
+	}
+	if patch == nil {
+		return badInput("(body)", "expected a merge patch, a JSON object, got null")
 	}
 	id := r.PathValue("id")
 	stored, err := a.s.Job(r.Context(), id)
@@ -257,15 +261,28 @@ func (a *API) patchJob(w http.ResponseWriter, r *http.Request) error {
 	if err := checkVersion(stored, version); err != nil {
 		return err
 	}
-	docJSON, _ := json.Marshal(jobdoc.FromJob(stored))
-	var doc map[string]any
-	json.Unmarshal(docJSON, &doc)
-	merged, _ := json.Marshal(mergePatch(doc, patch))
+	before := docMap(jobdoc.FromJob(stored))
+	merged, _ := json.Marshal(mergePatch(docMap(jobdoc.FromJob(stored)), patch))
 	job, err := jobdoc.Decode(merged)
 	if err != nil {
 		return err
 	}
+	if reflect.DeepEqual(docMap(jobdoc.FromJob(job)), before) {
+		// A patch that changes nothing writes nothing: the version, which
+		// editors hold, stays.
+		w.Header().Set("ETag", etag(stored))
+		return writeJSON(w, http.StatusOK, view(r, stored))
+	}
 	return a.update(w, r, id, job, stored.Version)
+}
+
+// docMap returns a job document as JSON members, in which two documents
+// of the same job are equal however their args' keys were ordered.
+func docMap(d jobdoc.Doc) map[string]any {
+	b, _ := json.Marshal(d)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
 }
 
 // checkVersion refuses a change pinned (If-Match) to a version the job
@@ -371,18 +388,18 @@ type RunRequest struct {
 
 func (a *API) runJob(w http.ResponseWriter, r *http.Request) error {
 	var req RunRequest
-	if r.ContentLength != 0 {
-		data, err := readBody(r)
-		if err != nil {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	// The body is optional: none runs the job with its own args.
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := decodeJSON(data, &req); err != nil {
 			return err
 		}
-		if len(bytes.TrimSpace(data)) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(data))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&req); err != nil {
-				return jsonInputError(err)
-			}
-		}
+	}
+	if string(bytes.TrimSpace(req.Args)) == "null" {
+		req.Args = nil // "args": null is no args of the run's own
 	}
 	// Args can change what code runs (a command's argv): only admins may
 	// replace them; operators run jobs as they are.

@@ -6,17 +6,16 @@ package jobdoc
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/jsoninput"
 	"github.com/sundialhq/sundial/internal/notify"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -41,13 +40,8 @@ type Doc struct {
 // *sundial.InvalidJobError naming the field.
 func Decode(data []byte) (sundial.Job, error) {
 	var d Doc
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
+	if err := jsoninput.Decode(data, &d); err != nil {
 		return sundial.Job{}, jsonError(err)
-	}
-	if dec.More() {
-		return sundial.Job{}, &sundial.InvalidJobError{Field: "(document)", Err: errors.New("unexpected data after the job's JSON object")}
 	}
 	return d.Job()
 }
@@ -82,26 +76,12 @@ func Options(raw json.RawMessage) (sundial.JobOptions, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return o, nil
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return o, &sundial.InvalidJobError{Field: "options", Err: errors.New("must be a JSON object")}
-	}
-	// Decode option by option first, so that an error names its option:
-	// JobOptions' own decoder reports errors without the field's path.
-	for _, k := range slices.Sorted(maps.Keys(fields)) {
-		one, _ := json.Marshal(map[string]json.RawMessage{k: fields[k]})
-		var part sundial.JobOptions
-		if err := json.Unmarshal(one, &part); err != nil {
-			var typeErr *json.UnmarshalTypeError
-			if errors.As(err, &typeErr) {
-				err = fmt.Errorf("a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)
-			} else if strings.HasPrefix(err.Error(), "json: unknown field") {
-				err = fmt.Errorf("unknown option %q", k)
-			}
-			return o, &sundial.InvalidJobError{Field: "options." + k, Err: err}
-		}
-	}
+	// JobOptions' decoder names the option's path in its error.
 	if err := json.Unmarshal(raw, &o); err != nil {
+		var ij *sundial.InvalidJobError
+		if errors.As(err, &ij) {
+			return o, err
+		}
 		return o, &sundial.InvalidJobError{Field: "options", Err: err}
 	}
 	return o, notify.ValidateAll(o.Notify, "options.notify")
@@ -145,32 +125,15 @@ func Trigger(raw json.RawMessage) (trigger.Spec, error) {
 	return spec, nil
 }
 
-// jsonError turns a decoding error into one that names the field.
+// jsonError turns a decoding error into one that names the field as the
+// document spells its path, or "(document)".
 func jsonError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		field := typeErr.Field
-		if field == "" {
-			field = "(document)"
-		}
-		return &sundial.InvalidJobError{Field: field, Err: fmt.Errorf("a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)}
-	}
-	var syntaxErr *json.SyntaxError
-	if errors.As(err, &syntaxErr) {
-		return &sundial.InvalidJobError{Field: "(document)", Err: fmt.Errorf("malformed JSON at byte %d: %v", syntaxErr.Offset, err)}
-	}
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		name, _ = strconv.Unquote(name)
-		return &sundial.InvalidJobError{Field: name, Err: fmt.Errorf("unknown field %q", name)}
-	}
-	if errors.Is(err, errEOF) || msg == "EOF" || msg == "unexpected EOF" {
-		return &sundial.InvalidJobError{Field: "(document)", Err: errors.New("empty or truncated JSON")}
+	var p *jsoninput.Problem
+	if errors.As(err, &p) {
+		return &sundial.InvalidJobError{Field: cmp.Or(p.Path, "(document)"), Err: errors.New(p.Msg)}
 	}
 	return &sundial.InvalidJobError{Field: "(document)", Err: err}
 }
-
-var errEOF = errors.New("EOF")
 
 // YAMLToJSON converts a YAML document (a job, a list of jobs, a config
 // file) to JSON, so that one JSON decoder reads every form. Mapping keys

@@ -3,6 +3,8 @@ package jobdoc
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +38,13 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		`{"task": "echo", "trigger": "@daily", "options": {"max_instances": 1.5}}`:       "options.max_instances",
 		`{"task": "echo", "trigger": "@daily", "options": []}`:                           "options",
 		`{"task": "echo", "trigger": "@daily", "tags": "t"}`:                             "tags",
+		`{"task": "echo", "trigger": "@daily", "tags": ["t", 2]}`:                        "tags[1]",
+		`{"task": "echo", "trigger": "@daily", "options": {"notify": [{"on": 1}]}}`:      "options.notify[0].on",
+		`{"task": "echo", "trigger": "@daily", "options": {"timeout": "900000h"}}`:       "options.timeout",
+		`{"task": "echo", "trigger": {"type": "interval", "weeks": 30500}}`:              "trigger.weeks",
+		`"x"`:                   "(document)",
+		`null`:                  "(document)",
+		`[]`:                    "(document)",
 		`{"task": "echo"}`:      "trigger",
 		`{"trigger": "@daily"}`: "task",
 		`{"task": "echo", "trigger": "@daily", "extra": 1}`: "extra",
@@ -51,8 +60,14 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		if !errors.As(err, &ij) || ij.Field != field || !errors.Is(err, sundial.ErrInvalidJob) {
 			t.Errorf("Decode(%s) = %v, want an error naming %q", in, err, field)
 		}
+		if goName.MatchString(fmt.Sprint(err)) {
+			t.Errorf("Decode(%s) = %v, which names a Go type", in, err)
+		}
 	}
 }
+
+// goName matches Go type and field names in a message.
+var goName = regexp.MustCompile(`\b(sundial|jobdoc|trigger|json|time)\.[A-Z]|Go (value|struct)|\[\][a-z*]|map\[|interface \{`)
 
 func TestYAMLToJSON(t *testing.T) {
 	j, err := YAMLToJSON([]byte("id: a\ntask: echo\ntrigger: {type: interval, minutes: 5}\nargs: [1, two, {three: 3}]\n"))

@@ -150,6 +150,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	ln = httpapi.ProblemListener(ln) // a request Go's server cannot parse gets a problem document
 	base := "http://" + ln.Addr().String()
 	secret, err := firstToken(ctx, records, cfg.InsecureNoAuth, log)
 	if err != nil {
@@ -187,7 +188,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		writeHealth(w, http.StatusOK, "ready", "")
 	})
 	mux.Handle("/", webui.Handler(webui.Config{Admin: records, NoAuth: cfg.InsecureNoAuth}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	srv := &http.Server{Handler: api.PlainPaths(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -12,6 +12,8 @@ import (
 	"encoding/base64"
 	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/admin"
@@ -60,6 +62,12 @@ func Handler(cfg Config) http.Handler {
 	})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		secure(w)
+		// A name no file can have (such as %ff, not UTF-8) is not found;
+		// the file server would call it an internal error.
+		if name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/"); name != "" && !fs.ValidPath(name) {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "no-cache")
 		files.ServeHTTP(w, r)
 	})))

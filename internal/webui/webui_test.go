@@ -45,10 +45,13 @@ func TestPagesAndAssets(t *testing.T) {
 			t.Errorf("GET %s: CSP %q", path, csp)
 		}
 	}
-	rec := httptest.NewRecorder()
-	ui.ServeHTTP(rec, httptest.NewRequest("GET", "/static/nope.js", nil))
-	if rec.Code != 404 {
-		t.Errorf("missing asset = %d", rec.Code)
+	// Missing and impossible names are not found, never an internal error.
+	for _, path := range []string{"/static/nope.js", "/static/%ff", "/static/a/%ff/b", "/static/%00", "/static/a%5Cb", "/static/%2e%2e/x"} {
+		rec := httptest.NewRecorder()
+		ui.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 404 {
+			t.Errorf("GET %s = %d, want 404", path, rec.Code)
+		}
 	}
 }
 
