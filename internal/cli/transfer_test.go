@@ -153,11 +153,13 @@ func TestListOutputImports(t *testing.T) {
 // changes, and the error names the job's place and field.
 func TestImportRefusesBadDocuments(t *testing.T) {
 	for _, tc := range []struct{ name, doc, want string }{
-		{"bad trigger", `{"sundial_export": 1, "jobs": [{"id": "ok", "task": "echo", "trigger": "* * * * *"}, {"id": "x", "task": "echo", "trigger": "61 * * * *"}]}`, `jobs[1]: invalid job: field "trigger"`},
-		{"no id", `{"jobs": [{"task": "echo", "trigger": "* * * * *"}]}`, "jobs[0]: id is required"},
-		{"twice", `[{"id": "a", "task": "echo", "trigger": "* * * * *"}, {"id": "a", "task": "echo", "trigger": "* * * * *"}]`, `id "a" appears twice`},
-		{"newer format", `{"sundial_export": 2, "jobs": []}`, "format 2 is newer"},
-		{"unknown field", `{"jobs": [{"id": "a", "task": "echo", "trigger": "* * * * *", "colour": "red"}]}`, "colour"},
+		{"bad trigger", `{"sundial_export": 1, "jobs": [{"id": "ok", "task": "echo", "trigger": "* * * * *"}, {"id": "x", "task": "echo", "trigger": "61 * * * *"}]}`, `jobs[1].trigger`},
+		{"no id", `{"jobs": [{"task": "echo", "trigger": "* * * * *"}]}`, "jobs[0].id: is required"},
+		{"twice", `[{"id": "a", "task": "echo", "trigger": "* * * * *"}, {"id": "a", "task": "echo", "trigger": "* * * * *"}]`, `[1].id: "a" appears twice`},
+		{"newer format", `{"sundial_export": 2, "jobs": []}`, "sundial_export: format 2 is newer"},
+		{"unknown field", `{"jobs": [{"id": "a", "task": "echo", "trigger": "* * * * *", "colour": "red"}]}`, "jobs[0].colour"},
+		{"empty", `{"sundial_export": 1, "jobs": []}`, "nothing to import"},
+		{"bad member", `{"sundial_export": 1, "jobs": "x"}`, "jobs:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := transfer.Read([]byte(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {

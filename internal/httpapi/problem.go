@@ -167,13 +167,19 @@ func decodeBody(r *http.Request, v any) error {
 // decodeJSON is decodeBody's decoding, for a body already read.
 func decodeJSON(data []byte, v any) error {
 	if err := jsoninput.Decode(data, v); err != nil {
-		var p *jsoninput.Problem
-		if errors.As(err, &p) {
-			return badInput(cmp.Or(p.Path, "(body)"), "%s", p.Msg)
-		}
-		return badInput("(body)", "%v", err)
+		return decodeProblem(err)
 	}
 	return nil
+}
+
+// decodeProblem is a bad body's error: a *jsoninput.Problem names the
+// value at fault by its path.
+func decodeProblem(err error) error {
+	var p *jsoninput.Problem
+	if errors.As(err, &p) {
+		return badInput(cmp.Or(p.Path, "(body)"), "%s", p.Msg)
+	}
+	return badInput("(body)", "%v", err)
 }
 
 // readBody reads the whole body; MaxBytesReader bounds it.

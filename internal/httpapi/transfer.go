@@ -61,7 +61,7 @@ func (a *API) importJobs(w http.ResponseWriter, r *http.Request) error {
 	}
 	doc, err := transfer.Read(data)
 	if err != nil {
-		return badInput("(body)", "%v", err)
+		return decodeProblem(err)
 	}
 	rep, err := transfer.Import(r.Context(), a.target(r), doc, o)
 	if !o.DryRun && len(rep.Items) > 0 {

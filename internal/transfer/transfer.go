@@ -25,6 +25,7 @@ import (
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/jobdoc"
+	"github.com/sundialhq/sundial/internal/jsoninput"
 )
 
 // Format is the version of the Document shape that Export writes.
@@ -165,57 +166,91 @@ func Clean(raw json.RawMessage) json.RawMessage {
 	return clean
 }
 
+// document is a Document as read: jobs stay raw until each is checked,
+// and the listing of `GET /jobs` (next_cursor) is accepted too.
+type document struct {
+	Format     *int              `json:"sundial_export"`
+	ExportedAt time.Time         `json:"exported_at"`
+	Jobs       []json.RawMessage `json:"jobs"`
+	Scripts    []Script          `json:"scripts"`
+	Secrets    []string          `json:"secrets"`
+	NextCursor string            `json:"next_cursor"`
+}
+
 // Read parses an import: a Document, a config file's {"jobs": [...]}, a
-// list of jobs (`jobs list --json` prints {"jobs": [...]} too) or one job,
-// in JSON. Every job is checked; an error names the job and its field.
+// list of jobs as `jobs list --json` prints it, or one job, in JSON. Every
+// job is checked. Its errors are *jsoninput.Problem, naming the value at
+// fault by its path in the document, such as "jobs[1].trigger".
 func Read(data []byte) (Document, error) {
 	data = bytes.TrimSpace(data)
-	var doc struct {
-		Format     *int              `json:"sundial_export"`
-		ExportedAt time.Time         `json:"exported_at"`
-		Jobs       []json.RawMessage `json:"jobs"`
-		Scripts    []Script          `json:"scripts"`
-		Secrets    []string          `json:"secrets"`
-	}
+	var doc document
 	var jobs []json.RawMessage
+	prefix := "jobs"
 	switch {
 	case len(data) > 0 && data[0] == '[':
-		if err := json.Unmarshal(data, &jobs); err != nil {
-			return Document{}, fmt.Errorf("(document): %w", err)
+		if err := jsoninput.Decode(data, &jobs); err != nil {
+			return Document{}, err
 		}
+		prefix = ""
 	case len(data) > 0 && data[0] == '{':
-		if err := json.Unmarshal(data, &doc); err != nil {
-			return Document{}, fmt.Errorf("(document): %w", err)
+		var keys map[string]json.RawMessage
+		if err := jsoninput.Decode(data, &keys); err != nil {
+			return Document{}, err
+		}
+		_, hasJobs := keys["jobs"]
+		_, hasFormat := keys["sundial_export"]
+		if !hasJobs && !hasFormat {
+			jobs = []json.RawMessage{data} // one job
+			prefix = "(one job)"
+			break
+		}
+		if err := jsoninput.Decode(data, &doc); err != nil {
+			return Document{}, err
 		}
 		jobs = doc.Jobs
-		if jobs == nil && doc.Format == nil {
-			jobs = []json.RawMessage{data} // one job
-		}
 	default:
-		return Document{}, errors.New("(document): not a JSON or YAML object or list of jobs")
+		return Document{}, &jsoninput.Problem{Msg: "expected an export, a list of jobs or a job (a JSON or YAML object or list)"}
 	}
 	if doc.Format != nil && *doc.Format > Format {
-		return Document{}, fmt.Errorf("sundial_export: format %d is newer than this server reads (%d)", *doc.Format, Format)
+		return Document{}, &jsoninput.Problem{Path: "sundial_export", Msg: fmt.Sprintf("format %d is newer than this server reads (%d)", *doc.Format, Format)}
+	}
+	if len(jobs) == 0 && len(doc.Scripts) == 0 {
+		return Document{}, &jsoninput.Problem{Path: "jobs", Msg: "nothing to import: the document holds no jobs"}
+	}
+	at := func(i int, field string) string {
+		switch prefix {
+		case "(one job)":
+			return field
+		case "":
+			return jsoninput.Under(jsoninput.Join("", i), field)
+		}
+		return jsoninput.Under(jsoninput.Join(prefix, i), field)
 	}
 	out := Document{Format: Format, ExportedAt: doc.ExportedAt, Scripts: doc.Scripts, Secrets: doc.Secrets, Jobs: make([]jobdoc.Doc, 0, len(jobs))}
 	seen := map[string]bool{}
 	for i, raw := range jobs {
 		job, err := jobdoc.Decode(Clean(raw))
-		if err != nil {
-			return Document{}, fmt.Errorf("jobs[%d]: %w", i, err)
-		}
-		if job.ID == "" {
-			return Document{}, fmt.Errorf("jobs[%d]: id is required in an import, so that importing twice changes nothing", i)
-		}
-		if seen[job.ID] {
-			return Document{}, fmt.Errorf("jobs[%d]: id %q appears twice", i, job.ID)
+		var invalid *sundial.InvalidJobError
+		switch {
+		case errors.As(err, &invalid):
+			msg := invalid.Err.Error()
+			if invalid.Err == nil {
+				msg = "is not valid"
+			}
+			return Document{}, &jsoninput.Problem{Path: at(i, invalid.Field), Msg: msg}
+		case err != nil:
+			return Document{}, &jsoninput.Problem{Path: at(i, ""), Msg: err.Error()}
+		case job.ID == "":
+			return Document{}, &jsoninput.Problem{Path: at(i, "id"), Msg: "is required in an import, so that importing twice changes nothing"}
+		case seen[job.ID]:
+			return Document{}, &jsoninput.Problem{Path: at(i, "id"), Msg: fmt.Sprintf("%q appears twice", job.ID)}
 		}
 		seen[job.ID] = true
 		out.Jobs = append(out.Jobs, jobdoc.FromJob(job))
 	}
 	for i, sc := range out.Scripts {
 		if sc.Name == "" || sc.Version < 1 {
-			return Document{}, fmt.Errorf("scripts[%d]: name and a version of 1 or more are required", i)
+			return Document{}, &jsoninput.Problem{Path: jsoninput.Join("scripts", i), Msg: "name and a version of 1 or more are required"}
 		}
 	}
 	return out, nil
