@@ -31,6 +31,7 @@ type Problem struct {
 	Msg string
 }
 
+// Error returns the path, if any, and the message.
 func (p *Problem) Error() string {
 	if p.Path == "" {
 		return p.Msg
@@ -38,11 +39,11 @@ func (p *Problem) Error() string {
 	return fmt.Sprintf("%s: %s", p.Path, p.Msg)
 }
 
-// Explain returns where and why decoding data into a value of type t
+// explain returns where and why decoding data into a value of type t
 // failed with err, as Decode's error reports it. It walks data again
 // beside t to find the first value that does not fit; err only shapes
 // the answer for malformed JSON.
-func Explain(data []byte, t reflect.Type, err error) *Problem {
+func explain(data []byte, t reflect.Type, err error) *Problem {
 	var syntax *json.SyntaxError
 	switch {
 	case errors.As(err, &syntax):
@@ -58,7 +59,7 @@ func Explain(data []byte, t reflect.Type, err error) *Problem {
 		return p
 	}
 	// The walk found nothing: say what the decoder said, less any Go names.
-	return &Problem{Msg: Scrub(strings.TrimPrefix(err.Error(), "json: "))}
+	return &Problem{Msg: scrub(strings.TrimPrefix(err.Error(), "json: "))}
 }
 
 // Decode reads exactly one JSON value from data into v, refusing unknown
@@ -66,12 +67,12 @@ func Explain(data []byte, t reflect.Type, err error) *Problem {
 // encoding/json would leave as it was); its error is a *Problem.
 func Decode(data []byte, v any) error {
 	if t := reflect.TypeOf(v).Elem(); t.Kind() == reflect.Struct && string(bytes.TrimSpace(data)) == "null" {
-		return &Problem{Msg: fmt.Sprintf("expected %s, got null", Want(t))}
+		return &Problem{Msg: fmt.Sprintf("expected %s, got null", want(t))}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return Explain(data, reflect.TypeOf(v).Elem(), err)
+		return explain(data, reflect.TypeOf(v).Elem(), err)
 	}
 	if dec.More() {
 		return &Problem{Msg: "unexpected data after the JSON value"}
@@ -107,8 +108,8 @@ var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 // "p.T", "map[string]any", "[]string".
 var goName = regexp.MustCompile(`Go (?:struct field|value) (?:\S+ )?of type \S+|\b[a-z][a-z0-9]*\.[A-Z][A-Za-z0-9_]*|map\[[^\]\s]*\]\S*|\[\][*A-Za-z]\S*`)
 
-// Scrub removes Go type and field names from an error message.
-func Scrub(msg string) string {
+// scrub removes Go type and field names from an error message.
+func scrub(msg string) string {
 	return strings.TrimSpace(goName.ReplaceAllString(msg, "a value of another kind"))
 }
 
@@ -152,7 +153,7 @@ func (w *walker) value(t reflect.Type, path string) *Problem {
 		case d == '[' && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && t.Elem().Kind() != reflect.Uint8:
 			return w.array(t, path)
 		}
-		return &Problem{Path: path, Msg: fmt.Sprintf("expected %s, got %s", Want(t), got(tok))}
+		return &Problem{Path: path, Msg: fmt.Sprintf("expected %s, got %s", want(t), got(tok))}
 	}
 	return literal(t, tok, path)
 }
@@ -187,7 +188,7 @@ func (w *walker) custom(t reflect.Type, path string) *Problem {
 	if errors.As(err, &inner) {
 		return &Problem{Path: Under(path, inner.Path), Msg: inner.Msg}
 	}
-	return &Problem{Path: path, Msg: Scrub(strings.TrimPrefix(err.Error(), "json: "))}
+	return &Problem{Path: path, Msg: scrub(strings.TrimPrefix(err.Error(), "json: "))}
 }
 
 // Under returns path sub, found within the value at path: Under("args",
@@ -271,7 +272,7 @@ func (w *walker) array(t reflect.Type, path string) *Problem {
 
 // literal checks a string, number or boolean against t.
 func literal(t reflect.Type, tok json.Token, path string) *Problem {
-	bad := &Problem{Path: path, Msg: fmt.Sprintf("expected %s, got %s", Want(t), got(tok))}
+	bad := &Problem{Path: path, Msg: fmt.Sprintf("expected %s, got %s", want(t), got(tok))}
 	switch v := tok.(type) {
 	case string:
 		if t.Kind() == reflect.String || (t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8) {
@@ -294,7 +295,7 @@ func literal(t reflect.Type, tok json.Token, path string) *Problem {
 			return bad
 		}
 		if err != nil {
-			return &Problem{Path: path, Msg: fmt.Sprintf("expected %s, got %s", Want(t), numberText(v))}
+			return &Problem{Path: path, Msg: fmt.Sprintf("expected %s, got %s", want(t), numberText(v))}
 		}
 		return nil
 	}
@@ -350,9 +351,9 @@ func lookup(fields map[string]reflect.Type, key string) (reflect.Type, bool) {
 	return nil, false
 }
 
-// Want describes the JSON a Go type takes, for people: "an object", "a
+// want describes the JSON a Go type takes, for people: "an object", "a
 // whole number".
-func Want(t reflect.Type) string {
+func want(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}

@@ -94,7 +94,7 @@ func TestDecodeNamesThePathAsWritten(t *testing.T) {
 	}
 }
 
-func TestScrub(t *testing.T) {
+func TestScrubGoNames(t *testing.T) {
 	goNames := regexp.MustCompile(`httpapi\.|\[\]string|map\[|Go value|Go struct|childSettings`)
 	for _, msg := range []string{
 		"cannot unmarshal string into Go value of type httpapi.RunRequest",
@@ -102,11 +102,11 @@ func TestScrub(t *testing.T) {
 		"cannot unmarshal array into Go value of type map[string]interface {}",
 		"cannot unmarshal object into Go struct field x.cmd of type []string",
 	} {
-		if s := Scrub(msg); goNames.MatchString(s) {
-			t.Errorf("Scrub(%q) = %q", msg, s)
+		if s := scrub(msg); goNames.MatchString(s) {
+			t.Errorf("scrub(%q) = %q", msg, s)
 		}
 	}
-	if s := Scrub("a map of names; e.g. Foo"); s != "a map of names; e.g. Foo" {
+	if s := scrub("a map of names; e.g. Foo"); s != "a map of names; e.g. Foo" {
 		t.Errorf("Scrub changed plain text: %q", s)
 	}
 }
