@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -46,11 +47,7 @@ func jobsExport(env Env, cf *clientFlags) *cobra.Command {
 				}
 				text = append([]byte("# sundial jobs import FILE [--dry-run] [--replace] reads this back; secrets travel by name only.\n"), text...)
 			}
-			if out == "" || out == "-" {
-				_, err := env.Stdout.Write(text)
-				return err
-			}
-			return os.WriteFile(out, text, 0o600)
+			return writeOut(env, out, text)
 		},
 	}
 	f := cmd.Flags()
@@ -87,32 +84,7 @@ lacks. Every job is checked before anything changes.`,
 			if _, err := transfer.Read(body); err != nil {
 				return usagef("%s: %v", args[0], err)
 			}
-			q := url.Values{"dry_run": {fmt.Sprint(dryRun)}, "replace": {fmt.Sprint(replace)}}
-			var rep transfer.Report
-			var raw json.RawMessage
-			if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/import?"+q.Encode(), body, &raw); err != nil {
-				return err
-			}
-			if cf.json {
-				_, err := fmt.Fprintf(env.Stdout, "%s\n", raw)
-				return err
-			}
-			if err := json.Unmarshal(raw, &rep); err != nil {
-				return fmt.Errorf("reading the import report: %w", err)
-			}
-			for _, it := range rep.Items {
-				line := fmt.Sprintf("%-7s %-28s %s", it.Kind, it.ID, it.Action)
-				if it.Detail != "" {
-					line += ": " + it.Detail
-				}
-				fmt.Fprintln(env.Stdout, line)
-			}
-			prefix := ""
-			if rep.DryRun {
-				prefix = "dry run, nothing changed: "
-			}
-			_, err = fmt.Fprintln(env.Stdout, prefix+rep.Summary())
-			return err
+			return postImport(cmd.Context(), env, cf, body, dryRun, replace)
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would change, and change nothing")
@@ -200,4 +172,44 @@ func yamlNode(dec *json.Decoder) (*yaml.Node, error) {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
 	}
 	return nil, fmt.Errorf("unexpected JSON token %v", tok)
+}
+
+// postImport sends an import to the server and shows its report.
+func postImport(ctx context.Context, env Env, cf *clientFlags, body []byte, dryRun, replace bool) error {
+	q := url.Values{"dry_run": {fmt.Sprint(dryRun)}, "replace": {fmt.Sprint(replace)}}
+	var raw json.RawMessage
+	if _, err := cf.client(env).do(ctx, "POST", "/api/v1/import?"+q.Encode(), body, &raw); err != nil {
+		return err
+	}
+	if cf.json {
+		_, err := fmt.Fprintf(env.Stdout, "%s\n", raw)
+		return err
+	}
+	var rep transfer.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return fmt.Errorf("reading the import report: %w", err)
+	}
+	for _, it := range rep.Items {
+		line := fmt.Sprintf("%-7s %-28s %s", it.Kind, it.ID, it.Action)
+		if it.Detail != "" {
+			line += ": " + it.Detail
+		}
+		fmt.Fprintln(env.Stdout, line)
+	}
+	prefix := ""
+	if rep.DryRun {
+		prefix = "dry run, nothing changed: "
+	}
+	_, err := fmt.Fprintln(env.Stdout, prefix+rep.Summary())
+	return err
+}
+
+// writeOut writes text to the file named by -o, or to standard output for
+// "" or "-".
+func writeOut(env Env, path string, text []byte) error {
+	if path == "" || path == "-" {
+		_, err := env.Stdout.Write(text)
+		return err
+	}
+	return os.WriteFile(path, text, 0o600)
 }

@@ -5,15 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
+	"github.com/sundialhq/sundial/internal/apsched"
 	"github.com/sundialhq/sundial/internal/jobdoc"
+	"github.com/sundialhq/sundial/internal/jsoninput"
 	"github.com/sundialhq/sundial/task"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -69,8 +73,14 @@ type Config struct {
 	// SMTP is the mail server of e-mail notifications.
 	SMTP SMTPConfig `json:"smtp,omitzero"`
 	// Jobs are reconciled on start: created or updated to match, and the
-	// jobs this file once declared and no longer does are removed.
+	// jobs this file once declared and no longer does are removed. Each is
+	// a job document, or a Flask-APScheduler JOBS entry as it stands (one
+	// with "func"); the key may be spelled JOBS.
 	Jobs []json.RawMessage `json:"jobs,omitempty"`
+	// TaskFunctions name Python functions ("module:function") for the
+	// func of APScheduler-shaped jobs: the TASK_FUNCTIONS pattern, in
+	// which jobs refer to stable names rather than import paths.
+	TaskFunctions map[string]string `json:"task_functions,omitempty"`
 
 	// SecretKey seals secrets; from SUNDIAL_SECRET_KEY only, never a file.
 	SecretKey string `json:"-"`
@@ -156,10 +166,13 @@ func ReadConfigFile(path string) (Config, error) {
 	}
 	var c Config
 	if string(bytes.TrimSpace(j)) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(j))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
+		if err := jsoninput.Decode(j, &c); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, settingError(err))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.TaskFunctions)) {
+		if ref := c.TaskFunctions[name]; name == "" || !task.FuncRef.MatchString(ref) {
+			return Config{}, fmt.Errorf("config %s: setting \"task_functions.%s\": %q is not a Python function such as app.jobs:cleanup", path, name, ref)
 		}
 	}
 	c.File = path
@@ -174,13 +187,17 @@ func ReadConfigFile(path string) (Config, error) {
 	return c, nil
 }
 
+// settingError names the setting at fault as the file spells it.
 func settingError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Errorf("setting %q: a %s cannot be a %s", te.Field, te.Value, te.Type)
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return fmt.Errorf("unknown setting %s", name)
+	var p *jsoninput.Problem
+	if errors.As(err, &p) {
+		switch {
+		case p.Path == "":
+			return errors.New(p.Msg)
+		case strings.HasPrefix(p.Msg, "unknown field"):
+			return fmt.Errorf("unknown setting %q", p.Path)
+		}
+		return fmt.Errorf("setting %q: %s", p.Path, p.Msg)
 	}
 	return err
 }
@@ -191,7 +208,7 @@ func (c Config) JobDocuments() ([]sundial.Job, error) {
 	seen := map[string]int{}
 	var jobs []sundial.Job
 	for i, raw := range c.Jobs {
-		job, err := jobdoc.Decode(raw)
+		job, err := c.jobDocument(raw)
 		if err != nil {
 			var named struct{ ID string }
 			if json.Unmarshal(raw, &named) == nil {
@@ -216,6 +233,29 @@ func (c Config) JobDocuments() ([]sundial.Job, error) {
 		jobs = append(jobs, job)
 	}
 	return jobs, nil
+}
+
+// jobDocument reads one of the file's jobs: a Flask-APScheduler JOBS
+// entry when it has a func, else a job document.
+func (c Config) jobDocument(raw json.RawMessage) (sundial.Job, error) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil || fields["func"] == nil {
+		return jobdoc.Decode(raw)
+	}
+	var kind string
+	json.Unmarshal(fields["trigger"], &kind)
+	if _, ok := fields["run_date"]; (kind == "" || kind == "date") && !ok && fields["spec"] == nil {
+		// APScheduler's "now" would be a new instant at every start.
+		return sundial.Job{}, &sundial.InvalidJobError{Field: "run_date", Err: errors.New("is required for a date trigger in a config file")}
+	}
+	var job sundial.Job
+	ch, err := apsched.Apply(&job, fields, apsched.Options{Creating: true, Functions: c.TaskFunctions})
+	var fe *apsched.FieldError
+	if errors.As(err, &fe) {
+		return job, &sundial.InvalidJobError{Field: fe.Key, Err: errors.New(fe.Msg)}
+	}
+	job.Paused = ch.Pause
+	return job, err
 }
 
 // ApplyEnv overrides settings with the SUNDIAL_* environment variables
