@@ -244,3 +244,10 @@ func TestWebSecuritySettings(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionSecretsMaskedInLogs(t *testing.T) {
+	session := "sds_abcdefghijklmnopqrstuvwxyz234567"
+	if got := Mask("cookie " + session + " and sdl_abcdefghijklmnopqrstuvwxyz234567"); got != "cookie sds_**** and sdl_****" {
+		t.Errorf("Mask = %q", got)
+	}
+}
