@@ -62,6 +62,7 @@ func newAPIServer(b *testing.B) *apiServer {
 func (a *apiServer) do(method, path string, body []byte) (int, error) {
 	req, _ := http.NewRequest(method, a.base+path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("Content-Type", "application/json")
 	res, err := a.client.Do(req)
 	if err != nil {
 		return 0, err

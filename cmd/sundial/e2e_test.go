@@ -379,6 +379,7 @@ jobs:
 	// An existing Flask-APScheduler job JSON runs the user's function unchanged.
 	req, _ := http.NewRequest("POST", srv.base+"/scheduler/jobs", strings.NewReader(`{"id": "flask", "func": "jobs:add", "args": [1, 2], "trigger": "interval", "hours": 1}`))
 	req.SetBasicAuth("admin", srv.token)
+	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("flask add: %v %v", err, res.Status)

@@ -50,6 +50,34 @@ type Token struct {
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 	// RevokedAt is set when the token was revoked; it no longer works.
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// ExpiresAt, when set, is when the token stops working.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// Expired reports whether the token has an end and now is past it.
+func (t Token) Expired(now time.Time) bool { return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) }
+
+// Session is a browser's login as the store keeps it: only the SHA-256
+// hash of the cookie's secret, never the secret, and who it acts as.
+// It is kept apart from the token that opened it, so that the cookie
+// never carries an API token; revoking that token ends the session.
+type Session struct {
+	ID   string `json:"id"`
+	Hash []byte `json:"-"`
+	// TokenID is the token the session was opened with ("" when it was
+	// opened some other way).
+	TokenID string `json:"token_id,omitempty"`
+	// Name and Role are who the session acts as.
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+	// LastSeenAt is when the session was last used, to the minute: a
+	// session unused for its idle timeout ends.
+	LastSeenAt time.Time `json:"last_seen_at"`
+	// ExpiresAt is when the session ends however much it is used.
+	ExpiresAt time.Time `json:"expires_at"`
+	// RevokedAt is set when the session was logged out.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
 }
 
 // AuditEntry records one change made through the server: who, when, what.
@@ -80,6 +108,9 @@ type AuditFilter struct {
 
 // ErrTokenNotFound: no live token has the ID or hash.
 var ErrTokenNotFound = errors.New("token not found")
+
+// ErrSessionNotFound: no live session has the ID or hash.
+var ErrSessionNotFound = errors.New("session not found")
 
 // ErrScriptNotFound: no script has the name, or not the version.
 var ErrScriptNotFound = errors.New("script not found")
@@ -113,8 +144,8 @@ type SealedSecret struct {
 	UpdatedBy string    `json:"updated_by"`
 }
 
-// Store keeps the server's own records: API tokens, the audit log,
-// uploaded scripts and sealed secrets. internal/sqlstore.Admin keeps them
+// Store keeps the server's own records: API tokens, the web UI's
+// sessions, the audit log, uploaded scripts and sealed secrets. internal/sqlstore.Admin keeps them
 // in the scheduling store's database; Memory keeps them in memory.
 type Store interface {
 	// CreateToken stores a new token.
@@ -124,11 +155,28 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash []byte) (Token, error)
 	// ListTokens returns every token, revoked ones included, by creation.
 	ListTokens(ctx context.Context) ([]Token, error)
-	// RevokeToken marks a token revoked at now, or returns ErrTokenNotFound
-	// when no unrevoked token has the ID.
+	// RevokeToken marks a token revoked at now, and with it the sessions
+	// opened with it, or returns ErrTokenNotFound when no unrevoked token
+	// has the ID.
 	RevokeToken(ctx context.Context, id string, now time.Time) error
 	// TouchToken records that a token was used at now.
 	TouchToken(ctx context.Context, id string, now time.Time) error
+
+	// CreateSession stores a new session.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByHash returns the unrevoked session with the hash, or
+	// ErrSessionNotFound. Whether it has expired is the caller's to judge,
+	// on its clock.
+	SessionByHash(ctx context.Context, hash []byte) (Session, error)
+	// TouchSession records that a session was used at now.
+	TouchSession(ctx context.Context, id string, now time.Time) error
+	// RevokeSession marks a session revoked at now, or returns
+	// ErrSessionNotFound when no unrevoked session has the ID.
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+	// PruneSessions deletes the sessions that can no longer be used:
+	// revoked, past their ExpiresAt at now, or last seen before idleSince.
+	// It returns how many it deleted.
+	PruneSessions(ctx context.Context, now, idleSince time.Time) (int, error)
 	// AppendAudit stores an entry and returns it with its ID set.
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 	// ListAudit returns the entries that pass the filter, newest first.

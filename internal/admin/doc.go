@@ -1,5 +1,5 @@
 // Package admin is the server's own domain, beside the scheduling domain of
-// the root package: API tokens and their roles, the audit log, uploaded
+// the root package: API tokens and their roles, the web UI's sessions, the audit log, uploaded
 // scripts, sealed secrets, and the sources of the jobs the server manages.
 // A program that only schedules jobs never needs it.
 //

@@ -13,11 +13,12 @@ import (
 // Memory is a Store in memory, for tests and for programs that embed the
 // server's API without a database. Its records end with the process.
 type Memory struct {
-	mu      sync.Mutex
-	tokens  []Token
-	audit   []AuditEntry
-	scripts map[string][]Script // by name, oldest version first
-	secrets map[string]SealedSecret
+	mu       sync.Mutex
+	tokens   []Token
+	sessions []Session
+	audit    []AuditEntry
+	scripts  map[string][]Script // by name, oldest version first
+	secrets  map[string]SealedSecret
 }
 
 var _ Store = (*Memory)(nil)
@@ -66,6 +67,11 @@ func (s *Memory) RevokeToken(_ context.Context, id string, now time.Time) error 
 	for i := range s.tokens {
 		if t := &s.tokens[i]; t.ID == id && t.RevokedAt.IsZero() {
 			t.RevokedAt = now
+			for j := range s.sessions {
+				if se := &s.sessions[j]; se.TokenID == id && se.RevokedAt.IsZero() {
+					se.RevokedAt = now
+				}
+			}
 			return nil
 		}
 	}
@@ -82,6 +88,64 @@ func (s *Memory) TouchToken(_ context.Context, id string, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// CreateSession implements Store.
+func (s *Memory) CreateSession(_ context.Context, se Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	se.Hash = slices.Clone(se.Hash)
+	s.sessions = append(s.sessions, se)
+	return nil
+}
+
+// SessionByHash implements Store.
+func (s *Memory) SessionByHash(_ context.Context, hash []byte) (Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, se := range s.sessions {
+		if se.RevokedAt.IsZero() && bytes.Equal(se.Hash, hash) {
+			se.Hash = slices.Clone(se.Hash)
+			return se, nil
+		}
+	}
+	return Session{}, ErrSessionNotFound
+}
+
+// TouchSession implements Store.
+func (s *Memory) TouchSession(_ context.Context, id string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.sessions {
+		if se := &s.sessions[i]; se.ID == id {
+			se.LastSeenAt = now
+		}
+	}
+	return nil
+}
+
+// RevokeSession implements Store.
+func (s *Memory) RevokeSession(_ context.Context, id string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.sessions {
+		if se := &s.sessions[i]; se.ID == id && se.RevokedAt.IsZero() {
+			se.RevokedAt = now
+			return nil
+		}
+	}
+	return ErrSessionNotFound
+}
+
+// PruneSessions implements Store.
+func (s *Memory) PruneSessions(_ context.Context, now, idleSince time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.sessions)
+	s.sessions = slices.DeleteFunc(s.sessions, func(se Session) bool {
+		return !se.RevokedAt.IsZero() || !now.Before(se.ExpiresAt) || se.LastSeenAt.Before(idleSince)
+	})
+	return n - len(s.sessions), nil
 }
 
 // AppendAudit implements Store.

@@ -95,7 +95,8 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, out a
 	if err != nil {
 		return nil, usagef("server address %q: %v", c.base, err)
 	}
-	if body != nil {
+	if body != nil || method != http.MethodGet {
+		// The server takes changes as JSON only, also those without a body.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {

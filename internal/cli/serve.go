@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/server"
 )
 
@@ -15,6 +16,9 @@ func newServeCommand(env Env) *cobra.Command {
 		workers                                           int
 		queues                                            []string
 		grace, poll, leaseTTL                             time.Duration
+		tlsCert, tlsKey                                   string
+		allowedHosts, allowedOrigins, trustedProxies      []string
+		sessionIdle, sessionMaxAge                        time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -58,6 +62,13 @@ once. SIGTERM or SIGINT stops claiming and lets running runs finish within
 			set("log-level", func() { cfg.Log.Level = logLevel })
 			set("shutdown-grace", func() { cfg.ShutdownGrace = server.Duration(grace) })
 			set("poll-interval", func() { cfg.PollInterval = server.Duration(poll) })
+			set("tls-cert", func() { cfg.TLSCert = tlsCert })
+			set("tls-key", func() { cfg.TLSKey = tlsKey })
+			set("allowed-hosts", func() { cfg.AllowedHosts = allowedHosts })
+			set("allowed-origins", func() { cfg.AllowedOrigins = allowedOrigins })
+			set("trusted-proxies", func() { cfg.TrustedProxies = trustedProxies })
+			set("session-idle-timeout", func() { cfg.Session.IdleTimeout = server.Duration(sessionIdle) })
+			set("session-max-age", func() { cfg.Session.MaxAge = server.Duration(sessionMaxAge) })
 			if f.Changed("lease-ttl") {
 				if err := server.CheckLeaseTTL("--lease-ttl", leaseTTL); err != nil {
 					return usageError{err}
@@ -83,5 +94,13 @@ once. SIGTERM or SIGINT stops claiming and lets running runs finish within
 	f.Var((*durationValue)(&grace), "shutdown-grace", "how long running runs may finish at shutdown (env SUNDIAL_SHUTDOWN_GRACE)")
 	f.Var((*durationValue)(&leaseTTL), "lease-ttl", "how long this node's runs stay its own without a renewal; a dead node's runs are retried at most lease-ttl + lease-ttl/3 after it stops (env SUNDIAL_LEASE_TTL)")
 	f.Var((*durationValue)(&poll), "poll-interval", "longest sleep of the scheduler loop between looks at the store (env SUNDIAL_POLL_INTERVAL)")
+	f.StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain); needs --tls-key (env SUNDIAL_TLS_CERT)")
+	f.StringVar(&tlsKey, "tls-key", "", "the PEM key of --tls-cert (env SUNDIAL_TLS_KEY)")
+	f.StringSliceVar(&allowedHosts, "allowed-hosts", nil, "host names the Host header may give besides loopback ones when listening on loopback, comma-separated (env SUNDIAL_ALLOWED_HOSTS)")
+	f.StringSliceVar(&allowedOrigins, "allowed-origins", nil, "origins besides the server's own whose pages may make changes, such as https://sundial.example.com (env SUNDIAL_ALLOWED_ORIGINS)")
+	f.StringSliceVar(&trustedProxies, "trusted-proxies", nil, "addresses or CIDR prefixes of reverse proxies whose X-Forwarded-* headers are believed (env SUNDIAL_TRUSTED_PROXIES)")
+	sessionIdle, sessionMaxAge = httpapi.DefaultSessionIdle, httpapi.DefaultSessionMaxAge
+	f.Var((*durationValue)(&sessionIdle), "session-idle-timeout", "a web UI session unused this long ends (env SUNDIAL_SESSION_IDLE_TIMEOUT)")
+	f.Var((*durationValue)(&sessionMaxAge), "session-max-age", "a web UI session ends this long after login, however used (env SUNDIAL_SESSION_MAX_AGE)")
 	return cmd
 }

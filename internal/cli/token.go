@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,8 +28,9 @@ such as when the only admin token is lost).`,
 	cf.register(cmd)
 	cmd.PersistentFlags().StringVar(&db, "db", "", "work on this store directly: sqlite:PATH or postgres://… (env SUNDIAL_DB is not read)")
 	var name, role string
+	var expires time.Duration
 	create := &cobra.Command{
-		Use:   "create --name NAME --role viewer|operator|admin",
+		Use:   "create --name NAME --role viewer|operator|admin [--expires 720h]",
 		Short: "Create a token; its secret is printed once",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -38,6 +40,13 @@ such as when the only admin token is lost).`,
 			if strings.TrimSpace(name) == "" {
 				return usagef("give the token a --name, such as ci")
 			}
+			if expires < 0 {
+				return usagef("--expires %s: give a positive duration such as 720h (30 days)", expires)
+			}
+			var end time.Time
+			if expires > 0 {
+				end = env.now().Add(expires).UTC()
+			}
 			var tok httpapi.NewTokenView
 			if db != "" {
 				_, st, closeStore, err := server.OpenStore(cmd.Context(), db)
@@ -46,6 +55,7 @@ such as when the only admin token is lost).`,
 				}
 				defer closeStore()
 				secret, t := httpapi.NewToken(name, admin.Role(role), "cli --db", env.now())
+				t.ExpiresAt = end
 				if err := st.CreateToken(cmd.Context(), t); err != nil {
 					return err
 				}
@@ -55,7 +65,7 @@ such as when the only admin token is lost).`,
 				}
 				tok = httpapi.NewTokenView{Token: t, Secret: secret}
 			} else {
-				body, _ := json.Marshal(httpapi.TokenRequest{Name: name, Role: admin.Role(role)})
+				body, _ := json.Marshal(httpapi.TokenRequest{Name: name, Role: admin.Role(role), ExpiresAt: end})
 				if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/tokens", body, &tok); err != nil {
 					return err
 				}
@@ -65,6 +75,7 @@ such as when the only admin token is lost).`,
 	}
 	create.Flags().StringVar(&name, "name", "", "what the token is for, such as ci or grafana")
 	create.Flags().StringVar(&role, "role", "", "viewer (read), operator (pause, resume, run) or admin (everything)")
+	create.Flags().Var((*durationValue)(&expires), "expires", "the token stops working this long from now, such as 720h; never when not given")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List tokens (never their secrets)",
@@ -99,8 +110,13 @@ such as when the only admin token is lost).`,
 			rows := make([][]string, 0, len(tokens))
 			for _, t := range tokens {
 				state := "active"
-				if !t.RevokedAt.IsZero() {
+				switch {
+				case !t.RevokedAt.IsZero():
 					state = "revoked " + when(t.RevokedAt)
+				case t.Expired(env.now()):
+					state = "expired " + when(t.ExpiresAt)
+				case !t.ExpiresAt.IsZero():
+					state = "active, expires " + when(t.ExpiresAt)
 				}
 				rows = append(rows, []string{t.ID, t.Name, string(t.Role), when(t.CreatedAt), when(t.LastUsedAt), state})
 			}
@@ -153,6 +169,10 @@ func showNewToken(w io.Writer, tok httpapi.NewTokenView, asJSON bool) error {
 		b, _ := json.Marshal(tok)
 		return printJSON(w, b)
 	}
-	_, err := fmt.Fprintf(w, "token %s (%s, %s) created. Its secret is shown only now:\n\n    %s\n\n", tok.ID, tok.Name, tok.Role, tok.Secret)
+	expiry := ""
+	if !tok.ExpiresAt.IsZero() {
+		expiry = ", expires " + tok.ExpiresAt.Format(time.RFC3339)
+	}
+	_, err := fmt.Fprintf(w, "token %s (%s, %s%s) created. Its secret is shown only now:\n\n    %s\n\n", tok.ID, tok.Name, tok.Role, expiry, tok.Secret)
 	return err
 }

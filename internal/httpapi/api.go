@@ -54,6 +54,26 @@ type Config struct {
 	// TestRunner runs a script's text once for the UI's "test run"; nil
 	// refuses.
 	TestRunner TestRunner
+	// Guard refuses requests from where they should not come, and says
+	// which came over HTTPS and from which client. Nil is NewGuard of a
+	// zero GuardConfig.
+	Guard *Guard
+	// SessionIdle ends a web UI session unused for this long. Default
+	// DefaultSessionIdle.
+	SessionIdle time.Duration
+	// SessionMaxAge ends a web UI session this long after login however
+	// much it is used. Default DefaultSessionMaxAge.
+	SessionMaxAge time.Duration
+	// FailedAuthBurst is how many failed authentications a client may make
+	// in a row before it must wait; FailedAuthEvery gives it one more
+	// each. Defaults 10 and 6s (10 a minute).
+	FailedAuthBurst int
+	FailedAuthEvery time.Duration
+	// OnAuthFailure, when set, is told of each failed authentication with
+	// its reason: "invalid" (an unknown, revoked or malformed credential),
+	// "expired" (an expired token or ended session) or "throttled" (a
+	// client refused for too many failures).
+	OnAuthFailure func(reason string)
 }
 
 // API is the HTTP API. Create it with New and serve Handler.
@@ -76,6 +96,12 @@ type API struct {
 	checkScript func(ctx context.Context, lang, name, source string) (string, error)
 	vault       *secrets.Vault
 	testRunner  TestRunner
+
+	guard         *Guard
+	sessionIdle   time.Duration
+	sessionMaxAge time.Duration
+	failures      *failureLimiter
+	onAuthFailure func(reason string)
 }
 
 // Route is one registered operation, for the OpenAPI test and docs.
@@ -109,7 +135,11 @@ func New(cfg Config) (*API, error) {
 	if a.runWait <= 0 {
 		a.runWait = 5 * time.Minute
 	}
+	if err := a.securityDefaults(cfg); err != nil {
+		return nil, err
+	}
 	a.registerV1()
+	a.registerSession()
 	a.registerCode()
 	a.registerTransfer()
 	a.registerBackfill()
@@ -122,15 +152,20 @@ func New(cfg Config) (*API, error) {
 // Routes returns the registered operations.
 func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
 
-// Handler returns the API's handler: every route, with authentication,
-// body limits, panic recovery and request logs.
+// Handler returns the API's handler: every route, behind the guard, with
+// authentication, body limits, panic recovery and request logs.
 func (a *API) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	routes := a.guard.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := a.mux.Handler(r); pattern == "" && strings.HasPrefix(r.URL.Path, "/api/") {
 			a.mux.ServeHTTP(&unmatched{ResponseWriter: w, a: a, r: r}, r)
 			return
 		}
 		a.mux.ServeHTTP(w, r)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answers may carry tokens, secrets and sessions: never cached.
+		w.Header().Set("Cache-Control", "no-store")
+		routes.ServeHTTP(w, r)
 	})
 }
 
@@ -162,7 +197,7 @@ func (a *API) handle(method, pattern string, role admin.Role, errs errorWriter, 
 		if role != "" {
 			p, err := a.authenticate(r)
 			if err != nil {
-				errs(sw, r, err)
+				a.refuse(sw, r, errs, err)
 				return
 			}
 			if !p.Role.Allows(role) {

@@ -38,8 +38,8 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	if len(registered) != 46+13 {
-		t.Errorf("%d routes, want 46 API v1 routes and 13 Flask-APScheduler routes", len(registered))
+	if len(registered) != 48+13 {
+		t.Errorf("%d routes, want 48 API v1 routes and 13 Flask-APScheduler routes", len(registered))
 	}
 	res := h.do("", "GET", "/api/v1/openapi.json", nil)
 	var doc map[string]any
@@ -111,12 +111,16 @@ func TestFailedAuthSaysNothingAboutTokens(t *testing.T) {
 		}
 	}
 	// Basic auth with the token as the password works (Flask-APScheduler
-	// clients send it so), as does the UI's cookie.
+	// clients send it so), as does the UI's session cookie; a cookie that
+	// carries a token is refused: cookies carry sessions only.
 	if res := h.do("", "GET", "/scheduler/jobs", nil, "Authorization", basic("any", secret)); res.status != 200 {
 		t.Errorf("basic auth = %d", res.status)
 	}
-	if res := h.do("", "GET", "/api/v1/whoami", nil, "Cookie", CookieName+"="+secret); res.status != 200 {
-		t.Errorf("cookie auth = %d", res.status)
+	if res := h.do("", "GET", "/api/v1/whoami", nil, "Cookie", h.login(admin.RoleAdmin).cookies); res.status != 200 {
+		t.Errorf("session cookie auth = %d", res.status)
+	}
+	if res := h.do("", "GET", "/api/v1/whoami", nil, "Cookie", CookieName+"="+secret); res.status != 401 {
+		t.Errorf("a token in the session cookie = %d, want 401", res.status)
 	}
 }
 

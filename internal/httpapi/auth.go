@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +20,9 @@ import (
 // recognise one.
 const TokenPrefix = "sdl_"
 
-// CookieName is the cookie that carries a token for the web UI.
-const CookieName = "sundial_token"
+// CookieName is the cookie that carries a web UI session: a random
+// secret of its own (see session.go), never an API token.
+const CookieName = "sundial_session"
 
 var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
@@ -75,37 +77,142 @@ func (e *forbiddenError) Error() string {
 	return fmt.Sprintf("this token's role %q may not do this; it needs %q", e.have, e.need)
 }
 
-// authenticate finds the request's token: a bearer token, the password
-// of basic auth (what Flask-APScheduler clients send), or the UI's cookie.
+// credential is what a request authenticates with.
+type credential struct {
+	secret string
+	cookie bool // the UI's session cookie, not a header
+}
+
+// credentialOf finds the request's credential: a bearer token, the
+// password of basic auth (what Flask-APScheduler clients send), or the
+// UI's session cookie. secret is "" when there is none.
+func credentialOf(r *http.Request) credential {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if v, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return credential{secret: strings.TrimSpace(v)}
+		}
+		_, pw, _ := r.BasicAuth()
+		return credential{secret: pw}
+	}
+	if c, err := r.Cookie(CookieName); err == nil {
+		return credential{secret: c.Value, cookie: true}
+	}
+	return credential{}
+}
+
+// authenticate finds who the request acts as. A client whose failed
+// attempts ran out is refused before its credential is looked at; a
+// credential that fails counts against its client.
 func (a *API) authenticate(r *http.Request) (principal, error) {
 	if a.noAuth {
 		return principal{Name: "no-auth", Role: admin.RoleAdmin}, nil
 	}
-	secret, fromCookie := "", false
-	if h := r.Header.Get("Authorization"); h != "" {
-		if v, ok := strings.CutPrefix(h, "Bearer "); ok {
-			secret = strings.TrimSpace(v)
-		} else if _, pw, ok := r.BasicAuth(); ok {
-			secret = pw
-		}
-	} else if c, err := r.Cookie(CookieName); err == nil {
-		secret, fromCookie = c.Value, true
+	if err := a.throttled(r); err != nil {
+		return principal{}, err
 	}
+	cred := credentialOf(r)
+	var p principal
+	var err error
+	if cred.cookie {
+		p, err = a.sessionPrincipal(r, cred.secret)
+	} else {
+		p, err = a.tokenPrincipal(r.Context(), cred.secret)
+	}
+	if err != nil && cred.secret != "" {
+		a.failed(r, err)
+	}
+	return p, err
+}
+
+// throttled returns a *throttledError when the request's client must
+// wait before it may try to authenticate again.
+func (a *API) throttled(r *http.Request) error {
+	if wait := a.failures.wait(a.guard.ClientKey(r), a.now()); wait > 0 {
+		a.onAuthFailure("throttled")
+		return &throttledError{wait: wait}
+	}
+	return nil
+}
+
+// failed counts a failed authentication against the request's client,
+// when it was one (a store error is not).
+func (a *API) failed(r *http.Request, err error) {
+	if !errors.Is(err, errUnauthorized) {
+		return
+	}
+	reason := "invalid"
+	var ae *authError
+	if errors.As(err, &ae) {
+		reason = ae.reason
+	}
+	a.failures.fail(a.guard.ClientKey(r), a.now())
+	a.onAuthFailure(reason)
+}
+
+// tokenPrincipal checks an API token.
+func (a *API) tokenPrincipal(ctx context.Context, secret string) (principal, error) {
+	t, err := a.liveToken(ctx, secret)
+	if err != nil {
+		return principal{}, err
+	}
+	a.touch(ctx, t.ID)
+	return principal{TokenID: t.ID, Name: t.Name, Role: t.Role}, nil
+}
+
+// liveToken returns the unrevoked, unexpired token whose secret this is.
+func (a *API) liveToken(ctx context.Context, secret string) (admin.Token, error) {
 	if !strings.HasPrefix(secret, TokenPrefix) {
-		return principal{}, errUnauthorized
+		return admin.Token{}, errUnauthorized
 	}
-	t, err := a.admin.TokenByHash(r.Context(), HashToken(secret))
+	t, err := a.admin.TokenByHash(ctx, HashToken(secret))
 	if errors.Is(err, admin.ErrTokenNotFound) {
-		return principal{}, errUnauthorized
+		return admin.Token{}, errUnauthorized
 	}
 	if err != nil {
-		return principal{}, fmt.Errorf("check token: %w", err)
+		return admin.Token{}, fmt.Errorf("check token: %w", err)
 	}
-	if fromCookie && !safeMethod(r.Method) && !csrfOK(r) {
-		return principal{}, errCSRF
+	if now := a.now(); t.Expired(now) {
+		return admin.Token{}, &authError{reason: "expired",
+			msg: fmt.Sprintf("this token expired at %s: ask an admin for a new one (sundial token create)", t.ExpiresAt.UTC().Format(time.RFC3339))}
 	}
-	a.touch(r.Context(), t.ID)
-	return principal{TokenID: t.ID, Name: t.Name, Role: t.Role}, nil
+	return t, nil
+}
+
+// authError is a failed authentication that says more than
+// errUnauthorized (which it is, to errors.Is): an expired token tells
+// its holder so.
+type authError struct{ reason, msg string }
+
+func (e *authError) Error() string        { return e.msg }
+func (e *authError) Is(target error) bool { return target == errUnauthorized }
+
+// throttledError refuses a client whose failed authentications ran out.
+type throttledError struct{ wait time.Duration }
+
+func (e *throttledError) Error() string {
+	return fmt.Sprintf("too many failed authentications from this address: try again in %s", e.retryAfter())
+}
+
+// retryAfter is the wait in whole seconds, rounded up.
+func (e *throttledError) retryAfter() string {
+	return strconv.FormatInt(int64((e.wait+time.Second-1)/time.Second), 10) + "s"
+}
+
+// refuse answers a request whose authentication failed: 429 with
+// Retry-After to a throttled client, and otherwise errs' answer, with the
+// cookies of a session that no longer works cleared.
+func (a *API) refuse(w http.ResponseWriter, r *http.Request, errs errorWriter, err error) {
+	var th *throttledError
+	if errors.As(err, &th) {
+		w.Header().Set("Retry-After", strings.TrimSuffix(th.retryAfter(), "s"))
+		(&refusal{status: http.StatusTooManyRequests, kind: "too-many-failures", title: "Too many failed authentications",
+			detail: th.Error()}).write(w, r)
+		return
+	}
+	if errors.Is(err, errUnauthorized) && credentialOf(r).cookie {
+		a.clearSessionCookies(w, r)
+	}
+	errs(w, r, err)
 }
 
 // CSRFCookie and CSRFHeader: a request authenticated by the session cookie

@@ -221,8 +221,8 @@ func TestFollowOutput(t *testing.T) {
 
 func TestCookieAuthNeedsCSRFToken(t *testing.T) {
 	h := newHarness(t)
-	secret := h.tokens[admin.RoleAdmin]
-	cookies := CookieName + "=" + secret + "; " + CSRFCookie + "=csrf-value-123"
+	s := h.login(admin.RoleAdmin)
+	cookies := CookieName + "=" + s.secret + "; " + CSRFCookie + "=csrf-value-123"
 	if res := h.do("", "GET", "/api/v1/jobs", nil, "Cookie", cookies); res.status != 200 {
 		t.Errorf("GET with the cookie = %d", res.status)
 	}

@@ -66,7 +66,12 @@ func (a *API) writeFlaskError(w http.ResponseWriter, r *http.Request, err error)
 		a.log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="sundial"`)
+		// A problem document, without the Basic challenge that
+		// Flask-APScheduler sends: a browser would prompt, keep the
+		// password and send it with every request, a page of another
+		// site's included.
+		a.writeProblem(w, r, err)
+		return
 	}
 	writeJSON(w, status, map[string]string{"error_message": msg})
 }

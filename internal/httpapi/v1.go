@@ -676,6 +676,8 @@ func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {
 type TokenRequest struct {
 	Name string     `json:"name"`
 	Role admin.Role `json:"role"`
+	// ExpiresAt, when set, is when the token stops working.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // NewTokenView is a token just created or rotated, with its secret: the
@@ -707,7 +709,11 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	if !req.Role.Valid() {
 		return badInput("role", "%q is not viewer, operator or admin", req.Role)
 	}
+	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(a.now()) {
+		return badInput("expires_at", "%s is not in the future", req.ExpiresAt.Format(time.RFC3339))
+	}
 	secret, t := NewToken(req.Name, req.Role, actorOf(r.Context()), a.now())
+	t.ExpiresAt = req.ExpiresAt
 	if err := a.admin.CreateToken(r.Context(), t); err != nil {
 		return err
 	}
@@ -738,14 +744,17 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// rotateToken replaces a token with a new secret of the same name and
-// role, and revokes the old one.
+// rotateToken replaces a token with a new secret of the same name, role
+// and lifetime, and revokes the old one.
 func (a *API) rotateToken(w http.ResponseWriter, r *http.Request) error {
 	old, err := a.findToken(r, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	secret, t := NewToken(old.Name, old.Role, actorOf(r.Context()), a.now())
+	if !old.ExpiresAt.IsZero() { // the new secret lives as long as the old one was given
+		t.ExpiresAt = t.CreatedAt.Add(old.ExpiresAt.Sub(old.CreatedAt))
+	}
 	if err := a.admin.CreateToken(r.Context(), t); err != nil {
 		return err
 	}

@@ -82,6 +82,22 @@ type Config struct {
 	// which jobs refer to stable names rather than import paths.
 	TaskFunctions map[string]string `json:"task_functions,omitempty"`
 
+	// TLSCert and TLSKey, set together, are PEM files of a certificate
+	// (chain) and its key: the server then serves HTTPS only.
+	TLSCert string `json:"tls_cert,omitempty"`
+	TLSKey  string `json:"tls_key,omitempty"`
+	// AllowedHosts are the host names besides loopback ones that the Host
+	// header may give when the server listens on a loopback address.
+	AllowedHosts []string `json:"allowed_hosts,omitempty"`
+	// AllowedOrigins are the origins besides the server's own whose pages
+	// may make changes, such as https://sundial.example.com.
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// TrustedProxies are the addresses (IPs or CIDR prefixes) of reverse
+	// proxies whose X-Forwarded-For, -Proto and -Host headers are believed.
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
+	// Session says how long the web UI's sessions last.
+	Session SessionConfig `json:"session,omitzero"`
+
 	// SecretKey seals secrets; from SUNDIAL_SECRET_KEY only, never a file.
 	SecretKey string `json:"-"`
 
@@ -99,6 +115,14 @@ type IsolationConfig struct {
 	MemoryMB       uint64   `json:"memory_mb,omitempty"`
 	Pids           uint64   `json:"pids,omitempty"`
 	Grace          Duration `json:"grace,omitempty"`
+}
+
+// SessionConfig says how long the web UI's sessions last: a session
+// ends after IdleTimeout without a request (default 12h) and MaxAge
+// after login (default 7 days), whichever comes first.
+type SessionConfig struct {
+	IdleTimeout Duration `json:"idle_timeout,omitempty"`
+	MaxAge      Duration `json:"max_age,omitempty"`
 }
 
 // SMTPConfig is the mail server of e-mail notifications. The password
@@ -278,6 +302,14 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("SUNDIAL_PYTHON_VENV", &c.Python.Venv)
 	str("SUNDIAL_SECRET_KEY", &c.SecretKey)
 	str("SUNDIAL_SMTP_PASSWORD", &c.SMTP.Password)
+	str("SUNDIAL_TLS_CERT", &c.TLSCert)
+	str("SUNDIAL_TLS_KEY", &c.TLSKey)
+	for name, dst := range map[string]*[]string{"SUNDIAL_ALLOWED_HOSTS": &c.AllowedHosts, "SUNDIAL_ALLOWED_ORIGINS": &c.AllowedOrigins,
+		"SUNDIAL_TRUSTED_PROXIES": &c.TrustedProxies} {
+		if v := getenv(name); v != "" {
+			*dst = strings.Split(v, ",")
+		}
+	}
 	if v := getenv("SUNDIAL_PYTHON_PATH"); v != "" {
 		c.Python.Path = filepath.SplitList(v)
 	}
@@ -307,7 +339,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if v := getenv("SUNDIAL_QUEUES"); v != "" {
 		c.Queues = strings.Split(v, ",")
 	}
-	for name, dst := range map[string]*Duration{"SUNDIAL_POLL_INTERVAL": &c.PollInterval, "SUNDIAL_SHUTDOWN_GRACE": &c.ShutdownGrace} {
+	for name, dst := range map[string]*Duration{"SUNDIAL_POLL_INTERVAL": &c.PollInterval, "SUNDIAL_SHUTDOWN_GRACE": &c.ShutdownGrace,
+		"SUNDIAL_SESSION_IDLE_TIMEOUT": &c.Session.IdleTimeout, "SUNDIAL_SESSION_MAX_AGE": &c.Session.MaxAge} {
 		if v := getenv(name); v != "" {
 			d, err := trigger.ParseDuration(v)
 			if err != nil || d <= 0 {

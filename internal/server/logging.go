@@ -37,16 +37,16 @@ func NewLogger(w io.Writer, c LogConfig, values *secrets.Masker) (*slog.Logger, 
 // sensitiveKeys are parts of attribute keys whose values are never logged.
 var sensitiveKeys = []string{"password", "passwd", "secret", "token", "authorization", "cookie", "api_key", "apikey", "private_key", "credential"}
 
-// secretPatterns find secrets inside any logged string: API tokens, and
-// passwords in URLs.
+// secretPatterns find secrets inside any logged string: API tokens, web
+// UI session secrets, and passwords in URLs.
 var (
-	tokenPattern       = regexp.MustCompile(`sdl_[a-z2-7]{20,}`)
+	tokenPattern       = regexp.MustCompile(`(sdl|sds)_[a-z2-7]{20,}`)
 	urlPasswordPattern = regexp.MustCompile(`(://[^:/@\s]+:)[^@\s]+@`)
 )
 
 // Mask replaces the tokens and URL passwords inside s.
 func Mask(s string) string {
-	s = tokenPattern.ReplaceAllString(s, "sdl_****")
+	s = tokenPattern.ReplaceAllString(s, "${1}_****")
 	return urlPasswordPattern.ReplaceAllString(s, "${1}****@")
 }
 

@@ -19,6 +19,7 @@ type metrics struct {
 	durations   *prometheus.HistogramVec
 	claimErrors prometheus.Counter
 	storeOps    *prometheus.HistogramVec
+	authFails   *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -37,11 +38,20 @@ func newMetrics() *metrics {
 		storeOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sundial_store_operation_seconds",
 			Help:    "Latency of store operations, by operation.",
 			Buckets: prometheus.ExponentialBuckets(.0005, 4, 9)}, []string{"op"}),
+		authFails: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sundial_auth_failures_total",
+			Help: "Failed authentications, by reason: invalid (unknown, revoked or malformed credential), expired (token or session), " +
+				"throttled (refused: too many failures from the client)."}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.fires, m.lateness, m.durations, m.claimErrors, m.storeOps,
+	for _, reason := range []string{"invalid", "expired", "throttled"} {
+		m.authFails.WithLabelValues(reason)
+	}
+	m.reg.MustRegister(m.fires, m.lateness, m.durations, m.claimErrors, m.storeOps, m.authFails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// authFailure counts a failed authentication (httpapi.Config.OnAuthFailure).
+func (m *metrics) authFailure(reason string) { m.authFails.WithLabelValues(reason).Inc() }
 
 // watch feeds the run metrics from the scheduler's events until ctx ends.
 // It subscribes before it returns, so that no early run is missed.

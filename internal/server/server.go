@@ -6,7 +6,9 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -68,6 +70,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("--insecure-no-auth is allowed only on a loopback address such as 127.0.0.1:8080, not %q: anyone who reaches %s could run code", cfg.Addr, cfg.Addr)
 	}
 	if err := CheckLeaseTTL("lease_ttl", time.Duration(*cfg.LeaseTTL)); err != nil {
+		return err
+	}
+	guard, tlsConfig, err := cfg.webSecurity()
+	if err != nil {
 		return err
 	}
 	jobs, err := cfg.JobDocuments()
@@ -142,7 +148,8 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 
 	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: records, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
 		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, Vault: vault,
-		TestRunner: testRunner(kinds, masker)})
+		TestRunner: testRunner(kinds, masker), Guard: guard, SessionIdle: time.Duration(cfg.Session.IdleTimeout),
+		SessionMaxAge: time.Duration(cfg.Session.MaxAge), OnAuthFailure: m.authFailure})
 	if err != nil {
 		return err
 	}
@@ -152,6 +159,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	ln = httpapi.ProblemListener(ln) // a request Go's server cannot parse gets a problem document
 	base := "http://" + ln.Addr().String()
+	if tlsConfig != nil {
+		ln, base = tls.NewListener(ln, tlsConfig), "https://"+ln.Addr().String()
+	}
 	secret, err := firstToken(ctx, records, cfg.InsecureNoAuth, log)
 	if err != nil {
 		ln.Close()
@@ -187,8 +197,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		}
 		writeHealth(w, http.StatusOK, "ready", "")
 	})
-	mux.Handle("/", webui.Handler(webui.Config{Admin: records, NoAuth: cfg.InsecureNoAuth}))
-	srv := &http.Server{Handler: api.PlainPaths(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	mux.Handle("/", webui.Handler(webui.Config{Login: func(w http.ResponseWriter, r *http.Request, secret string) error {
+		_, err := api.StartSession(w, r, secret)
+		return err
+	}}))
+	srv := &http.Server{Handler: guard.Wrap(api.PlainPaths(mux)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -344,6 +357,32 @@ func prefixOr(p string) string {
 		return "/scheduler"
 	}
 	return "/" + strings.Trim(p, "/")
+}
+
+// webSecurity returns the guard of the server's HTTP answers and, when
+// TLS is configured, its TLS settings.
+func (c Config) webSecurity() (*httpapi.Guard, *tls.Config, error) {
+	guard, err := httpapi.NewGuard(httpapi.GuardConfig{Loopback: loopback(c.Addr), AllowedHosts: c.AllowedHosts,
+		AllowedOrigins: c.AllowedOrigins, TrustedProxies: c.TrustedProxies})
+	if err != nil {
+		return nil, nil, fmt.Errorf("setting %w", err)
+	}
+	for name, d := range map[string]Duration{"session.idle_timeout": c.Session.IdleTimeout, "session.max_age": c.Session.MaxAge} {
+		if d < 0 {
+			return nil, nil, fmt.Errorf("setting %s %s: must be a positive duration such as 12h", name, time.Duration(d))
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, nil, errors.New("settings tls_cert and tls_key (--tls-cert, --tls-key) go together: give both or neither")
+	}
+	if c.TLSCert == "" {
+		return guard, nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls_cert %s, tls_key %s: %w", c.TLSCert, c.TLSKey, err)
+	}
+	return guard, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // loopback reports whether addr listens on a loopback interface only.

@@ -79,6 +79,9 @@ func launch(t *testing.T, cfg Config, opts Options) (*running, error) {
 	select {
 	case a := <-addr:
 		r.base = "http://" + a
+		if cfg.TLSCert != "" {
+			r.base = "https://" + a
+		}
 	case err := <-done:
 		cancel()
 		return nil, fmt.Errorf("server did not start: %v\nlogs:\n%s", err, r.logs)
@@ -114,6 +117,9 @@ func (r *running) call(method, path, token string, body any, out any) int {
 	req, _ := http.NewRequest(method, r.base+path, rd)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if method != "GET" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := r.client.Do(req)
 	if err != nil {
@@ -161,7 +167,8 @@ func TestServeFirstStartTokenHealthAndMetrics(t *testing.T) {
 			t.Errorf("GET %s = %d, want %d", path, code, want)
 		}
 	}
-	// The login link keeps the token in an HttpOnly, SameSite=Strict cookie.
+	// The login link opens a session: an HttpOnly, SameSite=Strict cookie
+	// that is not the token.
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := noRedirect.Get(srv.base + "/?token=" + srv.token)
 	if err != nil {
@@ -169,7 +176,8 @@ func TestServeFirstStartTokenHealthAndMetrics(t *testing.T) {
 	}
 	res.Body.Close()
 	c := res.Cookies()
-	if res.StatusCode != 303 || len(c) != 2 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Value != srv.token ||
+	if res.StatusCode != 303 || len(c) != 2 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Value == srv.token ||
+		!strings.HasPrefix(c[0].Value, "sds_") ||
 		c[1].Name != "sundial_csrf" || c[1].HttpOnly || c[1].SameSite != http.SameSiteStrictMode {
 		t.Errorf("login = %d %v", res.StatusCode, c)
 	}

@@ -125,7 +125,7 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible("#token", chromedp.ByQuery),
 		shot("login"),
 		chromedp.SendKeys("#token", srv.token, chromedp.ByQuery),
-		chromedp.Submit("#token", chromedp.ByQuery),
+		chromedp.Click("#login button[type=submit]", chromedp.ByQuery), // as a person does: the page logs in through the API
 		waitText("main h1", "Dashboard"),
 		waitText("#who", "initial-admin"),
 		shot("dashboard"))
@@ -370,6 +370,12 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.Click("#theme", chromedp.ByQuery),
 		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(srv.base+"/#/"), waitText("main h1", "仪表盘"), shot("dashboard-phone-dark"))
+
+	step("log out: the session ends, a reload asks to log in again",
+		chromedp.Click("#logout", chromedp.ByQuery),
+		chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.Navigate(srv.base+"/#/jobs"),
+		chromedp.WaitVisible("#token", chromedp.ByQuery))
 	if errs := scriptErrors(); len(errs) > 0 {
 		t.Errorf("script errors in the page: %v", errs)
 	}

@@ -23,26 +23,26 @@ var _ admin.Store = (*Admin)(nil)
 // schema is s's: migrating s migrates both.
 func NewAdmin(s *Store) *Admin { return &Admin{s: s} }
 
-const tokenCols = `id, name, role, hash, created_at, created_by, last_used_at, revoked_at`
+const tokenCols = `id, name, role, hash, created_at, created_by, last_used_at, revoked_at, expires_at`
 
 func scanToken(row scanner) (admin.Token, error) {
 	var t admin.Token
 	var role string
 	var created int64
-	var used, revoked sql.NullInt64
-	if err := row.Scan(&t.ID, &t.Name, &role, &t.Hash, &created, &t.CreatedBy, &used, &revoked); err != nil {
+	var used, revoked, expires sql.NullInt64
+	if err := row.Scan(&t.ID, &t.Name, &role, &t.Hash, &created, &t.CreatedBy, &used, &revoked, &expires); err != nil {
 		return admin.Token{}, err
 	}
 	t.Role = admin.Role(role)
 	t.CreatedAt = time.UnixMicro(created).UTC()
-	t.LastUsedAt, t.RevokedAt = fromMicros(used), fromMicros(revoked)
+	t.LastUsedAt, t.RevokedAt, t.ExpiresAt = fromMicros(used), fromMicros(revoked), fromMicros(expires)
 	return t, nil
 }
 
 // CreateToken implements admin.Store.
 func (a *Admin) CreateToken(ctx context.Context, t admin.Token) error {
-	_, err := a.s.db.ExecContext(ctx, a.s.rebind(`INSERT INTO sundial_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		t.ID, t.Name, string(t.Role), t.Hash, t.CreatedAt.UnixMicro(), t.CreatedBy, micros(t.LastUsedAt), micros(t.RevokedAt))
+	_, err := a.s.db.ExecContext(ctx, a.s.rebind(`INSERT INTO sundial_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.ID, t.Name, string(t.Role), t.Hash, t.CreatedAt.UnixMicro(), t.CreatedBy, micros(t.LastUsedAt), micros(t.RevokedAt), micros(t.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("%s: create token %q: %w", a.s.d.Name, t.ID, err)
 	}
@@ -79,14 +79,26 @@ func (a *Admin) ListTokens(ctx context.Context) ([]admin.Token, error) {
 	return out, rows.Err()
 }
 
-// RevokeToken implements admin.Store.
+// RevokeToken implements admin.Store. The token and its sessions are
+// revoked in one transaction: a session never outlives its token.
 func (a *Admin) RevokeToken(ctx context.Context, id string, now time.Time) error {
-	res, err := a.s.db.ExecContext(ctx, a.s.rebind(`UPDATE sundial_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), now.UnixMicro(), id)
+	tx, err := a.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: revoke token %q: %w", a.s.d.Name, id, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, a.s.rebind(`UPDATE sundial_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), now.UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("%s: revoke token %q: %w", a.s.d.Name, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return admin.ErrTokenNotFound
+	}
+	if _, err := tx.ExecContext(ctx, a.s.rebind(`UPDATE sundial_sessions SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL`), now.UnixMicro(), id); err != nil {
+		return fmt.Errorf("%s: revoke the sessions of token %q: %w", a.s.d.Name, id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: revoke token %q: %w", a.s.d.Name, id, err)
 	}
 	return nil
 }
@@ -97,6 +109,69 @@ func (a *Admin) TouchToken(ctx context.Context, id string, now time.Time) error 
 		return fmt.Errorf("%s: touch token %q: %w", a.s.d.Name, id, err)
 	}
 	return nil
+}
+
+const sessionCols = `id, hash, token_id, name, role, created_at, last_seen_at, expires_at, revoked_at`
+
+// CreateSession implements admin.Store.
+func (a *Admin) CreateSession(ctx context.Context, se admin.Session) error {
+	_, err := a.s.db.ExecContext(ctx, a.s.rebind(`INSERT INTO sundial_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		se.ID, se.Hash, se.TokenID, se.Name, string(se.Role), se.CreatedAt.UnixMicro(), se.LastSeenAt.UnixMicro(), se.ExpiresAt.UnixMicro(), micros(se.RevokedAt))
+	if err != nil {
+		return fmt.Errorf("%s: create session: %w", a.s.d.Name, err)
+	}
+	return nil
+}
+
+// SessionByHash implements admin.Store.
+func (a *Admin) SessionByHash(ctx context.Context, hash []byte) (admin.Session, error) {
+	var se admin.Session
+	var role string
+	var created, seen, expires int64
+	var revoked sql.NullInt64
+	err := a.s.db.QueryRowContext(ctx, a.s.rebind(`SELECT `+sessionCols+` FROM sundial_sessions WHERE hash = ? AND revoked_at IS NULL`), hash).
+		Scan(&se.ID, &se.Hash, &se.TokenID, &se.Name, &role, &created, &seen, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return admin.Session{}, admin.ErrSessionNotFound
+	}
+	if err != nil {
+		return admin.Session{}, fmt.Errorf("%s: find session: %w", a.s.d.Name, err)
+	}
+	se.Role = admin.Role(role)
+	se.CreatedAt, se.LastSeenAt, se.ExpiresAt = time.UnixMicro(created).UTC(), time.UnixMicro(seen).UTC(), time.UnixMicro(expires).UTC()
+	se.RevokedAt = fromMicros(revoked)
+	return se, nil
+}
+
+// TouchSession implements admin.Store.
+func (a *Admin) TouchSession(ctx context.Context, id string, now time.Time) error {
+	if _, err := a.s.db.ExecContext(ctx, a.s.rebind(`UPDATE sundial_sessions SET last_seen_at = ? WHERE id = ?`), now.UnixMicro(), id); err != nil {
+		return fmt.Errorf("%s: touch session: %w", a.s.d.Name, err)
+	}
+	return nil
+}
+
+// RevokeSession implements admin.Store.
+func (a *Admin) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	res, err := a.s.db.ExecContext(ctx, a.s.rebind(`UPDATE sundial_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), now.UnixMicro(), id)
+	if err != nil {
+		return fmt.Errorf("%s: revoke session: %w", a.s.d.Name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return admin.ErrSessionNotFound
+	}
+	return nil
+}
+
+// PruneSessions implements admin.Store.
+func (a *Admin) PruneSessions(ctx context.Context, now, idleSince time.Time) (int, error) {
+	res, err := a.s.db.ExecContext(ctx, a.s.rebind(`DELETE FROM sundial_sessions WHERE revoked_at IS NOT NULL OR expires_at <= ? OR last_seen_at < ?`),
+		now.UnixMicro(), idleSince.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("%s: prune sessions: %w", a.s.d.Name, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // AppendAudit implements admin.Store.

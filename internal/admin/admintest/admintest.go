@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) admin.Store) {
 		test func(*testing.T, admin.Store)
 	}{
 		{"TokensAndAudit", testTokensAndAudit},
+		{"Sessions", testSessions},
 		{"ScriptsAndSecrets", testScriptsAndSecrets},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, newStore(t)) })
@@ -91,6 +92,79 @@ func testTokensAndAudit(t *testing.T, a admin.Store) {
 	page := must(a.ListAudit(ctx, admin.AuditFilter{Target: "job-a", BeforeID: all[0].ID, Limit: 1}))
 	if len(page) != 1 || string(page[0].Detail) != `{"n":2}` {
 		t.Errorf("job-a before the newest, limit 1 = %+v, want n=2", page)
+	}
+}
+
+// testSessions checks sessions: found by hash while unrevoked, touched,
+// revoked one by one and with the token that opened them, and pruned
+// when revoked, past their end or idle; and a token's expiry kept.
+func testSessions(t *testing.T, a admin.Store) {
+	ctx := context.Background()
+	end := t0.Add(24 * time.Hour)
+	if err := a.CreateToken(ctx, admin.Token{ID: "t1", Name: "ci", Role: admin.RoleAdmin, Hash: []byte{1}, CreatedAt: t0, ExpiresAt: end}); err != nil {
+		t.Fatal(err)
+	}
+	if tok := must(a.TokenByHash(ctx, []byte{1})); !tok.ExpiresAt.Equal(end) || tok.Expired(end.Add(-time.Second)) || !tok.Expired(end) {
+		t.Errorf("token expiry = %v, want %v", tok.ExpiresAt, end)
+	}
+	session := func(id string, hash byte, tokenID string, lastSeen, expires time.Time) admin.Session {
+		return admin.Session{ID: id, Hash: []byte{hash}, TokenID: tokenID, Name: "ci", Role: admin.RoleOperator,
+			CreatedAt: t0, LastSeenAt: lastSeen, ExpiresAt: expires}
+	}
+	for _, s := range []admin.Session{
+		session("s1", 1, "t1", t0, end),
+		session("s2", 2, "t1", t0, end),
+		session("s3", 3, "", t0, end),
+		session("s4", 4, "", t0, t0.Add(time.Hour)),
+		session("s5", 5, "", t0.Add(-time.Hour), end),
+	} {
+		if err := a.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := a.SessionByHash(ctx, []byte{1})
+	if err != nil || got.ID != "s1" || got.TokenID != "t1" || got.Name != "ci" || got.Role != admin.RoleOperator ||
+		!got.CreatedAt.Equal(t0) || !got.LastSeenAt.Equal(t0) || !got.ExpiresAt.Equal(end) || !bytes.Equal(got.Hash, []byte{1}) {
+		t.Errorf("SessionByHash = %+v, %v", got, err)
+	}
+	if _, err := a.SessionByHash(ctx, []byte{9}); !errors.Is(err, admin.ErrSessionNotFound) {
+		t.Errorf("unknown hash: %v, want ErrSessionNotFound", err)
+	}
+	if err := a.TouchSession(ctx, "s3", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := must(a.SessionByHash(ctx, []byte{3})); !got.LastSeenAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("touched session last seen %v", got.LastSeenAt)
+	}
+	if err := a.RevokeSession(ctx, "s2", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RevokeSession(ctx, "s2", t0.Add(time.Minute)); !errors.Is(err, admin.ErrSessionNotFound) {
+		t.Errorf("second revoke: %v, want ErrSessionNotFound", err)
+	}
+	if _, err := a.SessionByHash(ctx, []byte{2}); !errors.Is(err, admin.ErrSessionNotFound) {
+		t.Errorf("revoked session still found: %v", err)
+	}
+	// Revoking a token ends the sessions it opened, and no other.
+	if err := a.RevokeToken(ctx, "t1", t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SessionByHash(ctx, []byte{1}); !errors.Is(err, admin.ErrSessionNotFound) {
+		t.Errorf("session of a revoked token still found: %v", err)
+	}
+	if _, err := a.SessionByHash(ctx, []byte{3}); err != nil {
+		t.Errorf("session of no token: %v", err)
+	}
+	// At t0+2h with an idle limit of 30 minutes: s1 and s2 are revoked, s4
+	// has ended, s5 was last seen before t0-30m; s3 stays.
+	n, err := a.PruneSessions(ctx, t0.Add(2*time.Hour), t0.Add(-30*time.Minute))
+	if err != nil || n != 4 {
+		t.Errorf("PruneSessions = %d, %v; want 4", n, err)
+	}
+	for hash, want := range map[byte]bool{3: true, 4: false, 5: false} {
+		if _, err := a.SessionByHash(ctx, []byte{hash}); (err == nil) != want {
+			t.Errorf("after pruning, session %d found: %v, want %v", hash, err, want)
+		}
 	}
 }
 

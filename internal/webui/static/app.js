@@ -26,15 +26,17 @@ class ApiError extends Error {
   }
 }
 
-// api calls API v1 with the session cookie and the CSRF token.
+// api calls API v1 with the session cookie and the CSRF token. Every
+// change is sent as JSON, also one without a body: the server refuses
+// any other (a page of another site could send those).
 async function api(method, path, body, headers = {}) {
   // Accept-Language: trigger descriptions come in the page's language.
   const init = { method, headers: { Accept: "application/json", "Accept-Language": lang() === "zh" ? "zh-CN" : "en", ...headers }, credentials: "same-origin" };
-  if (method !== "GET") init.headers["X-CSRF-Token"] = cookie("sundial_csrf");
-  if (body !== undefined) {
+  if (method !== "GET") {
+    init.headers["X-CSRF-Token"] = cookie("sundial_csrf");
     init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
   }
+  if (body !== undefined) init.body = JSON.stringify(body);
   const res = await fetch("/api/v1" + path, init);
   const text = await res.text();
   let data = null;
@@ -163,8 +165,9 @@ function layout() {
     : "";
   $("#who").innerHTML = me
     ? `<span class="muted">${h(me.name)} · ${h(t("role." + me.role))}</span>
-       <form method="post" action="/ui/logout"><input type="hidden" name="csrf" value="${h(cookie("sundial_csrf"))}"><button class="link">${h(t("action.logout"))}</button></form>`
+       <button id="logout" class="link">${h(t("action.logout"))}</button>`
     : "";
+  $("#logout")?.addEventListener("click", logout);
   $("#lang").innerHTML = LANGS.map(([code, name]) => `<option value="${code}" ${code === lang() ? "selected" : ""}>${name}</option>`).join("");
   $("#lang").setAttribute("aria-label", t("pref.language"));
   $("#theme").textContent = t(document.documentElement.dataset.theme === "dark" ? "pref.light" : "pref.dark");
@@ -234,6 +237,7 @@ async function render() {
 // also refresh every 15 seconds for changes made on other nodes.
 let events = null;
 let pending = null;
+let ticking = null;
 function startLiveUpdates() {
   if (events || !me) return;
   events = new EventSource("/api/v1/events");
@@ -242,7 +246,8 @@ function startLiveUpdates() {
     clearTimeout(pending);
     pending = setTimeout(() => current?.refresh?.(), 400);
   });
-  setInterval(() => {
+  ticking ??= setInterval(() => {
+    if (!me) return;
     refreshBanner();
     current?.refresh?.();
   }, 15000);
@@ -295,12 +300,44 @@ async function loginPage() {
       <h1>${h(t("login.title"))}</h1>
       <p class="muted">${h(t("login.help"))}</p>
       ${failed ? `<div class="error-box" role="alert">${h(t("login.failed"))}</div>` : ""}
-      <form method="post" action="/ui/login">
+      <div id="login-error" class="error-box" role="alert" hidden></div>
+      <form id="login" method="post" action="/api/v1/session">
         <label for="token">${h(t("login.token"))}</label>
         <input id="token" name="token" type="password" autocomplete="current-password" required autofocus placeholder="sdl_…">
         <button class="primary" type="submit">${h(t("login.submit"))}</button>
       </form>
     </section>`;
+  // The API opens a session and sets its cookies; the token itself is
+  // never kept by the browser.
+  $("#login").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("POST", "/session", { token: $("#token").value });
+      me = null;
+      history.replaceState(null, "", "/#/");
+      await render();
+      startLiveUpdates();
+    } catch (err) {
+      const box = $("#login-error");
+      box.textContent = err.status === 401 ? t("login.failed") : err.message;
+      box.hidden = false;
+    }
+  });
+}
+
+// logout ends the session on the server (its cookie stops working there,
+// not only here) and goes back to the login page.
+async function logout() {
+  try {
+    await api("DELETE", "/session");
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  events?.close();
+  events = null;
+  me = null;
+  location.hash = "#/login";
 }
 
 // ---------- charts ----------
