@@ -183,6 +183,19 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.Click(`button[data-act="run"]`, chromedp.ByQuery),
 		waitText("main .head .badge", "succeeded"),
 		waitText("#output", "hello from sundial"))
+	step("run it again from its run page: a new attempt of the same fire",
+		chromedp.Click(`main .head button[data-act="retry-run"]`, chromedp.ByQuery),
+		waitText("main .kv", "2"),
+		waitText("main .head .badge", "succeeded"))
+	step("backfill the past week of it: a run for each weekday fire, followed to the end",
+		chromedp.Navigate(srv.base+"/#/jobs/hello"),
+		chromedp.Click("#backfill-link", chromedp.ByQuery),
+		chromedp.WaitVisible("#bf-from", chromedp.ByQuery),
+		set("#bf-from", time.Now().Add(-7*24*time.Hour).Format("2006-01-02T15:04")),
+		set("#bf-max", "3"),
+		chromedp.Click(`#backfill-form button[type="submit"]`, chromedp.ByQuery),
+		waitText("#bf-state", "all ended"),
+		waitText("#bf-state", "succeeded"))
 	step("a combination of triggers, written as JSON",
 		chromedp.Navigate(srv.base+"/#/jobs/new"),
 		chromedp.WaitVisible("#e-id", chromedp.ByQuery),

@@ -186,6 +186,7 @@ const routes = [
   [/^#\/jobs$/, jobsPage],
   [/^#\/jobs\/new$/, (m) => editorPage(null)],
   [/^#\/jobs\/([^/]+)\/edit$/, (m) => editorPage(decodeURIComponent(m[1]))],
+  [/^#\/jobs\/([^/]+)\/backfill$/, (m) => backfillPage(decodeURIComponent(m[1]))],
   [/^#\/jobs\/([^/]+)$/, (m) => jobPage(decodeURIComponent(m[1]))],
   [/^#\/runs\/([^/]+)$/, (m) => runPage(decodeURIComponent(m[1]))],
   [/^#\/scripts$/, scriptsPage],
@@ -584,6 +585,12 @@ document.addEventListener("click", async (e) => {
         }
         return;
       }
+      case "retry-run": {
+        const { data } = await api("POST", `/runs/${encodeURIComponent(id)}/retry`);
+        toast(t("toast.retried", { n: data.attempt }));
+        location.hash = "#/runs/" + encodeURIComponent(data.id);
+        return;
+      }
       case "bulk":
         await bulkAction(b.dataset.bulk, b.dataset.n);
         break;
@@ -608,7 +615,7 @@ async function jobPage(id) {
   const ok = ended.filter((r) => r.status === "succeeded").length;
   const durations = ended.map(runMs).filter((x) => x != null).reverse();
   main().innerHTML = `
-    <div class="head"><h1>${h(job.name || job.id)}</h1><div class="actions">${jobActions(job)}</div></div>
+    <div class="head"><h1>${h(job.name || job.id)}</h1><div class="actions">${jobActions(job)}${can("operator") ? `<a class="button" id="backfill-link" href="#/jobs/${encodeURIComponent(job.id)}/backfill">${h(t("action.backfill"))}</a>` : ""}</div></div>
     <div class="grid2">
       <section class="card"><h2>${h(t("job.settings"))}</h2>
         <dl class="kv">
@@ -653,6 +660,66 @@ function runRows(runs) {
     .join("") || `<tr><td colspan="5" class="muted">${h(t("job.noruns"))}</td></tr>`;
 }
 
+// ---------- backfill ----------
+
+// localInput renders an instant for a datetime-local input.
+function localInput(d) {
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+// backfillPage runs a job for every fire in a past range and follows the
+// backfill's progress. It has no refresh: live updates would wipe the form.
+async function backfillPage(id) {
+  const job = await get("/jobs/" + encodeURIComponent(id));
+  const now = new Date();
+  main().innerHTML = `
+    <div class="head"><h1>${h(t("backfill.title", { job: job.name || job.id }))}</h1></div>
+    <section class="card"><p class="muted">${h(t("backfill.explain"))}</p>
+      <form id="backfill-form" class="fields">
+        ${field("bf-from", t("backfill.from"), `<input id="bf-from" type="datetime-local" required value="${h(localInput(new Date(now - 86400000)))}">`)}
+        ${field("bf-to", t("backfill.to"), `<input id="bf-to" type="datetime-local" required value="${h(localInput(now))}">`)}
+        ${field("bf-max", t("backfill.max"), `<input id="bf-max" type="number" min="1" value="1">`)}
+        ${field("bf-rerun", t("backfill.rerun"), `<input id="bf-rerun" type="checkbox">`)}
+        <div class="form-actions"><button class="primary" type="submit">${h(t("action.backfill"))}</button> <a class="button" href="#/jobs/${encodeURIComponent(id)}">${h(t("action.cancel"))}</a> <span id="form-error" class="ferr" role="alert"></span></div>
+      </form></section>
+    <section class="card" id="bf-progress" hidden></section>`;
+  let timer = null;
+  const follow = async (bf) => {
+    const p = await get("/backfills/" + encodeURIComponent(bf));
+    const counts = Object.entries(p.statuses).map(([s, n]) => `${badge(s)} ${n}`).join(" ");
+    $("#bf-progress").innerHTML = `<h2>${h(t("backfill.progress"))}</h2><p id="bf-state">${h(t(p.done ? "backfill.done" : "backfill.running", { n: p.runs }))} ${counts}</p>
+      <p><a href="#/jobs/${encodeURIComponent(id)}">${h(t("backfill.runs"))}</a>
+      ${!p.done && can("operator") ? ` <button class="danger" id="bf-cancel">${h(t("backfill.cancel"))}</button>` : ""}</p>`;
+    $("#bf-cancel")?.addEventListener("click", async () => {
+      try {
+        const { data } = await api("POST", `/backfills/${encodeURIComponent(bf)}/cancel`);
+        toast(t("toast.backfillcanceled", { n: data.canceled }));
+        follow(bf);
+      } catch (err) {
+        showError(err);
+      }
+    });
+    if (!p.done) timer = setTimeout(() => follow(bf).catch(showError), 1000);
+  };
+  $("#backfill-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("#form-error").textContent = "";
+    try {
+      const body = { from: new Date($("#bf-from").value).toISOString(), to: new Date($("#bf-to").value).toISOString(),
+        max_concurrent: parseInt($("#bf-max").value || "1", 10), rerun: $("#bf-rerun").checked };
+      const { data } = await api("POST", `/jobs/${encodeURIComponent(id)}/backfill`, body);
+      toast(t("toast.backfill", { n: data.recorded, skipped: data.skipped }));
+      $("#bf-progress").hidden = false;
+      clearTimeout(timer);
+      await follow(data.id);
+    } catch (err) {
+      $("#form-error").textContent = err.message;
+    }
+  });
+  return { refresh: null, cleanup: () => clearTimeout(timer) };
+}
+
 // ---------- run detail ----------
 
 async function runPage(id) {
@@ -663,7 +730,8 @@ async function runPage(id) {
   main().innerHTML = `
     <div class="head"><h1>${h(t("run.title", { job: r.job_id }))}</h1><div class="actions">${badge(r.status)}
       ${canceling ? `<span class="badge st-canceling" id="cancel-requested">${h(t("run.cancelrequested"))}</span>` : ""}
-      ${active && !canceling && can("operator") ? `<button class="danger" data-act="cancel-run" data-id="${h(r.id)}" data-job="${h(r.job_id)}">${h(t("action.cancelrun"))}</button>` : ""}</div></div>
+      ${active && !canceling && can("operator") ? `<button class="danger" data-act="cancel-run" data-id="${h(r.id)}" data-job="${h(r.job_id)}">${h(t("action.cancelrun"))}</button>` : ""}
+      ${!active && can("operator") ? `<button data-act="retry-run" data-id="${h(r.id)}">${h(t("action.retryrun"))}</button>` : ""}</div></div>
     <section class="card">
       <dl class="kv">
         <dt>${h(t("field.job"))}</dt><dd><a href="#/jobs/${encodeURIComponent(r.job_id)}">${h(r.job_id)}</a></dd>
@@ -674,7 +742,7 @@ async function runPage(id) {
         <dt>${h(t("field.ended"))}</dt><dd>${h(fmtTime(r.ended_at))}</dd>
         <dt>${h(t("field.took"))}</dt><dd>${h(fmtDur(runMs(r)))}</dd>
         <dt>${h(t("field.lateness"))}</dt><dd>${h(fmtDur(late))}</dd>
-        <dt>${h(t("field.attempt"))}</dt><dd>${r.attempt}${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}</dd>
+        <dt>${h(t("field.attempt"))}</dt><dd>${r.attempt}${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}${r.backfill ? ` <span class="tag" title="${h(r.backfill)}">${h(t("run.backfill"))}</span>` : ""}</dd>
         <dt>${h(t("field.node"))}</dt><dd>${h(r.node || "–")}</dd>
         ${r.exit ? `<dt>${h(t("field.exit"))}</dt><dd>${r.exit.signal ? h(t("run.signal", { s: r.exit.signal })) : h(t("run.exitcode", { n: r.exit.code }))}</dd>` : ""}
       </dl>
