@@ -27,6 +27,9 @@ var (
 	ErrRunLost = errors.New("run is no longer held by this node")
 	// ErrRunEnded: the run has ended already; it cannot be canceled.
 	ErrRunEnded = errors.New("run has already ended")
+	// ErrJobInChain: other jobs start the job when they end
+	// (JobOptions.Then), so it cannot be removed.
+	ErrJobInChain = errors.New("job is in another job's chain")
 	// ErrRunNotEnded: the run has not ended yet; it cannot be retried.
 	ErrRunNotEnded = errors.New("run has not ended")
 	// ErrSchedulerPaused: the scheduler is paused cluster-wide

@@ -12,8 +12,9 @@ type EventKind string
 
 // Event kinds: a job was added, updated, removed or quarantined; a run
 // started, ended (succeeded, failed, timed out, interrupted, canceled, lost),
-// was recorded without running (missed, skipped), or had a retry planned;
-// the scheduler was paused or resumed cluster-wide (from this process).
+// was recorded without running (missed, skipped), had a retry planned, or
+// was started by another job's run (chained); the scheduler was paused or
+// resumed cluster-wide (from this process).
 const (
 	EventJobAdded         EventKind = "job_added"
 	EventJobUpdated       EventKind = "job_updated"
@@ -27,6 +28,7 @@ const (
 	EventRunSkipped       EventKind = "run_skipped"
 	EventRunInterrupted   EventKind = "run_interrupted"
 	EventRunRetryPlanned  EventKind = "run_retry_planned"
+	EventRunChained       EventKind = "run_chained"
 	EventRunLost          EventKind = "run_lost"
 	EventRunCanceled      EventKind = "run_canceled"
 	EventSchedulerPaused  EventKind = "scheduler_paused"

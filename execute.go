@@ -154,6 +154,7 @@ func (s *Scheduler) execute(d dispatch) {
 	if retry {
 		s.planRetry(run, opts)
 	}
+	s.chain(run, opts, retry)
 	s.afterEnd(run, opts, jobErr)
 }
 
@@ -205,9 +206,11 @@ func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
 		s.logRun(slog.LevelWarn, "run not started: its lease could not be renewed", run, "lease_age", describeLease(age, s.leaseTTL))
 		if s.updateRun(*run) == nil {
 			s.publishRun(EventRunInterrupted, run)
-			if run.Attempt < opts.MaxAttempts {
+			retry := run.Attempt < opts.MaxAttempts
+			if retry {
 				s.planRetry(*run, opts)
 			}
+			s.chain(*run, opts, retry)
 		}
 		return false
 	}

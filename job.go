@@ -2,6 +2,7 @@ package sundial
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -100,6 +101,45 @@ type JobOptions struct {
 	// Notify sends word of the job's runs; a server checks and delivers
 	// it (internal/notify), the library alone neither.
 	Notify []Notification `json:"notify,omitempty"`
+	// Then starts other jobs when a fire of this one has ended for good:
+	// succeeded, or failed with no attempt left (xxl-job's child jobs).
+	Then []Chain `json:"then,omitempty"`
+}
+
+// ChainOn says which ends of a run start a chained job.
+type ChainOn string
+
+// The ends a Chain can follow. A run that was canceled, missed or skipped
+// starts nothing.
+const (
+	// ChainOnSuccess follows a succeeded run (the default).
+	ChainOnSuccess ChainOn = "success"
+	// ChainOnFailure follows a run that failed, timed out, was interrupted
+	// or lost, with no attempt left.
+	ChainOnFailure ChainOn = "failure"
+	// ChainOnAlways follows either.
+	ChainOnAlways ChainOn = "always"
+)
+
+// Chain starts Job when a run of the job that holds it ends as On says.
+// The chained run is recorded once per upstream run, on any number of
+// replicas, and carries it (Run.Upstream).
+type Chain struct {
+	Job string  `json:"job"`
+	On  ChainOn `json:"on,omitempty"`
+}
+
+// follows reports whether a run that ended in status starts the chain.
+func (c Chain) follows(status RunStatus) bool {
+	ok := status == StatusSucceeded
+	failed := status == StatusFailed || status == StatusTimedOut || status == StatusInterrupted || status == StatusLost
+	switch c.On {
+	case ChainOnFailure:
+		return failed
+	case ChainOnAlways:
+		return ok || failed
+	}
+	return ok
 }
 
 // Notification says where to send word of a job's runs, and of which.
@@ -198,6 +238,15 @@ func (o JobOptions) validate() error {
 	case o.MaxAttempts < 0:
 		return invalidf("options.max_attempts", "%d must not be negative", o.MaxAttempts)
 	}
+	for i, c := range o.Then {
+		field := fmt.Sprintf("options.then[%d]", i)
+		if err := validID(c.Job); err != nil {
+			return invalidf(field+".job", "%v", errors.Unwrap(err))
+		}
+		if c.On != "" && c.On != ChainOnSuccess && c.On != ChainOnFailure && c.On != ChainOnAlways {
+			return invalidf(field+".on", "%q is not one of success, failure, always", c.On)
+		}
+	}
 	for _, d := range []struct {
 		field string
 		v     time.Duration
@@ -224,6 +273,7 @@ func (j Job) Clone() Job {
 	}
 	j.Trigger = cloneSpec(j.Trigger)
 	j.Options.Notify = slices.Clone(j.Options.Notify)
+	j.Options.Then = slices.Clone(j.Options.Then)
 	return j
 }
 

@@ -398,9 +398,11 @@ func (s *Scheduler) handleLost(run Run) {
 	if run.EndedAt.IsZero() {
 		run.EndedAt = s.now()
 	}
-	if run.Status == StatusLost && run.Attempt < opts.MaxAttempts {
+	retry := run.Status == StatusLost && run.Attempt < opts.MaxAttempts
+	if retry {
 		s.planRetry(run, opts)
 	}
+	s.chain(run, opts, retry)
 	s.afterEnd(run, opts, nil)
 }
 

@@ -31,6 +31,7 @@ type jobOptionsJSON struct {
 	MaxRetryBackoff duration       `json:"max_retry_backoff,omitzero"`
 	FixedDelay      bool           `json:"fixed_delay,omitempty"`
 	Notify          []Notification `json:"notify,omitempty"`
+	Then            []Chain        `json:"then,omitempty"`
 
 	// StartAt and EndAt were the job's bounds before they moved to the
 	// trigger; they are read only to refuse them with directions.
@@ -68,7 +69,7 @@ func (o JobOptions) MarshalJSON() ([]byte, error) {
 		RunOnStart: o.RunOnStart, MisfireGrace: misfireGrace(o.MisfireGrace), Coalesce: o.Coalesce,
 		MaxInstances: o.MaxInstances, Overlap: o.Overlap, Timeout: duration(o.Timeout), MaxAttempts: o.MaxAttempts,
 		RetryBackoff: duration(o.RetryBackoff), MaxRetryBackoff: duration(o.MaxRetryBackoff),
-		FixedDelay: o.FixedDelay, Notify: o.Notify,
+		FixedDelay: o.FixedDelay, Notify: o.Notify, Then: o.Then,
 	})
 }
 
@@ -94,7 +95,7 @@ func (o *JobOptions) UnmarshalJSON(b []byte) error {
 		RunOnStart: v.RunOnStart, MisfireGrace: time.Duration(v.MisfireGrace), Coalesce: v.Coalesce,
 		MaxInstances: v.MaxInstances, Overlap: v.Overlap, Timeout: time.Duration(v.Timeout), MaxAttempts: v.MaxAttempts,
 		RetryBackoff: time.Duration(v.RetryBackoff), MaxRetryBackoff: time.Duration(v.MaxRetryBackoff),
-		FixedDelay: v.FixedDelay, Notify: v.Notify,
+		FixedDelay: v.FixedDelay, Notify: v.Notify, Then: v.Then,
 	}
 	return nil
 }

@@ -84,6 +84,10 @@ type Run struct {
 	// Backfill is the ID of the backfill that recorded the run for a past
 	// fire (Scheduler.Backfill); empty for runs of the trigger's own fires.
 	Backfill string `json:"backfill,omitempty"`
+	// Upstream is the run whose end started this one through a chain
+	// (JobOptions.Then); nil for other runs. One run is recorded per
+	// upstream run and chained job.
+	Upstream *UpstreamRun `json:"upstream,omitempty"`
 	// Queue is the job's queue when the run was recorded.
 	Queue string `json:"queue,omitempty"`
 	// Node is the scheduler that claimed the run; LeaseUntil is when that
@@ -110,12 +114,24 @@ type Run struct {
 	Exit *ExitStatus `json:"exit,omitempty"`
 }
 
+// UpstreamRun is what a chained run knows of the run that started it.
+type UpstreamRun struct {
+	ID          string          `json:"id"`
+	JobID       string          `json:"job_id"`
+	ScheduledAt time.Time       `json:"scheduled_at"`
+	Status      RunStatus       `json:"status"`
+	Result      json.RawMessage `json:"result,omitempty"`
+}
+
 // FireKey identifies the fire a run belongs to, stable across retries and
 // across processes: the job ID and the scheduled time. A task can use it to
 // de-duplicate its own side effects downstream.
 func (r Run) FireKey() string {
 	key := r.JobID + "@" + r.ScheduledAt.UTC().Format(time.RFC3339Nano)
-	if r.Manual {
+	switch {
+	case r.Upstream != nil:
+		key += "/after/" + r.Upstream.ID
+	case r.Manual:
 		key += "/manual/" + r.ID
 	}
 	return key
@@ -128,6 +144,11 @@ func (r Run) Clone() Run {
 	if r.Exit != nil {
 		e := *r.Exit
 		r.Exit = &e
+	}
+	if r.Upstream != nil {
+		u := *r.Upstream
+		u.Result = slices.Clone(u.Result)
+		r.Upstream = &u
 	}
 	return r
 }

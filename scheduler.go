@@ -475,6 +475,9 @@ func (s *Scheduler) AddJob(ctx context.Context, job Job, opts ...AddOption) (Job
 	if err != nil {
 		return Job{}, err
 	}
+	if err := s.checkChains(ctx, job); err != nil {
+		return Job{}, err
+	}
 	job.PauseReason, job.Version = "", 0
 	job.NextRunAt = s.firstFire(job, t, now, true)
 	created, err := s.store.CreateJob(ctx, job, now)
@@ -525,6 +528,9 @@ func (s *Scheduler) UpdateJob(ctx context.Context, job Job) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
+	if err := s.checkChains(ctx, job); err != nil {
+		return Job{}, err
+	}
 	return s.modify(ctx, job.ID, job.Version, func(stored *Job) error {
 		stored.Name, stored.Task, stored.Args, stored.Trigger = job.Name, job.Task, job.Args, job.Trigger
 		stored.Tags, stored.Options, stored.Queue = job.Tags, job.Options, job.Queue
@@ -570,6 +576,14 @@ func (s *Scheduler) RemoveJob(ctx context.Context, id string) error {
 	job, err := s.store.GetJob(ctx, id)
 	if err != nil {
 		return fmt.Errorf("remove job %q: %w", id, err)
+	}
+	from, err := s.chainedFrom(ctx, id)
+	if err != nil {
+		return fmt.Errorf("remove job %q: %w", id, err)
+	}
+	if len(from) > 0 {
+		return fmt.Errorf("remove job %q: %s start it when they end (options.then): take it out of their chains first: %w",
+			id, strings.Join(from, ", "), ErrJobInChain)
 	}
 	if err := s.store.DeleteJob(ctx, id); err != nil {
 		return fmt.Errorf("remove job %q: %w", id, err)

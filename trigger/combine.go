@@ -148,3 +148,11 @@ func (b Bounded) Next(prev, now time.Time) time.Time {
 	}
 	return n
 }
+
+// Never never fires by itself: a job with it runs only when something
+// starts it — the end of another job's run (a chain), or a person. It is
+// the "none" trigger type.
+type Never struct{}
+
+// Next returns zero: no fire.
+func (Never) Next(_, _ time.Time) time.Time { return time.Time{} }

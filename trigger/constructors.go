@@ -203,3 +203,8 @@ func formatDate(t time.Time) string {
 	}
 	return t.Format(time.RFC3339Nano)
 }
+
+// None returns the spec of a trigger that never fires by itself, for a job
+// that runs only when another job's run starts it (JobOptions.Then) or a
+// person does.
+func None() Spec { return Spec{Type: "none"} }

@@ -34,6 +34,7 @@ type phrasebook struct {
 	onWeekdays, onNth, onLastWeekday     string
 	everyDuration, from, once            string
 	jitter, allAgree, anyFires           string
+	never, until                         string
 	calEvery, calEveryN, calWeek, calDay string
 	calYearDay, calSkip, calLast         string
 	units                                map[CalendarUnit][2]string // singular, plural
@@ -59,6 +60,7 @@ var english = &phrasebook{
 	onLastWeekday: "on the last %s of the month",
 	everyDuration: "Every %s", from: ", from %s", once: "Once, at %s", jitter: "%s, delayed by up to %s",
 	allAgree: "When all agree: %s", anyFires: "Whenever any fires: %s",
+	never: "Never by itself: when started by another job or by hand", until: ", until %s",
 	calEvery: "every %s", calEveryN: "every %d %s", calWeek: "%s, %s on %s", calDay: "day %d", calYearDay: "%s %d",
 	calSkip: " (skipped where that day does not exist)", calLast: " (the last day where that day does not exist)",
 	units:      map[CalendarUnit][2]string{Years: {"year", "years"}, Months: {"month", "months"}, Weeks: {"week", "weeks"}, Days: {"day", "days"}},
@@ -85,6 +87,7 @@ var chinese = &phrasebook{
 	onLastWeekday: "每月最后一个%s",
 	everyDuration: "每 %s", from: "，从 %s 起", once: "一次，在 %s", jitter: "%s，随机延迟最多 %s",
 	allAgree: "同时满足：%s", anyFires: "任一触发：%s",
+	never: "不自行触发：由其他任务或手动启动", until: "，至 %s 止",
 	calEvery: "每%s", calEveryN: "每 %d %s", calWeek: "%s，%s的%s", calDay: "%d 日", calYearDay: "%s%d 日",
 	calSkip: "（没有这一天的月份跳过）", calLast: "（没有这一天的月份取最后一天）",
 	units: map[CalendarUnit][2]string{Years: {"年", "年"}, Months: {"个月", "个月"}, Weeks: {"周", "周"}, Days: {"天", "天"}},
@@ -381,6 +384,17 @@ func (p *phrasebook) describe(t Trigger) string {
 		return fmt.Sprintf(p.allAgree, p.describeEach(t))
 	case Or:
 		return fmt.Sprintf(p.anyFires, p.describeEach(t))
+	case Never:
+		return p.never
+	case Bounded:
+		s := p.describe(t.Trigger)
+		if !t.Start.IsZero() {
+			s += fmt.Sprintf(p.from, t.Start.Format(time.RFC3339))
+		}
+		if !t.End.IsZero() {
+			s += fmt.Sprintf(p.until, t.End.Format(time.RFC3339))
+		}
+		return s
 	}
 	return fmt.Sprintf("%T", t)
 }

@@ -31,7 +31,8 @@ import (
 // Go callers build the same values with constructors such as [CronExpr],
 // [Every] and [At], which read better and cannot misspell a type.
 type Spec struct {
-	// Type is one of cron, interval, date, calendar, and, or.
+	// Type is one of cron, interval, date, calendar, and, or, none (never
+	// fires by itself: a job started only by another job's run or by hand).
 	Type string `json:"type"`
 
 	// Expr is the cron expression (crontab or quartz dialect).
@@ -242,7 +243,7 @@ func (s Spec) bounds() (loc *time.Location, start, end time.Time, err error) {
 func (s Spec) build(depth int) (Trigger, error) {
 	kind := s.Type
 	if kind == "" {
-		return nil, parseErrorf("trigger", "type", "", "required: one of cron, interval, date, calendar, and, or")
+		return nil, parseErrorf("trigger", "type", "", "required: one of cron, interval, date, calendar, and, or, none")
 	}
 	if depth > maxSpecDepth {
 		return nil, parseErrorf(kind, "triggers", "", "nested more than %d levels deep", maxSpecDepth)
@@ -278,8 +279,13 @@ func (s Spec) build(depth int) (Trigger, error) {
 		t, err = s.buildCalendar(loc, start, end)
 	case "and", "or":
 		t, err = s.buildCombination(depth)
+	case "none":
+		if s.StartDate != "" || s.EndDate != "" || s.Jitter != 0 {
+			return nil, parseErrorf(kind, "type", kind, "a none trigger never fires, so it takes no start_date, end_date or jitter")
+		}
+		t = Never{}
 	default:
-		return nil, parseErrorf("trigger", "type", kind, "%q is not one of cron, interval, date, calendar, and, or", kind)
+		return nil, parseErrorf("trigger", "type", kind, "%q is not one of cron, interval, date, calendar, and, or, none", kind)
 	}
 	if err != nil {
 		return nil, err

@@ -67,6 +67,7 @@ func TestSpecTriggers(t *testing.T) {
 			nil},
 		{"date after its end never fires", `{"type": "date", "run_date": "2026-05-01T09:00:00Z", "end_date": "2026-04-30"}`, "2026-01-01T00:00:00Z",
 			nil},
+		{"none never fires", `{"type": "none"}`, "2026-01-01T00:00:00Z", nil},
 		{"and that never agrees", `{"type": "and", "triggers": [{"type": "date", "run_date": "2026-05-01T09:30:00Z"}, {"type": "cron", "expr": "0 9 * * *"}]}`, "2026-01-01T00:00:00Z",
 			nil},
 	}
@@ -98,8 +99,9 @@ func TestSpecErrors(t *testing.T) {
 		spec string
 		want string
 	}{
-		{`{}`, `trigger: field "type": required: one of cron, interval, date, calendar, and, or`},
-		{`{"type": "weekly"}`, `trigger: field "type": "weekly" is not one of cron, interval, date, calendar, and, or`},
+		{`{}`, `trigger: field "type": required: one of cron, interval, date, calendar, and, or, none`},
+		{`{"type": "none", "start_date": "2026-01-01"}`, `none: field "type": a none trigger never fires, so it takes no start_date, end_date or jitter`},
+		{`{"type": "weekly"}`, `trigger: field "type": "weekly" is not one of cron, interval, date, calendar, and, or, none`},
 		{`{"type": "cron", "expr": "0 9 * * *", "hours": 2}`, `cron: field "hours": does not apply to a cron trigger`},
 		{`{"type": "cron", "expr": "0 9 * * *", "colour": "red"}`, `trigger: field "colour": unknown field "colour"`},
 		{`{"type": "cron", "expr": 9}`, `trigger: field "expr": expected a string, got the number 9`},
@@ -280,6 +282,9 @@ func TestDescribeTriggers(t *testing.T) {
 		{`{"type": "interval", "minutes": 5}`, "Every 5m0s"},
 		{`{"type": "cron", "expr": "0 9 * * *", "jitter": "1m"}`, "At 09:00, delayed by up to 1m0s"},
 		{`{"type": "date", "run_date": "2026-12-24T18:00:00Z"}`, "Once, at 2026-12-24T18:00:00Z"},
+		{`{"type": "none"}`, "Never by itself: when started by another job or by hand"},
+		{`{"type": "or", "triggers": [{"type": "cron", "expr": "0 9 * * *"}], "start_date": "2026-03-01T00:00:00Z", "end_date": "2026-03-31T00:00:00Z"}`,
+			"Whenever any fires: (At 09:00), from 2026-03-01T00:00:00Z, until 2026-03-31T00:00:00Z"},
 	}
 	for _, tt := range tests {
 		s, err := ParseSpec([]byte(tt.spec))

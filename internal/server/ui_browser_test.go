@@ -108,6 +108,28 @@ func TestWebUIInABrowser(t *testing.T) {
 		return chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
 			el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value), nil)
 	}
+	// click finds the element and clicks it in one step of the page's own
+	// script: the page re-renders on live updates, and a node found by one
+	// DevTools call may be gone by the next (chromedp.Click is two).
+	click := func(sel string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				var clicked bool
+				if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%q);
+					if (!el || el.disabled) return false; el.scrollIntoView({block: "center"}); el.click(); return true; })()`, sel), &clicked)); err != nil {
+					return err
+				}
+				if clicked {
+					return nil
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("no %s to click", sel)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	}
 	step := func(name string, actions ...chromedp.Action) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
@@ -125,7 +147,7 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible("#token", chromedp.ByQuery),
 		shot("login"),
 		chromedp.SendKeys("#token", srv.token, chromedp.ByQuery),
-		chromedp.Click("#login button[type=submit]", chromedp.ByQuery), // as a person does: the page logs in through the API
+		click("#login button[type=submit]"), // as a person does: the page logs in through the API
 		waitText("main h1", "Dashboard"),
 		waitText("#who", "initial-admin"),
 		shot("dashboard"))
@@ -154,7 +176,7 @@ func TestWebUIInABrowser(t *testing.T) {
 		set("#t-expr", "30 2 * * 1-5"),
 		chromedp.SendKeys("#t-expr", " ", chromedp.ByQuery),
 		waitText("#preview", "02:30"),
-		chromedp.Click(`#editor button[type="submit"]`, chromedp.ByQuery),
+		click(`#editor button[type="submit"]`),
 		waitText("main h1", "Nightly report"),
 		shot("job"))
 
@@ -163,11 +185,11 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible("#t-expr", chromedp.ByQuery),
 		set("#t-expr", "0 3 * * *"),
 		waitText("#preview", "03:00"),
-		chromedp.Click(`#editor button[type="submit"]`, chromedp.ByQuery),
+		click(`#editor button[type="submit"]`),
 		waitText("main h1", "Nightly report"),
 		waitText("main", "At 03:00"))
 	step("run it now and watch the run succeed with its output",
-		chromedp.Click(`button[data-act="run"]`, chromedp.ByQuery),
+		click(`button[data-act="run"]`),
 		waitText("main h1", "nightly-report"),
 		waitText("main .head .badge", "succeeded"),
 		waitText("#output", "echo"),
@@ -178,22 +200,22 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
 		chromedp.SendKeys("#e-id", "hello", chromedp.ByQuery),
 		waitText("#preview", "Monday through Friday"),
-		chromedp.Click(`#editor button[type="submit"]`, chromedp.ByQuery),
+		click(`#editor button[type="submit"]`),
 		waitText("main h1", "hello"),
-		chromedp.Click(`button[data-act="run"]`, chromedp.ByQuery),
+		click(`button[data-act="run"]`),
 		waitText("main .head .badge", "succeeded"),
 		waitText("#output", "hello from sundial"))
 	step("run it again from its run page: a new attempt of the same fire",
-		chromedp.Click(`main .head button[data-act="retry-run"]`, chromedp.ByQuery),
+		click(`main .head button[data-act="retry-run"]`),
 		waitText("main .kv", "2"),
 		waitText("main .head .badge", "succeeded"))
 	step("backfill the past week of it: a run for each weekday fire, followed to the end",
 		chromedp.Navigate(srv.base+"/#/jobs/hello"),
-		chromedp.Click("#backfill-link", chromedp.ByQuery),
+		click("#backfill-link"),
 		chromedp.WaitVisible("#bf-from", chromedp.ByQuery),
 		set("#bf-from", time.Now().Add(-7*24*time.Hour).Format("2006-01-02T15:04")),
 		set("#bf-max", "3"),
-		chromedp.Click(`#backfill-form button[type="submit"]`, chromedp.ByQuery),
+		click(`#backfill-form button[type="submit"]`),
 		waitText("#bf-state", "all ended"),
 		waitText("#bf-state", "succeeded"))
 	step("a combination of triggers, written as JSON",
@@ -202,15 +224,15 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.SendKeys("#e-id", "combo", chromedp.ByQuery),
 		set("#t-type", "or"),
 		waitText("#preview", "Whenever any fires"),
-		chromedp.Click(`#editor button[type="submit"]`, chromedp.ByQuery),
+		click(`#editor button[type="submit"]`),
 		waitText("main h1", "combo"),
 		waitText("main", "Whenever any fires"))
 	step("pause and resume it from the list",
 		chromedp.Navigate(srv.base+"/#/jobs"),
 		waitText("#jobs", "Nightly report"),
-		chromedp.Click(`#jobs button[data-act="pause"][data-id="nightly-report"]`, chromedp.ByQuery),
+		click(`#jobs button[data-act="pause"][data-id="nightly-report"]`),
 		waitText("#jobs", "paused"),
-		chromedp.Click(`#jobs button[data-act="resume"][data-id="nightly-report"]`, chromedp.ByQuery),
+		click(`#jobs button[data-act="resume"][data-id="nightly-report"]`),
 		chromedp.WaitVisible(`#jobs button[data-act="pause"][data-id="nightly-report"]`, chromedp.ByQuery),
 		shot("jobs"))
 
@@ -239,13 +261,13 @@ func TestWebUIInABrowser(t *testing.T) {
 	step("cancel a long-running command from its run page",
 		chromedp.Navigate(srv.base+"/#/jobs/long-export"),
 		waitText("main h1", "long-export"),
-		chromedp.Click(`main .head button[data-act="run"]`, chromedp.ByQuery),
+		click(`main .head button[data-act="run"]`),
 		waitText("#output", "export started"),
 		waitText("main .kv", "Claimed by a node"),
 		waitText("main .kv", "Task started"),
 		stubConfirm,
 		chromedp.Location(&runURL),
-		chromedp.Click(`main .head button[data-act="cancel-run"]`, chromedp.ByQuery),
+		click(`main .head button[data-act="cancel-run"]`),
 		waitText("main .head .badge", "canceled"),
 		shot("run-canceled"))
 	runID := runURL[strings.LastIndex(runURL, "/")+1:]
@@ -266,12 +288,12 @@ func TestWebUIInABrowser(t *testing.T) {
 	step("pause a job with a run going on: asked, and the run canceled",
 		chromedp.Navigate(srv.base+"/#/jobs/long-export"),
 		waitText("main h1", "long-export"),
-		chromedp.Click(`main .head button[data-act="pause"]`, chromedp.ByQuery),
+		click(`main .head button[data-act="pause"]`),
 		chromedp.WaitVisible("dialog.ask", chromedp.ByQuery),
 		waitText("dialog.ask", run.ID),
 		waitText("dialog.ask", "running"),
 		shot("pause-ask"),
-		chromedp.Click(`dialog.ask button[value="cancel"]`, chromedp.ByQuery),
+		click(`dialog.ask button[value="cancel"]`),
 		chromedp.WaitVisible(`main .head button[data-act="resume"]`, chromedp.ByQuery))
 	waitFor(t, "the run to be canceled", func() bool { return runStatus(run.ID) == "canceled" })
 
@@ -289,13 +311,13 @@ func TestWebUIInABrowser(t *testing.T) {
 		set("#f-tag", "batch"),
 		waitText("#bulk", "batch"),
 		waitText("#bulk", "2"),
-		chromedp.Click(`#bulk button[data-bulk="pause"]`, chromedp.ByQuery),
+		click(`#bulk button[data-bulk="pause"]`),
 		waitText("#toasts", "1 changed, 1 unchanged"))
 	if !jobPaused("short-export") || !jobPaused("long-export") || jobPaused("nightly-report") {
 		t.Errorf("after pausing tag batch: short-export %v, long-export %v, nightly-report %v", jobPaused("short-export"), jobPaused("long-export"), jobPaused("nightly-report"))
 	}
 	step("resume them",
-		chromedp.Click(`#bulk button[data-bulk="resume"]`, chromedp.ByQuery),
+		click(`#bulk button[data-bulk="resume"]`),
 		waitText("#toasts", "2 changed"),
 		set("#f-tag", ""),
 		chromedp.WaitNotPresent(`#bulk:not([hidden])`, chromedp.ByQuery))
@@ -307,7 +329,7 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.Navigate(srv.base+"/#/nodes"),
 		waitText("#scheduler", "Scheduling on every node"),
 		stubConfirm,
-		chromedp.Click(`#scheduler button[data-act="scheduler-pause"]`, chromedp.ByQuery),
+		click(`#scheduler button[data-act="scheduler-pause"]`),
 		waitText("#banner", "Scheduling is paused on every node"),
 		chromedp.Reload(),
 		waitText("main h1", "Nodes"),
@@ -316,7 +338,7 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("#jobs", "short-export"),
 		waitText("#banner", "paused"),
 		shot("paused"),
-		chromedp.Click(`#banner button[data-act="scheduler-resume"]`, chromedp.ByQuery),
+		click(`#banner button[data-act="scheduler-resume"]`),
 		chromedp.WaitNotVisible("#banner", chromedp.ByQuery))
 	var sched struct {
 		Paused bool `json:"paused"`
@@ -333,25 +355,25 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.Navigate(srv.base+"/#/scripts"),
 		chromedp.WaitVisible("#ns-name", chromedp.ByQuery),
 		chromedp.SendKeys("#ns-name", "report", chromedp.ByQuery),
-		chromedp.Click("#new-script button", chromedp.ByQuery),
+		click("#new-script button"),
 		chromedp.WaitVisible(".CodeMirror", chromedp.ByQuery),
 		setSource("def run(days=1):\n    return {'days': days}\n"),
-		chromedp.Click("#save", chromedp.ByQuery),
+		click("#save"),
 		waitText("main .head", "version 1"),
 		setSource("def run(days=1):\n    return {'days': days * 2}\n"),
-		chromedp.Click("#save", chromedp.ByQuery),
+		click("#save"),
 		waitText("main .head", "version 2"),
-		chromedp.Click("#compare", chromedp.ByQuery),
+		click("#compare"),
 		waitText("#diff", "days * 2"),
 		// Confirmation dialogs answer yes, and say what they asked.
 		chromedp.Evaluate(`window.asked = []; window.confirm = (msg) => { window.asked.push(msg); return true; }`, nil),
-		chromedp.Click(`button[data-rollback="1"]`, chromedp.ByQuery),
+		click(`button[data-rollback="1"]`),
 		waitText("main .head", "version 3"),
 		waitText("main table", "rollback to version 1"),
 		chromedp.SendKeys("#test-kwargs", `{"days": 7}`, chromedp.ByQuery),
-		chromedp.Click("#test", chromedp.ByQuery),
+		click("#test"),
 		waitText("#test-result", `"days": 7`),
-		chromedp.Click("#compare", chromedp.ByQuery),
+		click("#compare"),
 		waitText("#diff", "- "),
 		shot("script"))
 	var source string
@@ -380,12 +402,12 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("#jobs", "在 03:00"), shot("jobs-zh"))
 
 	step("dark theme, on a phone",
-		chromedp.Click("#theme", chromedp.ByQuery),
+		click("#theme"),
 		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(srv.base+"/#/"), waitText("main h1", "仪表盘"), shot("dashboard-phone-dark"))
 
 	step("log out: the session ends, a reload asks to log in again",
-		chromedp.Click("#logout", chromedp.ByQuery),
+		click("#logout"),
 		chromedp.WaitVisible("#token", chromedp.ByQuery),
 		chromedp.Navigate(srv.base+"/#/jobs"),
 		chromedp.WaitVisible("#token", chromedp.ByQuery))

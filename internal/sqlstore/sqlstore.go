@@ -114,7 +114,7 @@ func (s *Store) rebind(q string) string {
 }
 
 const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at, queue, source`
-const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output, exit_status, claimed_at, incarnation, cancel_requested, backfill_id`
+const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output, exit_status, claimed_at, incarnation, cancel_requested, backfill_id, upstream`
 
 var queries = map[string]string{
 	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -256,14 +256,20 @@ func scanRun(row scanner) (sundial.Run, error) {
 	var notBefore, started, ended sql.NullInt64
 	var scheduled int64
 	var status, manualKey string
-	var args, result, errText, node, output, exit, incarnation, backfill sql.NullString
+	var args, result, errText, node, output, exit, incarnation, backfill, upstream sql.NullString
 	var lease, claimed sql.NullInt64
 	var cancelRequested int
 	if err := row.Scan(&r.ID, &r.JobID, &r.Task, &scheduled, &notBefore, &started, &ended, &status, &r.Attempt,
-		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output, &exit, &claimed, &incarnation, &cancelRequested, &backfill); err != nil {
+		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output, &exit, &claimed, &incarnation, &cancelRequested, &backfill, &upstream); err != nil {
 		return sundial.Run{}, err
 	}
 	r.Backfill = backfill.String
+	if upstream.Valid {
+		var u sundial.UpstreamRun
+		if json.Unmarshal([]byte(upstream.String), &u) == nil {
+			r.Upstream = &u
+		}
+	}
 	r.ClaimedAt, r.Incarnation, r.CancelRequested = fromMicros(claimed), incarnation.String, cancelRequested != 0
 	r.Output = output.String
 	if exit.Valid {
@@ -275,7 +281,7 @@ func scanRun(row scanner) (sundial.Run, error) {
 	r.Node, r.LeaseUntil = node.String, fromMicros(lease)
 	r.ScheduledAt = time.UnixMicro(scheduled).UTC()
 	r.NotBefore, r.StartedAt, r.EndedAt = fromMicros(notBefore), fromMicros(started), fromMicros(ended)
-	r.Status, r.Manual = sundial.RunStatus(status), manualKey != ""
+	r.Status, r.Manual = sundial.RunStatus(status), manualKey != "" && !strings.HasPrefix(manualKey, "after:")
 	if args.Valid {
 		r.Args = json.RawMessage(args.String)
 	}
@@ -287,14 +293,21 @@ func scanRun(row scanner) (sundial.Run, error) {
 }
 
 func runValues(r sundial.Run) []any {
-	manualKey := ""
-	if r.Manual {
+	// The key that tells apart runs of one fire and attempt: a manual
+	// run's own ID, a chained run's upstream run (recorded once each).
+	manualKey, upstream := "", any(nil)
+	switch {
+	case r.Upstream != nil:
+		manualKey = "after:" + r.Upstream.ID
+		b, _ := json.Marshal(r.Upstream)
+		upstream = string(b)
+	case r.Manual:
 		manualKey = r.ID
 	}
 	return []any{r.ID, r.JobID, r.Task, r.ScheduledAt.UnixMicro(), micros(r.NotBefore), micros(r.StartedAt), micros(r.EndedAt),
 		string(r.Status), r.Attempt, manualKey, rawText(r.Args), rawText(r.Result), nullString(r.Error),
 		r.Queue, nullString(r.Node), micros(r.LeaseUntil), nullString(r.Output), exitText(r.Exit),
-		micros(r.ClaimedAt), nullString(r.Incarnation), boolInt(r.CancelRequested), nullString(r.Backfill)}
+		micros(r.ClaimedAt), nullString(r.Incarnation), boolInt(r.CancelRequested), nullString(r.Backfill), upstream}
 }
 
 func exitText(e *sundial.ExitStatus) any {

@@ -52,7 +52,8 @@ type runEntry struct {
 }
 
 // runKey is the unique key of a run: its fire and attempt. Manual runs
-// carry their ID, since two may be requested in the same instant.
+// carry their ID, since two may be requested in the same instant, and
+// chained runs their upstream run's, so that each is recorded once.
 type runKey struct {
 	job      string
 	at       int64
@@ -62,7 +63,10 @@ type runKey struct {
 
 func keyOf(r sundial.Run) runKey {
 	k := runKey{job: r.JobID, at: r.ScheduledAt.UnixNano(), attempt: r.Attempt}
-	if r.Manual {
+	switch {
+	case r.Upstream != nil:
+		k.manualID = "after:" + r.Upstream.ID
+	case r.Manual:
 		k.manualID = r.ID
 	}
 	return k

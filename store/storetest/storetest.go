@@ -11,6 +11,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -42,6 +43,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ClaimSkipsPausedAndFuture", testClaimSkips},
 		{"ClaimCountsActive", testClaimCountsActive},
 		{"DuplicateRunsRejected", testDuplicateRuns},
+		{"ChainedRunsOncePerUpstream", testChainedRuns},
 		{"ScheduledRunsClaimed", testScheduledRuns},
 		{"QueuedRunsPromoted", testQueued},
 		{"ListRunsFilters", testListRuns},
@@ -802,5 +804,43 @@ func testUpdateRuns(t *testing.T, s sundial.Store) {
 	}
 	if l, _ := s.GetRun(ctx, "will-be-lost"); l.Status != sundial.StatusLost {
 		t.Errorf("a lost run was overwritten: %s", l.Status)
+	}
+}
+
+// testChainedRuns: a chained run is recorded once per upstream run, apart
+// from the trigger's own run of the same instant, and keeps its upstream.
+func testChainedRuns(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	up := &sundial.UpstreamRun{ID: "u1", JobID: "a", ScheduledAt: t0.Add(-time.Hour), Status: sundial.StatusSucceeded,
+		Result: json.RawMessage(`{"rows":3}`)}
+	chained := func(id string, u *sundial.UpstreamRun) sundial.Run {
+		return sundial.Run{ID: id, JobID: "b", Task: "task", ScheduledAt: t0, NotBefore: t0, Status: sundial.StatusScheduled,
+			Attempt: 1, Upstream: u}
+	}
+	if err := s.CreateRun(ctx, chained("c1", up)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRun(ctx, chained("c2", up)); !errors.Is(err, sundial.ErrDuplicateRun) {
+		t.Errorf("a second run chained from the same upstream run: %v, want ErrDuplicateRun", err)
+	}
+	other := *up
+	other.ID = "u2"
+	if err := s.CreateRun(ctx, chained("c3", &other)); err != nil {
+		t.Errorf("a run chained from another upstream run: %v", err)
+	}
+	own := sundial.Run{ID: "own", JobID: "b", Task: "task", ScheduledAt: t0, Status: sundial.StatusSucceeded, Attempt: 1}
+	if err := s.CreateRun(ctx, own); err != nil {
+		t.Errorf("the trigger's own run of the same instant: %v", err)
+	}
+	got, err := s.GetRun(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Manual || got.Upstream == nil || got.Upstream.ID != "u1" || got.Upstream.JobID != "a" || !got.Upstream.ScheduledAt.Equal(up.ScheduledAt) ||
+		got.Upstream.Status != sundial.StatusSucceeded || string(got.Upstream.Result) != `{"rows":3}` {
+		t.Errorf("GetRun(c1) = manual %v, upstream %+v", got.Manual, got.Upstream)
+	}
+	if got, _ := s.GetRun(ctx, "own"); got.Upstream != nil {
+		t.Errorf("the trigger's own run has an upstream: %+v", got.Upstream)
 	}
 }

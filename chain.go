@@ -1,0 +1,138 @@
+package sundial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+)
+
+// chain starts the jobs that a run's job chains to (JobOptions.Then), once
+// its fire has ended for good: retried is true when another attempt was
+// planned, and then the chain waits for that attempt. Each chained run is
+// keyed by the upstream run, so that a second call for the same run — a
+// replica, or a recovery — records nothing new.
+func (s *Scheduler) chain(run Run, opts JobOptions, retried bool) {
+	if len(opts.Then) == 0 || retried {
+		return
+	}
+	for _, c := range opts.Then {
+		if !c.follows(run.Status) {
+			continue
+		}
+		ctx, cancel := s.storeCtx()
+		job, err := s.store.GetJob(ctx, c.Job)
+		cancel()
+		switch {
+		case errors.Is(err, ErrJobNotFound):
+			s.logRun(slog.LevelWarn, "chained job not found; nothing started", &run, "then", c.Job)
+			continue
+		case err != nil:
+			s.logRun(slog.LevelError, "reading a chained job failed; nothing started", &run, "then", c.Job, "err", err)
+			continue
+		case job.Paused:
+			s.logRun(slog.LevelInfo, "chained job is paused; nothing started", &run, "then", c.Job)
+			continue
+		}
+		at := run.EndedAt.Truncate(time.Microsecond)
+		next := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, NotBefore: at, Status: StatusScheduled,
+			Attempt: 1, Args: job.Args, Queue: job.Queue, Upstream: &UpstreamRun{ID: run.ID, JobID: run.JobID,
+				ScheduledAt: run.ScheduledAt, Status: run.Status, Result: run.Result}}
+		err = s.persist(func(ctx context.Context) error { return s.store.CreateRun(ctx, next) }, &next, "recording a chained run")
+		switch {
+		case errors.Is(err, ErrDuplicateRun):
+			continue // recorded already, for this upstream run
+		case err != nil:
+			s.logRun(slog.LevelError, "recording a chained run failed", &run, "then", c.Job, "err", err)
+			continue
+		}
+		s.logRun(slog.LevelInfo, "chained run recorded", &run, "then", c.Job, "chained_run_id", next.ID)
+		s.publishRun(EventRunChained, &next)
+		s.signal()
+	}
+}
+
+// checkChains refuses a job whose chain (JobOptions.Then) would start
+// itself again, directly or through other jobs, naming the cycle.
+func (s *Scheduler) checkChains(ctx context.Context, job Job) error {
+	if len(job.Options.Then) == 0 {
+		return nil
+	}
+	then := map[string][]string{}
+	for j, err := range s.allJobs(ctx) {
+		if err != nil {
+			return fmt.Errorf("checking the chain of %s: %w", job, err)
+		}
+		for _, c := range j.Options.Then {
+			then[j.ID] = append(then[j.ID], c.Job)
+		}
+	}
+	then[job.ID] = nil
+	for _, c := range job.Options.Then {
+		then[job.ID] = append(then[job.ID], c.Job)
+	}
+	// Depth first from the job: a path back to it is the cycle.
+	var path []string
+	seen := map[string]bool{}
+	var walk func(id string) []string
+	walk = func(id string) []string {
+		path = append(path, id)
+		defer func() { path = path[:len(path)-1] }()
+		for _, next := range then[id] {
+			if next == job.ID {
+				return append(slices.Clone(path), next)
+			}
+			if !seen[next] {
+				seen[next] = true
+				if cycle := walk(next); cycle != nil {
+					return cycle
+				}
+			}
+		}
+		return nil
+	}
+	if cycle := walk(job.ID); cycle != nil {
+		return invalidf("options.then", "the chain would start %s again: %s", job.ID, strings.Join(cycle, " → "))
+	}
+	return nil
+}
+
+// chainedFrom returns the jobs whose chains start id.
+func (s *Scheduler) chainedFrom(ctx context.Context, id string) ([]string, error) {
+	var from []string
+	for j, err := range s.allJobs(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(j.Options.Then, func(c Chain) bool { return c.Job == id }) {
+			from = append(from, j.ID)
+		}
+	}
+	return from, nil
+}
+
+// allJobs yields every job, a page at a time.
+func (s *Scheduler) allJobs(ctx context.Context) func(yield func(Job, error) bool) {
+	return func(yield func(Job, error) bool) {
+		f := JobFilter{Limit: 500}
+		for {
+			jobs, err := s.store.ListJobs(ctx, f)
+			if err != nil {
+				yield(Job{}, err)
+				return
+			}
+			for _, j := range jobs {
+				if !yield(j, nil) {
+					return
+				}
+			}
+			if len(jobs) < f.Limit {
+				return
+			}
+			f.AfterID = jobs[len(jobs)-1].ID
+		}
+	}
+}
