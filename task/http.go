@@ -145,14 +145,14 @@ func (k *Kinds) http(ctx context.Context, run sundial.Run) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the response: %v", err)
 	}
-	out.Write([]byte(tail(string(data), 64<<10)))
+	out.Write([]byte(tail(masker.Mask(string(data)), 64<<10)))
 	out.Write([]byte("\n"))
 	ok := res.StatusCode >= 200 && res.StatusCode < 300
 	if len(a.Expect) > 0 {
 		ok = slices.Contains(a.Expect, res.StatusCode)
 	}
 	if !ok {
-		return nil, fmt.Errorf("%s %s answered %s: %s", a.Method, a.URL, res.Status, masker.Mask(tail(strings.TrimSpace(string(data)), 500)))
+		return nil, fmt.Errorf("%s %s answered %s: %s", a.Method, a.URL, res.Status, tail(masker.Mask(strings.TrimSpace(string(data))), 500))
 	}
 	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	if a.StoreResponse && (mt == "application/json" || strings.HasSuffix(mt, "+json")) && json.Valid(bytes.TrimSpace(data)) {

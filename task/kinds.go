@@ -272,7 +272,9 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	if res.ExitCode != 0 {
 		msg := describeEnd(res)
 		if b, err := os.ReadFile(env["SUNDIAL_ERROR"]); err == nil && len(b) > 0 {
-			msg += ":\n" + masker.Mask(tail(string(b), 16<<10))
+			// Masked before it is cut: a cut through a value would
+			// leave its end unmasked.
+			msg += ":\n" + tail(masker.Mask(string(b)), 16<<10)
 		} else if l := last.lastAny(); l != "" {
 			msg += ": " + masker.Mask(l)
 		}
@@ -283,7 +285,7 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	}
 	if b, err := os.ReadFile(resultFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
 		if !json.Valid(b) {
-			return nil, fmt.Errorf("the file named by $SUNDIAL_RESULT does not hold JSON: %q", masker.Mask(tail(string(b), 200)))
+			return nil, fmt.Errorf("the file named by $SUNDIAL_RESULT does not hold JSON: %q", tail(masker.Mask(string(b)), 200))
 		}
 		return json.RawMessage(masker.MaskJSON(b)), nil
 	}

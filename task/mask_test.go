@@ -233,3 +233,30 @@ func TestPythonKindMasksEscapedForms(t *testing.T) {
 		t.Errorf("python: %s %q %s %q", run.Status, run.Error, run.Result, run.Output)
 	}
 }
+
+// TestCutsLeaveNoPartOfASecret: where text is cut to its tail (a result
+// file that is not JSON, the error file, an http answer), it is masked
+// before it is cut, so no end of a value is left.
+func TestCutsLeaveNoPartOfASecret(t *testing.T) {
+	const secret = "cut-me-canary-0123456789"
+	end := secret[len(secret)-4:] // what a cut through the value would leave
+	k := newKinds(t)
+	k.Secrets = fakeSecrets{"PW": secret}
+	run, _ := runTask(t, k, "command", `{"argv": ["sh", "-c", "printf '%s' \"$PW\" > \"$SUNDIAL_RESULT\"; head -c 195 /dev/zero | tr '\\0' x >> \"$SUNDIAL_RESULT\""], "secrets": ["PW"]}`)
+	if run.Status != sundial.StatusFailed || !strings.Contains(run.Error, "does not hold JSON") || strings.Contains(run.Error, end) {
+		t.Errorf("result file: %s %q", run.Status, run.Error)
+	}
+	run, _ = runTask(t, k, "command", `{"argv": ["sh", "-c", "printf '%s' \"$PW\" > \"$SUNDIAL_ERROR\"; head -c 16380 /dev/zero | tr '\\0' x >> \"$SUNDIAL_ERROR\"; exit 1"], "secrets": ["PW"]}`)
+	if run.Status != sundial.StatusFailed || !strings.HasPrefix(run.Error, "exit status 1:\n****x") || strings.Contains(run.Error, end) {
+		t.Errorf("error file: %s %.60q", run.Status, run.Error)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, secret+strings.Repeat("x", 495))
+	}))
+	defer srv.Close()
+	run, _ = runTask(t, k, "http", `{"url": "`+srv.URL+`", "secrets": ["PW"]}`)
+	if run.Status != sundial.StatusFailed || !strings.Contains(run.Error, "500 Internal Server Error") || strings.Contains(run.Error+run.Output, end) {
+		t.Errorf("http answer: %s %q", run.Status, run.Error)
+	}
+}
