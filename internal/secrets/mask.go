@@ -242,13 +242,16 @@ func (w *Writer) Close() error {
 // window; where that is 0, it compares the forms that begin with the
 // window's first byte. Ordinary text is skipped several bytes at a time.
 type matcher struct {
-	window int                  // the shortest form's length, at most maxWindow
-	shift  [1 << 16]uint8       // by a byte pair: how far the window may jump
-	first  [256][]string        // the forms by their first byte, longest first
-	pairs  [1 << 16 / 64]uint64 // the byte pairs that begin a form
+	window int // the shortest form's length, at most maxWindow
+	// reach is, by a byte pair, the furthest it ends in any form's first
+	// window (0: in none); the window may jump window-1-reach bytes. It
+	// is kept this way round so that a new table needs no filling.
+	reach [1 << 16]uint8
+	first [256][]string        // the forms by their first byte, longest first
+	pairs [1 << 16 / 64]uint64 // the byte pairs that begin a form
 }
 
-// maxWindow bounds the window, and so the jumps, to what shift holds.
+// maxWindow bounds the window, and so the jumps, to what reach holds.
 const maxWindow = 255
 
 func newMatcher(forms []string) *matcher {
@@ -265,16 +268,13 @@ func newMatcher(forms []string) *matcher {
 	// Every form is at least MinMaskLength long: the window holds two
 	// pairs at least.
 	mt := &matcher{window: min(len(forms[len(forms)-1]), maxWindow)}
-	for i := range mt.shift {
-		mt.shift[i] = uint8(mt.window - 1)
-	}
 	for _, f := range forms {
 		mt.first[f[0]] = append(mt.first[f[0]], f)
 		p := pairIndex(f[0], f[1])
 		mt.pairs[p/64] |= 1 << (p % 64)
 		for q := 1; q < mt.window; q++ {
 			p := pairIndex(f[q-1], f[q])
-			mt.shift[p] = min(mt.shift[p], uint8(mt.window-1-q))
+			mt.reach[p] = max(mt.reach[p], uint8(q))
 		}
 	}
 	return mt
@@ -297,8 +297,8 @@ type text interface{ ~string | ~[]byte }
 func next[S text](mt *matcher, s S, i int, final bool) (start, length int, _ bool) {
 	n, w := len(s), mt.window
 	for end := i + w - 1; end < n; {
-		if sh := mt.shift[pairIndex(s[end-1], s[end])]; sh > 0 {
-			end += int(sh)
+		if sh := w - 1 - int(mt.reach[pairIndex(s[end-1], s[end])]); sh > 0 {
+			end += sh
 			continue
 		}
 		if p := end - w + 1; mt.pair(s[p], s[p+1]) {
@@ -312,7 +312,7 @@ func next[S text](mt *matcher, s S, i int, final bool) (start, length int, _ boo
 		// Where no window fits, a form can only begin; and where one
 		// begins before the last byte, the last pair is in its window.
 		from := max(i, n-w+1)
-		if n-from >= 2 && mt.shift[pairIndex(s[n-2], s[n-1])] == uint8(w-1) {
+		if n-from >= 2 && mt.reach[pairIndex(s[n-2], s[n-1])] == 0 {
 			from = n - 1
 		}
 		for p := from; p < n; p++ {
@@ -490,6 +490,7 @@ const (
 // digits and safe as they are; plus writes a space as "+".
 func percent(v, safe string, plus bool) string {
 	var b strings.Builder
+	b.Grow(3 * len(v))
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
@@ -511,6 +512,7 @@ func pyRepr(v string, quote, ascii bool) string {
 		return v
 	}
 	var b strings.Builder
+	b.Grow(2 * len(v))
 	for _, r := range v {
 		switch {
 		case pyEscape(&b, r, quote):
@@ -534,6 +536,7 @@ func pyBytes(v string, quote bool) string {
 		return v
 	}
 	var b strings.Builder
+	b.Grow(2 * len(v))
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
 		case pyEscape(&b, rune(c), quote):
