@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/jsoninput"
+	"github.com/sundialhq/sundial/internal/secrets"
 	"github.com/sundialhq/sundial/task/isolate"
 	"github.com/sundialhq/sundial/trigger"
 )
@@ -25,11 +28,6 @@ import (
 // SecretSource reveals the secrets a run was granted.
 type SecretSource interface {
 	Reveal(ctx context.Context, names []string) (map[string]string, error)
-}
-
-// Masker hides known secret values in text.
-type Masker interface {
-	Mask(s string) string
 }
 
 // ScriptSource finds uploaded scripts (version 0: the latest).
@@ -79,10 +77,10 @@ type Kinds struct {
 	// Scripts finds uploaded scripts; nil disables the script kind.
 	Scripts ScriptSource
 	// Secrets reveals granted secrets; nil makes jobs that ask for
-	// secrets fail.
+	// secrets fail. A run's output, result and error are masked with the
+	// values granted to it, and only those: another job's output is
+	// never touched.
 	Secrets SecretSource
-	// Masker hides secret values in output, results and errors.
-	Masker Masker
 	// HTTP is the client of the http kind. Default: a client without a
 	// timeout of its own (each request has the task's).
 	HTTP *http.Client
@@ -203,17 +201,12 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	for k, v := range c.extraEnv {
 		env[k] = v
 	}
-	if len(c.settings.Secrets) > 0 {
-		if k.Secrets == nil {
-			return nil, errors.New("this job is granted secrets, but the server has no secret store (set SUNDIAL_SECRET_KEY)")
-		}
-		values, err := k.Secrets.Reveal(ctx, c.settings.Secrets)
-		if err != nil {
-			return nil, err
-		}
-		for name, v := range values {
-			env[name] = v
-		}
+	values, masker, err := k.reveal(ctx, c.settings.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range values {
+		env[name] = v
 	}
 	resultFile := filepath.Join(control, "result.json")
 	for name, v := range identity(run) {
@@ -234,7 +227,7 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	// The last line of stderr (else of stdout) explains a failure; the
 	// last line of stdout may be the result.
 	lastOut, lastErr := &lastLine{}, &lastLine{}
-	out := newMaskingWriter(k.Masker, outputOf(ctx))
+	out := masker.NewWriter(outputOf(ctx))
 	cmd := isolate.Cmd{Argv: c.argv, Dir: c.settings.Dir, Prepare: c.prepare, Env: env,
 		Output: out, Stdout: lastOut, Stderr: lastErr, Limits: limits, Grace: k.Grace}
 	if lease := sundial.LeaseOf(ctx); lease != nil {
@@ -276,23 +269,25 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	if res.ExitCode != 0 {
 		msg := describeEnd(res)
 		if b, err := os.ReadFile(env["SUNDIAL_ERROR"]); err == nil && len(b) > 0 {
-			msg += ":\n" + k.mask(tail(string(b), 16<<10))
+			// Masked before it is cut: a cut through a value would
+			// leave its end unmasked.
+			msg += ":\n" + tail(masker.Mask(string(b)), 16<<10)
 		} else if l := last.lastAny(); l != "" {
-			msg += ": " + k.mask(l)
+			msg += ": " + masker.Mask(l)
 		}
 		if res.ExitCode == 127 {
-			msg = "program not found: " + k.mask(last.lastAny())
+			msg = "program not found: " + masker.Mask(last.lastAny())
 		}
 		return nil, errors.New(msg)
 	}
 	if b, err := os.ReadFile(resultFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
 		if !json.Valid(b) {
-			return nil, fmt.Errorf("the file named by $SUNDIAL_RESULT does not hold JSON: %q", k.mask(tail(string(b), 200)))
+			return nil, fmt.Errorf("the file named by $SUNDIAL_RESULT does not hold JSON: %q", tail(masker.Mask(string(b)), 200))
 		}
-		return json.RawMessage(k.mask(string(b))), nil
+		return json.RawMessage(masker.MaskJSON(b)), nil
 	}
 	if l := strings.TrimSpace(lastOut.line()); l != "" && json.Valid([]byte(l)) {
-		return json.RawMessage(k.mask(l)), nil
+		return json.RawMessage(masker.MaskJSON([]byte(l))), nil
 	}
 	return nil, nil
 }
@@ -324,11 +319,20 @@ func followLease(lease *sundial.Lease, keepAlive chan time.Time, stop <-chan str
 	}
 }
 
-func (k *Kinds) mask(s string) string {
-	if k.Masker == nil {
-		return s
+// reveal returns the values of the secrets granted to a run, and a
+// masker of them alone for its output, result and error.
+func (k *Kinds) reveal(ctx context.Context, names []string) (map[string]string, *secrets.Masker, error) {
+	if len(names) == 0 {
+		return nil, nil, nil
 	}
-	return k.Masker.Mask(s)
+	if k.Secrets == nil {
+		return nil, nil, errors.New("this job is granted secrets, but the server has no secret store (set SUNDIAL_SECRET_KEY)")
+	}
+	values, err := k.Secrets.Reveal(ctx, names)
+	if err != nil {
+		return nil, nil, err
+	}
+	return values, secrets.NewMasker(slices.Collect(maps.Values(values))...), nil
 }
 
 // identity is the run's identity, for user code to de-duplicate its own
@@ -393,55 +397,6 @@ func (l *lastLine) line() string {
 }
 
 func (l *lastLine) lastAny() string { return strings.TrimSpace(l.line()) }
-
-// maskingWriter masks secret values in what passes through it. It holds
-// back a partial line, so that a value split across two writes is still
-// masked; Close writes what it holds. It is safe for concurrent use.
-type maskingWriter struct {
-	mu      sync.Mutex
-	m       Masker
-	w       io.Writer
-	pending []byte
-}
-
-func newMaskingWriter(m Masker, w io.Writer) *maskingWriter { return &maskingWriter{m: m, w: w} }
-
-// maxPending bounds the partial line held back.
-const maxPending = 64 << 10
-
-func (mw *maskingWriter) Write(p []byte) (int, error) {
-	mw.mu.Lock()
-	defer mw.mu.Unlock()
-	mw.pending = append(mw.pending, p...)
-	cut := bytes.LastIndexByte(mw.pending, '\n') + 1
-	if cut == 0 && len(mw.pending) > maxPending {
-		cut = len(mw.pending)
-	}
-	if cut > 0 {
-		mw.emit(mw.pending[:cut])
-		mw.pending = append(mw.pending[:0], mw.pending[cut:]...)
-	}
-	return len(p), nil
-}
-
-func (mw *maskingWriter) emit(b []byte) {
-	s := string(b)
-	if mw.m != nil {
-		s = mw.m.Mask(s)
-	}
-	io.WriteString(mw.w, s)
-}
-
-// Close writes the held-back partial line.
-func (mw *maskingWriter) Close() error {
-	mw.mu.Lock()
-	defer mw.mu.Unlock()
-	if len(mw.pending) > 0 {
-		mw.emit(mw.pending)
-		mw.pending = mw.pending[:0]
-	}
-	return nil
-}
 
 // lockedWriter serialises writes to w.
 type lockedWriter struct {

@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,7 +31,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fakeSecrets is a SecretSource and Masker over a map.
+// fakeSecrets is a SecretSource over a map.
 type fakeSecrets map[string]string
 
 func (f fakeSecrets) Reveal(_ context.Context, names []string) (map[string]string, error) {
@@ -46,15 +44,6 @@ func (f fakeSecrets) Reveal(_ context.Context, names []string) (map[string]strin
 		out[n] = v
 	}
 	return out, nil
-}
-
-func (f fakeSecrets) Mask(s string) string {
-	values := slices.Collect(maps.Values(f))
-	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) }) // longer first, as the real masker
-	for _, v := range values {
-		s = strings.ReplaceAll(s, v, "****")
-	}
-	return s
 }
 
 // fakeScripts is a ScriptSource over a list of versions.
@@ -97,7 +86,7 @@ func newKinds(t *testing.T) *Kinds {
 	project, _ := filepath.Abs("testdata/project")
 	return &Kinds{Runner: &isolate.Runner{}, Grace: time.Second, Limits: isolate.Limits{OpenFiles: 1024},
 		Python: Python{Path: []string{project}}, Scripts: &fakeScripts{},
-		Secrets: fakeSecrets{"DB_PASSWORD": canary, "APP_TOKEN": "tok-" + canary}, Masker: fakeSecrets{"DB_PASSWORD": canary, "APP_TOKEN": "tok-" + canary}}
+		Secrets: fakeSecrets{"DB_PASSWORD": canary, "APP_TOKEN": "tok-" + canary}}
 }
 
 // logs collects the scheduler's log lines, to grep for secrets.

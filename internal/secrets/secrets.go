@@ -14,9 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/admin"
@@ -164,58 +162,4 @@ func (v *Vault) List(ctx context.Context) ([]admin.SealedSecret, error) {
 // Delete removes a secret.
 func (v *Vault) Delete(ctx context.Context, name string) error {
 	return v.store.DeleteSecret(ctx, name)
-}
-
-// MinMaskLength is the shortest value masked: shorter ones would turn
-// ordinary text into asterisks.
-const MinMaskLength = 4
-
-// Masker replaces known secret values with "****". It is safe for
-// concurrent use.
-type Masker struct {
-	mu       sync.RWMutex
-	values   map[string]bool
-	replacer *strings.Replacer
-}
-
-// NewMasker returns an empty masker.
-func NewMasker() *Masker { return &Masker{values: map[string]bool{}} }
-
-// Add makes m mask value (when at least MinMaskLength long).
-func (m *Masker) Add(value string) {
-	if m == nil || len(value) < MinMaskLength {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.values[value] {
-		return
-	}
-	m.values[value] = true
-	// Longer values first, so that a value containing another is masked
-	// whole.
-	vals := make([]string, 0, len(m.values))
-	for v := range m.values {
-		vals = append(vals, v)
-	}
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	pairs := make([]string, 0, 2*len(vals))
-	for _, v := range vals {
-		pairs = append(pairs, v, "****")
-	}
-	m.replacer = strings.NewReplacer(pairs...)
-}
-
-// Mask returns s with every known value replaced.
-func (m *Masker) Mask(s string) string {
-	if m == nil {
-		return s
-	}
-	m.mu.RLock()
-	r := m.replacer
-	m.mu.RUnlock()
-	if r == nil {
-		return s
-	}
-	return r.Replace(s)
 }

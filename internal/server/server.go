@@ -52,6 +52,8 @@ type Options struct {
 // then cancels and records them, and closes the store.
 func Run(ctx context.Context, cfg Config, opts Options) error {
 	cfg = cfg.withDefaults()
+	// The server-wide masker knows every secret's value, for the server's
+	// own logs only: a run masks with the secrets granted to it alone.
 	masker := secrets.NewMasker()
 	log, err := NewLogger(opts.Logs, cfg.Log, masker)
 	if err != nil {
@@ -129,7 +131,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Runner: &isolate.Runner{Cgroup: isolate.DetectCgroup("")},
 		Limits: isolate.Limits{CPUSeconds: iso.CPUSeconds, AddressSpace: iso.AddressSpaceMB << 20, OpenFiles: iso.OpenFiles,
 			Processes: iso.Processes, MemoryBytes: iso.MemoryMB << 20, Pids: iso.Pids},
-		Grace: time.Duration(iso.Grace), Python: cfg.Python, Scripts: records, Secrets: vault, Masker: masker,
+		Grace: time.Duration(iso.Grace), Python: cfg.Python, Scripts: records, Secrets: vault,
 	}
 	if err := kinds.Register(s); err != nil {
 		return err
@@ -148,7 +150,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 
 	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: records, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
 		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, Vault: vault,
-		TestRunner: testRunner(kinds, masker), Guard: guard, SessionIdle: time.Duration(cfg.Session.IdleTimeout),
+		TestRunner: testRunner(kinds), Guard: guard, SessionIdle: time.Duration(cfg.Session.IdleTimeout),
 		SessionMaxAge: time.Duration(cfg.Session.MaxAge), OnAuthFailure: m.authFailure})
 	if err != nil {
 		return err
@@ -177,7 +179,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	metricsCtx, stopMetrics := context.WithCancel(context.Background())
 	defer stopMetrics()
 	m.watch(metricsCtx, s)
-	notifier := notify.New(notify.Config{Global: cfg.Notify, Job: s.Job, Mask: masker.Mask, Logger: log,
+	// A run's error was masked with its own secrets when it was stored;
+	// the server-wide masker is for the logs alone.
+	notifier := notify.New(notify.Config{Global: cfg.Notify, Job: s.Job, Logger: log,
 		SMTP: notify.SMTP{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From}})
 	notifications := watchNotifications(s, notifier, log)
 
@@ -470,8 +474,9 @@ func writeHealth(w http.ResponseWriter, status int, state, reason string) {
 }
 
 // testRunner runs the web UI's "test run" of a script's text through the
-// task kinds, as a run would, masked as a run's would be.
-func testRunner(kinds *task.Kinds, masker *secrets.Masker) httpapi.TestRunner {
+// task kinds, as a run would, masked as a run's would be (with the secrets
+// granted to it: none).
+func testRunner(kinds *task.Kinds) httpapi.TestRunner {
 	return func(ctx context.Context, req httpapi.TestRunRequest) (httpapi.TestRun, error) {
 		res, err := kinds.TestScript(ctx, req.Lang, req.Source, req.Args, req.Kwargs)
 		if err != nil {
@@ -479,7 +484,7 @@ func testRunner(kinds *task.Kinds, masker *secrets.Masker) httpapi.TestRunner {
 		}
 		out := httpapi.TestRun{Status: sundial.StatusSucceeded, Output: res.Output, Exit: res.Exit, DurationMS: res.Duration.Milliseconds()}
 		if res.Err != nil {
-			out.Status, out.Error = sundial.StatusFailed, masker.Mask(res.Err.Error())
+			out.Status, out.Error = sundial.StatusFailed, res.Err.Error()
 		} else if res.Result != nil {
 			b, err := json.Marshal(res.Result)
 			if err != nil {
