@@ -71,7 +71,7 @@ func classify(err error) (status int, kind, field string) {
 		return http.StatusPreconditionFailed, "version-conflict", "If-Match"
 	case errors.Is(err, sundial.ErrRunEnded):
 		return http.StatusConflict, "run-ended", ""
-	case errors.Is(err, sundial.ErrNotRunning), errors.Is(err, sundial.ErrRunNotEnded), errors.Is(err, errConflict):
+	case errors.Is(err, sundial.ErrNotRunning), errors.Is(err, sundial.ErrRunNotEnded), errors.Is(err, sundial.ErrJobInChain), errors.Is(err, errConflict):
 		return http.StatusConflict, "conflict", ""
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, "method-not-allowed", ""
