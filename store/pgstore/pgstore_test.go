@@ -82,6 +82,17 @@ func TestBackfillAcrossReplicas(t *testing.T) {
 	storetest.Backfill(t, stores)
 }
 
+// TestChainsAcrossReplicas: three replicas run a chain; the chained job
+// runs once per upstream run.
+func TestChainsAcrossReplicas(t *testing.T) {
+	pools := testSchema(t, 3)
+	var stores []sundial.Store
+	for _, p := range pools {
+		stores = append(stores, mustNew(t, p))
+	}
+	storetest.Chains(t, stores)
+}
+
 func TestLegacyBoundsMigrated(t *testing.T) {
 	pools := testSchema(t, 2)
 	s := mustNew(t, pools[0])

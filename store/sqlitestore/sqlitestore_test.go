@@ -77,6 +77,17 @@ func TestBackfillAcrossProcesses(t *testing.T) {
 	storetest.Backfill(t, stores)
 }
 
+// TestChainsAcrossProcesses: three handles on one file run a chain; the
+// chained job runs once per upstream run.
+func TestChainsAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	var stores []sundial.Store
+	for range 3 {
+		stores = append(stores, mustOpen(t, path))
+	}
+	storetest.Chains(t, stores)
+}
+
 // TestSchedulersShareOneFile runs four schedulers on one SQLite file, as
 // four gunicorn workers would: every fire runs once.
 func TestSchedulersShareOneFile(t *testing.T) {
