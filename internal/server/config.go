@@ -111,9 +111,10 @@ type IsolationConfig struct {
 	// Landlock), besides the database, the key file and the config file.
 	Protect []string `json:"protect,omitempty"`
 	// RunDir is where runs get their private directories. Default
-	// /run/sundial for root, $XDG_RUNTIME_DIR/sundial, else the temporary
-	// directory. Outside the temporary directory, each task is kept out
-	// of the other runs' directories.
+	// /run/sundial for root; for another user $RUNTIME_DIRECTORY/runs
+	// (systemd's RuntimeDirectory=), $XDG_RUNTIME_DIR/sundial, else the
+	// temporary directory. Outside the temporary directory, Landlock
+	// keeps each task out of the other runs' directories.
 	RunDir string `json:"run_dir,omitempty"`
 }
 

@@ -280,15 +280,22 @@ func makeRunDir(dir string, switching bool) (string, bool, error) {
 	return dir, filepath.Dir(dir) != filepath.Clean(os.TempDir()), nil
 }
 
+// defaultRunDir is /run/sundial for root; for another user, the runtime
+// directory systemd made for the service (RuntimeDirectory=) or the
+// user's own; else one in the temporary directory.
 func defaultRunDir() string {
+	isDir := func(p string) bool {
+		fi, err := os.Stat(p)
+		return p != "" && err == nil && fi.IsDir()
+	}
 	if os.Geteuid() == 0 {
-		if fi, err := os.Stat("/run"); err == nil && fi.IsDir() {
+		if isDir("/run") {
 			return "/run/sundial"
 		}
-	} else if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
-		if fi, err := os.Stat(xdg); err == nil && fi.IsDir() {
-			return filepath.Join(xdg, "sundial")
-		}
+	} else if service, _, _ := strings.Cut(os.Getenv("RUNTIME_DIRECTORY"), ":"); isDir(service) {
+		return filepath.Join(service, "runs")
+	} else if xdg := os.Getenv("XDG_RUNTIME_DIR"); isDir(xdg) {
+		return filepath.Join(xdg, "sundial")
 	}
 	return filepath.Join(os.TempDir(), "sundial-"+strconv.Itoa(os.Geteuid()))
 }
