@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -64,6 +65,8 @@ type Config struct {
 	MaxClockSkew time.Duration
 	// Version is recorded with the node, for operators. Default "".
 	Version string
+	// NodeFacts are recorded with the node, for operators (Node.Facts).
+	NodeFacts map[string]string
 	// Retention bounds the run history kept in the store.
 	Retention Retention
 	// OutputLimit bounds the output kept with a run (Run.Output): its last
@@ -187,7 +190,8 @@ func New(cfg Config) (*Scheduler, error) {
 	s.keep = Retention{MaxAge: orDefault(cfg.Retention.MaxAge, 30*24*time.Hour),
 		PerJob: orDefault(cfg.Retention.PerJob, DefaultRunsPerJob), Interval: orDefault(cfg.Retention.Interval, time.Hour)}
 	host, _ := os.Hostname()
-	s.node = Node{ID: cfg.NodeID, Host: host, PID: os.Getpid(), Version: cfg.Version, Queues: slices.Clone(cfg.Queues)}
+	s.node = Node{ID: cfg.NodeID, Host: host, PID: os.Getpid(), Version: cfg.Version, Queues: slices.Clone(cfg.Queues),
+		Facts: maps.Clone(cfg.NodeFacts)}
 	if s.node.ID == "" {
 		s.node.ID = NewNodeID()
 	}

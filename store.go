@@ -161,6 +161,10 @@ type Node struct {
 	Queues      []string  `json:"queues,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	LastSeen    time.Time `json:"last_seen"`
+	// Facts are what the node says about itself for operators, name to
+	// value, such as how it confines its tasks (Config.NodeFacts); stores
+	// keep them as given.
+	Facts map[string]string `json:"facts,omitempty"`
 }
 
 // Clock is an optional capability of a Store whose clock is not the host's:

@@ -9,7 +9,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -98,11 +97,33 @@ func (k *Kinds) Register(s *sundial.Scheduler) error {
 		{"python", k.python, validatePython},
 		{"script", k.script, k.validateScript},
 	} {
-		if err := s.Register(r.name, r.fn, sundial.ValidateArgs(r.validate)); err != nil {
+		validate := r.validate
+		if r.name != "http" {
+			validate = k.enforceable(validate)
+		}
+		if err := s.Register(r.name, r.fn, sundial.ValidateArgs(validate)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// enforceable adds to a kind's check that the job asks for no limit this
+// host cannot enforce, unless the server accepts unenforced limits.
+func (k *Kinds) enforceable(validate func(json.RawMessage) error) func(json.RawMessage) error {
+	return func(raw json.RawMessage) error {
+		if err := validate(raw); err != nil {
+			return err
+		}
+		var a childSettings
+		if json.Unmarshal(raw, &a) != nil || a.Limits == nil || k.Runner == nil || k.Runner.AcceptUnenforced {
+			return nil
+		}
+		if bad := k.Runner.Unenforceable(*a.Limits); len(bad) > 0 {
+			return argErr("limits."+bad[0].Field, "cannot be enforced on this host: %s; remove it, or set isolation.accept_unenforced_limits: true on the server to run the job without it", bad[0].Why)
+		}
+		return nil
+	}
 }
 
 // childSettings are the settings every kind that starts a process takes.
@@ -185,11 +206,11 @@ func (k *Kinds) runChild(ctx context.Context, run sundial.Run, c child) (any, er
 // runChildWith is runChild for children whose argv names files in the
 // control directory: argv, when set, builds it from that directory.
 func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv func(control string) []string) (any, error) {
-	control, err := os.MkdirTemp("", "sundial-ctl-")
+	control, removeControl, err := k.Runner.PrivateDir("ctl")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(control)
+	defer removeControl()
 	c.control = control
 	if argv != nil {
 		c.argv = argv(control)
@@ -228,7 +249,7 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	// last line of stdout may be the result.
 	lastOut, lastErr := &lastLine{}, &lastLine{}
 	out := masker.NewWriter(outputOf(ctx))
-	cmd := isolate.Cmd{Argv: c.argv, Dir: c.settings.Dir, Prepare: c.prepare, Env: env,
+	cmd := isolate.Cmd{Argv: c.argv, Dir: c.settings.Dir, Private: []string{control}, Prepare: c.prepare, Env: env,
 		Output: out, Stdout: lastOut, Stderr: lastErr, Limits: limits, Grace: k.Grace}
 	if lease := sundial.LeaseOf(ctx); lease != nil {
 		// The child's supervisor kills its tree by the lease's deadline
@@ -268,7 +289,7 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	}
 	if res.ExitCode != 0 {
 		msg := describeEnd(res)
-		if b, err := os.ReadFile(env["SUNDIAL_ERROR"]); err == nil && len(b) > 0 {
+		if b, err := isolate.ReadChildFile(env["SUNDIAL_ERROR"], maxChildFile); err == nil && len(b) > 0 {
 			// Masked before it is cut: a cut through a value would
 			// leave its end unmasked.
 			msg += ":\n" + tail(masker.Mask(string(b)), 16<<10)
@@ -280,7 +301,9 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 		}
 		return nil, errors.New(msg)
 	}
-	if b, err := os.ReadFile(resultFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
+	if b, err := isolate.ReadChildFile(resultFile, maxChildFile); errors.Is(err, isolate.ErrTooLarge) {
+		return nil, fmt.Errorf("the file named by $SUNDIAL_RESULT is larger than %d MiB", maxChildFile>>20)
+	} else if err == nil && len(bytes.TrimSpace(b)) > 0 {
 		if !json.Valid(b) {
 			return nil, fmt.Errorf("the file named by $SUNDIAL_RESULT does not hold JSON: %q", tail(masker.Mask(string(b)), 200))
 		}
@@ -291,6 +314,9 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	}
 	return nil, nil
 }
+
+// maxChildFile bounds the result and error files a task writes.
+const maxChildFile = 8 << 20
 
 // followLease sends the lease's deadline to keepAlive at every renewal,
 // the newest only, until stop is closed.

@@ -153,11 +153,11 @@ func (k *Kinds) CheckScript(ctx context.Context, lang, name, source string) (war
 	if _, err := exec.LookPath(interp); err != nil {
 		return fmt.Sprintf("%s is not installed on this server: the script was stored unchecked, and runs on nodes without it will fail", interp), nil
 	}
-	dir, err := os.MkdirTemp("", "sundial-check-")
+	dir, remove, err := k.Runner.PrivateDir("check")
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	path := filepath.Join(dir, "script")
 	if err := os.WriteFile(path, []byte(source), 0o600); err != nil {
 		return "", err
@@ -174,7 +174,7 @@ func (k *Kinds) CheckScript(ctx context.Context, lang, name, source string) (war
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	var out strings.Builder
-	res, err := k.Runner.Run(ctx, isolate.Cmd{Argv: argv, Dir: dir, Output: &lockedWriter{w: &out}, Limits: k.Limits, Grace: time.Second})
+	res, err := k.Runner.Run(ctx, isolate.Cmd{Argv: argv, Dir: dir, Private: []string{dir}, Output: &lockedWriter{w: &out}, Limits: k.Limits, Grace: time.Second})
 	if err != nil {
 		return "", fmt.Errorf("checking the script: %w", err)
 	}

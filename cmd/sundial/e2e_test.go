@@ -63,14 +63,21 @@ var (
 // a new admin token.
 func serve(t *testing.T, dir string, firstStart bool, args ...string) *server {
 	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--poll-interval", "500ms"}, args...)...)
+	cmd.Env = append(os.Environ(), "SUNDIAL_TOKEN=", "SUNDIAL_SERVER=")
+	return serveCmd(t, dir, firstStart, cmd)
+}
+
+// serveCmd starts cmd, a `sundial serve` made ready but for its working
+// directory and its standard output and error, in dir.
+func serveCmd(t *testing.T, dir string, firstStart bool, cmd *exec.Cmd) *server {
+	t.Helper()
 	logs, err := os.CreateTemp(dir, "server-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--poll-interval", "500ms"}, args...)...)
 	cmd.Dir = dir
 	cmd.Stderr = logs
-	cmd.Env = append(os.Environ(), "SUNDIAL_TOKEN=", "SUNDIAL_SERVER=")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +303,12 @@ func TestTaskKindsEndToEnd(t *testing.T) {
 	const secret = "e2e-canary-secret-5150"
 	t.Setenv("SUNDIAL_SECRET_KEY", "q83vEgVKbBtRgx1nfEaJfJ7T3xEs9Y7rjyUkzQMY0rI=")
 	t.Setenv("SUNDIAL_CANARY", "server-canary-value")
-	project, _ := filepath.Abs("../../task/testdata/project")
+	// Tasks of a server started as root run as an unprivileged user: the
+	// project must be where that user may read it.
+	project := filepath.Join(sharedDir(t), "project")
+	if err := os.CopyFS(project, os.DirFS("../../task/testdata/project")); err != nil {
+		t.Fatal(err)
+	}
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"auth_ok": %v, "run": %q}`, r.Header.Get("Authorization") == "Bearer "+secret, r.Header.Get("X-Sundial-Run-Id"))

@@ -33,7 +33,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			pidFile := filepath.Join(dir, "task.pid")
+			pidFile := filepath.Join(sharedDir(t), "task.pid") // the task's user writes it
 			config := filepath.Join(dir, "sundial.yaml")
 			os.WriteFile(config, []byte(fmt.Sprintf(`shutdown_grace: 10m
 jobs:

@@ -12,6 +12,7 @@ import (
 func newServeCommand(env Env) *cobra.Command {
 	var (
 		configPath, db, addr, nodeID, logFormat, logLevel string
+		runAs, keyFile                                    string
 		scheduler, noAuth                                 bool
 		workers                                           int
 		queues                                            []string
@@ -69,6 +70,8 @@ once. SIGTERM or SIGINT stops claiming and lets running runs finish within
 			set("trusted-proxies", func() { cfg.TrustedProxies = trustedProxies })
 			set("session-idle-timeout", func() { cfg.Session.IdleTimeout = server.Duration(sessionIdle) })
 			set("session-max-age", func() { cfg.Session.MaxAge = server.Duration(sessionMaxAge) })
+			set("run-as", func() { cfg.RunAs = runAs })
+			set("secret-key-file", func() { cfg.SecretKeyFile = keyFile })
 			if f.Changed("lease-ttl") {
 				if err := server.CheckLeaseTTL("--lease-ttl", leaseTTL); err != nil {
 					return usageError{err}
@@ -90,6 +93,8 @@ once. SIGTERM or SIGINT stops claiming and lets running runs finish within
 	f.StringVar(&nodeID, "node-id", "", "this node's name in the store (env SUNDIAL_NODE_ID)")
 	f.StringVar(&logFormat, "log-format", "text", "text or json (env SUNDIAL_LOG_FORMAT)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SUNDIAL_LOG_LEVEL)")
+	f.StringVar(&runAs, "run-as", "", "user or user:group that tasks run as; a server started as root defaults to sundial, else nobody (env SUNDIAL_RUN_AS)")
+	f.StringVar(&keyFile, "secret-key-file", "", "file holding the key that seals secrets, instead of SUNDIAL_SECRET_KEY (env SUNDIAL_SECRET_KEY_FILE)")
 	grace, leaseTTL, poll = server.DefaultShutdownGrace, server.DefaultLeaseTTL, server.DefaultPollInterval
 	f.Var((*durationValue)(&grace), "shutdown-grace", "how long running runs may finish at shutdown (env SUNDIAL_SHUTDOWN_GRACE)")
 	f.Var((*durationValue)(&leaseTTL), "lease-ttl", "how long this node's runs stay its own without a renewal; a dead node's runs are retried at most lease-ttl + lease-ttl/3 after it stops (env SUNDIAL_LEASE_TTL)")

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,11 +51,55 @@ func newStatusCommand(env Env) *cobra.Command {
 				}
 				rows = append(rows, []string{n.ID, n.Host, strconv.Itoa(n.PID), queues, when(n.StartedAt), when(n.LastSeen)})
 			}
-			return table(env.Stdout, []string{"NODE", "HOST", "PID", "QUEUES", "STARTED", "LAST SEEN"}, rows)
+			if err := table(env.Stdout, []string{"NODE", "HOST", "PID", "QUEUES", "STARTED", "LAST SEEN"}, rows); err != nil {
+				return err
+			}
+			return factsTable(env.Stdout, st.Nodes)
 		},
 	}
 	cf.register(cmd)
 	return cmd
+}
+
+// knownFacts are the node facts shown first, in this order: how each node
+// confines its tasks (docs/security.md).
+var knownFacts = []string{"run_as", "landlock", "cgroup_limits", "non_dumpable"}
+
+// factsTable shows what the nodes say about themselves, one column per
+// fact, when any does.
+func factsTable(w io.Writer, nodes []sundial.Node) error {
+	var keys []string
+	for _, n := range nodes {
+		for k := range n.Facts {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	rank := func(k string) int {
+		if i := slices.Index(knownFacts, k); i >= 0 {
+			return i
+		}
+		return len(knownFacts)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a, b)) })
+	header := []string{"NODE"}
+	for _, k := range keys {
+		header = append(header, strings.ToUpper(strings.ReplaceAll(k, "_", " ")))
+	}
+	rows := make([][]string, 0, len(nodes))
+	for _, n := range nodes {
+		row := []string{n.ID}
+		for _, k := range keys {
+			row = append(row, cmp.Or(n.Facts[k], "-"))
+		}
+		rows = append(rows, row)
+	}
+	fmt.Fprintln(w, "\ntasks' isolation:")
+	return table(w, header, rows)
 }
 
 func newAuditCommand(env Env) *cobra.Command {

@@ -64,6 +64,12 @@ type Config struct {
 	Python task.Python `json:"python,omitzero"`
 	// Isolation bounds every child process of a task.
 	Isolation IsolationConfig `json:"isolation,omitzero"`
+	// RunAs is the user, "user" or "user:group", that tasks run as. A
+	// server started as root runs them as the user sundial where the
+	// host has one, else nobody (DefaultUsers), and never as root. A
+	// server started as another user cannot switch: its tasks run as
+	// that user, confined by Landlock (docs/security.md).
+	RunAs string `json:"run_as,omitempty"`
 	// OutputLimit bounds the output kept per run, in bytes (its tail).
 	// Default 1 MiB.
 	OutputLimit int `json:"output_limit,omitempty"`
@@ -98,8 +104,12 @@ type Config struct {
 	// Session says how long the web UI's sessions last.
 	Session SessionConfig `json:"session,omitzero"`
 
-	// SecretKey seals secrets; from SUNDIAL_SECRET_KEY only, never a file.
+	// SecretKey seals secrets; from SUNDIAL_SECRET_KEY only, never the
+	// config file.
 	SecretKey string `json:"-"`
+	// SecretKeyFile is a file that holds the key instead (readable by
+	// the server only).
+	SecretKeyFile string `json:"secret_key_file,omitempty"`
 
 	// File is the config file read, for errors ("" when none).
 	File string `json:"-"`
@@ -115,6 +125,23 @@ type IsolationConfig struct {
 	MemoryMB       uint64   `json:"memory_mb,omitempty"`
 	Pids           uint64   `json:"pids,omitempty"`
 	Grace          Duration `json:"grace,omitempty"`
+	// AcceptUnenforcedLimits accepts jobs that ask for limits this host
+	// cannot enforce (memory, pids without a delegated cgroup v2): their
+	// runs go without them, with a warning in their output. By default
+	// such jobs are refused when saved.
+	AcceptUnenforcedLimits bool `json:"accept_unenforced_limits,omitempty"`
+	// Landlock confines tasks with Linux Landlock where the kernel has
+	// it. Default true.
+	Landlock *bool `json:"landlock,omitempty"`
+	// Protect lists files and directories tasks must not reach (with
+	// Landlock), besides the database, the key file and the config file.
+	Protect []string `json:"protect,omitempty"`
+	// RunDir is where runs get their private directories. Default
+	// /run/sundial for root; for another user $RUNTIME_DIRECTORY/runs
+	// (systemd's RuntimeDirectory=), $XDG_RUNTIME_DIR/sundial, else the
+	// temporary directory. Outside the temporary directory, Landlock
+	// keeps each task out of the other runs' directories.
+	RunDir string `json:"run_dir,omitempty"`
 }
 
 // SessionConfig says how long the web UI's sessions last: a session
@@ -301,6 +328,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("SUNDIAL_PYTHON_APP_FACTORY", &c.Python.AppFactory)
 	str("SUNDIAL_PYTHON_VENV", &c.Python.Venv)
 	str("SUNDIAL_SECRET_KEY", &c.SecretKey)
+	str("SUNDIAL_SECRET_KEY_FILE", &c.SecretKeyFile)
+	str("SUNDIAL_RUN_AS", &c.RunAs)
+	str("SUNDIAL_RUN_DIR", &c.Isolation.RunDir)
 	str("SUNDIAL_SMTP_PASSWORD", &c.SMTP.Password)
 	str("SUNDIAL_TLS_CERT", &c.TLSCert)
 	str("SUNDIAL_TLS_KEY", &c.TLSKey)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -11,6 +12,9 @@ import (
 // must be gone when the tests end. Idle keep-alive connections of the
 // tests' own HTTP clients are not the servers'.
 func TestMain(m *testing.M) {
+	if os.Getenv(forgetHelperEnv) != "" {
+		os.Exit(forgetHelper())
+	}
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))

@@ -29,7 +29,6 @@ import (
 	"github.com/sundialhq/sundial/internal/secrets"
 	"github.com/sundialhq/sundial/internal/webui"
 	"github.com/sundialhq/sundial/task"
-	"github.com/sundialhq/sundial/task/isolate"
 )
 
 // Options are what a server gets from the process that runs it.
@@ -59,11 +58,15 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	var key []byte
-	if cfg.SecretKey != "" {
-		if key, err = secrets.ParseKey(cfg.SecretKey); err != nil {
-			return err
-		}
+	// Secrets read from the environment leave it before any child
+	// starts; then no process of this user may read this one's memory.
+	if err := forgetSecretEnv(); err != nil {
+		log.Warn("could not overwrite the secrets in this process's initial environment (/proc/PID/environ)", "err", err)
+	}
+	dumpable := nonDumpable()
+	key, err := loadKey(cfg)
+	if err != nil {
+		return err
 	}
 	if err := notify.ValidateAll(cfg.Notify, "notify"); err != nil {
 		return fmt.Errorf("config %s: %w", cfg.File, err)
@@ -95,6 +98,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		}
 	})
 	defer closeStoreBounded()
+	iso, err := newIsolation(cfg, sqlitePath(cfg.DB), dumpable, log)
+	if err != nil {
+		return err
+	}
 	m := newMetrics()
 	nodeID := cfg.NodeID
 	if nodeID == "" {
@@ -110,6 +117,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		NodeID:      nodeID,
 		Queues:      cfg.Queues,
 		Version:     opts.Version,
+		NodeFacts:   iso.facts,
 		Retention:   sundial.Retention{MaxAge: time.Duration(cfg.Retention.MaxAge), PerJob: cfg.Retention.PerJob},
 		OutputLimit: cfg.OutputLimit,
 	})
@@ -126,12 +134,8 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := s.Register("echo", task.Echo); err != nil {
 		return err
 	}
-	iso := cfg.Isolation
-	kinds := &task.Kinds{
-		Runner: &isolate.Runner{Cgroup: isolate.DetectCgroup("")},
-		Limits: isolate.Limits{CPUSeconds: iso.CPUSeconds, AddressSpace: iso.AddressSpaceMB << 20, OpenFiles: iso.OpenFiles,
-			Processes: iso.Processes, MemoryBytes: iso.MemoryMB << 20, Pids: iso.Pids},
-		Grace: time.Duration(iso.Grace), Python: cfg.Python, Scripts: records, Secrets: vault,
+	kinds := &task.Kinds{Runner: iso.runner, Limits: iso.limits,
+		Grace: time.Duration(cfg.Isolation.Grace), Python: cfg.Python, Scripts: records, Secrets: vault,
 	}
 	if err := kinds.Register(s); err != nil {
 		return err
@@ -240,7 +244,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	log.Info("shutting down: no new claims; waiting for running runs", "grace", grace, "running", s.Status().InFlight)
 	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	schedulerBound := grace + time.Duration(iso.Grace) + schedulerStopBound
+	schedulerBound := grace + time.Duration(cfg.Isolation.Grace) + schedulerStopBound
 	stopped := within(schedulerBound, func() {
 		if err := s.Shutdown(graceCtx); err != nil {
 			log.Warn("shutdown grace over: running runs were cancelled", "grace", grace)

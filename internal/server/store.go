@@ -34,7 +34,7 @@ func OpenStore(ctx context.Context, dsn string) (st sundial.Store, adm admin.Sto
 		}
 		return s, sqlstore.NewAdmin(s.Store), func() { s.Close(); pool.Close() }, nil
 	default:
-		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+		path := sqlitePath(dsn)
 		if path == "" {
 			return nil, nil, nil, fmt.Errorf("db %q: give a file, such as sqlite:./sundial.db", dsn)
 		}
@@ -44,6 +44,14 @@ func OpenStore(ctx context.Context, dsn string) (st sundial.Store, adm admin.Sto
 		}
 		return s, sqlstore.NewAdmin(s.Store), func() { s.Close() }, nil
 	}
+}
+
+// sqlitePath is the file of a SQLite DSN; "" for PostgreSQL.
+func sqlitePath(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return ""
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
 }
 
 // RedactDSN hides a DSN's password, for logs and errors.

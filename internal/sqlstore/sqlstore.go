@@ -137,9 +137,10 @@ var queries = map[string]string{
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?, exit_status = ?
 		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ? AND status IN ('pending', 'running') AND COALESCE(incarnation, '') = ?`,
 	"runKey": `SELECT job_id, scheduled_at, attempt FROM sundial_runs WHERE id = ?`,
-	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen, incarnation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen, incarnation, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
-		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen, incarnation = excluded.incarnation`,
+		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen, incarnation = excluded.incarnation,
+		facts = excluded.facts`,
 	"beatNode": `UPDATE sundial_nodes SET last_seen = ? WHERE id = ?`,
 	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND incarnation = ? AND status IN ('pending', 'running')
 		AND id IN ({ids}) RETURNING id, cancel_requested`,
@@ -153,7 +154,7 @@ var queries = map[string]string{
 			error = CASE WHEN status IN ('queued', 'scheduled') THEN 'canceled on request before it started' ELSE error END,
 			status = CASE WHEN status IN ('queued', 'scheduled') THEN 'canceled' ELSE status END
 		WHERE id = ? AND status IN ('queued', 'scheduled', 'pending', 'running')`,
-	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen, incarnation FROM sundial_nodes ORDER BY id`,
+	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen, incarnation, facts FROM sundial_nodes ORDER BY id`,
 	"getRun":     `SELECT ` + runCols + ` FROM sundial_runs WHERE id = ?`,
 	"firstQueue": `SELECT id FROM sundial_runs WHERE job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
 	"promote":    `UPDATE sundial_runs SET status = 'scheduled', not_before = ? WHERE id = ?`,
@@ -897,13 +898,17 @@ func (s *Store) RegisterNode(ctx context.Context, n sundial.Node, now time.Time)
 	if err != nil {
 		return nil, err
 	}
+	facts, err := jsonText(n.Facts, len(n.Facts) == 0)
+	if err != nil {
+		return nil, err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, s.q["upsertNode"], n.ID, n.Host, n.PID, n.Version, queues,
-		micros(n.StartedAt), micros(n.LastSeen), n.Incarnation); err != nil {
+		micros(n.StartedAt), micros(n.LastSeen), n.Incarnation, facts); err != nil {
 		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
 	}
 	orphans, err := s.reap(ctx, tx, now, func(r sundial.Run) string {
@@ -1052,14 +1057,19 @@ func (s *Store) ListNodes(ctx context.Context) ([]sundial.Node, error) {
 	var out []sundial.Node
 	for rows.Next() {
 		var n sundial.Node
-		var queues sql.NullString
+		var queues, facts sql.NullString
 		var started, seen sql.NullInt64
-		if err := rows.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &queues, &started, &seen, &n.Incarnation); err != nil {
+		if err := rows.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &queues, &started, &seen, &n.Incarnation, &facts); err != nil {
 			return nil, fmt.Errorf("%s: list nodes: %w", s.d.Name, err)
 		}
 		if queues.Valid {
 			if err := json.Unmarshal([]byte(queues.String), &n.Queues); err != nil {
 				return nil, fmt.Errorf("%s: node %q: queues: %w", s.d.Name, n.ID, err)
+			}
+		}
+		if facts.Valid {
+			if err := json.Unmarshal([]byte(facts.String), &n.Facts); err != nil {
+				return nil, fmt.Errorf("%s: node %q: facts: %w", s.d.Name, n.ID, err)
 			}
 		}
 		n.StartedAt, n.LastSeen = fromMicros(started), fromMicros(seen)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -514,7 +515,7 @@ func (e *runEntry) setIndex(i int) { e.index = i }
 func (s *Store) RegisterNode(_ context.Context, node sundial.Node, now time.Time) ([]sundial.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	node.Queues = slices.Clone(node.Queues)
+	node.Queues, node.Facts = slices.Clone(node.Queues), maps.Clone(node.Facts)
 	s.nodes[node.ID] = node
 	var out []sundial.Run
 	for _, e := range s.runs {
@@ -619,7 +620,7 @@ func (s *Store) ListNodes(context.Context) ([]sundial.Node, error) {
 	defer s.mu.Unlock()
 	out := make([]sundial.Node, 0, len(s.nodes))
 	for _, n := range s.nodes {
-		n.Queues = slices.Clone(n.Queues)
+		n.Queues, n.Facts = slices.Clone(n.Queues), maps.Clone(n.Facts)
 		out = append(out, n)
 	}
 	slices.SortFunc(out, func(a, b sundial.Node) int { return cmp.Compare(a.ID, b.ID) })

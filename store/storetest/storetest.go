@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -696,7 +697,7 @@ func testNodes(t *testing.T, s sundial.Store) {
 	ctx := context.Background()
 	for _, id := range []string{"b", "a"} {
 		if _, err := s.RegisterNode(ctx, sundial.Node{ID: id, Incarnation: id + "-1", Host: "h-" + id, PID: 42, Version: "v1", Queues: []string{"q"},
-			StartedAt: t0, LastSeen: t0}, t0); err != nil {
+			StartedAt: t0, LastSeen: t0, Facts: map[string]string{"run_as": "nobody (65534:65534)", "landlock": "abi 7"}}, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -714,11 +715,18 @@ func testNodes(t *testing.T, s sundial.Store) {
 	if len(nodes) != 2 || nodes[0].ID != "a" || nodes[1].ID != "b" {
 		t.Fatalf("ListNodes = %+v", nodes)
 	}
-	if a := nodes[0]; a.Host != "h-a" || a.PID != 42 || a.Version != "v1" || len(a.Queues) != 1 || !a.LastSeen.Equal(t0.Add(time.Minute)) {
+	if a := nodes[0]; a.Host != "h-a" || a.PID != 42 || a.Version != "v1" || len(a.Queues) != 1 || !a.LastSeen.Equal(t0.Add(time.Minute)) ||
+		!maps.Equal(a.Facts, map[string]string{"run_as": "nobody (65534:65534)", "landlock": "abi 7"}) {
 		t.Errorf("node a = %+v", a)
 	}
-	if b := nodes[1]; b.PID != 43 || b.Version != "v2" || len(b.Queues) != 0 || !b.StartedAt.Equal(t0.Add(time.Hour)) || b.Incarnation != "b-2" {
+	// Facts are the incarnation's: a restart without them has none.
+	if b := nodes[1]; b.PID != 43 || b.Version != "v2" || len(b.Queues) != 0 || !b.StartedAt.Equal(t0.Add(time.Hour)) || b.Incarnation != "b-2" || len(b.Facts) != 0 {
 		t.Errorf("node b after re-registering = %+v", b)
+	}
+	// The store keeps its own copy of the facts.
+	nodes[0].Facts["landlock"] = "changed"
+	if again, _ := s.ListNodes(ctx); again[0].Facts["landlock"] != "abi 7" {
+		t.Errorf("facts changed through a listed node: %+v", again[0].Facts)
 	}
 }
 

@@ -56,3 +56,18 @@ func BenchmarkRunBinary(b *testing.B) {
 	}
 	benchRun(b, &Runner{Shim: []string{bin, ShimArg}}, Cmd{Argv: []string{"/bin/true"}})
 }
+
+// BenchmarkRunConfined: as a server runs tasks: as another user (when
+// root), with Landlock keeping them from a database file (where the
+// kernel has it) and a private working directory.
+func BenchmarkRunConfined(b *testing.B) {
+	r := &Runner{Landlock: true, Protect: []string{b.TempDir() + "/sundial.db"}}
+	if os.Geteuid() == 0 {
+		u, err := DefaultUser()
+		if err != nil {
+			b.Skip(err)
+		}
+		r.User = &u
+	}
+	benchRun(b, r, Cmd{Argv: []string{"/bin/true"}, Limits: Limits{OpenFiles: 1024}})
+}

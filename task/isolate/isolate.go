@@ -15,9 +15,13 @@
 // keep a run alive past its lease.
 //
 // Besides: a scrubbed environment; resource limits set before the task
-// starts, never in the server; cgroup v2 limits where the host allows; a
-// fresh working directory per run; output captured through a writer the
-// caller bounds. Linux only.
+// starts, never in the server, and a task refused rather than run
+// without a limit it asks for (ErrUnenforced); cgroup v2 limits where
+// the host allows; a fresh working directory per run, private to it;
+// another user for the task (Runner.User) and Linux Landlock
+// (Runner.Landlock), so that it cannot reach the server's files, its
+// process or other runs; output captured through a writer the caller
+// bounds. Linux only.
 package isolate
 
 import (
@@ -63,8 +67,8 @@ type Limits struct {
 	OpenFiles uint64 `json:"open_files,omitempty"`
 	// Processes of the user (RLIMIT_NPROC); not enforced for root.
 	Processes uint64 `json:"processes,omitempty"`
-	// MemoryBytes and Pids are cgroup v2 limits (memory.max, pids.max),
-	// applied when the Runner has a cgroup.
+	// MemoryBytes and Pids are cgroup v2 limits (memory.max, pids.max):
+	// a Runner without a cgroup cannot enforce them (Unenforceable).
 	MemoryBytes uint64 `json:"memory_bytes,omitempty"`
 	Pids        uint64 `json:"pids,omitempty"`
 }
@@ -77,9 +81,13 @@ var BaseEnv = []string{"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER
 type Cmd struct {
 	// Argv is the program and its arguments; no shell is involved.
 	Argv []string
-	// Dir is the working directory; empty means a fresh temporary one,
-	// removed after the run.
+	// Dir is the working directory; empty means a fresh one of the run's
+	// own (see Private), removed after the run.
 	Dir string
+	// Private are directories made by Runner.PrivateDir that the child
+	// gets to itself: they are made over to the task's user after
+	// Prepare, and Landlock lets it reach them.
+	Private []string
 	// Prepare, when set, runs with the working directory before the start
 	// (to write a script into it, say).
 	Prepare func(dir string) error
@@ -150,10 +158,34 @@ type Runner struct {
 	// NoShell makes the supervisor set every limit through the Go shim,
 	// never /bin/sh.
 	NoShell bool
+	// User, when set, is who tasks run as; the supervisor keeps this
+	// process's identity, which must be allowed to switch (root).
+	User *User
+	// Landlock confines each task with Linux Landlock where the kernel
+	// has it (DetectLandlock): it cannot reach anything under Protect,
+	// and cannot signal or trace processes outside its sandbox — this
+	// one, other runs' tasks. A kernel without Landlock runs tasks
+	// without it.
+	Landlock bool
+	// Protect are files and directories tasks must not read, write or
+	// list, with Landlock: the database, the key file.
+	Protect []string
+	// RunDir is where runs get their private directories (PrivateDir);
+	// default os.TempDir(). Listed in Protect, it is hidden from each
+	// task but for the run's own directories.
+	RunDir string
+	// AcceptUnenforced runs a child whose limits this Runner cannot
+	// enforce (Unenforceable) with a warning in its output, rather than
+	// refusing it with ErrUnenforced.
+	AcceptUnenforced bool
 }
 
 // ErrStart wraps failures to start a child at all.
 var ErrStart = errors.New("could not start the task's process")
+
+// ErrUnenforced is wrapped by Run's error when the child asks for a limit
+// that the Runner cannot enforce and AcceptUnenforced is not set.
+var ErrUnenforced = errors.New("a limit cannot be enforced on this host")
 
 // ErrFenced is Run's error when the keep-alive deadline passed and the
 // child's tree was killed for it (or, with a past Cmd.Deadline, never
@@ -190,18 +222,46 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 			return Result{Fenced: true}, ErrFenced
 		}
 	}
-	dir := c.Dir
+	out := c.Output
+	if out == nil {
+		out = io.Discard
+	}
+	if bad := r.Unenforceable(c.Limits); len(bad) > 0 {
+		if !r.AcceptUnenforced {
+			return Result{}, fmt.Errorf("%w: %w", ErrStart, unenforcedError{bad[0]})
+		}
+		for _, u := range bad {
+			fmt.Fprintf(out, "[sundial: warning: %s; the server accepts unenforced limits, so the task runs without it]\n", u)
+		}
+	}
+	dir, private := c.Dir, c.Private
 	if dir == "" {
-		tmp, err := os.MkdirTemp("", "sundial-run-")
+		tmp, remove, err := r.PrivateDir("run")
 		if err != nil {
 			return Result{}, fmt.Errorf("%w: working directory: %v", ErrStart, err)
 		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+		defer remove()
+		dir, private = tmp, append([]string{tmp}, private...)
 	}
 	if c.Prepare != nil {
 		if err := c.Prepare(dir); err != nil {
 			return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
+		}
+	}
+	for _, p := range private {
+		if err := r.handOver(p); err != nil {
+			return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
+		}
+	}
+	var ruleset *os.File
+	var rulesetFlags uint32
+	if r.Landlock {
+		var err error
+		if ruleset, rulesetFlags, err = landlockRuleset(r.Protect, private); err != nil {
+			return Result{}, fmt.Errorf("%w: landlock: %v", ErrStart, err)
+		}
+		if ruleset != nil {
+			defer ruleset.Close()
 		}
 	}
 	cg := ""
@@ -218,6 +278,12 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	spec := shim.Spec{CPUSeconds: c.Limits.CPUSeconds, AddressSpace: c.Limits.AddressSpace, OpenFiles: c.Limits.OpenFiles,
 		Processes: c.Limits.Processes, Cgroup: cg, Grace: grace, Deadline: deadline, NoShell: r.NoShell}
+	if r.User != nil {
+		spec.User, spec.UID, spec.GID = true, r.User.UID, r.User.GID
+	}
+	if ruleset != nil {
+		spec.Landlock, spec.LandlockFlags = true, rulesetFlags
+	}
 	var cmd *exec.Cmd
 	if len(r.Shim) > 0 {
 		cmd = exec.Command(r.Shim[0], append(append([]string{}, r.Shim[1:]...), spec.Args(c.Argv)...)...)
@@ -250,6 +316,9 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd.Dir = dir
 	cmd.Env = r.env(c.Env, dir)
 	cmd.ExtraFiles = []*os.File{theirs}
+	if ruleset != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ruleset) // shim.LandlockFD
+	}
 	// Its own process group keeps terminal signals meant for the server
 	// away from it. Pdeathsig is a second way to learn of the server's
 	// death (the kernel sends it when the thread that forked the
@@ -259,10 +328,6 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	// The child writes to pipes whose readers are ours, so that Wait
 	// returns when the supervisor exits, and the supervisor leaves no
 	// descendant that could still hold a pipe.
-	out := c.Output
-	if out == nil {
-		out = io.Discard
-	}
 	var writers []*os.File
 	var copies sync.WaitGroup
 	pipe := func(dst io.Writer) (*os.File, error) {
@@ -313,6 +378,9 @@ func (r *Runner) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	closeWriters()
 	theirs.Close()
+	if ruleset != nil {
+		ruleset.Close()
+	}
 
 	// What the supervisor says: the task's pid (its process group), then
 	// how the task ended.
@@ -418,7 +486,17 @@ func (r *Runner) env(extra map[string]string, dir string) []string {
 	}
 	var env []string
 	for _, name := range BaseEnv {
-		if v := getenv(name); v != "" {
+		v := getenv(name)
+		if u := r.User; u != nil {
+			// The task's user's own, not the server's.
+			switch name {
+			case "HOME":
+				v = u.Home
+			case "USER", "LOGNAME":
+				v = u.Name
+			}
+		}
+		if v != "" {
 			env = append(env, name+"="+v)
 		}
 	}

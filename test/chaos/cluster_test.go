@@ -54,6 +54,12 @@ func newCluster(t *testing.T, dir, db string, extra []string) *cluster {
 	if err := os.MkdirAll(c.witness, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The tasks of a server started as root run as an unprivileged user,
+	// who must reach the witness files and the runs' directories.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		os.Chmod(d, 0o755)
+	}
+	os.Chmod(c.witness, 0o777)
 	t.Cleanup(c.cleanup)
 	return c
 }
@@ -80,7 +86,7 @@ func (c *cluster) start(slot, node string) *replica {
 		"--poll-interval", pollInterval.String(), "--shutdown-grace", "5s", "--workers", "16"}, c.extra...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Dir = c.dir
-	s.cmd.Env = append(scrubbedEnv(), "TMPDIR="+tmp)
+	s.cmd.Env = append(scrubbedEnv(), "TMPDIR="+tmp, "SUNDIAL_RUN_DIR="+tmp) // a task's directory names its server
 	s.cmd.Stderr = logs
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := s.cmd.StdoutPipe()

@@ -610,12 +610,16 @@ document.addEventListener("click", async (e) => {
 // ---------- job detail ----------
 
 async function jobPage(id) {
-  const [job, runs] = await Promise.all([get("/jobs/" + encodeURIComponent(id)), get("/runs?limit=50&job_id=" + encodeURIComponent(id))]);
+  const [job, runs, status] = await Promise.all([get("/jobs/" + encodeURIComponent(id)), get("/runs?limit=50&job_id=" + encodeURIComponent(id)), get("/status")]);
+  // Limits a node cannot enforce: the server accepted the job anyway (isolation.accept_unenforced_limits).
+  const limits = ["memory_bytes", "pids"].filter((k) => job.args?.limits?.[k]);
+  const lax = status.nodes.filter((n) => (n.facts?.cgroup_limits || "enforced") !== "enforced").map((n) => n.id);
   const ended = runs.runs.filter((r) => !["queued", "scheduled", "pending", "running"].includes(r.status));
   const ok = ended.filter((r) => r.status === "succeeded").length;
   const durations = ended.map(runMs).filter((x) => x != null).reverse();
   main().innerHTML = `
     <div class="head"><h1>${h(job.name || job.id)}</h1><div class="actions">${jobActions(job)}${can("operator") ? `<a class="button" id="backfill-link" href="#/jobs/${encodeURIComponent(job.id)}/backfill">${h(t("action.backfill"))}</a>` : ""}</div></div>
+    ${limits.length && lax.length ? `<div class="error-box" role="alert">${h(t("job.unenforced", { limits: limits.join(", "), nodes: lax.join(", ") }))}</div>` : ""}
     <div class="grid2">
       <section class="card"><h2>${h(t("job.settings"))}</h2>
         <dl class="kv">
@@ -1194,6 +1198,9 @@ async function nodesPage() {
   for (const r of running.runs) inflight[r.node] = (inflight[r.node] || 0) + 1;
   // Durations come as Go duration strings ("15s", "-1.5s", "1m30s").
   const ns = (d) => d || "0s";
+  // What each node says about itself, such as how it confines its tasks.
+  const known = ["run_as", "landlock", "cgroup_limits", "non_dumpable"];
+  const facts = (n) => Object.entries(n.facts || {}).map(([k, v]) => `${h(known.includes(k) ? t("fact." + k) : k)}: ${h(v)}`).join("<br>");
   main().innerHTML = `
     <h1>${h(t("nav.nodes"))}</h1>
     <section class="card" id="scheduler"><h2>${h(t("sched.title"))}</h2>
@@ -1202,8 +1209,8 @@ async function nodesPage() {
     </section>
     <p class="muted">${h(t("nodes.this", { node: status.node.node }))} · ${h(status.scheduling ? t("nodes.scheduling") : t("nodes.apionly"))} · ${h(t("nodes.lease", { ttl: ns(status.node.lease_ttl), offset: ns(status.node.clock_offset) }))}</p>
     ${status.node.clock_skewed ? `<div class="error-box" role="alert">${h(t("nodes.skewed", { offset: ns(status.node.clock_offset) }))}</div>` : ""}
-    <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.node"))}</th><th>${h(t("col.host"))}</th><th>PID</th><th>${h(t("col.version"))}</th><th>${h(t("col.queues"))}</th><th>${h(t("col.started"))}</th><th>${h(t("col.lastseen"))}</th><th>${h(t("col.inflight"))}</th></tr></thead>
-    <tbody>${status.nodes.map((n) => `<tr><td><code>${h(n.id)}</code></td><td>${h(n.host)}</td><td>${n.pid}</td><td>${h(n.version)}</td><td>${h((n.queues || []).join(", ") || t("nodes.allqueues"))}</td><td>${h(fmtTime(n.started_at))}</td><td>${h(fromNow(n.last_seen))}</td><td>${inflight[n.id] || 0}</td></tr>`).join("")}</tbody></table></div>`;
+    <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.node"))}</th><th>${h(t("col.host"))}</th><th>PID</th><th>${h(t("col.version"))}</th><th>${h(t("col.queues"))}</th><th>${h(t("col.started"))}</th><th>${h(t("col.lastseen"))}</th><th>${h(t("col.inflight"))}</th><th>${h(t("col.isolation"))}</th></tr></thead>
+    <tbody>${status.nodes.map((n) => `<tr><td><code>${h(n.id)}</code></td><td>${h(n.host)}</td><td>${n.pid}</td><td>${h(n.version)}</td><td>${h((n.queues || []).join(", ") || t("nodes.allqueues"))}</td><td>${h(fmtTime(n.started_at))}</td><td>${h(fromNow(n.last_seen))}</td><td>${inflight[n.id] || 0}</td><td class="muted">${facts(n)}</td></tr>`).join("")}</tbody></table></div>`;
   return { refresh: nodesPage };
 }
 

@@ -3,7 +3,7 @@
 //
 // Its init takes over a binary started with Arg, and the supervisor's
 // start is on every run's path, so the package imports only what the
-// runtime initialises first (os, os/signal, syscall, time): the linker
+// runtime initialises first (os, os/signal, runtime, syscall, time): the linker
 // orders package initialisation by import path among the packages whose
 // imports are done, and an import such as strings or strconv, which
 // sorts late, would let most of a large binary's packages initialise
@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -49,9 +50,23 @@ type Spec struct {
 	// NoShell sets every limit through the Go shim, never /bin/sh.
 	NoShell bool
 	// Exec makes the shim a trampoline, not a supervisor: it joins the
-	// cgroup, sets the limits on itself and executes the program.
+	// cgroup, sets the limits on itself, becomes the user and executes
+	// the program.
 	Exec bool
+	// User runs the task as UID and GID, without supplementary groups;
+	// the supervisor keeps the server's identity, so that it can still
+	// kill the task's tree and manage its cgroup.
+	User     bool
+	UID, GID uint32
+	// Landlock confines the task with the Landlock ruleset that the
+	// supervisor finds on its LandlockFD, enforced with these flags.
+	Landlock      bool
+	LandlockFlags uint32
 }
+
+// LandlockFD is the supervisor's descriptor of the task's Landlock
+// ruleset.
+const LandlockFD = 4
 
 // Args returns the shim's arguments, those after Arg, that run argv
 // under s.
@@ -73,6 +88,12 @@ func (s Spec) Args(argv []string) []string {
 	}
 	if s.Exec {
 		a = append(a, "exec")
+	}
+	if s.User {
+		a = append(a, "user="+utoa(uint64(s.UID))+":"+utoa(uint64(s.GID)))
+	}
+	if s.Landlock {
+		a = append(a, "landlock="+utoa(uint64(s.LandlockFlags)))
 	}
 	if s.Cgroup != "" {
 		a = append(a, "cgroup="+s.Cgroup)
@@ -110,6 +131,20 @@ func parse(args []string) (Spec, []string, bool) {
 			s.Exec = true
 		case "cgroup":
 			s.Cgroup = value
+		case "user":
+			uid, gid, _ := cut(value, ':')
+			var u, g uint64
+			u, ok = atou(uid)
+			if ok {
+				g, ok = atou(gid)
+			}
+			ok = ok && u <= math.MaxUint32 && g <= math.MaxUint32
+			s.User, s.UID, s.GID = true, uint32(u), uint32(g)
+		case "landlock":
+			var f uint64
+			f, ok = atou(value)
+			ok = ok && f <= math.MaxUint32
+			s.Landlock, s.LandlockFlags = true, uint32(f)
 		default:
 			ok = false
 		}
@@ -167,8 +202,12 @@ func warn(parts ...string) {
 	os.Stderr.WriteString(line + "\n")
 }
 
-// trampoline joins the cgroup, sets the limits and executes argv.
+// trampoline joins the cgroup, sets the limits, becomes the user and
+// executes argv.
 func trampoline(spec Spec, argv []string) int {
+	// The identity it takes is this thread's, and the program is executed
+	// from it: other threads end with the exec.
+	runtime.LockOSThread()
 	if spec.Cgroup != "" {
 		if err := os.WriteFile(spec.Cgroup+"/cgroup.procs", []byte("0"), 0); err != nil {
 			warn("sundial shim: join cgroup: ", err.Error())
@@ -189,13 +228,44 @@ func trampoline(spec Spec, argv []string) int {
 			return 2
 		}
 	}
-	path, code := lookPath(argv[0])
+	if spec.User {
+		if err := becomeUser(spec.UID, spec.GID); err != nil {
+			warn("sundial shim: become uid ", utoa(uint64(spec.UID)), " gid ", utoa(uint64(spec.GID)), ": ", err.Error())
+			return 2
+		}
+	}
+	path, code := lookPath(argv[0], nil)
 	if code != 0 {
 		return code
 	}
 	err := syscall.Exec(path, argv, os.Environ())
 	warn("sundial: cannot execute ", path, ": ", err.Error())
 	return 126
+}
+
+// becomeUser gives the calling thread the user's identity for good (real,
+// effective and saved IDs), without supplementary groups.
+func becomeUser(uid, gid uint32) error {
+	for _, call := range [...]struct{ trap, arg uintptr }{{syscall.SYS_SETGROUPS, 0}, {syscall.SYS_SETGID, uintptr(gid)}, {syscall.SYS_SETUID, uintptr(uid)}} {
+		if _, _, e := syscall.RawSyscall(call.trap, call.arg, 0, 0); e != 0 {
+			return e
+		}
+	}
+	return nil
+}
+
+// confine enforces the Landlock ruleset on LandlockFD on the calling
+// thread, which then forks the task: the task, and all it starts, are
+// confined; the supervisor's other threads are not.
+func confine(flags uint32) error {
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0, 0, 0, 0); e != 0 {
+		return e
+	}
+	if _, _, e := syscall.RawSyscall(sysLandlockRestrictSelf, LandlockFD, uintptr(flags), 0); e != 0 {
+		return e
+	}
+	syscall.Close(LandlockFD)
+	return nil
 }
 
 // setLimit sets both the soft and the hard limit, so that the task
@@ -206,10 +276,13 @@ func setLimit(resource int, v uint64) error {
 
 // lookPath finds a program as a shell would (PATH from the environment,
 // an empty entry meaning the working directory), or says why not and
-// returns the exit code for it.
-func lookPath(name string) (string, int) {
+// returns the exit code for it. With user, it finds what that user may
+// execute, as the user's shell would: a directory of the server's own on
+// PATH is passed over.
+func lookPath(name string, user *syscall.Credential) (string, int) {
+	ok := func(p string) bool { return executable(p) && (user == nil || executableBy(p, user.Uid, user.Gid)) }
 	if _, _, slash := cut(name, '/'); slash {
-		if executable(name) {
+		if ok(name) {
 			return name, 0
 		}
 	} else {
@@ -219,7 +292,7 @@ func lookPath(name string) (string, int) {
 			if dir == "" {
 				dir = "."
 			}
-			if p := dir + "/" + name; executable(p) {
+			if p := dir + "/" + name; ok(p) {
 				return p, 0
 			}
 		}
@@ -234,6 +307,31 @@ func executable(path string) bool {
 		return false
 	}
 	return syscall.Access(path, 1 /* X_OK */) == nil
+}
+
+// executableBy reports whether uid and gid (without supplementary
+// groups) may execute path, by the permission bits of the file and of
+// each directory on the way to it (ACLs aside).
+func executableBy(path string, uid, gid uint32) bool {
+	may := func(p string) bool {
+		var st syscall.Stat_t
+		if syscall.Stat(p, &st) != nil {
+			return false
+		}
+		switch {
+		case st.Uid == uid:
+			return st.Mode&0o100 != 0
+		case st.Gid == gid:
+			return st.Mode&0o010 != 0
+		}
+		return st.Mode&0o001 != 0
+	}
+	for i := 1; i < len(path); i++ {
+		if path[i] == '/' && !may(path[:i]) {
+			return false
+		}
+	}
+	return may(path)
 }
 
 // supervisor is the state of one supervised task.
@@ -255,7 +353,13 @@ func supervise(spec Spec, argv []string) int {
 	// Only stdin, stdout and stderr reach the task: not the control
 	// socket, nor what the server inherited without close-on-exec.
 	closeOnExecFrom(3)
+	// The task is started from this thread (see confine), and only this
+	// goroutine runs on it.
+	runtime.LockOSThread()
 	s := &supervisor{ctl: os.NewFile(3, "sundial-control"), self: os.Getpid(), ppid: os.Getppid(), cgroup: spec.Cgroup}
+	// Another run's task, of the same user, cannot read this process's
+	// memory or environment (/proc/PID/environ, ptrace).
+	syscall.RawSyscall(syscall.SYS_PRCTL, prSetDumpable, 0, 0)
 	// Orphans of the task (setsid, double fork) become our children.
 	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
 		warn("sundial shim: cannot become a subreaper: ", e.Error())
@@ -266,6 +370,12 @@ func supervise(spec Spec, argv []string) int {
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 
+	if spec.Landlock {
+		if err := confine(spec.LandlockFlags); err != nil {
+			warn("sundial shim: cannot confine the task with Landlock: ", err.Error())
+			return s.report(2)
+		}
+	}
 	if code := s.start(spec, argv); code != 0 {
 		return s.report(code)
 	}
@@ -355,8 +465,12 @@ func (s *supervisor) start(spec Spec, argv []string) int {
 	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2},
 		// Should the supervisor die first, the task dies with it.
 		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}}
+	var user *syscall.Credential
+	if spec.User {
+		user = &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: []uint32{}}
+	}
 	if spec.CPUSeconds == 0 && spec.AddressSpace == 0 && spec.Processes == 0 && (spec.OpenFiles == 0 || spec.OpenFiles >= supervisorFiles) {
-		path, code := lookPath(argv[0])
+		path, code := lookPath(argv[0], user)
 		if code != 0 {
 			return code
 		}
@@ -366,6 +480,7 @@ func (s *supervisor) start(spec Spec, argv []string) int {
 				return 2
 			}
 		}
+		attr.Sys.Credential = user
 		if spec.Cgroup == "" {
 			return s.forkExec(path, argv, attr)
 		}
@@ -383,12 +498,16 @@ func (s *supervisor) start(spec Spec, argv []string) int {
 		// a test's plain directory): the trampoline joins it instead.
 	}
 	var tramp []string
-	if spec.Processes > 0 || spec.NoShell {
+	// A shell started as the task's user could not join the cgroup: the
+	// Go shim joins it first, then becomes the user.
+	if spec.Processes > 0 || spec.NoShell || (user != nil && spec.Cgroup != "") {
 		t := Spec{CPUSeconds: spec.CPUSeconds, AddressSpace: spec.AddressSpace, OpenFiles: spec.OpenFiles, Processes: spec.Processes,
-			Cgroup: spec.Cgroup, Exec: true}
+			Cgroup: spec.Cgroup, Exec: true, User: spec.User, UID: spec.UID, GID: spec.GID}
 		tramp = append([]string{"/proc/self/exe", Arg}, t.Args(argv)...)
+		attr.Sys.Credential = nil
 	} else {
 		tramp = append([]string{"/bin/sh", "-c", shellScript(spec), "sundial-shim"}, argv...)
+		attr.Sys.Credential = user
 	}
 	return s.forkExec(tramp[0], tramp, attr)
 }
@@ -566,8 +685,16 @@ func ParseReport(line string) (r Report, ok bool) {
 	return Report{Code: n[0], Signal: n[1], Fenced: n[2] == 1, Strays: n[3], Lingering: n[4]}, true
 }
 
-// prSetChildSubreaper is PR_SET_CHILD_SUBREAPER.
-const prSetChildSubreaper = 36
+// prctl(2) options.
+const (
+	prSetDumpable       = 4
+	prSetChildSubreaper = 36
+	prSetNoNewPrivs     = 38
+)
+
+// sysLandlockRestrictSelf is landlock_restrict_self(2), the same number
+// on every architecture.
+const sysLandlockRestrictSelf = 446
 
 // rlimitNproc is RLIMIT_NPROC, which package syscall does not name on
 // every platform.
