@@ -233,6 +233,9 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	for name, v := range identity(run) {
 		env[name] = v
 	}
+	if u := run.Upstream; u != nil && len(u.Result) > 0 && len(u.Result) <= maxUpstreamResult {
+		env["SUNDIAL_UPSTREAM_RESULT"] = string(u.Result)
+	}
 	env["SUNDIAL_RESULT"] = resultFile
 	env["SUNDIAL_ERROR"] = filepath.Join(control, "error.txt")
 
@@ -362,16 +365,28 @@ func (k *Kinds) reveal(ctx context.Context, names []string) (map[string]string, 
 }
 
 // identity is the run's identity, for user code to de-duplicate its own
-// side effects.
+// side effects, and for a chained run the run that started it.
 func identity(run sundial.Run) map[string]string {
-	return map[string]string{
+	id := map[string]string{
 		"SUNDIAL_JOB_ID":       run.JobID,
 		"SUNDIAL_RUN_ID":       run.ID,
 		"SUNDIAL_FIRE_KEY":     run.FireKey(),
 		"SUNDIAL_SCHEDULED_AT": run.ScheduledAt.UTC().Format(time.RFC3339Nano),
 		"SUNDIAL_ATTEMPT":      strconv.Itoa(run.Attempt),
 	}
+	if u := run.Upstream; u != nil {
+		id["SUNDIAL_UPSTREAM_RUN_ID"] = u.ID
+		id["SUNDIAL_UPSTREAM_JOB_ID"] = u.JobID
+		id["SUNDIAL_UPSTREAM_SCHEDULED_AT"] = u.ScheduledAt.UTC().Format(time.RFC3339Nano)
+		id["SUNDIAL_UPSTREAM_STATUS"] = string(u.Status)
+	}
+	return id
 }
+
+// maxUpstreamResult bounds the upstream run's result handed to a chained
+// run's child in SUNDIAL_UPSTREAM_RESULT, well under Linux's limit on one
+// environment string (128 KiB); a larger one is read through the API.
+const maxUpstreamResult = 64 << 10
 
 func describeEnd(res isolate.Result) string {
 	if res.Signal != "" {

@@ -421,3 +421,25 @@ func TestOutputIsBoundedToItsTail(t *testing.T) {
 		t.Errorf("output: %d bytes, starts %q, ends %q", len(run.Output), run.Output[:60], run.Output[len(run.Output)-30:])
 	}
 }
+
+// TestUpstreamIdentity: a chained run's child learns the run that started
+// it; other runs' children see no upstream at all.
+func TestUpstreamIdentity(t *testing.T) {
+	at := time.Date(2026, 3, 7, 2, 0, 0, 0, time.UTC)
+	run := sundial.Run{ID: "r2", JobID: "load", ScheduledAt: at.Add(time.Hour), Attempt: 1,
+		Upstream: &sundial.UpstreamRun{ID: "r1", JobID: "extract", ScheduledAt: at, Status: sundial.StatusSucceeded}}
+	got := identity(run)
+	for k, want := range map[string]string{"SUNDIAL_UPSTREAM_RUN_ID": "r1", "SUNDIAL_UPSTREAM_JOB_ID": "extract",
+		"SUNDIAL_UPSTREAM_SCHEDULED_AT": "2026-03-07T02:00:00Z", "SUNDIAL_UPSTREAM_STATUS": "succeeded",
+		"SUNDIAL_FIRE_KEY": "load@2026-03-07T03:00:00Z/after/r1"} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q", k, got[k], want)
+		}
+	}
+	run.Upstream = nil
+	for k := range identity(run) {
+		if strings.HasPrefix(k, "SUNDIAL_UPSTREAM_") {
+			t.Errorf("a run with no upstream has %s", k)
+		}
+	}
+}

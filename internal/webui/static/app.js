@@ -610,7 +610,9 @@ document.addEventListener("click", async (e) => {
 // ---------- job detail ----------
 
 async function jobPage(id) {
-  const [job, runs, status] = await Promise.all([get("/jobs/" + encodeURIComponent(id)), get("/runs?limit=50&job_id=" + encodeURIComponent(id)), get("/status")]);
+  const [job, runs, status, all] = await Promise.all([get("/jobs/" + encodeURIComponent(id)), get("/runs?limit=50&job_id=" + encodeURIComponent(id)), get("/status"), get("/jobs?limit=1000")]);
+  // The jobs whose chains start this one (the first 1000 jobs'; the server refuses removing it while any do).
+  const startedBy = all.jobs.filter((j) => (j.options?.then || []).some((c) => c.job === id));
   // Limits a node cannot enforce: the server accepted the job anyway (isolation.accept_unenforced_limits).
   const limits = ["memory_bytes", "pids"].filter((k) => job.args?.limits?.[k]);
   const lax = status.nodes.filter((n) => (n.facts?.cgroup_limits || "enforced") !== "enforced").map((n) => n.id);
@@ -631,6 +633,8 @@ async function jobPage(id) {
           <dt>${h(t("field.queue"))}</dt><dd>${h(job.queue || t("jobs.defaultqueue"))}</dd>
           <dt>${h(t("field.source"))}</dt><dd>${h(t("source." + (job.source || "library")))}</dd>
           <dt>${h(t("field.version"))}</dt><dd>${job.version}</dd>
+          ${(job.options?.then || []).length ? `<dt>${h(t("field.then"))}</dt><dd id="chain-then">${job.options.then.map((c) => `<a href="#/jobs/${encodeURIComponent(c.job)}">${h(c.job)}</a> <span class="muted">${h(t("chain.on." + (c.on || "success")))}</span>`).join(", ")}</dd>` : ""}
+          ${startedBy.length ? `<dt>${h(t("field.startedby"))}</dt><dd id="chain-from">${startedBy.map((j) => `<a href="#/jobs/${encodeURIComponent(j.id)}">${h(j.name || j.id)}</a>`).join(", ")}</dd>` : ""}
         </dl>
         <details><summary>${h(t("job.definition"))}</summary><pre>${h(pretty({ trigger: job.trigger, args: job.args, options: job.options, tags: job.tags }))}</pre></details>
       </section>
@@ -658,7 +662,7 @@ async function jobPage(id) {
 function runRows(runs) {
   return runs
     .map(
-      (r) => `<tr><td><a href="#/runs/${encodeURIComponent(r.id)}">${h(fmtTime(r.scheduled_at))}</a>${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}</td>
+      (r) => `<tr><td><a href="#/runs/${encodeURIComponent(r.id)}">${h(fmtTime(r.scheduled_at))}</a>${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}${r.upstream ? ` <span class="tag">${h(t("run.after", { job: r.upstream.job_id }))}</span>` : ""}${r.backfill ? ` <span class="tag">${h(t("run.backfill"))}</span>` : ""}</td>
       <td>${badge(r.status)}</td><td>${h(fmtDur(runMs(r)))}</td><td>${r.attempt}</td><td class="err1">${h((r.error || "").split("\n")[0])}</td></tr>`,
     )
     .join("") || `<tr><td colspan="5" class="muted">${h(t("job.noruns"))}</td></tr>`;
@@ -748,6 +752,7 @@ async function runPage(id) {
         <dt>${h(t("field.lateness"))}</dt><dd>${h(fmtDur(late))}</dd>
         <dt>${h(t("field.attempt"))}</dt><dd>${r.attempt}${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}${r.backfill ? ` <span class="tag" title="${h(r.backfill)}">${h(t("run.backfill"))}</span>` : ""}</dd>
         <dt>${h(t("field.node"))}</dt><dd>${h(r.node || "–")}</dd>
+        ${r.upstream ? `<dt>${h(t("field.startedby"))}</dt><dd><a id="upstream-run" href="#/runs/${encodeURIComponent(r.upstream.id)}">${h(t("run.upstream", { job: r.upstream.job_id, status: r.upstream.status }))}</a></dd>` : ""}
         ${r.exit ? `<dt>${h(t("field.exit"))}</dt><dd>${r.exit.signal ? h(t("run.signal", { s: r.exit.signal })) : h(t("run.exitcode", { n: r.exit.code }))}</dd>` : ""}
       </dl>
     </section>
@@ -807,7 +812,7 @@ async function editorPage(id) {
       </div></section>
 
       <section class="card"><h2>${h(t("editor.trigger"))}</h2><div class="fields">
-        ${field("t-type", t("trigger.type"), select("t-type", ["cron", "interval", "date", "calendar", "and", "or"].map((x) => [x, t("trigger." + x)]), tr.type || "cron"))}
+        ${field("t-type", t("trigger.type"), select("t-type", ["cron", "interval", "date", "calendar", "and", "or", "none"].map((x) => [x, t("trigger." + x)]), tr.type || "cron"))}
         ${field("t-json", t("trigger.json"), area("t-json", ["and", "or"].includes(tr.type) ? pretty(tr) : pretty({ type: "or", triggers: [{ type: "cron", expr: "0 9 * * 1-5" }, { type: "cron", expr: "0 12 * * 6" }] }), 8), t("hint.combination"))}
         ${field("t-dialect", t("trigger.dialect"), select("t-dialect", [["crontab", "crontab"], ["quartz", "Quartz (xxl-job)"], ["apscheduler", "APScheduler"]], tr.dialect || "crontab"))}
         ${field("t-expr", t("trigger.expr"), text("t-expr", tr.expr, 'placeholder="0 9 * * 1-5" spellcheck="false"'), t("hint.expr"))}
@@ -870,6 +875,7 @@ async function editorPage(id) {
         ${field("o-attempts", t("opt.max_attempts"), num("o-attempts", o.max_attempts, 'min="1"'))}
         ${field("o-backoff", t("opt.retry_backoff"), text("o-backoff", o.retry_backoff, 'placeholder="1s"'))}
         ${field("o-onstart", t("opt.run_on_start"), check("o-onstart", o.run_on_start))}
+        ${field("o-then", t("opt.then"), text("o-then", (o.then || []).map((c) => c.job + (c.on && c.on !== "success" ? ":" + c.on : "")).join(", "), 'placeholder="load, page-oncall:failure"'), t("hint.then"))}
         ${field("n-webhook", t("opt.webhook"), text("n-webhook", notify.webhook, 'type="url" placeholder="https://hooks.slack.com/…"'))}
         ${field("n-format", t("opt.format"), select("n-format", ["json", "slack", "dingtalk", "feishu", "wecom"].map((x) => [x, x]), notify.format || "json"))}
         ${field("n-email", t("opt.email"), text("n-email", (notify.email || []).join(", ")), t("hint.comma"))}
@@ -886,7 +892,8 @@ async function editorPage(id) {
     vis(["weeks", "days", "hours", "minutes", "seconds"].map((k) => `[data-for="t-${k}"]`).join(","), type === "interval");
     vis('[data-for="t-run_date"]', type === "date");
     vis('[data-for="t-cal-unit"],[data-for="t-cal-n"],[data-for="t-at"],[data-for="t-missing"]', type === "calendar");
-    vis('[data-for="t-start"],[data-for="t-end"],[data-for="t-jitter"]', !["date", "and", "or"].includes(type));
+    vis('[data-for="t-start"],[data-for="t-end"],[data-for="t-jitter"]', !["date", "and", "or", "none"].includes(type));
+    vis('[data-for="t-tz"]', type !== "none");
     vis('[data-for="t-json"]', ["and", "or"].includes(type));
     vis('[data-for="t-tz"]', !["and", "or"].includes(type));
     const known = ["command", "http", "python", "script"].includes(task);
@@ -1073,6 +1080,11 @@ function jobDoc(old) {
   setOpt("max_attempts", val("o-attempts") ? parseInt(val("o-attempts"), 10) : undefined);
   setOpt("retry_backoff", val("o-backoff"));
   setOpt("run_on_start", $("#o-onstart").checked || undefined);
+  const then = list(val("o-then")).map((x) => {
+    const [job, on] = x.split(":").map((y) => y.trim());
+    return on ? { job, on } : { job };
+  });
+  setOpt("then", then.length ? then : undefined);
   const n = {};
   if (val("n-webhook")) Object.assign(n, { webhook: val("n-webhook"), format: val("n-format") });
   if (list(val("n-email")).length) n.email = list(val("n-email"));
