@@ -74,6 +74,9 @@ type Config struct {
 	// "expired" (an expired token or ended session) or "throttled" (a
 	// client refused for too many failures).
 	OnAuthFailure func(reason string)
+	// ProxyAuth, when set, logs in the users that an authenticating
+	// reverse proxy names in a header (see sso.go).
+	ProxyAuth *ProxyAuthConfig
 }
 
 // API is the HTTP API. Create it with New and serve Handler.
@@ -102,6 +105,7 @@ type API struct {
 	sessionMaxAge time.Duration
 	failures      *failureLimiter
 	onAuthFailure func(reason string)
+	proxy         *proxyAuth
 }
 
 // Route is one registered operation, for the OpenAPI test and docs.

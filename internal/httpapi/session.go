@@ -49,7 +49,9 @@ func (a *API) securityDefaults(cfg Config) error {
 	if a.onAuthFailure == nil {
 		a.onAuthFailure = func(string) {}
 	}
-	return nil
+	var err error
+	a.proxy, err = newProxyAuth(cfg.ProxyAuth)
+	return err
 }
 
 func (a *API) registerSession() {

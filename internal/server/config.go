@@ -16,6 +16,7 @@ import (
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/apsched"
+	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/internal/jsoninput"
 	"github.com/sundialhq/sundial/task"
@@ -97,6 +98,9 @@ type Config struct {
 	TrustedProxies []string `json:"trusted_proxies,omitempty"`
 	// Session says how long the web UI's sessions last.
 	Session SessionConfig `json:"session,omitzero"`
+	// ProxyAuth, when set, logs in the users that an authenticating
+	// reverse proxy in trusted_proxies names in a header.
+	ProxyAuth *httpapi.ProxyAuthConfig `json:"proxy_auth,omitempty"`
 
 	// SecretKey seals secrets; from SUNDIAL_SECRET_KEY only, never a file.
 	SecretKey string `json:"-"`
@@ -304,6 +308,12 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("SUNDIAL_SMTP_PASSWORD", &c.SMTP.Password)
 	str("SUNDIAL_TLS_CERT", &c.TLSCert)
 	str("SUNDIAL_TLS_KEY", &c.TLSKey)
+	if v := getenv("SUNDIAL_PROXY_AUTH_HEADER"); v != "" {
+		if c.ProxyAuth == nil {
+			c.ProxyAuth = &httpapi.ProxyAuthConfig{}
+		}
+		c.ProxyAuth.Header = v
+	}
 	for name, dst := range map[string]*[]string{"SUNDIAL_ALLOWED_HOSTS": &c.AllowedHosts, "SUNDIAL_ALLOWED_ORIGINS": &c.AllowedOrigins,
 		"SUNDIAL_TRUSTED_PROXIES": &c.TrustedProxies} {
 		if v := getenv(name); v != "" {

@@ -149,7 +149,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: records, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
 		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, Vault: vault,
 		TestRunner: testRunner(kinds, masker), Guard: guard, SessionIdle: time.Duration(cfg.Session.IdleTimeout),
-		SessionMaxAge: time.Duration(cfg.Session.MaxAge), OnAuthFailure: m.authFailure})
+		SessionMaxAge: time.Duration(cfg.Session.MaxAge), OnAuthFailure: m.authFailure, ProxyAuth: cfg.ProxyAuth})
 	if err != nil {
 		return err
 	}
