@@ -77,6 +77,9 @@ type Config struct {
 	// ProxyAuth, when set, logs in the users that an authenticating
 	// reverse proxy names in a header (see sso.go).
 	ProxyAuth *ProxyAuthConfig
+	// OIDC, when set, logs the web UI in through an OpenID Connect
+	// provider (see oidc.go).
+	OIDC *OIDCConfig
 }
 
 // API is the HTTP API. Create it with New and serve Handler.
@@ -106,6 +109,7 @@ type API struct {
 	failures      *failureLimiter
 	onAuthFailure func(reason string)
 	proxy         *proxyAuth
+	oidc          *oidcAuth
 }
 
 // Route is one registered operation, for the OpenAPI test and docs.
@@ -144,6 +148,7 @@ func New(cfg Config) (*API, error) {
 	}
 	a.registerV1()
 	a.registerSession()
+	a.registerOIDC()
 	a.registerCode()
 	a.registerTransfer()
 	a.registerBackfill()

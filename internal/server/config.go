@@ -101,6 +101,9 @@ type Config struct {
 	// ProxyAuth, when set, logs in the users that an authenticating
 	// reverse proxy in trusted_proxies names in a header.
 	ProxyAuth *httpapi.ProxyAuthConfig `json:"proxy_auth,omitempty"`
+	// OIDC, when set, logs the web UI in through an OpenID Connect
+	// provider.
+	OIDC *OIDCConfig `json:"oidc,omitempty"`
 
 	// SecretKey seals secrets; from SUNDIAL_SECRET_KEY only, never a file.
 	SecretKey string `json:"-"`
@@ -127,6 +130,14 @@ type IsolationConfig struct {
 type SessionConfig struct {
 	IdleTimeout Duration `json:"idle_timeout,omitempty"`
 	MaxAge      Duration `json:"max_age,omitempty"`
+}
+
+// OIDCConfig is login through an OpenID Connect provider. The client
+// secret comes from SUNDIAL_OIDC_CLIENT_SECRET or the file that
+// client_secret_file names, never from the config file itself.
+type OIDCConfig struct {
+	httpapi.OIDCConfig
+	ClientSecretFile string `json:"client_secret_file,omitempty"`
 }
 
 // SMTPConfig is the mail server of e-mail notifications. The password
@@ -313,6 +324,16 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 			c.ProxyAuth = &httpapi.ProxyAuthConfig{}
 		}
 		c.ProxyAuth.Header = v
+	}
+	if getenv("SUNDIAL_OIDC_ISSUER") != "" && c.OIDC == nil {
+		c.OIDC = &OIDCConfig{}
+	}
+	if c.OIDC != nil {
+		str("SUNDIAL_OIDC_ISSUER", &c.OIDC.Issuer)
+		str("SUNDIAL_OIDC_CLIENT_ID", &c.OIDC.ClientID)
+		str("SUNDIAL_OIDC_CLIENT_SECRET", &c.OIDC.ClientSecret)
+		str("SUNDIAL_OIDC_CLIENT_SECRET_FILE", &c.OIDC.ClientSecretFile)
+		str("SUNDIAL_OIDC_REDIRECT_URL", &c.OIDC.RedirectURL)
 	}
 	for name, dst := range map[string]*[]string{"SUNDIAL_ALLOWED_HOSTS": &c.AllowedHosts, "SUNDIAL_ALLOWED_ORIGINS": &c.AllowedOrigins,
 		"SUNDIAL_TRUSTED_PROXIES": &c.TrustedProxies} {
