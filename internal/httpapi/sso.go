@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"slices"
@@ -66,13 +67,22 @@ type ProxyAuthConfig struct {
 	// DefaultRole is the role of a user that Roles does not list; ""
 	// refuses them.
 	DefaultRole admin.Role `json:"default_role,omitempty"`
+	// Secret, when set, must also come in the ProxySecretHeader header:
+	// then a process that can reach the server from a trusted address
+	// (a task on the proxy's host, say) cannot name a user. Never read
+	// from the config file.
+	Secret string `json:"-"`
 }
+
+// ProxySecretHeader carries ProxyAuthConfig.Secret from the proxy.
+const ProxySecretHeader = "X-Sundial-Proxy-Secret"
 
 // proxyAuth is a checked ProxyAuthConfig.
 type proxyAuth struct {
 	header, groups string
 	roles          RoleMap
 	def            admin.Role
+	secret         string
 }
 
 func newProxyAuth(cfg *ProxyAuthConfig) (*proxyAuth, error) {
@@ -83,7 +93,7 @@ func newProxyAuth(cfg *ProxyAuthConfig) (*proxyAuth, error) {
 		return nil, err
 	}
 	p := &proxyAuth{header: http.CanonicalHeaderKey(strings.TrimSpace(cfg.Header)), groups: http.CanonicalHeaderKey(strings.TrimSpace(cfg.GroupsHeader)),
-		roles: cfg.Roles, def: cfg.DefaultRole}
+		roles: cfg.Roles, def: cfg.DefaultRole, secret: cfg.Secret}
 	if p.header == "" {
 		p.header = DefaultProxyUserHeader
 	}
@@ -108,6 +118,11 @@ func (a *API) proxyPrincipal(r *http.Request) (p principal, ok bool, err error) 
 	if !a.guard.fromProxy(r) {
 		// The value is not logged: whoever sent it chose it.
 		a.log.Warn("ignored a proxy user header from an address not in trusted_proxies", "header", a.proxy.header, "remote_addr", r.RemoteAddr)
+		return principal{}, false, nil
+	}
+	if a.proxy.secret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(ProxySecretHeader)), []byte(a.proxy.secret)) != 1 {
+		a.log.Warn("ignored a proxy user header without the proxy's secret", "header", a.proxy.header, "secret_header", ProxySecretHeader,
+			"remote_addr", r.RemoteAddr)
 		return principal{}, false, nil
 	}
 	names := []string{user}

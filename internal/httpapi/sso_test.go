@@ -120,6 +120,27 @@ func TestProxyHeaderIgnoredFromUntrustedAddress(t *testing.T) {
 	}
 }
 
+func TestProxyAuthSecret(t *testing.T) {
+	var logs bytes.Buffer
+	h := proxyHarness(t, true, ProxyAuthConfig{DefaultRole: admin.RoleAdmin, Secret: "proxy-s3cret"}, &logs)
+	for _, c := range []struct {
+		name, secret string
+		status       int
+	}{{"no secret", "", 401}, {"wrong secret", "guess", 401}, {"the secret", "proxy-s3cret", 200}} {
+		req := httptest.NewRequest("GET", "/api/v1/whoami", nil)
+		req.Header.Set("X-Forwarded-User", "alice")
+		if c.secret != "" {
+			req.Header.Set(ProxySecretHeader, c.secret)
+		}
+		if res := h.serve(req); res.status != c.status {
+			t.Errorf("%s: whoami = %d %s, want %d", c.name, res.status, res.body, c.status)
+		}
+	}
+	if !strings.Contains(logs.String(), "without the proxy's secret") || strings.Contains(logs.String(), "guess") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+}
+
 func TestProxyAuthSettings(t *testing.T) {
 	for _, cfg := range []ProxyAuthConfig{{DefaultRole: "root"}, {Header: "Authorization"}} {
 		if _, err := New(Config{Scheduler: newHarness(t).s, Admin: admin.NewMemory(), ProxyAuth: &cfg}); err == nil || !strings.Contains(err.Error(), "proxy_auth.") {

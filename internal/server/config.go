@@ -325,6 +325,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 		c.ProxyAuth.Header = v
 	}
+	if v := getenv("SUNDIAL_PROXY_AUTH_SECRET"); v != "" && c.ProxyAuth != nil {
+		c.ProxyAuth.Secret = v
+	}
 	if getenv("SUNDIAL_OIDC_ISSUER") != "" && c.OIDC == nil {
 		c.OIDC = &OIDCConfig{}
 	}

@@ -42,12 +42,12 @@ oidc:
 	}
 	// The environment's secret wins over the file; the header setting
 	// alone turns proxy login on.
-	env := map[string]string{"SUNDIAL_OIDC_CLIENT_SECRET": "from-env"}
+	env := map[string]string{"SUNDIAL_OIDC_CLIENT_SECRET": "from-env", "SUNDIAL_PROXY_AUTH_SECRET": "proxy-secret"}
 	if err := cfg.ApplyEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if o, _ := cfg.oidc(); o.ClientSecret != "from-env" {
-		t.Errorf("secret = %q, want the environment's", o.ClientSecret)
+	if o, _ := cfg.oidc(); o.ClientSecret != "from-env" || cfg.ProxyAuth.Secret != "proxy-secret" {
+		t.Errorf("secrets = %q, %q, want the environment's", o.ClientSecret, cfg.ProxyAuth.Secret)
 	}
 	var bare Config
 	if err := bare.ApplyEnv(func(k string) string {
