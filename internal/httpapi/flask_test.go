@@ -196,4 +196,3 @@ func TestFlaskSchedulerControl(t *testing.T) {
 	}
 	t.Error("a date job added without run_date did not run")
 }
-
