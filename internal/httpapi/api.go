@@ -74,6 +74,12 @@ type Config struct {
 	// "expired" (an expired token or ended session) or "throttled" (a
 	// client refused for too many failures).
 	OnAuthFailure func(reason string)
+	// ProxyAuth, when set, logs in the users that an authenticating
+	// reverse proxy names in a header (see sso.go).
+	ProxyAuth *ProxyAuthConfig
+	// OIDC, when set, logs the web UI in through an OpenID Connect
+	// provider (see oidc.go).
+	OIDC *OIDCConfig
 }
 
 // API is the HTTP API. Create it with New and serve Handler.
@@ -102,6 +108,8 @@ type API struct {
 	sessionMaxAge time.Duration
 	failures      *failureLimiter
 	onAuthFailure func(reason string)
+	proxy         *proxyAuth
+	oidc          *oidcAuth
 }
 
 // Route is one registered operation, for the OpenAPI test and docs.
@@ -140,6 +148,7 @@ func New(cfg Config) (*API, error) {
 	}
 	a.registerV1()
 	a.registerSession()
+	a.registerOIDC()
 	a.registerCode()
 	a.registerTransfer()
 	a.registerBackfill()

@@ -111,6 +111,13 @@ func (a *API) authenticate(r *http.Request) (principal, error) {
 		return principal{}, err
 	}
 	cred := credentialOf(r)
+	if cred.secret == "" || cred.cookie {
+		// A trusted proxy's word outranks a session cookie: it says who
+		// the user is now.
+		if p, ok, err := a.proxyPrincipal(r); ok {
+			return p, err
+		}
+	}
 	var p principal
 	var err error
 	if cred.cookie {
@@ -203,6 +210,11 @@ func (e *throttledError) retryAfter() string {
 // cookies of a session that no longer works cleared.
 func (a *API) refuse(w http.ResponseWriter, r *http.Request, errs errorWriter, err error) {
 	var th *throttledError
+	var ref *refusal
+	if errors.As(err, &ref) {
+		ref.write(w, r)
+		return
+	}
 	if errors.As(err, &th) {
 		w.Header().Set("Retry-After", strings.TrimSuffix(th.retryAfter(), "s"))
 		(&refusal{status: http.StatusTooManyRequests, kind: "too-many-failures", title: "Too many failed authentications",

@@ -102,6 +102,10 @@ var titles = map[string]string{
 // writeProblem renders err as problem JSON. Internal errors are logged and
 // their text is not sent: it may name hosts or queries.
 func (a *API) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	if ref, ok := errors.AsType[*refusal](err); ok {
+		ref.write(w, r)
+		return
+	}
 	err = a.explainTask(err)
 	status, kind, field := classify(err)
 	p := Problem{Type: "https://sundial.dev/problems/" + kind, Title: titles[kind], Status: status, Detail: err.Error(),

@@ -49,7 +49,12 @@ func (a *API) securityDefaults(cfg Config) error {
 	if a.onAuthFailure == nil {
 		a.onAuthFailure = func(string) {}
 	}
-	return nil
+	var err error
+	if a.proxy, err = newProxyAuth(cfg.ProxyAuth); err != nil {
+		return err
+	}
+	a.oidc, err = newOIDCAuth(cfg.OIDC)
+	return err
 }
 
 func (a *API) registerSession() {
@@ -108,8 +113,17 @@ func (a *API) StartSession(w http.ResponseWriter, r *http.Request, secret string
 		a.failed(r, err)
 		return admin.Session{}, err
 	}
+	ctx := context.WithValue(r.Context(), principalKey{}, principal{TokenID: t.ID, Name: t.Name, Role: t.Role})
+	return a.openSession(w, r.WithContext(ctx), t.ID, t.ExpiresAt)
+}
+
+// openSession opens a session for the request's principal — opened with
+// token tokenID, or "" for single sign-on — ending at the latest at end
+// (zero: no end but the session's own), and sets its cookies on w.
+func (a *API) openSession(w http.ResponseWriter, r *http.Request, tokenID string, end time.Time) (admin.Session, error) {
+	p, _ := r.Context().Value(principalKey{}).(principal)
 	now := a.now()
-	cookie, s := a.newSession(t, now)
+	cookie, s := a.newSession(tokenID, p.Name, p.Role, end, now)
 	if err := a.admin.CreateSession(r.Context(), s); err != nil {
 		return admin.Session{}, err
 	}
@@ -118,24 +132,24 @@ func (a *API) StartSession(w http.ResponseWriter, r *http.Request, secret string
 		a.log.Warn("pruning ended sessions failed", "err", err)
 	}
 	a.setSessionCookies(w, r, cookie, s.ExpiresAt)
-	ctx := context.WithValue(r.Context(), principalKey{}, principal{TokenID: t.ID, Name: t.Name, Role: t.Role})
-	a.audit(ctx, "session.login", t.ID, map[string]string{"session_id": s.ID})
+	a.audit(r.Context(), "session.login", cmp.Or(tokenID, p.Name), map[string]string{"session_id": s.ID})
 	return s, nil
 }
 
-// newSession returns a new session for token t: its cookie's secret and
-// its record, which keeps only the secret's hash.
-func (a *API) newSession(t admin.Token, now time.Time) (secret string, s admin.Session) {
+// newSession returns a new session: its cookie's secret and its record,
+// which keeps only the secret's hash. It ends after the session's maximum
+// age, or at tokenEnd when that is sooner.
+func (a *API) newSession(tokenID, name string, role admin.Role, tokenEnd, now time.Time) (secret string, s admin.Session) {
 	var b [32]byte
 	rand.Read(b[:])
 	secret = SessionPrefix + tokenEncoding.EncodeToString(b[:])
 	var id [8]byte
 	rand.Read(id[:])
 	end := now.Add(a.sessionMaxAge)
-	if !t.ExpiresAt.IsZero() && t.ExpiresAt.Before(end) {
-		end = t.ExpiresAt
+	if !tokenEnd.IsZero() && tokenEnd.Before(end) {
+		end = tokenEnd
 	}
-	return secret, admin.Session{ID: tokenEncoding.EncodeToString(id[:]), Hash: HashToken(secret), TokenID: t.ID, Name: t.Name, Role: t.Role,
+	return secret, admin.Session{ID: tokenEncoding.EncodeToString(id[:]), Hash: HashToken(secret), TokenID: tokenID, Name: name, Role: role,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: end}
 }
 
@@ -185,7 +199,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			ctx := context.WithValue(r.Context(), principalKey{}, principal{TokenID: s.TokenID, Name: s.Name, Role: s.Role})
-			a.audit(ctx, "session.logout", s.TokenID, map[string]string{"session_id": s.ID})
+			a.audit(ctx, "session.logout", cmp.Or(s.TokenID, s.Name), map[string]string{"session_id": s.ID})
 		case !errors.Is(err, admin.ErrSessionNotFound):
 			return err
 		}

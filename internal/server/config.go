@@ -16,6 +16,7 @@ import (
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
 	"github.com/sundialhq/sundial/internal/apsched"
+	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/internal/jsoninput"
 	"github.com/sundialhq/sundial/task"
@@ -103,6 +104,12 @@ type Config struct {
 	TrustedProxies []string `json:"trusted_proxies,omitempty"`
 	// Session says how long the web UI's sessions last.
 	Session SessionConfig `json:"session,omitzero"`
+	// ProxyAuth, when set, logs in the users that an authenticating
+	// reverse proxy in trusted_proxies names in a header.
+	ProxyAuth *httpapi.ProxyAuthConfig `json:"proxy_auth,omitempty"`
+	// OIDC, when set, logs the web UI in through an OpenID Connect
+	// provider.
+	OIDC *OIDCConfig `json:"oidc,omitempty"`
 
 	// SecretKey seals secrets; from SUNDIAL_SECRET_KEY only, never the
 	// config file.
@@ -150,6 +157,14 @@ type IsolationConfig struct {
 type SessionConfig struct {
 	IdleTimeout Duration `json:"idle_timeout,omitempty"`
 	MaxAge      Duration `json:"max_age,omitempty"`
+}
+
+// OIDCConfig is login through an OpenID Connect provider. The client
+// secret comes from SUNDIAL_OIDC_CLIENT_SECRET or the file that
+// client_secret_file names, never from the config file itself.
+type OIDCConfig struct {
+	httpapi.OIDCConfig
+	ClientSecretFile string `json:"client_secret_file,omitempty"`
 }
 
 // SMTPConfig is the mail server of e-mail notifications. The password
@@ -334,6 +349,25 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("SUNDIAL_SMTP_PASSWORD", &c.SMTP.Password)
 	str("SUNDIAL_TLS_CERT", &c.TLSCert)
 	str("SUNDIAL_TLS_KEY", &c.TLSKey)
+	if v := getenv("SUNDIAL_PROXY_AUTH_HEADER"); v != "" {
+		if c.ProxyAuth == nil {
+			c.ProxyAuth = &httpapi.ProxyAuthConfig{}
+		}
+		c.ProxyAuth.Header = v
+	}
+	if v := getenv("SUNDIAL_PROXY_AUTH_SECRET"); v != "" && c.ProxyAuth != nil {
+		c.ProxyAuth.Secret = v
+	}
+	if getenv("SUNDIAL_OIDC_ISSUER") != "" && c.OIDC == nil {
+		c.OIDC = &OIDCConfig{}
+	}
+	if c.OIDC != nil {
+		str("SUNDIAL_OIDC_ISSUER", &c.OIDC.Issuer)
+		str("SUNDIAL_OIDC_CLIENT_ID", &c.OIDC.ClientID)
+		str("SUNDIAL_OIDC_CLIENT_SECRET", &c.OIDC.ClientSecret)
+		str("SUNDIAL_OIDC_CLIENT_SECRET_FILE", &c.OIDC.ClientSecretFile)
+		str("SUNDIAL_OIDC_REDIRECT_URL", &c.OIDC.RedirectURL)
+	}
 	for name, dst := range map[string]*[]string{"SUNDIAL_ALLOWED_HOSTS": &c.AllowedHosts, "SUNDIAL_ALLOWED_ORIGINS": &c.AllowedOrigins,
 		"SUNDIAL_TRUSTED_PROXIES": &c.TrustedProxies} {
 		if v := getenv(name); v != "" {

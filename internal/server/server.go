@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -152,10 +153,14 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return err
 	}
 
+	oidc, err := cfg.oidc()
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: records, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
 		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, Vault: vault,
 		TestRunner: testRunner(kinds), Guard: guard, SessionIdle: time.Duration(cfg.Session.IdleTimeout),
-		SessionMaxAge: time.Duration(cfg.Session.MaxAge), OnAuthFailure: m.authFailure})
+		SessionMaxAge: time.Duration(cfg.Session.MaxAge), OnAuthFailure: m.authFailure, ProxyAuth: cfg.ProxyAuth, OIDC: oidc})
 	if err != nil {
 		return err
 	}
@@ -391,6 +396,23 @@ func (c Config) webSecurity() (*httpapi.Guard, *tls.Config, error) {
 		return nil, nil, fmt.Errorf("tls_cert %s, tls_key %s: %w", c.TLSCert, c.TLSKey, err)
 	}
 	return guard, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// oidc returns the OpenID Connect settings with the client secret read
+// from the environment or client_secret_file, or nil when none are set.
+func (c Config) oidc() (*httpapi.OIDCConfig, error) {
+	if c.OIDC == nil {
+		return nil, nil
+	}
+	o := c.OIDC.OIDCConfig
+	if o.ClientSecret == "" && c.OIDC.ClientSecretFile != "" {
+		b, err := os.ReadFile(c.OIDC.ClientSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("setting oidc.client_secret_file: %w", err)
+		}
+		o.ClientSecret = strings.TrimSpace(string(b))
+	}
+	return &o, nil
 }
 
 // loopback reports whether addr listens on a loopback interface only.

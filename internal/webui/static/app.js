@@ -307,7 +307,15 @@ async function loginPage() {
         <input id="token" name="token" type="password" autocomplete="current-password" required autofocus placeholder="sdl_…">
         <button class="primary" type="submit">${h(t("login.submit"))}</button>
       </form>
+      <p id="login-sso" hidden><a class="button" href="/api/v1/oidc/login">${h(t("login.sso"))}</a></p>
     </section>`;
+  // Single sign-on, when the server has an OpenID Connect provider: a
+  // plain navigation, so that the provider's pages open in this tab.
+  api("GET", "/session/methods")
+    .then(({ data }) => {
+      if (data?.oidc) $("#login-sso").hidden = false;
+    })
+    .catch(() => {});
   // The API opens a session and sets its cookies; the token itself is
   // never kept by the browser.
   $("#login").addEventListener("submit", async (e) => {
