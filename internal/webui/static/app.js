@@ -1118,7 +1118,8 @@ async function scriptsPage() {
     sessionStorage.setItem("new-script-lang", $("#ns-lang").value);
     location.hash = "#/scripts/" + encodeURIComponent(val("ns-name"));
   });
-  return { refresh: scriptsPage };
+  // A refresh would wipe a name being typed: skip it while there is one.
+  return { refresh: () => ($("#ns-name")?.value ? undefined : scriptsPage()) };
 }
 
 const starter = {
