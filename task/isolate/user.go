@@ -24,9 +24,9 @@ func (u User) String() string {
 	return fmt.Sprintf("%s (%d:%d)", u.Name, u.UID, u.GID)
 }
 
-// DefaultUsers are the users tried, in order, for tasks of a server that
+// defaultUsers are the users tried, in order, for tasks of a server that
 // runs as root and was given no user: a dedicated user, then nobody.
-var DefaultUsers = []string{"sundial", "nobody"}
+var defaultUsers = [...]string{"sundial", "nobody"}
 
 // ErrRootUser: tasks never run as root.
 var ErrRootUser = errors.New("tasks must not run as root (uid or gid 0)")
@@ -88,10 +88,11 @@ func parseID(kind, name, id string) (uint32, error) {
 	return uint32(n), nil
 }
 
-// DefaultUser is the first of DefaultUsers that this host has.
+// DefaultUser is who tasks of a root server run as when it was given no
+// user: sundial where the host has that user, else nobody.
 func DefaultUser() (User, error) {
 	var errs []error
-	for _, name := range DefaultUsers {
+	for _, name := range defaultUsers {
 		u, err := LookupUser(name)
 		if err == nil {
 			return u, nil
