@@ -67,7 +67,7 @@ type Config struct {
 	Isolation IsolationConfig `json:"isolation,omitzero"`
 	// RunAs is the user, "user" or "user:group", that tasks run as. A
 	// server started as root runs them as the user sundial where the
-	// host has one, else nobody (DefaultUsers), and never as root. A
+	// host has one, else nobody (isolate.DefaultUser), and never as root. A
 	// server started as another user cannot switch: its tasks run as
 	// that user, confined by Landlock (docs/security.md).
 	RunAs string `json:"run_as,omitempty"`

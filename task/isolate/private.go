@@ -59,6 +59,7 @@ type Unenforced struct {
 	Why string
 }
 
+// String says which limit cannot be enforced, and why.
 func (u Unenforced) String() string {
 	return "limits." + u.Field + " cannot be enforced on this host: " + u.Why
 }

@@ -24,9 +24,9 @@ func (u User) String() string {
 	return fmt.Sprintf("%s (%d:%d)", u.Name, u.UID, u.GID)
 }
 
-// DefaultUsers are the users tried, in order, for tasks of a server that
+// defaultUsers are the users tried, in order, for tasks of a server that
 // runs as root and was given no user: a dedicated user, then nobody.
-var DefaultUsers = []string{"sundial", "nobody"}
+var defaultUsers = [...]string{"sundial", "nobody"}
 
 // ErrRootUser: tasks never run as root.
 var ErrRootUser = errors.New("tasks must not run as root (uid or gid 0)")
@@ -39,22 +39,17 @@ func LookupUser(spec string) (User, error) {
 	if name == "" || (hasGroup && group == "") {
 		return User{}, fmt.Errorf("%q: give a user, or user:group", spec)
 	}
-	u, err := user.Lookup(name)
+	u, err := lookup(name, user.Lookup, user.LookupId)
 	if err != nil {
-		if _, numErr := strconv.ParseUint(name, 10, 32); numErr == nil {
-			u, err = user.LookupId(name)
-		}
-		if err != nil {
-			return User{}, fmt.Errorf("user %q: %w", name, err)
-		}
+		return User{}, fmt.Errorf("user %q: %w", name, err)
 	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	uid, err := parseID("user", name, u.Uid)
 	if err != nil {
-		return User{}, fmt.Errorf("user %q: uid %q is not a number", name, u.Uid)
+		return User{}, err
 	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	gid, err := parseID("user", name, u.Gid)
 	if err != nil {
-		return User{}, fmt.Errorf("user %q: gid %q is not a number", name, u.Gid)
+		return User{}, err
 	}
 	if !hasGroup && u.Username == "nobody" {
 		if g, err := user.LookupGroup("nogroup"); err == nil {
@@ -62,29 +57,42 @@ func LookupUser(spec string) (User, error) {
 		}
 	}
 	if group != "" {
-		g, err := user.LookupGroup(group)
+		g, err := lookup(group, user.LookupGroup, user.LookupGroupId)
 		if err != nil {
-			if _, numErr := strconv.ParseUint(group, 10, 32); numErr == nil {
-				g, err = user.LookupGroupId(group)
-			}
-			if err != nil {
-				return User{}, fmt.Errorf("group %q: %w", group, err)
-			}
+			return User{}, fmt.Errorf("group %q: %w", group, err)
 		}
-		if gid, err = strconv.ParseUint(g.Gid, 10, 32); err != nil {
-			return User{}, fmt.Errorf("group %q: gid %q is not a number", group, g.Gid)
+		if gid, err = parseID("group", group, g.Gid); err != nil {
+			return User{}, err
 		}
 	}
 	if uid == 0 || gid == 0 {
 		return User{}, fmt.Errorf("%q: %w", spec, ErrRootUser)
 	}
-	return User{Name: u.Username, UID: uint32(uid), GID: uint32(gid), Home: u.HomeDir}, nil
+	return User{Name: u.Username, UID: uid, GID: gid, Home: u.HomeDir}, nil
 }
 
-// DefaultUser is the first of DefaultUsers that this host has.
+// lookup finds name with byName, else, when it is a number, with byID.
+func lookup[T any](name string, byName, byID func(string) (T, error)) (T, error) {
+	v, err := byName(name)
+	if _, numErr := strconv.ParseUint(name, 10, 32); err != nil && numErr == nil {
+		v, err = byID(name)
+	}
+	return v, err
+}
+
+func parseID(kind, name, id string) (uint32, error) {
+	n, err := strconv.ParseUint(id, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: id %q is not a number", kind, name, id)
+	}
+	return uint32(n), nil
+}
+
+// DefaultUser is who tasks of a root server run as when it was given no
+// user: sundial where the host has that user, else nobody.
 func DefaultUser() (User, error) {
 	var errs []error
-	for _, name := range DefaultUsers {
+	for _, name := range defaultUsers {
 		u, err := LookupUser(name)
 		if err == nil {
 			return u, nil
