@@ -130,6 +130,25 @@ func TestWebUIInABrowser(t *testing.T) {
 			}
 		})
 	}
+	// waitJS waits until a script expression of the page is true.
+	waitJS := func(expr string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				var ok bool
+				if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &ok)); err != nil {
+					return err
+				}
+				if ok {
+					return nil
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("%s never held", expr)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	}
 	step := func(name string, actions ...chromedp.Action) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
@@ -206,8 +225,10 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("main .head .badge", "succeeded"),
 		waitText("#output", "hello from sundial"))
 	step("run it again from its run page: a new attempt of the same fire",
+		chromedp.Evaluate(`window.firstRun = location.hash`, nil),
 		click(`main .head button[data-act="retry-run"]`),
-		waitText("main .kv", "2"),
+		// The new attempt's own page, not the first run's still showing.
+		waitJS(`location.hash !== window.firstRun && /Attempt\s*2/.test(document.querySelector("main .kv")?.innerText || "")`),
 		waitText("main .head .badge", "succeeded"))
 	step("backfill the past week of it: a run for each weekday fire, followed to the end",
 		chromedp.Navigate(srv.base+"/#/jobs/hello"),

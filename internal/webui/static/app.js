@@ -7,6 +7,14 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 const main = () => $("#main");
 
+// staleCheck returns a test of whether the page shown has changed since
+// the call: a page that fetched slowly must not paint over the one the
+// reader has gone on to.
+function staleCheck() {
+  const at = location.hash || "#/";
+  return () => (location.hash || "#/") !== at;
+}
+
 // h escapes text for HTML.
 function h(v) {
   return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -293,9 +301,11 @@ async function setSchedulerPaused(pause) {
 // ---------- login ----------
 
 async function loginPage() {
+  const stale = staleCheck();
   me = null;
   layout();
   const failed = new URLSearchParams(location.search).has("error");
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <section class="login card">
       <h1>${h(t("login.title"))}</h1>
@@ -382,6 +392,7 @@ function sparkline(values, title) {
 // ---------- dashboard ----------
 
 async function dashboardPage() {
+  const stale = staleCheck();
   const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
   const [status, jobs, runs, failures] = await Promise.all([
     get("/status"),
@@ -407,6 +418,7 @@ async function dashboardPage() {
     if (ms != null) b.dur.push(ms);
   }
   const avg = hours.map((b) => ({ label: b.label, parts: { duration: b.dur.length ? b.dur.reduce((s, v) => s + v, 0) / b.dur.length : 0 } }));
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <h1>${h(t("nav.dashboard"))}</h1>
     <div class="cards">
@@ -439,11 +451,13 @@ async function dashboardPage() {
 const filters = { q: "", state: "", tag: "", queue: "", task: "" };
 
 async function jobsPage() {
+  const stale = staleCheck();
   const [jobs, runs, tasks] = await Promise.all([get("/jobs?limit=1000"), get("/runs?limit=500"), get("/tasks")]);
   const last = {};
   for (const r of runs.runs) if (!last[r.job_id] && !["queued", "scheduled"].includes(r.status)) last[r.job_id] = r;
   const tags = [...new Set(jobs.jobs.flatMap((j) => j.tags || []))].sort();
   const queues = [...new Set(jobs.jobs.map((j) => j.queue || ""))].sort();
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <div class="head"><h1>${h(t("nav.jobs"))}</h1>${can("admin") ? `<a class="button primary" href="#/jobs/new">${h(t("jobs.new"))}</a>` : ""}</div>
     <div class="toolbar" role="search">
@@ -618,6 +632,7 @@ document.addEventListener("click", async (e) => {
 // ---------- job detail ----------
 
 async function jobPage(id) {
+  const stale = staleCheck();
   const [job, runs, status, all] = await Promise.all([get("/jobs/" + encodeURIComponent(id)), get("/runs?limit=50&job_id=" + encodeURIComponent(id)), get("/status"), get("/jobs?limit=1000")]);
   // The jobs whose chains start this one (the first 1000 jobs'; the server refuses removing it while any do).
   const startedBy = all.jobs.filter((j) => (j.options?.then || []).some((c) => c.job === id));
@@ -627,6 +642,7 @@ async function jobPage(id) {
   const ended = runs.runs.filter((r) => !["queued", "scheduled", "pending", "running"].includes(r.status));
   const ok = ended.filter((r) => r.status === "succeeded").length;
   const durations = ended.map(runMs).filter((x) => x != null).reverse();
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <div class="head"><h1>${h(job.name || job.id)}</h1><div class="actions">${jobActions(job)}${can("operator") ? `<a class="button" id="backfill-link" href="#/jobs/${encodeURIComponent(job.id)}/backfill">${h(t("action.backfill"))}</a>` : ""}</div></div>
     ${limits.length && lax.length ? `<div class="error-box" role="alert">${h(t("job.unenforced", { limits: limits.join(", "), nodes: lax.join(", ") }))}</div>` : ""}
@@ -687,8 +703,10 @@ function localInput(d) {
 // backfillPage runs a job for every fire in a past range and follows the
 // backfill's progress. It has no refresh: live updates would wipe the form.
 async function backfillPage(id) {
+  const stale = staleCheck();
   const job = await get("/jobs/" + encodeURIComponent(id));
   const now = new Date();
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <div class="head"><h1>${h(t("backfill.title", { job: job.name || job.id }))}</h1></div>
     <section class="card"><p class="muted">${h(t("backfill.explain"))}</p>
@@ -739,10 +757,12 @@ async function backfillPage(id) {
 // ---------- run detail ----------
 
 async function runPage(id) {
+  const stale = staleCheck();
   const r = await get("/runs/" + encodeURIComponent(id));
   const active = ["queued", "scheduled", "pending", "running"].includes(r.status);
   const late = r.started_at ? new Date(r.started_at) - new Date(r.scheduled_at) : null;
   const canceling = active && r.cancel_requested;
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <div class="head"><h1>${h(t("run.title", { job: r.job_id }))}</h1><div class="actions">${badge(r.status)}
       ${canceling ? `<span class="badge st-canceling" id="cancel-requested">${h(t("run.cancelrequested"))}</span>` : ""}
@@ -799,6 +819,7 @@ const select = (id, options, v) => `<select id="${h(id)}">${options.map(([val, l
 const check = (id, v) => `<input id="${h(id)}" type="checkbox" ${v ? "checked" : ""}>`;
 
 async function editorPage(id) {
+  const stale = staleCheck();
   const [tasks, scripts, job] = await Promise.all([get("/tasks"), get("/scripts"), id ? get("/jobs/" + encodeURIComponent(id)) : null]);
   // A new job starts as one that works when saved: a command that greets.
   const j = job || (tasks.tasks.includes("command")
@@ -809,6 +830,7 @@ async function editorPage(id) {
   const a = j.args || {};
   const notify = (o.notify || [])[0] || {};
   const cf = tr.fields || {};
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <h1>${h(id ? t("editor.edit", { id }) : t("editor.new"))}</h1>
     <form id="editor" class="editor" novalidate>
@@ -1104,7 +1126,9 @@ function jobDoc(old) {
 // ---------- scripts ----------
 
 async function scriptsPage() {
+  const stale = staleCheck();
   const { scripts } = await get("/scripts");
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <h1>${h(t("nav.scripts"))}</h1>
     ${can("admin") ? `<form id="new-script" class="toolbar card">
@@ -1131,6 +1155,7 @@ const starter = {
 const cmMode = { python: "python", sh: "shell", bash: "shell", node: "javascript" };
 
 async function scriptPage(name) {
+  const stale = staleCheck();
   let latest = null, versions = [];
   try {
     latest = await get("/scripts/" + encodeURIComponent(name));
@@ -1139,6 +1164,7 @@ async function scriptPage(name) {
     if (err.status !== 404) throw err;
   }
   const lang = latest?.lang || sessionStorage.getItem("new-script-lang") || "python";
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <div class="head"><h1>${h(name)}</h1><span class="muted">${h(lang)}${latest ? " · " + h(t("scripts.version", { n: latest.version })) : " · " + h(t("scripts.unsaved"))}</span></div>
     <section class="card">
@@ -1214,6 +1240,7 @@ async function scriptPage(name) {
 // ---------- nodes ----------
 
 async function nodesPage() {
+  const stale = staleCheck();
   const [status, running] = await Promise.all([get("/status"), get("/runs?status=running&limit=1000")]);
   const inflight = {};
   for (const r of running.runs) inflight[r.node] = (inflight[r.node] || 0) + 1;
@@ -1222,6 +1249,7 @@ async function nodesPage() {
   // What each node says about itself, such as how it confines its tasks.
   const known = ["run_as", "landlock", "cgroup_limits", "non_dumpable"];
   const facts = (n) => Object.entries(n.facts || {}).map(([k, v]) => `${h(known.includes(k) ? t("fact." + k) : k)}: ${h(v)}`).join("<br>");
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <h1>${h(t("nav.nodes"))}</h1>
     <section class="card" id="scheduler"><h2>${h(t("sched.title"))}</h2>
@@ -1238,7 +1266,9 @@ async function nodesPage() {
 // ---------- settings ----------
 
 async function settingsPage() {
+  const stale = staleCheck();
   const [tokens, secrets] = await Promise.all([get("/tokens"), get("/secrets")]);
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <h1>${h(t("nav.settings"))}</h1>
     <section class="card"><h2>${h(t("settings.tokens"))}</h2>
