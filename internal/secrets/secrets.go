@@ -20,8 +20,9 @@ import (
 	"github.com/sundialhq/sundial/internal/admin"
 )
 
-// ErrNoKey: the server was started without SUNDIAL_SECRET_KEY.
-var ErrNoKey = errors.New("secrets need a key: set SUNDIAL_SECRET_KEY to 32 random bytes in base64 (openssl rand -base64 32)")
+// ErrNoKey: the server was started without SUNDIAL_SECRET_KEY or a key
+// file.
+var ErrNoKey = errors.New("secrets need a key: set SUNDIAL_SECRET_KEY, or secret_key_file (SUNDIAL_SECRET_KEY_FILE), to 32 random bytes in base64 (openssl rand -base64 32)")
 
 // Vault seals, stores and reveals secrets. Every value it has seen is
 // added to its Masker.

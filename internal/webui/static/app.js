@@ -1248,7 +1248,8 @@ async function nodesPage() {
   const ns = (d) => d || "0s";
   // What each node says about itself, such as how it confines its tasks.
   const known = ["run_as", "landlock", "cgroup_limits", "non_dumpable"];
-  const facts = (n) => Object.entries(n.facts || {}).map(([k, v]) => `${h(known.includes(k) ? t("fact." + k) : k)}: ${h(v)}`).join("<br>");
+  const rank = (k) => (known.includes(k) ? known.indexOf(k) : known.length);
+  const facts = (n) => Object.entries(n.facts || {}).sort(([a], [b]) => rank(a) - rank(b)).map(([k, v]) => `${h(known.includes(k) ? t("fact." + k) : k)}: ${h(v)}`).join("<br>");
   if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <h1>${h(t("nav.nodes"))}</h1>
