@@ -90,8 +90,11 @@ func Restart(t *testing.T, open func(t *testing.T) (sundial.Store, func())) {
 				t.Errorf("%s: fire %s recorded twice", j.ID, r.FireKey())
 			}
 			seen[r.FireKey()] = true
-			if j.ID == "strict" && r.Status == sundial.StatusMissed && restartedAt.Sub(r.ScheduledAt) < time.Second {
-				t.Errorf("strict: fire %s was %s late at restart, within its grace, yet missed", r.ScheduledAt, restartedAt.Sub(r.ScheduledAt))
+			// Lateness counts when the fire was claimed (and recorded
+			// missed), not when the process started: a loaded machine may
+			// claim well after its start.
+			if late := r.EndedAt.Sub(r.ScheduledAt); j.ID == "strict" && r.Status == sundial.StatusMissed && late <= time.Second {
+				t.Errorf("strict: fire %s was %s late when claimed, within its grace, yet missed", r.ScheduledAt, late)
 			}
 		}
 		backlog := len(runs)
