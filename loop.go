@@ -81,9 +81,15 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	}
 	known := time.Now()
 	notes.publish(s)
+	// Every claimed run is held before any is handed to a worker: a claim
+	// may return more runs than there are free workers (a job's backlog),
+	// and a run held only once a worker frees up would be missing from a
+	// heartbeat that began meanwhile, which would then judge it lost.
 	for _, run := range runs {
 		s.held.add(run.ID, claimStart, known, run.LeaseUntil, s.killAfter)
 		s.inflight.Add(1)
+	}
+	for _, run := range runs {
 		select {
 		case s.work <- dispatch{run: run, opts: notes.options[run.ID]}:
 		case <-ctx.Done():
