@@ -12,6 +12,9 @@ import (
 // Every method must be safe for concurrent use and must not keep or hand
 // out memory that the caller may change (copy jobs and runs in and out).
 type Store interface {
+	// A store keeps the calendars that jobs' triggers name.
+	CalendarStore
+
 	// CreateJob stores a new job with Version 1 and CreatedAt/UpdatedAt
 	// set, or returns ErrJobExists.
 	CreateJob(ctx context.Context, job Job, now time.Time) (Job, error)

@@ -25,19 +25,20 @@ type Options struct{}
 
 // Store is an in-memory sundial.Store. Create one with New.
 type Store struct {
-	mu       sync.Mutex
-	keep     int // ended runs kept per job, as the last PruneRuns asked; 0 for any number
-	jobs     map[string]*jobEntry
-	due      minHeap[*jobEntry] // dueable jobs by NextRunAt
-	runs     map[string]*runEntry
-	keys     map[runKey]string
-	jobRuns  map[string][]string // run IDs per job, oldest first
-	active   map[string]int      // pending or running runs per job
-	queued   map[string][]string // queued run IDs per job, oldest first
-	waiting  minHeap[*runEntry]  // scheduled runs by NotBefore
-	jobOrder []string            // sorted job IDs, rebuilt lazily
-	nodes    map[string]sundial.Node
-	paused   time.Time // when the scheduler was paused cluster-wide; zero when not
+	mu        sync.Mutex
+	keep      int // ended runs kept per job, as the last PruneRuns asked; 0 for any number
+	jobs      map[string]*jobEntry
+	due       minHeap[*jobEntry] // dueable jobs by NextRunAt
+	runs      map[string]*runEntry
+	keys      map[runKey]string
+	jobRuns   map[string][]string // run IDs per job, oldest first
+	active    map[string]int      // pending or running runs per job
+	queued    map[string][]string // queued run IDs per job, oldest first
+	waiting   minHeap[*runEntry]  // scheduled runs by NotBefore
+	jobOrder  []string            // sorted job IDs, rebuilt lazily
+	nodes     map[string]sundial.Node
+	paused    time.Time // when the scheduler was paused cluster-wide; zero when not
+	calendars map[string]sundial.Calendar
 }
 
 var _ sundial.Store = (*Store)(nil)
@@ -77,16 +78,17 @@ func keyOf(r sundial.Run) runKey {
 func New(opts Options) *Store {
 	keep := sundial.DefaultRunsPerJob // until the scheduler's first PruneRuns
 	return &Store{
-		keep:    keep,
-		due:     minHeap[*jobEntry]{less: func(a, b *jobEntry) bool { return a.job.NextRunAt.Before(b.job.NextRunAt) }},
-		waiting: minHeap[*runEntry]{less: func(a, b *runEntry) bool { return a.run.NotBefore.Before(b.run.NotBefore) }},
-		jobs:    map[string]*jobEntry{},
-		runs:    map[string]*runEntry{},
-		keys:    map[runKey]string{},
-		jobRuns: map[string][]string{},
-		active:  map[string]int{},
-		queued:  map[string][]string{},
-		nodes:   map[string]sundial.Node{},
+		keep:      keep,
+		due:       minHeap[*jobEntry]{less: func(a, b *jobEntry) bool { return a.job.NextRunAt.Before(b.job.NextRunAt) }},
+		waiting:   minHeap[*runEntry]{less: func(a, b *runEntry) bool { return a.run.NotBefore.Before(b.run.NotBefore) }},
+		jobs:      map[string]*jobEntry{},
+		runs:      map[string]*runEntry{},
+		keys:      map[runKey]string{},
+		jobRuns:   map[string][]string{},
+		active:    map[string]int{},
+		queued:    map[string][]string{},
+		nodes:     map[string]sundial.Node{},
+		calendars: map[string]sundial.Calendar{},
 	}
 }
 

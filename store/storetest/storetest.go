@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore NewStore) {
 		fn   func(t *testing.T, s sundial.Store)
 	}{
 		{"CreateGetDelete", testCreateGetDelete},
+		{"Calendars", testCalendars},
 		{"UpdateVersions", testUpdateVersions},
 		{"CopiesInAndOut", testCopies},
 		{"ListJobsFilters", testListJobs},
