@@ -12,9 +12,10 @@ import (
 
 // Option sets an optional field of a [Spec] made by a constructor such as
 // [CronExpr] or [Every], or by [Spec.With]. Besides the functions that
-// return one ([In], [InZone], [From], [Until], [MaxJitter], [JitterSeed]),
-// the constants of [Dialect], [SpringForward], [FallBack] and [MissingDay]
-// are options themselves, so a dialect or a rule reads as one word:
+// return one ([In], [InZone], [From], [Until], [MaxJitter], [JitterSeed],
+// [OnCalendar], [OnDays]), the constants of [Dialect], [SpringForward],
+// [FallBack] and [MissingDay] are options themselves, so a dialect or a
+// rule reads as one word (a [DayRule] is not: it needs its calendar):
 //
 //	trigger.CronExpr("0 0 10 ? * 6#3", trigger.Quartz, trigger.SkipGap)
 //

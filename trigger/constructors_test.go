@@ -120,6 +120,13 @@ func TestConstructorsEqualHandWritten(t *testing.T) {
 				{Type: "or", Triggers: []Spec{{Type: "cron", Expr: "0 9 * * *"}, {Type: "cron", Expr: "0 17 * * *"}}},
 				{Type: "cron", Expr: "0 * * * 1"}}},
 			"2026-01-01T00:00:00Z"},
+		{"cron on working days", CronExpr("0 9 * * *", In(shanghai), OnDays(*china2026(Workdays))),
+			Spec{Type: "cron", Expr: "0 9 * * *", Timezone: "Asia/Shanghai", Calendar: china2026(Workdays)}, "2026-09-28T00:00:00Z"},
+		{"every hour except holidays", Every(time.Hour, From(jan1), OnDays(DayCalendar{Holidays: []string{"2026-01-01"}})),
+			Spec{Type: "interval", Hours: 1, StartDate: "2026-01-01T00:00:00Z", Calendar: &DayCalendar{Holidays: []string{"2026-01-01"}}},
+			"2026-01-01T00:00:00Z"},
+		{"named calendar", CronExpr("0 9 * * *", OnCalendar("cn-holidays", Workdays)),
+			Spec{Type: "cron", Expr: "0 9 * * *", Calendar: &DayCalendar{Name: "cn-holidays", Rule: Workdays}}, "2026-01-01T00:00:00Z"},
 		{"later options win", CronExpr("0 9 * * *", InZone("Europe/Paris"), In(london), nil),
 			Spec{Type: "cron", Expr: "0 9 * * *", Timezone: "Europe/London"}, "2026-01-01T00:00:00Z"},
 	}
@@ -206,6 +213,10 @@ func TestConstructorErrors(t *testing.T) {
 		{"empty any of", AnyOf(), "triggers"},
 		{"empty all of", AllOf([]Spec{}...), "triggers"},
 		{"bad part", AllOf(CronExpr("0 9 * * *"), Every(0)), "triggers[1].seconds"},
+		{"bad calendar date", CronExpr("0 9 * * *", OnDays(DayCalendar{Holidays: []string{"2026-01-01", "01/02/2026"}})), "calendar.holidays[1]"},
+		{"bad day rule", Every(time.Hour, OnCalendar("cn", DayRule("weekdays"))), "calendar.rule"},
+		{"calendar on none", None().With(OnCalendar("cn", Workdays)), "calendar"},
+		{"bad calendar in a part", AnyOf(CronExpr("0 9 * * *", OnDays(DayCalendar{WorkingDays: []string{"2026-02-29"}}))), "triggers[0].calendar.working_days[0]"},
 		{"combination ending before it starts", AnyOf(CronExpr("0 9 * * *")).With(From(jan1), Until(jan1.Add(-time.Hour))), "end_date"},
 	}
 	for _, tt := range tests {
@@ -301,6 +312,8 @@ func FuzzConstructors(f *testing.F) {
 			At(at, opts...),
 			EveryCalendar(n, CalendarUnit(dialect), at, opts...),
 			EveryCalendar(n, Months, at, MissingDay(dialect)),
+			CronExpr(expr, OnDays(DayCalendar{Rule: DayRule(dialect), Holidays: []string{zone, at.Format(time.DateOnly)}})),
+			Every(time.Duration(d), OnCalendar(zone, DayRule(dialect))),
 		}
 		specs = append(specs, AnyOf(specs...), AllOf(specs...).With(opts...))
 		for _, s := range specs {

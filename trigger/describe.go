@@ -38,6 +38,8 @@ type phrasebook struct {
 	calEvery, calEveryN, calWeek, calDay string
 	calYearDay, calSkip, calLast         string
 	units                                map[CalendarUnit][2]string // singular, plural
+	dayRules                             map[DayRule][2]string      // of a named calendar, of listed dates
+	calDates                             [2]string                  // an unnamed calendar's size: singular, plural
 	capitalize                           bool
 }
 
@@ -63,7 +65,14 @@ var english = &phrasebook{
 	never: "Never by itself: when started by another job or by hand", until: ", until %s",
 	calEvery: "every %s", calEveryN: "every %d %s", calWeek: "%s, %s on %s", calDay: "day %d", calYearDay: "%s %d",
 	calSkip: " (skipped where that day does not exist)", calLast: " (the last day where that day does not exist)",
-	units:      map[CalendarUnit][2]string{Years: {"year", "years"}, Months: {"month", "months"}, Weeks: {"week", "weeks"}, Days: {"day", "days"}},
+	units: map[CalendarUnit][2]string{Years: {"year", "years"}, Months: {"month", "months"}, Weeks: {"week", "weeks"}, Days: {"day", "days"}},
+	dayRules: map[DayRule][2]string{
+		ExcludeHolidays: {"except the holidays of calendar %s", "except holidays (%s)"},
+		OnlyHolidays:    {"only on the dates of calendar %s", "only on the listed dates (%s)"},
+		Workdays:        {"on workdays of calendar %s", "on workdays (%s)"},
+		RestDays:        {"on rest days of calendar %s", "on rest days (%s)"},
+	},
+	calDates:   [2]string{"calendar of %d date", "calendar of %d dates"},
 	capitalize: true,
 }
 
@@ -91,6 +100,13 @@ var chinese = &phrasebook{
 	calEvery: "每%s", calEveryN: "每 %d %s", calWeek: "%s，%s的%s", calDay: "%d 日", calYearDay: "%s%d 日",
 	calSkip: "（没有这一天的月份跳过）", calLast: "（没有这一天的月份取最后一天）",
 	units: map[CalendarUnit][2]string{Years: {"年", "年"}, Months: {"个月", "个月"}, Weeks: {"周", "周"}, Days: {"天", "天"}},
+	dayRules: map[DayRule][2]string{
+		ExcludeHolidays: {"日历 %s 的节假日除外", "节假日除外（%s）"},
+		OnlyHolidays:    {"仅在日历 %s 所列日期", "仅在所列日期（%s）"},
+		Workdays:        {"日历 %s 的工作日", "工作日（%s）"},
+		RestDays:        {"日历 %s 的休息日", "休息日（%s）"},
+	},
+	calDates: [2]string{"日历共 %d 天", "日历共 %d 天"},
 }
 
 func phrasesFor(lang string) *phrasebook {
@@ -386,6 +402,8 @@ func (p *phrasebook) describe(t Trigger) string {
 		return fmt.Sprintf(p.anyFires, p.describeEach(t))
 	case Never:
 		return p.never
+	case *DayFilter:
+		return p.describe(t.Trigger) + p.sep + p.describeDays(&t.days)
 	case Bounded:
 		s := p.describe(t.Trigger)
 		if !t.Start.IsZero() {
@@ -397,6 +415,28 @@ func (p *phrasebook) describe(t Trigger) string {
 		return s
 	}
 	return fmt.Sprintf("%T", t)
+}
+
+// describeDays names a calendar by its name, or an unnamed one by the
+// number of dates its rule reads.
+func (p *phrasebook) describeDays(c *compiledDays) string {
+	rule := c.rule
+	if rule == "" { // a DayFilter written as a literal
+		rule = ExcludeHolidays
+	}
+	phrases := p.dayRules[rule]
+	if c.name != "" {
+		return fmt.Sprintf(phrases[0], c.name)
+	}
+	n := len(c.holidays)
+	if rule == Workdays || rule == RestDays {
+		n = len(slices.Compact(slices.Sorted(slices.Values(slices.Concat(c.holidays, c.working)))))
+	}
+	size := p.calDates[1]
+	if n == 1 {
+		size = p.calDates[0]
+	}
+	return fmt.Sprintf(phrases[1], fmt.Sprintf(size, n))
 }
 
 func (p *phrasebook) describeEach(ts []Trigger) string {

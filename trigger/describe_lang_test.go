@@ -38,4 +38,9 @@ func TestDescribeInChinese(t *testing.T) {
 	if got := DescribeIn(tr, "zh"); got != "在 09:00，每个月的31 日（没有这一天的月份取最后一天）" {
 		t.Errorf("calendar in Chinese = %q", got)
 	}
+	// More calendars of days in TestDescribeDayCalendar.
+	tr, _ = CronExpr("0 9 * * 1-5", OnCalendar("cn-holidays", ExcludeHolidays)).Build()
+	if got := DescribeIn(tr, "zh"); got != "在 09:00，周一至周五，日历 cn-holidays 的节假日除外" {
+		t.Errorf("holiday calendar in Chinese = %q", got)
+	}
 }

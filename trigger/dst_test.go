@@ -172,3 +172,31 @@ func TestRepeatingKeepsRealTime(t *testing.T) {
 		}
 	}
 }
+
+// TestLeapYearEndInRuleZones checks fires through the last day of leap
+// years far enough ahead that zones compute their transitions from a rule,
+// where Go reports a zone period ending before the instant asked about
+// (golang/go#81583); the search once stood still there and gave up.
+func TestLeapYearEndInRuleZones(t *testing.T) {
+	t.Parallel()
+	for _, zone := range []string{"America/New_York", "Europe/London", "Australia/Sydney"} {
+		loc := mustZone(t, zone)
+		daily := mustCron(t, Crontab, "0 9 * * *", CronOptions{Location: loc})
+		quarterly := mustCron(t, Crontab, "*/15 * * * *", CronOptions{Location: loc})
+		for _, y := range []int{2040, 2096} {
+			from := time.Date(y, 12, 30, 9, 0, 0, 0, loc)
+			want := []string{from.Format(time.RFC3339), from.AddDate(0, 0, 1).Format(time.RFC3339), from.AddDate(0, 0, 2).Format(time.RFC3339)}
+			if got := fires(daily, from, 3); !equalStrings(got, want) {
+				t.Errorf("%s %d: daily fires %v, want %v", zone, y, got, want)
+			}
+			prev := quarterly.Next(time.Time{}, from)
+			for range 4 * 24 * 3 {
+				next := quarterly.Next(prev, from)
+				if next.Sub(prev) != 15*time.Minute {
+					t.Fatalf("%s: %s follows %s", zone, next, prev)
+				}
+				prev = next
+			}
+		}
+	}
+}

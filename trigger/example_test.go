@@ -261,3 +261,32 @@ func ExampleEvery_invalid() {
 	// interval: field "seconds": the interval must be longer than zero: set weeks, days, hours, minutes or seconds
 	// crontab: field "hour": 24 is out of range 0-23
 }
+
+// 09:00 on China's working days around National Day 2026: Monday to
+// Friday, less the holiday, plus the make-up working Saturday (调休). A
+// server fills in the dates of a named calendar ([trigger.OnCalendar]);
+// a program without one gives them itself.
+func ExampleOnDays() {
+	spec := trigger.CronExpr("0 9 * * *", trigger.InZone("Asia/Shanghai"), trigger.OnDays(trigger.DayCalendar{
+		Rule:        trigger.Workdays,
+		Holidays:    []string{"2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04", "2026-10-05", "2026-10-06", "2026-10-07"},
+		WorkingDays: []string{"2026-09-20", "2026-10-10"},
+	}))
+	t, err := spec.Build()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(trigger.Describe(t))
+	now := time.Date(2026, 9, 30, 12, 0, 0, 0, time.UTC)
+	var next time.Time
+	for range 4 {
+		next = t.Next(next, now)
+		fmt.Println(next.Format("Mon 2006-01-02 15:04"))
+	}
+	// Output:
+	// At 09:00, on workdays (calendar of 9 dates)
+	// Thu 2026-10-08 09:00
+	// Fri 2026-10-09 09:00
+	// Sat 2026-10-10 09:00
+	// Mon 2026-10-12 09:00
+}

@@ -54,6 +54,10 @@ func FuzzSpec(f *testing.F) {
 		`{"type": "interval", "minutes": 5, "jitter": "2562047h"}`, `{"type": "interval", "minutes": 5, "jitter": 1e300}`,
 		`{"type": "calendar", "years": 100, "start_date": "2026-01-01"}`, `{"type": "calendar", "days": 36526, "start_date": "2026-01-01"}`,
 		`{"type": "or", "triggers": [{"type": "interval", "hours": 1, "jitter": "-1ns"}]}`,
+		`{"type": "cron", "expr": "0 9 * * *", "timezone": "Asia/Shanghai", "calendar": {"name": "cn", "rule": "workdays", "holidays": ["2026-10-01", "2026-10-02"], "working_days": ["2026-10-10"], "version": 2}}`,
+		`{"type": "interval", "seconds": 1, "calendar": {"rule": "only", "holidays": ["2026-03-08", "2026-03-08"]}}`,
+		`{"type": "date", "run_date": "2026-03-08", "calendar": {"rule": "rest_days"}, "jitter": 5}`,
+		`{"type": "or", "triggers": [{"type": "cron", "expr": "0 9 * * 6", "calendar": {"rule": "workdays"}}], "calendar": {"holidays": ["9999-12-31"]}}`,
 	} {
 		f.Add(s)
 	}

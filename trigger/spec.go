@@ -24,6 +24,7 @@ import (
 //	{"type": "date", "run_date": "2026-12-24T18:00:00+01:00"}
 //	{"type": "calendar", "months": 1, "hour": 9, "start_date": "2026-01-31", "timezone": "Asia/Shanghai"}
 //	{"type": "or", "triggers": [{…}, {…}]}
+//	{"type": "cron", "expr": "0 9 * * *", "timezone": "Asia/Shanghai", "calendar": {"name": "cn-holidays", "rule": "workdays"}}
 //
 // Field names follow APScheduler where it has them. Dates are RFC 3339, or
 // "2006-01-02[ 15:04[:05]]" read as wall-clock time in the spec's time zone.
@@ -83,6 +84,11 @@ type Spec struct {
 	// cron and calendar triggers (see docs/time.md).
 	SpringForward SpringForward `json:"spring_forward,omitempty"`
 	FallBack      FallBack      `json:"fall_back,omitempty"`
+	// Calendar lets the trigger fire only on the days a calendar allows,
+	// such as working days (see [DayCalendar] and [DayFilter]). A fire's day is
+	// read in the zone the trigger fires in; on an and or or trigger the
+	// calendar filters the combined fires. Every type but none takes one.
+	Calendar *DayCalendar `json:"calendar,omitempty"`
 }
 
 // Duration is a time.Duration as Sundial reads it everywhere — jobs,
@@ -283,12 +289,31 @@ func (s Spec) build(depth int) (Trigger, error) {
 		if s.StartDate != "" || s.EndDate != "" || s.Jitter != 0 {
 			return nil, parseErrorf(kind, "type", kind, "a none trigger never fires, so it takes no start_date, end_date or jitter")
 		}
+		if s.Calendar != nil {
+			return nil, parseErrorf(kind, "calendar", "", "a none trigger never fires, so it takes no calendar")
+		}
 		t = Never{}
 	default:
 		return nil, parseErrorf("trigger", "type", kind, "%q is not one of cron, interval, date, calendar, and, or, none", kind)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.Calendar != nil {
+		// A cron expression's CRON_TZ= zone is the one its fires are in.
+		zone := loc
+		if c, ok := t.(*Cron); ok {
+			zone = c.loc
+		}
+		if t, err = NewDayFilter(t, *s.Calendar, zone); err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				inner := *pe
+				inner.Dialect, inner.Field = kind, "calendar."+pe.Field
+				return nil, &inner
+			}
+			return nil, err
+		}
 	}
 	if (kind == "date" || kind == "and" || kind == "or") && (!start.IsZero() || !end.IsZero()) {
 		t = Bounded{Trigger: t, Start: start, End: end}
@@ -477,12 +502,15 @@ func (s Spec) Pin(now time.Time) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
-	for {
-		if j, ok := t.(Jitter); ok {
-			t = j.Trigger
-			continue
+	for done := false; !done; {
+		switch w := t.(type) {
+		case Jitter:
+			t = w.Trigger
+		case *DayFilter:
+			t = w.Trigger
+		default:
+			done = true
 		}
-		break
 	}
 	iv := t.(Interval)
 	s.StartDate = now.Add(iv.Every).In(iv.Location).Format(time.RFC3339Nano)

@@ -1,6 +1,8 @@
 // Package trigger decides when jobs fire: cron expressions in three
 // dialects (crontab, Quartz, APScheduler), fixed intervals, single dates,
-// calendar intervals, and/or combinations and jitter.
+// calendar intervals, and/or combinations and jitter, each of which a
+// holiday calendar can restrict to working days or keep off holidays
+// ([DayCalendar], [DayFilter]).
 //
 // It is pure code that touches only the values it is given: no clock of
 // its own (the scheduler owns time and passes now in), no goroutines, no

@@ -166,6 +166,7 @@ func TestSpecJSONRoundTrip(t *testing.T) {
 		`{"type":"interval","minutes":5,"seconds":0.25,"end_date":"2027-01-01T00:00:00Z"}`,
 		`{"type":"calendar","months":1,"hour":9,"start_date":"2026-01-31","missing_day":"skip","spring_forward":"skip","fall_back":"both"}`,
 		`{"type":"or","triggers":[{"type":"date","run_date":"2026-05-01T09:00:00Z"},{"type":"cron","dialect":"quartz","expr":"0 0 10 ? * 6#3"}]}`,
+		`{"type":"interval","minutes":30,"calendar":{"name":"cn","rule":"rest_days","holidays":["2026-10-01"],"working_days":["2026-10-10"],"version":7}}`,
 	}
 	for _, text := range specs {
 		s, err := ParseSpec([]byte(text))

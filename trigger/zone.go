@@ -47,6 +47,14 @@ func nextInZone(m civilMatcher, loc *time.Location, after time.Time, gap SpringF
 		_, off := t.Zone()
 		off64 := int64(off)
 		start, end := t.ZoneBounds()
+		if !end.IsZero() && end.Unix() <= at {
+			// In the last UTC day of a leap year that a zone's TZ rule
+			// serves (after its last listed transition, e.g. 2040), Go
+			// reports an end before the instant (golang/go#81583), and the
+			// walk would stand still. The offset holds until the next UTC
+			// midnight, where Go starts the following year.
+			end = time.Unix((at/secondsPerDay+1)*secondsPerDay, 0)
+		}
 		if !fromSet {
 			from = at + 1 + off64
 		}
