@@ -65,7 +65,10 @@ type DayCalendar struct {
 
 // Validate checks the rule, the version and every date, and reports the
 // first fault as a *[ParseError] whose field is the path within the
-// calendar, such as "holidays[3]". Duplicate dates are allowed.
+// calendar, such as "holidays[3]". Duplicate dates are allowed. A calendar
+// without a name whose rule is only and that lists no holidays is refused
+// too, with an error wrapping [ErrNeverFires]; a named one may still be
+// waiting for its dates.
 func (d DayCalendar) Validate() error {
 	if _, err := compileDays(d); err != nil {
 		return err
