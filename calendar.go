@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sundialhq/sundial/trigger"
 )
 
-// Calendar is a named list of days that triggers refer to (trigger.Days):
+// Calendar is a named list of days that triggers refer to (trigger.DayCalendar):
 // holidays, and working days that fall on a weekend — China's 调休, a
 // Saturday or Sunday worked to make up for a bridged holiday. A job that
 // names a calendar carries a copy of its dates in its trigger, so that a
@@ -91,9 +94,6 @@ func (c Calendar) Dates() (holidays, workingDays []string) {
 // Limits of a calendar, so that one stored calendar (and every job's copy
 // of it) stays small.
 const (
-	// MaxCalendarDays bounds a calendar's holidays and working days
-	// together: a century of any country's public holidays fits.
-	MaxCalendarDays    = 10000
 	maxCalendarText    = 1000 // bytes of a description
 	maxCalendarDayText = 200  // bytes of a day's name
 )
@@ -170,8 +170,8 @@ func (c Calendar) Normalize() (Calendar, error) {
 	if len(c.Description) > maxCalendarText {
 		return Calendar{}, invalidCalendar("description", "%d bytes is longer than %d", len(c.Description), maxCalendarText)
 	}
-	if n := len(c.Holidays) + len(c.WorkingDays); n > MaxCalendarDays {
-		return Calendar{}, invalidCalendar("holidays", "%d days is more than %d", n, MaxCalendarDays)
+	if n := len(c.Holidays) + len(c.WorkingDays); n > trigger.MaxCalendarDates {
+		return Calendar{}, invalidCalendar("holidays", "%d days is more than %d", n, trigger.MaxCalendarDates)
 	}
 	c = c.Clone()
 	seen := make(map[string]string, len(c.Holidays)+len(c.WorkingDays))
@@ -195,4 +195,246 @@ func (c Calendar) Normalize() (Calendar, error) {
 		slices.SortFunc(list.days, func(a, b CalendarDay) int { return cmp.Compare(a.Date, b.Date) })
 	}
 	return c, nil
+}
+
+// AddCalendar checks and stores a new calendar (see Calendar.Normalize for
+// the rules), or with ReplaceExisting replaces the stored calendar of that
+// name, as UpdateCalendar does, rewriting the jobs that name it.
+func (s *Scheduler) AddCalendar(ctx context.Context, cal Calendar, opts ...AddOption) (Calendar, error) {
+	var o addOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cal, err := cal.Normalize()
+	if err != nil {
+		return Calendar{}, err
+	}
+	created, err := s.store.CreateCalendar(ctx, cal, s.now())
+	if errors.Is(err, ErrCalendarExists) && o.replace {
+		cal.Version = 0
+		return s.UpdateCalendar(ctx, cal)
+	}
+	if err != nil {
+		return Calendar{}, fmt.Errorf("add calendar %q: %w", cal.Name, err)
+	}
+	return created, nil
+}
+
+// UpdateCalendar replaces a calendar's description and days, and rewrites
+// the copy of its dates in every job that names it, recomputing their next
+// fires. A non-zero cal.Version must equal the stored one
+// (ErrVersionConflict). A job that cannot be rewritten now (the store
+// failed) is logged and rewritten when a scheduler next starts.
+func (s *Scheduler) UpdateCalendar(ctx context.Context, cal Calendar) (Calendar, error) {
+	cal, err := cal.Normalize()
+	if err != nil {
+		return Calendar{}, err
+	}
+	pinned := cal.Version
+	for range 10 {
+		if pinned == 0 {
+			stored, err := s.store.GetCalendar(ctx, cal.Name)
+			if err != nil {
+				return Calendar{}, fmt.Errorf("update calendar %q: %w", cal.Name, err)
+			}
+			cal.Version, cal.CreatedAt = stored.Version, stored.CreatedAt
+		}
+		updated, err := s.store.UpdateCalendar(ctx, cal, s.now())
+		if errors.Is(err, ErrVersionConflict) && pinned == 0 {
+			continue
+		}
+		if err != nil {
+			return Calendar{}, fmt.Errorf("update calendar %q: %w", cal.Name, err)
+		}
+		s.syncCalendarJobs(ctx, map[string]Calendar{updated.Name: updated})
+		return updated, nil
+	}
+	return Calendar{}, fmt.Errorf("update calendar %q: %w", cal.Name, ErrVersionConflict)
+}
+
+// RemoveCalendar deletes a calendar that no job names; otherwise it fails
+// with ErrCalendarInUse, naming the jobs.
+func (s *Scheduler) RemoveCalendar(ctx context.Context, name string) error {
+	users, err := s.CalendarJobs(ctx, name)
+	if err != nil {
+		return fmt.Errorf("remove calendar %q: %w", name, err)
+	}
+	if len(users) > 0 {
+		const shown = 10
+		list := strings.Join(users[:min(len(users), shown)], ", ")
+		if len(users) > shown {
+			list += fmt.Sprintf(" and %d more", len(users)-shown)
+		}
+		return fmt.Errorf("remove calendar %q: the triggers of %s name it: change them first: %w", name, list, ErrCalendarInUse)
+	}
+	if err := s.store.DeleteCalendar(ctx, name); err != nil {
+		return fmt.Errorf("remove calendar %q: %w", name, err)
+	}
+	return nil
+}
+
+// Calendar returns one calendar or ErrCalendarNotFound.
+func (s *Scheduler) Calendar(ctx context.Context, name string) (Calendar, error) {
+	cal, err := s.store.GetCalendar(ctx, name)
+	if err != nil {
+		return Calendar{}, fmt.Errorf("calendar %q: %w", name, err)
+	}
+	return cal, nil
+}
+
+// Calendars returns every calendar, ordered by name.
+func (s *Scheduler) Calendars(ctx context.Context) ([]Calendar, error) {
+	return s.store.ListCalendars(ctx)
+}
+
+// CalendarJobs returns the IDs of the jobs whose triggers name the
+// calendar, in ID order.
+func (s *Scheduler) CalendarJobs(ctx context.Context, name string) ([]string, error) {
+	jobs, err := s.store.ListJobs(ctx, JobFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, j := range jobs {
+		if slices.Contains(calendarNames(j.Trigger), name) {
+			ids = append(ids, j.ID)
+		}
+	}
+	return ids, nil
+}
+
+// ResolveCalendars returns the spec with the dates of every calendar it
+// names filled in from the store, as AddJob and UpdateJob do: the form in
+// which a trigger can be built and previewed. A calendar that does not
+// exist is an *InvalidJobError naming the field, matching
+// ErrCalendarNotFound.
+func (s *Scheduler) ResolveCalendars(ctx context.Context, spec trigger.Spec) (trigger.Spec, error) {
+	spec = cloneSpec(spec)
+	err := eachCalendar(&spec, "trigger", func(path string, d *trigger.DayCalendar) error {
+		if d.Name == "" {
+			return nil
+		}
+		cal, err := s.store.GetCalendar(ctx, d.Name)
+		if errors.Is(err, ErrCalendarNotFound) {
+			return &InvalidJobError{Field: path + ".name", Err: fmt.Errorf("no calendar is named %q: %w", d.Name, ErrCalendarNotFound)}
+		}
+		if err != nil {
+			return fmt.Errorf("calendar %q: %w", d.Name, err)
+		}
+		d.Holidays, d.WorkingDays = cal.Dates()
+		d.Version = cal.Version
+		return nil
+	})
+	return spec, err
+}
+
+// syncCalendarJobs rewrites the jobs whose copy of one of the calendars
+// is not the calendar's current version.
+func (s *Scheduler) syncCalendarJobs(ctx context.Context, cals map[string]Calendar) {
+	jobs, err := s.store.ListJobs(ctx, JobFilter{})
+	if err != nil {
+		s.log.Warn("calendars changed, but the jobs naming them could not be listed; they are rewritten at the next start",
+			"error", err)
+		return
+	}
+	stale := func(spec trigger.Spec) bool {
+		found := false
+		eachCalendar(&spec, "", func(_ string, d *trigger.DayCalendar) error {
+			if cal, ok := cals[d.Name]; ok && d.Name != "" && d.Version != cal.Version {
+				found = true
+			}
+			return nil
+		})
+		return found
+	}
+	for _, j := range jobs {
+		if !stale(j.Trigger) {
+			continue
+		}
+		_, err := s.modify(ctx, j.ID, 0, func(stored *Job) error {
+			eachCalendar(&stored.Trigger, "", func(_ string, d *trigger.DayCalendar) error {
+				if cal, ok := cals[d.Name]; ok && d.Name != "" {
+					d.Holidays, d.WorkingDays = cal.Dates()
+					d.Version = cal.Version
+				}
+				return nil
+			})
+			t, err := stored.Trigger.Build()
+			if err != nil {
+				return err
+			}
+			stored.NextRunAt = s.firstFire(*stored, t, s.now(), false)
+			return nil
+		})
+		if err != nil {
+			s.log.Warn("a job's copy of its calendar could not be rewritten; it is retried at the next start",
+				"job_id", j.ID, "error", err)
+		}
+	}
+}
+
+// syncCalendars rewrites the jobs left with an old copy of a calendar by a
+// process that stopped between saving the calendar and rewriting them.
+func (s *Scheduler) syncCalendars(ctx context.Context) {
+	cals, err := s.store.ListCalendars(ctx)
+	if err != nil || len(cals) == 0 {
+		if err != nil {
+			s.log.Warn("calendars could not be listed at start", "error", err)
+		}
+		return
+	}
+	byName := make(map[string]Calendar, len(cals))
+	for _, c := range cals {
+		byName[c.Name] = c
+	}
+	s.syncCalendarJobs(ctx, byName)
+}
+
+// CalendarNames returns the names of the calendars a spec and its parts
+// name, in the order they first appear.
+func CalendarNames(spec trigger.Spec) []string { return calendarNames(spec) }
+
+// WithoutCalendarDates returns a copy of the spec in which every named
+// calendar carries its name and rule alone, as a person writes it: the
+// form in which a job travels to another server, whose own calendar of
+// that name fills the dates in again.
+func WithoutCalendarDates(spec trigger.Spec) trigger.Spec {
+	spec = cloneSpec(spec)
+	eachCalendar(&spec, "", func(_ string, d *trigger.DayCalendar) error {
+		if d.Name != "" {
+			d.Holidays, d.WorkingDays, d.Version = nil, nil, 0
+		}
+		return nil
+	})
+	return spec
+}
+
+// calendarNames returns the names of the calendars a spec refers to.
+func calendarNames(spec trigger.Spec) []string {
+	var names []string
+	eachCalendar(&spec, "", func(_ string, d *trigger.DayCalendar) error {
+		if d.Name != "" && !slices.Contains(names, d.Name) {
+			names = append(names, d.Name)
+		}
+		return nil
+	})
+	return names
+}
+
+// eachCalendar calls fn with every calendar of the spec and of its parts,
+// and each one's JSON path below prefix, stopping at fn's first error.
+// The spec's parts are changed in place: clone the spec first when it is
+// shared.
+func eachCalendar(spec *trigger.Spec, prefix string, fn func(path string, d *trigger.DayCalendar) error) error {
+	if spec.Calendar != nil {
+		if err := fn(prefix+".calendar", spec.Calendar); err != nil {
+			return err
+		}
+	}
+	for i := range spec.Triggers {
+		if err := eachCalendar(&spec.Triggers[i], fmt.Sprintf("%s.triggers[%d]", prefix, i), fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -333,6 +333,14 @@ func nextAfterRun(t trigger.Trigger, end time.Time) time.Time {
 			return n
 		}
 		return n.Add(t.Delay(n))
+	case *trigger.DayFilter:
+		// The delay, then the trigger's first fire on a day the calendar
+		// allows.
+		n := nextAfterRun(t.Trigger, end)
+		if n.IsZero() || t.Allows(n) {
+			return n
+		}
+		return t.Next(n, n)
 	}
 	return t.Next(end, end)
 }

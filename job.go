@@ -282,6 +282,11 @@ func cloneSpec(s trigger.Spec) trigger.Spec {
 		f := *s.Fields
 		s.Fields = &f
 	}
+	if s.Calendar != nil {
+		d := *s.Calendar
+		d.Holidays, d.WorkingDays = slices.Clone(d.Holidays), slices.Clone(d.WorkingDays)
+		s.Calendar = &d
+	}
 	if s.Triggers != nil {
 		subs := make([]trigger.Spec, len(s.Triggers))
 		for i, sub := range s.Triggers {

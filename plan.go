@@ -128,12 +128,15 @@ func planFires(in fireState, newID func() string) firePlan {
 	return firePlan{NextRunAt: next, Runs: runs}
 }
 
-// isInterval reports whether t is an interval trigger, jittered or not.
+// isInterval reports whether t is an interval trigger, jittered or
+// restricted to a calendar's days or not.
 func isInterval(t trigger.Trigger) bool {
 	switch t := t.(type) {
 	case trigger.Interval:
 		return true
 	case trigger.Jitter:
+		return isInterval(t.Trigger)
+	case *trigger.DayFilter:
 		return isInterval(t.Trigger)
 	}
 	return false

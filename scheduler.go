@@ -470,6 +470,11 @@ func (s *Scheduler) AddJob(ctx context.Context, job Job, opts ...AddOption) (Job
 	if err := validID(job.ID); err != nil {
 		return Job{}, err
 	}
+	resolved, err := s.ResolveCalendars(ctx, job.Trigger)
+	if err != nil {
+		return Job{}, err
+	}
+	job.Trigger = resolved
 	now := s.now()
 	pinned, err := job.Trigger.Pin(now)
 	if err == nil {
@@ -524,6 +529,11 @@ func (s *Scheduler) replace(ctx context.Context, job Job, now time.Time) (Job, e
 // cannot silently overwrite each other (ErrVersionConflict).
 func (s *Scheduler) UpdateJob(ctx context.Context, job Job) (Job, error) {
 	job = job.Clone()
+	resolved, err := s.ResolveCalendars(ctx, job.Trigger)
+	if err != nil {
+		return Job{}, err
+	}
+	job.Trigger = resolved
 	now := s.now()
 	if pinned, err := job.Trigger.Pin(now); err == nil {
 		job.Trigger = pinned
@@ -843,6 +853,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		}()
 	}
 	s.recover(orphans) // the previous incarnation died holding these
+	s.syncCalendars(ctx)
 	go s.loop(loopCtx)
 	return nil
 }

@@ -1,14 +1,20 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/trigger"
 )
 
@@ -21,6 +27,9 @@ type cronFlags struct {
 	json          bool
 	springForward string
 	fallBack      string
+	calendar      string
+	rule          string
+	client        clientFlags
 }
 
 func (f *cronFlags) register(cmd *cobra.Command, defaultCount int) {
@@ -31,6 +40,10 @@ func (f *cronFlags) register(cmd *cobra.Command, defaultCount int) {
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON")
 	cmd.Flags().StringVar(&f.springForward, "spring-forward", "", "rule for times in a DST gap: run_after or skip (default: by schedule)")
 	cmd.Flags().StringVar(&f.fallBack, "fall-back", "", "rule for times in a DST overlap: first, last or both (default: by schedule)")
+	cmd.Flags().StringVar(&f.calendar, "calendar", "", "fire only on the days a calendar allows: a calendar's name on the server, or a .yaml, .json or .ics file")
+	cmd.Flags().StringVar(&f.rule, "rule", "", "with --calendar: exclude (default), only, workdays or rest_days")
+	cmd.Flags().StringVar(&f.client.server, "server", "", "with --calendar NAME: the server (env SUNDIAL_SERVER; default http://127.0.0.1:8080)")
+	cmd.Flags().StringVar(&f.client.token, "token", "", "with --calendar NAME: an API token (env SUNDIAL_TOKEN)")
 }
 
 func newCronCommand(env Env) *cobra.Command {
@@ -55,14 +68,20 @@ CronTrigger fields.`,
 		Example: `  sundial cron next '0 9 * * 1-5'
   sundial cron next --tz Europe/London -n 3 '30 1 * * *'
   sundial cron next --dialect quartz '0 0 10 ? * 6#3'
-  sundial cron next --dialect apscheduler '{"day_of_week": "mon-fri", "hour": 9}'`,
+  sundial cron next --dialect apscheduler '{"day_of_week": "mon-fri", "hour": 9}'
+  sundial cron next --tz Asia/Shanghai --calendar cn --rule workdays '0 9 * * *'
+  sundial cron next --calendar docs/examples/cn-2026.ics --rule workdays '0 9 * * *'`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, from, err := f.parse(env, args[0])
 			if err != nil {
 				return err
 			}
-			times := nextTimes(c, from, f.count)
+			t, err := f.withCalendar(cmd.Context(), env, c)
+			if err != nil {
+				return err
+			}
+			times := nextTimes(t, from, f.count)
 			if len(times) == 0 {
 				return fmt.Errorf("%q has no fire time after %s", args[0], from.Format(time.RFC3339))
 			}
@@ -91,8 +110,12 @@ func newCronExplainCommand(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			description := trigger.DescribeIn(c, lang)
-			times := nextTimes(c, from, f.count)
+			t, err := f.withCalendar(cmd.Context(), env, c)
+			if err != nil {
+				return err
+			}
+			description := trigger.DescribeIn(t, lang)
+			times := nextTimes(t, from, f.count)
 			gap, overlap := c.Policies()
 			out := cmd.OutOrStdout()
 			if f.json {
@@ -154,6 +177,43 @@ func (f *cronFlags) parse(env Env, expr string) (*trigger.Cron, time.Time, error
 		return nil, time.Time{}, usagef("--tz %s conflicts with the expression's own zone %s", loc, c.Location())
 	}
 	return c, from, nil
+}
+
+// withCalendar returns the cron trigger restricted to the days that
+// --calendar and --rule allow, or as it is without --calendar.
+func (f *cronFlags) withCalendar(ctx context.Context, env Env, c *trigger.Cron) (trigger.Trigger, error) {
+	if f.calendar == "" {
+		if f.rule != "" {
+			return nil, usagef("--rule applies with --calendar only")
+		}
+		return c, nil
+	}
+	var cal sundial.Calendar
+	if ext := strings.ToLower(filepath.Ext(f.calendar)); ext == ".ics" || ext == ".yaml" || ext == ".yml" || ext == ".json" {
+		var err error
+		if ext == ".ics" {
+			cal, err = readCalendarFile(env, "", f.calendar, "")
+		} else {
+			cal, err = readCalendarFile(env, f.calendar, "", "")
+		}
+		if err != nil {
+			return nil, err
+		}
+		cal.Name = strings.TrimSuffix(filepath.Base(f.calendar), ext)
+	} else if _, err := f.client.client(env).do(ctx, "GET", "/api/v1/calendars/"+url.PathEscape(f.calendar), nil, &cal); err != nil {
+		return nil, err
+	}
+	holidays, working := cal.Dates()
+	days := trigger.DayCalendar{Name: cal.Name, Rule: trigger.DayRule(f.rule), Holidays: holidays, WorkingDays: working}
+	t, err := trigger.NewDayFilter(c, days, c.Location())
+	if err != nil {
+		var pe *trigger.ParseError
+		if errors.As(err, &pe) && pe.Field == "rule" {
+			return nil, usagef("--rule %q is not one of exclude, only, workdays, rest_days", f.rule)
+		}
+		return nil, usagef("--calendar %s: %v", f.calendar, err)
+	}
+	return t, nil
 }
 
 func nextTimes(t trigger.Trigger, from time.Time, n int) []time.Time {

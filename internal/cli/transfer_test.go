@@ -68,13 +68,21 @@ func TestExportImportRoundTrip(t *testing.T) {
 		Trigger: trigger.CronExpr("0 3 * * *", trigger.InZone("Europe/Berlin")), Args: json.RawMessage(`{"say":"hi","secrets":["db_pass"]}`),
 		Options: sundial.JobOptions{MaxAttempts: 3, Timeout: 90 * time.Second}})
 	from.addJob(sundial.Job{ID: "every", Task: "echo", Trigger: trigger.Every(90 * time.Minute)})
+	if _, err := from.s.AddCalendar(context.Background(), sundial.Calendar{Name: "cn", Description: "节假日",
+		Holidays: []sundial.CalendarDay{{Date: "2026-10-01", Name: "国庆节"}}, WorkingDays: []sundial.CalendarDay{{Date: "2026-10-10"}}}); err != nil {
+		t.Fatal(err)
+	}
+	workdays := trigger.CronExpr("0 9 * * *", trigger.InZone("Asia/Shanghai"))
+	workdays.Calendar = &trigger.DayCalendar{Name: "cn", Rule: trigger.Workdays}
+	from.addJob(sundial.Job{ID: "workday", Task: "echo", Trigger: workdays})
 	from.addJob(sundial.Job{ID: "pinned", Task: "script", Trigger: trigger.CronExpr("*/5 * * * *"), Args: json.RawMessage(`{"script":"report.sh","version":2}`)})
 	from.addJob(sundial.Job{ID: "latest", Task: "script", Trigger: trigger.CronExpr("*/5 * * * *"), Args: json.RawMessage(`{"script":"report.sh"}`), Paused: true})
 	if _, err := from.s.PauseJob(context.Background(), "latest"); err != nil {
 		t.Fatal(err)
 	}
 	exported := from.mustCLI(admin.RoleViewer, "jobs", "export")
-	if strings.Contains(exported, "created_at") || !strings.Contains(exported, "echo v2\n") || !strings.Contains(exported, "- db_pass") {
+	if strings.Contains(exported, "created_at") || !strings.Contains(exported, "echo v2\n") || !strings.Contains(exported, "- db_pass") ||
+		!strings.Contains(exported, "国庆节") || strings.Count(exported, "2026-10-01") != 1 {
 		t.Fatalf("export:\n%s", exported)
 	}
 	file := filepath.Join(t.TempDir(), "jobs.yaml")
@@ -84,10 +92,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 
 	to := transferServer(t)
 	dry := to.mustCLI(admin.RoleAdmin, "jobs", "import", file, "--dry-run")
-	if !strings.Contains(dry, "dry run, nothing changed: jobs: 4 created; scripts: 2 created; secrets: 1 missing") || len(to.docsOf()) != 0 {
+	if !strings.Contains(dry, "dry run, nothing changed: calendars: 1 created; jobs: 5 created; scripts: 2 created; secrets: 1 missing") || len(to.docsOf()) != 0 {
 		t.Fatalf("dry run:\n%s\njobs after it: %v", dry, to.docsOf())
 	}
-	if out := to.mustCLI(admin.RoleAdmin, "jobs", "import", file); !strings.Contains(out, "jobs: 4 created; scripts: 2 created; secrets: 1 missing") {
+	if out := to.mustCLI(admin.RoleAdmin, "jobs", "import", file); !strings.Contains(out, "calendars: 1 created; jobs: 5 created; scripts: 2 created; secrets: 1 missing") {
 		t.Fatalf("import:\n%s", out)
 	}
 	// The same jobs, except that the pin follows the text: the new server
@@ -108,17 +116,17 @@ func TestExportImportRoundTrip(t *testing.T) {
 
 	// Importing again changes nothing; a changed job is skipped unless
 	// replacing, and then updated.
-	if out := to.mustCLI(admin.RoleAdmin, "jobs", "import", file); !strings.Contains(out, "jobs: 4 unchanged; scripts: 2 unchanged") {
+	if out := to.mustCLI(admin.RoleAdmin, "jobs", "import", file); !strings.Contains(out, "calendars: 1 unchanged; jobs: 5 unchanged; scripts: 2 unchanged") {
 		t.Fatalf("second import:\n%s", out)
 	}
 	changed := strings.Replace(exported, "0 3 * * *", "0 4 * * *", 1)
 	if err := os.WriteFile(file, []byte(changed), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out := to.mustCLI(admin.RoleAdmin, "jobs", "import", file); !strings.Contains(out, "jobs: 1 skipped, 3 unchanged") {
+	if out := to.mustCLI(admin.RoleAdmin, "jobs", "import", file); !strings.Contains(out, "jobs: 1 skipped, 4 unchanged") {
 		t.Fatalf("import of a changed job without --replace:\n%s", out)
 	}
-	if out := to.mustCLI(admin.RoleAdmin, "jobs", "import", file, "--replace"); !strings.Contains(out, "jobs: 3 unchanged, 1 updated") {
+	if out := to.mustCLI(admin.RoleAdmin, "jobs", "import", file, "--replace"); !strings.Contains(out, "jobs: 4 unchanged, 1 updated") {
 		t.Fatalf("import with --replace:\n%s", out)
 	}
 	if j, _ := to.s.Job(context.Background(), "nightly"); j.Trigger.Expr != "0 4 * * *" {

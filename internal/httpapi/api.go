@@ -152,6 +152,7 @@ func New(cfg Config) (*API, error) {
 	a.registerCode()
 	a.registerTransfer()
 	a.registerBackfill()
+	a.registerCalendars()
 	a.registerOutput()
 	a.registerEvents()
 	a.registerFlask()

@@ -175,6 +175,11 @@ func (h *harness) snapshot() string {
 		def, _ := json.Marshal(j)
 		fmt.Fprintf(&b, "job %s|", def)
 	}
+	cals, _ := h.s.Calendars(ctx)
+	for _, c := range cals {
+		def, _ := json.Marshal(c)
+		fmt.Fprintf(&b, "calendar %s|", def)
+	}
 	tokens, _ := h.records.ListTokens(ctx)
 	for _, t := range tokens {
 		fmt.Fprintf(&b, "token %s %s %t|", t.ID, t.Role, t.RevokedAt.IsZero())

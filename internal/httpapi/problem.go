@@ -48,6 +48,7 @@ type errorWriter func(w http.ResponseWriter, r *http.Request, err error)
 // classify maps an error to its status, problem type and field.
 func classify(err error) (status int, kind, field string) {
 	var invalid *sundial.InvalidJobError
+	var invalidCal *sundial.InvalidCalendarError
 	var bad *badInputError
 	var tooBig *http.MaxBytesError
 	var forbidden *forbiddenError
@@ -56,6 +57,8 @@ func classify(err error) (status int, kind, field string) {
 		return http.StatusRequestEntityTooLarge, "body-too-large", ""
 	case errors.As(err, &invalid):
 		return http.StatusBadRequest, "invalid-field", invalid.Field
+	case errors.As(err, &invalidCal):
+		return http.StatusBadRequest, "invalid-field", invalidCal.Field
 	case errors.As(err, &bad):
 		return http.StatusBadRequest, "invalid-field", bad.field
 	case errors.Is(err, errUnauthorized):
@@ -63,15 +66,18 @@ func classify(err error) (status int, kind, field string) {
 	case errors.As(err, &forbidden), errors.Is(err, errCSRF):
 		return http.StatusForbidden, "forbidden", ""
 	case errors.Is(err, sundial.ErrJobNotFound), errors.Is(err, sundial.ErrRunNotFound), errors.Is(err, admin.ErrTokenNotFound), errors.Is(err, errNoRoute),
-		errors.Is(err, admin.ErrScriptNotFound), errors.Is(err, admin.ErrSecretNotFound):
+		errors.Is(err, admin.ErrScriptNotFound), errors.Is(err, admin.ErrSecretNotFound), errors.Is(err, sundial.ErrCalendarNotFound):
 		return http.StatusNotFound, "not-found", ""
 	case errors.Is(err, sundial.ErrJobExists):
 		return http.StatusConflict, "exists", "id"
+	case errors.Is(err, sundial.ErrCalendarExists):
+		return http.StatusConflict, "exists", "name"
 	case errors.Is(err, sundial.ErrVersionConflict):
 		return http.StatusPreconditionFailed, "version-conflict", "If-Match"
 	case errors.Is(err, sundial.ErrRunEnded):
 		return http.StatusConflict, "run-ended", ""
-	case errors.Is(err, sundial.ErrNotRunning), errors.Is(err, sundial.ErrRunNotEnded), errors.Is(err, sundial.ErrJobInChain), errors.Is(err, errConflict):
+	case errors.Is(err, sundial.ErrNotRunning), errors.Is(err, sundial.ErrRunNotEnded), errors.Is(err, sundial.ErrJobInChain),
+		errors.Is(err, sundial.ErrCalendarInUse), errors.Is(err, errConflict):
 		return http.StatusConflict, "conflict", ""
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, "method-not-allowed", ""

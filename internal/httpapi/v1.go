@@ -597,6 +597,9 @@ func (a *API) cronPreview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if spec, err = a.s.ResolveCalendars(r.Context(), spec); err != nil {
+		return err
+	}
 	if req.From.IsZero() {
 		req.From = a.now()
 	}

@@ -84,6 +84,10 @@ type Config struct {
 	// a job document, or a Flask-APScheduler JOBS entry as it stands (one
 	// with "func"); the key may be spelled JOBS.
 	Jobs []json.RawMessage `json:"jobs,omitempty"`
+	// Calendars are reconciled on start, before the jobs that may name
+	// them: created or updated to match, and removed once the file no
+	// longer declares them (unless a job still names one).
+	Calendars []CalendarConfig `json:"calendars,omitempty"`
 	// TaskFunctions name Python functions ("module:function") for the
 	// func of APScheduler-shaped jobs: the TASK_FUNCTIONS pattern, in
 	// which jobs refer to stable names rather than import paths.
@@ -248,6 +252,9 @@ func ReadConfigFile(path string) (Config, error) {
 		}
 	}
 	if _, err := c.JobDocuments(); err != nil {
+		return Config{}, err
+	}
+	if _, err := c.CalendarDocuments(); err != nil {
 		return Config{}, err
 	}
 	return c, nil

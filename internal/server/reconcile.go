@@ -109,7 +109,7 @@ func reconcileJob(ctx context.Context, s *sundial.Scheduler, j sundial.Job, log 
 			return nil
 		case err != nil:
 			return err
-		case stored.Source == admin.SourceConfig && sameDefinition(j, stored):
+		case stored.Source == admin.SourceConfig && sameDefinition(withCalendars(ctx, s, j), stored):
 			return nil
 		}
 		// Update the version read, so that a change made meanwhile (by
@@ -141,6 +141,16 @@ func sameDefinition(file, stored sundial.Job) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// withCalendars returns the job with the dates of the calendars it names,
+// as the store keeps it; unchanged when one is missing (AddJob and
+// UpdateJob report that).
+func withCalendars(ctx context.Context, s *sundial.Scheduler, j sundial.Job) sundial.Job {
+	if spec, err := s.ResolveCalendars(ctx, j.Trigger); err == nil {
+		j.Trigger = spec
+	}
+	return j
 }
 
 func pinnedLike(f, s trigger.Spec) trigger.Spec {

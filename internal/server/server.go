@@ -86,6 +86,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
+	calendars, err := cfg.CalendarDocuments()
+	if err != nil {
+		return err
+	}
 
 	store, records, closeStore, err := OpenStore(ctx, cfg.DB)
 	if err != nil {
@@ -149,7 +153,13 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := checkJobs(cfg.File, jobs, s.Tasks()); err != nil {
 		return err
 	}
+	if err := reconcileCalendars(ctx, s, records, cfg.File, calendars, log); err != nil {
+		return err
+	}
 	if err := reconcile(ctx, s, records, cfg.File, jobs, log); err != nil {
+		return err
+	}
+	if err := pruneCalendars(ctx, s, records, cfg.File, calendars, log); err != nil {
 		return err
 	}
 

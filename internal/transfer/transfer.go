@@ -45,6 +45,18 @@ type Document struct {
 	// Secrets name the secrets the jobs are granted. Their values stay in
 	// the vault: the receiving server needs its own.
 	Secrets []string `json:"secrets,omitempty"`
+	// Calendars are the calendars the jobs' triggers name; the jobs carry
+	// their names, not copies of their dates.
+	Calendars []Calendar `json:"calendars,omitempty"`
+}
+
+// Calendar is one exported calendar: its definition, without the state
+// a server keeps.
+type Calendar struct {
+	Name        string                `json:"name"`
+	Description string                `json:"description,omitempty"`
+	Holidays    []sundial.CalendarDay `json:"holidays,omitempty"`
+	WorkingDays []sundial.CalendarDay `json:"working_days,omitempty"`
 }
 
 // Script is one exported script version.
@@ -85,6 +97,7 @@ func Export(ctx context.Context, t Target, f sundial.JobFilter, now time.Time) (
 	doc := Document{Format: Format, ExportedAt: now.UTC(), Jobs: []jobdoc.Doc{}}
 	want := map[string]map[int]bool{} // script name → versions (0: latest)
 	secrets := map[string]bool{}
+	calendars := map[string]bool{}
 	f.Limit, f.AfterID = 500, ""
 	for {
 		jobs, err := t.Scheduler.Jobs(ctx, f)
@@ -92,6 +105,10 @@ func Export(ctx context.Context, t Target, f sundial.JobFilter, now time.Time) (
 			return Document{}, err
 		}
 		for _, j := range jobs {
+			for _, name := range sundial.CalendarNames(j.Trigger) {
+				calendars[name] = true
+			}
+			j.Trigger = sundial.WithoutCalendarDates(j.Trigger)
 			doc.Jobs = append(doc.Jobs, jobdoc.FromJob(j))
 			var g grantRef
 			if json.Unmarshal(j.Args, &g) == nil {
@@ -129,6 +146,16 @@ func Export(ctx context.Context, t Target, f sundial.JobFilter, now time.Time) (
 		}
 	}
 	doc.Secrets = slices.Sorted(maps.Keys(secrets))
+	for _, name := range slices.Sorted(maps.Keys(calendars)) {
+		c, err := t.Scheduler.Calendar(ctx, name)
+		if errors.Is(err, sundial.ErrCalendarNotFound) {
+			continue // deleted since: the job keeps its copy, and Import reports the name missing
+		}
+		if err != nil {
+			return Document{}, err
+		}
+		doc.Calendars = append(doc.Calendars, Calendar{Name: c.Name, Description: c.Description, Holidays: c.Holidays, WorkingDays: c.WorkingDays})
+	}
 	return doc, nil
 }
 
@@ -174,6 +201,7 @@ type document struct {
 	Jobs       []json.RawMessage `json:"jobs"`
 	Scripts    []Script          `json:"scripts"`
 	Secrets    []string          `json:"secrets"`
+	Calendars  []Calendar        `json:"calendars"`
 	NextCursor string            `json:"next_cursor"`
 }
 
@@ -214,7 +242,7 @@ func Read(data []byte) (Document, error) {
 	if doc.Format != nil && *doc.Format > Format {
 		return Document{}, &jsoninput.Problem{Path: "sundial_export", Msg: fmt.Sprintf("format %d is newer than this server reads (%d)", *doc.Format, Format)}
 	}
-	if len(jobs) == 0 && len(doc.Scripts) == 0 {
+	if len(jobs) == 0 && len(doc.Scripts) == 0 && len(doc.Calendars) == 0 {
 		return Document{}, &jsoninput.Problem{Path: "jobs", Msg: "nothing to import: the document holds no jobs"}
 	}
 	at := func(i int, field string) string {
@@ -226,7 +254,8 @@ func Read(data []byte) (Document, error) {
 		}
 		return jsoninput.Under(jsoninput.Join(prefix, i), field)
 	}
-	out := Document{Format: Format, ExportedAt: doc.ExportedAt, Scripts: doc.Scripts, Secrets: doc.Secrets, Jobs: make([]jobdoc.Doc, 0, len(jobs))}
+	out := Document{Format: Format, ExportedAt: doc.ExportedAt, Scripts: doc.Scripts, Secrets: doc.Secrets, Calendars: doc.Calendars,
+		Jobs: make([]jobdoc.Doc, 0, len(jobs))}
 	seen := map[string]bool{}
 	for i, raw := range jobs {
 		job, err := jobdoc.Decode(Clean(raw))
@@ -248,6 +277,12 @@ func Read(data []byte) (Document, error) {
 		seen[job.ID] = true
 		out.Jobs = append(out.Jobs, jobdoc.FromJob(job))
 	}
+	for i, c := range out.Calendars {
+		_, err := sundial.Calendar{Name: c.Name, Description: c.Description, Holidays: c.Holidays, WorkingDays: c.WorkingDays}.Normalize()
+		if ic, ok := errors.AsType[*sundial.InvalidCalendarError](err); ok {
+			return Document{}, &jsoninput.Problem{Path: jsoninput.Under(jsoninput.Join("calendars", i), ic.Field), Msg: ic.Err.Error()}
+		}
+	}
 	for i, sc := range out.Scripts {
 		if sc.Name == "" || sc.Version < 1 {
 			return Document{}, &jsoninput.Problem{Path: jsoninput.Join("scripts", i), Msg: "name and a version of 1 or more are required"}
@@ -267,7 +302,7 @@ type Options struct {
 
 // Item is what became of one thing an import named.
 type Item struct {
-	// Kind is job, script or secret.
+	// Kind is job, calendar, script or secret.
 	Kind string `json:"kind"`
 	// ID is the job's ID, the script's name and version ("report.py@3")
 	// or the secret's name.
@@ -297,6 +332,13 @@ func Import(ctx context.Context, t Target, doc Document, o Options) (Report, err
 	}
 	if err := checkSecrets(ctx, t, doc, &rep); err != nil {
 		return rep, err
+	}
+	for _, c := range doc.Calendars {
+		item, err := importCalendar(ctx, t, c, o)
+		if err != nil {
+			return rep, fmt.Errorf("calendar %q: %w", c.Name, err)
+		}
+		rep.Items = append(rep.Items, item)
 	}
 	for _, d := range doc.Jobs {
 		job, err := d.Job()
@@ -448,7 +490,7 @@ func importJob(ctx context.Context, t Target, job sundial.Job, o Options) (Item,
 		// stored; the same interval is the same job.
 		job.Trigger.StartDate = have.Trigger.StartDate
 	}
-	if equalDocs(jobdoc.FromJob(have), jobdoc.FromJob(job)) {
+	if equalDocs(jobdoc.FromJob(withoutDates(have)), jobdoc.FromJob(withoutDates(job))) {
 		item.Action = "unchanged"
 		return item, nil
 	}
@@ -471,6 +513,49 @@ func importJob(ctx context.Context, t Target, job sundial.Job, o Options) (Item,
 			change = t.Scheduler.PauseJob
 		}
 		_, err = change(ctx, job.ID)
+	}
+	return item, err
+}
+
+// withoutDates is the job with its calendars named, not copied: a job is
+// the same whichever version of its calendar it carries (the calendar is
+// an item of its own).
+func withoutDates(j sundial.Job) sundial.Job {
+	j.Trigger = sundial.WithoutCalendarDates(j.Trigger)
+	return j
+}
+
+// importCalendar creates the calendar, or replaces its days with Replace
+// when they differ, and says which.
+func importCalendar(ctx context.Context, t Target, c Calendar, o Options) (Item, error) {
+	item := Item{Kind: "calendar", ID: c.Name}
+	want, err := sundial.Calendar{Name: c.Name, Description: c.Description, Holidays: c.Holidays, WorkingDays: c.WorkingDays,
+		Source: admin.SourceAPI}.Normalize()
+	if err != nil {
+		return item, err
+	}
+	have, err := t.Scheduler.Calendar(ctx, c.Name)
+	switch {
+	case errors.Is(err, sundial.ErrCalendarNotFound):
+		item.Action = "created"
+		if o.DryRun {
+			return item, nil
+		}
+		_, err = t.Scheduler.AddCalendar(ctx, want)
+		return item, err
+	case err != nil:
+		return item, err
+	case have.Description == want.Description && slices.Equal(have.Holidays, want.Holidays) && slices.Equal(have.WorkingDays, want.WorkingDays):
+		item.Action = "unchanged"
+		return item, nil
+	case !o.Replace:
+		item.Action, item.Detail = "skipped", "exists with other days; import with replace to update it (its jobs are rescheduled)"
+		return item, nil
+	}
+	item.Action = "updated"
+	if !o.DryRun {
+		want.Version = have.Version
+		_, err = t.Scheduler.UpdateCalendar(ctx, want)
 	}
 	return item, err
 }
