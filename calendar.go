@@ -35,8 +35,9 @@ type Calendar struct {
 	// program, "api" or "config" for a server.
 	Source string `json:"source,omitempty"`
 	// Version increases with every change (state), for optimistic
-	// concurrency and to tell jobs' copies apart.
-	Version int64 `json:"version"`
+	// concurrency and to tell jobs' copies apart; zero in a definition
+	// (Scheduler.Export).
+	Version int64 `json:"version,omitempty"`
 	// CreatedAt and UpdatedAt are kept by the store (state).
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`

@@ -47,7 +47,7 @@ type Job struct {
 	// paused, finished, or waiting for its run to end (fixed delay).
 	NextRunAt time.Time `json:"next_run_at,omitzero"`
 	// Version increases with every change (state), for optimistic concurrency.
-	Version int64 `json:"version"`
+	Version int64 `json:"version,omitempty"`
 	// CreatedAt and UpdatedAt are kept by the store (state).
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`

@@ -226,3 +226,36 @@ func TestBackfillAndRetryCommands(t *testing.T) {
 		t.Errorf("a viewer's backfill: exit %d, want %d", code, ExitAuth)
 	}
 }
+
+// TestLibraryExportImports: what a Go program's Scheduler.Export writes,
+// `sundial jobs import` reads, and a server's export reads back into a
+// program (Scheduler.Import) as the same definitions.
+func TestLibraryExportImports(t *testing.T) {
+	from := transferServer(t)
+	if _, err := from.s.AddCalendar(context.Background(), sundial.Calendar{Name: "cn", Holidays: []sundial.CalendarDay{{Date: "2026-10-01"}}}); err != nil {
+		t.Fatal(err)
+	}
+	spec := trigger.CronExpr("0 9 * * *", trigger.OnCalendar("cn", trigger.Workdays))
+	from.addJob(sundial.Job{ID: "daily", Task: "echo", Trigger: spec, Args: json.RawMessage(`{"say":"hi"}`)})
+	defs, err := from.s.Export(context.Background(), sundial.JobFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := json.Marshal(defs)
+	file := filepath.Join(t.TempDir(), "defs.json")
+	if err := os.WriteFile(file, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	to := transferServer(t)
+	if out := to.mustCLI(admin.RoleAdmin, "jobs", "import", file); !strings.Contains(out, "calendars: 1 created; jobs: 1 created") {
+		t.Fatalf("import of a library export:\n%s", out)
+	}
+	exported := to.mustCLI(admin.RoleViewer, "jobs", "export", "--json")
+	var back sundial.Definitions
+	if err := json.Unmarshal([]byte(exported), &back); err != nil {
+		t.Fatalf("a server export does not read as definitions: %v\n%s", err, exported)
+	}
+	if got, _ := json.Marshal(back); string(got) != string(text) {
+		t.Fatalf("server export read as definitions:\n got %s\nwant %s", got, text)
+	}
+}

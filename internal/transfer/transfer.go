@@ -291,28 +291,15 @@ func Read(data []byte) (Document, error) {
 	return out, nil
 }
 
-// Options choose how Import treats what the server already has.
-type Options struct {
-	// DryRun reports what Import would do, and changes nothing.
-	DryRun bool
-	// Replace updates jobs that exist with a different definition; without
-	// it they are left as they are and reported skipped.
-	Replace bool
-}
+// Options choose how Import treats what the server already has: as the
+// scheduler's own import does.
+type Options = sundial.ImportOptions
 
-// Item is what became of one thing an import named.
-type Item struct {
-	// Kind is job, calendar, script or secret.
-	Kind string `json:"kind"`
-	// ID is the job's ID, the script's name and version ("report.py@3")
-	// or the secret's name.
-	ID string `json:"id"`
-	// Action is created, updated, unchanged, skipped or missing (a secret
-	// the server does not have, or a script a job needs and the import
-	// does not carry).
-	Action string `json:"action"`
-	Detail string `json:"detail,omitempty"`
-}
+// Item is what became of one thing an import named: a job or a calendar
+// as the scheduler reports them, and a script ("report.py@3") or secret,
+// which may also be missing (a secret the server does not have, or a
+// script a job needs and the import does not carry).
+type Item = sundial.ImportItem
 
 // Report lists what an import did, or with DryRun would do, item by item.
 type Report struct {
@@ -334,9 +321,10 @@ func Import(ctx context.Context, t Target, doc Document, o Options) (Report, err
 		return rep, err
 	}
 	for _, c := range doc.Calendars {
-		item, err := importCalendar(ctx, t, c, o)
+		item, err := t.Scheduler.ImportCalendar(ctx, sundial.Calendar{Name: c.Name, Description: c.Description,
+			Holidays: c.Holidays, WorkingDays: c.WorkingDays, Source: admin.SourceAPI}, o)
 		if err != nil {
-			return rep, fmt.Errorf("calendar %q: %w", c.Name, err)
+			return rep, err
 		}
 		rep.Items = append(rep.Items, item)
 	}
@@ -468,109 +456,11 @@ func checkSecrets(ctx context.Context, t Target, doc Document, rep *Report) erro
 	return nil
 }
 
-// importJob creates the job, or updates it with Replace when its
-// definition differs, and says which.
+// importJob creates or updates the job as the scheduler's ImportJob does;
+// a job it creates is marked as the API's.
 func importJob(ctx context.Context, t Target, job sundial.Job, o Options) (Item, error) {
-	item := Item{Kind: "job", ID: job.ID}
-	have, err := t.Scheduler.Job(ctx, job.ID)
-	switch {
-	case errors.Is(err, sundial.ErrJobNotFound):
-		item.Action = "created"
-		if o.DryRun {
-			return item, nil
-		}
-		job.Source = admin.SourceAPI
-		_, err := t.Scheduler.AddJob(ctx, job)
-		return item, err
-	case err != nil:
-		return item, err
-	}
-	if job.Trigger.Type == "interval" && have.Trigger.Type == "interval" && job.Trigger.StartDate == "" {
-		// An interval written without a start was pinned when it was
-		// stored; the same interval is the same job.
-		job.Trigger.StartDate = have.Trigger.StartDate
-	}
-	if equalDocs(jobdoc.FromJob(withoutDates(have)), jobdoc.FromJob(withoutDates(job))) {
-		item.Action = "unchanged"
-		return item, nil
-	}
-	if !o.Replace {
-		item.Action, item.Detail = "skipped", "exists with a different definition; import with replace to update it"
-		return item, nil
-	}
-	item.Action = "updated"
-	if o.DryRun {
-		return item, nil
-	}
-	job.Version, job.Source = have.Version, ""
-	updated, err := t.Scheduler.UpdateJob(ctx, job)
-	if err != nil {
-		return item, err
-	}
-	if job.Paused != updated.Paused {
-		change := t.Scheduler.ResumeJob
-		if job.Paused {
-			change = t.Scheduler.PauseJob
-		}
-		_, err = change(ctx, job.ID)
-	}
-	return item, err
-}
-
-// withoutDates is the job with its calendars named, not copied: a job is
-// the same whichever version of its calendar it carries (the calendar is
-// an item of its own).
-func withoutDates(j sundial.Job) sundial.Job {
-	j.Trigger = sundial.WithoutCalendarDates(j.Trigger)
-	return j
-}
-
-// importCalendar creates the calendar, or replaces its days with Replace
-// when they differ, and says which.
-func importCalendar(ctx context.Context, t Target, c Calendar, o Options) (Item, error) {
-	item := Item{Kind: "calendar", ID: c.Name}
-	want, err := sundial.Calendar{Name: c.Name, Description: c.Description, Holidays: c.Holidays, WorkingDays: c.WorkingDays,
-		Source: admin.SourceAPI}.Normalize()
-	if err != nil {
-		return item, err
-	}
-	have, err := t.Scheduler.Calendar(ctx, c.Name)
-	switch {
-	case errors.Is(err, sundial.ErrCalendarNotFound):
-		item.Action = "created"
-		if o.DryRun {
-			return item, nil
-		}
-		_, err = t.Scheduler.AddCalendar(ctx, want)
-		return item, err
-	case err != nil:
-		return item, err
-	case have.Description == want.Description && slices.Equal(have.Holidays, want.Holidays) && slices.Equal(have.WorkingDays, want.WorkingDays):
-		item.Action = "unchanged"
-		return item, nil
-	case !o.Replace:
-		item.Action, item.Detail = "skipped", "exists with other days; import with replace to update it (its jobs are rescheduled)"
-		return item, nil
-	}
-	item.Action = "updated"
-	if !o.DryRun {
-		want.Version = have.Version
-		_, err = t.Scheduler.UpdateCalendar(ctx, want)
-	}
-	return item, err
-}
-
-// equalDocs compares two job documents as JSON values, so that key order
-// and spacing do not count.
-func equalDocs(a, b jobdoc.Doc) bool {
-	norm := func(d jobdoc.Doc) string {
-		raw, _ := json.Marshal(d)
-		var v any
-		_ = json.Unmarshal(raw, &v)
-		out, _ := json.Marshal(v)
-		return string(out)
-	}
-	return norm(a) == norm(b)
+	job.Source = admin.SourceAPI
+	return t.Scheduler.ImportJob(ctx, job, o)
 }
 
 // Summary counts a report's items by kind and action, such as
