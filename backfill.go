@@ -43,7 +43,11 @@ type BackfillReport struct {
 // replicas: a fire with a run already is skipped, unless Rerun records a
 // further attempt. MaxConcurrent of the runs are scheduled at once and
 // the rest queued; each end of one of them starts the next. Retries,
-// timeouts and leases follow the job's options as for any fire.
+// timeouts and leases follow the job's options as for any fire. A
+// broadcast job's past fires are not broadcast: each runs once, on one
+// node, as its whole fire (Run.Shard is nil, ShardOrWhole 0 of 1) — the
+// nodes alive then are not known, and those alive now may not be when a
+// queued fire's turn comes.
 func (s *Scheduler) Backfill(ctx context.Context, jobID string, from, to time.Time, o BackfillOptions) (BackfillReport, error) {
 	now := s.now()
 	switch {
@@ -159,7 +163,8 @@ func (s *Scheduler) CancelBackfill(ctx context.Context, id string) (int, error) 
 }
 
 // RetryRun records a new attempt of an ended run's fire, with the same
-// ScheduledAt and FireKey and the run's args, to start at once. It returns
+// ScheduledAt and FireKey and the run's args, to start at once; a shard of
+// a broadcast fire is retried alone, keeping its index, on any node. It returns
 // the new run, or an error matching ErrRunNotEnded, ErrRunNotFound or
 // ErrJobNotFound.
 func (s *Scheduler) RetryRun(ctx context.Context, id string) (Run, error) {
@@ -181,7 +186,7 @@ func (s *Scheduler) RetryRun(ctx context.Context, id string) (Run, error) {
 		}
 		r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: orig.ScheduledAt, NotBefore: s.now(),
 			Status: StatusScheduled, Attempt: last[orig.ScheduledAt.UnixMicro()] + 1, Manual: orig.Manual,
-			Args: orig.Args, Queue: job.Queue, Backfill: orig.Backfill}
+			Args: orig.Args, Queue: job.Queue, Backfill: orig.Backfill, Upstream: orig.Upstream, Shard: orig.Shard}
 		switch err := s.store.CreateRun(ctx, r); {
 		case errors.Is(err, ErrDuplicateRun):
 			continue

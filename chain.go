@@ -14,13 +14,22 @@ import (
 // its fire has ended for good: retried is true when another attempt was
 // planned, and then the chain waits for that attempt. Each chained run is
 // keyed by the upstream run, so that a second call for the same run — a
-// replica, or a recovery — records nothing new.
+// replica, or a recovery — records nothing new. A shard of a broadcast
+// fire starts nothing itself: its fire does, once complete (shardEnded).
 func (s *Scheduler) chain(run Run, opts JobOptions, retried bool) {
-	if len(opts.Then) == 0 || retried {
+	if len(opts.Then) == 0 || retried || run.Shard != nil {
 		return
 	}
-	for _, c := range opts.Then {
-		if !c.follows(run.Status) {
+	up := UpstreamRun{ID: run.ID, JobID: run.JobID, ScheduledAt: run.ScheduledAt, Status: run.Status, Result: run.Result}
+	s.startChains(&run, opts.Then, up, run.EndedAt)
+}
+
+// startChains records, for each chain that follows up's status, a run of
+// the chained job due at end and carrying up — for a broadcast job, a
+// broadcast fire. from is the run whose end this is, for the logs.
+func (s *Scheduler) startChains(from *Run, then []Chain, up UpstreamRun, end time.Time) {
+	for _, c := range then {
+		if !c.follows(up.Status) {
 			continue
 		}
 		ctx, cancel := s.storeCtx()
@@ -28,29 +37,32 @@ func (s *Scheduler) chain(run Run, opts JobOptions, retried bool) {
 		cancel()
 		switch {
 		case errors.Is(err, ErrJobNotFound):
-			s.logRun(slog.LevelWarn, "chained job not found; nothing started", &run, "then", c.Job)
+			s.logRun(slog.LevelWarn, "chained job not found; nothing started", from, "then", c.Job)
 			continue
 		case err != nil:
-			s.logRun(slog.LevelError, "reading a chained job failed; nothing started", &run, "then", c.Job, "err", err)
+			s.logRun(slog.LevelError, "reading a chained job failed; nothing started", from, "then", c.Job, "err", err)
 			continue
 		case job.Paused:
-			s.logRun(slog.LevelInfo, "chained job is paused; nothing started", &run, "then", c.Job)
+			s.logRun(slog.LevelInfo, "chained job is paused; nothing started", from, "then", c.Job)
 			continue
 		}
-		at := run.EndedAt.Truncate(time.Microsecond)
+		at := end.Truncate(time.Microsecond)
+		u := up
+		u.Result = slices.Clone(up.Result)
 		next := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, NotBefore: at, Status: StatusScheduled,
-			Attempt: 1, Args: job.Args, Queue: job.Queue, Upstream: &UpstreamRun{ID: run.ID, JobID: run.JobID,
-				ScheduledAt: run.ScheduledAt, Status: run.Status, Result: run.Result}}
-		err = s.persist(func(ctx context.Context) error { return s.store.CreateRun(ctx, next) }, &next, "recording a chained run")
+			Attempt: 1, Args: job.Args, Queue: job.Queue, Upstream: &u}
+		recorded, err := s.recordFire(next, job)
 		switch {
 		case errors.Is(err, ErrDuplicateRun):
 			continue // recorded already, for this upstream run
 		case err != nil:
-			s.logRun(slog.LevelError, "recording a chained run failed", &run, "then", c.Job, "err", err)
+			s.logRun(slog.LevelError, "recording a chained run failed", from, "then", c.Job, "err", err)
 			continue
 		}
-		s.logRun(slog.LevelInfo, "chained run recorded", &run, "then", c.Job, "chained_run_id", next.ID)
-		s.publishRun(EventRunChained, &next)
+		s.logRun(slog.LevelInfo, "chained run recorded", from, "then", c.Job, "chained_run_id", recorded[0].ID, "runs", len(recorded))
+		for i := range recorded {
+			s.publishRun(EventRunChained, &recorded[i])
+		}
 		s.signal()
 	}
 }

@@ -49,9 +49,9 @@ func (s *Scheduler) execute(d dispatch) {
 		opts = job.Options.resolve(s.defaults)
 	}
 	hd := s.held.get(run.ID)
-	if !s.mayStart(&run, hd, opts) {
+	if ok, settled := s.mayStart(&run, hd, opts); !ok {
 		if !run.Status.Executing() { // recorded as ended, not started
-			s.afterEnd(run, opts, jobErr)
+			s.afterEnd(run, opts, jobErr, settled)
 		}
 		return
 	}
@@ -135,14 +135,31 @@ func (s *Scheduler) execute(d dispatch) {
 		retry = true
 	}
 	retry = retry && run.Attempt < opts.MaxAttempts && !s.forced.Load()
-	if retry {
+	settled := false
+	switch {
+	case retry && run.Shard != nil:
+		// A shard's next attempt is recorded before its end, so that a
+		// node reading the fire meanwhile sees it coming (fireShards). Its
+		// key — the fire, attempt and index — records it once even when
+		// the node that marks this run lost plans it too; it is due a
+		// backoff after this end.
+		if retry = s.planRetry(run, opts); retry {
+			s.updateRun(run)
+		} else {
+			settled = s.updateRun(run) == nil
+		}
+	case retry:
 		// The next attempt is planned only once this one's end is
 		// recorded, and only by its holder: if the store refused the
 		// record (the run was marked lost meanwhile), the node that marked
 		// it plans the retry, and no attempt starts before its predecessor
 		// is recorded as ended.
 		retry = s.updateRun(run) == nil
-	} else {
+	case run.Shard != nil:
+		// Written before the fire is read: of two shards ending at once
+		// on two nodes, at least one then sees both ended.
+		settled = s.updateRun(run) == nil
+	default:
 		// The worker does not wait for the record: the recorder writes it
 		// in order, with others, and Shutdown flushes it. The worker is
 		// free for the next run at once; a full recorder queue holds
@@ -151,17 +168,25 @@ func (s *Scheduler) execute(d dispatch) {
 	}
 	s.finish(run, opts)
 
-	if retry {
+	if retry && run.Shard == nil {
 		s.planRetry(run, opts)
 	}
 	s.chain(run, opts, retry)
-	s.afterEnd(run, opts, jobErr)
+	s.afterEnd(run, opts, jobErr, settled)
 }
 
 // afterEnd does what the end of a run makes due, however it ended: a
 // fixed-delay job's next fire counts from it, and a queued run of its job
-// may start.
-func (s *Scheduler) afterEnd(run Run, opts JobOptions, jobErr error) {
+// may start. For a shard of a broadcast fire, that is done once the whole
+// fire is complete, which only a shard that settled can tell: its end is
+// recorded and no retry follows it.
+func (s *Scheduler) afterEnd(run Run, opts JobOptions, jobErr error, settled bool) {
+	if run.Shard != nil {
+		if settled && jobErr == nil {
+			s.shardEnded(run, opts)
+		}
+		return
+	}
 	if opts.FixedDelay && !run.Manual && jobErr == nil {
 		s.scheduleAfterRun(run.JobID, run.EndedAt)
 	}
@@ -179,8 +204,9 @@ func (s *Scheduler) afterEnd(run Run, opts JobOptions, jobErr error) {
 
 // mayStart checks, just before a claimed run starts, that this node still
 // holds it and that it is not too late for it. Otherwise it records why the
-// run did not start (retrying it if the job allows) and reports false.
-func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
+// run did not start (retrying it if the job allows) and reports false, and
+// whether the run settled: its end is recorded and no retry follows.
+func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) (ok, settled bool) {
 	ok, age := s.fresh(hd)
 	if lost, _ := s.held.flags(hd); !ok && !lost {
 		// The lease is stale — this process was frozen, or the store was
@@ -199,29 +225,34 @@ func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
 			// is theirs to record and retry.
 			s.logRun(slog.LevelWarn, "run not started: this node no longer holds it", run, "lease_age", describeLease(age, s.leaseTTL))
 			s.held.remove(run.ID)
-			return false
+			return false, false
 		}
 		run.Status, run.EndedAt = StatusInterrupted, s.now()
 		run.Error = fmt.Sprintf("not started: this node could not renew its lease (last renewed %s ago, lease %s)", age.Round(time.Millisecond), s.leaseTTL)
 		s.logRun(slog.LevelWarn, "run not started: its lease could not be renewed", run, "lease_age", describeLease(age, s.leaseTTL))
-		if s.updateRun(*run) == nil {
-			s.publishRun(EventRunInterrupted, run)
-			retry := run.Attempt < opts.MaxAttempts
-			if retry {
-				s.planRetry(*run, opts)
-			}
-			s.chain(*run, opts, retry)
+		retry := run.Attempt < opts.MaxAttempts
+		if retry && run.Shard != nil {
+			retry = s.planRetry(*run, opts) // before the end: see execute
 		}
-		return false
+		if s.updateRun(*run) != nil {
+			return false, false
+		}
+		s.publishRun(EventRunInterrupted, run)
+		if retry && run.Shard == nil {
+			s.planRetry(*run, opts)
+		}
+		s.chain(*run, opts, retry)
+		return false, !retry
 	}
 	// A cancel may have come with the renewal above.
 	if _, canceled := s.held.flags(hd); canceled {
 		run.Status, run.EndedAt, run.Error = StatusCanceled, s.now(), "canceled on request before it started"
-		if s.updateRun(*run) == nil {
-			s.logRun(slog.LevelInfo, "run canceled before it started", run)
-			s.publishRun(EventRunCanceled, run)
+		if s.updateRun(*run) != nil {
+			return false, false
 		}
-		return false
+		s.logRun(slog.LevelInfo, "run canceled before it started", run)
+		s.publishRun(EventRunCanceled, run)
+		return false, true
 	}
 	due := run.ScheduledAt
 	if !run.NotBefore.IsZero() {
@@ -232,12 +263,13 @@ func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) bool {
 		run.Error = fmt.Sprintf("claimed at %s but could not start until %s after it was due, beyond the misfire grace of %s",
 			run.ClaimedAt.Format(time.RFC3339Nano), late.Round(time.Millisecond), opts.MisfireGrace)
 		s.logRun(slog.LevelWarn, "run missed", run, "scheduled_at", run.ScheduledAt, "reason", run.Error)
-		if s.updateRun(*run) == nil {
-			s.publishRun(EventRunMissed, run)
+		if s.updateRun(*run) != nil {
+			return false, false
 		}
-		return false
+		s.publishRun(EventRunMissed, run)
+		return false, true
 	}
-	return true
+	return true, false
 }
 
 // logRun logs about a run with its identifying attributes, building them
@@ -273,8 +305,11 @@ func (s *Scheduler) finish(run Run, opts JobOptions) {
 }
 
 // planRetry records the next attempt of a failed fire, due after an
-// exponential backoff with jitter.
-func (s *Scheduler) planRetry(run Run, opts JobOptions) {
+// exponential backoff with jitter, and reports whether it is recorded (by
+// this call, or before it by another node). The attempt keeps the run's
+// shard, upstream run and backfill; a shard's next attempt may run on any
+// node.
+func (s *Scheduler) planRetry(run Run, opts JobOptions) bool {
 	backoff := opts.RetryBackoff
 	for i := 1; i < run.Attempt && backoff < opts.MaxRetryBackoff; i++ {
 		backoff *= 2
@@ -283,18 +318,21 @@ func (s *Scheduler) planRetry(run Run, opts JobOptions) {
 	// Equal jitter: at least half the backoff, so retries of many jobs
 	// that failed together spread out but never come early.
 	delay := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+	prev := run.Clone()
 	retry := Run{ID: newID(), JobID: run.JobID, Task: run.Task, ScheduledAt: run.ScheduledAt,
 		NotBefore: run.EndedAt.Add(delay), Status: StatusScheduled, Attempt: run.Attempt + 1,
-		Manual: run.Manual, Args: run.Args, Queue: run.Queue}
+		Manual: run.Manual, Args: run.Args, Queue: run.Queue, Backfill: run.Backfill, Upstream: prev.Upstream, Shard: prev.Shard}
 	if err := s.persist(func(ctx context.Context) error { return s.store.CreateRun(ctx, retry) }, &retry, "recording a retry"); err != nil {
-		if !errors.Is(err, ErrDuplicateRun) { // another node planned it first
-			s.logRun(slog.LevelError, "recording a retry failed", &run, "err", err)
+		if errors.Is(err, ErrDuplicateRun) { // another node planned it first
+			return true
 		}
-		return
+		s.logRun(slog.LevelError, "recording a retry failed", &run, "err", err)
+		return false
 	}
 	s.logRun(slog.LevelInfo, "retry planned", &run, "next_attempt", retry.Attempt, "not_before", retry.NotBefore)
 	s.publishRun(EventRunRetryPlanned, &retry)
 	s.signal()
+	return true
 }
 
 // scheduleAfterRun sets a fixed-delay job's next fire from the end of its run.

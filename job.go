@@ -104,6 +104,13 @@ type JobOptions struct {
 	// Then starts other jobs when a fire of this one has ended for good:
 	// succeeded, or failed with no attempt left (xxl-job's child jobs).
 	Then []Chain `json:"then,omitempty"`
+	// Broadcast runs each fire on every live node of the job's queue at
+	// once, one shard each (Run.Shard; xxl-job's sharding broadcast). The
+	// fire is complete when every shard has ended for good; only then do
+	// its chains start, a queued fire of the job start, and a fixed delay
+	// count. A broadcast job runs one fire at a time: MaxInstances must be
+	// 0 or 1, and Config.Defaults.MaxInstances does not apply to it.
+	Broadcast bool `json:"broadcast,omitempty"`
 }
 
 // ChainOn says which ends of a run start a chained job.
@@ -196,6 +203,10 @@ func (o JobOptions) resolve(d JobOptions) JobOptions {
 	if o.MaxInstances == 0 {
 		o.MaxInstances = orDefault(d.MaxInstances, DefaultMaxInstances)
 	}
+	if o.Broadcast {
+		// One fire at a time: a fire is in flight while any of its shards is.
+		o.MaxInstances = 1
+	}
 	if o.Overlap == "" {
 		o.Overlap = d.Overlap
 	}
@@ -237,6 +248,8 @@ func (o JobOptions) validate() error {
 		return invalidf("options.misfire_grace", "%s must not be negative; \"none\" means no limit", o.MisfireGrace)
 	case o.MaxAttempts < 0:
 		return invalidf("options.max_attempts", "%d must not be negative", o.MaxAttempts)
+	case o.Broadcast && o.MaxInstances > 1:
+		return invalidf("options.max_instances", "%d: a broadcast job runs one fire at a time, on every node (a fire is in flight while any of its shards is); use 1, or leave it out", o.MaxInstances)
 	}
 	for i, c := range o.Then {
 		field := fmt.Sprintf("options.then[%d]", i)

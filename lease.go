@@ -239,7 +239,7 @@ func (s *Scheduler) renew() {
 	start := time.Now()
 	now := s.now()
 	req := HeartbeatRequest{Node: s.node.ID, Incarnation: s.node.Incarnation, Now: now, LeaseUntil: now.Add(s.leaseTTL),
-		Runs: s.held.ids()}
+		Runs: s.held.ids(), Standby: s.standby.Load() || s.leaving.Load()}
 	ctx, cancel := context.WithTimeout(s.life, s.leaseTTL/3)
 	res, err := s.store.Heartbeat(ctx, req)
 	cancel()
@@ -248,6 +248,10 @@ func (s *Scheduler) renew() {
 		return
 	}
 	s.renewed(start, req.LeaseUntil, res)
+
+	ctx, cancel = s.storeCtx()
+	s.refreshPeers(ctx)
+	cancel()
 
 	ctx, cancel = s.storeCtx()
 	lost, err := s.store.ReapLost(ctx, now)
@@ -380,10 +384,15 @@ func (s *Scheduler) storeCtx() (context.Context, context.CancelFunc) {
 // handleLost records a run whose node died or restarted, and retries it if
 // its job allows another attempt.
 func (s *Scheduler) handleLost(run Run) {
-	if run.Status == StatusCanceled {
+	switch {
+	case run.Status == StatusCanceled:
 		s.logRun(slog.LevelInfo, "run canceled: its node stopped before it could", &run, "node", run.Node)
 		s.publishRun(EventRunCanceled, &run)
-	} else {
+	case run.ClaimedAt.IsZero():
+		s.logRun(slog.LevelWarn, "run lost: the node it waited for did not take it in time", &run, "node", run.Node,
+			"lease_until", run.LeaseUntil, "reason", run.Error)
+		s.publishRun(EventRunLost, &run)
+	default:
 		s.logRun(slog.LevelWarn, "run lost: its node stopped renewing the lease", &run, "node", run.Node,
 			"lease_until", run.LeaseUntil, "reason", run.Error)
 		s.publishRun(EventRunLost, &run)
@@ -400,10 +409,10 @@ func (s *Scheduler) handleLost(run Run) {
 	}
 	retry := run.Status == StatusLost && run.Attempt < opts.MaxAttempts
 	if retry {
-		s.planRetry(run, opts)
+		retry = s.planRetry(run, opts)
 	}
 	s.chain(run, opts, retry)
-	s.afterEnd(run, opts, nil)
+	s.afterEnd(run, opts, nil, !retry)
 }
 
 // describeLease is a log attribute value for a lease age.

@@ -48,12 +48,12 @@ func (s *Scheduler) loop(ctx context.Context) {
 
 // sleepFor returns how long the loop may sleep before work falls due.
 func (s *Scheduler) sleepFor(ctx context.Context) time.Duration {
-	if s.inflight.Load() >= int64(s.workers) {
-		return s.maxSleep // a finished run wakes the loop
+	if s.inflight.Load() >= int64(s.workers) || s.standby.Load() {
+		return s.maxSleep // a finished run, or the end of standby, wakes the loop
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout)
 	defer cancel()
-	next, err := s.store.NextWake(ctx)
+	next, err := s.store.NextWake(ctx, s.node.ID)
 	if err != nil || next.IsZero() {
 		return s.maxSleep
 	}
@@ -151,7 +151,11 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 			return job, nil
 		}
 		opts := job.Options.resolve(s.defaults)
-		p := planFires(fireState{Job: &job, Trigger: t, Options: &opts, Now: now, Active: active, Queued: queued}, newID)
+		in := fireState{Job: &job, Trigger: t, Options: &opts, Now: now, Active: active, Queued: queued}
+		if opts.Broadcast {
+			in.Nodes, in.Self, in.PickUpBy = s.broadcastNodes(job.Queue), s.node.ID, now.Add(s.leaseTTL)
+		}
+		p := planFires(in, newID)
 		for i := range p.Runs {
 			r := &p.Runs[i]
 			switch r.Status {

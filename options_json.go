@@ -32,6 +32,7 @@ type jobOptionsJSON struct {
 	FixedDelay      bool           `json:"fixed_delay,omitempty"`
 	Notify          []Notification `json:"notify,omitempty"`
 	Then            []Chain        `json:"then,omitempty"`
+	Broadcast       bool           `json:"broadcast,omitempty"`
 
 	// StartAt and EndAt were the job's bounds before they moved to the
 	// trigger; they are read only to refuse them with directions.
@@ -69,7 +70,7 @@ func (o JobOptions) MarshalJSON() ([]byte, error) {
 		RunOnStart: o.RunOnStart, MisfireGrace: misfireGrace(o.MisfireGrace), Coalesce: o.Coalesce,
 		MaxInstances: o.MaxInstances, Overlap: o.Overlap, Timeout: duration(o.Timeout), MaxAttempts: o.MaxAttempts,
 		RetryBackoff: duration(o.RetryBackoff), MaxRetryBackoff: duration(o.MaxRetryBackoff),
-		FixedDelay: o.FixedDelay, Notify: o.Notify, Then: o.Then,
+		FixedDelay: o.FixedDelay, Notify: o.Notify, Then: o.Then, Broadcast: o.Broadcast,
 	})
 }
 
@@ -95,7 +96,7 @@ func (o *JobOptions) UnmarshalJSON(b []byte) error {
 		RunOnStart: v.RunOnStart, MisfireGrace: time.Duration(v.MisfireGrace), Coalesce: v.Coalesce,
 		MaxInstances: v.MaxInstances, Overlap: v.Overlap, Timeout: time.Duration(v.Timeout), MaxAttempts: v.MaxAttempts,
 		RetryBackoff: time.Duration(v.RetryBackoff), MaxRetryBackoff: time.Duration(v.MaxRetryBackoff),
-		FixedDelay: v.FixedDelay, Notify: v.Notify, Then: v.Then,
+		FixedDelay: v.FixedDelay, Notify: v.Notify, Then: v.Then, Broadcast: v.Broadcast,
 	}
 	return nil
 }

@@ -29,6 +29,14 @@ type fireState struct {
 	// whether one of its runs waits in the queue (overlap "queue").
 	Active int
 	Queued bool
+	// Nodes are the nodes a broadcast job's fire runs on, one shard each
+	// in this order: the live nodes of the job's queue by ID, the claiming
+	// node (Self) among them. PickUpBy is when the shards that wait for
+	// the other nodes are lost if not picked up (their heartbeats extend
+	// it).
+	Nodes    []string
+	Self     string
+	PickUpBy time.Time
 }
 
 // firePlan is the claim decision: the job's next fire and the runs to
@@ -50,7 +58,9 @@ type firePlan struct {
 //   - the job's next fire is the first after now (none past the trigger's
 //     end_date, which the trigger itself enforces), and
 //     none while a fixed-delay interval job's run is in flight (its next
-//     fire counts from that run's end).
+//     fire counts from that run's end);
+//   - a broadcast job's fire that runs or is queued becomes one shard per
+//     node (see broadcast); a missed or skipped one stays one run.
 //
 // newID names the runs.
 func planFires(in fireState, newID func() string) firePlan {
@@ -125,7 +135,47 @@ func planFires(in fireState, newID func() string) firePlan {
 	if opts.FixedDelay && (started || queued) && isInterval(t) {
 		next = time.Time{} // counted from the end of the run
 	}
+	if opts.Broadcast {
+		runs = broadcast(runs, in, newID)
+	}
 	return firePlan{NextRunAt: next, Runs: runs}
+}
+
+// broadcast turns each fire of a broadcast job that runs or is queued into
+// one shard per node, in.Nodes[i] running shard i. The claiming node's
+// shard of a fire that runs is pending, to execute at once; the others are
+// scheduled at the fire, each waiting for its node until in.PickUpBy. A
+// queued fire's shards are queued, each waiting for its node: they start
+// together when the fire in flight has ended.
+func broadcast(runs []Run, in fireState, newID func() string) []Run {
+	nodes := in.Nodes
+	if len(nodes) == 0 {
+		nodes = []string{in.Self}
+	}
+	out := make([]Run, 0, len(runs))
+	for _, r := range runs {
+		if r.Status != StatusPending && r.Status != StatusQueued {
+			out = append(out, r)
+			continue
+		}
+		for i, node := range nodes {
+			sh := r
+			if i > 0 {
+				sh.ID = newID()
+			}
+			sh.Shard = &Shard{Index: i, Total: len(nodes)}
+			switch {
+			case r.Status == StatusPending && node == in.Self:
+				// Leased to the claiming node by the store.
+			case r.Status == StatusPending:
+				sh.Status, sh.NotBefore, sh.Node, sh.LeaseUntil = StatusScheduled, r.ScheduledAt, node, in.PickUpBy
+			default:
+				sh.Node, sh.LeaseUntil = node, in.PickUpBy
+			}
+			out = append(out, sh)
+		}
+	}
+	return out
 }
 
 // isInterval reports whether t is an interval trigger, jittered or

@@ -1,6 +1,8 @@
 package sundial
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -140,3 +142,127 @@ func TestPlanFiresLongStop(t *testing.T) {
 }
 
 func every(d time.Duration) trigger.Spec { return trigger.Spec{Type: "interval", Seconds: d.Seconds()} }
+
+// TestPlanBroadcast: a broadcast job's fire that runs becomes one shard per
+// node, the claiming node's pending and the others waiting for their nodes;
+// a queued fire's shards are all queued for their nodes; a skipped or
+// missed fire stays one run.
+func TestPlanBroadcast(t *testing.T) {
+	at := time.Date(2026, 3, 7, 12, 0, 0, 0, time.UTC)
+	pickUp := at.Add(15 * time.Second)
+	nodes := []string{"a", "b", "c"}
+	describe := func(r Run) string {
+		s := r.ScheduledAt.Format(time.TimeOnly) + " " + string(r.Status)
+		if r.Shard != nil {
+			s += fmt.Sprintf(" %d/%d", r.Shard.Index, r.Shard.Total)
+		}
+		if r.Node != "" {
+			s += " for " + r.Node
+			if !r.LeaseUntil.Equal(pickUp) {
+				s += " until " + r.LeaseUntil.String()
+			}
+		}
+		if r.Status == StatusScheduled && !r.NotBefore.Equal(r.ScheduledAt) {
+			s += " not before " + r.NotBefore.String()
+		}
+		return s
+	}
+	no := false
+	tests := []struct {
+		name   string
+		nodes  []string
+		self   string
+		opts   JobOptions
+		now    time.Time
+		active int
+		queued bool
+		want   string
+	}{
+		{name: "on three nodes", nodes: nodes, self: "b", now: at,
+			want: "12:00:00 scheduled 0/3 for a\n12:00:00 pending 1/3\n12:00:00 scheduled 2/3 for c"},
+		{name: "alone", nodes: []string{"a"}, self: "a", now: at, want: "12:00:00 pending 0/1"},
+		{name: "no node list: the claiming node alone", self: "a", now: at, want: "12:00:00 pending 0/1"},
+		{name: "a fire in flight is skipped whole", nodes: nodes, self: "a", now: at, active: 2,
+			want: "12:00:00 skipped"},
+		{name: "queued on every node", nodes: nodes, self: "a", now: at, active: 1, opts: JobOptions{Overlap: OverlapQueue},
+			want: "12:00:00 queued 0/3 for a\n12:00:00 queued 1/3 for b\n12:00:00 queued 2/3 for c"},
+		{name: "missed and coalesced whole", nodes: nodes, self: "a", now: at.Add(2 * time.Minute),
+			want: "12:00:00 missed\n12:01:00 skipped\n12:02:00 pending 0/3\n12:02:00 scheduled 1/3 for b\n12:02:00 scheduled 2/3 for c"},
+		{name: "backlog, not coalesced, one fire at a time", nodes: []string{"a", "b"}, self: "b", now: at.Add(time.Minute),
+			opts: JobOptions{Coalesce: &no, MisfireGrace: time.Hour},
+			want: "12:00:00 scheduled 0/2 for a\n12:00:00 pending 1/2\n12:01:00 skipped"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			trig, _ := every(time.Minute).Build()
+			job := Job{ID: "j", Task: "task", NextRunAt: at}
+			tt.opts.Broadcast = true
+			opts := tt.opts.resolve(JobOptions{MaxInstances: 5}) // a default that broadcast jobs ignore
+			n := 0
+			p := planFires(fireState{Job: &job, Trigger: trig, Options: &opts, Now: tt.now, Active: tt.active, Queued: tt.queued,
+				Nodes: tt.nodes, Self: tt.self, PickUpBy: pickUp}, func() string { n++; return fmt.Sprint("r", n) })
+			var lines []string
+			ids := map[string]bool{}
+			for _, r := range p.Runs {
+				lines = append(lines, describe(r))
+				if ids[r.ID] {
+					t.Errorf("two runs are named %s", r.ID)
+				}
+				ids[r.ID] = true
+			}
+			if got := strings.Join(lines, "\n"); got != tt.want {
+				t.Errorf("runs:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestBroadcastOptions: a broadcast job runs one fire at a time, and says
+// so when asked for more.
+func TestBroadcastOptions(t *testing.T) {
+	err := JobOptions{Broadcast: true, MaxInstances: 2}.validate()
+	var ij *InvalidJobError
+	if !errors.As(err, &ij) || ij.Field != "options.max_instances" || !strings.Contains(err.Error(), "broadcast") {
+		t.Errorf("broadcast with max_instances 2: %v; want an error on options.max_instances that says why", err)
+	}
+	for _, o := range []JobOptions{{Broadcast: true}, {Broadcast: true, MaxInstances: 1}, {MaxInstances: 2}} {
+		if err := o.validate(); err != nil {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+	var o JobOptions
+	if err := json.Unmarshal([]byte(`{"broadcast": true}`), &o); err != nil || !o.Broadcast {
+		t.Errorf("options {\"broadcast\": true} read as %+v, %v", o, err)
+	}
+	if b, _ := json.Marshal(o); !strings.Contains(string(b), `"broadcast":true`) {
+		t.Errorf("written as %s", b)
+	}
+}
+
+// TestShardIdentity: a shard's fire key names its index, the same across
+// its retries; a manual fire's shards share one fire key but their index.
+func TestShardIdentity(t *testing.T) {
+	at := time.Date(2026, 3, 7, 12, 0, 0, 0, time.UTC)
+	r := Run{ID: "r1", JobID: "j", ScheduledAt: at, Attempt: 1, Shard: &Shard{Index: 2, Total: 3}}
+	retry := r
+	retry.ID, retry.Attempt = "r2", 2
+	if got := r.FireKey(); got != "j@2026-03-07T12:00:00Z/shard/2" || retry.FireKey() != got {
+		t.Errorf("fire keys %q and %q", got, retry.FireKey())
+	}
+	r.Manual = true
+	if got := r.FireKey(); got != "j@2026-03-07T12:00:00Z/manual/shard/2" {
+		t.Errorf("manual shard's fire key %q", got)
+	}
+	if got := (Run{}).ShardOrWhole(); got != (Shard{Index: 0, Total: 1}) {
+		t.Errorf("a run that is its whole fire is shard %+v", got)
+	}
+	c := r.Clone()
+	c.Shard.Index = 0
+	if r.Shard.Index != 2 {
+		t.Error("Clone shares the shard")
+	}
+	b, _ := json.Marshal(Run{Shard: &Shard{Index: 0, Total: 3}})
+	if !strings.Contains(string(b), `"shard":{"index":0,"total":3}`) {
+		t.Errorf("a shard in JSON: %s", b)
+	}
+}

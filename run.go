@@ -3,6 +3,7 @@ package sundial
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -13,7 +14,9 @@ const (
 	// StatusQueued waits for a running instance of its job to end
 	// (overlap policy "queue").
 	StatusQueued RunStatus = "queued"
-	// StatusScheduled waits until NotBefore: a retry in its backoff.
+	// StatusScheduled waits until NotBefore: a retry in its backoff, or
+	// the shard of a broadcast fire waiting for its node (Run.Node) to
+	// pick it up.
 	StatusScheduled RunStatus = "scheduled"
 	// StatusPending is claimed by a scheduler and waits for a worker.
 	StatusPending RunStatus = "pending"
@@ -88,10 +91,19 @@ type Run struct {
 	// (JobOptions.Then); nil for other runs. One run is recorded per
 	// upstream run and chained job.
 	Upstream *UpstreamRun `json:"upstream,omitempty"`
+	// Shard is the part of a broadcast fire (JobOptions.Broadcast) that
+	// this run is: one shard per live node, retries keeping theirs. nil
+	// for the runs of other jobs and for a broadcast job's backfill (see
+	// ShardOrWhole).
+	Shard *Shard `json:"shard,omitempty"`
 	// Queue is the job's queue when the run was recorded.
 	Queue string `json:"queue,omitempty"`
 	// Node is the scheduler that claimed the run; LeaseUntil is when that
-	// claim lapses unless the node renews it (on the store's clock).
+	// claim lapses unless the node renews it (on the store's clock). On a
+	// scheduled or queued shard of a broadcast fire, Node is the node the
+	// shard waits for — no other may claim it — and LeaseUntil the
+	// deadline for that node to pick it up, which its heartbeats extend
+	// while it lives; past it the shard is lost (Store.ReapLost).
 	Node       string    `json:"node,omitempty"`
 	LeaseUntil time.Time `json:"lease_until,omitzero"`
 	// Incarnation is the process start of Node that holds the run: the
@@ -123,16 +135,42 @@ type UpstreamRun struct {
 	Result      json.RawMessage `json:"result,omitempty"`
 }
 
+// Shard is one part of a broadcast fire: the fire runs Total shards, one
+// on each live node of its queue, numbered from 0 in the order of the
+// nodes' IDs. A node's index is the place of its ID among the nodes alive
+// at that fire, so it changes as nodes join and leave: a task must take
+// its share of the work from Index and Total, never from the node it runs
+// on.
+type Shard struct {
+	Index int `json:"index"`
+	Total int `json:"total"`
+}
+
+// ShardOrWhole returns the run's shard, or shard 0 of 1 for a run that is
+// its whole fire, so that a task written for broadcast jobs does all the
+// work when its job is not broadcast.
+func (r Run) ShardOrWhole() Shard {
+	if r.Shard != nil {
+		return *r.Shard
+	}
+	return Shard{Index: 0, Total: 1}
+}
+
 // FireKey identifies the fire a run belongs to, stable across retries and
-// across processes: the job ID and the scheduled time. A task can use it to
-// de-duplicate its own side effects downstream.
+// across processes: the job ID and the scheduled time, and a shard's index.
+// A task can use it to de-duplicate its own side effects downstream.
 func (r Run) FireKey() string {
 	key := r.JobID + "@" + r.ScheduledAt.UTC().Format(time.RFC3339Nano)
 	switch {
 	case r.Upstream != nil:
 		key += "/after/" + r.Upstream.ID
+	case r.Manual && r.Shard != nil:
+		key += "/manual" // the shards of one manual fire share its instant
 	case r.Manual:
 		key += "/manual/" + r.ID
+	}
+	if r.Shard != nil {
+		key += "/shard/" + strconv.Itoa(r.Shard.Index)
 	}
 	return key
 }
@@ -149,6 +187,10 @@ func (r Run) Clone() Run {
 		u := *r.Upstream
 		u.Result = slices.Clone(u.Result)
 		r.Upstream = &u
+	}
+	if r.Shard != nil {
+		sh := *r.Shard
+		r.Shard = &sh
 	}
 	return r
 }

@@ -139,6 +139,10 @@ type Scheduler struct {
 	inflight atomic.Int64 // runs handed to workers and not yet finished
 	wake     chan struct{}
 
+	// Broadcast fires (broadcast.go).
+	leaving atomic.Bool            // Shutdown has stopped the loop
+	peers   atomic.Pointer[[]Node] // the store's nodes at the last heartbeat
+
 	// state guards the life cycle and sends on work.
 	state            sync.RWMutex
 	started          bool
@@ -665,6 +669,11 @@ func (s *Scheduler) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 // that was never started (an API-only server node) records the run as
 // scheduled and due now: the first scheduler sharing the store claims and
 // runs it. After Shutdown it fails with ErrNotRunning.
+//
+// A broadcast job's run is a manual broadcast fire: one shard for each
+// live node of the job's queue, each waiting for its node, and this
+// node's own shard, which it returns, run at once (else it returns shard
+// 0). With no live node it is one shard (0 of 1) that any node may take.
 func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage) (Run, error) {
 	job, err := s.store.GetJob(ctx, id)
 	if err != nil {
@@ -681,24 +690,55 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage)
 	}
 	s.state.RLock()
 	defer s.state.RUnlock()
+	if s.stopped {
+		return Run{}, fmt.Errorf("run job %q now: %w", id, ErrNotRunning)
+	}
 	now := s.now()
 	run := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: now.Truncate(time.Microsecond),
 		Attempt: 1, Manual: true, Args: args, Queue: job.Queue}
-	switch {
-	case s.stopped:
-		return Run{}, fmt.Errorf("run job %q now: %w", id, ErrNotRunning)
-	case !s.started:
-		run.Status, run.NotBefore = StatusScheduled, run.ScheduledAt
-		if err := s.store.CreateRun(ctx, run); err != nil {
+	runs := []Run{run}
+	if job.Options.Broadcast {
+		var nodes []string
+		if s.started {
+			nodes = s.broadcastNodes(job.Queue)
+		} else {
+			all, err := s.store.ListNodes(ctx)
+			if err != nil {
+				return Run{}, fmt.Errorf("run job %q now: %w", id, err)
+			}
+			nodes = liveNodes(all, job.Queue, now, s.leaseTTL, "")
+		}
+		runs = s.shards(run, nodes)
+	}
+	// Every run waits, scheduled, for its node (or any node), but the one
+	// that this node runs at once.
+	mine := -1
+	for i := range runs {
+		r := &runs[i]
+		if s.started && (r.Shard == nil || r.Node == s.node.ID) {
+			mine = i
+			continue
+		}
+		r.Status, r.NotBefore = StatusScheduled, r.ScheduledAt
+		if err := s.store.CreateRun(ctx, *r); err != nil {
 			return Run{}, fmt.Errorf("run job %q now: %w", id, err)
 		}
-		return run, nil
 	}
+	if mine < 0 {
+		s.signal()
+		return runs[0], nil
+	}
+	return s.runHere(ctx, runs[mine], job)
+}
+
+// runHere records a run as claimed by this node and hands it to a worker.
+func (s *Scheduler) runHere(ctx context.Context, run Run, job Job) (Run, error) {
 	claimStart := time.Now()
+	now := s.now()
 	run.Status, run.ClaimedAt = StatusPending, now
 	run.Node, run.Incarnation, run.LeaseUntil = s.node.ID, s.node.Incarnation, now.Add(s.leaseTTL)
 	if err := s.store.CreateRun(ctx, run); err != nil {
-		return Run{}, fmt.Errorf("run job %q now: %w", id, err)
+		return Run{}, fmt.Errorf("run job %q now: %w", job.ID, err)
 	}
 	s.held.add(run.ID, claimStart, time.Now(), run.LeaseUntil, s.killAfter)
 	s.inflight.Add(1)
@@ -733,6 +773,12 @@ func (s *Scheduler) CancelRun(ctx context.Context, id string) (Run, error) {
 	case run.Status == StatusCanceled:
 		s.logRun(slog.LevelInfo, "run canceled before it started", &run)
 		s.publishRun(EventRunCanceled, &run)
+		if run.Shard != nil {
+			// Its end may complete its broadcast fire.
+			if job, err := s.store.GetJob(ctx, run.JobID); err == nil {
+				s.afterEnd(run, job.Options.resolve(s.defaults), nil, true)
+			}
+		}
 	case run.Incarnation == s.node.Incarnation:
 		s.stopHeld(id, errCanceled)
 	}
@@ -782,8 +828,14 @@ func (s *Scheduler) Resume(ctx context.Context) error {
 // Standby stops (true) or restarts (false) this node's claiming of due
 // work, leaving other nodes and the cluster-wide pause alone: runs in
 // progress go on, and the node still renews its leases and serves.
+//
+// A node in standby is left out of broadcast fires claimed after its next
+// heartbeat, which it makes at once; the shards that already wait for it
+// are lost when their pick-up deadline passes, and retried elsewhere as
+// their job allows.
 func (s *Scheduler) Standby(on bool) {
 	s.standby.Store(on)
+	s.requestRenewal()
 	if !on {
 		s.signal()
 	}
@@ -821,6 +873,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.node.Incarnation = newID()
 	s.node.StartedAt = s.now()
 	s.node.LastSeen = s.node.StartedAt
+	s.node.Standby = s.standby.Load()
 	orphans, err := s.store.RegisterNode(ctx, s.node, s.node.StartedAt)
 	if err != nil {
 		return fmt.Errorf("sundial: start: register node %s: %w", s.node.ID, err)
@@ -872,6 +925,7 @@ func (s *Scheduler) checkNodeIDFree(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sundial: start: list nodes: %w", err)
 	}
+	s.peers.Store(&nodes) // until the first heartbeat
 	for _, n := range nodes {
 		if n.ID != s.node.ID || n.Host != s.node.Host || n.PID == s.node.PID || n.PID <= 0 {
 			continue
@@ -921,6 +975,11 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	<-s.loopDone
 	close(s.work)
 	s.state.Unlock()
+	// The node takes no new work: a heartbeat at once tells the others,
+	// which leave it out of the broadcast fires they claim from their
+	// next heartbeat on.
+	s.leaving.Store(true)
+	s.requestRenewal()
 
 	done := make(chan struct{})
 	go func() {

@@ -1012,11 +1012,11 @@ func (f *flakyStore) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest
 	return f.Store.Heartbeat(ctx, req)
 }
 
-func (f *flakyStore) NextWake(ctx context.Context) (time.Time, error) {
+func (f *flakyStore) NextWake(ctx context.Context, node string) (time.Time, error) {
 	if f.down.Load() {
 		return time.Time{}, errDown
 	}
-	return f.Store.NextWake(ctx)
+	return f.Store.NextWake(ctx, node)
 }
 
 // TestStoreOutage takes the store away for 40 seconds while a run is in
@@ -1082,9 +1082,9 @@ type countingStore struct {
 	calls atomic.Int64
 }
 
-func (c *countingStore) NextWake(ctx context.Context) (time.Time, error) {
+func (c *countingStore) NextWake(ctx context.Context, node string) (time.Time, error) {
 	c.calls.Add(1)
-	return c.Store.NextWake(ctx)
+	return c.Store.NextWake(ctx, node)
 }
 
 func (c *countingStore) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {

@@ -29,26 +29,33 @@ type Store interface {
 	// ListJobs returns the jobs that pass the filter, ordered by ID.
 	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
 
-	// NextWake returns the earliest instant at which Claim would find
-	// work: the earliest NextRunAt of an unpaused job, or NotBefore of a
-	// scheduled run. Zero means nothing is scheduled, or the scheduler is
-	// paused cluster-wide.
-	NextWake(ctx context.Context) (time.Time, error)
+	// NextWake returns the earliest instant at which a Claim by node
+	// would find work: the earliest NextRunAt of an unpaused job, or
+	// NotBefore of a scheduled run that waits for any node or for this
+	// one (a shard of a broadcast fire waits for its own node, Run.Node,
+	// and must not wake the others). Zero means nothing is scheduled, or
+	// the scheduler is paused cluster-wide.
+	NextWake(ctx context.Context, node string) (time.Time, error)
 	// Claim atomically takes due work, at most req.Limit items, in the
 	// queues req.Queues (all queues when empty):
 	//
 	//   - runs with StatusScheduled and NotBefore at or before req.Now
-	//     become StatusPending, claimed at req.Now, and are returned;
+	//     become StatusPending, claimed at req.Now, and are returned: those
+	//     that wait for any node (Node empty) in the queues, and those that
+	//     wait for req.Node whatever their queue (it was chosen for it);
 	//   - for each unpaused job with NextRunAt at or before req.Now
 	//     (earliest first), plan decides the job's new state and the runs
 	//     to record; the store writes both in the same atomic step and
-	//     returns the new runs that are to execute (StatusPending). A
+	//     returns the new runs that are to execute (StatusPending). The
+	//     other runs are stored as planned, with their Node and LeaseUntil
+	//     (the shards of a broadcast fire that wait for other nodes). A
 	//     claim changes the job's schedule state, never its Version.
 	//
 	// Returned runs carry ClaimedAt = req.Now and are leased to
 	// req.Incarnation of req.Node until req.LeaseUntil. A run whose job,
 	// scheduled time, attempt and manual flag equal a stored run's is
-	// never inserted twice. While the scheduler is paused cluster-wide
+	// never inserted twice; shards (Run.Shard) are told apart by their
+	// index. While the scheduler is paused cluster-wide
 	// (SetPaused), Claim takes nothing and returns ErrSchedulerPaused.
 	Claim(ctx context.Context, req ClaimRequest, plan PlanFunc) ([]Run, error)
 
@@ -66,7 +73,11 @@ type Store interface {
 	// ListRuns returns the runs that pass the filter, newest fire first.
 	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
 	// PromoteQueued turns the oldest queued run of the job into a
-	// scheduled run due at now, reporting whether there was one.
+	// scheduled run due at now, reporting whether there was one. When that
+	// run is a shard, every queued shard of its fire (same scheduled time
+	// and attempt) is promoted with it — each keeping the node it waits
+	// for — but only while no shard of the job is scheduled, pending or
+	// running: a broadcast job runs one fire at a time.
 	PromoteQueued(ctx context.Context, jobID string, now time.Time) (bool, error)
 	// CancelRun cancels a run that has not ended: a queued or scheduled
 	// run becomes StatusCanceled at once (ended at now); a pending or
@@ -90,9 +101,12 @@ type Store interface {
 	// process is gone, and its runs are recovered at once instead of a
 	// lease later.
 	RegisterNode(ctx context.Context, node Node, now time.Time) ([]Run, error)
-	// Heartbeat marks the node alive at req.Now and extends to
-	// req.LeaseUntil the lease of each run in req.Runs that is pending or
-	// running and held by req.Incarnation. It returns those runs' IDs, and
+	// Heartbeat marks the node alive at req.Now (and in standby when
+	// req.Standby) and extends to req.LeaseUntil the lease of each run in
+	// req.Runs that is pending or running and held by req.Incarnation.
+	// Unless req.Standby, it extends to req.LeaseUntil too the pick-up
+	// deadline of the scheduled and queued runs that wait for req.Node
+	// (shards of broadcast fires). It returns the held runs' IDs, and
 	// which of them have CancelRequested: a run the node executes that is
 	// not among them is no longer its own. A run the node no longer names
 	// (its last record could not be written) is left to lapse and be
@@ -101,7 +115,10 @@ type Store interface {
 	// ReapLost marks pending and running runs whose lease ended before
 	// now as StatusLost (their node stopped renewing: it died, froze or
 	// lost the store) — or as StatusCanceled when a cancel was requested —
-	// and returns them, each exactly once across all callers.
+	// and so too scheduled runs that wait for a node whose pick-up
+	// deadline (LeaseUntil) ended before now (it died or left before
+	// taking its shard), and returns them, each exactly once across all
+	// callers.
 	ReapLost(ctx context.Context, now time.Time) ([]Run, error)
 	// ListNodes returns the known nodes, ordered by ID.
 	ListNodes(ctx context.Context) ([]Node, error)
@@ -140,6 +157,10 @@ type HeartbeatRequest struct {
 	// Runs are the IDs of the runs the node executes: only their leases
 	// are renewed.
 	Runs []string
+	// Standby says that the node takes no new work (Scheduler.Standby, or
+	// it is shutting down): broadcast fires leave it out, and the shards
+	// that wait for it are no longer kept for it.
+	Standby bool
 }
 
 // HeartbeatResult is what a Heartbeat found.
@@ -164,6 +185,10 @@ type Node struct {
 	Queues      []string  `json:"queues,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	LastSeen    time.Time `json:"last_seen"`
+	// Standby is set while the node takes no new work: in standby
+	// (Scheduler.Standby) or shutting down. Broadcast fires run on the
+	// nodes seen within a lease that are not in standby.
+	Standby bool `json:"standby,omitempty"`
 	// Facts are what the node says about itself for operators, name to
 	// value, such as how it confines its tasks (Config.NodeFacts); stores
 	// keep them as given.
@@ -180,12 +205,15 @@ type Clock interface {
 }
 
 // PlanFunc decides, inside Claim's atomic step, what a due job's fire
-// becomes. active is the number of the job's runs that are pending or
-// running, queued reports whether one is queued. It returns the job's new
+// becomes. active is the number of the job's runs in flight — pending or
+// running, and the scheduled shards of broadcast fires (a fire is in
+// flight while any of its shards is) — and queued reports whether one is
+// queued. It returns the job's new
 // state (its NextRunAt at least) and the runs to record: StatusPending for
 // runs to execute now (the store leases them to the claiming incarnation;
 // it treats StatusRunning alike), StatusMissed or StatusSkipped for the
-// record, StatusQueued to wait for a running instance. A claim writes only the
+// record, StatusQueued to wait for a running instance, StatusScheduled for
+// the shards that other nodes are to run (Node and LeaseUntil set). A claim writes only the
 // job's schedule state — NextRunAt, Paused and PauseReason — and ignores
 // other changes. A plan must not change the job's slices (Args, Tags) in
 // place: a store may hand it its own copy.

@@ -230,7 +230,7 @@ func BenchmarkStartup(b *testing.B) {
 		if err := s.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := store.NextWake(ctx); err != nil {
+		if _, err := store.NextWake(ctx, ""); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(time.Since(start).Seconds()*1000, "ms-to-ready")

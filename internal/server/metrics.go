@@ -133,9 +133,9 @@ func (s instrumented) Claim(ctx context.Context, req sundial.ClaimRequest, plan 
 	return runs, err
 }
 
-func (s instrumented) NextWake(ctx context.Context) (time.Time, error) {
+func (s instrumented) NextWake(ctx context.Context, node string) (time.Time, error) {
 	defer s.observe("next_wake", time.Now())
-	return s.Store.NextWake(ctx)
+	return s.Store.NextWake(ctx, node)
 }
 
 func (s instrumented) CreateRun(ctx context.Context, run sundial.Run) error {

@@ -482,7 +482,7 @@ func notReady(ctx context.Context, stopping *atomic.Bool, store sundial.Store, s
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := store.NextWake(ctx); err != nil {
+	if _, err := store.NextWake(ctx, s.NodeID()); err != nil {
 		return "store unreachable: " + Mask(err.Error())
 	}
 	st := s.Status()

@@ -114,7 +114,7 @@ func (s *Store) rebind(q string) string {
 }
 
 const jobCols = `id, name, task, args, trigger_spec, tags, options, paused, pause_reason, next_run_at, version, created_at, updated_at, queue, source`
-const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output, exit_status, claimed_at, incarnation, cancel_requested, backfill_id, upstream`
+const runCols = `id, job_id, task, scheduled_at, not_before, started_at, ended_at, status, attempt, manual_key, args, result, error, queue, node_id, lease_until, output, exit_status, claimed_at, incarnation, cancel_requested, backfill_id, upstream, shard_index, shard_total`
 
 var queries = map[string]string{
 	"insertJob": `INSERT INTO sundial_jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -124,11 +124,17 @@ var queries = map[string]string{
 	"jobExists": `SELECT 1 FROM sundial_jobs WHERE id = ?`,
 	"deleteJob": `DELETE FROM sundial_jobs WHERE id = ?`,
 	"getJob":    `SELECT ` + jobCols + ` FROM sundial_jobs WHERE id = ?`,
-	"nextWake": `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL), (SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled'),
+	// A scheduled run that waits for another node (a shard of a broadcast
+	// fire) wakes only that node.
+	"nextWake": `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL),
+		(SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled' AND (node_id IS NULL OR node_id = ?)),
 		(SELECT paused_at FROM sundial_cluster WHERE id = 1)`,
 	"clusterPaused": `SELECT paused_at FROM sundial_cluster WHERE id = 1`,
 	"setPaused":     `UPDATE sundial_cluster SET paused_at = CASE WHEN ? = 1 THEN COALESCE(paused_at, ?) ELSE NULL END WHERE id = 1`,
-	"dueRuns":       `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?{queues} ORDER BY not_before LIMIT ?{lock}`,
+	// The runs that wait for any node in the claim's queues, and those
+	// that wait for the claiming node whatever their queue.
+	"dueRuns": `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?
+		AND (node_id IS NULL{queues} OR node_id = ?) ORDER BY not_before LIMIT ?{lock}`,
 	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}
 		ORDER BY next_run_at LIMIT ?{lock}`,
 	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `)`,
@@ -137,27 +143,34 @@ var queries = map[string]string{
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?, exit_status = ?
 		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ? AND status IN ('pending', 'running') AND COALESCE(incarnation, '') = ?`,
 	"runKey": `SELECT job_id, scheduled_at, attempt FROM sundial_runs WHERE id = ?`,
-	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen, incarnation, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen, incarnation, facts, standby) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
 		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen, incarnation = excluded.incarnation,
-		facts = excluded.facts`,
-	"beatNode": `UPDATE sundial_nodes SET last_seen = ? WHERE id = ?`,
+		facts = excluded.facts, standby = excluded.standby`,
+	"beatNode": `UPDATE sundial_nodes SET last_seen = ?, standby = ? WHERE id = ?`,
+	// The pick-up deadline of the shards that wait for a live node.
+	"beatTargets": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND status IN ('scheduled', 'queued') AND node_id IS NOT NULL`,
 	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND incarnation = ? AND status IN ('pending', 'running')
 		AND id IN ({ids}) RETURNING id, cancel_requested`,
 	"expired": `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND lease_until < ? ORDER BY lease_until{lock}`,
+	"unclaimed": `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('scheduled', 'queued') AND node_id IS NOT NULL
+		AND status = 'scheduled' AND lease_until < ? ORDER BY lease_until{lock}`,
 	"orphans": `SELECT ` + runCols + ` FROM sundial_runs WHERE status IN ('pending', 'running') AND node_id = ? AND COALESCE(incarnation, '') <> ?{lock}`,
 	"reap": `UPDATE sundial_runs SET status = CASE WHEN cancel_requested = 1 THEN 'canceled' ELSE 'lost' END, ended_at = ?, error = ?
-		WHERE id = ? AND status IN ('pending', 'running')`,
+		WHERE id = ? AND status IN ('pending', 'running', 'scheduled')`,
 	"cancelRun": `UPDATE sundial_runs SET
 			cancel_requested = CASE WHEN status IN ('pending', 'running') THEN 1 ELSE cancel_requested END,
 			ended_at = CASE WHEN status IN ('queued', 'scheduled') THEN ? ELSE ended_at END,
 			error = CASE WHEN status IN ('queued', 'scheduled') THEN 'canceled on request before it started' ELSE error END,
 			status = CASE WHEN status IN ('queued', 'scheduled') THEN 'canceled' ELSE status END
 		WHERE id = ? AND status IN ('queued', 'scheduled', 'pending', 'running')`,
-	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen, incarnation, facts FROM sundial_nodes ORDER BY id`,
+	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen, incarnation, facts, standby FROM sundial_nodes ORDER BY id`,
 	"getRun":     `SELECT ` + runCols + ` FROM sundial_runs WHERE id = ?`,
-	"firstQueue": `SELECT id FROM sundial_runs WHERE job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
+	"firstQueue": `SELECT id, scheduled_at, attempt, shard_total FROM sundial_runs WHERE job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
 	"promote":    `UPDATE sundial_runs SET status = 'scheduled', not_before = ? WHERE id = ?`,
+	"shardsBusy": `SELECT 1 FROM sundial_runs WHERE job_id = ? AND status IN ('scheduled', 'pending', 'running') AND shard_total IS NOT NULL LIMIT 1`,
+	"promoteFire": `UPDATE sundial_runs SET status = 'scheduled', not_before = ?
+		WHERE job_id = ? AND status = 'queued' AND scheduled_at = ? AND attempt = ? AND shard_total IS NOT NULL`,
 }
 
 // micros encodes a time for the database; the zero time is NULL.
@@ -258,11 +271,15 @@ func scanRun(row scanner) (sundial.Run, error) {
 	var scheduled int64
 	var status, manualKey string
 	var args, result, errText, node, output, exit, incarnation, backfill, upstream sql.NullString
-	var lease, claimed sql.NullInt64
+	var lease, claimed, shardIndex, shardTotal sql.NullInt64
 	var cancelRequested int
 	if err := row.Scan(&r.ID, &r.JobID, &r.Task, &scheduled, &notBefore, &started, &ended, &status, &r.Attempt,
-		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output, &exit, &claimed, &incarnation, &cancelRequested, &backfill, &upstream); err != nil {
+		&manualKey, &args, &result, &errText, &r.Queue, &node, &lease, &output, &exit, &claimed, &incarnation, &cancelRequested, &backfill, &upstream,
+		&shardIndex, &shardTotal); err != nil {
 		return sundial.Run{}, err
+	}
+	if shardTotal.Valid {
+		r.Shard = &sundial.Shard{Index: int(shardIndex.Int64), Total: int(shardTotal.Int64)}
 	}
 	r.Backfill = backfill.String
 	if upstream.Valid {
@@ -282,7 +299,8 @@ func scanRun(row scanner) (sundial.Run, error) {
 	r.Node, r.LeaseUntil = node.String, fromMicros(lease)
 	r.ScheduledAt = time.UnixMicro(scheduled).UTC()
 	r.NotBefore, r.StartedAt, r.EndedAt = fromMicros(notBefore), fromMicros(started), fromMicros(ended)
-	r.Status, r.Manual = sundial.RunStatus(status), manualKey != "" && !strings.HasPrefix(manualKey, "after:")
+	r.Status = sundial.RunStatus(status)
+	r.Manual = manualKey != "" && !strings.HasPrefix(manualKey, "after:") && !strings.HasPrefix(manualKey, "/shard:")
 	if args.Valid {
 		r.Args = json.RawMessage(args.String)
 	}
@@ -295,20 +313,28 @@ func scanRun(row scanner) (sundial.Run, error) {
 
 func runValues(r sundial.Run) []any {
 	// The key that tells apart runs of one fire and attempt: a manual
-	// run's own ID, a chained run's upstream run (recorded once each).
+	// run's own ID, a chained run's upstream run (recorded once each), and
+	// a shard's index (the shards of one manual fire share its instant).
 	manualKey, upstream := "", any(nil)
 	switch {
 	case r.Upstream != nil:
 		manualKey = "after:" + r.Upstream.ID
 		b, _ := json.Marshal(r.Upstream)
 		upstream = string(b)
+	case r.Manual && r.Shard != nil:
+		manualKey = "manual"
 	case r.Manual:
 		manualKey = r.ID
+	}
+	var shardIndex, shardTotal any
+	if r.Shard != nil {
+		manualKey += "/shard:" + strconv.Itoa(r.Shard.Index)
+		shardIndex, shardTotal = r.Shard.Index, r.Shard.Total
 	}
 	return []any{r.ID, r.JobID, r.Task, r.ScheduledAt.UnixMicro(), micros(r.NotBefore), micros(r.StartedAt), micros(r.EndedAt),
 		string(r.Status), r.Attempt, manualKey, rawText(r.Args), rawText(r.Result), nullString(r.Error),
 		r.Queue, nullString(r.Node), micros(r.LeaseUntil), nullString(r.Output), exitText(r.Exit),
-		micros(r.ClaimedAt), nullString(r.Incarnation), boolInt(r.CancelRequested), nullString(r.Backfill), upstream}
+		micros(r.ClaimedAt), nullString(r.Incarnation), boolInt(r.CancelRequested), nullString(r.Backfill), upstream, shardIndex, shardTotal}
 }
 
 func exitText(e *sundial.ExitStatus) any {
@@ -474,13 +500,13 @@ func (s *Store) ListJobs(ctx context.Context, f sundial.JobFilter) ([]sundial.Jo
 }
 
 // NextWake implements sundial.Store.
-func (s *Store) NextWake(ctx context.Context) (time.Time, error) {
+func (s *Store) NextWake(ctx context.Context, node string) (time.Time, error) {
 	var job, run, paused sql.NullInt64
 	st, err := s.stmt(ctx, "nextWake")
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: next wake: %w", s.d.Name, err)
 	}
-	if err := st.QueryRowContext(ctx).Scan(&job, &run, &paused); err != nil {
+	if err := st.QueryRowContext(ctx, node).Scan(&job, &run, &paused); err != nil {
 		return time.Time{}, fmt.Errorf("%s: next wake: %w", s.d.Name, err)
 	}
 	if paused.Valid {
@@ -541,7 +567,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 	if paused.Valid {
 		return nil, sundial.ErrSchedulerPaused
 	}
-	q, args := s.withQueues("dueRuns", req.Queues, nowMicros, limit)
+	q, args := s.withQueues("dueRuns", req.Queues, nowMicros, req.Node, limit)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -656,15 +682,18 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 // marks returns n comma-separated placeholders.
 func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
-// activeCounts returns, per job, its pending or running runs and its
-// queued runs, in one query.
+// activeCounts returns, per job, its runs in flight (pending or running,
+// and scheduled shards) and its queued runs, in one query.
 func (s *Store) activeCounts(ctx context.Context, tx *sql.Tx, jobs []sundial.Job) (map[string][2]int, error) {
 	args := make([]any, len(jobs))
 	for i, j := range jobs {
 		args[i] = j.ID
 	}
+	// A broadcast fire is in flight while any of its shards is: its
+	// scheduled shards count too.
 	q := `SELECT job_id, SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END)
-		FROM sundial_runs WHERE status IN ('pending', 'running', 'queued') AND job_id IN (` + marks(len(jobs)) + `) GROUP BY job_id`
+		FROM sundial_runs WHERE (status IN ('pending', 'running', 'queued') OR status = 'scheduled' AND shard_total IS NOT NULL)
+		AND job_id IN (` + marks(len(jobs)) + `) GROUP BY job_id`
 	rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, err
@@ -731,6 +760,9 @@ func (s *Store) CreateRun(ctx context.Context, run sundial.Run) error {
 			return sundial.ErrDuplicateRun
 		}
 		return fmt.Errorf("%s: create run %q: %w", s.d.Name, run.ID, err)
+	}
+	if run.Status == sundial.StatusScheduled && run.Node != "" {
+		s.notify(ctx) // the node it waits for, elsewhere, takes it at once
 	}
 	return nil
 }
@@ -877,17 +909,35 @@ func (s *Store) PromoteQueued(ctx context.Context, jobID string, now time.Time) 
 	}
 	defer tx.Rollback()
 	var id string
-	switch err := tx.QueryRowContext(ctx, s.q["firstQueue"], jobID).Scan(&id); {
+	var at int64
+	var attempt int
+	var shards sql.NullInt64
+	switch err := tx.QueryRowContext(ctx, s.q["firstQueue"], jobID).Scan(&id, &at, &attempt, &shards); {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
 	}
-	if _, err := tx.ExecContext(ctx, s.q["promote"], now.UnixMicro(), id); err != nil {
+	if shards.Valid {
+		// A broadcast fire: all its shards, once no shard of the job is in flight.
+		var one int
+		switch err := tx.QueryRowContext(ctx, s.q["shardsBusy"], jobID).Scan(&one); {
+		case err == nil:
+			return false, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q["promoteFire"], now.UnixMicro(), jobID, at, attempt); err != nil {
+			return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
+		}
+	} else if _, err := tx.ExecContext(ctx, s.q["promote"], now.UnixMicro(), id); err != nil {
 		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
+	}
+	if shards.Valid {
+		s.notify(ctx) // the nodes the shards wait for, elsewhere, take them at once
 	}
 	return true, nil
 }
@@ -908,7 +958,7 @@ func (s *Store) RegisterNode(ctx context.Context, n sundial.Node, now time.Time)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, s.q["upsertNode"], n.ID, n.Host, n.PID, n.Version, queues,
-		micros(n.StartedAt), micros(n.LastSeen), n.Incarnation, facts); err != nil {
+		micros(n.StartedAt), micros(n.LastSeen), n.Incarnation, facts, boolInt(n.Standby)); err != nil {
 		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
 	}
 	orphans, err := s.reap(ctx, tx, now, func(r sundial.Run) string {
@@ -960,8 +1010,13 @@ func (s *Store) reap(ctx context.Context, tx *sql.Tx, now time.Time, why func(su
 // Heartbeat implements sundial.Store.
 func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	var res sundial.HeartbeatResult
-	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), req.Node); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), boolInt(req.Standby), req.Node); err != nil {
 		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
+	}
+	if !req.Standby {
+		if _, err := s.db.ExecContext(ctx, s.q["beatTargets"], req.LeaseUntil.UnixMicro(), req.Node); err != nil {
+			return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
+		}
 	}
 	if len(req.Runs) == 0 {
 		return res, nil
@@ -1006,6 +1061,13 @@ func (s *Store) ReapLost(ctx context.Context, now time.Time) ([]sundial.Run, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
 	}
+	unclaimed, err := s.reap(ctx, tx, now, func(r sundial.Run) string {
+		return fmt.Sprintf("node %s did not take it by %s", r.Node, r.LeaseUntil.Format(time.RFC3339Nano))
+	}, s.q["unclaimed"], now.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
+	}
+	lost = append(lost, unclaimed...)
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
 	}
@@ -1059,7 +1121,8 @@ func (s *Store) ListNodes(ctx context.Context) ([]sundial.Node, error) {
 		var n sundial.Node
 		var queues, facts sql.NullString
 		var started, seen sql.NullInt64
-		if err := rows.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &queues, &started, &seen, &n.Incarnation, &facts); err != nil {
+		var standby int
+		if err := rows.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &queues, &started, &seen, &n.Incarnation, &facts, &standby); err != nil {
 			return nil, fmt.Errorf("%s: list nodes: %w", s.d.Name, err)
 		}
 		if queues.Valid {
@@ -1072,7 +1135,7 @@ func (s *Store) ListNodes(ctx context.Context) ([]sundial.Node, error) {
 				return nil, fmt.Errorf("%s: node %q: facts: %w", s.d.Name, n.ID, err)
 			}
 		}
-		n.StartedAt, n.LastSeen = fromMicros(started), fromMicros(seen)
+		n.StartedAt, n.LastSeen, n.Standby = fromMicros(started), fromMicros(seen), standby != 0
 		out = append(out, n)
 	}
 	return out, rows.Err()

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -31,11 +32,13 @@ type Store struct {
 	due       minHeap[*jobEntry] // dueable jobs by NextRunAt
 	runs      map[string]*runEntry
 	keys      map[runKey]string
-	jobRuns   map[string][]string // run IDs per job, oldest first
-	active    map[string]int      // pending or running runs per job
-	queued    map[string][]string // queued run IDs per job, oldest first
-	waiting   minHeap[*runEntry]  // scheduled runs by NotBefore
-	jobOrder  []string            // sorted job IDs, rebuilt lazily
+	jobRuns   map[string][]string             // run IDs per job, oldest first
+	active    map[string]int                  // runs in flight per job: pending, running, scheduled shards
+	shards    map[string]int                  // shards in flight per job: scheduled, pending or running
+	queued    map[string][]string             // queued run IDs per job, oldest first
+	waiting   minHeap[*runEntry]              // scheduled runs that wait for any node, by NotBefore
+	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
+	jobOrder  []string                        // sorted job IDs, rebuilt lazily
 	nodes     map[string]sundial.Node
 	paused    time.Time // when the scheduler was paused cluster-wide; zero when not
 	calendars map[string]sundial.Calendar
@@ -55,7 +58,8 @@ type runEntry struct {
 
 // runKey is the unique key of a run: its fire and attempt. Manual runs
 // carry their ID, since two may be requested in the same instant, and
-// chained runs their upstream run's, so that each is recorded once.
+// chained runs their upstream run's, so that each is recorded once. Shards
+// carry their index (the shards of one manual fire share its instant).
 type runKey struct {
 	job      string
 	at       int64
@@ -68,10 +72,22 @@ func keyOf(r sundial.Run) runKey {
 	switch {
 	case r.Upstream != nil:
 		k.manualID = "after:" + r.Upstream.ID
+	case r.Manual && r.Shard != nil:
+		k.manualID = "manual"
 	case r.Manual:
 		k.manualID = r.ID
 	}
+	if r.Shard != nil {
+		k.manualID += "/shard:" + strconv.Itoa(r.Shard.Index)
+	}
 	return k
+}
+
+// inFlight reports whether a run counts against its job's MaxInstances:
+// it executes, or it is a shard of a broadcast fire waiting to start (a
+// fire is in flight while any of its shards is).
+func inFlight(r *sundial.Run) bool {
+	return r.Status.Executing() || r.Status == sundial.StatusScheduled && r.Shard != nil
 }
 
 // New returns an empty store.
@@ -86,7 +102,9 @@ func New(opts Options) *Store {
 		keys:      map[runKey]string{},
 		jobRuns:   map[string][]string{},
 		active:    map[string]int{},
+		shards:    map[string]int{},
 		queued:    map[string][]string{},
+		targets:   map[string]map[string]*runEntry{},
 		nodes:     map[string]sundial.Node{},
 		calendars: map[string]sundial.Calendar{},
 	}
@@ -195,19 +213,27 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 }
 
 // NextWake implements sundial.Store.
-func (s *Store) NextWake(context.Context) (time.Time, error) {
+func (s *Store) NextWake(_ context.Context, node string) (time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var next time.Time
 	if !s.paused.IsZero() {
 		return next, nil
 	}
+	earlier := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
 	if s.due.Len() > 0 {
-		next = s.due.items[0].job.NextRunAt
+		earlier(s.due.items[0].job.NextRunAt)
 	}
 	if s.waiting.Len() > 0 {
-		if nb := s.waiting.items[0].run.NotBefore; next.IsZero() || nb.Before(next) {
-			next = nb
+		earlier(s.waiting.items[0].run.NotBefore)
+	}
+	for _, e := range s.targets[node] {
+		if e.run.Status == sundial.StatusScheduled {
+			earlier(e.run.NotBefore)
 		}
 	}
 	return next, nil
@@ -222,11 +248,22 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	}
 	now, limit := req.Now, req.Limit
 	var out []sundial.Run
+	// The runs that wait for this node, whatever their queue (it was
+	// chosen for them), then those that wait for any node of its queues.
+	var mine []*runEntry
+	for _, e := range s.targets[req.Node] {
+		if e.run.Status == sundial.StatusScheduled && !e.run.NotBefore.After(now) {
+			mine = append(mine, e)
+		}
+	}
+	slices.SortFunc(mine, func(a, b *runEntry) int {
+		return cmp.Or(a.run.NotBefore.Compare(b.run.NotBefore), cmp.Compare(a.run.ID, b.run.ID))
+	})
 	runDue := func(e *runEntry) bool { return !e.run.NotBefore.After(now) }
 	runWanted := func(e *runEntry) bool { return inQueues(e.run.Queue, req.Queues) }
-	for _, e := range s.waiting.take(limit, runDue, runWanted) {
+	for _, e := range append(mine[:min(len(mine), limit)], s.waiting.take(limit-min(len(mine), limit), runDue, runWanted)...) {
+		s.setStatus(e, sundial.StatusPending) // before the lease: the indexes know the run by its node
 		s.lease(&e.run, req)
-		s.setStatus(e, sundial.StatusPending)
 		out = append(out, e.run.Clone())
 	}
 	jobDue := func(e *jobEntry) bool { return !e.job.NextRunAt.After(now) }
@@ -293,34 +330,71 @@ func (s *Store) insertRun(r sundial.Run) error {
 }
 
 // setStatus moves a run to a new status and keeps every index in step.
+// The indexes know a waiting run by its node: change a run's Node only
+// while it is in none (executing or ended).
 func (s *Store) setStatus(e *runEntry, status sundial.RunStatus) {
 	old, job := e.run.Status, e.run.JobID
-	if old.Executing() {
-		s.active[job]--
-		if s.active[job] == 0 {
-			delete(s.active, job)
+	s.unindex(e)
+	e.run.Status = status
+	s.index(e)
+	if !status.Active() && old.Active() || old == "" && !status.Active() {
+		s.prune(job)
+	}
+}
+
+// index adds a run to the indexes its status and node put it in.
+func (s *Store) index(e *runEntry) {
+	r, job := &e.run, e.run.JobID
+	if inFlight(r) {
+		s.active[job]++
+		if r.Shard != nil {
+			s.shards[job]++
 		}
 	}
-	if old == sundial.StatusQueued {
-		s.queued[job] = slices.DeleteFunc(s.queued[job], func(id string) bool { return id == e.run.ID })
+	switch {
+	case r.Status == sundial.StatusQueued:
+		s.queued[job] = append(s.queued[job], r.ID)
+	case r.Status == sundial.StatusScheduled && r.Node == "":
+		heap.Push(&s.waiting, e)
+	}
+	if (r.Status == sundial.StatusScheduled || r.Status == sundial.StatusQueued) && r.Node != "" {
+		if s.targets[r.Node] == nil {
+			s.targets[r.Node] = map[string]*runEntry{}
+		}
+		s.targets[r.Node][r.ID] = e
+	}
+}
+
+// unindex takes a run out of every index.
+func (s *Store) unindex(e *runEntry) {
+	r, job := &e.run, e.run.JobID
+	if inFlight(r) {
+		decrement(s.active, job)
+		if r.Shard != nil {
+			decrement(s.shards, job)
+		}
+	}
+	if r.Status == sundial.StatusQueued {
+		s.queued[job] = slices.DeleteFunc(s.queued[job], func(id string) bool { return id == r.ID })
 		if len(s.queued[job]) == 0 {
 			delete(s.queued, job)
 		}
 	}
-	if old == sundial.StatusScheduled && e.index >= 0 {
+	if e.index >= 0 {
 		heap.Remove(&s.waiting, e.index)
 	}
-	e.run.Status = status
-	switch {
-	case status.Executing():
-		s.active[job]++
-	case status == sundial.StatusQueued:
-		s.queued[job] = append(s.queued[job], e.run.ID)
-	case status == sundial.StatusScheduled:
-		heap.Push(&s.waiting, e)
+	if m := s.targets[r.Node]; m[r.ID] == e {
+		delete(m, r.ID)
+		if len(m) == 0 {
+			delete(s.targets, r.Node)
+		}
 	}
-	if !status.Active() && old.Active() || old == "" && !status.Active() {
-		s.prune(job)
+}
+
+func decrement(m map[string]int, k string) {
+	m[k]--
+	if m[k] == 0 {
+		delete(m, k)
 	}
 }
 
@@ -457,9 +531,25 @@ func (s *Store) PromoteQueued(_ context.Context, jobID string, now time.Time) (b
 	if len(ids) == 0 {
 		return false, nil
 	}
-	e := s.runs[ids[0]]
-	e.run.NotBefore = now
-	s.setStatus(e, sundial.StatusScheduled)
+	first := s.runs[ids[0]]
+	if first.run.Shard == nil {
+		first.run.NotBefore = now
+		s.setStatus(first, sundial.StatusScheduled)
+		return true, nil
+	}
+	if s.shards[jobID] > 0 {
+		return false, nil // a broadcast fire is in flight
+	}
+	var fire []*runEntry
+	for _, id := range ids {
+		if e := s.runs[id]; e.run.Shard != nil && e.run.ScheduledAt.Equal(first.run.ScheduledAt) && e.run.Attempt == first.run.Attempt {
+			fire = append(fire, e)
+		}
+	}
+	for _, e := range fire {
+		e.run.NotBefore = now
+		s.setStatus(e, sundial.StatusScheduled)
+	}
 	return true, nil
 }
 
@@ -546,8 +636,13 @@ func (s *Store) Heartbeat(_ context.Context, req sundial.HeartbeatRequest) (sund
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n, ok := s.nodes[req.Node]; ok {
-		n.LastSeen = req.Now
+		n.LastSeen, n.Standby = req.Now, req.Standby
 		s.nodes[req.Node] = n
+	}
+	if !req.Standby {
+		for _, e := range s.targets[req.Node] {
+			e.run.LeaseUntil = req.LeaseUntil
+		}
 	}
 	var res sundial.HeartbeatResult
 	for _, id := range req.Runs {
@@ -573,6 +668,18 @@ func (s *Store) ReapLost(_ context.Context, now time.Time) ([]sundial.Run, error
 			s.reap(e, now, fmt.Sprintf("node %s stopped renewing its lease (until %s)", e.run.Node, e.run.LeaseUntil.Format(time.RFC3339Nano)))
 			out = append(out, e.run.Clone())
 		}
+	}
+	var unclaimed []*runEntry
+	for _, m := range s.targets {
+		for _, e := range m {
+			if e.run.Status == sundial.StatusScheduled && !e.run.LeaseUntil.IsZero() && e.run.LeaseUntil.Before(now) {
+				unclaimed = append(unclaimed, e)
+			}
+		}
+	}
+	for _, e := range unclaimed {
+		s.reap(e, now, fmt.Sprintf("node %s did not take it by %s", e.run.Node, e.run.LeaseUntil.Format(time.RFC3339Nano)))
+		out = append(out, e.run.Clone())
 	}
 	return out, nil
 }

@@ -121,7 +121,7 @@ func testCancel(t *testing.T, s sundial.Store) {
 	if err != nil || got.Status != sundial.StatusCanceled || !got.EndedAt.Equal(t0.Add(time.Second)) {
 		t.Fatalf("CancelRun of a scheduled run = %s ended %s, %v; want canceled at once", got.Status, got.EndedAt, err)
 	}
-	if next, _ := s.NextWake(ctx); !next.IsZero() {
+	if next, _ := s.NextWake(ctx, "test-node"); !next.IsZero() {
 		t.Errorf("a canceled retry still wakes the scheduler at %s", next)
 	}
 	if _, err := s.CancelRun(ctx, "waiting", t0.Add(2*time.Second)); !errors.Is(err, sundial.ErrRunEnded) {
@@ -184,7 +184,7 @@ func testClusterPause(t *testing.T, s sundial.Store) {
 	if runs, err := claimAt(s, t0, 10, advance); !errors.Is(err, sundial.ErrSchedulerPaused) || len(runs) != 0 {
 		t.Errorf("Claim while paused = %v, %v; want nothing and ErrSchedulerPaused", runIDs(runs), err)
 	}
-	if next, err := s.NextWake(ctx); err != nil || !next.IsZero() {
+	if next, err := s.NextWake(ctx, "test-node"); err != nil || !next.IsZero() {
 		t.Errorf("NextWake while paused = %s, %v; want zero", next, err)
 	}
 	if err := s.SetPaused(ctx, false, t0.Add(time.Minute)); err != nil {

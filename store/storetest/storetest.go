@@ -46,6 +46,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ClaimCountsActive", testClaimCountsActive},
 		{"DuplicateRunsRejected", testDuplicateRuns},
 		{"ChainedRunsOncePerUpstream", testChainedRuns},
+		{"ShardsWaitForTheirNodes", testShards},
+		{"QueuedShardsPromotedTogether", testQueuedShards},
 		{"ScheduledRunsClaimed", testScheduledRuns},
 		{"QueuedRunsPromoted", testQueued},
 		{"ListRunsFilters", testListRuns},
@@ -127,7 +129,7 @@ func testCreateGetDelete(t *testing.T, s sundial.Store) {
 	if err := s.DeleteJob(ctx, "a"); !errors.Is(err, sundial.ErrJobNotFound) {
 		t.Errorf("second DeleteJob: %v, want ErrJobNotFound", err)
 	}
-	if w, _ := s.NextWake(ctx); !w.IsZero() {
+	if w, _ := s.NextWake(ctx, "test-node"); !w.IsZero() {
 		t.Errorf("NextWake after delete = %s, want zero", w)
 	}
 }
@@ -209,7 +211,7 @@ func jobIDs(jobs []sundial.Job) string {
 
 func testNextWake(t *testing.T, s sundial.Store) {
 	ctx := context.Background()
-	if w, err := s.NextWake(ctx); err != nil || !w.IsZero() {
+	if w, err := s.NextWake(ctx, "test-node"); err != nil || !w.IsZero() {
 		t.Errorf("NextWake of an empty store = %s, %v", w, err)
 	}
 	mustCreate(t, s, job("late", t0.Add(time.Hour)))
@@ -217,7 +219,7 @@ func testNextWake(t *testing.T, s sundial.Store) {
 	p := job("paused", t0)
 	p.Paused = true
 	mustCreate(t, s, p)
-	if w, _ := s.NextWake(ctx); !w.Equal(t0.Add(time.Minute)) {
+	if w, _ := s.NextWake(ctx, "test-node"); !w.Equal(t0.Add(time.Minute)) {
 		t.Errorf("NextWake = %s, want the earliest unpaused job at %s", w, t0.Add(time.Minute))
 	}
 	retry := sundial.Run{ID: "r", JobID: "late", Task: "task", ScheduledAt: t0, Status: sundial.StatusScheduled,
@@ -225,7 +227,7 @@ func testNextWake(t *testing.T, s sundial.Store) {
 	if err := s.CreateRun(ctx, retry); err != nil {
 		t.Fatal(err)
 	}
-	if w, _ := s.NextWake(ctx); !w.Equal(t0.Add(30 * time.Second)) {
+	if w, _ := s.NextWake(ctx, "test-node"); !w.Equal(t0.Add(30 * time.Second)) {
 		t.Errorf("NextWake = %s, want the scheduled retry at %s", w, t0.Add(30*time.Second))
 	}
 }
@@ -410,7 +412,7 @@ func testScheduledRuns(t *testing.T, s sundial.Store) {
 	if again, _ := claimAt(s, t0.Add(time.Hour), 10, advance); len(again) != 0 {
 		t.Errorf("a scheduled run was claimed twice: %v", runIDs(again))
 	}
-	if w, _ := s.NextWake(ctx); !w.IsZero() {
+	if w, _ := s.NextWake(ctx, "test-node"); !w.IsZero() {
 		t.Errorf("NextWake after the claim = %s, want zero", w)
 	}
 }
@@ -584,7 +586,7 @@ func CheckPopulated(t *testing.T, s sundial.Store) {
 	if err != nil || r.Status != sundial.StatusSucceeded || string(r.Result) != `"done"` || !r.EndedAt.Equal(t0.Add(time.Second)) {
 		t.Errorf("run = %+v, %v", r, err)
 	}
-	if w, _ := s.NextWake(ctx); !w.Equal(t0.Add(time.Hour)) {
+	if w, _ := s.NextWake(ctx, "test-node"); !w.Equal(t0.Add(time.Hour)) {
 		t.Errorf("NextWake = %s, want %s", w, t0.Add(time.Hour))
 	}
 }
