@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,11 +47,26 @@ func newRunsCommand(env Env) *cobra.Command {
 				b, _ := json.Marshal(page.Runs)
 				return printJSON(env.Stdout, b)
 			}
+			// A SHARD column only when the page holds shards of broadcast
+			// fires, which it lists next to each other (same fire time).
+			sharded := slices.ContainsFunc(page.Runs, func(r sundial.Run) bool { return r.Shard != nil })
 			rows := make([][]string, 0, len(page.Runs))
 			for _, r := range page.Runs {
-				rows = append(rows, []string{r.ID, r.JobID, string(r.Status), when(r.ScheduledAt), duration(r), strconv.Itoa(r.Attempt), oneLine(r.Error, 60)})
+				row := []string{r.ID, r.JobID, string(r.Status), when(r.ScheduledAt), duration(r), strconv.Itoa(r.Attempt)}
+				if sharded {
+					shard := "-"
+					if r.Shard != nil {
+						shard = fmt.Sprintf("%d/%d", r.Shard.Index, r.Shard.Total)
+					}
+					row = append(row, shard, r.Node)
+				}
+				rows = append(rows, append(row, oneLine(r.Error, 60)))
 			}
-			return table(env.Stdout, []string{"RUN", "JOB", "STATUS", "SCHEDULED", "TOOK", "ATTEMPT", "ERROR"}, rows)
+			header := []string{"RUN", "JOB", "STATUS", "SCHEDULED", "TOOK", "ATTEMPT"}
+			if sharded {
+				header = append(header, "SHARD", "NODE")
+			}
+			return table(env.Stdout, append(header, "ERROR"), rows)
 		},
 	}
 	list.Flags().StringVar(&job, "job", "", "only runs of this job")
