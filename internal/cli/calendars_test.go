@@ -84,3 +84,23 @@ func TestCalendarsCommands(t *testing.T) {
 		t.Fatalf("set without a file: exit %d: %s", code, errOut)
 	}
 }
+
+// A broadcast job's runs are listed with their shard and node.
+func TestRunsListShowsShards(t *testing.T) {
+	a := newAPIServer(t)
+	if _, err := a.s.AddJob(context.Background(), sundial.Job{ID: "fanout", Task: "echo", Trigger: trigger.None(),
+		Options: sundial.JobOptions{Broadcast: true}}); err != nil {
+		t.Fatal(err)
+	}
+	out := a.mustCLI(admin.RoleOperator, "jobs", "run", "fanout", "--wait")
+	if !strings.Contains(out, "succeeded") {
+		t.Fatalf("run --wait:\n%s", out)
+	}
+	list := a.mustCLI(admin.RoleViewer, "runs", "list", "--job", "fanout")
+	if !strings.Contains(list, "SHARD") || !strings.Contains(list, " 0/1 ") || !strings.Contains(list, a.s.NodeID()) {
+		t.Fatalf("runs list of a broadcast job:\n%s", list)
+	}
+	if plain := a.mustCLI(admin.RoleViewer, "runs", "list", "--job", "nope"); strings.Contains(plain, "SHARD") {
+		t.Fatalf("a page without shards has a SHARD column:\n%s", plain)
+	}
+}
