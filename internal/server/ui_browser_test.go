@@ -2,15 +2,19 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -239,6 +243,72 @@ func TestWebUIInABrowser(t *testing.T) {
 		click(`#backfill-form button[type="submit"]`),
 		waitText("#bf-state", "all ended"),
 		waitText("#bf-state", "succeeded"))
+
+	// A backfill of a small past range whose fires are known: an hourly
+	// job in UTC, from half past an hour to half past another, three
+	// hours apart, has exactly three fires in between.
+	if code := srv.call("POST", "/api/v1/jobs", srv.token, map[string]any{"id": "hourly", "task": "echo",
+		"trigger": map[string]any{"type": "cron", "expr": "0 * * * *", "timezone": "UTC"}}, nil); code != 201 {
+		t.Fatalf("create hourly = %d", code)
+	}
+	hour := time.Now().UTC().Truncate(time.Hour)
+	bfFrom, bfTo := hour.Add(-3*time.Hour-30*time.Minute), hour.Add(-30*time.Minute)
+	// setInstant puts an instant into a datetime-local input, in the
+	// browser's own zone (which the page reads it in).
+	setInstant := func(sel string, at time.Time) chromedp.Action {
+		return chromedp.Evaluate(fmt.Sprintf(`(() => { const d = new Date(%q), p = (n) => String(n).padStart(2, "0");
+			const el = document.querySelector(%q);
+			el.value = d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + "T" + p(d.getHours()) + ":" + p(d.getMinutes());
+			el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); })()`, at.Format(time.RFC3339), sel), nil)
+	}
+	type backfillRun struct {
+		ScheduledAt time.Time `json:"scheduled_at"`
+		Status      string    `json:"status"`
+		Backfill    string    `json:"backfill"`
+	}
+	backfillRuns := func(job string) []backfillRun {
+		var page struct {
+			Runs []backfillRun `json:"runs"`
+		}
+		srv.call("GET", "/api/v1/runs?limit=100&job_id="+job, srv.token, nil, &page)
+		var out []backfillRun
+		for _, r := range page.Runs {
+			if r.Backfill != "" {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	step("backfill three past hours of an hourly job from its page",
+		chromedp.Navigate(srv.base+"/#/jobs/hourly"),
+		click("#backfill-link"),
+		chromedp.WaitVisible("#bf-from", chromedp.ByQuery),
+		setInstant("#bf-from", bfFrom),
+		setInstant("#bf-to", bfTo),
+		click(`#backfill-form button[type="submit"]`),
+		waitText("#bf-state", "3 runs, all ended"),
+		shot("backfill"))
+	var progress struct {
+		Runs int  `json:"runs"`
+		Done bool `json:"done"`
+	}
+	waitFor(t, "the backfill to end, as the API tells it", func() bool {
+		runs := backfillRuns("hourly")
+		if len(runs) == 0 {
+			return false
+		}
+		srv.call("GET", "/api/v1/backfills/"+runs[0].Backfill, srv.token, nil, &progress)
+		return progress.Done
+	})
+	if runs := backfillRuns("hourly"); progress.Runs != 3 || len(runs) != 3 {
+		t.Errorf("the backfill of %s–%s has %d runs (the API lists %d), want 3", bfFrom, bfTo, progress.Runs, len(runs))
+	} else {
+		for _, r := range runs {
+			if r.Status != "succeeded" || !r.ScheduledAt.Truncate(time.Hour).Equal(r.ScheduledAt) || r.ScheduledAt.Before(bfFrom) || r.ScheduledAt.After(bfTo) {
+				t.Errorf("backfill run %+v: want a succeeded run on the hour between %s and %s", r, bfFrom, bfTo)
+			}
+		}
+	}
 	step("a chain: a job with no trigger of its own, started each time another ends",
 		chromedp.Navigate(srv.base+"/#/jobs/new"),
 		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
@@ -365,6 +435,94 @@ func TestWebUIInABrowser(t *testing.T) {
 		t.Error("the jobs of tag batch are still paused")
 	}
 
+	// Export the jobs of a tag to a file, add a job to the file and import
+	// it: a dry run that changes nothing, then Apply.
+	downloads := t.TempDir()
+	var exported []string
+	step("export the jobs of tag batch: a file is downloaded",
+		browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(downloads),
+		chromedp.Navigate(srv.base+"/#/jobs"),
+		click("#transfer-link"),
+		waitText("main h1", "Export and import"),
+		set("#x-tag", "batch"),
+		click(`#export-form button[type="submit"]`),
+		waitText("#export-result", "Exported 2 jobs"),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			// The file is there once it is whole: Chromium may show it
+			// by its name before it has written it.
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				exported, _ = filepath.Glob(filepath.Join(downloads, "sundial-jobs-*.json"))
+				if len(exported) > 0 {
+					if data, err := os.ReadFile(exported[0]); err == nil && json.Valid(data) {
+						return nil
+					}
+				}
+			}
+			return fmt.Errorf("no whole export in %s: %v", downloads, exported)
+		}))
+	if name := filepath.Base(exported[0]); !regexp.MustCompile(`^sundial-jobs-batch-\d{4}-\d{2}-\d{2}\.json$`).MatchString(name) {
+		t.Errorf("the export is named %q, want sundial-jobs-batch-<date>.json", name)
+	}
+	var doc struct {
+		Format int              `json:"sundial_export"`
+		Jobs   []map[string]any `json:"jobs"`
+	}
+	data, _ := os.ReadFile(exported[0])
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("the export is not JSON: %v\n%s", err, data)
+	}
+	var ids []string
+	for _, j := range doc.Jobs {
+		ids = append(ids, fmt.Sprint(j["id"]))
+	}
+	slices.Sort(ids)
+	if doc.Format != 1 || !slices.Equal(ids, []string{"long-export", "short-export"}) {
+		t.Errorf("the export has format %d and jobs %v, want 1 and the jobs of tag batch", doc.Format, ids)
+	}
+	doc.Jobs = append(doc.Jobs, map[string]any{"id": "imported-report", "task": "echo", "trigger": "0 6 * * *", "tags": []string{"imported"}})
+	data, _ = json.Marshal(doc)
+	toImport := filepath.Join(dir, "import.json")
+	os.WriteFile(toImport, data, 0o644)
+	notJSON := filepath.Join(dir, "jobs.yaml")
+	os.WriteFile(notJSON, []byte("jobs:\n  - id: x\n"), 0o644)
+	noID := filepath.Join(dir, "no-id.json")
+	os.WriteFile(noID, []byte(`{"jobs": [{"task": "echo", "trigger": "0 6 * * *"}]}`), 0o644)
+	jobStatus := func(id string) int { return srv.call("GET", "/api/v1/jobs/"+id, srv.token, nil, nil) }
+
+	step("import: a YAML file and a job without an ID are refused, clearly",
+		chromedp.SetUploadFiles("#im-file", []string{notJSON}, chromedp.ByQuery),
+		click("#im-check"),
+		waitText("#im-error", "not JSON"),
+		chromedp.SetUploadFiles("#im-file", []string{noID}, chromedp.ByQuery),
+		click("#im-check"),
+		waitText("#im-error", "jobs[0].id"),
+		shot("transfer-error"),
+		waitJS(`document.querySelector("#im-apply").disabled`))
+	step("import: the dry run reports one job to create and changes nothing",
+		chromedp.SetUploadFiles("#im-file", []string{toImport}, chromedp.ByQuery),
+		waitJS(`document.querySelector("#im-error").hidden`),
+		click("#im-check"),
+		waitText("#im-title", "Dry run"),
+		waitJS(`!!document.querySelector('#im-items tr[data-id="imported-report"][data-action="created"]')`),
+		waitJS(`!!document.querySelector('#im-items tr[data-id="short-export"][data-action="unchanged"]')`),
+		waitJS(`!document.querySelector("#im-apply").disabled`),
+		shot("transfer"))
+	if code := jobStatus("imported-report"); code != 404 {
+		t.Errorf("after the dry run, GET the imported job = %d, want 404", code)
+	}
+	step("import: Apply",
+		click("#im-apply"),
+		waitText("#im-title", "Imported"),
+		waitJS(`!!document.querySelector('#im-items tr[data-id="imported-report"][data-action="created"] a')`),
+		waitJS(`document.querySelector("#im-apply").disabled`))
+	var imported struct {
+		Task string   `json:"task"`
+		Tags []string `json:"tags"`
+	}
+	if code := srv.call("GET", "/api/v1/jobs/imported-report", srv.token, nil, &imported); code != 200 || imported.Task != "echo" || !slices.Equal(imported.Tags, []string{"imported"}) {
+		t.Errorf("after Apply, GET the imported job = %d %+v", code, imported)
+	}
+
 	step("pause scheduling on every node: a banner on every page, and its Resume clears it",
 		chromedp.Navigate(srv.base+"/#/nodes"),
 		waitText("#scheduler", "Scheduling on every node"),
@@ -394,7 +552,9 @@ func TestWebUIInABrowser(t *testing.T) {
 	step("upload a script, change it, roll it back",
 		chromedp.Navigate(srv.base+"/#/scripts"),
 		chromedp.WaitVisible("#ns-name", chromedp.ByQuery),
-		chromedp.SendKeys("#ns-name", "report", chromedp.ByQuery),
+		// In one step of the page's script: a refresh may replace the
+		// input between finding it and typing into it.
+		set("#ns-name", "report"),
 		click("#new-script button"),
 		chromedp.WaitVisible(".CodeMirror", chromedp.ByQuery),
 		setSource("def run(days=1):\n    return {'days': days}\n"),
@@ -451,6 +611,23 @@ func TestWebUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible("#token", chromedp.ByQuery),
 		chromedp.Navigate(srv.base+"/#/jobs"),
 		chromedp.WaitVisible("#token", chromedp.ByQuery))
+
+	// A viewer may export but not import: the page offers no import.
+	var viewer struct {
+		Token string `json:"token"`
+	}
+	if code := srv.call("POST", "/api/v1/tokens", srv.token, map[string]string{"name": "reader", "role": "viewer"}, &viewer); code != 201 {
+		t.Fatalf("create a viewer token = %d", code)
+	}
+	step("a viewer: export, and no import",
+		chromedp.SendKeys("#token", viewer.Token, chromedp.ByQuery),
+		click("#login button[type=submit]"),
+		waitText("#who", "reader"),
+		chromedp.Navigate(srv.base+"/#/jobs"),
+		chromedp.WaitVisible("#transfer-link", chromedp.ByQuery),
+		click("#transfer-link"),
+		chromedp.WaitVisible("#export-form", chromedp.ByQuery),
+		waitJS(`!!document.querySelector("#im-adminonly") && !document.querySelector("#im-file, #im-check, #im-apply")`))
 	if errs := scriptErrors(); len(errs) > 0 {
 		t.Errorf("script errors in the page: %v", errs)
 	}

@@ -34,6 +34,15 @@ class ApiError extends Error {
   }
 }
 
+// RawJSON is a request body that is JSON text already, such as a file
+// being imported: it goes as it is, not parsed and written again (which
+// would round numbers past 2^53 and drop what the server should judge).
+class RawJSON {
+  constructor(text) {
+    this.text = text;
+  }
+}
+
 // api calls API v1 with the session cookie and the CSRF token. Every
 // change is sent as JSON, also one without a body: the server refuses
 // any other (a page of another site could send those).
@@ -44,7 +53,7 @@ async function api(method, path, body, headers = {}) {
     init.headers["X-CSRF-Token"] = cookie("sundial_csrf");
     init.headers["Content-Type"] = "application/json";
   }
-  if (body !== undefined) init.body = JSON.stringify(body);
+  if (body !== undefined) init.body = body instanceof RawJSON ? body.text : JSON.stringify(body);
   const res = await fetch("/api/v1" + path, init);
   const text = await res.text();
   let data = null;
@@ -57,7 +66,7 @@ async function api(method, path, body, headers = {}) {
     location.hash = "#/login";
   }
   if (!res.ok) throw new ApiError(res.status, data);
-  return { data, res };
+  return { data, res, text };
 }
 const get = async (path) => (await api("GET", path)).data;
 
@@ -182,7 +191,8 @@ function layout() {
   $("#skip").textContent = t("a11y.skip");
   for (const a of $$("[data-nav]")) {
     const cur = location.hash || "#/";
-    a.classList.toggle("active", a.dataset.nav === "#/" ? cur === "#/" : cur.startsWith(a.dataset.nav));
+    // Export and import is a page of the jobs.
+    a.classList.toggle("active", a.dataset.nav === "#/" ? cur === "#/" : cur.startsWith(a.dataset.nav) || (a.dataset.nav === "#/jobs" && cur === "#/transfer"));
   }
 }
 
@@ -192,6 +202,7 @@ const routes = [
   [/^#\/login$/, loginPage],
   [/^#?\/?$/, dashboardPage],
   [/^#\/jobs$/, jobsPage],
+  [/^#\/transfer$/, transferPage],
   [/^#\/jobs\/new$/, (m) => editorPage(null)],
   [/^#\/jobs\/([^/]+)\/edit$/, (m) => editorPage(decodeURIComponent(m[1]))],
   [/^#\/jobs\/([^/]+)\/backfill$/, (m) => backfillPage(decodeURIComponent(m[1]))],
@@ -459,7 +470,7 @@ async function jobsPage() {
   const queues = [...new Set(jobs.jobs.map((j) => j.queue || ""))].sort();
   if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
-    <div class="head"><h1>${h(t("nav.jobs"))}</h1>${can("admin") ? `<a class="button primary" href="#/jobs/new">${h(t("jobs.new"))}</a>` : ""}</div>
+    <div class="head"><h1>${h(t("nav.jobs"))}</h1><div class="actions"><a class="button" id="transfer-link" href="#/transfer">${h(t(can("admin") ? "jobs.transfer" : "jobs.exportonly"))}</a>${can("admin") ? ` <a class="button primary" href="#/jobs/new">${h(t("jobs.new"))}</a>` : ""}</div></div>
     <div class="toolbar" role="search">
       <input id="f-q" type="search" placeholder="${h(t("jobs.search"))}" aria-label="${h(t("jobs.search"))}" value="${h(filters.q)}">
       <select id="f-state" aria-label="${h(t("jobs.state"))}"><option value="">${h(t("jobs.allstates"))}</option><option value="active">${h(t("state.active"))}</option><option value="paused">${h(t("state.paused"))}</option></select>
@@ -628,6 +639,204 @@ document.addEventListener("click", async (e) => {
     showError(err);
   }
 });
+
+// ---------- export and import ----------
+
+// The outcomes an import reports for an item, as the server names them.
+const outcomes = ["created", "updated", "unchanged", "skipped", "missing"];
+
+// exportName is the file name of an export made today: the date, and the
+// tag when there is one (reduced to characters every file system takes).
+function exportName(tag) {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, "0");
+  const day = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  const slug = tag.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|-+$/g, "");
+  return `sundial-jobs-${slug ? slug + "-" : ""}${day}.json`;
+}
+
+// indentJSON lays JSON text out two spaces a level, token by token, so
+// that numbers keep every digit (JSON.parse rounds those past 2^53).
+function indentJSON(text) {
+  let out = "", depth = 0, inStr = false, esc = false;
+  const nl = () => "\n" + "  ".repeat(depth);
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inStr) {
+      out += c;
+      if (esc) esc = false;
+      else if (c === "\\") esc = true;
+      else if (c === '"') inStr = false;
+    } else if (c === '"') {
+      inStr = true;
+      out += c;
+    } else if (c === "{" || c === "[") {
+      let j = i + 1;
+      while (/\s/.test(text[j] || "")) j++;
+      if (text[j] === (c === "{" ? "}" : "]")) {
+        out += c + text[j]; // an empty object or list stays on its line
+        i = j;
+      } else {
+        depth++;
+        out += c + nl();
+      }
+    } else if (c === "}" || c === "]") {
+      depth--;
+      out += nl() + c;
+    } else if (c === ",") out += "," + nl();
+    else if (c === ":") out += ": ";
+    else if (!/\s/.test(c)) out += c;
+  }
+  return out + "\n";
+}
+
+// download hands text to the browser as a file to save.
+function download(name, text) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+}
+
+// importReport renders what an import did, or would do, item by item.
+function importReport(rep) {
+  const items = rep.items || [];
+  const counts = {};
+  for (const it of items) counts[it.action] = (counts[it.action] || 0) + 1;
+  const outcome = (a) => `<span class="badge out-${h(a)}">${h(outcomes.includes(a) ? t("outcome." + a) : a)}</span>`;
+  const kind = (k) => h(["job", "script", "secret"].includes(k) ? t("item." + k) : k);
+  return `<h3 id="im-title">${h(t(rep.dry_run ? "xfer.dryrun" : "xfer.done"))}</h3>
+    ${items.length
+      ? `<p id="im-summary">${Object.keys(counts).sort((a, b) => outcomes.indexOf(a) - outcomes.indexOf(b)).map((a) => `${outcome(a)} ${counts[a]}`).join(" · ")}</p>
+      <div class="table-wrap"><table class="list" id="im-items"><thead><tr><th>${h(t("col.item"))}</th><th>${h(t("field.id"))}</th><th>${h(t("col.outcome"))}</th><th>${h(t("col.detail"))}</th></tr></thead>
+      <tbody>${items.map((it) => `<tr data-kind="${h(it.kind)}" data-id="${h(it.id)}" data-action="${h(it.action)}"><td>${kind(it.kind)}</td>
+        <td>${it.kind === "job" && !rep.dry_run ? `<a href="#/jobs/${encodeURIComponent(it.id)}"><code>${h(it.id)}</code></a>` : `<code>${h(it.id)}</code>`}</td>
+        <td>${outcome(it.action)}</td><td>${h(it.detail || "")}</td></tr>`).join("")}</tbody></table></div>`
+      : `<p class="muted">${h(t("xfer.nothing"))}</p>`}`;
+}
+
+// problemBox renders a failed request's problem document: what went
+// wrong, and the field of the document at fault when the server names one.
+function problemBox(err, note = "") {
+  const p = err.problem || {};
+  const field = p.field && p.field !== "(body)" ? ` <span class="muted">${h(t("xfer.field", { field: p.field }))}</span>` : "";
+  return `<strong>${h(p.title || t("xfer.failed"))}</strong>${field}<div>${h(p.detail || err.message)}</div>${note ? `<div>${h(note)}</div>` : ""}`;
+}
+
+// transferPage exports jobs to a file and imports one: a dry run first,
+// whose report the reader checks, then Apply for the same file and the
+// same choice of Replace. It has no refresh: live updates would wipe it.
+async function transferPage() {
+  const stale = staleCheck();
+  const { jobs } = await get("/jobs?limit=1000");
+  const tags = [...new Set(jobs.flatMap((j) => j.tags || []))].sort();
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
+  main().innerHTML = `
+    <div class="head"><h1>${h(t(can("admin") ? "xfer.title" : "xfer.exporttitle"))}</h1><a class="button" href="#/jobs">${h(t("xfer.back"))}</a></div>
+    <section class="card" id="export"><h2>${h(t("xfer.export"))}</h2>
+      <p class="muted">${h(t("xfer.exportexplain"))}</p>
+      <form id="export-form" class="toolbar">
+        <select id="x-tag" aria-label="${h(t("jobs.tag"))}"><option value="">${h(t("xfer.alljobs"))}</option>${tags.map((x) => `<option value="${h(x)}">${h(t("bulk.tag", { tag: x }))}</option>`).join("")}</select>
+        <button class="primary" type="submit">${h(t("xfer.download"))}</button>
+      </form>
+      <div id="export-result" role="status"></div>
+    </section>
+    <section class="card" id="import"><h2>${h(t("xfer.import"))}</h2>
+      ${can("admin")
+        ? `<p class="muted">${h(t("xfer.importexplain"))}</p>
+      <form id="import-form" class="fields">
+        ${field("im-file", t("xfer.file"), `<input id="im-file" type="file" accept=".json,application/json">`)}
+        ${field("im-replace", t("xfer.replace"), check("im-replace", false), t("xfer.replacehint"))}
+      </form>
+      <div class="form-actions"><button class="primary" id="im-check" type="button">${h(t("xfer.check"))}</button>
+        <button id="im-apply" type="button" disabled>${h(t("xfer.apply"))}</button> <span id="im-state" class="muted" role="status">${h(t("xfer.checkfirst"))}</span></div>
+      <div id="im-error" class="error-box" role="alert" hidden></div>
+      <div id="im-report" aria-live="polite"></div>`
+        : `<p class="muted" id="im-adminonly">${h(t("xfer.adminonly"))}</p>`}
+    </section>`;
+
+  $("#export-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const box = $("#export-result");
+    const tag = $("#x-tag").value;
+    try {
+      const { data, text } = await api("GET", "/export" + (tag ? "?tag=" + encodeURIComponent(tag) : ""));
+      const name = exportName(tag);
+      download(name, indentJSON(text));
+      const secrets = data.secrets || [];
+      box.innerHTML = `<p>${h(t("xfer.exported", { jobs: (data.jobs || []).length, scripts: (data.scripts || []).length, file: name }))}</p>
+        ${secrets.length ? `<p class="notice">${h(t("xfer.secrets", { names: secrets.join(", ") }))}</p>` : ""}`;
+    } catch (err) {
+      box.innerHTML = `<div class="error-box" role="alert">${problemBox(err)}</div>`;
+    }
+  });
+  if (!can("admin")) return { refresh: null };
+
+  // checked is the file text and Replace choice of the last dry run that
+  // the server accepted: Apply sends exactly that, nothing chosen since.
+  let checked = null;
+  const state = (key) => ($("#im-state").textContent = key ? t(key) : "");
+  const fail = (err, note = "") => {
+    const box = $("#im-error");
+    box.innerHTML = typeof err === "string" ? h(err) : problemBox(err, note);
+    box.hidden = false;
+  };
+  const reset = () => {
+    checked = null;
+    $("#im-apply").disabled = true;
+    $("#im-error").hidden = true;
+    $("#im-report").innerHTML = "";
+    state("xfer.checkfirst");
+  };
+  $("#im-file").addEventListener("change", reset);
+  $("#im-replace").addEventListener("change", reset);
+  const send = async (text, replace, dryRun) => {
+    const q = new URLSearchParams({ dry_run: String(dryRun), replace: String(replace) });
+    return (await api("POST", "/import?" + q, new RawJSON(text))).data;
+  };
+  $("#im-check").addEventListener("click", async () => {
+    reset();
+    const file = $("#im-file").files[0];
+    if (!file) return fail(t("xfer.nofile"));
+    const text = await file.text();
+    // The server reads JSON; a YAML file is for the CLI, which converts it.
+    if (!/^\s*[[{]/.test(text)) return fail(t("xfer.notjson"));
+    const replace = $("#im-replace").checked;
+    state("xfer.checking");
+    try {
+      const rep = await send(text, replace, true);
+      checked = { text, replace };
+      $("#im-report").innerHTML = importReport(rep);
+      $("#im-apply").disabled = false;
+      state("");
+    } catch (err) {
+      state("xfer.checkfirst");
+      fail(err);
+    }
+  });
+  $("#im-apply").addEventListener("click", async () => {
+    if (!checked) return;
+    const { text, replace } = checked;
+    $("#im-apply").disabled = true;
+    state("xfer.applying");
+    try {
+      const rep = await send(text, replace, false);
+      checked = null;
+      $("#im-report").innerHTML = importReport(rep);
+      state("");
+      toast(t("toast.imported"));
+    } catch (err) {
+      state("");
+      checked = null;
+      // The server stops at the first failure: what came before it stays.
+      fail(err, t("xfer.partial"));
+    }
+  });
+  return { refresh: null };
+}
 
 // ---------- job detail ----------
 
