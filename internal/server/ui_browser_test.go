@@ -337,6 +337,64 @@ func TestWebUIInABrowser(t *testing.T) {
 		click(`#editor button[type="submit"]`),
 		waitText("main h1", "combo"),
 		waitText("main", "Whenever any fires"))
+	ics, err := filepath.Abs("../../docs/examples/cn-2026.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("a holiday calendar made from an .ics file, followed by a job's trigger",
+		chromedp.Navigate(srv.base+"/#/calendars"),
+		click("#cal-new"),
+		chromedp.WaitVisible("#cal-name", chromedp.ByQuery),
+		chromedp.SendKeys("#cal-name", "cn", chromedp.ByQuery),
+		chromedp.SetUploadFiles("#cal-ics", []string{ics}, chromedp.ByQuery),
+		waitJS(`document.querySelector("#cal-holidays").value.trim().split("\n").length === 33 && document.querySelector("#cal-working").value.includes("2026-10-10 国庆节 补班")`),
+		click(`#calendar button[type="submit"]`),
+		waitText("main h1", "Calendar cn"),
+		chromedp.Navigate(srv.base+"/#/jobs/new"),
+		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
+		chromedp.SendKeys("#e-id", "workday-report", chromedp.ByQuery),
+		set("#k-task", "echo"),
+		set("#t-tz", "Asia/Shanghai"),
+		set("#t-expr", "0 9 * * *"),
+		set("#t-cal", "cn"),
+		set("#t-rule", "workdays"),
+		waitText("#preview", "workdays of calendar cn"),
+		// Ten fire times, none on a weekend: the calendar's rule is applied.
+		waitJS(`(() => { const ts = [...document.querySelectorAll("#preview .fires time")];
+			return ts.length === 10 && ts.every((x) => ![0, 6].includes(new Date(x.textContent.slice(0, 10) + "T00:00:00Z").getUTCDay())); })()`),
+		shot("calendar-editor"),
+		click(`#editor button[type="submit"]`),
+		waitText("main h1", "workday-report"),
+		chromedp.Navigate(srv.base+"/#/calendars/cn"),
+		waitText("main", "workday-report"))
+	var calJob struct {
+		Trigger struct {
+			Calendar struct {
+				Name     string   `json:"name"`
+				Rule     string   `json:"rule"`
+				Holidays []string `json:"holidays"`
+			} `json:"calendar"`
+		} `json:"trigger"`
+	}
+	srv.call("GET", "/api/v1/jobs/workday-report", srv.token, nil, &calJob)
+	if c := calJob.Trigger.Calendar; c.Name != "cn" || c.Rule != "workdays" || len(c.Holidays) != 33 {
+		t.Errorf("the job saved from the editor has the calendar %+v, want cn, workdays, with its 33 holidays", c)
+	}
+	step("a broadcast job: its run is a shard, shown as such",
+		chromedp.Navigate(srv.base+"/#/jobs/new"),
+		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
+		chromedp.SendKeys("#e-id", "fanout", chromedp.ByQuery),
+		set("#k-task", "echo"),
+		set("#t-type", "none"),
+		click("#o-broadcast"),
+		click(`#editor button[type="submit"]`),
+		waitText("main h1", "fanout"),
+		click(`main .head button[data-act="run"]`),
+		waitText("main", "shard 0 of 1"), // the run's page
+		waitText("main .head .badge", "succeeded"),
+		chromedp.Navigate(srv.base+"/#/jobs/fanout"),
+		waitText("#runs", "shard 0 of 1"))
+
 	step("pause and resume it from the list",
 		chromedp.Navigate(srv.base+"/#/jobs"),
 		waitText("#jobs", "Nightly report"),

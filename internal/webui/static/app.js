@@ -174,6 +174,7 @@ function layout() {
     ["#/", "nav.dashboard"],
     ["#/jobs", "nav.jobs"],
     ["#/scripts", "nav.scripts"],
+    ["#/calendars", "nav.calendars"],
     ["#/nodes", "nav.nodes"],
   ];
   if (can("admin")) nav.push(["#/settings", "nav.settings"]);
@@ -192,7 +193,7 @@ function layout() {
   for (const a of $$("[data-nav]")) {
     const cur = location.hash || "#/";
     // Export and import is a page of the jobs.
-    a.classList.toggle("active", a.dataset.nav === "#/" ? cur === "#/" : cur.startsWith(a.dataset.nav) || (a.dataset.nav === "#/jobs" && cur === "#/transfer"));
+    a.classList.toggle("active", a.dataset.nav === "#/" ? cur === "#/" : cur.startsWith(a.dataset.nav) || (a.dataset.nav === "#/jobs" && cur === "#/transfer") || (a.dataset.nav === "#/calendars" && cur === "#/new-calendar"));
   }
 }
 
@@ -210,6 +211,9 @@ const routes = [
   [/^#\/runs\/([^/]+)$/, (m) => runPage(decodeURIComponent(m[1]))],
   [/^#\/scripts$/, scriptsPage],
   [/^#\/scripts\/([^/]+)$/, (m) => scriptPage(decodeURIComponent(m[1]))],
+  [/^#\/calendars$/, calendarsPage],
+  [/^#\/new-calendar$/, () => calendarPage("")],
+  [/^#\/calendars\/([^/]+)$/, (m) => calendarPage(decodeURIComponent(m[1]))],
   [/^#\/nodes$/, nodesPage],
   [/^#\/settings$/, settingsPage],
 ];
@@ -893,12 +897,29 @@ async function jobPage(id) {
 }
 
 function runRows(runs) {
-  return runs
-    .map(
-      (r) => `<tr><td><a href="#/runs/${encodeURIComponent(r.id)}">${h(fmtTime(r.scheduled_at))}</a>${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}${r.upstream ? ` <span class="tag">${h(t("run.after", { job: r.upstream.job_id }))}</span>` : ""}${r.backfill ? ` <span class="tag">${h(t("run.backfill"))}</span>` : ""}</td>
-      <td>${badge(r.status)}</td><td>${h(fmtDur(runMs(r)))}</td><td>${r.attempt}</td><td class="err1">${h((r.error || "").split("\n")[0])}</td></tr>`,
-    )
-    .join("") || `<tr><td colspan="5" class="muted">${h(t("job.noruns"))}</td></tr>`;
+  const row = (r, inGroup) => `<tr${inGroup ? ' class="shard"' : ""}><td><a href="#/runs/${encodeURIComponent(r.id)}">${h(inGroup ? t("run.shard", { index: r.shard.index, total: r.shard.total }) : fmtTime(r.scheduled_at))}</a>${r.shard && !inGroup ? ` <span class="tag">${h(t("run.shard", { index: r.shard.index, total: r.shard.total }))}</span>` : ""}${inGroup && r.node ? ` <span class="muted">${h(r.node)}</span>` : ""}${r.manual && !inGroup ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}${r.upstream ? ` <span class="tag">${h(t("run.after", { job: r.upstream.job_id }))}</span>` : ""}${r.backfill ? ` <span class="tag">${h(t("run.backfill"))}</span>` : ""}</td>
+      <td>${badge(r.status)}</td><td>${h(fmtDur(runMs(r)))}</td><td>${r.attempt}</td><td class="err1">${h((r.error || "").split("\n")[0])}</td></tr>`;
+  // The shards of one broadcast fire are listed together, under a row for
+  // the fire that counts them by status.
+  const out = [];
+  for (let i = 0; i < runs.length; ) {
+    const r = runs[i];
+    let j = i + 1;
+    while (r.shard && j < runs.length && runs[j].shard && runs[j].job_id === r.job_id && runs[j].scheduled_at === r.scheduled_at) j++;
+    if (j - i < 2) {
+      out.push(row(r, false));
+      i = j;
+      continue;
+    }
+    const group = runs.slice(i, j).sort((a, b) => a.shard.index - b.shard.index || b.attempt - a.attempt);
+    const counts = {};
+    for (const g of group) counts[g.status] = (counts[g.status] || 0) + 1;
+    const summary = Object.entries(counts).map(([st, n]) => `${n} ${t("status." + st)}`).join(", ");
+    out.push(`<tr class="fire"><td>${h(fmtTime(r.scheduled_at))} <span class="tag">${h(t("run.broadcast", { n: r.shard.total }))}</span>${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}</td><td colspan="4">${h(summary)}</td></tr>`);
+    for (const g of group) out.push(row(g, true));
+    i = j;
+  }
+  return out.join("") || `<tr><td colspan="5" class="muted">${h(t("job.noruns"))}</td></tr>`;
 }
 
 // ---------- backfill ----------
@@ -989,6 +1010,7 @@ async function runPage(id) {
         <dt>${h(t("field.lateness"))}</dt><dd>${h(fmtDur(late))}</dd>
         <dt>${h(t("field.attempt"))}</dt><dd>${r.attempt}${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}${r.backfill ? ` <span class="tag" title="${h(r.backfill)}">${h(t("run.backfill"))}</span>` : ""}</dd>
         <dt>${h(t("field.node"))}</dt><dd>${h(r.node || "–")}</dd>
+        ${r.shard ? `<dt>${h(t("field.shard"))}</dt><dd>${h(t("run.shard", { index: r.shard.index, total: r.shard.total }))}</dd>` : ""}
         ${r.upstream ? `<dt>${h(t("field.startedby"))}</dt><dd><a id="upstream-run" href="#/runs/${encodeURIComponent(r.upstream.id)}">${h(t("run.upstream", { job: r.upstream.job_id, status: r.upstream.status }))}</a></dd>` : ""}
         ${r.exit ? `<dt>${h(t("field.exit"))}</dt><dd>${r.exit.signal ? h(t("run.signal", { s: r.exit.signal })) : h(t("run.exitcode", { n: r.exit.code }))}</dd>` : ""}
       </dl>
@@ -1029,7 +1051,7 @@ const check = (id, v) => `<input id="${h(id)}" type="checkbox" ${v ? "checked" :
 
 async function editorPage(id) {
   const stale = staleCheck();
-  const [tasks, scripts, job] = await Promise.all([get("/tasks"), get("/scripts"), id ? get("/jobs/" + encodeURIComponent(id)) : null]);
+  const [tasks, scripts, cals, job] = await Promise.all([get("/tasks"), get("/scripts"), get("/calendars"), id ? get("/jobs/" + encodeURIComponent(id)) : null]);
   // A new job starts as one that works when saved: a command that greets.
   const j = job || (tasks.tasks.includes("command")
     ? { task: "command", args: { argv: ["echo", "hello from sundial"] }, trigger: { type: "cron", expr: "0 9 * * 1-5" }, options: {}, tags: [] }
@@ -1066,6 +1088,8 @@ async function editorPage(id) {
         ${field("t-start", t("trigger.start_date"), text("t-start", tr.start_date))}
         ${field("t-end", t("trigger.end_date"), text("t-end", tr.end_date))}
         ${field("t-jitter", t("trigger.jitter"), text("t-jitter", tr.jitter, 'placeholder="30s"'))}
+        ${field("t-cal", t("trigger.calendar"), select("t-cal", [["", t("trigger.calendar.none")], ...cals.calendars.map((c) => [c.name, c.name])], tr.calendar?.name || ""), t("hint.calendar"))}
+        ${field("t-rule", t("trigger.rule"), select("t-rule", ["workdays", "exclude", "only", "rest_days"].map((x) => [x, t("rule." + x)]), tr.calendar?.rule || (tr.calendar ? "exclude" : "workdays")))}
       </div>
       <div class="preview" id="preview" aria-live="polite"></div></section>
 
@@ -1114,6 +1138,7 @@ async function editorPage(id) {
         ${field("o-attempts", t("opt.max_attempts"), num("o-attempts", o.max_attempts, 'min="1"'))}
         ${field("o-backoff", t("opt.retry_backoff"), text("o-backoff", o.retry_backoff, 'placeholder="1s"'))}
         ${field("o-onstart", t("opt.run_on_start"), check("o-onstart", o.run_on_start))}
+        ${field("o-broadcast", t("opt.broadcast"), check("o-broadcast", o.broadcast), t("hint.broadcast"))}
         ${field("o-then", t("opt.then"), text("o-then", (o.then || []).map((c) => c.job + (c.on && c.on !== "success" ? ":" + c.on : "")).join(", "), 'placeholder="load, page-oncall:failure"'), t("hint.then"))}
         ${field("n-webhook", t("opt.webhook"), text("n-webhook", notify.webhook, 'type="url" placeholder="https://hooks.slack.com/…"'))}
         ${field("n-format", t("opt.format"), select("n-format", ["json", "slack", "dingtalk", "feishu", "wecom"].map((x) => [x, x]), notify.format || "json"))}
@@ -1135,6 +1160,8 @@ async function editorPage(id) {
     vis('[data-for="t-tz"]', type !== "none");
     vis('[data-for="t-json"]', ["and", "or"].includes(type));
     vis('[data-for="t-tz"]', !["and", "or"].includes(type));
+    vis('[data-for="t-cal"]', !["and", "or", "none"].includes(type));
+    vis('[data-for="t-rule"]', !["and", "or", "none"].includes(type) && $("#t-cal").value !== "");
     const known = ["command", "http", "python", "script"].includes(task);
     for (const k of $$(".kind")) k.hidden = !k.dataset.kind.split(" ").includes(known ? task : "other");
   };
@@ -1142,6 +1169,7 @@ async function editorPage(id) {
   let timer = null;
   const preview = async () => {
     const box = $("#preview");
+    if (!box) return; // a timer set by typing fired after the editor was left
     let spec;
     try {
       spec = triggerSpec();
@@ -1151,10 +1179,12 @@ async function editorPage(id) {
     }
     try {
       const { data } = await api("POST", "/cron/preview", { trigger: spec, count: 10 });
+      if (!box.isConnected) return; // the editor was left meanwhile
       box.innerHTML = `<p class="desc"><strong>${h(data.description)}</strong></p><p class="muted">${h(t("preview.next", { zone: data.timezone }))}</p>
         <ol class="fires">${data.next.map((x) => `<li><time datetime="${h(x)}">${h(x.replace("T", " "))}</time></li>`).join("") || `<li class="muted">${h(t("preview.none"))}</li>`}</ol>`;
       box.classList.remove("invalid");
     } catch (err) {
+      if (!box.isConnected) return;
       box.classList.add("invalid");
       box.innerHTML = `<p class="ferr">${h(err.message)}</p>`;
     }
@@ -1196,7 +1226,7 @@ async function editorPage(id) {
 function markField(field) {
   if (!field) return;
   const map = { id: "e-id", task: "k-task", "trigger.expr": "t-expr", "trigger.timezone": "t-tz", "trigger.run_date": "t-run_date", "args.argv": "c-argv", "args.url": "h-url", "args.func": "p-func", "args.script": "s-script" };
-  const id = map[field] || (field.startsWith("trigger") ? "t-expr" : field.startsWith("options") ? "o-misfire" : null);
+  const id = map[field] || (field.includes(".calendar") ? "t-cal" : field.startsWith("trigger") ? "t-expr" : field.startsWith("options") ? "o-misfire" : null);
   const el = id && $("#err-" + id);
   if (el) {
     el.textContent = field;
@@ -1255,6 +1285,11 @@ function triggerSpec() {
     if (val("t-start")) spec.start_date = val("t-start");
     if (val("t-end")) spec.end_date = val("t-end");
     if (val("t-jitter")) spec.jitter = val("t-jitter");
+  }
+  if (type !== "none" && val("t-cal")) {
+    // The name and the rule: the server fills in the calendar's dates.
+    spec.calendar = { name: val("t-cal") };
+    if (val("t-rule") !== "exclude") spec.calendar.rule = val("t-rule");
   }
   return spec;
 }
@@ -1319,6 +1354,7 @@ function jobDoc(old) {
   setOpt("max_attempts", val("o-attempts") ? parseInt(val("o-attempts"), 10) : undefined);
   setOpt("retry_backoff", val("o-backoff"));
   setOpt("run_on_start", $("#o-onstart").checked || undefined);
+  setOpt("broadcast", $("#o-broadcast").checked || undefined);
   const then = list(val("o-then")).map((x) => {
     const [job, on] = x.split(":").map((y) => y.trim());
     return on ? { job, on } : { job };
@@ -1447,6 +1483,106 @@ async function scriptPage(name) {
 }
 
 // ---------- nodes ----------
+
+// ---------- calendars ----------
+
+// Days are edited one per line: "2026-10-01 National Day".
+const daysText = (days) => (days || []).map((d) => d.date + (d.name ? " " + d.name : "")).join("\n");
+function daysOf(id, what) {
+  return val(id).split("\n").map((x) => x.trim()).filter(Boolean).map((line) => {
+    const m = line.match(/^(\d{4}-\d{2}-\d{2})(?:\s+(.*))?$/);
+    if (!m) throw new Error(t("calendar.badline", { what, line }));
+    return m[2] ? { date: m[1], name: m[2] } : { date: m[1] };
+  });
+}
+
+async function calendarsPage() {
+  const stale = staleCheck();
+  const { calendars } = await get("/calendars");
+  if (stale()) return null;
+  const span = (c) => {
+    const dates = [...(c.holidays || []), ...(c.working_days || [])].map((d) => d.date).sort();
+    return dates.length ? `${dates[0]} … ${dates[dates.length - 1]}` : "–";
+  };
+  main().innerHTML = `
+    <div class="head"><h1>${h(t("nav.calendars"))}</h1>${can("admin") ? `<div class="actions"><a class="button primary" href="#/new-calendar" id="cal-new">${h(t("calendar.new"))}</a></div>` : ""}</div>
+    <p class="muted">${h(t("calendar.explain"))}</p>
+    <table><thead><tr><th>${h(t("field.name"))}</th><th>${h(t("calendar.holidays"))}</th><th>${h(t("calendar.workingdays"))}</th><th>${h(t("calendar.span"))}</th><th>${h(t("field.description"))}</th></tr></thead>
+    <tbody>${calendars.map((c) => `<tr><td><a href="#/calendars/${encodeURIComponent(c.name)}">${h(c.name)}</a></td><td>${(c.holidays || []).length}</td><td>${(c.working_days || []).length}</td><td>${h(span(c))}</td><td>${h(c.description || "")}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">${h(t("calendar.none"))}</td></tr>`}</tbody></table>`;
+  return { refresh: calendarsPage };
+}
+
+// calendarPage edits one calendar, or makes a new one when name is empty:
+// its days are typed or read from an .ics file (the server reads it and
+// stores nothing until Save).
+async function calendarPage(name) {
+  const stale = staleCheck();
+  const c = name ? await get("/calendars/" + encodeURIComponent(name)) : { name: "", holidays: [], working_days: [], jobs: [] };
+  if (stale()) return null;
+  const ro = can("admin") ? "" : "readonly";
+  main().innerHTML = `
+    <h1>${h(name ? t("calendar.title", { name }) : t("calendar.new"))}</h1>
+    <form id="calendar" class="editor" novalidate><section class="card"><div class="fields">
+      ${field("cal-name", t("field.name"), text("cal-name", c.name, name ? "readonly" : 'required placeholder="cn"'))}
+      ${field("cal-desc", t("field.description"), text("cal-desc", c.description, ro))}
+      ${field("cal-holidays", t("calendar.holidays"), area("cal-holidays", daysText(c.holidays), 10), t("hint.days"))}
+      ${field("cal-working", t("calendar.workingdays"), area("cal-working", daysText(c.working_days), 4), t("hint.workingdays"))}
+      ${can("admin") ? field("cal-ics", t("calendar.ics"), `<input id="cal-ics" type="file" accept=".ics,text/calendar">`, t("hint.ics")) : ""}
+    </div><div id="cal-skipped" class="muted" aria-live="polite"></div></section>
+    ${name ? `<p>${h(t("calendar.jobs"))} ${(c.jobs || []).map((j) => `<a href="#/jobs/${encodeURIComponent(j)}">${h(j)}</a>`).join(", ") || h(t("calendar.nojobs"))}</p>` : ""}
+    ${can("admin") ? `<div class="form-actions"><button class="primary" type="submit">${h(t("action.save"))}</button> ${name ? `<button type="button" class="danger" id="cal-delete">${h(t("action.delete"))}</button>` : ""} <a class="button" href="#/calendars">${h(t("action.cancel"))}</a> <span id="form-error" class="ferr" role="alert"></span></div>` : ""}
+    </form>`;
+  if (!can("admin")) return { refresh: () => calendarPage(name) };
+  $("#cal-ics").addEventListener("change", async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    try {
+      const { data } = await api("POST", "/calendars/ics", { ics: await file.text() });
+      $("#cal-holidays").value = daysText(data.holidays);
+      $("#cal-working").value = daysText(data.working_days);
+      $("#cal-skipped").innerHTML = data.skipped.length ? `<p>${h(t("calendar.skipped", { n: data.skipped.length }))}</p><ul>${data.skipped.map((x) => `<li>${h(x)}</li>`).join("")}</ul>` : "";
+      toast(t("toast.icsread", { holidays: data.holidays.length, working: data.working_days.length }));
+    } catch (err) {
+      showError(err);
+    }
+  });
+  $("#cal-delete")?.addEventListener("click", async () => {
+    if ((await ask(t("calendar.confirmdelete", { name }), [], [["delete", t("action.delete"), "danger"], ["", t("action.cancel")]])) !== "delete") return;
+    try {
+      await api("DELETE", "/calendars/" + encodeURIComponent(name));
+      toast(t("toast.deleted", { id: name }));
+      location.hash = "#/calendars";
+    } catch (err) {
+      showError(err);
+    }
+  });
+  $("#calendar").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $$(".ferr").forEach((x) => (x.textContent = ""));
+    let doc;
+    try {
+      doc = { description: val("cal-desc"), holidays: daysOf("cal-holidays", t("calendar.holidays")), working_days: daysOf("cal-working", t("calendar.workingdays")) };
+    } catch (err) {
+      $("#form-error").textContent = err.message;
+      return;
+    }
+    const target = name || val("cal-name");
+    try {
+      const headers = name ? { "If-Match": `"${c.version}"` } : {};
+      await api("PUT", "/calendars/" + encodeURIComponent(target), doc, headers);
+      toast(t("toast.saved", { id: target }));
+      location.hash = "#/calendars/" + encodeURIComponent(target);
+      if (name) render();
+    } catch (err) {
+      const map = { name: "cal-name", description: "cal-desc" };
+      const f = err.problem?.field || "";
+      const id = map[f] || (f.startsWith("holidays") ? "cal-holidays" : f.startsWith("working_days") ? "cal-working" : "");
+      if (id) $("#err-" + id).textContent = err.message;
+      else $("#form-error").textContent = err.message;
+    }
+  });
+  return null;
+}
 
 async function nodesPage() {
   const stale = staleCheck();
