@@ -5,6 +5,7 @@
 //
 //	BEGIN (SQLite: IMMEDIATE, so one writer at a time across processes)
 //	  scheduled runs due       → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL) → status pending
+//	    (those for any node of the claim's queues, and the shards that wait for the claiming node)
 //	  jobs due, earliest first → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL)
 //	    for each: count its active runs, ask the plan,
 //	              UPDATE the job (version + 1),
