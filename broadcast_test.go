@@ -593,3 +593,65 @@ func TestBroadcastFixedDelay(t *testing.T) {
 		}
 	})
 }
+
+// TestBroadcastSurvivesRestarts: a shard waiting for a node that restarts
+// (under the same node ID) is taken by its next incarnation; a shard that
+// was running on it is lost at once, on the restart, and retried.
+func TestBroadcastSurvivesRestarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ran executions
+		n := newNodes(t, sundial.Config{}, func(s *sundial.Scheduler) {
+			s.Register("shard", func(ctx context.Context, r sundial.Run) (any, error) {
+				ran.add(r)
+				if r.Node == "b" && r.Attempt == 1 && r.ScheduledAt.Equal(epoch.Add(2*time.Minute)) {
+					<-ctx.Done() // held until its process "dies"
+					return nil, ctx.Err()
+				}
+				return nil, nil
+			})
+		})
+		a := n.start("a")
+		first := &partition{Store: n.store}
+		n.start("b", first)
+		time.Sleep(10 * time.Second)
+		ctx := context.Background()
+		if _, err := a.AddJob(ctx, sundial.Job{ID: "bc", Task: "shard", Trigger: cron("* * * * *"),
+			Options: sundial.JobOptions{Broadcast: true, MaxAttempts: 2, RetryBackoff: time.Second}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(42 * time.Second) // 00:00:52: b dies, a still counts it live at 00:01
+		first.cut.Store(true)
+		zombies := []*sundial.Scheduler{n.running["b"]}
+		time.Sleep(13 * time.Second) // 00:01:05: b restarts, before its shard's pick-up deadline
+		second := &partition{Store: n.store}
+		b2 := n.start("b", second)
+		time.Sleep(25 * time.Second) // 00:01:30
+		runs := n.runs("bc", epoch.Add(time.Minute))
+		if got, want := describe(runs), "00:01:00 0/2 succeeded on a\n00:01:00 1/2 succeeded on b"; got != want || runs[1].Incarnation != b2.Status().Incarnation {
+			t.Errorf("the fire at 00:01, b restarted before taking its shard:\n%s\nwant:\n%s, by b's new incarnation", got, want)
+		}
+
+		time.Sleep(35 * time.Second) // 00:02:05: b holds its shard of the 00:02 fire, and dies
+		second.cut.Store(true)
+		zombies = append(zombies, b2)
+		n.start("b")
+		time.Sleep(25 * time.Second) // 00:02:30
+		runs = n.runs("bc", epoch.Add(2*time.Minute))
+		want := "00:02:00 0/2 succeeded on a\n00:02:00 1/2 lost on b\n00:02:00 1/2 succeeded on %s (attempt 2)"
+		if len(runs) != 3 || describe(runs) != fmt.Sprintf(want, runs[2].Node) || !strings.Contains(runs[1].Error, "restarted") {
+			t.Errorf("the fire at 00:02, b restarted holding its shard:\n%s (%s)\nwant:\n%s", describe(runs), runs[1].Error, fmt.Sprintf(want, "a or b"))
+		}
+		first.cut.Store(false)
+		second.cut.Store(false)
+		for _, z := range zombies {
+			z.Shutdown(ctx)
+		}
+		nodes, _ := a.Nodes(ctx)
+		for _, nd := range nodes {
+			if nd.Standby {
+				t.Errorf("node %s is in standby after an earlier incarnation shut down", nd.ID)
+			}
+		}
+		ran.once(t, n.runs("bc", time.Time{}))
+	})
+}

@@ -66,6 +66,8 @@
 //	                                         elsewhere (ReapLost) or its next
 //	                                         incarnation (RegisterNode), lease.go
 //	queued | scheduled ─► canceled           CancelRun, in the store
+//	scheduled ─► lost                        a broadcast shard whose node did not
+//	                                         take it in time (ReapLost), lease.go
 //
 //	failed | timed_out | interrupted | lost ─► scheduled (attempt + 1)
 //	                                           when the job allows another attempt
@@ -77,10 +79,29 @@
 // recorder (record.go), which batches them and carries the holder's
 // incarnation; the store refuses them once the run is no longer held.
 //
+// # Broadcast
+//
+// A broadcast job (JobOptions.Broadcast, xxl-job's sharding broadcast)
+// runs each fire on every live node of its queue — seen by the store within
+// a lease, not in standby — one shard each (Run.Shard), shard i on the
+// i-th node in the order of their IDs, so a node's index changes as nodes
+// join and leave. The claim records all the shards of a fire in its atomic
+// step: the claiming node's own executes at once, each other waits,
+// scheduled, for its node (Run.Node), which alone claims it, and whose
+// heartbeats keep its pick-up deadline (Run.LeaseUntil) ahead; a node that
+// dies or leaves before taking its shard lets the deadline pass and the
+// shard is lost, then retried by any node as the job allows. Each node
+// knows the others from its heartbeat, so a claim costs no extra query. A
+// fire is in flight while any of its shards is (one fire at a time), and
+// complete once every shard has ended for good: then its chains start,
+// once, a queued fire starts whole, and a fixed delay counts from its last
+// end (broadcast.go).
+//
 // # Files
 //
 // scheduler.go holds the Config and the public operations; loop.go the
 // claim loop; plan.go the claim decision; execute.go the workers;
 // record.go the batched writes of run records; lease.go leases, the
-// heartbeat and fencing; housekeeping.go retention and output flushing.
+// heartbeat and fencing; housekeeping.go retention and output flushing;
+// broadcast.go the shards of broadcast fires and their completion.
 package sundial

@@ -78,3 +78,33 @@ func ExampleTyped() {
 	fmt.Println(string(e.Run.Result))
 	// Output: {"attempt":1,"sent_to":"ada@example.com"}
 }
+
+// A broadcast job runs each fire on every node sharing the store, one
+// shard each: here every scheduler process runs its share of 1,000
+// accounts. A node takes the accounts whose number falls on its shard's
+// index; with one node it is shard 0 of 1 and takes them all.
+func ExampleRun_ShardOrWhole() {
+	ctx := context.Background()
+	s, _ := sundial.New(sundial.Config{Store: memstore.New(memstore.Options{})})
+	s.Register("reconcile", func(ctx context.Context, run sundial.Run) (any, error) {
+		shard := run.ShardOrWhole()
+		done := 0
+		for account := shard.Index; account < 1000; account += shard.Total {
+			done++ // reconcile(account)
+		}
+		return done, nil
+	})
+	finished := s.Subscribe(1, sundial.EventRunSucceeded)
+	s.AddJob(ctx, sundial.Job{
+		ID:      "reconcile",
+		Task:    "reconcile",
+		Trigger: trigger.CronExpr("0 2 * * *"),
+		Options: sundial.JobOptions{Broadcast: true, RunOnStart: true},
+	})
+	s.Start(ctx)
+	defer s.Shutdown(ctx)
+
+	e := <-finished.C
+	fmt.Println(e.Run.Shard.Index, "of", e.Run.Shard.Total, "reconciled", string(e.Run.Result))
+	// Output: 0 of 1 reconciled 1000
+}

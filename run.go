@@ -126,7 +126,12 @@ type Run struct {
 	Exit *ExitStatus `json:"exit,omitempty"`
 }
 
-// UpstreamRun is what a chained run knows of the run that started it.
+// UpstreamRun is what a chained run knows of the run that started it. A
+// broadcast fire starts its chains once, when complete: its upstream run is
+// then the shard that ended last, Status is the fire's outcome (succeeded
+// when every shard succeeded, else the status of the first shard that
+// failed, timed out, was interrupted or lost), and Result is a JSON array
+// of every shard's result, by index (null for a shard without one).
 type UpstreamRun struct {
 	ID          string          `json:"id"`
 	JobID       string          `json:"job_id"`

@@ -1011,9 +1011,25 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	<-s.fenceDone
 	<-s.housekeepingDone
 	s.recovering.Wait()
+	s.farewell()
 	s.lifeCancel()
 	s.events.closeAll()
 	return err
+}
+
+// farewell is the node's last heartbeat, once it holds no run: it says the
+// node takes no more work, so that other nodes leave it out of broadcast
+// fires from their next heartbeat on, instead of a lease after its last
+// one. (The heartbeat that Shutdown asked for at its start may not have
+// run before the heartbeat stopped.)
+func (s *Scheduler) farewell() {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	now := s.now()
+	req := HeartbeatRequest{Node: s.node.ID, Incarnation: s.node.Incarnation, Now: now, LeaseUntil: now, Standby: true}
+	if _, err := s.store.Heartbeat(ctx, req); err != nil && s.life.Err() == nil {
+		s.log.Warn("the last heartbeat failed; other nodes leave this one out of broadcast fires a lease later", "node", s.node.ID, "err", err)
+	}
 }
 
 // Status is a scheduler's state, for health checks and operators.

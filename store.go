@@ -102,7 +102,9 @@ type Store interface {
 	// lease later.
 	RegisterNode(ctx context.Context, node Node, now time.Time) ([]Run, error)
 	// Heartbeat marks the node alive at req.Now (and in standby when
-	// req.Standby) and extends to req.LeaseUntil the lease of each run in
+	// req.Standby) — when req.Incarnation is the node's registered one, so
+	// that a zombie of an earlier incarnation does not speak for the
+	// node — and extends to req.LeaseUntil the lease of each run in
 	// req.Runs that is pending or running and held by req.Incarnation.
 	// Unless req.Standby, it extends to req.LeaseUntil too the pick-up
 	// deadline of the scheduled and queued runs that wait for req.Node

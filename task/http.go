@@ -29,8 +29,9 @@ import (
 // ${NAME} in the URL, headers and body is replaced by a granted secret,
 // escaped for where it stands (see fillURL and bodyEscape).
 // Every request carries the run's identity in X-Sundial-Job-Id,
-// X-Sundial-Run-Id, X-Sundial-Fire-Key, X-Sundial-Scheduled-At and
-// X-Sundial-Attempt (and a chained run's upstream run in
+// X-Sundial-Run-Id, X-Sundial-Fire-Key, X-Sundial-Scheduled-At,
+// X-Sundial-Attempt, X-Sundial-Shard-Index and X-Sundial-Shard-Total (0 and
+// 1 but in a broadcast fire) (and a chained run's upstream run in
 // X-Sundial-Upstream-Run-Id, -Job-Id, -Scheduled-At and -Status). A status outside Expect (default: any 2xx) fails the
 // run. With StoreResponse, a JSON response body is the run's result;
 // otherwise the result is {"status": N}.

@@ -365,14 +365,19 @@ func (k *Kinds) reveal(ctx context.Context, names []string) (map[string]string, 
 }
 
 // identity is the run's identity, for user code to de-duplicate its own
-// side effects, and for a chained run the run that started it.
+// side effects, its share of a broadcast fire (shard 0 of 1 for a run that
+// is its whole fire, so that code written for broadcast jobs does all the
+// work otherwise), and for a chained run the run that started it.
 func identity(run sundial.Run) map[string]string {
+	shard := run.ShardOrWhole()
 	id := map[string]string{
 		"SUNDIAL_JOB_ID":       run.JobID,
 		"SUNDIAL_RUN_ID":       run.ID,
 		"SUNDIAL_FIRE_KEY":     run.FireKey(),
 		"SUNDIAL_SCHEDULED_AT": run.ScheduledAt.UTC().Format(time.RFC3339Nano),
 		"SUNDIAL_ATTEMPT":      strconv.Itoa(run.Attempt),
+		"SUNDIAL_SHARD_INDEX":  strconv.Itoa(shard.Index),
+		"SUNDIAL_SHARD_TOTAL":  strconv.Itoa(shard.Total),
 	}
 	if u := run.Upstream; u != nil {
 		id["SUNDIAL_UPSTREAM_RUN_ID"] = u.ID

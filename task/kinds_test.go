@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -190,10 +191,71 @@ func TestCommandFailures(t *testing.T) {
 func TestRunIdentityReachesTheChild(t *testing.T) {
 	run, _ := runTask(t, newKinds(t), "command", `{"argv": ["sh", "-c", "env | grep ^SUNDIAL_ | sort"]}`)
 	for _, want := range []string{"SUNDIAL_JOB_ID=j\n", "SUNDIAL_RUN_ID=" + run.ID + "\n", "SUNDIAL_FIRE_KEY=" + run.FireKey() + "\n",
-		"SUNDIAL_SCHEDULED_AT=" + run.ScheduledAt.UTC().Format(time.RFC3339Nano) + "\n", "SUNDIAL_ATTEMPT=1\n", "SUNDIAL_RESULT="} {
+		"SUNDIAL_SCHEDULED_AT=" + run.ScheduledAt.UTC().Format(time.RFC3339Nano) + "\n", "SUNDIAL_ATTEMPT=1\n", "SUNDIAL_RESULT=",
+		"SUNDIAL_SHARD_INDEX=0\n", "SUNDIAL_SHARD_TOTAL=1\n"} {
 		if !strings.Contains(run.Output, want) {
 			t.Errorf("child env lacks %q:\n%s", want, run.Output)
 		}
+	}
+}
+
+// TestShardReachesTheChild: each node's child in a broadcast fire learns
+// its shard in SUNDIAL_SHARD_INDEX and SUNDIAL_SHARD_TOTAL (and an http
+// task's request in X-Sundial-Shard-Index and -Total).
+func TestShardReachesTheChild(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("sh is not installed")
+	}
+	store := memstore.New(memstore.Options{})
+	ctx := context.Background()
+	var schedulers []*sundial.Scheduler
+	for _, id := range []string{"a", "b"} {
+		s, err := sundial.New(sundial.Config{Store: store, NodeID: id, MaxSleep: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := newKinds(t).Register(s); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Shutdown(ctx)
+		schedulers = append(schedulers, s)
+	}
+	b := schedulers[1] // started second, it knows of a already
+	if _, err := b.AddJob(ctx, sundial.Job{ID: "bc", Task: "command", Trigger: sundialDaily, Options: sundial.JobOptions{Broadcast: true},
+		Args: json.RawMessage(`{"argv": ["sh", "-c", "echo \"shard $SUNDIAL_SHARD_INDEX of $SUNDIAL_SHARD_TOTAL\""]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := b.RunNow(ctx, "bc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		runs, _ := b.Runs(ctx, sundial.RunFilter{JobID: "bc", Since: run.ScheduledAt, Until: run.ScheduledAt.Add(time.Microsecond)})
+		var outputs []string
+		done := len(runs) == 2
+		for _, r := range runs {
+			done = done && !r.Status.Active()
+			outputs = append(outputs, r.Node+": "+strings.TrimSpace(r.Output))
+		}
+		slices.Sort(outputs)
+		if done {
+			if got := strings.Join(outputs, "; "); got != "a: shard 0 of 2; b: shard 1 of 2" {
+				t.Errorf("the children said %q", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the broadcast fire did not end: %v", outputs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	id := identity(sundial.Run{JobID: "j", Shard: &sundial.Shard{Index: 2, Total: 3}})
+	if id["SUNDIAL_SHARD_INDEX"] != "2" || id["SUNDIAL_SHARD_TOTAL"] != "3" || headerName("SUNDIAL_SHARD_INDEX") != "Sundial-Shard-Index" {
+		t.Errorf("identity of shard 2 of 3: %v", id)
 	}
 }
 

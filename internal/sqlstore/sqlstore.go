@@ -5,6 +5,7 @@
 //
 //	BEGIN (SQLite: IMMEDIATE, so one writer at a time across processes)
 //	  scheduled runs due       → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL) → status pending
+//	    (those for any node of the claim's queues, and the shards that wait for the claiming node)
 //	  jobs due, earliest first → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL)
 //	    for each: count its active runs, ask the plan,
 //	              UPDATE the job (version + 1),
@@ -147,7 +148,9 @@ var queries = map[string]string{
 		ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
 		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen, incarnation = excluded.incarnation,
 		facts = excluded.facts, standby = excluded.standby`,
-	"beatNode": `UPDATE sundial_nodes SET last_seen = ?, standby = ? WHERE id = ?`,
+	// Only the node's current incarnation speaks for it: a zombie of an
+	// earlier one (a frozen process waking) changes nothing.
+	"beatNode": `UPDATE sundial_nodes SET last_seen = ?, standby = ? WHERE id = ? AND incarnation = ?`,
 	// The pick-up deadline of the shards that wait for a live node.
 	"beatTargets": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND status IN ('scheduled', 'queued') AND node_id IS NOT NULL`,
 	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND incarnation = ? AND status IN ('pending', 'running')
@@ -1010,7 +1013,7 @@ func (s *Store) reap(ctx context.Context, tx *sql.Tx, now time.Time, why func(su
 // Heartbeat implements sundial.Store.
 func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	var res sundial.HeartbeatResult
-	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), boolInt(req.Standby), req.Node); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), boolInt(req.Standby), req.Node, req.Incarnation); err != nil {
 		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
 	}
 	if !req.Standby {

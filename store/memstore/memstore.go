@@ -635,7 +635,7 @@ func (s *Store) reap(e *runEntry, now time.Time, reason string) {
 func (s *Store) Heartbeat(_ context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n, ok := s.nodes[req.Node]; ok {
+	if n, ok := s.nodes[req.Node]; ok && n.Incarnation == req.Incarnation {
 		n.LastSeen, n.Standby = req.Now, req.Standby
 		s.nodes[req.Node] = n
 	}

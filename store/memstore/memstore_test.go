@@ -15,6 +15,13 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(*testing.T) sundial.Store { return memstore.New(memstore.Options{}) })
 }
 
+// TestBroadcast: broadcast jobs on schedulers sharing one store that
+// come, go and die; each fire runs one shard per live node, each once.
+func TestBroadcast(t *testing.T) {
+	s := memstore.New(memstore.Options{})
+	storetest.Broadcast(t, []sundial.Store{s})
+}
+
 // TestRetention checks that, once the scheduler's retention asked for 3
 // runs per job, only the last 3 ended runs of a job are kept as runs end,
 // and that runs still waiting are never dropped.

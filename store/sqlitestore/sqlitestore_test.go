@@ -88,6 +88,18 @@ func TestChainsAcrossProcesses(t *testing.T) {
 	storetest.Chains(t, stores)
 }
 
+// TestBroadcastAcrossProcesses: broadcast jobs on schedulers (three
+// handles on one file) that come, go and die; each fire runs one shard per
+// live node, each once.
+func TestBroadcastAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	var stores []sundial.Store
+	for range 3 {
+		stores = append(stores, mustOpen(t, path))
+	}
+	storetest.Broadcast(t, stores)
+}
+
 // TestSchedulersShareOneFile runs four schedulers on one SQLite file, as
 // four gunicorn workers would: every fire runs once.
 func TestSchedulersShareOneFile(t *testing.T) {

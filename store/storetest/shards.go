@@ -138,6 +138,16 @@ func testShards(t *testing.T, s sundial.Store) {
 	if got := must(s.GetRun(ctx, "b-1200-1")); got.Status != sundial.StatusPending {
 		t.Errorf("n1's claimed shard became %s", got.Status)
 	}
+	// A zombie of an earlier incarnation does not speak for its node.
+	if _, err := s.RegisterNode(ctx, sundial.Node{ID: "n1", Incarnation: "n1-2", StartedAt: t0.Add(time.Minute), LastSeen: t0.Add(time.Minute)}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Heartbeat(ctx, sundial.HeartbeatRequest{Node: "n1", Incarnation: "n1-1", Now: t0.Add(2 * time.Minute), Standby: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := must(s.ListNodes(ctx))[0]; n.ID != "n1" || n.Standby || !n.LastSeen.Equal(t0.Add(time.Minute)) {
+		t.Errorf("after a heartbeat of n1's earlier incarnation: %+v", n)
+	}
 
 	// A broadcast fire is in flight while any of its shards is, waiting
 	// ones included; a plain retry waiting for its backoff is not.
