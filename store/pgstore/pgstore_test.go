@@ -93,6 +93,17 @@ func TestChainsAcrossReplicas(t *testing.T) {
 	storetest.Chains(t, stores)
 }
 
+// TestCalendarsAcrossReplicas: three replicas follow a calendar that one
+// of them changes.
+func TestCalendarsAcrossReplicas(t *testing.T) {
+	pools := testSchema(t, 3)
+	var stores []sundial.Store
+	for _, p := range pools {
+		stores = append(stores, mustNew(t, p))
+	}
+	storetest.CalendarReplicas(t, stores)
+}
+
 // TestBroadcastAcrossReplicas: broadcast jobs on replicas that come, go
 // and die; each fire runs one shard per live node, each once.
 func TestBroadcastAcrossReplicas(t *testing.T) {

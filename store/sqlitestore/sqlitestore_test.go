@@ -88,6 +88,17 @@ func TestChainsAcrossProcesses(t *testing.T) {
 	storetest.Chains(t, stores)
 }
 
+// TestCalendarsAcrossProcesses: three handles on one file follow a
+// calendar that one of them changes.
+func TestCalendarsAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial.db")
+	var stores []sundial.Store
+	for range 3 {
+		stores = append(stores, mustOpen(t, path))
+	}
+	storetest.CalendarReplicas(t, stores)
+}
+
 // TestBroadcastAcrossProcesses: broadcast jobs on schedulers (three
 // handles on one file) that come, go and die; each fire runs one shard per
 // live node, each once.

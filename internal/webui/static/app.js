@@ -1605,7 +1605,7 @@ async function nodesPage() {
     <p class="muted">${h(t("nodes.this", { node: status.node.node }))} · ${h(status.scheduling ? t("nodes.scheduling") : t("nodes.apionly"))} · ${h(t("nodes.lease", { ttl: ns(status.node.lease_ttl), offset: ns(status.node.clock_offset) }))}</p>
     ${status.node.clock_skewed ? `<div class="error-box" role="alert">${h(t("nodes.skewed", { offset: ns(status.node.clock_offset) }))}</div>` : ""}
     <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.node"))}</th><th>${h(t("col.host"))}</th><th>PID</th><th>${h(t("col.version"))}</th><th>${h(t("col.queues"))}</th><th>${h(t("col.started"))}</th><th>${h(t("col.lastseen"))}</th><th>${h(t("col.inflight"))}</th><th>${h(t("col.isolation"))}</th></tr></thead>
-    <tbody>${status.nodes.map((n) => `<tr><td><code>${h(n.id)}</code></td><td>${h(n.host)}</td><td>${n.pid}</td><td>${h(n.version)}</td><td>${h((n.queues || []).join(", ") || t("nodes.allqueues"))}</td><td>${h(fmtTime(n.started_at))}</td><td>${h(fromNow(n.last_seen))}</td><td>${inflight[n.id] || 0}</td><td class="muted">${facts(n)}</td></tr>`).join("")}</tbody></table></div>`;
+    <tbody>${status.nodes.map((n) => `<tr><td><code>${h(n.id)}</code>${n.standby ? ` <span class="tag">${h(t("nodes.standby"))}</span>` : ""}</td><td>${h(n.host)}</td><td>${n.pid}</td><td>${h(n.version)}</td><td>${h((n.queues || []).join(", ") || t("nodes.allqueues"))}</td><td>${h(fmtTime(n.started_at))}</td><td>${h(fromNow(n.last_seen))}</td><td>${inflight[n.id] || 0}</td><td class="muted">${facts(n)}</td></tr>`).join("")}</tbody></table></div>`;
   return { refresh: nodesPage };
 }
 

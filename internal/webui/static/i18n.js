@@ -2,6 +2,7 @@
 // checks that both have the same keys and that app.js uses no other.
 const en = {
   "nav.calendars": "Calendars",
+  "nodes.standby": "standby",
   "trigger.calendar": "Calendar",
   "trigger.calendar.none": "None: every day",
   "hint.calendar": "Fire only on the days a holiday calendar allows",
@@ -410,6 +411,7 @@ const en = {
 
 const zh = {
   "nav.calendars": "日历",
+  "nodes.standby": "待命",
   "trigger.calendar": "节假日日历",
   "trigger.calendar.none": "不使用：每天",
   "hint.calendar": "只在节假日日历允许的日子触发",
