@@ -162,7 +162,7 @@ func (s *Scheduler) shardEnded(run Run, opts JobOptions) {
 		// Keyed by the shard that ended last: the same run for every node
 		// that sees the fire complete, so the chained run is recorded once.
 		up := UpstreamRun{ID: last.ID, JobID: run.JobID, ScheduledAt: run.ScheduledAt, Status: fireStatus(shards), Result: all}
-		s.startChains(&run, opts.Then, up, last.EndedAt)
+		s.startChains(&run, opts.Then, up, last.EndedAt, time.Time{})
 	}
 	if opts.FixedDelay && !run.Manual {
 		s.scheduleAfterRun(run.JobID, last.EndedAt)

@@ -48,7 +48,7 @@ func TestCalendarsRestrictAndReschedule(t *testing.T) {
 		}
 		b.start(t)
 		defer b.stop(t)
-		time.Sleep(day(10, 0).Sub(time.Now()))
+		time.Sleep(time.Until(day(10, 0)))
 		if got := fireDays(b.runs(t, "daily")); !slices.Equal(got, []int{4, 5, 6, 7, 8}) {
 			t.Fatalf("fired on %v, want Tuesday to Friday and the make-up Saturday", got)
 		}
@@ -65,7 +65,7 @@ func TestCalendarsRestrictAndReschedule(t *testing.T) {
 		if job.Trigger.Calendar.Version != updated.Version || !slices.Contains(job.Trigger.Calendar.Holidays, "2000-01-11") {
 			t.Fatalf("after the update the job's calendar is %+v, want version %d with the 11th", job.Trigger.Calendar, updated.Version)
 		}
-		time.Sleep(day(13, 0).Sub(time.Now()))
+		time.Sleep(time.Until(day(13, 0)))
 		if got := fireDays(b.runs(t, "daily")); !slices.Equal(got, []int{4, 5, 6, 7, 8, 10, 12}) {
 			t.Fatalf("fired on %v, want the new holiday on the 11th skipped", got)
 		}

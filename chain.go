@@ -21,13 +21,16 @@ func (s *Scheduler) chain(run Run, opts JobOptions, retried bool) {
 		return
 	}
 	up := UpstreamRun{ID: run.ID, JobID: run.JobID, ScheduledAt: run.ScheduledAt, Status: run.Status, Result: run.Result}
-	s.startChains(&run, opts.Then, up, run.EndedAt)
+	s.startChains(&run, opts.Then, up, run.EndedAt, time.Time{})
 }
 
 // startChains records, for each chain that follows up's status, a run of
 // the chained job due at end and carrying up — for a broadcast job, a
-// broadcast fire. from is the run whose end this is, for the logs.
-func (s *Scheduler) startChains(from *Run, then []Chain, up UpstreamRun, end time.Time) {
+// broadcast fire. from is the run whose end this is, for the logs. When
+// unchangedSince is set (a recovery, long after the end), a chained job
+// changed since then — paused, resumed, edited — starts nothing: what it
+// was at the end is not known.
+func (s *Scheduler) startChains(from *Run, then []Chain, up UpstreamRun, end, unchangedSince time.Time) {
 	for _, c := range then {
 		if !c.follows(up.Status) {
 			continue
@@ -45,11 +48,18 @@ func (s *Scheduler) startChains(from *Run, then []Chain, up UpstreamRun, end tim
 		case job.Paused:
 			s.logRun(slog.LevelInfo, "chained job is paused; nothing started", from, "then", c.Job)
 			continue
+		case !unchangedSince.IsZero() && job.UpdatedAt.After(unchangedSince):
+			continue
 		}
 		at := end.Truncate(time.Microsecond)
 		u := up
 		u.Result = slices.Clone(up.Result)
-		next := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, NotBefore: at, Status: StatusScheduled,
+		notBefore := at
+		if !unchangedSince.IsZero() {
+			// Recovered late: due now, not judged missed for the delay.
+			notBefore = s.now().Truncate(time.Microsecond)
+		}
+		next := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, NotBefore: notBefore, Status: StatusScheduled,
 			Attempt: 1, Args: job.Args, Queue: job.Queue, Upstream: &u}
 		recorded, err := s.recordFire(next, job)
 		switch {
@@ -145,6 +155,65 @@ func (s *Scheduler) allJobs(ctx context.Context) func(yield func(Job, error) boo
 				return
 			}
 			f.AfterID = jobs[len(jobs)-1].ID
+		}
+	}
+}
+
+// Chained runs are recorded after the upstream run's end, in a second
+// write: a node that stops between the two leaves the chain unstarted. Every
+// scheduler sweeps for such ends every chainSweepEvery, over the ends since
+// its previous sweep (at start, the last chainSweepFirst), and records what
+// is missing; the key of a chained run makes a second record impossible.
+const (
+	chainSweepEvery = 5 * time.Minute
+	chainSweepFirst = time.Hour
+	// chainSweepRunAge bounds how long before its end a swept run may have
+	// been scheduled: the sweep lists runs by fire time.
+	chainSweepRunAge = 24 * time.Hour
+)
+
+// sweepChains records the chained runs of the runs that ended for good
+// at or after from and whose chains were not started. It passes over runs
+// of a job changed since they ended (its chains then are not known), the
+// shards of broadcast fires, and chained jobs changed since the end.
+func (s *Scheduler) sweepChains(from time.Time) {
+	ctx, cancel := context.WithTimeout(s.life, time.Minute)
+	defer cancel()
+	for job, err := range s.allJobs(ctx) {
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("sweeping for unstarted chains failed", "err", err)
+			}
+			return
+		}
+		if len(job.Options.Then) == 0 {
+			continue
+		}
+		runs, err := s.store.ListRuns(ctx, RunFilter{JobID: job.ID, Since: from.Add(-chainSweepRunAge)})
+		if err != nil {
+			s.log.Warn("sweeping for unstarted chains failed", "job_id", job.ID, "err", err)
+			return
+		}
+		// The last attempt of each fire decides; runs list newest first,
+		// highest attempt first.
+		seen := map[string]bool{}
+		for _, r := range runs {
+			fire := r.ScheduledAt.String() + "|" + r.Backfill
+			if r.Manual {
+				fire += "|manual"
+			}
+			if r.Upstream != nil {
+				fire += "|" + r.Upstream.ID
+			}
+			if seen[fire] {
+				continue
+			}
+			seen[fire] = true
+			if r.Shard != nil || r.Status.Active() || r.EndedAt.Before(from) || r.EndedAt.Before(job.UpdatedAt) {
+				continue
+			}
+			up := UpstreamRun{ID: r.ID, JobID: r.JobID, ScheduledAt: r.ScheduledAt, Status: r.Status, Result: r.Result}
+			s.startChains(&r, job.Options.Then, up, r.EndedAt, r.EndedAt)
 		}
 	}
 }

@@ -3,12 +3,15 @@ package sundial_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/store/memstore"
 	"github.com/sundialhq/sundial/trigger"
 )
 
@@ -107,6 +110,59 @@ func TestChainsRefuseCyclesAndDanglingRemoval(t *testing.T) {
 		}
 		if err := b.s.RemoveJob(b.ctx, "b"); err != nil {
 			t.Errorf("removing b once nothing chains to it: %v", err)
+		}
+	})
+}
+
+// chainLosingStore fails to record chained runs until told to stop, as a
+// node that stops between recording an end and its chained run would.
+type chainLosingStore struct {
+	*memstore.Store
+	failing atomic.Bool
+}
+
+func (s *chainLosingStore) CreateRun(ctx context.Context, r sundial.Run) error {
+	if r.Upstream != nil && s.failing.Load() {
+		return errors.New("the node stopped here")
+	}
+	return s.Store.CreateRun(ctx, r)
+}
+
+// A chained run that its upstream's node did not record is recorded by a
+// later sweep, once; a job whose chain was added after a run ended starts
+// nothing for that run.
+func TestChainsRecoveredBySweep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &chainLosingStore{Store: memstore.New(memstore.Options{})}
+		store.failing.Store(true)
+		s, err := sundial.New(sundial.Config{Store: store, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &bundle{s: s, ctx: context.Background()}
+		b.register(t, "extract", ok)
+		b.register(t, "load", ok)
+		b.add(t, sundial.Job{ID: "load", Task: "load", Trigger: trigger.None()})
+		b.add(t, sundial.Job{ID: "extract", Task: "extract", Trigger: cron("0 0 1 1 *"), // once, at the start
+			Options: sundial.JobOptions{Then: []sundial.Chain{{Job: "load"}}}})
+		b.add(t, sundial.Job{ID: "late", Task: "extract", Trigger: cron("0 0 1 1 *")})
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(10 * time.Minute) // the chained run's record is retried, then given up
+		if runs := b.runs(t, "load"); len(runs) != 0 {
+			t.Fatalf("load ran while its record failed: %s", summary(runs))
+		}
+		// A chain added after "late" ran does not reach back to that run.
+		late, _ := b.s.Job(b.ctx, "late")
+		late.Options.Then = []sundial.Chain{{Job: "load"}}
+		if _, err := b.s.UpdateJob(b.ctx, late); err != nil {
+			t.Fatal(err)
+		}
+		store.failing.Store(false)
+		time.Sleep(20 * time.Minute) // sweeps every 5 minutes
+		runs := b.runs(t, "load")
+		if len(runs) != 1 || runs[0].Upstream == nil || runs[0].Upstream.JobID != "extract" || runs[0].Status != sundial.StatusSucceeded {
+			t.Fatalf("after the sweeps, load ran: %s; want once, after extract", summary(runs))
 		}
 	})
 }

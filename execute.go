@@ -258,7 +258,9 @@ func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) (ok, settle
 	if !run.NotBefore.IsZero() {
 		due = run.NotBefore // a retry or a promoted queued run
 	}
-	if late := s.now().Sub(due); !run.Manual && opts.MisfireGrace >= 0 && late > opts.MisfireGrace {
+	// A run started by hand or by another run's end is not the clock's:
+	// late or not, it runs.
+	if late := s.now().Sub(due); !run.Manual && run.Upstream == nil && opts.MisfireGrace >= 0 && late > opts.MisfireGrace {
 		run.Status, run.EndedAt = StatusMissed, s.now()
 		run.Error = fmt.Sprintf("claimed at %s but could not start until %s after it was due, beyond the misfire grace of %s",
 			run.ClaimedAt.Format(time.RFC3339Nano), late.Round(time.Millisecond), opts.MisfireGrace)

@@ -26,12 +26,18 @@ func (s *Scheduler) housekeeping() {
 	// the first claim for SQLite's write lock.
 	first := time.NewTimer(min(s.keep.Interval, s.leaseTTL/3))
 	defer first.Stop()
+	sweep := time.NewTicker(chainSweepEvery)
+	defer sweep.Stop()
+	swept := s.now().Add(-chainSweepFirst) // the ends the next sweep starts from
 	for {
 		select {
 		case <-s.beatStop:
 			return
 		case <-first.C:
 			s.prune()
+			swept = s.sweepChainsFrom(swept)
+		case <-sweep.C:
+			swept = s.sweepChainsFrom(swept)
 		case <-prune.C:
 			s.prune()
 		case <-flush:
@@ -85,4 +91,13 @@ func (s *Scheduler) flushOutputs(w RunOutputWriter, saved map[string]uint64) {
 			delete(saved, id)
 		}
 	}
+}
+
+// sweepChainsFrom sweeps for unstarted chains over the ends since from and
+// returns where the next sweep starts: a little before this one began, so
+// that an end recorded while it ran is not missed.
+func (s *Scheduler) sweepChainsFrom(from time.Time) time.Time {
+	began := s.now()
+	s.sweepChains(from)
+	return began.Add(-time.Minute)
 }
