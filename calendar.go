@@ -218,6 +218,9 @@ func (s *Scheduler) AddCalendar(ctx context.Context, cal Calendar, opts ...AddOp
 	if err != nil {
 		return Calendar{}, fmt.Errorf("add calendar %q: %w", cal.Name, err)
 	}
+	// Jobs may still name an earlier calendar of this name, with a copy
+	// whose version this one's restarts from.
+	s.syncCalendarJobs(context.WithoutCancel(ctx), map[string]Calendar{created.Name: created}, true)
 	return created, nil
 }
 
@@ -247,7 +250,9 @@ func (s *Scheduler) UpdateCalendar(ctx context.Context, cal Calendar) (Calendar,
 		if err != nil {
 			return Calendar{}, fmt.Errorf("update calendar %q: %w", cal.Name, err)
 		}
-		s.syncCalendarJobs(ctx, map[string]Calendar{updated.Name: updated})
+		// The jobs are rewritten even when the caller has gone: a request
+		// cut short must not leave half of them behind.
+		s.syncCalendarJobs(context.WithoutCancel(ctx), map[string]Calendar{updated.Name: updated}, false)
 		return updated, nil
 	}
 	return Calendar{}, fmt.Errorf("update calendar %q: %w", cal.Name, ErrVersionConflict)
@@ -330,48 +335,100 @@ func (s *Scheduler) ResolveCalendars(ctx context.Context, spec trigger.Spec) (tr
 }
 
 // syncCalendarJobs rewrites the jobs whose copy of one of the calendars
-// is not the calendar's current version.
-func (s *Scheduler) syncCalendarJobs(ctx context.Context, cals map[string]Calendar) {
+// is older than the calendar — or, with exact (a calendar just created,
+// perhaps under a name an earlier calendar had), differs from it at all. A
+// copy newer than the calendar given is left alone: another sync, of a
+// later version, got there first.
+func (s *Scheduler) syncCalendarJobs(ctx context.Context, cals map[string]Calendar, exact bool) {
 	jobs, err := s.store.ListJobs(ctx, JobFilter{})
 	if err != nil {
 		s.log.Warn("calendars changed, but the jobs naming them could not be listed; they are rewritten at the next start",
 			"error", err)
 		return
 	}
-	stale := func(spec trigger.Spec) bool {
-		found := false
-		eachCalendar(&spec, "", func(_ string, d *trigger.DayCalendar) error {
-			if cal, ok := cals[d.Name]; ok && d.Name != "" && d.Version != cal.Version {
-				found = true
-			}
-			return nil
-		})
-		return found
-	}
 	for _, j := range jobs {
-		if !stale(j.Trigger) {
-			continue
-		}
-		_, err := s.modify(ctx, j.ID, 0, func(stored *Job) error {
-			eachCalendar(&stored.Trigger, "", func(_ string, d *trigger.DayCalendar) error {
-				if cal, ok := cals[d.Name]; ok && d.Name != "" {
-					d.Holidays, d.WorkingDays = cal.Dates()
-					d.Version = cal.Version
-				}
-				return nil
-			})
-			t, err := stored.Trigger.Build()
-			if err != nil {
-				return err
-			}
-			stored.NextRunAt = s.firstFire(*stored, t, s.now(), false)
-			return nil
-		})
-		if err != nil {
-			s.log.Warn("a job's copy of its calendar could not be rewritten; it is retried at the next start",
-				"job_id", j.ID, "error", err)
+		if copiesStale(j.Trigger, cals, exact) {
+			s.rewriteCopies(ctx, j.ID, cals, exact)
 		}
 	}
+}
+
+// copiesStale reports whether the spec holds a copy of one of the
+// calendars that syncCalendarJobs would rewrite.
+func copiesStale(spec trigger.Spec, cals map[string]Calendar, exact bool) bool {
+	found := false
+	eachCalendar(&spec, "", func(_ string, d *trigger.DayCalendar) error {
+		cal, ok := cals[d.Name]
+		if !ok || d.Name == "" {
+			return nil
+		}
+		holidays, working := cal.Dates()
+		same := d.Version == cal.Version && slices.Equal(d.Holidays, holidays) && slices.Equal(d.WorkingDays, working)
+		if d.Version < cal.Version || (exact && !same) {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
+// errCopiesCurrent stops a rewrite that another writer made unneeded.
+var errCopiesCurrent = errors.New("the job's calendar copies are current")
+
+// rewriteCopies puts the calendars' dates into the job's trigger. A job
+// whose next fire is ahead is rescheduled from now; one that is due (its
+// fire not yet claimed), waiting for its run to end (fixed delay) or
+// finished keeps its state, so that no fire is dropped or re-armed.
+func (s *Scheduler) rewriteCopies(ctx context.Context, id string, cals map[string]Calendar, exact bool) {
+	_, err := s.modify(ctx, id, 0, func(stored *Job) error {
+		if !copiesStale(stored.Trigger, cals, exact) {
+			return errCopiesCurrent
+		}
+		eachCalendar(&stored.Trigger, "", func(_ string, d *trigger.DayCalendar) error {
+			if cal, ok := cals[d.Name]; ok && d.Name != "" {
+				d.Holidays, d.WorkingDays = cal.Dates()
+				d.Version = cal.Version
+			}
+			return nil
+		})
+		t, err := stored.Trigger.Build()
+		if err != nil {
+			return err
+		}
+		if now := s.now(); stored.NextRunAt.After(now) {
+			stored.NextRunAt = s.firstFire(*stored, t, now, false)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errCopiesCurrent) && !errors.Is(err, ErrJobNotFound) {
+		s.log.Warn("a job's copy of its calendar could not be rewritten; it is retried at the next start",
+			"job_id", id, "error", err)
+	}
+}
+
+// catchUpCalendars rewrites a job just written whose calendar copies a
+// calendar saved meanwhile made old: that save listed the jobs before this
+// one was written, so it did not rewrite it. Between the two — the save
+// listing after the write, or this read after the save — no job is missed.
+func (s *Scheduler) catchUpCalendars(ctx context.Context, job Job) Job {
+	names := calendarNames(job.Trigger)
+	if len(names) == 0 {
+		return job
+	}
+	cals := map[string]Calendar{}
+	for _, n := range names {
+		if c, err := s.store.GetCalendar(ctx, n); err == nil {
+			cals[n] = c
+		}
+	}
+	if !copiesStale(job.Trigger, cals, false) {
+		return job
+	}
+	s.rewriteCopies(context.WithoutCancel(ctx), job.ID, cals, false)
+	if j, err := s.store.GetJob(ctx, job.ID); err == nil {
+		return j
+	}
+	return job
 }
 
 // syncCalendars rewrites the jobs left with an old copy of a calendar by a
@@ -388,7 +445,7 @@ func (s *Scheduler) syncCalendars(ctx context.Context) {
 	for _, c := range cals {
 		byName[c.Name] = c
 	}
-	s.syncCalendarJobs(ctx, byName)
+	s.syncCalendarJobs(ctx, byName, false)
 }
 
 // CalendarNames returns the names of the calendars a spec and its parts

@@ -1,7 +1,9 @@
 package sundial_test
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/store/memstore"
 	"github.com/sundialhq/sundial/trigger"
 )
 
@@ -152,6 +155,64 @@ func TestCalendarCopiesCaughtUpAtStart(t *testing.T) {
 		job, _ := b.s.Job(b.ctx, "daily")
 		if job.Trigger.Calendar.Version != 2 || !job.NextRunAt.Equal(day(4, 9)) {
 			t.Fatalf("after start: calendar version %d, next fire %v; want 2 and Tuesday the 4th", job.Trigger.Calendar.Version, job.NextRunAt)
+		}
+	})
+}
+
+// calendarRacingStore saves a new version of the calendar, as another
+// replica's UpdateCalendar would, just before a job is written: that
+// replica listed the jobs before this one existed.
+type calendarRacingStore struct {
+	*memstore.Store
+	raced bool
+}
+
+func (s *calendarRacingStore) CreateJob(ctx context.Context, job sundial.Job, now time.Time) (sundial.Job, error) {
+	if !s.raced {
+		s.raced = true
+		cal, _ := s.Store.GetCalendar(ctx, "office")
+		cal.Holidays = []sundial.CalendarDay{{Date: "2000-01-04"}}
+		if _, err := s.Store.UpdateCalendar(ctx, cal, now); err != nil {
+			return sundial.Job{}, err
+		}
+	}
+	return s.Store.CreateJob(ctx, job, now)
+}
+
+func TestCalendarSavedWhileAJobIsAdded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &calendarRacingStore{Store: memstore.New(memstore.Options{})}
+		s, err := sundial.New(sundial.Config{Store: store, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Register("report", ok)
+		ctx := context.Background()
+		if _, err := s.AddCalendar(ctx, sundial.Calendar{Name: "office"}); err != nil {
+			t.Fatal(err)
+		}
+		spec := cron("0 9 * * *")
+		spec.Calendar = &trigger.DayCalendar{Name: "office", Rule: trigger.Workdays}
+		job, err := s.AddJob(ctx, sundial.Job{ID: "daily", Task: "report", Trigger: spec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.Trigger.Calendar.Version != 2 || !slices.Equal(job.Trigger.Calendar.Holidays, []string{"2000-01-04"}) || !job.NextRunAt.Equal(day(3, 9)) {
+			t.Fatalf("the job keeps calendar version %d %v, next fire %v; want version 2's holiday on the 4th, Monday the 3rd next",
+				job.Trigger.Calendar.Version, job.Trigger.Calendar.Holidays, job.NextRunAt)
+		}
+	})
+}
+
+func TestBroadcastRefusesOverlapAllow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{})
+		b.register(t, "report", ok)
+		_, err := b.s.AddJob(b.ctx, sundial.Job{ID: "fan", Task: "report", Trigger: cron("* * * * *"),
+			Options: sundial.JobOptions{Broadcast: true, Overlap: sundial.OverlapAllow}})
+		var invalid *sundial.InvalidJobError
+		if !errors.As(err, &invalid) || invalid.Field != "options.overlap" {
+			t.Fatalf("a broadcast job with overlap allow: %v, want an invalid options.overlap", err)
 		}
 	})
 }

@@ -162,37 +162,46 @@ func (s *Scheduler) allJobs(ctx context.Context) func(yield func(Job, error) boo
 // Chained runs are recorded after the upstream run's end, in a second
 // write: a node that stops between the two leaves the chain unstarted. Every
 // scheduler sweeps for such ends every chainSweepEvery, over the ends since
-// its previous sweep (at start, the last chainSweepFirst), and records what
-// is missing; the key of a chained run makes a second record impossible.
+// its previous sweep (at start, the last chainSweepFirst) that are at least
+// chainSweepLag old — by then a live node has recorded its chains, and a
+// retry its end was followed by — and records what is missing; the key of
+// a chained run makes a second record impossible while the run is kept.
 const (
 	chainSweepEvery = 5 * time.Minute
-	chainSweepFirst = time.Hour
+	chainSweepFirst = 30 * time.Minute
+	chainSweepLag   = 6 * time.Minute // persist gives up on a write after 5
 	// chainSweepRunAge bounds how long before its end a swept run may have
 	// been scheduled: the sweep lists runs by fire time.
 	chainSweepRunAge = 24 * time.Hour
 )
 
 // sweepChains records the chained runs of the runs that ended for good
-// at or after from and whose chains were not started. It passes over runs
-// of a job changed since they ended (its chains then are not known), the
-// shards of broadcast fires, and chained jobs changed since the end.
-func (s *Scheduler) sweepChains(from time.Time) {
+// from from to until and whose chains were not started, and reports
+// whether it looked at every job. It passes over:
+//   - runs of a job changed since they ended (its chains then are not
+//     known) and chained jobs changed since (paused, resumed, edited);
+//   - failed ends with attempts left (their retry decides);
+//   - the shards of broadcast fires;
+//   - a chained job with no kept run from before the end: its chained run
+//     may have been recorded and pruned since, and must not run twice.
+func (s *Scheduler) sweepChains(from, until time.Time) bool {
 	ctx, cancel := context.WithTimeout(s.life, time.Minute)
 	defer cancel()
 	for job, err := range s.allJobs(ctx) {
 		if err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() == nil || s.life.Err() == nil {
 				s.log.Warn("sweeping for unstarted chains failed", "err", err)
 			}
-			return
+			return false
 		}
 		if len(job.Options.Then) == 0 {
 			continue
 		}
+		opts := job.Options.resolve(s.defaults)
 		runs, err := s.store.ListRuns(ctx, RunFilter{JobID: job.ID, Since: from.Add(-chainSweepRunAge)})
 		if err != nil {
 			s.log.Warn("sweeping for unstarted chains failed", "job_id", job.ID, "err", err)
-			return
+			return false
 		}
 		// The last attempt of each fire decides; runs list newest first,
 		// highest attempt first.
@@ -209,11 +218,32 @@ func (s *Scheduler) sweepChains(from time.Time) {
 				continue
 			}
 			seen[fire] = true
-			if r.Shard != nil || r.Status.Active() || r.EndedAt.Before(from) || r.EndedAt.Before(job.UpdatedAt) {
+			switch {
+			case r.Shard != nil, r.Status.Active(), r.EndedAt.Before(from), r.EndedAt.After(until),
+				r.EndedAt.Before(job.UpdatedAt), r.Status != StatusSucceeded && r.Attempt < opts.MaxAttempts:
+				continue
+			}
+			then := s.chainsWithHistory(ctx, job.Options.Then, r.EndedAt)
+			if len(then) == 0 {
 				continue
 			}
 			up := UpstreamRun{ID: r.ID, JobID: r.JobID, ScheduledAt: r.ScheduledAt, Status: r.Status, Result: r.Result}
-			s.startChains(&r, job.Options.Then, up, r.EndedAt, r.EndedAt)
+			s.startChains(&r, then, up, r.EndedAt, r.EndedAt)
 		}
 	}
+	return true
+}
+
+// chainsWithHistory returns the chains whose job has a kept run scheduled
+// at or before end: run history is pruned oldest first, so the chained run
+// of an end is missing because it was never recorded, not pruned.
+func (s *Scheduler) chainsWithHistory(ctx context.Context, then []Chain, end time.Time) []Chain {
+	var out []Chain
+	for _, c := range then {
+		older, err := s.store.ListRuns(ctx, RunFilter{JobID: c.Job, Until: end.Add(time.Microsecond), Limit: 1})
+		if err == nil && len(older) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
 }

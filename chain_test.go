@@ -143,14 +143,27 @@ func TestChainsRecoveredBySweep(t *testing.T) {
 		b.register(t, "extract", ok)
 		b.register(t, "load", ok)
 		b.add(t, sundial.Job{ID: "load", Task: "load", Trigger: trigger.None()})
-		b.add(t, sundial.Job{ID: "extract", Task: "extract", Trigger: cron("0 0 1 1 *"), // once, at the start
+		b.add(t, sundial.Job{ID: "extract", Task: "extract", Trigger: cron("0 1 1 1 *"), // once, at 01:00
 			Options: sundial.JobOptions{Then: []sundial.Chain{{Job: "load"}}}})
-		b.add(t, sundial.Job{ID: "late", Task: "extract", Trigger: cron("0 0 1 1 *")})
+		b.add(t, sundial.Job{ID: "late", Task: "extract", Trigger: cron("0 1 1 1 *")})
 		b.start(t)
 		defer b.stop(t)
-		time.Sleep(10 * time.Minute) // the chained run's record is retried, then given up
-		if runs := b.runs(t, "load"); len(runs) != 0 {
-			t.Fatalf("load ran while its record failed: %s", summary(runs))
+		// load has a history from before extract's end: a run by hand.
+		if _, err := b.s.RunNow(b.ctx, "load", nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(70 * time.Minute) // extract ends at 01:00; its chained run's record is retried, then given up
+		chained := func() []sundial.Run {
+			var out []sundial.Run
+			for _, r := range b.runs(t, "load") {
+				if r.Upstream != nil {
+					out = append(out, r)
+				}
+			}
+			return out
+		}
+		if runs := chained(); len(runs) != 0 {
+			t.Fatalf("load ran after extract while its record failed: %s", summary(runs))
 		}
 		// A chain added after "late" ran does not reach back to that run.
 		late, _ := b.s.Job(b.ctx, "late")
@@ -159,10 +172,10 @@ func TestChainsRecoveredBySweep(t *testing.T) {
 			t.Fatal(err)
 		}
 		store.failing.Store(false)
-		time.Sleep(20 * time.Minute) // sweeps every 5 minutes
-		runs := b.runs(t, "load")
-		if len(runs) != 1 || runs[0].Upstream == nil || runs[0].Upstream.JobID != "extract" || runs[0].Status != sundial.StatusSucceeded {
-			t.Fatalf("after the sweeps, load ran: %s; want once, after extract", summary(runs))
+		time.Sleep(30 * time.Minute) // sweeps every 5 minutes, over ends 6 minutes old
+		runs := chained()
+		if len(runs) != 1 || runs[0].Upstream.JobID != "extract" || runs[0].Status != sundial.StatusSucceeded {
+			t.Fatalf("after the sweeps, load ran after: %s; want once, after extract", summary(runs))
 		}
 	})
 }

@@ -28,7 +28,7 @@ func (s *Scheduler) housekeeping() {
 	defer first.Stop()
 	sweep := time.NewTicker(chainSweepEvery)
 	defer sweep.Stop()
-	swept := s.now().Add(-chainSweepFirst) // the ends the next sweep starts from
+	swept := s.now().Add(-chainSweepFirst - chainSweepLag) // the ends the next sweep starts from
 	for {
 		select {
 		case <-s.beatStop:
@@ -93,11 +93,13 @@ func (s *Scheduler) flushOutputs(w RunOutputWriter, saved map[string]uint64) {
 	}
 }
 
-// sweepChainsFrom sweeps for unstarted chains over the ends since from and
-// returns where the next sweep starts: a little before this one began, so
-// that an end recorded while it ran is not missed.
+// sweepChainsFrom sweeps for unstarted chains over the ends since from
+// that are chainSweepLag old, and returns where the next sweep starts:
+// where this one stopped, or from again when it could not finish.
 func (s *Scheduler) sweepChainsFrom(from time.Time) time.Time {
-	began := s.now()
-	s.sweepChains(from)
-	return began.Add(-time.Minute)
+	until := s.now().Add(-chainSweepLag)
+	if !until.After(from) || !s.sweepChains(from, until) {
+		return from
+	}
+	return until
 }

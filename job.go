@@ -248,6 +248,8 @@ func (o JobOptions) validate() error {
 		return invalidf("options.misfire_grace", "%s must not be negative; \"none\" means no limit", o.MisfireGrace)
 	case o.MaxAttempts < 0:
 		return invalidf("options.max_attempts", "%d must not be negative", o.MaxAttempts)
+	case o.Broadcast && o.Overlap == OverlapAllow:
+		return invalidf("options.overlap", "%q: a broadcast job runs one fire at a time, on every node; use skip or queue", o.Overlap)
 	case o.Broadcast && o.MaxInstances > 1:
 		return invalidf("options.max_instances", "%d: a broadcast job runs one fire at a time, on every node (a fire is in flight while any of its shards is); use 1, or leave it out", o.MaxInstances)
 	}

@@ -495,11 +495,16 @@ func (s *Scheduler) AddJob(ctx context.Context, job Job, opts ...AddOption) (Job
 	job.NextRunAt = s.firstFire(job, t, now, true)
 	created, err := s.store.CreateJob(ctx, job, now)
 	if errors.Is(err, ErrJobExists) && o.replace {
-		return s.replace(ctx, job, now)
+		replaced, err := s.replace(ctx, job, now)
+		if err != nil {
+			return Job{}, err
+		}
+		return s.catchUpCalendars(ctx, replaced), nil
 	}
 	if err != nil {
 		return Job{}, fmt.Errorf("add %s: %w", job, err)
 	}
+	created = s.catchUpCalendars(ctx, created)
 	s.publishJob(EventJobAdded, &created)
 	s.signal()
 	return created, nil
@@ -549,7 +554,7 @@ func (s *Scheduler) UpdateJob(ctx context.Context, job Job) (Job, error) {
 	if err := s.checkChains(ctx, job); err != nil {
 		return Job{}, err
 	}
-	return s.modify(ctx, job.ID, job.Version, func(stored *Job) error {
+	updated, err := s.modify(ctx, job.ID, job.Version, func(stored *Job) error {
 		stored.Name, stored.Task, stored.Args, stored.Trigger = job.Name, job.Task, job.Args, job.Trigger
 		stored.Tags, stored.Options, stored.Queue = job.Tags, job.Options, job.Queue
 		if job.Source != "" {
@@ -558,6 +563,10 @@ func (s *Scheduler) UpdateJob(ctx context.Context, job Job) (Job, error) {
 		stored.NextRunAt = s.firstFire(*stored, t, now, false)
 		return nil
 	})
+	if err != nil {
+		return Job{}, err
+	}
+	return s.catchUpCalendars(ctx, updated), nil
 }
 
 // modify applies change to the stored job and saves it, retrying on a

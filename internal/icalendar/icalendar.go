@@ -79,6 +79,11 @@ var (
 	nonWorkingDay     = regexp.MustCompile(`(?i)non[- ]?work(?:ing)? ?day`)
 )
 
+// MaxDates bounds the days one file may cover, holidays and working days
+// together: as many as one calendar holds (trigger.MaxCalendarDates), so
+// that a small file of long events cannot expand into millions of dates.
+const MaxDates = 10000
+
 // Read reads an iCalendar file of at most MaxFileSize bytes. Its error
 // wraps ErrMalformed for a file it cannot parse and ErrNoEvents for one
 // without a VEVENT; an event it cannot use is not an error but a line in
@@ -127,6 +132,9 @@ func Read(r io.Reader, o Options) (Result, error) {
 			if _, seen := into[d]; !seen {
 				into[d] = summary
 			}
+		}
+		if len(holidays)+len(workdays) > MaxDates {
+			return Result{}, fmt.Errorf("icalendar: the events cover more than %d days, more than a calendar holds: %w", MaxDates, ErrMalformed)
 		}
 	}
 	for _, d := range slices.Sorted(maps.Keys(workdays)) {

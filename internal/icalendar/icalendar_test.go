@@ -3,6 +3,7 @@ package icalendar
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"regexp"
@@ -285,4 +286,17 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A small file of long events does not expand past what a calendar holds.
+func TestReadBoundsTheDays(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n")
+	for y := 2000; y < 2030; y++ {
+		fmt.Fprintf(&b, "BEGIN:VEVENT\r\nUID:%d\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:%d0101\r\nDTEND;VALUE=DATE:%d1231\r\nSUMMARY:year %d\r\nEND:VEVENT\r\n", y, y, y, y)
+	}
+	b.WriteString("END:VCALENDAR\r\n")
+	if _, err := Read(strings.NewReader(b.String()), Options{}); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "more than 10000 days") {
+		t.Fatalf("30 years of all-day events: %v, want a refusal", err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -112,19 +113,25 @@ func (s *Store) Now(ctx context.Context) (time.Time, error) {
 var _ sundial.ChangeNotifier = (*Store)(nil)
 
 // Changes implements sundial.ChangeNotifier with LISTEN on one connection
-// held from the pool, re-established with backoff if it drops.
+// held from the pool, re-established with backoff if it drops. The first
+// LISTEN is in place when Changes returns (unless the database could not
+// be reached within a few seconds), so that a change made once the caller
+// has started — a cancel requested on another replica — reaches it.
 func (s *Store) Changes(ctx context.Context) <-chan struct{} {
 	out := make(chan struct{}, 1)
+	conn, _ := s.subscribe(ctx)
 	go func() {
 		defer close(out)
 		backoff := 100 * time.Millisecond
 		for ctx.Err() == nil {
-			s.listen(ctx, out) // returns when the connection fails
+			if conn != nil {
+				s.wait(ctx, conn, out) // returns when the connection fails
+			}
 			if ctx.Err() != nil {
 				return
 			}
-			// The connection dropped: wake once (changes may have been
-			// missed), then listen again.
+			// No connection, or it dropped: wake once (changes may have
+			// been missed), then listen again.
 			select {
 			case out <- struct{}{}:
 			default:
@@ -135,23 +142,33 @@ func (s *Store) Changes(ctx context.Context) <-chan struct{} {
 			case <-time.After(backoff):
 			}
 			backoff = min(2*backoff, 10*time.Second)
+			conn, _ = s.subscribe(ctx)
 		}
 	}()
 	return out
 }
 
-func (s *Store) listen(ctx context.Context, out chan<- struct{}) error {
-	pooled, err := s.pool.Acquire(ctx)
+// subscribe takes a connection out of the pool for good (a connection
+// that listened is not handed to others) and LISTENs on it.
+func (s *Store) subscribe(ctx context.Context) (*pgx.Conn, error) {
+	setup, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	pooled, err := s.pool.Acquire(setup)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// A connection that listened is not handed back to others: take it
-	// out of the pool for good.
 	conn := pooled.Hijack()
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
-		return err
+	if _, err := conn.Exec(setup, "LISTEN "+channel); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, err
 	}
+	return conn, nil
+}
+
+// wait passes each notification on the connection to out, until the
+// connection fails or ctx ends, and closes the connection.
+func (s *Store) wait(ctx context.Context, conn *pgx.Conn, out chan<- struct{}) error {
+	defer conn.Close(context.WithoutCancel(ctx))
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err

@@ -1568,8 +1568,9 @@ async function calendarPage(name) {
     }
     const target = name || val("cal-name");
     try {
-      const headers = name ? { "If-Match": `"${c.version}"` } : {};
-      await api("PUT", "/calendars/" + encodeURIComponent(target), doc, headers);
+      // A new calendar is created, never put over one of the same name.
+      if (name) await api("PUT", "/calendars/" + encodeURIComponent(target), doc, { "If-Match": `"${c.version}"` });
+      else await api("POST", "/calendars", { ...doc, name: target });
       toast(t("toast.saved", { id: target }));
       location.hash = "#/calendars/" + encodeURIComponent(target);
       if (name) render();
