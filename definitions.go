@@ -104,11 +104,27 @@ func Definition(j Job) Job {
 // returning the report so far.
 func (s *Scheduler) Import(ctx context.Context, d Definitions, o ImportOptions) (ImportReport, error) {
 	rep := ImportReport{DryRun: o.DryRun, Items: []ImportItem{}}
+	carried := map[string]bool{}
+	for _, c := range d.Calendars {
+		carried[c.Name] = true
+	}
 	for i, j := range d.Jobs {
 		if j.ID == "" {
 			return rep, &InvalidJobError{Field: fmt.Sprintf("jobs[%d].id", i), Err: errors.New("is required in an import, so that importing twice changes nothing")}
 		}
 		if _, err := s.check(j); err != nil {
+			return rep, fmt.Errorf("job %q: %w", j.ID, err)
+		}
+		for _, name := range calendarNames(j.Trigger) {
+			if carried[name] {
+				continue
+			}
+			if _, err := s.store.GetCalendar(ctx, name); err != nil {
+				return rep, fmt.Errorf("job %q: %w", j.ID, &InvalidJobError{Field: "trigger.calendar.name",
+					Err: fmt.Errorf("calendar %q is neither in the import nor here: %w", name, err)})
+			}
+		}
+		if err := s.checkChains(ctx, j); err != nil {
 			return rep, fmt.Errorf("job %q: %w", j.ID, err)
 		}
 	}

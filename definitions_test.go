@@ -2,6 +2,7 @@ package sundial_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -82,6 +83,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 		rep, _ = to.s.Import(to.ctx, read, sundial.ImportOptions{Replace: true})
 		if got := actions(rep); !strings.Contains(got, "job daily updated") {
 			t.Fatalf("a changed job with replace: %s", got)
+		}
+		ghost := sundial.Definitions{Jobs: []sundial.Job{{ID: "g", Task: "report", Trigger: trigger.CronExpr("0 9 * * *", trigger.OnCalendar("ghost", trigger.Workdays))}}}
+		if _, err := to.s.Import(to.ctx, ghost, sundial.ImportOptions{DryRun: true}); !errors.Is(err, sundial.ErrCalendarNotFound) {
+			t.Fatalf("a dry run of a job naming a calendar neither imported nor here: %v", err)
 		}
 		read.Jobs[1].Task = "unregistered"
 		if _, err := to.s.Import(to.ctx, read, sundial.ImportOptions{Replace: true}); err == nil || !strings.Contains(err.Error(), "unregistered") {

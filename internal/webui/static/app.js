@@ -1049,6 +1049,9 @@ const area = (id, v = "", rows = 3) => `<textarea id="${h(id)}" rows="${rows}" s
 const select = (id, options, v) => `<select id="${h(id)}">${options.map(([val, label]) => `<option value="${h(val)}" ${String(val) === String(v ?? "") ? "selected" : ""}>${h(label)}</option>`).join("")}</select>`;
 const check = (id, v) => `<input id="${h(id)}" type="checkbox" ${v ? "checked" : ""}>`;
 
+// keptCalendar is the edited job's calendar when the form cannot show it.
+let keptCalendar = null;
+
 async function editorPage(id) {
   const stale = staleCheck();
   const [tasks, scripts, cals, job] = await Promise.all([get("/tasks"), get("/scripts"), get("/calendars"), id ? get("/jobs/" + encodeURIComponent(id)) : null]);
@@ -1057,6 +1060,9 @@ async function editorPage(id) {
     ? { task: "command", args: { argv: ["echo", "hello from sundial"] }, trigger: { type: "cron", expr: "0 9 * * 1-5" }, options: {}, tags: [] }
     : { task: tasks.tasks[0], trigger: { type: "cron", expr: "0 9 * * 1-5" }, options: {}, tags: [] });
   const tr = j.trigger || {};
+  // A calendar the form cannot show — dates given inline, or a calendar
+  // since deleted — is kept as it is unless the user picks another.
+  keptCalendar = tr.calendar && (!tr.calendar.name || !cals.calendars.some((c) => c.name === tr.calendar.name)) ? tr.calendar : null;
   const o = j.options || {};
   const a = j.args || {};
   const notify = (o.notify || [])[0] || {};
@@ -1088,7 +1094,7 @@ async function editorPage(id) {
         ${field("t-start", t("trigger.start_date"), text("t-start", tr.start_date))}
         ${field("t-end", t("trigger.end_date"), text("t-end", tr.end_date))}
         ${field("t-jitter", t("trigger.jitter"), text("t-jitter", tr.jitter, 'placeholder="30s"'))}
-        ${field("t-cal", t("trigger.calendar"), select("t-cal", [["", t("trigger.calendar.none")], ...cals.calendars.map((c) => [c.name, c.name])], tr.calendar?.name || ""), t("hint.calendar"))}
+        ${field("t-cal", t("trigger.calendar"), select("t-cal", [["", t("trigger.calendar.none")], ...(keptCalendar ? [["=", t("trigger.calendar.kept")]] : []), ...cals.calendars.map((c) => [c.name, c.name])], keptCalendar ? "=" : tr.calendar?.name || ""), t("hint.calendar"))}
         ${field("t-rule", t("trigger.rule"), select("t-rule", ["workdays", "exclude", "only", "rest_days"].map((x) => [x, t("rule." + x)]), tr.calendar?.rule || (tr.calendar ? "exclude" : "workdays")))}
       </div>
       <div class="preview" id="preview" aria-live="polite"></div></section>
@@ -1161,7 +1167,7 @@ async function editorPage(id) {
     vis('[data-for="t-json"]', ["and", "or"].includes(type));
     vis('[data-for="t-tz"]', !["and", "or"].includes(type));
     vis('[data-for="t-cal"]', !["and", "or", "none"].includes(type));
-    vis('[data-for="t-rule"]', !["and", "or", "none"].includes(type) && $("#t-cal").value !== "");
+    vis('[data-for="t-rule"]', !["and", "or", "none"].includes(type) && !["", "="].includes($("#t-cal").value));
     const known = ["command", "http", "python", "script"].includes(task);
     for (const k of $$(".kind")) k.hidden = !k.dataset.kind.split(" ").includes(known ? task : "other");
   };
@@ -1286,7 +1292,9 @@ function triggerSpec() {
     if (val("t-end")) spec.end_date = val("t-end");
     if (val("t-jitter")) spec.jitter = val("t-jitter");
   }
-  if (type !== "none" && val("t-cal")) {
+  if (type !== "none" && val("t-cal") === "=" && keptCalendar) {
+    spec.calendar = keptCalendar;
+  } else if (type !== "none" && val("t-cal")) {
     // The name and the rule: the server fills in the calendar's dates.
     spec.calendar = { name: val("t-cal") };
     if (val("t-rule") !== "exclude") spec.calendar.rule = val("t-rule");

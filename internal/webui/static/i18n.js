@@ -2,6 +2,7 @@
 // checks that both have the same keys and that app.js uses no other.
 const en = {
   "nav.calendars": "Calendars",
+  "trigger.calendar.kept": "As it is (dates given with the job)",
   "nodes.standby": "standby",
   "trigger.calendar": "Calendar",
   "trigger.calendar.none": "None: every day",
@@ -411,6 +412,7 @@ const en = {
 
 const zh = {
   "nav.calendars": "日历",
+  "trigger.calendar.kept": "保持不变（随任务给出的日期）",
   "nodes.standby": "待命",
   "trigger.calendar": "节假日日历",
   "trigger.calendar.none": "不使用：每天",
