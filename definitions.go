@@ -187,6 +187,11 @@ func (s *Scheduler) ImportCalendar(ctx context.Context, c Calendar, o ImportOpti
 // matches the same interval stored with the start it was pinned to.
 func (s *Scheduler) ImportJob(ctx context.Context, job Job, o ImportOptions) (ImportItem, error) {
 	item := ImportItem{Kind: "job", ID: job.ID}
+	// A dry run checks what the real one would: the task, args, trigger
+	// and options.
+	if _, err := s.check(job); err != nil {
+		return item, fmt.Errorf("job %q: %w", job.ID, err)
+	}
 	have, err := s.store.GetJob(ctx, job.ID)
 	switch {
 	case errors.Is(err, ErrJobNotFound):

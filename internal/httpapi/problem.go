@@ -27,7 +27,19 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 	// Instance is the request path.
 	Instance string `json:"instance,omitempty"`
+	// Done lists, for an import that failed partway, what it had done
+	// before the failure: those items stay imported.
+	Done []sundial.ImportItem `json:"done,omitempty"`
 }
+
+// partialImport is an import that failed after changing some items.
+type partialImport struct {
+	err  error
+	done []sundial.ImportItem
+}
+
+func (e *partialImport) Error() string { return e.err.Error() }
+func (e *partialImport) Unwrap() error { return e.err }
 
 // badInputError is bad input outside a job document: a query parameter,
 // a header, a body that is not a job.
@@ -112,6 +124,7 @@ func (a *API) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		ref.write(w, r)
 		return
 	}
+	pi, partial := errors.AsType[*partialImport](err)
 	err = a.explainTask(err)
 	status, kind, field := classify(err)
 	p := Problem{Type: "https://sundial.dev/problems/" + kind, Title: titles[kind], Status: status, Detail: err.Error(),
@@ -122,6 +135,9 @@ func (a *API) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sundial"`)
+	}
+	if partial {
+		p.Done = pi.done
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)

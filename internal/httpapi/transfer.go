@@ -67,6 +67,9 @@ func (a *API) importJobs(w http.ResponseWriter, r *http.Request) error {
 	if !o.DryRun && len(rep.Items) > 0 {
 		a.audit(r.Context(), "jobs.import", "", map[string]any{"summary": rep.Summary(), "items": rep.Items})
 	}
+	if err != nil && !o.DryRun && len(rep.Items) > 0 {
+		return &partialImport{err: err, done: rep.Items}
+	}
 	if err != nil {
 		return err
 	}

@@ -711,7 +711,7 @@ function importReport(rep) {
   const counts = {};
   for (const it of items) counts[it.action] = (counts[it.action] || 0) + 1;
   const outcome = (a) => `<span class="badge out-${h(a)}">${h(outcomes.includes(a) ? t("outcome." + a) : a)}</span>`;
-  const kind = (k) => h(["job", "script", "secret"].includes(k) ? t("item." + k) : k);
+  const kind = (k) => h(["job", "calendar", "script", "secret"].includes(k) ? t("item." + k) : k);
   return `<h3 id="im-title">${h(t(rep.dry_run ? "xfer.dryrun" : "xfer.done"))}</h3>
     ${items.length
       ? `<p id="im-summary">${Object.keys(counts).sort((a, b) => outcomes.indexOf(a) - outcomes.indexOf(b)).map((a) => `${outcome(a)} ${counts[a]}`).join(" · ")}</p>
@@ -835,8 +835,10 @@ async function transferPage() {
     } catch (err) {
       state("");
       checked = null;
-      // The server stops at the first failure: what came before it stays.
+      // The server stops at the first failure: what came before it stays,
+      // and the problem lists it.
       fail(err, t("xfer.partial"));
+      if (err.problem?.done?.length) $("#im-report").innerHTML = importReport({ dry_run: false, items: err.problem.done });
     }
   });
   return { refresh: null };

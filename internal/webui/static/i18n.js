@@ -2,6 +2,7 @@
 // checks that both have the same keys and that app.js uses no other.
 const en = {
   "nav.calendars": "Calendars",
+  "item.calendar": "calendar",
   "trigger.calendar.kept": "As it is (dates given with the job)",
   "nodes.standby": "standby",
   "trigger.calendar": "Calendar",
@@ -395,7 +396,7 @@ const en = {
   "xfer.nothing": "The file holds nothing to import.",
   "xfer.failed": "The server refused the request",
   "xfer.field": "at {field}",
-  "xfer.partial": "The import stops at the first failure, and what came before it stays imported: check the file again to see where things stand.",
+  "xfer.partial": "The import stopped at a failure; what came before it stays imported, as listed below.",
   "toast.imported": "Import done",
   "col.item": "Item",
   "col.outcome": "Outcome",
@@ -412,6 +413,7 @@ const en = {
 
 const zh = {
   "nav.calendars": "日历",
+  "item.calendar": "日历",
   "trigger.calendar.kept": "保持不变（随任务给出的日期）",
   "nodes.standby": "待命",
   "trigger.calendar": "节假日日历",
@@ -805,7 +807,7 @@ const zh = {
   "xfer.nothing": "文件中没有可导入的内容。",
   "xfer.failed": "服务器拒绝了请求",
   "xfer.field": "位置：{field}",
-  "xfer.partial": "导入在第一个失败处停止，之前的内容已经导入：请重新检查文件以查看当前状态。",
+  "xfer.partial": "导入在失败处停止；之前的内容已经导入，见下面的列表。",
   "toast.imported": "导入完成",
   "col.item": "类别",
   "col.outcome": "结果",
