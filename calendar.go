@@ -448,15 +448,11 @@ func (s *Scheduler) syncCalendars(ctx context.Context) {
 	s.syncCalendarJobs(ctx, byName, false)
 }
 
-// CalendarNames returns the names of the calendars a spec and its parts
-// name, in the order they first appear.
-func CalendarNames(spec trigger.Spec) []string { return calendarNames(spec) }
-
-// WithoutCalendarDates returns a copy of the spec in which every named
+// withoutCalendarDates returns a copy of the spec in which every named
 // calendar carries its name and rule alone, as a person writes it: the
 // form in which a job travels to another server, whose own calendar of
 // that name fills the dates in again.
-func WithoutCalendarDates(spec trigger.Spec) trigger.Spec {
+func withoutCalendarDates(spec trigger.Spec) trigger.Spec {
 	spec = cloneSpec(spec)
 	eachCalendar(&spec, "", func(_ string, d *trigger.DayCalendar) error {
 		if d.Name != "" {

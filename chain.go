@@ -84,7 +84,7 @@ func (s *Scheduler) checkChains(ctx context.Context, job Job) error {
 		return nil
 	}
 	then := map[string][]string{}
-	for j, err := range s.allJobs(ctx) {
+	for j, err := range s.allJobs(ctx, JobFilter{}) {
 		if err != nil {
 			return fmt.Errorf("checking the chain of %s: %w", job, err)
 		}
@@ -125,7 +125,7 @@ func (s *Scheduler) checkChains(ctx context.Context, job Job) error {
 // chainedFrom returns the jobs whose chains start id.
 func (s *Scheduler) chainedFrom(ctx context.Context, id string) ([]string, error) {
 	var from []string
-	for j, err := range s.allJobs(ctx) {
+	for j, err := range s.allJobs(ctx, JobFilter{}) {
 		if err != nil {
 			return nil, err
 		}
@@ -136,10 +136,11 @@ func (s *Scheduler) chainedFrom(ctx context.Context, id string) ([]string, error
 	return from, nil
 }
 
-// allJobs yields every job, a page at a time.
-func (s *Scheduler) allJobs(ctx context.Context) func(yield func(Job, error) bool) {
+// allJobs yields every job that f selects (its Limit and AfterID aside),
+// reading a page at a time.
+func (s *Scheduler) allJobs(ctx context.Context, f JobFilter) func(yield func(Job, error) bool) {
 	return func(yield func(Job, error) bool) {
-		f := JobFilter{Limit: 500}
+		f.Limit, f.AfterID = 500, ""
 		for {
 			jobs, err := s.store.ListJobs(ctx, f)
 			if err != nil {
@@ -187,7 +188,7 @@ const (
 func (s *Scheduler) sweepChains(from, until time.Time) bool {
 	ctx, cancel := context.WithTimeout(s.life, time.Minute)
 	defer cancel()
-	for job, err := range s.allJobs(ctx) {
+	for job, err := range s.allJobs(ctx, JobFilter{}) {
 		if err != nil {
 			if ctx.Err() == nil || s.life.Err() == nil {
 				s.log.Warn("sweeping for unstarted chains failed", "err", err)

@@ -57,22 +57,14 @@ type ImportReport struct {
 func (s *Scheduler) Export(ctx context.Context, f JobFilter) (Definitions, error) {
 	d := Definitions{Jobs: []Job{}}
 	names := map[string]bool{}
-	f.Limit, f.AfterID = 500, ""
-	for {
-		jobs, err := s.store.ListJobs(ctx, f)
+	for j, err := range s.allJobs(ctx, f) {
 		if err != nil {
 			return Definitions{}, fmt.Errorf("export: %w", err)
 		}
-		for _, j := range jobs {
-			for _, n := range calendarNames(j.Trigger) {
-				names[n] = true
-			}
-			d.Jobs = append(d.Jobs, Definition(j))
+		for _, n := range calendarNames(j.Trigger) {
+			names[n] = true
 		}
-		if len(jobs) < f.Limit {
-			break
-		}
-		f.AfterID = jobs[len(jobs)-1].ID
+		d.Jobs = append(d.Jobs, Definition(j))
 	}
 	for _, name := range slices.Sorted(maps.Keys(names)) {
 		c, err := s.store.GetCalendar(ctx, name)
@@ -91,7 +83,7 @@ func (s *Scheduler) Export(ctx context.Context, f JobFilter) (Definitions, error
 // and naming its calendars without copies of their dates.
 func Definition(j Job) Job {
 	j = j.Clone()
-	j.Trigger = WithoutCalendarDates(j.Trigger)
+	j.Trigger = withoutCalendarDates(j.Trigger)
 	j.NextRunAt, j.CreatedAt, j.UpdatedAt = time.Time{}, time.Time{}, time.Time{}
 	j.Version, j.PauseReason, j.Source = 0, "", ""
 	return j

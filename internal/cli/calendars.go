@@ -186,14 +186,7 @@ func readCalendarFile(env Env, file, ics, pattern string) (sundial.Calendar, err
 		for _, s := range res.Skipped {
 			fmt.Fprintln(env.Stderr, "skipped:", s)
 		}
-		cal := sundial.Calendar{}
-		for _, e := range res.Holidays {
-			cal.Holidays = append(cal.Holidays, sundial.CalendarDay{Date: e.Date, Name: e.Name})
-		}
-		for _, e := range res.WorkingDays {
-			cal.WorkingDays = append(cal.WorkingDays, sundial.CalendarDay{Date: e.Date, Name: e.Name})
-		}
-		return cal, nil
+		return sundial.Calendar{Holidays: res.Holidays, WorkingDays: res.WorkingDays}, nil
 	}
 	if pattern != "" {
 		return sundial.Calendar{}, usagef("--working-day-pattern applies to --ics only")

@@ -219,13 +219,6 @@ func (a *API) readICS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badInput("ics", "%v", err)
 	}
-	days := func(es []icalendar.Entry) []sundial.CalendarDay {
-		out := make([]sundial.CalendarDay, len(es))
-		for i, e := range es {
-			out[i] = sundial.CalendarDay{Date: e.Date, Name: e.Name}
-		}
-		return out
-	}
-	return writeJSON(w, http.StatusOK, ICSDays{Holidays: days(res.Holidays), WorkingDays: days(res.WorkingDays),
-		Skipped: append([]string{}, res.Skipped...)})
+	return writeJSON(w, http.StatusOK, ICSDays{Holidays: append([]sundial.CalendarDay{}, res.Holidays...),
+		WorkingDays: append([]sundial.CalendarDay{}, res.WorkingDays...), Skipped: append([]string{}, res.Skipped...)})
 }

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	ics "github.com/arran4/golang-ical"
+
+	"github.com/sundialhq/sundial"
 )
 
 // MaxFileSize is the largest file Read accepts, in bytes. A holiday feed
@@ -43,13 +45,10 @@ var ErrMalformed = errors.New("not a readable iCalendar file")
 // ErrNoEvents is wrapped by the error for a file without any event.
 var ErrNoEvents = errors.New("no events")
 
-// Entry is one day of an imported calendar.
-type Entry struct {
-	// Date is the day, "2006-01-02".
-	Date string `json:"date"`
-	// Name is the SUMMARY of the event that covers the day.
-	Name string `json:"name,omitempty"`
-}
+// Entry is one day of an imported calendar: its date, and as its name
+// the SUMMARY of the event that covers it. It is a calendar's own day, so
+// that what Read finds goes into a sundial.Calendar as it is.
+type Entry = sundial.CalendarDay
 
 // Options configures Read. The zero value is ready to use.
 type Options struct {

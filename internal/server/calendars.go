@@ -87,14 +87,7 @@ func (c Config) icsDays(cc CalendarConfig) (sundial.Calendar, error) {
 	if err != nil {
 		return sundial.Calendar{}, fmt.Errorf("%s: %w", path, err)
 	}
-	var cal sundial.Calendar
-	for _, e := range res.Holidays {
-		cal.Holidays = append(cal.Holidays, sundial.CalendarDay{Date: e.Date, Name: e.Name})
-	}
-	for _, e := range res.WorkingDays {
-		cal.WorkingDays = append(cal.WorkingDays, sundial.CalendarDay{Date: e.Date, Name: e.Name})
-	}
-	return cal, nil
+	return sundial.Calendar{Holidays: res.Holidays, WorkingDays: res.WorkingDays}, nil
 }
 
 // reconcileCalendars creates and updates the store's config calendars to

@@ -94,39 +94,32 @@ type grantRef struct {
 // Export returns the jobs that f selects (every page of them), the script
 // versions they run and the secret names they are granted.
 func Export(ctx context.Context, t Target, f sundial.JobFilter, now time.Time) (Document, error) {
-	doc := Document{Format: Format, ExportedAt: now.UTC(), Jobs: []jobdoc.Doc{}}
+	// The scheduler's own export: the jobs' definitions, naming their
+	// calendars, and those calendars.
+	defs, err := t.Scheduler.Export(ctx, f)
+	if err != nil {
+		return Document{}, err
+	}
+	doc := Document{Format: Format, ExportedAt: now.UTC(), Jobs: make([]jobdoc.Doc, 0, len(defs.Jobs))}
 	want := map[string]map[int]bool{} // script name → versions (0: latest)
 	secrets := map[string]bool{}
-	calendars := map[string]bool{}
-	f.Limit, f.AfterID = 500, ""
-	for {
-		jobs, err := t.Scheduler.Jobs(ctx, f)
-		if err != nil {
-			return Document{}, err
-		}
-		for _, j := range jobs {
-			for _, name := range sundial.CalendarNames(j.Trigger) {
-				calendars[name] = true
-			}
-			j.Trigger = sundial.WithoutCalendarDates(j.Trigger)
-			doc.Jobs = append(doc.Jobs, jobdoc.FromJob(j))
-			var g grantRef
-			if json.Unmarshal(j.Args, &g) == nil {
-				for _, n := range g.Secrets {
-					secrets[n] = true
-				}
-			}
-			if ref, ok := scriptOf(j.Task, j.Args); ok {
-				if want[ref.Script] == nil {
-					want[ref.Script] = map[int]bool{}
-				}
-				want[ref.Script][ref.Version] = true
+	for _, j := range defs.Jobs {
+		doc.Jobs = append(doc.Jobs, jobdoc.FromJob(j))
+		var g grantRef
+		if json.Unmarshal(j.Args, &g) == nil {
+			for _, n := range g.Secrets {
+				secrets[n] = true
 			}
 		}
-		if len(jobs) < f.Limit {
-			break
+		if ref, ok := scriptOf(j.Task, j.Args); ok {
+			if want[ref.Script] == nil {
+				want[ref.Script] = map[int]bool{}
+			}
+			want[ref.Script][ref.Version] = true
 		}
-		f.AfterID = jobs[len(jobs)-1].ID
+	}
+	for _, c := range defs.Calendars {
+		doc.Calendars = append(doc.Calendars, Calendar{Name: c.Name, Description: c.Description, Holidays: c.Holidays, WorkingDays: c.WorkingDays})
 	}
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		versions := map[int]admin.Script{}
@@ -146,16 +139,6 @@ func Export(ctx context.Context, t Target, f sundial.JobFilter, now time.Time) (
 		}
 	}
 	doc.Secrets = slices.Sorted(maps.Keys(secrets))
-	for _, name := range slices.Sorted(maps.Keys(calendars)) {
-		c, err := t.Scheduler.Calendar(ctx, name)
-		if errors.Is(err, sundial.ErrCalendarNotFound) {
-			continue // deleted since: the job keeps its copy, and Import reports the name missing
-		}
-		if err != nil {
-			return Document{}, err
-		}
-		doc.Calendars = append(doc.Calendars, Calendar{Name: c.Name, Description: c.Description, Holidays: c.Holidays, WorkingDays: c.WorkingDays})
-	}
 	return doc, nil
 }
 
