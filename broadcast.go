@@ -66,7 +66,7 @@ func (s *Scheduler) broadcastNodes(queue string) []string {
 func liveNodes(nodes []Node, queue string, now time.Time, ttl time.Duration, except string) []string {
 	var ids []string
 	for _, n := range nodes {
-		if n.ID != except && !n.Standby && now.Sub(n.LastSeen) <= ttl && serves(n.Queues, queue) {
+		if n.ID != except && n.Kind == NodeScheduler && !n.Standby && now.Sub(n.LastSeen) <= ttl && serves(n.Queues, queue) {
 			ids = append(ids, n.ID)
 		}
 	}

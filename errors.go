@@ -67,7 +67,7 @@ type UnknownTaskError struct{ Task string }
 
 // Error returns the message naming the task.
 func (e *UnknownTaskError) Error() string {
-	return fmt.Sprintf("unknown task %q: register it with Scheduler.Register before adding jobs that use it", e.Task)
+	return fmt.Sprintf("unknown task %q: it is not registered here (Scheduler.Register) and no worker has served it (declare a worker's task ahead of the worker: DeclareTask)", e.Task)
 }
 
 // Is makes errors.Is(err, ErrUnknownTask) true.

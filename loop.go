@@ -74,7 +74,7 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	req := ClaimRequest{Now: now, Limit: free, Node: s.node.ID, Incarnation: s.node.Incarnation,
 		LeaseUntil: now.Add(s.leaseTTL), Queues: s.node.Queues}
 	claimCtx, cancel := context.WithTimeout(ctx, s.storeTimeout)
-	runs, err := s.store.Claim(claimCtx, req, s.plan(now, &notes))
+	runs, err := s.store.Claim(claimCtx, req, s.plan(now, &notes, false))
 	cancel()
 	if err != nil {
 		return false, err
@@ -142,9 +142,9 @@ func (n *claimNotes) publish(s *Scheduler) {
 // plan returns the claim decision for fires due at now (see planFires),
 // with the jobs that can no longer load quarantined: paused with the
 // reason, never deleted.
-func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
+func (s *Scheduler) plan(now time.Time, notes *claimNotes, worker bool) PlanFunc {
 	return func(job Job, active int, queued bool) (Job, []Run) {
-		t, reason := s.loadable(job)
+		t, reason := s.loadable(job, worker)
 		if reason != "" {
 			job.Paused, job.PauseReason, job.NextRunAt = true, reason, time.Time{}
 			notes.quarantined = append(notes.quarantined, job)
@@ -152,7 +152,7 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes) PlanFunc {
 		}
 		opts := job.Options.resolve(s.defaults)
 		in := fireState{Job: &job, Trigger: t, Options: &opts, Now: now, Active: active, Queued: queued}
-		if opts.Broadcast {
+		if opts.Broadcast && !worker {
 			in.Nodes, in.Self, in.PickUpBy = s.broadcastNodes(job.Queue), s.node.ID, now.Add(s.leaseTTL)
 		}
 		p := planFires(in, newID)

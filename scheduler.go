@@ -157,6 +157,7 @@ type Scheduler struct {
 	beatDone         chan struct{}
 	housekeepingDone chan struct{}
 	recovering       sync.WaitGroup // handleLost calls in flight
+	workerState      workerState    // the workers this scheduler speaks for (workers.go)
 	// records feeds the recorder, which writes run records in groups.
 	records      chan record
 	recorderDone chan struct{}
@@ -351,6 +352,7 @@ func (s *Scheduler) publishRun(kind EventKind, run *Run) {
 
 // signal wakes the loop; it never blocks.
 func (s *Scheduler) signal() {
+	s.workerState.pulse.fire()
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -360,7 +362,7 @@ func (s *Scheduler) signal() {
 // AddOption changes how AddJob treats an existing job.
 type AddOption func(*addOptions)
 
-type addOptions struct{ replace bool }
+type addOptions struct{ replace, declare bool }
 
 // ReplaceExisting makes AddJob replace a job with the same ID instead of
 // failing with ErrJobExists.
@@ -399,16 +401,30 @@ func isAlnum(c byte) bool {
 // check validates a job against the registry and returns its trigger.
 // The ID is checked when a job is added (validID), not here: a job stored
 // under an ID from before the rule can still be changed and resumed.
-func (s *Scheduler) check(job Job) (trigger.Trigger, error) {
+func (s *Scheduler) check(ctx context.Context, job Job, declare bool) (trigger.Trigger, error) {
 	if job.Task == "" {
 		return nil, invalidf("task", "required")
 	}
-	r, ok := s.registered(job.Task)
-	if !ok {
-		return nil, &InvalidJobError{Field: "task", Err: &UnknownTaskError{Task: job.Task}}
-	}
-	if err := r.checkArgs(job.Args); err != nil {
-		return nil, err
+	if r, ok := s.registered(job.Task); ok {
+		if err := r.checkArgs(job.Args); err != nil {
+			return nil, err
+		}
+	} else {
+		// Not run here: a worker task (docs/workers.md), served by a
+		// worker before or declared now.
+		known, err := s.isWorkerTask(ctx, job.Task)
+		if err != nil {
+			return nil, err
+		}
+		if !known && !declare {
+			return nil, &InvalidJobError{Field: "task", Err: &UnknownTaskError{Task: job.Task}}
+		}
+		if len(job.Args) > 0 && !json.Valid(job.Args) {
+			return nil, invalidf("args", "not valid JSON")
+		}
+		if job.Options.Broadcast {
+			return nil, invalidf("options.broadcast", "a broadcast runs on every scheduler node, and task %q is a worker task: workers share its runs instead", job.Task)
+		}
 	}
 	t, err := job.Trigger.Build()
 	if err != nil {
@@ -484,11 +500,14 @@ func (s *Scheduler) AddJob(ctx context.Context, job Job, opts ...AddOption) (Job
 	if err == nil {
 		job.Trigger = pinned
 	}
-	t, err := s.check(job)
+	t, err := s.check(ctx, job, o.declare)
 	if err != nil {
 		return Job{}, err
 	}
 	if err := s.checkChains(ctx, job); err != nil {
+		return Job{}, err
+	}
+	if err := s.declare(ctx, job.Task, o.declare, now); err != nil {
 		return Job{}, err
 	}
 	job.PauseReason, job.Version = "", 0
@@ -535,8 +554,13 @@ func (s *Scheduler) replace(ctx context.Context, job Job, now time.Time) (Job, e
 // options (and its source, when job.Source is set) and recomputes its next
 // fire; whether it is paused is left as it was.
 // A non-zero job.Version must equal the stored one, so that two editors
-// cannot silently overwrite each other (ErrVersionConflict).
-func (s *Scheduler) UpdateJob(ctx context.Context, job Job) (Job, error) {
+// cannot silently overwrite each other (ErrVersionConflict). DeclareTask
+// is the one option it takes.
+func (s *Scheduler) UpdateJob(ctx context.Context, job Job, opts ...AddOption) (Job, error) {
+	var o addOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	job = job.Clone()
 	resolved, err := s.ResolveCalendars(ctx, job.Trigger)
 	if err != nil {
@@ -547,11 +571,14 @@ func (s *Scheduler) UpdateJob(ctx context.Context, job Job) (Job, error) {
 	if pinned, err := job.Trigger.Pin(now); err == nil {
 		job.Trigger = pinned
 	}
-	t, err := s.check(job)
+	t, err := s.check(ctx, job, o.declare)
 	if err != nil {
 		return Job{}, err
 	}
 	if err := s.checkChains(ctx, job); err != nil {
+		return Job{}, err
+	}
+	if err := s.declare(ctx, job.Task, o.declare, now); err != nil {
 		return Job{}, err
 	}
 	updated, err := s.modify(ctx, job.ID, job.Version, func(stored *Job) error {
@@ -634,7 +661,7 @@ func (s *Scheduler) ResumeJob(ctx context.Context, id string) (Job, error) {
 	now := s.now()
 	return s.modify(ctx, id, 0, func(j *Job) error {
 		j.Paused, j.PauseReason = false, ""
-		t, err := s.check(*j)
+		t, err := s.check(ctx, *j, false)
 		if err != nil {
 			return fmt.Errorf("resume job %q: %w", id, err)
 		}
@@ -721,10 +748,12 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage)
 	}
 	// Every run waits, scheduled, for its node (or any node), but the one
 	// that this node runs at once.
+	// A worker task's run waits for a worker.
+	_, local := s.task(job.Task)
 	mine := -1
 	for i := range runs {
 		r := &runs[i]
-		if s.started && (r.Shard == nil || r.Node == s.node.ID) {
+		if s.started && local && (r.Shard == nil || r.Node == s.node.ID) {
 			mine = i
 			continue
 		}
@@ -957,9 +986,10 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// loadable returns a stored job's trigger, or why the job cannot run.
-func (s *Scheduler) loadable(job Job) (trigger.Trigger, string) {
-	if _, ok := s.task(job.Task); !ok {
+// loadable returns a stored job's trigger, or why the job cannot run. A
+// worker's task is its worker's to know.
+func (s *Scheduler) loadable(job Job, worker bool) (trigger.Trigger, string) {
+	if _, ok := s.task(job.Task); !ok && !worker {
 		return nil, fmt.Sprintf("task %q is not registered", job.Task)
 	}
 	t, err := job.Trigger.Build()
@@ -1135,8 +1165,12 @@ func (s *Scheduler) LiveOutput(runID string) (text string, changed <-chan struct
 // NodeID returns the scheduler's node ID.
 func (s *Scheduler) NodeID() string { return s.node.ID }
 
-// Nodes lists the schedulers known to the store.
-func (s *Scheduler) Nodes(ctx context.Context) ([]Node, error) { return s.store.ListNodes(ctx) }
+// Nodes lists the scheduler nodes known to the store (Workers lists the
+// worker sessions).
+func (s *Scheduler) Nodes(ctx context.Context) ([]Node, error) {
+	nodes, err := s.store.ListNodes(ctx)
+	return slices.DeleteFunc(nodes, func(n Node) bool { return n.Kind != NodeScheduler }), err
+}
 
 // idEncoding is Crockford-style base32: lower case, no padding, URL-safe.
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

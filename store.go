@@ -14,6 +14,8 @@ import (
 type Store interface {
 	// A store keeps the calendars that jobs' triggers name.
 	CalendarStore
+	// A store keeps which tasks workers serve (workers.go).
+	WorkerStore
 
 	// CreateJob stores a new job with Version 1 and CreatedAt/UpdatedAt
 	// set, or returns ErrJobExists.
@@ -33,8 +35,9 @@ type Store interface {
 	// would find work: the earliest NextRunAt of an unpaused job, or
 	// NotBefore of a scheduled run that waits for any node or for this
 	// one (a shard of a broadcast fire waits for its own node, Run.Node,
-	// and must not wake the others). Zero means nothing is scheduled, or
-	// the scheduler is paused cluster-wide.
+	// and must not wake the others) — leaving out the jobs and runs of
+	// worker tasks, which scheduler nodes never claim. Zero means nothing
+	// is scheduled, or the scheduler is paused cluster-wide.
 	NextWake(ctx context.Context, node string) (time.Time, error)
 	// Claim atomically takes due work, at most req.Limit items, in the
 	// queues req.Queues (all queues when empty):
@@ -112,7 +115,8 @@ type Store interface {
 	// which of them have CancelRequested: a run the node executes that is
 	// not among them is no longer its own. A run the node no longer names
 	// (its last record could not be written) is left to lapse and be
-	// recovered.
+	// recovered. It records len(req.Runs) as the node's Busy, and reports
+	// Replaced when req.Incarnation is not the node's registered one.
 	Heartbeat(ctx context.Context, req HeartbeatRequest) (HeartbeatResult, error)
 	// ReapLost marks pending and running runs whose lease ended before
 	// now as StatusLost (their node stopped renewing: it died, froze or
@@ -147,6 +151,10 @@ type ClaimRequest struct {
 	LeaseUntil  time.Time
 	// Queues restricts the claim to jobs in these queues; empty means all.
 	Queues []string
+	// Tasks, when set, makes this a worker's claim: only the jobs and
+	// runs of these worker tasks. Empty is a scheduler node's claim, which
+	// leaves every worker task out.
+	Tasks []string
 }
 
 // HeartbeatRequest renews the leases of one node incarnation.
@@ -172,6 +180,10 @@ type HeartbeatResult struct {
 	Held []string
 	// Cancel lists those of Held whose cancel was requested.
 	Cancel []string
+	// Replaced is set when the node has no record or a newer incarnation
+	// registered: this one speaks for nothing (a worker session that was
+	// replaced must stop).
+	Replaced bool
 }
 
 // Node is a scheduler process as the store knows it.
@@ -195,7 +207,28 @@ type Node struct {
 	// value, such as how it confines its tasks (Config.NodeFacts); stores
 	// keep them as given.
 	Facts map[string]string `json:"facts,omitempty"`
+	// Kind is NodeScheduler (empty) for a scheduler process, or
+	// NodeWorker for a worker session (workers.go).
+	Kind NodeKind `json:"kind,omitempty"`
+	// Tasks are the tasks a worker serves, sorted; Capacity is how many
+	// runs it executes at once.
+	Tasks    []string `json:"tasks,omitempty"`
+	Capacity int      `json:"capacity,omitempty"`
+	// Busy is how many runs the node held at its last heartbeat.
+	Busy int `json:"busy"`
 }
+
+// NodeKind tells scheduler nodes from worker sessions.
+type NodeKind string
+
+const (
+	// NodeScheduler is a scheduler process: it claims and executes runs
+	// of every task but the worker tasks.
+	NodeScheduler NodeKind = ""
+	// NodeWorker is a worker session: a process of an application that
+	// executes the runs of the worker tasks it serves (workers.go).
+	NodeWorker NodeKind = "worker"
+)
 
 // Clock is an optional capability of a Store whose clock is not the host's:
 // the store tells its own time, and every scheduler sharing it judges

@@ -151,8 +151,8 @@ func (a *API) explainTask(err error) error {
 	if !errors.As(err, &ut) {
 		return err
 	}
-	return &sundial.InvalidJobError{Field: "task", Err: fmt.Errorf("unknown task %q: this server has the tasks %s", ut.Task,
-		strings.Join(a.s.Tasks(), ", "))}
+	return &sundial.InvalidJobError{Field: "task", Err: fmt.Errorf("unknown task %q: this server has the tasks %s, and no worker has served %q (a job may name a worker's task ahead of its worker with ?declare_task=true)",
+		ut.Task, strings.Join(a.s.Tasks(), ", "), ut.Task)}
 }
 
 // writeJSON writes v with status.

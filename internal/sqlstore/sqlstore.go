@@ -58,6 +58,7 @@ type Store struct {
 	db    *sql.DB
 	d     Dialect
 	q     map[string]string // query text with the dialect's placeholders, by name
+	raw   map[string]string // query text with its {queues} and {tasks} holes, by name
 	stmts sync.Map          // name → *sql.Stmt, prepared on first use
 }
 
@@ -82,12 +83,12 @@ var _ sundial.Store = (*Store)(nil)
 
 // New returns a store over db, which the caller opened and migrated.
 func New(db *sql.DB, d Dialect) *Store {
-	s := &Store{db: db, d: d, q: map[string]string{}}
+	s := &Store{db: db, d: d, q: map[string]string{}, raw: map[string]string{}}
 	for name, text := range queries {
 		text = strings.ReplaceAll(text, "{lock}", d.LockSuffix)
-		s.q[name] = s.rebind(strings.ReplaceAll(text, "{queues}", ""))
-		if strings.Contains(queries[name], "{queues}") {
-			s.q[name+"/queues"] = text // rebound per call, with the IN list
+		s.q[name] = s.rebind(strings.NewReplacer("{queues}", "", "{tasks}", notWorkerTask).Replace(text))
+		if strings.Contains(text, "{queues}") || strings.Contains(text, "{tasks}") {
+			s.raw[name] = text // rebound per call, with the IN lists
 		}
 	}
 	return s
@@ -127,16 +128,21 @@ var queries = map[string]string{
 	"getJob":    `SELECT ` + jobCols + ` FROM sundial_jobs WHERE id = ?`,
 	// A scheduled run that waits for another node (a shard of a broadcast
 	// fire) wakes only that node.
-	"nextWake": `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL),
-		(SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled' AND (node_id IS NULL OR node_id = ?)),
+	"nextWake": `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL{tasks}),
+		(SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled' AND (node_id IS NULL OR node_id = ?){tasks}),
+		(SELECT paused_at FROM sundial_cluster WHERE id = 1)`,
+	// A worker's wake: the jobs and the runs, waiting for any claimer, of
+	// its tasks in its queues.
+	"nextWorkerWake": `SELECT (SELECT MIN(next_run_at) FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL{queues}{tasks}),
+		(SELECT MIN(not_before) FROM sundial_runs WHERE status = 'scheduled' AND node_id IS NULL{queues}{tasks}),
 		(SELECT paused_at FROM sundial_cluster WHERE id = 1)`,
 	"clusterPaused": `SELECT paused_at FROM sundial_cluster WHERE id = 1`,
 	"setPaused":     `UPDATE sundial_cluster SET paused_at = CASE WHEN ? = 1 THEN COALESCE(paused_at, ?) ELSE NULL END WHERE id = 1`,
 	// The runs that wait for any node in the claim's queues, and those
 	// that wait for the claiming node whatever their queue.
 	"dueRuns": `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?
-		AND (node_id IS NULL{queues} OR node_id = ?) ORDER BY not_before LIMIT ?{lock}`,
-	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}
+		AND (node_id IS NULL{queues} OR node_id = ?){tasks} ORDER BY not_before LIMIT ?{lock}`,
+	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}{tasks}
 		ORDER BY next_run_at LIMIT ?{lock}`,
 	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `)`,
 	// A holder's write: only while the run is executing and held by the
@@ -144,13 +150,14 @@ var queries = map[string]string{
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?, exit_status = ?
 		WHERE id = ? AND job_id = ? AND scheduled_at = ? AND attempt = ? AND status IN ('pending', 'running') AND COALESCE(incarnation, '') = ?`,
 	"runKey": `SELECT job_id, scheduled_at, attempt FROM sundial_runs WHERE id = ?`,
-	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen, incarnation, facts, standby) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	"upsertNode": `INSERT INTO sundial_nodes (id, host, pid, version, queues, started_at, last_seen, incarnation, facts, standby, kind, tasks, capacity, busy)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 		ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
 		queues = excluded.queues, started_at = excluded.started_at, last_seen = excluded.last_seen, incarnation = excluded.incarnation,
-		facts = excluded.facts, standby = excluded.standby`,
+		facts = excluded.facts, standby = excluded.standby, kind = excluded.kind, tasks = excluded.tasks, capacity = excluded.capacity, busy = 0`,
 	// Only the node's current incarnation speaks for it: a zombie of an
 	// earlier one (a frozen process waking) changes nothing.
-	"beatNode": `UPDATE sundial_nodes SET last_seen = ?, standby = ? WHERE id = ? AND incarnation = ?`,
+	"beatNode": `UPDATE sundial_nodes SET last_seen = ?, standby = ?, busy = ? WHERE id = ? AND incarnation = ?`,
 	// The pick-up deadline of the shards that wait for a live node.
 	"beatTargets": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND status IN ('scheduled', 'queued') AND node_id IS NOT NULL`,
 	"beatRuns": `UPDATE sundial_runs SET lease_until = ? WHERE node_id = ? AND incarnation = ? AND status IN ('pending', 'running')
@@ -167,7 +174,7 @@ var queries = map[string]string{
 			error = CASE WHEN status IN ('queued', 'scheduled') THEN 'canceled on request before it started' ELSE error END,
 			status = CASE WHEN status IN ('queued', 'scheduled') THEN 'canceled' ELSE status END
 		WHERE id = ? AND status IN ('queued', 'scheduled', 'pending', 'running')`,
-	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen, incarnation, facts, standby FROM sundial_nodes ORDER BY id`,
+	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen, incarnation, facts, standby, kind, tasks, capacity, busy FROM sundial_nodes ORDER BY id`,
 	"getRun":     `SELECT ` + runCols + ` FROM sundial_runs WHERE id = ?`,
 	"firstQueue": `SELECT id, scheduled_at, attempt, shard_total FROM sundial_runs WHERE job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
 	"promote":    `UPDATE sundial_runs SET status = 'scheduled', not_before = ? WHERE id = ?`,
@@ -546,18 +553,50 @@ func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundia
 	return out, nil
 }
 
-// withQueues returns the named query and its arguments, narrowed to the
-// queues when there are any.
-func (s *Store) withQueues(name string, queues []string, first any, rest ...any) (string, []any) {
-	args := []any{first}
-	if len(queues) == 0 {
-		return s.q[name], append(args, rest...)
+// notWorkerTask fills a query's {tasks} hole for a scheduler node, which
+// never takes the jobs and runs of worker tasks.
+const notWorkerTask = " AND task NOT IN (SELECT task FROM sundial_worker_tasks)"
+
+// listArg marks where, among a filtered query's arguments, the queue and
+// task lists go.
+type listArg int
+
+const (
+	queueList listArg = iota
+	taskList
+)
+
+// filtered returns the named query and its arguments, narrowed to the
+// queues when there are any ({queues}) and to a worker's tasks when there
+// are any ({tasks}; else every task but the worker tasks). The queueList
+// and taskList markers in args stand for the lists' values.
+func (s *Store) filtered(name string, queues, tasks []string, args ...any) (string, []any) {
+	out := make([]any, 0, len(args)+len(queues)+len(tasks))
+	for _, a := range args {
+		switch a {
+		case queueList:
+			for _, q := range queues {
+				out = append(out, q)
+			}
+		case taskList:
+			for _, t := range tasks {
+				out = append(out, t)
+			}
+		default:
+			out = append(out, a)
+		}
 	}
-	in := " AND queue IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(queues)), ", ") + ")"
-	for _, q := range queues {
-		args = append(args, q)
+	if len(queues) == 0 && len(tasks) == 0 {
+		return s.q[name], out
 	}
-	return s.rebind(strings.Replace(s.q[name+"/queues"], "{queues}", in, 1)), append(args, rest...)
+	inQueues, inTasks := "", notWorkerTask
+	if len(queues) > 0 {
+		inQueues = " AND queue IN (" + marks(len(queues)) + ")"
+	}
+	if len(tasks) > 0 {
+		inTasks = " AND task IN (" + marks(len(tasks)) + ")"
+	}
+	return s.rebind(strings.NewReplacer("{queues}", inQueues, "{tasks}", inTasks).Replace(s.raw[name])), out
 }
 
 func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
@@ -570,7 +609,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 	if paused.Valid {
 		return nil, sundial.ErrSchedulerPaused
 	}
-	q, args := s.withQueues("dueRuns", req.Queues, nowMicros, req.Node, limit)
+	q, args := s.filtered("dueRuns", req.Queues, req.Tasks, nowMicros, queueList, req.Node, taskList, limit)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -604,7 +643,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 		return out, nil
 	}
 
-	q, args = s.withQueues("dueJobs", req.Queues, nowMicros, limit-len(out))
+	q, args = s.filtered("dueJobs", req.Queues, req.Tasks, nowMicros, queueList, taskList, limit-len(out))
 	rows, err = tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -764,8 +803,11 @@ func (s *Store) CreateRun(ctx context.Context, run sundial.Run) error {
 		}
 		return fmt.Errorf("%s: create run %q: %w", s.d.Name, run.ID, err)
 	}
-	if run.Status == sundial.StatusScheduled && run.Node != "" {
-		s.notify(ctx) // the node it waits for, elsewhere, takes it at once
+	if run.Status == sundial.StatusScheduled {
+		// Whoever takes it — the node it waits for, any node, a worker —
+		// takes it at once, not at its next poll: a run started by hand
+		// on an API-only node, a retry, a chained run.
+		s.notify(ctx)
 	}
 	return nil
 }
@@ -960,8 +1002,12 @@ func (s *Store) RegisterNode(ctx context.Context, n sundial.Node, now time.Time)
 		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
 	}
 	defer tx.Rollback()
+	tasks, err := jsonText(n.Tasks, len(n.Tasks) == 0)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := tx.ExecContext(ctx, s.q["upsertNode"], n.ID, n.Host, n.PID, n.Version, queues,
-		micros(n.StartedAt), micros(n.LastSeen), n.Incarnation, facts, boolInt(n.Standby)); err != nil {
+		micros(n.StartedAt), micros(n.LastSeen), n.Incarnation, facts, boolInt(n.Standby), string(n.Kind), tasks, n.Capacity); err != nil {
 		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
 	}
 	orphans, err := s.reap(ctx, tx, now, func(r sundial.Run) string {
@@ -1013,8 +1059,12 @@ func (s *Store) reap(ctx context.Context, tx *sql.Tx, now time.Time, why func(su
 // Heartbeat implements sundial.Store.
 func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	var res sundial.HeartbeatResult
-	if _, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), boolInt(req.Standby), req.Node, req.Incarnation); err != nil {
+	beat, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), boolInt(req.Standby), len(req.Runs), req.Node, req.Incarnation)
+	if err != nil {
 		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
+	}
+	if n, err := beat.RowsAffected(); err == nil && n == 0 {
+		res.Replaced = true
 	}
 	if !req.Standby {
 		if _, err := s.db.ExecContext(ctx, s.q["beatTargets"], req.LeaseUntil.UnixMicro(), req.Node); err != nil {
@@ -1122,10 +1172,12 @@ func (s *Store) ListNodes(ctx context.Context) ([]sundial.Node, error) {
 	var out []sundial.Node
 	for rows.Next() {
 		var n sundial.Node
-		var queues, facts sql.NullString
+		var queues, facts, tasks sql.NullString
 		var started, seen sql.NullInt64
 		var standby int
-		if err := rows.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &queues, &started, &seen, &n.Incarnation, &facts, &standby); err != nil {
+		var kind string
+		if err := rows.Scan(&n.ID, &n.Host, &n.PID, &n.Version, &queues, &started, &seen, &n.Incarnation, &facts, &standby,
+			&kind, &tasks, &n.Capacity, &n.Busy); err != nil {
 			return nil, fmt.Errorf("%s: list nodes: %w", s.d.Name, err)
 		}
 		if queues.Valid {
@@ -1138,7 +1190,12 @@ func (s *Store) ListNodes(ctx context.Context) ([]sundial.Node, error) {
 				return nil, fmt.Errorf("%s: node %q: facts: %w", s.d.Name, n.ID, err)
 			}
 		}
-		n.StartedAt, n.LastSeen, n.Standby = fromMicros(started), fromMicros(seen), standby != 0
+		if tasks.Valid {
+			if err := json.Unmarshal([]byte(tasks.String), &n.Tasks); err != nil {
+				return nil, fmt.Errorf("%s: node %q: tasks: %w", s.d.Name, n.ID, err)
+			}
+		}
+		n.StartedAt, n.LastSeen, n.Standby, n.Kind = fromMicros(started), fromMicros(seen), standby != 0, sundial.NodeKind(kind)
 		out = append(out, n)
 	}
 	return out, rows.Err()

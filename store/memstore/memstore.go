@@ -29,31 +29,40 @@ type Store struct {
 	mu        sync.Mutex
 	keep      int // ended runs kept per job, as the last PruneRuns asked; 0 for any number
 	jobs      map[string]*jobEntry
-	due       minHeap[*jobEntry] // dueable jobs by NextRunAt
+	due       minHeap[*jobEntry] // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
 	runs      map[string]*runEntry
 	keys      map[runKey]string
 	jobRuns   map[string][]string             // run IDs per job, oldest first
 	active    map[string]int                  // runs in flight per job: pending, running, scheduled shards
 	shards    map[string]int                  // shards in flight per job: scheduled, pending or running
 	queued    map[string][]string             // queued run IDs per job, oldest first
-	waiting   minHeap[*runEntry]              // scheduled runs that wait for any node, by NotBefore
+	waiting   minHeap[*runEntry]              // scheduled runs that wait for any node, by NotBefore (of worker tasks: workerWaiting)
 	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
 	jobOrder  []string                        // sorted job IDs, rebuilt lazily
 	nodes     map[string]sundial.Node
 	paused    time.Time // when the scheduler was paused cluster-wide; zero when not
 	calendars map[string]sundial.Calendar
+
+	// Worker tasks (workers.go) are claimed by workers only: their jobs
+	// and runs wait in heaps of their own, so that a scheduler node's
+	// claim and wake never step over them.
+	workerTasks   map[string]sundial.WorkerTask
+	workerDue     minHeap[*jobEntry]
+	workerWaiting minHeap[*runEntry]
 }
 
 var _ sundial.Store = (*Store)(nil)
 
 type jobEntry struct {
-	job   sundial.Job
-	index int // position in the due heap, or -1
+	job    sundial.Job
+	index  int  // position in its due heap, or -1
+	worker bool // the heap is workerDue
 }
 
 type runEntry struct {
-	run   sundial.Run
-	index int // position in the waiting heap, or -1
+	run    sundial.Run
+	index  int  // position in its waiting heap, or -1
+	worker bool // the heap is workerWaiting
 }
 
 // runKey is the unique key of a run: its fire and attempt. Manual runs
@@ -93,35 +102,58 @@ func inFlight(r *sundial.Run) bool {
 // New returns an empty store.
 func New(opts Options) *Store {
 	keep := sundial.DefaultRunsPerJob // until the scheduler's first PruneRuns
+	byNextRun := func(a, b *jobEntry) bool { return a.job.NextRunAt.Before(b.job.NextRunAt) }
+	byNotBefore := func(a, b *runEntry) bool { return a.run.NotBefore.Before(b.run.NotBefore) }
 	return &Store{
-		keep:      keep,
-		due:       minHeap[*jobEntry]{less: func(a, b *jobEntry) bool { return a.job.NextRunAt.Before(b.job.NextRunAt) }},
-		waiting:   minHeap[*runEntry]{less: func(a, b *runEntry) bool { return a.run.NotBefore.Before(b.run.NotBefore) }},
-		jobs:      map[string]*jobEntry{},
-		runs:      map[string]*runEntry{},
-		keys:      map[runKey]string{},
-		jobRuns:   map[string][]string{},
-		active:    map[string]int{},
-		shards:    map[string]int{},
-		queued:    map[string][]string{},
-		targets:   map[string]map[string]*runEntry{},
-		nodes:     map[string]sundial.Node{},
-		calendars: map[string]sundial.Calendar{},
+		keep:          keep,
+		due:           minHeap[*jobEntry]{less: byNextRun},
+		waiting:       minHeap[*runEntry]{less: byNotBefore},
+		workerDue:     minHeap[*jobEntry]{less: byNextRun},
+		workerWaiting: minHeap[*runEntry]{less: byNotBefore},
+		workerTasks:   map[string]sundial.WorkerTask{},
+		jobs:          map[string]*jobEntry{},
+		runs:          map[string]*runEntry{},
+		keys:          map[runKey]string{},
+		jobRuns:       map[string][]string{},
+		active:        map[string]int{},
+		shards:        map[string]int{},
+		queued:        map[string][]string{},
+		targets:       map[string]map[string]*runEntry{},
+		nodes:         map[string]sundial.Node{},
+		calendars:     map[string]sundial.Calendar{},
 	}
 }
 
 func dueable(j *sundial.Job) bool { return !j.Paused && !j.NextRunAt.IsZero() }
 
-// place puts the entry in, or takes it out of, the due heap.
+// place puts the entry in, or takes it out of, the due heap of its task's
+// kind.
 func (s *Store) place(e *jobEntry) {
+	_, worker := s.workerTasks[e.job.Task]
+	if e.index >= 0 && (e.worker != worker || !dueable(&e.job)) {
+		heap.Remove(s.jobHeap(e.worker), e.index)
+	}
+	e.worker = worker
 	switch {
 	case dueable(&e.job) && e.index < 0:
-		heap.Push(&s.due, e)
+		heap.Push(s.jobHeap(worker), e)
 	case dueable(&e.job):
-		heap.Fix(&s.due, e.index)
-	case e.index >= 0:
-		heap.Remove(&s.due, e.index)
+		heap.Fix(s.jobHeap(worker), e.index)
 	}
+}
+
+func (s *Store) jobHeap(worker bool) *minHeap[*jobEntry] {
+	if worker {
+		return &s.workerDue
+	}
+	return &s.due
+}
+
+func (s *Store) runHeap(worker bool) *minHeap[*runEntry] {
+	if worker {
+		return &s.workerWaiting
+	}
+	return &s.waiting
 }
 
 // CreateJob implements sundial.Store.
@@ -170,7 +202,7 @@ func (s *Store) DeleteJob(_ context.Context, id string) error {
 		return sundial.ErrJobNotFound
 	}
 	if e.index >= 0 {
-		heap.Remove(&s.due, e.index)
+		heap.Remove(s.jobHeap(e.worker), e.index)
 	}
 	delete(s.jobs, id)
 	s.jobOrder = nil
@@ -259,16 +291,24 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	slices.SortFunc(mine, func(a, b *runEntry) int {
 		return cmp.Or(a.run.NotBefore.Compare(b.run.NotBefore), cmp.Compare(a.run.ID, b.run.ID))
 	})
+	worker := len(req.Tasks) > 0
+	if worker {
+		mine = nil // a worker has no shards waiting for it
+	}
 	runDue := func(e *runEntry) bool { return !e.run.NotBefore.After(now) }
-	runWanted := func(e *runEntry) bool { return inQueues(e.run.Queue, req.Queues) }
-	for _, e := range append(mine[:min(len(mine), limit)], s.waiting.take(limit-min(len(mine), limit), runDue, runWanted)...) {
+	runWanted := func(e *runEntry) bool {
+		return inQueues(e.run.Queue, req.Queues) && (!worker || slices.Contains(req.Tasks, e.run.Task))
+	}
+	for _, e := range append(mine[:min(len(mine), limit)], s.runHeap(worker).take(limit-min(len(mine), limit), runDue, runWanted)...) {
 		s.setStatus(e, sundial.StatusPending) // before the lease: the indexes know the run by its node
 		s.lease(&e.run, req)
 		out = append(out, e.run.Clone())
 	}
 	jobDue := func(e *jobEntry) bool { return !e.job.NextRunAt.After(now) }
-	jobWanted := func(e *jobEntry) bool { return inQueues(e.job.Queue, req.Queues) }
-	for _, e := range s.due.take(limit-len(out), jobDue, jobWanted) {
+	jobWanted := func(e *jobEntry) bool {
+		return inQueues(e.job.Queue, req.Queues) && (!worker || slices.Contains(req.Tasks, e.job.Task))
+	}
+	for _, e := range s.jobHeap(worker).take(limit-len(out), jobDue, jobWanted) {
 		id := e.job.ID
 		// The plan gets the stored job itself (by value): it is the
 		// scheduler's own code and changes no slice in place.
@@ -355,7 +395,8 @@ func (s *Store) index(e *runEntry) {
 	case r.Status == sundial.StatusQueued:
 		s.queued[job] = append(s.queued[job], r.ID)
 	case r.Status == sundial.StatusScheduled && r.Node == "":
-		heap.Push(&s.waiting, e)
+		_, e.worker = s.workerTasks[r.Task]
+		heap.Push(s.runHeap(e.worker), e)
 	}
 	if (r.Status == sundial.StatusScheduled || r.Status == sundial.StatusQueued) && r.Node != "" {
 		if s.targets[r.Node] == nil {
@@ -381,7 +422,7 @@ func (s *Store) unindex(e *runEntry) {
 		}
 	}
 	if e.index >= 0 {
-		heap.Remove(&s.waiting, e.index)
+		heap.Remove(s.runHeap(e.worker), e.index)
 	}
 	if m := s.targets[r.Node]; m[r.ID] == e {
 		delete(m, r.ID)
@@ -607,7 +648,7 @@ func (e *runEntry) setIndex(i int) { e.index = i }
 func (s *Store) RegisterNode(_ context.Context, node sundial.Node, now time.Time) ([]sundial.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	node.Queues, node.Facts = slices.Clone(node.Queues), maps.Clone(node.Facts)
+	node.Queues, node.Facts, node.Tasks = slices.Clone(node.Queues), maps.Clone(node.Facts), slices.Clone(node.Tasks)
 	s.nodes[node.ID] = node
 	var out []sundial.Run
 	for _, e := range s.runs {
@@ -635,16 +676,18 @@ func (s *Store) reap(e *runEntry, now time.Time, reason string) {
 func (s *Store) Heartbeat(_ context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var res sundial.HeartbeatResult
 	if n, ok := s.nodes[req.Node]; ok && n.Incarnation == req.Incarnation {
-		n.LastSeen, n.Standby = req.Now, req.Standby
+		n.LastSeen, n.Standby, n.Busy = req.Now, req.Standby, len(req.Runs)
 		s.nodes[req.Node] = n
+	} else {
+		res.Replaced = true
 	}
 	if !req.Standby {
 		for _, e := range s.targets[req.Node] {
 			e.run.LeaseUntil = req.LeaseUntil
 		}
 	}
-	var res sundial.HeartbeatResult
 	for _, id := range req.Runs {
 		e, ok := s.runs[id]
 		if ok && e.run.Incarnation == req.Incarnation && e.run.Status.Executing() {
@@ -729,7 +772,7 @@ func (s *Store) ListNodes(context.Context) ([]sundial.Node, error) {
 	defer s.mu.Unlock()
 	out := make([]sundial.Node, 0, len(s.nodes))
 	for _, n := range s.nodes {
-		n.Queues, n.Facts = slices.Clone(n.Queues), maps.Clone(n.Facts)
+		n.Queues, n.Facts, n.Tasks = slices.Clone(n.Queues), maps.Clone(n.Facts), slices.Clone(n.Tasks)
 		out = append(out, n)
 	}
 	slices.SortFunc(out, func(a, b sundial.Node) int { return cmp.Compare(a.ID, b.ID) })

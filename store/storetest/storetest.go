@@ -65,6 +65,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ListPages", testListPages},
 		{"SourceAndOutputKept", testSourceAndOutput},
 		{"ExitAndLiveOutput", testExitAndLiveOutput},
+		{"WorkerTasksGoToWorkers", testWorkerTasks},
+		{"WorkerRunsAndRelease", testWorkerRuns},
+		{"WorkerNodes", testWorkerNodes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

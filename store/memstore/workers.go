@@ -1,0 +1,110 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/sundialhq/sundial"
+)
+
+// DeclareTasks implements sundial.WorkerStore. The jobs and scheduled runs
+// of a newly declared task move to the workers' heaps.
+func (s *Store) DeclareTasks(_ context.Context, tasks []string, served bool, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fresh := map[string]bool{}
+	for _, name := range tasks {
+		t, ok := s.workerTasks[name]
+		if !ok {
+			t = sundial.WorkerTask{Name: name, DeclaredAt: now}
+			fresh[name] = true
+		}
+		if served {
+			t.ServedAt = now
+		}
+		s.workerTasks[name] = t
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	for _, e := range s.jobs {
+		if fresh[e.job.Task] {
+			s.place(e)
+		}
+	}
+	var moved []*runEntry
+	for _, e := range s.waiting.items {
+		if fresh[e.run.Task] {
+			moved = append(moved, e)
+		}
+	}
+	for _, e := range moved {
+		s.unindex(e)
+		s.index(e)
+	}
+	return nil
+}
+
+// WorkerTasks implements sundial.WorkerStore.
+func (s *Store) WorkerTasks(context.Context) ([]sundial.WorkerTask, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]sundial.WorkerTask, 0, len(s.workerTasks))
+	for _, t := range s.workerTasks {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b sundial.WorkerTask) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// NextWorkerWake implements sundial.WorkerStore. It scans the workers'
+// heaps: they hold only the jobs and runs of worker tasks, and a worker
+// asks only when it has found nothing to claim.
+func (s *Store) NextWorkerWake(_ context.Context, tasks, queues []string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var next time.Time
+	if !s.paused.IsZero() {
+		return next, nil
+	}
+	earlier := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	for _, e := range s.workerDue.items {
+		if slices.Contains(tasks, e.job.Task) && inQueues(e.job.Queue, queues) {
+			earlier(e.job.NextRunAt)
+		}
+	}
+	for _, e := range s.workerWaiting.items {
+		if slices.Contains(tasks, e.run.Task) && inQueues(e.run.Queue, queues) {
+			earlier(e.run.NotBefore)
+		}
+	}
+	return next, nil
+}
+
+// ReleaseRuns implements sundial.WorkerStore.
+func (s *Store) ReleaseRuns(_ context.Context, node, incarnation string, ids []string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		e, ok := s.runs[id]
+		if !ok || e.run.Status != sundial.StatusPending || e.run.Node != node || e.run.Incarnation != incarnation {
+			continue
+		}
+		s.unindex(e)
+		e.run.Status, e.run.Node, e.run.Incarnation = sundial.StatusScheduled, "", ""
+		e.run.LeaseUntil, e.run.ClaimedAt = time.Time{}, time.Time{}
+		if e.run.NotBefore.IsZero() {
+			e.run.NotBefore = e.run.ScheduledAt
+		}
+		s.index(e)
+		n++
+	}
+	return n, nil
+}
