@@ -186,3 +186,38 @@ func (t *tailBuffer) text() string {
 	}
 	return fmt.Sprintf("[… %d bytes of earlier output cut …]\n", t.dropped) + strings.ToValidUTF8(string(t.buf), "")
 }
+
+// RunScope is what a run's context carries when the run executes outside a
+// Scheduler — in a worker process (package worker) — so that Logger,
+// Output and RecordExit work in its task as they do on a scheduler node.
+type RunScope struct{ l *runLogger }
+
+// NewRunScope returns ctx carrying the run's scope: a logger built on base
+// with the run's attributes, and an output that keeps its last limit bytes
+// (DefaultOutputLimit when limit is not above zero).
+func NewRunScope(ctx context.Context, base *slog.Logger, run Run, limit int) (context.Context, *RunScope) {
+	if limit <= 0 {
+		limit = DefaultOutputLimit
+	}
+	if base == nil {
+		base = slog.Default()
+	}
+	r := run.Clone()
+	l := &runLogger{base: base, run: &r, limit: limit}
+	return withRunLogger(ctx, l), &RunScope{l: l}
+}
+
+// Output returns the run's output so far, and a count of the writes made
+// to it, which tells whether it changed since an earlier call.
+func (s *RunScope) Output() (text string, writes uint64) {
+	t := s.l.out.Load()
+	if t == nil {
+		return "", 0
+	}
+	text, writes, _ = t.snapshot()
+	return text, writes
+}
+
+// Exit returns how the run's child process ended, as RecordExit recorded
+// it, or nil.
+func (s *RunScope) Exit() *ExitStatus { return s.l.exit.Load() }

@@ -375,6 +375,17 @@ func (s *Scheduler) ClaimForWorker(ctx context.Context, sess WorkerSession, limi
 	defer timer.Stop()
 	for {
 		woken := s.workerState.pulse.wait() // before the claim: a change during it is not missed
+		if !s.workerResponsive(ctx, sess) {
+			// A worker that missed a renewal may be frozen with this poll
+			// still open: runs handed to it would only be lost a lease
+			// later. It gets none until it renews.
+			timer.Reset(time.Until(deadline))
+			select {
+			case <-ctx.Done():
+			case <-timer.C:
+			}
+			return nil, nil
+		}
 		runs, err := s.claimForWorker(ctx, sess, limit)
 		if err != nil || len(runs) > 0 {
 			return runs, err
@@ -452,6 +463,23 @@ func (s *Scheduler) claimForWorker(ctx context.Context, sess WorkerSession, limi
 		out = append(out, WorkerRun{Run: run, Timeout: opts.Timeout})
 	}
 	return out, nil
+}
+
+// workerResponsive reports whether the session's worker renewed within
+// two thirds of a lease (it renews every third): a worker that missed a
+// renewal may be frozen with its claim still open, and runs handed to it
+// would only be lost a lease later.
+func (s *Scheduler) workerResponsive(ctx context.Context, sess WorkerSession) bool {
+	nodes, err := s.store.ListNodes(ctx)
+	if err != nil {
+		return true // the store's trouble is not the worker's: its lease guards the runs
+	}
+	for _, n := range nodes {
+		if n.ID == sess.Node && n.Incarnation == sess.Incarnation {
+			return s.now().Sub(n.LastSeen) <= s.leaseTTL*2/3
+		}
+	}
+	return false
 }
 
 // missedByWorker records a claimed run missed when it came to a worker

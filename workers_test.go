@@ -19,6 +19,25 @@ func openWorker(t *testing.T, b *bundle, name string, tasks ...string) sundial.W
 	return sess
 }
 
+// keepAlive renews the session's liveness every 5 seconds until the
+// returned stop is called: a worker that does not renew gets no runs.
+func keepAlive(t *testing.T, b *bundle, sess sundial.WorkerSession) (stop func()) {
+	t.Helper()
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			b.s.WorkerHeartbeat(b.ctx, sess, nil)
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}()
+	return func() { close(done); <-exited }
+}
+
 func claimOne(t *testing.T, b *bundle, sess sundial.WorkerSession, wait time.Duration) sundial.WorkerRun {
 	t.Helper()
 	runs, err := b.s.ClaimForWorker(b.ctx, sess, 1, wait)
@@ -59,6 +78,7 @@ func TestWorkerRunsItsTasks(t *testing.T) {
 			t.Fatalf("local job runs:\n%s", summary(runs))
 		}
 		w := openWorker(t, b, "billing-1", "send_report")
+		defer keepAlive(t, b, w)()
 		r := claimOne(t, b, w, 20*time.Second)
 		if r.JobID != "report" || r.Status != sundial.StatusRunning || r.Node != "worker:billing-1" || string(r.Args) != `{"to":"ops"}` {
 			t.Fatalf("claimed %+v", r.Run)
@@ -102,6 +122,7 @@ func TestWorkerFailuresAndLoss(t *testing.T) {
 		b.start(t)
 		defer b.stop(t)
 		w1 := openWorker(t, b, "w1", "sync")
+		defer keepAlive(t, b, w1)()
 		w2 := openWorker(t, b, "w2", "sync")
 
 		r := claimOne(t, b, w1, time.Hour)
@@ -109,7 +130,9 @@ func TestWorkerFailuresAndLoss(t *testing.T) {
 			Error: "ZeroDivisionError: division by zero"}); err != nil {
 			t.Fatal(err)
 		}
+		stopW2 := keepAlive(t, b, w2)
 		retry := claimOne(t, b, w2, time.Minute)
+		stopW2()
 		if retry.Attempt != 2 || !retry.ScheduledAt.Equal(r.ScheduledAt) {
 			t.Fatalf("retry = attempt %d for %v, want attempt 2 of %v", retry.Attempt, retry.ScheduledAt, r.ScheduledAt)
 		}
@@ -176,7 +199,9 @@ func TestWorkerSessions(t *testing.T) {
 		if _, err := b.s.OpenWorkerSession(b.ctx, sundial.WorkerInfo{Name: "w", Tasks: []string{"tick"}, Capacity: 1}); !errors.Is(err, sundial.ErrWorkerNameInUse) {
 			t.Fatalf("second session of a live name: %v, want ErrWorkerNameInUse", err)
 		}
+		stopOld := keepAlive(t, b, old)
 		r := claimOne(t, b, old, 2*time.Minute)
+		stopOld()
 		neu, err := b.s.OpenWorkerSession(b.ctx, sundial.WorkerInfo{Name: "w", Tasks: []string{"tick"}, Capacity: 1, Replace: true})
 		if err != nil {
 			t.Fatal(err)
@@ -201,6 +226,7 @@ func TestWorkerSessions(t *testing.T) {
 		// each recorded, and the next worker gets the current one.
 		time.Sleep(10 * time.Minute)
 		w := openWorker(t, b, "w", "tick")
+		defer keepAlive(t, b, w)()
 		fresh := claimOne(t, b, w, time.Second)
 		if late := time.Since(fresh.ScheduledAt); late > 30*time.Second {
 			t.Fatalf("worker got a fire %s old, beyond the misfire grace", late)

@@ -18,10 +18,20 @@ const (
 	RoleOperator Role = "operator"
 	// RoleAdmin also creates, changes and deletes jobs, code and tokens.
 	RoleAdmin Role = "admin"
+	// RoleWorker runs a worker (docs/workers.md): it opens worker sessions
+	// and claims, renews and reports runs, in the queues its token names,
+	// and nothing else — not even reading jobs. It stands outside the
+	// ladder of the others; an admin may do what it does.
+	RoleWorker Role = "worker"
 )
 
 // Allows reports whether the role includes need.
-func (r Role) Allows(need Role) bool { return r.rank() >= need.rank() && need.rank() > 0 }
+func (r Role) Allows(need Role) bool {
+	if need == RoleWorker {
+		return r == RoleWorker || r == RoleAdmin
+	}
+	return r.rank() >= need.rank() && need.rank() > 0
+}
 
 func (r Role) rank() int {
 	switch r {
@@ -36,7 +46,7 @@ func (r Role) rank() int {
 }
 
 // Valid reports whether r is one of the roles.
-func (r Role) Valid() bool { return r.rank() > 0 }
+func (r Role) Valid() bool { return r.rank() > 0 || r == RoleWorker }
 
 // Token is an API token as the store keeps it: only the SHA-256 hash of its
 // secret, never the secret.
@@ -52,6 +62,9 @@ type Token struct {
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
 	// ExpiresAt, when set, is when the token stops working.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Queues hold a worker token to the runs of these queues; empty
+	// means all.
+	Queues []string `json:"queues,omitempty"`
 }
 
 // Expired reports whether the token has an end and now is past it.

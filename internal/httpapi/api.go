@@ -147,6 +147,7 @@ func New(cfg Config) (*API, error) {
 		return nil, err
 	}
 	a.registerV1()
+	a.registerWorkers()
 	a.registerSession()
 	a.registerOIDC()
 	a.registerCode()
@@ -197,8 +198,11 @@ func (a *API) handle(method, pattern string, role admin.Role, errs errorWriter, 
 				}
 			}
 			level := slog.LevelInfo
-			if sw.status >= 500 {
+			switch {
+			case sw.status >= 500:
 				level = slog.LevelError
+			case sw.status < 400 && strings.HasPrefix(pattern, v1+"/worker/"):
+				level = slog.LevelDebug // every worker calls these every few seconds
 			}
 			a.log.Log(r.Context(), level, "http request", "method", r.Method, "route", pattern, "path", r.URL.Path,
 				"status", sw.status, "duration", a.now().Sub(start), "actor", actorOf(r.Context()))

@@ -50,6 +50,8 @@ type principal struct {
 	TokenID string
 	Name    string
 	Role    admin.Role
+	// Queues hold a worker token to some queues (admin.Token.Queues).
+	Queues []string
 }
 
 type principalKey struct{}
@@ -163,7 +165,7 @@ func (a *API) tokenPrincipal(ctx context.Context, secret string) (principal, err
 		return principal{}, err
 	}
 	a.touch(ctx, t.ID)
-	return principal{TokenID: t.ID, Name: t.Name, Role: t.Role}, nil
+	return principal{TokenID: t.ID, Name: t.Name, Role: t.Role, Queues: t.Queues}, nil
 }
 
 // liveToken returns the unrevoked, unexpired token whose secret this is.

@@ -64,7 +64,16 @@ func classify(err error) (status int, kind, field string) {
 	var bad *badInputError
 	var tooBig *http.MaxBytesError
 	var forbidden *forbiddenError
+	var invalidWorker *sundial.InvalidWorkerError
 	switch {
+	case errors.As(err, &invalidWorker):
+		return http.StatusBadRequest, "invalid-field", invalidWorker.Field
+	case errors.Is(err, sundial.ErrWorkerNameInUse):
+		return http.StatusConflict, "worker-name-in-use", "name"
+	case errors.Is(err, sundial.ErrWorkerSessionGone):
+		return http.StatusGone, "worker-session-gone", ""
+	case errors.Is(err, sundial.ErrRunLost):
+		return http.StatusConflict, "run-not-held", ""
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, "body-too-large", ""
 	case errors.As(err, &invalid):
@@ -104,17 +113,20 @@ var (
 )
 
 var titles = map[string]string{
-	"body-too-large":     "Request body too large",
-	"invalid-field":      "Invalid input",
-	"unauthorized":       "Authentication required",
-	"forbidden":          "Not allowed for this role",
-	"not-found":          "Not found",
-	"exists":             "Already exists",
-	"version-conflict":   "Changed since you read it",
-	"conflict":           "Conflict",
-	"run-ended":          "The run has already ended",
-	"method-not-allowed": "Method not allowed",
-	"internal":           "Internal error",
+	"body-too-large":      "Request body too large",
+	"invalid-field":       "Invalid input",
+	"unauthorized":        "Authentication required",
+	"forbidden":           "Not allowed for this role",
+	"not-found":           "Not found",
+	"exists":              "Already exists",
+	"version-conflict":    "Changed since you read it",
+	"conflict":            "Conflict",
+	"run-ended":           "The run has already ended",
+	"method-not-allowed":  "Method not allowed",
+	"worker-name-in-use":  "A live worker has this name",
+	"worker-session-gone": "The worker session is gone: open a new one",
+	"run-not-held":        "The run is no longer this session's",
+	"internal":            "Internal error",
 }
 
 // writeProblem renders err as problem JSON. Internal errors are logged and

@@ -113,6 +113,9 @@ func (a *API) StartSession(w http.ResponseWriter, r *http.Request, secret string
 		a.failed(r, err)
 		return admin.Session{}, err
 	}
+	if t.Role == admin.RoleWorker {
+		return admin.Session{}, &forbiddenError{have: t.Role, need: admin.RoleViewer}
+	}
 	ctx := context.WithValue(r.Context(), principalKey{}, principal{TokenID: t.ID, Name: t.Name, Role: t.Role})
 	return a.openSession(w, r.WithContext(ctx), t.ID, t.ExpiresAt)
 }

@@ -188,7 +188,11 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	job.Source = admin.SourceAPI
-	created, err := a.s.AddJob(r.Context(), job)
+	opts, err := declareParam(r)
+	if err != nil {
+		return err
+	}
+	created, err := a.s.AddJob(r.Context(), job, opts...)
 	if err != nil {
 		return err
 	}
@@ -206,7 +210,11 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, id string, job sund
 	}
 	job.ID, job.Version = id, version
 	job.Source = ""
-	updated, err := a.s.UpdateJob(r.Context(), job)
+	opts, err := declareParam(r)
+	if err != nil {
+		return err
+	}
+	updated, err := a.s.UpdateJob(r.Context(), job, opts...)
 	if err != nil {
 		return err
 	}
@@ -681,6 +689,8 @@ type TokenRequest struct {
 	Role admin.Role `json:"role"`
 	// ExpiresAt, when set, is when the token stops working.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Queues hold a worker token to these queues; empty means all.
+	Queues []string `json:"queues,omitempty"`
 }
 
 // NewTokenView is a token just created or rotated, with its secret: the
@@ -710,13 +720,21 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 		return badInput("name", "%q: give the token a name of 1 to 100 characters, such as \"ci\"", req.Name)
 	}
 	if !req.Role.Valid() {
-		return badInput("role", "%q is not viewer, operator or admin", req.Role)
+		return badInput("role", "%q is not viewer, operator, admin or worker", req.Role)
+	}
+	if len(req.Queues) > 0 && req.Role != admin.RoleWorker {
+		return badInput("queues", "only a worker token is held to queues; a %s token sees every queue", req.Role)
+	}
+	for i, q := range req.Queues {
+		if strings.TrimSpace(q) != q || len(q) > 100 {
+			return badInput(fmt.Sprintf("queues[%d]", i), "%q is not a queue name (at most 100 characters, no surrounding spaces)", q)
+		}
 	}
 	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(a.now()) {
 		return badInput("expires_at", "%s is not in the future", req.ExpiresAt.Format(time.RFC3339))
 	}
 	secret, t := NewToken(req.Name, req.Role, actorOf(r.Context()), a.now())
-	t.ExpiresAt = req.ExpiresAt
+	t.ExpiresAt, t.Queues = req.ExpiresAt, req.Queues
 	if err := a.admin.CreateToken(r.Context(), t); err != nil {
 		return err
 	}
@@ -755,6 +773,7 @@ func (a *API) rotateToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	secret, t := NewToken(old.Name, old.Role, actorOf(r.Context()), a.now())
+	t.Queues = old.Queues
 	if !old.ExpiresAt.IsZero() { // the new secret lives as long as the old one was given
 		t.ExpiresAt = t.CreatedAt.Add(old.ExpiresAt.Sub(old.CreatedAt))
 	}

@@ -15,6 +15,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(forgetHelperEnv) != "" {
 		os.Exit(forgetHelper())
 	}
+	if os.Getenv(goWorkerEnv) != "" {
+		os.Exit(goWorkerHelper())
+	}
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -23,15 +24,21 @@ var _ admin.Store = (*Admin)(nil)
 // schema is s's: migrating s migrates both.
 func NewAdmin(s *Store) *Admin { return &Admin{s: s} }
 
-const tokenCols = `id, name, role, hash, created_at, created_by, last_used_at, revoked_at, expires_at`
+const tokenCols = `id, name, role, hash, created_at, created_by, last_used_at, revoked_at, expires_at, queues`
 
 func scanToken(row scanner) (admin.Token, error) {
 	var t admin.Token
 	var role string
 	var created int64
 	var used, revoked, expires sql.NullInt64
-	if err := row.Scan(&t.ID, &t.Name, &role, &t.Hash, &created, &t.CreatedBy, &used, &revoked, &expires); err != nil {
+	var queues sql.NullString
+	if err := row.Scan(&t.ID, &t.Name, &role, &t.Hash, &created, &t.CreatedBy, &used, &revoked, &expires, &queues); err != nil {
 		return admin.Token{}, err
+	}
+	if queues.Valid {
+		if err := json.Unmarshal([]byte(queues.String), &t.Queues); err != nil {
+			return admin.Token{}, fmt.Errorf("token %q: queues: %w", t.ID, err)
+		}
 	}
 	t.Role = admin.Role(role)
 	t.CreatedAt = time.UnixMicro(created).UTC()
@@ -41,8 +48,12 @@ func scanToken(row scanner) (admin.Token, error) {
 
 // CreateToken implements admin.Store.
 func (a *Admin) CreateToken(ctx context.Context, t admin.Token) error {
-	_, err := a.s.db.ExecContext(ctx, a.s.rebind(`INSERT INTO sundial_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		t.ID, t.Name, string(t.Role), t.Hash, t.CreatedAt.UnixMicro(), t.CreatedBy, micros(t.LastUsedAt), micros(t.RevokedAt), micros(t.ExpiresAt))
+	queues, err := jsonText(t.Queues, len(t.Queues) == 0)
+	if err != nil {
+		return err
+	}
+	_, err = a.s.db.ExecContext(ctx, a.s.rebind(`INSERT INTO sundial_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.ID, t.Name, string(t.Role), t.Hash, t.CreatedAt.UnixMicro(), t.CreatedBy, micros(t.LastUsedAt), micros(t.RevokedAt), micros(t.ExpiresAt), queues)
 	if err != nil {
 		return fmt.Errorf("%s: create token %q: %w", a.s.d.Name, t.ID, err)
 	}

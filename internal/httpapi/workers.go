@@ -1,0 +1,278 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/admin"
+)
+
+// The worker protocol (docs/workers.md): a worker opens a session, claims
+// due runs of its tasks with a long poll, renews their leases, saves their
+// output and reports their outcomes. Any server replica answers any call:
+// a session lives in the store, not in the process.
+
+// maxClaimWait bounds a claim's long poll, under the timeouts of common
+// proxies (often 30 or 60 seconds).
+const maxClaimWait = 25 * time.Second
+
+func (a *API) registerWorkers() {
+	p := a.writeProblem
+	w, viewer := admin.RoleWorker, admin.RoleViewer
+	a.handle("GET", v1+"/workers", viewer, p, a.listWorkers)
+	a.handle("POST", v1+"/worker/sessions", w, p, a.openWorkerSession)
+	a.handle("DELETE", v1+"/worker/sessions/{session}", w, p, a.closeWorkerSession)
+	a.handle("POST", v1+"/worker/sessions/{session}/claim", w, p, a.workerClaim)
+	a.handle("POST", v1+"/worker/sessions/{session}/heartbeat", w, p, a.workerHeartbeat)
+	a.handle("PUT", v1+"/worker/sessions/{session}/runs/{id}/output", w, p, a.workerOutput)
+	a.handle("POST", v1+"/worker/sessions/{session}/runs/{id}/finish", w, p, a.workerFinish)
+}
+
+// declareParam reads ?declare_task=true: the job may name a worker's task
+// ahead of its worker.
+func declareParam(r *http.Request) ([]sundial.AddOption, error) {
+	declare, err := boolParam(r, "declare_task")
+	if err != nil || declare == nil || !*declare {
+		return nil, err
+	}
+	return []sundial.AddOption{sundial.DeclareTask()}, nil
+}
+
+// WorkerSessionRequest opens a worker session.
+type WorkerSessionRequest struct {
+	Name     string   `json:"name"`
+	Tasks    []string `json:"tasks"`
+	Capacity int      `json:"capacity"`
+	Host     string   `json:"host,omitempty"`
+	PID      int      `json:"pid,omitempty"`
+	Version  string   `json:"version,omitempty"`
+	// Replace takes the name over from a session that still looks alive.
+	Replace bool `json:"replace,omitempty"`
+}
+
+// WorkerSessionView is an open session, as its worker needs it.
+type WorkerSessionView struct {
+	sundial.WorkerSession
+	LeaseTTLMillis  int64 `json:"lease_ttl_ms"`
+	HeartbeatMillis int64 `json:"heartbeat_ms"`
+}
+
+func sessionView(s sundial.WorkerSession) WorkerSessionView {
+	return WorkerSessionView{WorkerSession: s, LeaseTTLMillis: s.LeaseTTL.Milliseconds(), HeartbeatMillis: (s.LeaseTTL / 3).Milliseconds()}
+}
+
+func (a *API) openWorkerSession(w http.ResponseWriter, r *http.Request) error {
+	var req WorkerSessionRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if len(req.Host) > 200 || len(req.Version) > 200 {
+		return badInput("host", "host and version take at most 200 characters")
+	}
+	p, _ := r.Context().Value(principalKey{}).(principal)
+	sess, err := a.s.OpenWorkerSession(r.Context(), sundial.WorkerInfo{Name: req.Name, Tasks: req.Tasks, Capacity: req.Capacity,
+		Queues: p.Queues, Host: req.Host, PID: req.PID, Version: req.Version, Replace: req.Replace})
+	if err != nil {
+		return err
+	}
+	a.audit(r.Context(), "worker.session", sess.Name, map[string]any{"tasks": sess.Tasks, "capacity": sess.Capacity, "queues": sess.Queues})
+	return writeJSON(w, http.StatusCreated, sessionView(sess))
+}
+
+// session returns the request's session, held to the queues of the
+// request's token: a worker token of other queues cannot use it.
+func (a *API) session(r *http.Request) (sundial.WorkerSession, error) {
+	sess, err := a.s.WorkerSession(r.Context(), r.PathValue("session"))
+	if err != nil {
+		return sess, err
+	}
+	p, _ := r.Context().Value(principalKey{}).(principal)
+	if p.Role == admin.RoleWorker && !slices.Equal(p.Queues, sess.Queues) && !(len(p.Queues) == 0 && len(sess.Queues) == 0) {
+		return sundial.WorkerSession{}, &forbiddenError{have: p.Role, need: admin.RoleWorker}
+	}
+	return sess, nil
+}
+
+func (a *API) closeWorkerSession(w http.ResponseWriter, r *http.Request) error {
+	sess, err := a.session(r)
+	if err != nil {
+		return err
+	}
+	if err := a.s.CloseWorkerSession(r.Context(), sess); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// WorkerClaimRequest asks for due runs.
+type WorkerClaimRequest struct {
+	// Limit is the worker's free slots, 1 to its capacity.
+	Limit int `json:"limit"`
+	// WaitMillis is how long to wait for a run to fall due, at most 25 s.
+	WaitMillis int64 `json:"wait_ms"`
+}
+
+// WorkerRunView is a run handed to a worker.
+type WorkerRunView struct {
+	sundial.Run
+	TimeoutMillis int64 `json:"timeout_ms"`
+}
+
+func (a *API) workerClaim(w http.ResponseWriter, r *http.Request) error {
+	var req WorkerClaimRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.WaitMillis < 0 || req.WaitMillis > maxClaimWait.Milliseconds() {
+		return badInput("wait_ms", "%d is not from 0 to %d", req.WaitMillis, maxClaimWait.Milliseconds())
+	}
+	sess, err := a.session(r)
+	if err != nil {
+		return err
+	}
+	runs, err := a.s.ClaimForWorker(r.Context(), sess, req.Limit, time.Duration(req.WaitMillis)*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	out := make([]WorkerRunView, len(runs))
+	for i, run := range runs {
+		out[i] = WorkerRunView{Run: run.Run, TimeoutMillis: run.Timeout.Milliseconds()}
+	}
+	return writeJSON(w, http.StatusOK, map[string][]WorkerRunView{"runs": out})
+}
+
+// WorkerHeartbeatRequest renews the leases of a worker's runs.
+type WorkerHeartbeatRequest struct {
+	Runs []string `json:"runs"`
+}
+
+// WorkerHeartbeatView says which runs the worker still holds.
+type WorkerHeartbeatView struct {
+	Held           []string  `json:"held"`
+	Cancel         []string  `json:"cancel"`
+	LeaseUntil     time.Time `json:"lease_until"`
+	LeaseTTLMillis int64     `json:"lease_ttl_ms"`
+}
+
+func (a *API) workerHeartbeat(w http.ResponseWriter, r *http.Request) error {
+	var req WorkerHeartbeatRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	sess, err := a.session(r)
+	if err != nil {
+		return err
+	}
+	res, until, err := a.s.WorkerHeartbeat(r.Context(), sess, req.Runs)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, WorkerHeartbeatView{Held: res.Held, Cancel: res.Cancel, LeaseUntil: until, LeaseTTLMillis: sess.LeaseTTL.Milliseconds()})
+}
+
+// WorkerOutputRequest saves a run's output so far.
+type WorkerOutputRequest struct {
+	Output string `json:"output"`
+}
+
+func (a *API) workerOutput(w http.ResponseWriter, r *http.Request) error {
+	var req WorkerOutputRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	sess, err := a.session(r)
+	if err != nil {
+		return err
+	}
+	if err := a.s.WorkerRunOutput(r.Context(), sess, r.PathValue("id"), req.Output); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// WorkerFinishRequest reports how a worker's run ended.
+type WorkerFinishRequest struct {
+	Attempt  int               `json:"attempt"`
+	Status   sundial.RunStatus `json:"status"`
+	Result   json.RawMessage   `json:"result,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	ExitCode *int              `json:"exit_code,omitempty"`
+	Signal   string            `json:"signal,omitempty"`
+	Output   string            `json:"output,omitempty"`
+}
+
+func (a *API) workerFinish(w http.ResponseWriter, r *http.Request) error {
+	var req WorkerFinishRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Attempt < 1 {
+		return badInput("attempt", "%d: give the attempt of the run as claimed (1 or more)", req.Attempt)
+	}
+	sess, err := a.session(r)
+	if err != nil {
+		return err
+	}
+	out := sundial.WorkerOutcome{Attempt: req.Attempt, Status: req.Status, Result: req.Result, Error: req.Error, Output: req.Output}
+	if req.ExitCode != nil || req.Signal != "" {
+		out.Exit = &sundial.ExitStatus{Code: -1, Signal: req.Signal}
+		if req.ExitCode != nil {
+			out.Exit.Code = *req.ExitCode
+		}
+	}
+	run, err := a.s.FinishWorkerRun(r.Context(), sess, r.PathValue("id"), out)
+	if errors.Is(err, sundial.ErrRunLost) {
+		return &refusal{status: http.StatusConflict, kind: "run-not-held", title: "The run is no longer this session's",
+			detail: err.Error() + ". Its outcome is not recorded: the run was marked lost and may have run again elsewhere."}
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]sundial.Run{"run": run})
+}
+
+// WorkerView is a worker session as operators see it.
+type WorkerView struct {
+	sundial.Node
+	Name string `json:"name"`
+	// Live is true while the session renews its leases and has not closed.
+	Live bool `json:"live"`
+}
+
+// WorkerTaskView is a worker task with the live workers that serve it.
+type WorkerTaskView struct {
+	sundial.WorkerTask
+	LiveWorkers []string `json:"live_workers"`
+}
+
+func (a *API) listWorkers(w http.ResponseWriter, r *http.Request) error {
+	nodes, tasks, err := a.s.Workers(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Workers []WorkerView     `json:"workers"`
+		Tasks   []WorkerTaskView `json:"tasks"`
+	}{Workers: []WorkerView{}, Tasks: []WorkerTaskView{}}
+	serving := map[string][]string{}
+	for _, n := range nodes {
+		v := WorkerView{Node: n, Name: n.ID[len("worker:"):], Live: a.s.WorkerLive(n)}
+		v.Incarnation = "" // the session's secret part: a viewer must not act as the worker
+		out.Workers = append(out.Workers, v)
+		if v.Live {
+			for _, t := range n.Tasks {
+				serving[t] = append(serving[t], v.Name)
+			}
+		}
+	}
+	for _, t := range tasks {
+		out.Tasks = append(out.Tasks, WorkerTaskView{WorkerTask: t, LiveWorkers: append([]string{}, serving[t.Name]...)})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

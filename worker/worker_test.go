@@ -1,0 +1,156 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sundialhq/sundial"
+)
+
+// fakeServer answers the worker protocol for one run; its heartbeats fail
+// when beatsFail is set, and it records the outcomes reported.
+type fakeServer struct {
+	mu        sync.Mutex
+	beatsFail bool
+	cancel    bool
+	claimed   bool
+	outcomes  []outcome
+	closed    bool
+}
+
+func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	body, _ := io.ReadAll(r.Body)
+	switch {
+	case r.Method == "POST" && r.URL.Path == "/api/v1/worker/sessions":
+		w.WriteHeader(201)
+		json.NewEncoder(w).Encode(session{ID: "w~s1", Name: "w", LeaseTTLMS: 400, HeartbeatMS: 100, OutputLimit: 1000})
+	case strings.HasSuffix(r.URL.Path, "/claim"):
+		var runs []claimedRun
+		if !f.claimed {
+			f.claimed = true
+			runs = append(runs, claimedRun{Run: sundial.Run{ID: "r1", JobID: "j", Task: "block", Attempt: 1}})
+		} else {
+			f.mu.Unlock()
+			time.Sleep(50 * time.Millisecond)
+			f.mu.Lock()
+		}
+		json.NewEncoder(w).Encode(map[string]any{"runs": runs})
+	case strings.HasSuffix(r.URL.Path, "/heartbeat"):
+		if f.beatsFail {
+			w.WriteHeader(503)
+			return
+		}
+		var req struct{ Runs []string }
+		json.Unmarshal(body, &req)
+		b := beat{Held: req.Runs, Cancel: []string{}}
+		if f.cancel {
+			b.Cancel = req.Runs
+		}
+		json.NewEncoder(w).Encode(b)
+	case strings.HasSuffix(r.URL.Path, "/finish"):
+		var o outcome
+		json.Unmarshal(body, &o)
+		f.outcomes = append(f.outcomes, o)
+		json.NewEncoder(w).Encode(map[string]any{"run": map[string]any{}})
+	case strings.HasSuffix(r.URL.Path, "/output"):
+		w.WriteHeader(204)
+	case r.Method == "DELETE":
+		f.closed = true
+		w.WriteHeader(204)
+	default:
+		w.WriteHeader(404)
+	}
+}
+
+func (f *fakeServer) outcome() (outcome, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.outcomes) == 0 {
+		return outcome{}, false
+	}
+	return f.outcomes[0], true
+}
+
+// TestWorkerStopsRuns: a run whose lease the worker cannot renew is
+// stopped at 3/4 of the lease and reported interrupted; one the server
+// cancels is stopped and reported canceled; a graceful stop closes the
+// session.
+func TestWorkerStopsRuns(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		beatsFail, cancel bool
+		want             sundial.RunStatus
+		wantErr          string
+	}{
+		{name: "fenced", beatsFail: true, want: sundial.StatusInterrupted, wantErr: "could not renew its lease"},
+		{name: "canceled", cancel: true, want: sundial.StatusCanceled, wantErr: "canceled on request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeServer{beatsFail: tc.beatsFail, cancel: tc.cancel}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			w, err := New(Config{URL: srv.URL, Name: "w", Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			started := time.Now()
+			var stoppedAfter time.Duration
+			w.Register("block", func(ctx context.Context, r sundial.Run) (any, error) {
+				<-ctx.Done()
+				stoppedAfter = time.Since(started)
+				return nil, context.Cause(ctx)
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- w.Run(ctx) }()
+			deadline := time.Now().Add(10 * time.Second)
+			var o outcome
+			for ok := false; !ok; o, ok = f.outcome() {
+				if time.Now().After(deadline) {
+					t.Fatal("no outcome reported in 10s")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if o.Status != string(tc.want) || !strings.Contains(o.Error, tc.wantErr) {
+				t.Errorf("outcome = %s %q, want %s with %q", o.Status, o.Error, tc.want, tc.wantErr)
+			}
+			if tc.beatsFail && stoppedAfter > 400*time.Millisecond {
+				t.Errorf("the run stopped %s after its claim, after its 400ms lease ended", stoppedAfter)
+			}
+			if !f.closed {
+				t.Error("the worker did not close its session")
+			}
+		})
+	}
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Error("New without a URL succeeded")
+	}
+	if _, err := New(Config{URL: "http://x", Capacity: -1}); err == nil {
+		t.Error("New with capacity -1 succeeded")
+	}
+	w, _ := New(Config{URL: "http://x"})
+	if err := w.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "no task") {
+		t.Errorf("Run with no task = %v", err)
+	}
+	w.Register("a", func(context.Context, sundial.Run) (any, error) { return nil, nil })
+	if err := w.Register("a", func(context.Context, sundial.Run) (any, error) { return nil, nil }); err == nil {
+		t.Error("registering a task twice succeeded")
+	}
+}
