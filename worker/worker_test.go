@@ -87,10 +87,10 @@ func (f *fakeServer) outcome() (outcome, bool) {
 // session.
 func TestWorkerStopsRuns(t *testing.T) {
 	for _, tc := range []struct {
-		name             string
+		name              string
 		beatsFail, cancel bool
-		want             sundial.RunStatus
-		wantErr          string
+		want              sundial.RunStatus
+		wantErr           string
 	}{
 		{name: "fenced", beatsFail: true, want: sundial.StatusInterrupted, wantErr: "could not renew its lease"},
 		{name: "canceled", cancel: true, want: sundial.StatusCanceled, wantErr: "canceled on request"},
