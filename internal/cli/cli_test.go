@@ -188,7 +188,8 @@ func TestVersionFromBuildInfo(t *testing.T) {
 			"sundial v1.4.0\n  module:    github.com/sundialhq/sundial\n  commit:    not recorded (a module build: the version names the source)\n",
 			"sundial v1.4.0 go1.26.0 "},
 		{"-ldflags -X", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/sundialhq/sundial", Version: "(devel)"}}, "v1.5.0-rc.1",
-			"sundial v1.5.0-rc.1\n", "sundial v1.5.0-rc.1 go1.26.0 "},
+			"sundial v1.5.0-rc.1\n  module:    github.com/sundialhq/sundial\n  commit:    unknown (built without version control information)\n",
+			"sundial v1.5.0-rc.1 go1.26.0 "},
 	} {
 		b := readBuild(tc.info, true, tc.override)
 		var out strings.Builder

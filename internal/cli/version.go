@@ -40,6 +40,7 @@ platform. The server reports the first line in GET /api/v1/status.`,
 // build is what a binary knows of its own build.
 type build struct {
 	version, module   string
+	moduleVersion     string // as the toolchain recorded it, before Version
 	revision, time    string
 	modified          bool
 	goVersion, osArch string
@@ -52,6 +53,7 @@ func readBuild(info *debug.BuildInfo, ok bool, version string) build {
 	b := build{version: "(devel)", goVersion: runtime.Version(), osArch: runtime.GOOS + "/" + runtime.GOARCH}
 	if ok && info != nil {
 		b.module = info.Main.Path
+		b.moduleVersion = info.Main.Version
 		b.version = cmp.Or(info.Main.Version, b.version)
 		b.goVersion = cmp.Or(info.GoVersion, b.goVersion)
 		for _, s := range info.Settings {
@@ -97,7 +99,7 @@ func writeVersion(w io.Writer, b build) error {
 		fmt.Fprintf(&s, "  module:    %s\n", b.module)
 	}
 	switch {
-	case b.revision == "" && b.version != "(devel)":
+	case b.revision == "" && b.moduleVersion != "" && b.moduleVersion != "(devel)":
 		// go install …@version builds from the module, not a checkout.
 		s.WriteString("  commit:    not recorded (a module build: the version names the source)\n")
 	case b.revision == "":
