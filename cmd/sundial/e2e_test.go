@@ -194,8 +194,9 @@ func endToEnd(t *testing.T, dir, db string) {
 	if !strings.Contains(out, "added job e2e") {
 		t.Errorf("jobs add: %s", out)
 	}
-	var jobs []sundial.Job
-	json.Unmarshal([]byte(srv.mustCLI(t, "jobs", "list", "--json")), &jobs)
+	var list struct{ Jobs []sundial.Job } // {"jobs": […]}, as the API
+	json.Unmarshal([]byte(srv.mustCLI(t, "jobs", "list", "--json")), &list)
+	jobs := list.Jobs
 	if len(jobs) != 2 || jobs[0].ID != "e2e" || jobs[1].ID != "from-config" || jobs[1].Source != admin.SourceConfig {
 		t.Errorf("jobs list --json = %+v", jobs)
 	}
@@ -208,7 +209,9 @@ func endToEnd(t *testing.T, dir, db string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for len(runs) < 2 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
-		json.Unmarshal([]byte(srv.mustCLI(t, "runs", "list", "--job", "e2e", "--status", "succeeded", "--json")), &runs)
+		var page struct{ Runs []sundial.Run } // {"runs": […]}, as the API
+		json.Unmarshal([]byte(srv.mustCLI(t, "runs", "list", "--job", "e2e", "--status", "succeeded", "--json")), &page)
+		runs = page.Runs
 	}
 	if len(runs) < 2 {
 		t.Fatalf("the interval job did not run twice in 20s; logs:\n%s", readFile(srv.logs.Name()))
@@ -278,7 +281,9 @@ func endToEnd(t *testing.T, dir, db string) {
 		t.Errorf("a restart printed a new admin token")
 	}
 	again.token = srv.token
-	json.Unmarshal([]byte(again.mustCLI(t, "jobs", "list", "--json")), &jobs)
+	list.Jobs = nil
+	json.Unmarshal([]byte(again.mustCLI(t, "jobs", "list", "--json")), &list)
+	jobs = list.Jobs
 	if len(jobs) != 1 || jobs[0].ID != "e2e" { // the Python script removed its own job
 		t.Errorf("after the restart with no config jobs: %+v", jobs)
 	}

@@ -24,7 +24,8 @@ import (
 var apschedulerJobs string
 
 func newImportCommand(env Env) *cobra.Command {
-	cmd := &cobra.Command{Use: "import", Short: "Bring jobs over from another scheduler"}
+	cmd := &cobra.Command{Use: "import", Short: "Bring jobs over from another scheduler",
+		Example: `  sundial import apscheduler --url sqlite:///instance/jobs.sqlite --python venv/bin/python --dry-run`}
 	cmd.AddCommand(importAPScheduler(env))
 	return cmd
 }
@@ -81,7 +82,7 @@ importing the rest. With -o it writes the jobs as an export file instead.`,
 			for _, u := range unmapped {
 				fmt.Fprintln(env.Stderr, "not imported:", u)
 			}
-			body, err := json.Marshal(doc)
+			body, err := marshalJSON(doc)
 			if err != nil {
 				return err
 			}

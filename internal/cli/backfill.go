@@ -65,7 +65,7 @@ or run at once; the rest start as earlier ones end. Follow it with --wait or
 				return err
 			}
 			req.MaxConcurrent, req.Rerun = maxConcurrent, rerun
-			body, _ := json.Marshal(req)
+			body, _ := marshalJSON(req)
 			c := cf.client(env)
 			var raw json.RawMessage
 			if _, err := c.do(cmd.Context(), "POST", "/api/v1/jobs/"+url.PathEscape(args[0])+"/backfill", body, &raw); err != nil {
@@ -144,7 +144,9 @@ func runsRetry(env Env, cf *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "retry RUN_ID [--wait]",
 		Short: "Run an ended run's fire again as a new attempt, with its scheduled time, fire key and args",
-		Args:  exactArgs(1),
+		Example: `  sundial runs retry 8b8kxjjy3whaert0t3vjbt4jzc
+  sundial runs retry 8b8kxjjy3whaert0t3vjbt4jzc --wait`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := cf.client(env)
 			var raw json.RawMessage

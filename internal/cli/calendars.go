@@ -32,12 +32,17 @@ workdays or rest_days — and fires only on the days the rule allows:
    "calendar": {"name": "cn", "rule": "workdays"}}
 
 Changing a calendar reschedules every job that names it.`,
+		Example: `  sundial calendars set cn --ics china-2026.ics --description "China statutory holidays"
+  sundial calendars list
+  sundial calendars show cn`,
 	}
 	cf.register(cmd)
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List calendars",
-		Args:  exactArgs(0),
+		Example: `  sundial calendars list
+  sundial calendars list --json   # {"calendars": […]}, as GET /api/v1/calendars`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/calendars", nil, &raw); err != nil {
@@ -61,7 +66,9 @@ Changing a calendar reschedules every job that names it.`,
 	show := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Print a calendar's days, and the jobs that name it",
-		Args:  exactArgs(1),
+		Example: `  sundial calendars show cn
+  sundial calendars show cn --json > cn.json`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/calendars/"+url.PathEscape(args[0]), nil, &raw); err != nil {
@@ -129,7 +136,7 @@ set reports every event it skipped.`,
 					checked.Name, len(checked.Holidays), len(checked.WorkingDays), span(checked))
 				return nil
 			}
-			body, _ := json.Marshal(cal)
+			body, _ := marshalJSON(cal)
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "PUT", "/api/v1/calendars/"+url.PathEscape(cal.Name), body, &raw); err != nil {
 				return err
@@ -150,9 +157,10 @@ set reports every event it skipped.`,
 	set.Flags().StringVar(&pattern, "working-day-pattern", "", "with --ics: a regular expression; events whose summary matches are working days")
 	set.Flags().BoolVar(&dryRun, "dry-run", false, "check and summarise the days, change nothing")
 	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a calendar that no job names",
-		Args:  exactArgs(1),
+		Use:     "delete NAME",
+		Short:   "Delete a calendar that no job names",
+		Example: `  sundial calendars delete cn-2025`,
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := cf.client(env).do(cmd.Context(), "DELETE", "/api/v1/calendars/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err

@@ -64,6 +64,12 @@ func TestCalendarsCommands(t *testing.T) {
 	if want := "2026-10-08T09:00:00+08:00\n2026-10-09T09:00:00+08:00\n2026-10-10T09:00:00+08:00\n2026-10-12T09:00:00+08:00\n"; next != want {
 		t.Fatalf("cron next with the calendar:\n%s\nwant\n%s", next, want)
 	}
+	// Strictly after --from through a server's calendar too.
+	next = a.mustCLI(admin.RoleViewer, "cron", "next", "0 9 * * *", "--tz", "Asia/Shanghai", "--calendar", "cn", "--rule", "workdays",
+		"--from", "2026-10-08T09:00:00+08:00", "-n", "1")
+	if want := "2026-10-09T09:00:00+08:00\n"; next != want {
+		t.Fatalf("cron next --from on a fire time, with the calendar:\n%s\nwant\n%s", next, want)
+	}
 	explain := a.mustCLI(admin.RoleViewer, "cron", "explain", "0 9 * * *", "--calendar", "cn", "--rule", "workdays", "-n", "1")
 	if !strings.Contains(explain, "cn") {
 		t.Fatalf("cron explain does not mention the calendar:\n%s", explain)

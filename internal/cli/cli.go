@@ -106,6 +106,11 @@ func newRootCommand(env Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "sundial",
 		Short: "Sundial runs background jobs on time: cron, intervals, dates — exactly once, with a history of every run",
+		Example: `  sundial serve                     # the first start prints an admin token once
+  export SUNDIAL_SERVER=http://127.0.0.1:8080 SUNDIAL_TOKEN=sdl_…
+  sundial jobs add --id heartbeat --task echo --trigger '*/5 * * * *' --args '{"say": "hi"}'
+  sundial runs list --job heartbeat
+  sundial cron explain '0 9 * * 1-5'`,
 		// Errors are printed once, by Run, with the exit code they deserve.
 		SilenceErrors: true,
 		SilenceUsage:  true,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -34,8 +35,21 @@ func TestCronNext(t *testing.T) {
 		{"defaults to now and 10", []string{"cron", "next", "0 9 * * 1-5"},
 			"2026-03-09T09:00:00Z\n2026-03-10T09:00:00Z\n2026-03-11T09:00:00Z\n2026-03-12T09:00:00Z\n2026-03-13T09:00:00Z\n" +
 				"2026-03-16T09:00:00Z\n2026-03-17T09:00:00Z\n2026-03-18T09:00:00Z\n2026-03-19T09:00:00Z\n2026-03-20T09:00:00Z\n"},
-		{"count and from", []string{"cron", "next", "-n", "2", "--from", "2026-01-01T00:00:00Z", "*/5 * * * *"},
-			"2026-01-01T00:00:00Z\n2026-01-01T00:05:00Z\n"},
+		// Strictly after --from, as croner, cron-parser, robfig/cron, gronx
+		// and croniter list them: a --from on a fire time is not listed.
+		{"from on a fire time", []string{"cron", "next", "-n", "2", "--from", "2026-01-01T00:00:00Z", "*/5 * * * *"},
+			"2026-01-01T00:05:00Z\n2026-01-01T00:10:00Z\n"},
+		{"from a nanosecond before", []string{"cron", "next", "-n", "1", "--from", "2025-12-31T23:59:59.999999999Z", "*/5 * * * *"},
+			"2026-01-01T00:00:00Z\n"},
+		{"from just after", []string{"cron", "next", "-n", "1", "--from", "2026-01-01T00:00:00.000000001Z", "*/5 * * * *"},
+			"2026-01-01T00:05:00Z\n"},
+		{"from on a fire time in another offset", []string{"cron", "next", "-n", "1", "--tz", "Asia/Shanghai", "--from", "2026-03-09T01:00:00Z", "0 9 * * *"},
+			"2026-03-10T09:00:00+08:00\n"},
+		{"seconds field", []string{"cron", "next", "-n", "2", "--from", "2026-01-01T00:00:30Z", "*/30 * * * * *"},
+			"2026-01-01T00:01:00Z\n2026-01-01T00:01:30Z\n"},
+		{"calendar file, from on a fire time", []string{"cron", "next", "-n", "2", "--tz", "Asia/Shanghai", "--calendar", "../../docs/examples/cn-2026.ics",
+			"--rule", "workdays", "--from", "2026-10-09T09:00:00+08:00", "0 9 * * *"},
+			"2026-10-10T09:00:00+08:00\n2026-10-12T09:00:00+08:00\n"},
 		{"zone flag and DST gap", []string{"cron", "next", "--tz", "America/New_York", "-n", "2", "30 2 * * *"},
 			"2026-03-08T03:00:00-04:00\n2026-03-09T02:30:00-04:00\n"},
 		{"skip rule", []string{"cron", "next", "--tz", "America/New_York", "--spring-forward", "skip", "-n", "1", "30 2 * * *"},
@@ -145,7 +159,48 @@ func TestCronExplain(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	code, out, _ := run(t, "version")
-	if code != ExitOK || !strings.HasPrefix(out, "sundial ") || !strings.Contains(out, "go1.") {
+	if code != ExitOK || !strings.HasPrefix(out, "sundial ") || !strings.Contains(out, "  go:        go1.") || !strings.Contains(out, "  commit:    ") {
 		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+// TestVersionFromBuildInfo: the module version and the VCS facts the Go
+// toolchain records, or what -ldflags "-X …cli.Version=…" sets.
+func TestVersionFromBuildInfo(t *testing.T) {
+	t.Parallel()
+	stamped := &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/sundialhq/sundial", Version: "v1.4.0"},
+		Settings: []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"},
+			{Key: "vcs.time", Value: "2026-03-07T12:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	for _, tc := range []struct {
+		name     string
+		info     *debug.BuildInfo
+		override string
+		want     string
+		line     string
+	}{
+		{"go install @v1.4.0 (modified)", stamped, "", "sundial v1.4.0\n  module:    github.com/sundialhq/sundial\n" +
+			"  commit:    0123456789abcdef0123456789abcdef01234567, with uncommitted changes\n  committed: 2026-03-07T12:00:00Z\n",
+			"sundial v1.4.0 (commit 0123456789ab, modified) go1.26.0 "},
+		{"no VCS information", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/sundialhq/sundial", Version: "(devel)"}}, "",
+			"sundial (devel)\n  module:    github.com/sundialhq/sundial\n  commit:    unknown (built without version control information)\n",
+			"sundial (devel) go1.26.0 "},
+		{"go install from the module proxy", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/sundialhq/sundial", Version: "v1.4.0"}}, "",
+			"sundial v1.4.0\n  module:    github.com/sundialhq/sundial\n  commit:    not recorded (a module build: the version names the source)\n",
+			"sundial v1.4.0 go1.26.0 "},
+		{"-ldflags -X", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/sundialhq/sundial", Version: "(devel)"}}, "v1.5.0-rc.1",
+			"sundial v1.5.0-rc.1\n  module:    github.com/sundialhq/sundial\n  commit:    unknown (built without version control information)\n",
+			"sundial v1.5.0-rc.1 go1.26.0 "},
+	} {
+		b := readBuild(tc.info, true, tc.override)
+		var out strings.Builder
+		if err := writeVersion(&out, b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(out.String(), tc.want) || !strings.Contains(out.String(), "  go:        go1.26.0 ") {
+			t.Errorf("%s: version prints\n%s\nwant it to start\n%s", tc.name, out.String(), tc.want)
+		}
+		if !strings.HasPrefix(b.line(), tc.line) {
+			t.Errorf("%s: line %q, want it to start %q", tc.name, b.line(), tc.line)
+		}
 	}
 }

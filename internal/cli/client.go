@@ -142,16 +142,80 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, out a
 	return res.Header, nil
 }
 
-// printJSON writes raw JSON indented.
+// printJSON writes raw JSON indented, as it is otherwise (key order,
+// numbers), with &, < and > unescaped.
 func printJSON(w io.Writer, raw []byte) error {
+	raw = bytes.TrimSpace(raw)
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, raw, "", "  "); err != nil {
-		_, err = w.Write(raw)
+		buf.Reset()
+		buf.Write(raw)
+	}
+	out := append(unescapeHTML(buf.Bytes()), '\n')
+	_, err := w.Write(out)
+	return err
+}
+
+// unescapeHTML undoes encoding/json's HTML escaping in JSON text: the
+// escapes \u0026, \u003c and \u003e inside strings become &, < and >
+// again. Values the server passes through as they were stored, such as a
+// run's result, may have been encoded by json.Marshal, which escapes them;
+// people and scripts reading the CLI's output should not see that. Other
+// escapes, and text outside strings, stay as they are.
+func unescapeHTML(data []byte) []byte {
+	if !bytes.Contains(data, []byte(`\u00`)) {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString && i+1 < len(data):
+			if i+5 < len(data) && data[i+1] == 'u' {
+				switch strings.ToLower(string(data[i+2 : i+6])) {
+				case "0026":
+					out, i = append(out, '&'), i+5
+					continue
+				case "003c":
+					out, i = append(out, '<'), i+5
+					continue
+				case "003e":
+					out, i = append(out, '>'), i+5
+					continue
+				}
+			}
+			// Any other escape, \" and \\ among them, is copied whole.
+			out, i = append(out, c, data[i+1]), i+1
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// marshalJSON encodes v as the API does, without escaping <, > and & as
+// \u003c, \u003e and \u0026: what the CLI prints goes to terminals and
+// scripts, never into HTML.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding JSON: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// printValue prints v as indented JSON, unescaped as marshalJSON writes it.
+func printValue(w io.Writer, v any) error {
+	b, err := marshalJSON(v)
+	if err != nil {
 		return err
 	}
-	buf.WriteByte('\n')
-	_, err := w.Write(buf.Bytes())
-	return err
+	return printJSON(w, b)
 }
 
 // table writes aligned columns.

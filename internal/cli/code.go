@@ -21,13 +21,19 @@ import (
 
 func newScriptsCommand(env Env) *cobra.Command {
 	var cf clientFlags
-	cmd := &cobra.Command{Use: "scripts", Short: "Upload scripts, list their versions, roll back"}
+	cmd := &cobra.Command{Use: "scripts", Short: "Upload scripts, list their versions, roll back",
+		Example: `  sundial scripts push report.py
+  sundial scripts versions report
+  sundial scripts rollback report 2`}
 	cf.register(cmd)
 	var name, lang string
 	push := &cobra.Command{
 		Use:   "push FILE",
 		Short: "Upload FILE as the next version of a script (named after the file unless --name)",
-		Args:  exactArgs(1),
+		Example: `  sundial scripts push report.py
+  sundial scripts push tools/cleanup.sh --name cleanup
+  sundial scripts push nightly.txt --lang python`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, err := os.ReadFile(args[0])
 			if err != nil {
@@ -45,7 +51,7 @@ func newScriptsCommand(env Env) *cobra.Command {
 					return usagef("cannot tell the language of %s: give --lang python|sh|bash|node", base)
 				}
 			}
-			body, _ := json.Marshal(httpapi.ScriptUpload{Name: n, Lang: l, Source: string(src)})
+			body, _ := marshalJSON(httpapi.ScriptUpload{Name: n, Lang: l, Source: string(src)})
 			var v httpapi.ScriptView
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/scripts", body, &raw); err != nil {
@@ -67,17 +73,20 @@ func newScriptsCommand(env Env) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List scripts and their latest versions",
-		Args:  exactArgs(0),
+		Example: `  sundial scripts list
+  sundial scripts list --json   # {"scripts": […]}, as GET /api/v1/scripts`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/scripts", nil, &raw); err != nil {
 				return err
 			}
-			var out struct{ Scripts []admin.Script }
-			json.Unmarshal(raw, &out)
 			if cf.json {
-				b, _ := json.Marshal(out.Scripts)
-				return printJSON(env.Stdout, b)
+				return printJSON(env.Stdout, raw) // {"scripts": […]}
+			}
+			var out struct{ Scripts []admin.Script }
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return fmt.Errorf("reading the scripts: %w", err)
 			}
 			rows := make([][]string, 0, len(out.Scripts))
 			for _, s := range out.Scripts {
@@ -90,7 +99,9 @@ func newScriptsCommand(env Env) *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Print a script's source (the latest version unless --version)",
-		Args:  exactArgs(1),
+		Example: `  sundial scripts show report
+  sundial scripts show report --version 2 > report-v2.py`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "/api/v1/scripts/" + url.PathEscape(args[0])
 			if version > 0 {
@@ -113,17 +124,20 @@ func newScriptsCommand(env Env) *cobra.Command {
 	versions := &cobra.Command{
 		Use:   "versions NAME",
 		Short: "List every version of a script",
-		Args:  exactArgs(1),
+		Example: `  sundial scripts versions report
+  sundial scripts versions report --json   # {"versions": […]}`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/scripts/"+url.PathEscape(args[0])+"/versions", nil, &raw); err != nil {
 				return err
 			}
-			var out struct{ Versions []admin.Script }
-			json.Unmarshal(raw, &out)
 			if cf.json {
-				b, _ := json.Marshal(out.Versions)
-				return printJSON(env.Stdout, b)
+				return printJSON(env.Stdout, raw) // {"versions": […]}
+			}
+			var out struct{ Versions []admin.Script }
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return fmt.Errorf("reading the versions: %w", err)
 			}
 			rows := make([][]string, 0, len(out.Versions))
 			for _, s := range out.Versions {
@@ -133,15 +147,16 @@ func newScriptsCommand(env Env) *cobra.Command {
 		},
 	}
 	rollback := &cobra.Command{
-		Use:   "rollback NAME VERSION",
-		Short: "Make VERSION the latest again (as a new version with its source)",
-		Args:  exactArgs(2),
+		Use:     "rollback NAME VERSION",
+		Short:   "Make VERSION the latest again (as a new version with its source)",
+		Example: `  sundial scripts rollback report 2`,
+		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := strconv.Atoi(args[1])
 			if err != nil || v < 1 {
 				return usagef("version %q is not a number from 1", args[1])
 			}
-			body, _ := json.Marshal(httpapi.RollbackRequest{Version: v})
+			body, _ := marshalJSON(httpapi.RollbackRequest{Version: v})
 			var out httpapi.ScriptView
 			if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/scripts/"+url.PathEscape(args[0])+"/rollback", body, &out); err != nil {
 				return err
@@ -156,12 +171,16 @@ func newScriptsCommand(env Env) *cobra.Command {
 
 func newSecretsCommand(env Env) *cobra.Command {
 	var cf clientFlags
-	cmd := &cobra.Command{Use: "secrets", Short: "Set, list and remove the secrets jobs are granted"}
+	cmd := &cobra.Command{Use: "secrets", Short: "Set, list and remove the secrets jobs are granted",
+		Example: `  sundial secrets set smtp_password < smtp-password.txt
+  sundial secrets list`}
 	cf.register(cmd)
 	set := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Set a secret; its value is read from standard input (so it stays out of shell history)",
-		Args:  exactArgs(1),
+		Example: `  sundial secrets set smtp_password < smtp-password.txt
+  printenv DB_PASSWORD | sundial secrets set db_password`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			value, err := io.ReadAll(io.LimitReader(env.stdin(), 1<<20))
 			if err != nil {
@@ -171,7 +190,7 @@ func newSecretsCommand(env Env) *cobra.Command {
 			if v == "" {
 				return usagef("the value on standard input is empty")
 			}
-			body, _ := json.Marshal(httpapi.SecretValue{Value: v})
+			body, _ := marshalJSON(httpapi.SecretValue{Value: v})
 			if _, err := cf.client(env).do(cmd.Context(), "PUT", "/api/v1/secrets/"+url.PathEscape(args[0]), body, nil); err != nil {
 				return err
 			}
@@ -182,15 +201,20 @@ func newSecretsCommand(env Env) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List secrets (never their values)",
-		Args:  exactArgs(0),
+		Example: `  sundial secrets list
+  sundial secrets list --json   # {"secrets": […]}, as GET /api/v1/secrets`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Secrets []admin.SealedSecret }
-			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/secrets", nil, &out); err != nil {
+			var raw json.RawMessage
+			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/secrets", nil, &raw); err != nil {
 				return err
 			}
 			if cf.json {
-				b, _ := json.Marshal(out.Secrets)
-				return printJSON(env.Stdout, b)
+				return printJSON(env.Stdout, raw) // {"secrets": […]}
+			}
+			var out struct{ Secrets []admin.SealedSecret }
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return fmt.Errorf("reading the secrets: %w", err)
 			}
 			rows := make([][]string, 0, len(out.Secrets))
 			for _, s := range out.Secrets {
@@ -200,9 +224,10 @@ func newSecretsCommand(env Env) *cobra.Command {
 		},
 	}
 	rm := &cobra.Command{
-		Use:   "rm NAME",
-		Short: "Remove a secret",
-		Args:  exactArgs(1),
+		Use:     "rm NAME",
+		Short:   "Remove a secret",
+		Example: `  sundial secrets rm smtp_password`,
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := cf.client(env).do(cmd.Context(), "DELETE", "/api/v1/secrets/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
@@ -222,7 +247,9 @@ func runsLogs(env Env, cf *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs [-f] RUN_ID",
 		Short: "Print a run's output; -f follows it while the run goes on",
-		Args:  exactArgs(1),
+		Example: `  sundial runs logs 8b8kxjjy3whaert0t3vjbt4jzc
+  sundial runs logs -f 8b8kxjjy3whaert0t3vjbt4jzc`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := cf.client(env)
 			path := "/api/v1/runs/" + url.PathEscape(args[0]) + "/output"

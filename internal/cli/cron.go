@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +34,7 @@ type cronFlags struct {
 func (f *cronFlags) register(cmd *cobra.Command, defaultCount int) {
 	cmd.Flags().StringVar(&f.dialect, "dialect", "crontab", "cron dialect: crontab, quartz or apscheduler")
 	cmd.Flags().StringVar(&f.zone, "tz", "", "time zone for an expression without CRON_TZ= (default: the local zone)")
-	cmd.Flags().StringVar(&f.from, "from", "", "list fire times at or after this RFC 3339 time (default: now)")
+	cmd.Flags().StringVar(&f.from, "from", "", "list fire times strictly after this RFC 3339 time (default: now)")
 	cmd.Flags().IntVarP(&f.count, "count", "n", defaultCount, "number of fire times, 1-1000")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON")
 	cmd.Flags().StringVar(&f.springForward, "spring-forward", "", "rule for times in a DST gap: run_after or skip (default: by schedule)")
@@ -50,6 +49,9 @@ func newCronCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cron",
 		Short: "Check cron expressions: next fire times and plain-English descriptions",
+		Example: `  sundial cron next -n 3 '0 9 * * 1-5'
+  sundial cron next --from 2026-03-07T00:00:00Z -n 3 '*/15 * * * *'
+  sundial cron explain --dialect quartz '0 15 10 ? * 6L'`,
 	}
 	cmd.AddCommand(newCronNextCommand(env), newCronExplainCommand(env))
 	return cmd
@@ -60,7 +62,8 @@ func newCronNextCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "next [flags] EXPR",
 		Short: "Print the next fire times of a cron expression",
-		Long: `Print the next fire times of a cron expression, one RFC 3339 time per line.
+		Long: `Print the next fire times of a cron expression, one RFC 3339 time per line:
+those strictly after --from (default: now), as other cron tools list them.
 
 The dialect is never guessed: crontab (default) takes 5 fields, or 6 with
 leading seconds; quartz takes 6 or 7; apscheduler takes a JSON object of
@@ -120,7 +123,7 @@ func newCronExplainCommand(env Env) *cobra.Command {
 			out := cmd.OutOrStdout()
 			if f.json {
 				next := rfc3339(times)
-				return writeJSON(out, map[string]any{
+				return printValue(out, map[string]any{
 					"description": description, "canonical": c.String(), "dialect": c.Dialect(),
 					"timezone": c.Location().String(), "spring_forward": gap, "fall_back": overlap, "next": next,
 				})
@@ -216,9 +219,13 @@ func (f *cronFlags) withCalendar(ctx context.Context, env Env, c *trigger.Cron) 
 	return t, nil
 }
 
+// nextTimes returns the first n fire times strictly after from, as other
+// cron tools list them (croner, cron-parser, robfig/cron, gronx, croniter):
+// "next" after a fire time is the one that follows it. Next with from as
+// prev asks for exactly that.
 func nextTimes(t trigger.Trigger, from time.Time, n int) []time.Time {
 	var out []time.Time
-	var prev time.Time
+	prev := from
 	for range n {
 		next := t.Next(prev, from)
 		if next.IsZero() {
@@ -232,7 +239,7 @@ func nextTimes(t trigger.Trigger, from time.Time, n int) []time.Time {
 
 func writeTimes(w io.Writer, times []time.Time, asJSON bool) error {
 	if asJSON {
-		return writeJSON(w, rfc3339(times))
+		return printValue(w, rfc3339(times))
 	}
 	var b strings.Builder
 	for _, t := range rfc3339(times) {
@@ -248,10 +255,4 @@ func rfc3339(times []time.Time) []string {
 		out[i] = t.Format(time.RFC3339)
 	}
 	return out
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +19,15 @@ import (
 	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/internal/transfer"
+	"github.com/sundialhq/sundial/trigger"
 )
 
 func newJobsCommand(env Env) *cobra.Command {
 	var cf clientFlags
-	cmd := &cobra.Command{Use: "jobs", Short: "List, add, change, pause, resume, run and remove jobs on a server"}
+	cmd := &cobra.Command{Use: "jobs", Short: "List, add, change, pause, resume, run and remove jobs on a server",
+		Example: `  sundial jobs add --id nightly-report --task echo --trigger '{"type": "cron", "expr": "0 3 * * *", "timezone": "Europe/Berlin"}'
+  sundial jobs list
+  sundial jobs run nightly-report --wait`}
 	cf.register(cmd)
 	cmd.AddCommand(jobsList(env, &cf), jobsGet(env, &cf), jobsAdd(env, &cf), jobsUpdate(env, &cf),
 		jobsPause(env, &cf), jobsResume(env, &cf), jobsRun(env, &cf), jobsRemove(env, &cf),
@@ -34,7 +40,13 @@ func jobsList(env Env, cf *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List jobs",
-		Args:  exactArgs(0),
+		Long: `List jobs: a crontab expression as written, any other trigger in words, with
+the time zone it fires in. --json prints GET /api/v1/jobs's {"jobs": […]}
+with every page's jobs, which 'jobs import' and 'jobs add -f' read back.`,
+		Example: `  sundial jobs list
+  sundial jobs list --tag reports --paused false
+  sundial jobs list --json > jobs.json`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c := cf.client(env)
 			q := url.Values{"limit": {"1000"}}
@@ -67,11 +79,12 @@ func jobsList(env Env, cf *clientFlags) *cobra.Command {
 				q.Set("cursor", page.NextCursor)
 			}
 			if cf.json {
-				b, _ := json.Marshal(raws)
+				// GET /api/v1/jobs's shape: every page's jobs in one
+				// {"jobs": […]}, which has no next page.
 				if raws == nil {
-					b = []byte("[]")
+					raws = []json.RawMessage{}
 				}
-				return printJSON(env.Stdout, b)
+				return printValue(env.Stdout, map[string][]json.RawMessage{"jobs": raws})
 			}
 			rows := make([][]string, 0, len(jobs))
 			for _, j := range jobs {
@@ -79,7 +92,7 @@ func jobsList(env Env, cf *clientFlags) *cobra.Command {
 				if j.Paused {
 					state = "paused"
 				}
-				rows = append(rows, []string{j.ID, j.Task, triggerText(j.Job), when(j.NextRunAt), state})
+				rows = append(rows, []string{j.ID, j.Task, triggerCell(j), when(j.NextRunAt), state})
 			}
 			return table(env.Stdout, []string{"ID", "TASK", "TRIGGER", "NEXT RUN", "STATE"}, rows)
 		},
@@ -92,20 +105,91 @@ func jobsList(env Env, cf *clientFlags) *cobra.Command {
 	return cmd
 }
 
-// triggerText is a job's trigger in a table cell.
-func triggerText(j sundial.Job) string {
-	if j.Trigger.Type == "cron" && j.Trigger.Expr != "" {
-		return j.Trigger.Expr
+// triggerCell is a job's trigger in the jobs table: a plain cron
+// expression as written, any other trigger in words; with the time zone it
+// fires in when it names one.
+func triggerCell(j httpapi.JobView) string {
+	if expr, ok := plainCron(j.Trigger); ok {
+		return withZone(expr, triggerZone(j.Trigger))
 	}
-	b, _ := json.Marshal(j.Trigger)
+	return schedule(j)
+}
+
+// triggerSpec is a job's trigger in `jobs get`: a plain cron expression as
+// written (with its zone), any other trigger as its JSON spec.
+func triggerSpec(j httpapi.JobView) string {
+	if expr, ok := plainCron(j.Trigger); ok {
+		return withZone(expr, triggerZone(j.Trigger))
+	}
+	b, err := marshalJSON(j.Trigger)
+	if err != nil {
+		return err.Error()
+	}
 	return string(b)
+}
+
+// plainCron returns a cron trigger's expression when the expression says
+// all there is to the trigger: no calendar, bounds or jitter beside it.
+func plainCron(s trigger.Spec) (string, bool) {
+	plain := s.Type == "cron" && s.Expr != "" && s.Calendar == nil && s.StartDate == "" && s.EndDate == "" && s.Jitter == 0
+	return s.Expr, plain
+}
+
+// schedule describes a job's trigger in words, with its time zone: the
+// server's description (the API's JobView.Description), or this CLI's when
+// an older server sent none.
+func schedule(j httpapi.JobView) string {
+	text := j.Description
+	if text == "" {
+		t, err := j.Trigger.Build()
+		if err != nil {
+			b, _ := marshalJSON(j.Trigger)
+			return string(b)
+		}
+		text = trigger.Describe(t)
+	}
+	return withZone(text, triggerZone(j.Trigger))
+}
+
+// triggerZone names the time zones a trigger fires in, when it names any:
+// its timezone, a cron expression's CRON_TZ= prefix, and those of an and
+// or or trigger's parts. Without one a trigger fires in UTC.
+func triggerZone(s trigger.Spec) string {
+	var zones []string
+	var walk func(s trigger.Spec)
+	walk = func(s trigger.Spec) {
+		zone := s.Timezone
+		if zone == "" && s.Type == "cron" && s.Expr != "" {
+			if c, err := trigger.ParseCron(cmp.Or(s.Dialect, trigger.Crontab), s.Expr, trigger.CronOptions{}); err == nil && c.HasZonePrefix() {
+				zone = c.Location().String()
+			}
+		}
+		if zone != "" && !slices.Contains(zones, zone) {
+			zones = append(zones, zone)
+		}
+		for _, part := range s.Triggers {
+			walk(part)
+		}
+	}
+	walk(s)
+	return strings.Join(zones, ", ")
+}
+
+// withZone appends "(zone)" to a schedule that does not name it already.
+func withZone(text, zone string) string {
+	if zone == "" || strings.Contains(text, zone) {
+		return text
+	}
+	return text + " (" + zone + ")"
 }
 
 func jobsGet(env Env, cf *clientFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "get ID",
 		Short: "Show a job",
-		Args:  exactArgs(1),
+		Example: `  sundial jobs get nightly-report
+  sundial jobs get nightly-report --json > nightly-report.json`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/jobs/"+url.PathEscape(args[0]), nil, &raw); err != nil {
@@ -131,9 +215,12 @@ func showJob(w io.Writer, raw []byte, asJSON bool) error {
 			state += " (" + j.PauseReason + ")"
 		}
 	}
-	opts, _ := json.Marshal(j.Options)
-	rows := [][]string{{"id", j.ID}, {"name", j.Name}, {"task", j.Task}, {"trigger", triggerText(j.Job)}, {"schedule", j.Description},
-		{"next run", when(j.NextRunAt)}, {"state", state}, {"args", string(j.Args)}, {"tags", strings.Join(j.Tags, ", ")},
+	opts, err := marshalJSON(j.Options)
+	if err != nil {
+		return err
+	}
+	rows := [][]string{{"id", j.ID}, {"name", j.Name}, {"task", j.Task}, {"trigger", triggerSpec(j)}, {"schedule", schedule(j)},
+		{"next run", when(j.NextRunAt)}, {"state", state}, {"args", string(unescapeHTML(j.Args))}, {"tags", strings.Join(j.Tags, ", ")},
 		{"queue", j.Queue}, {"options", string(opts)}, {"source", j.Source}, {"version", strconv.FormatInt(j.Version, 10)},
 		{"updated", when(j.UpdatedAt)}}
 	for _, r := range rows {
@@ -224,7 +311,7 @@ func (q *quickJob) doc() (json.RawMessage, error) {
 		}
 		d["args"] = json.RawMessage(q.args)
 	}
-	b, err := json.Marshal(d)
+	b, err := marshalJSON(d)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
@@ -302,7 +389,9 @@ func jobsUpdate(env Env, cf *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "update ID -f FILE",
 		Short: "Replace a job's definition with the one in a YAML or JSON file",
-		Args:  exactArgs(1),
+		Example: `  sundial jobs get nightly-report --json > nightly-report.json   # edit it, then:
+  sundial jobs update nightly-report -f nightly-report.json --if-version 3`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if file == "" {
 				return usagef("give the new definition with -f FILE")
@@ -381,7 +470,9 @@ func jobsResume(env Env, cf *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "resume [ID | --tag T | --queue Q | --all]",
 		Short: "Resume a paused job, or every job with a tag or in a queue, from now on",
-		Args:  maxArgs(1),
+		Example: `  sundial jobs resume nightly-report
+  sundial jobs resume --tag reports`,
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return bulkAction(cmd, env, cf, "resume", sel, url.Values{})
@@ -528,7 +619,10 @@ func jobsRun(env Env, cf *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [ID | --tag T | --queue Q | --all]",
 		Short: "Run a job now, or every job with a tag or in a queue; with --wait, wait for the run and exit 1 if it failed",
-		Args:  maxArgs(1),
+		Example: `  sundial jobs run nightly-report
+  sundial jobs run nightly-report --wait --args '{"date": "2026-11-01"}'
+  sundial jobs run --tag reports`,
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			if len(ids) == 0 {
 				if args != "" || wait {
@@ -544,17 +638,20 @@ func jobsRun(env Env, cf *clientFlags) *cobra.Command {
 				if !json.Valid([]byte(args)) {
 					return usagef("--args %q is not JSON", args)
 				}
-				body, _ = json.Marshal(httpapi.RunRequest{Args: json.RawMessage(args)})
+				body, _ = marshalJSON(httpapi.RunRequest{Args: json.RawMessage(args)})
 			}
 			c := cf.client(env)
-			var run sundial.Run
-			if _, err := c.do(cmd.Context(), "POST", "/api/v1/jobs/"+url.PathEscape(ids[0])+"/run", body, &run); err != nil {
+			var raw json.RawMessage
+			if _, err := c.do(cmd.Context(), "POST", "/api/v1/jobs/"+url.PathEscape(ids[0])+"/run", body, &raw); err != nil {
 				return err
+			}
+			var run sundial.Run
+			if err := json.Unmarshal(raw, &run); err != nil {
+				return fmt.Errorf("reading the run: %w", err)
 			}
 			if !wait {
 				if cf.json {
-					b, _ := json.Marshal(run)
-					return printJSON(env.Stdout, b)
+					return printJSON(env.Stdout, raw)
 				}
 				_, err := fmt.Fprintf(env.Stdout, "started run %s of job %s\n", run.ID, run.JobID)
 				return err
@@ -609,6 +706,8 @@ func jobsRemove(env Env, cf *clientFlags) *cobra.Command {
 		Short:   "Remove a job; its run history stays",
 		Long: `Remove a job; its run history stays. Runs of the job that are going on are
 listed; they finish unless --cancel-running stops them too.`,
+		Example: `  sundial jobs rm nightly-report
+  sundial jobs rm nightly-report --cancel-running`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "/api/v1/jobs/" + url.PathEscape(args[0])

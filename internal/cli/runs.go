@@ -18,14 +18,20 @@ import (
 
 func newRunsCommand(env Env) *cobra.Command {
 	var cf clientFlags
-	cmd := &cobra.Command{Use: "runs", Short: "List, show and cancel the runs of jobs"}
+	cmd := &cobra.Command{Use: "runs", Short: "List, show and cancel the runs of jobs",
+		Example: `  sundial runs list --status failed
+  sundial runs get 8b8kxjjy3whaert0t3vjbt4jzc
+  sundial runs logs -f 8b8kxjjy3whaert0t3vjbt4jzc`}
 	cf.register(cmd)
 	var job, status, backfill string
 	var limit int
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List runs, newest first",
-		Args:  exactArgs(0),
+		Example: `  sundial runs list
+  sundial runs list --job nightly-report --status failed --limit 50
+  sundial runs list --json | jq -r '.runs[].id'   # {"runs": […], "next_cursor": …}, as GET /api/v1/runs`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := url.Values{"limit": {strconv.Itoa(limit)}}
 			if job != "" {
@@ -41,11 +47,13 @@ func newRunsCommand(env Env) *cobra.Command {
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/runs?"+q.Encode(), nil, &raw); err != nil {
 				return err
 			}
-			var page httpapi.RunList
-			json.Unmarshal(raw, &page)
 			if cf.json {
-				b, _ := json.Marshal(page.Runs)
-				return printJSON(env.Stdout, b)
+				// The API's own shape, {"runs": […], "next_cursor": …}.
+				return printJSON(env.Stdout, raw)
+			}
+			var page httpapi.RunList
+			if err := json.Unmarshal(raw, &page); err != nil {
+				return fmt.Errorf("reading the runs: %w", err)
 			}
 			// A SHARD column only when the page holds shards of broadcast
 			// fires, which it lists next to each other (same fire time).
@@ -76,7 +84,9 @@ func newRunsCommand(env Env) *cobra.Command {
 	get := &cobra.Command{
 		Use:   "get ID",
 		Short: "Show a run with its result, error and output",
-		Args:  exactArgs(1),
+		Example: `  sundial runs get 8b8kxjjy3whaert0t3vjbt4jzc
+  sundial runs get 8b8kxjjy3whaert0t3vjbt4jzc --json`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/runs/"+url.PathEscape(args[0]), nil, &raw); err != nil {
@@ -101,6 +111,9 @@ processes and records the run canceled. With --wait, wait until the run
 has ended and exit 1 unless it ended canceled. A run that has ended already
 cannot be canceled (exit 2). With --backfill, cancel every run of a backfill
 that has not ended.`,
+		Example: `  sundial runs cancel 8b8kxjjy3whaert0t3vjbt4jzc
+  sundial runs cancel 8b8kxjjy3whaert0t3vjbt4jzc --wait
+  sundial runs cancel --backfill q3m7v0c2n9x4k8w1z5r6t2y8hd`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if backfill != "" {
 				return exactArgs(0)(cmd, args)
@@ -190,7 +203,7 @@ func showRun(w io.Writer, raw []byte, asJSON bool) error {
 	}
 	rows := [][]string{{"run", r.ID}, {"job", r.JobID}, {"task", r.Task}, {"status", status}, {"attempt", strconv.Itoa(r.Attempt)},
 		{"scheduled", when(r.ScheduledAt)}, {"claimed", when(r.ClaimedAt)}, {"started", when(r.StartedAt)}, {"ended", when(r.EndedAt)},
-		{"took", duration(r)}, {"node", r.Node}, {"args", string(r.Args)}, {"result", string(r.Result)}, {"error", r.Error}}
+		{"took", duration(r)}, {"node", r.Node}, {"args", string(unescapeHTML(r.Args))}, {"result", string(unescapeHTML(r.Result))}, {"error", r.Error}}
 	if r.Manual {
 		rows = append(rows, []string{"manual", "yes"})
 	}

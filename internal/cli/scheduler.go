@@ -16,13 +16,17 @@ func newSchedulerCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scheduler",
 		Short: "Pause and resume firing on every node sharing the store",
+		Example: `  sundial scheduler pause    # before maintenance of what the jobs touch
+  sundial scheduler status
+  sundial scheduler resume`,
 	}
 	cf.register(cmd)
-	change := func(action, short string) *cobra.Command {
+	change := func(action, short, example string) *cobra.Command {
 		return &cobra.Command{
-			Use:   action,
-			Short: short,
-			Args:  exactArgs(0),
+			Use:     action,
+			Short:   short,
+			Example: example,
+			Args:    exactArgs(0),
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				var raw json.RawMessage
 				if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/scheduler/"+action, nil, &raw); err != nil {
@@ -35,7 +39,9 @@ func newSchedulerCommand(env Env) *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Say whether the scheduler is paused, and since when",
-		Args:  exactArgs(0),
+		Example: `  sundial scheduler status
+  sundial scheduler status --json`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/scheduler", nil, &raw); err != nil {
@@ -45,8 +51,10 @@ func newSchedulerCommand(env Env) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(
-		change("pause", "Pause the scheduler on every node: no fires and no retries start until resumed; runs in progress go on"),
-		change("resume", "Resume the scheduler on every node; fires missed meanwhile follow each job's misfire rules"),
+		change("pause", "Pause the scheduler on every node: no fires and no retries start until resumed; runs in progress go on",
+			"  sundial scheduler pause"),
+		change("resume", "Resume the scheduler on every node; fires missed meanwhile follow each job's misfire rules",
+			"  sundial scheduler resume"),
 		status)
 	return cmd
 }

@@ -28,9 +28,29 @@ func newServeCommand(env Env) *cobra.Command {
 Flask-APScheduler-compatible routes (/scheduler), /metrics, /healthz and /readyz.
 
 Settings come from defaults, then the config file, then SUNDIAL_* environment
-variables, then flags. The first start creates an admin token and prints it
-once. SIGTERM or SIGINT stops claiming and lets running runs finish within
---shutdown-grace; a second signal exits at once.`,
+variables, then flags. SIGTERM or SIGINT stops claiming and lets running runs
+finish within --shutdown-grace; a second signal exits at once.
+
+Tokens: the first start on a store that has no token creates an admin token
+(ID initial-admin) and prints it once on standard output, with a login link
+for the web UI and the line that exports SUNDIAL_SERVER and SUNDIAL_TOKEN for
+the CLI. The server keeps only its hash, so it cannot show it again (under
+systemd it is in the journal of that first start). Later, with an admin
+token:
+
+  sundial token create --name ci --role operator
+
+or, without one, as whoever can open the database (the server may be
+running):
+
+  sundial token create --name me --role admin --db sqlite:./sundial.db
+
+With --insecure-no-auth no token is created or needed.`,
+		Example: `  sundial serve
+  sundial serve --config sundial.yaml
+  sundial serve --db postgres://sundial@db.internal/sundial --addr 0.0.0.0:8080 --tls-cert cert.pem --tls-key key.pem
+  sundial serve --scheduler=false --addr 127.0.0.1:8081   # an API-only node: claims no jobs
+  sundial serve --insecure-no-auth                          # loopback only, no tokens`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg server.Config

@@ -102,3 +102,82 @@ func TestServeLeaseTTL(t *testing.T) {
 		}
 	}
 }
+
+// TestServeHelpSaysHowToGetAToken: `serve --help` tells how to get a token,
+// and it happens as told: the first start prints the initial-admin token
+// once; a later start prints none; `token create --db` makes one while the
+// server runs, which the server accepts.
+func TestServeHelpSaysHowToGetAToken(t *testing.T) {
+	code, help, errOut := run(t, "serve", "--help")
+	if code != ExitOK {
+		t.Fatalf("serve --help: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"first start", "initial-admin", "prints it once", "sundial token create --name ci --role operator",
+		"sundial token create --name me --role admin --db sqlite:./sundial.db", "Examples:", "sundial serve --config sundial.yaml"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("serve --help lacks %q:\n%s", want, help)
+		}
+	}
+
+	db := "sqlite:" + filepath.Join(t.TempDir(), "s.db")
+	serve := func() (url, out string, stop func()) {
+		var stdout, stderr lockedBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan int, 1)
+		go func() {
+			done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, Env{Stdout: &stdout, Stderr: &stderr,
+				Getenv: func(string) string { return "" }})
+		}()
+		serving := regexp.MustCompile(`serving on (http://\S+)`)
+		deadline := time.Now().Add(20 * time.Second)
+		for !serving.MatchString(stdout.String()) {
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("serve did not start: %s", stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return serving.FindStringSubmatch(stdout.String())[1], stdout.String(), func() {
+			cancel()
+			if code := <-done; code != ExitOK {
+				t.Errorf("serve exited %d: %s", code, stderr.String())
+			}
+		}
+	}
+	client := func(url, token string, args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), append(args, "--server", url, "--token", token), Env{Stdout: &out, Stderr: &errOut,
+			Getenv: func(string) string { return "" }})
+		return code, out.String() + errOut.String()
+	}
+
+	url, out, stop := serve()
+	first := regexp.MustCompile(`SUNDIAL_TOKEN=(\S+)`).FindStringSubmatch(out)
+	if first == nil || !strings.Contains(out, "An admin token was created for this first start") {
+		stop()
+		t.Fatalf("the first start printed no token:\n%s", out)
+	}
+	if code, list := client(url, first[1], "token", "list"); code != ExitOK || !strings.Contains(list, "initial-admin") {
+		t.Errorf("token list with the first token: exit %d:\n%s", code, list)
+	}
+	// While the server runs, as whoever can open the database.
+	code, created, errOut := run(t, "token", "create", "--name", "me", "--role", "admin", "--db", db, "--json")
+	if code != ExitOK {
+		t.Fatalf("token create --db: exit %d: %s", code, errOut)
+	}
+	var tok struct{ Token string }
+	json.Unmarshal([]byte(created), &tok)
+	if code, list := client(url, tok.Token, "jobs", "list"); code != ExitOK {
+		t.Errorf("the server refused the token made with --db: exit %d: %s", code, list)
+	}
+	stop()
+
+	url, out, stop = serve()
+	defer stop()
+	if strings.Contains(out, "admin token") {
+		t.Errorf("a second start printed a token:\n%s", out)
+	}
+	if code, _ := client(url, tok.Token, "status"); code != ExitOK {
+		t.Errorf("the token made with --db after a restart: exit %d", code)
+	}
+}

@@ -21,7 +21,9 @@ func newStatusCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the server's scheduler: nodes, jobs, queue depth",
-		Args:  exactArgs(0),
+		Example: `  sundial status
+  sundial status --json --server https://sundial.example.com`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var raw json.RawMessage
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/status", nil, &raw); err != nil {
@@ -104,14 +106,19 @@ func factsTable(w io.Writer, nodes []sundial.Node) error {
 
 func newAuditCommand(env Env) *cobra.Command {
 	var cf clientFlags
-	cmd := &cobra.Command{Use: "audit", Short: "Read the audit log: who changed what, when"}
+	cmd := &cobra.Command{Use: "audit", Short: "Read the audit log: who changed what, when",
+		Example: `  sundial audit list
+  sundial audit list --target nightly-report`}
 	cf.register(cmd)
 	var target string
 	var limit int
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List audit entries, newest first",
-		Args:  exactArgs(0),
+		Example: `  sundial audit list --limit 200
+  sundial audit list --target nightly-report
+  sundial audit list --json   # {"entries": […], "next_cursor": …}, as GET /api/v1/audit`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := url.Values{"limit": {strconv.Itoa(limit)}}
 			if target != "" {
@@ -122,10 +129,11 @@ func newAuditCommand(env Env) *cobra.Command {
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/audit?"+q.Encode(), nil, &raw); err != nil {
 				return err
 			}
-			json.Unmarshal(raw, &page)
 			if cf.json {
-				b, _ := json.Marshal(page.Entries)
-				return printJSON(env.Stdout, b)
+				return printJSON(env.Stdout, raw) // {"entries": […], "next_cursor": …}
+			}
+			if err := json.Unmarshal(raw, &page); err != nil {
+				return fmt.Errorf("reading the audit log: %w", err)
 			}
 			rows := make([][]string, 0, len(page.Entries))
 			for _, e := range page.Entries {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -24,6 +23,9 @@ func newTokenCommand(env Env) *cobra.Command {
 		Long: `Create, list, rotate and revoke API tokens through a server (with an admin
 token), or directly in the store with --db (for whoever can open the database,
 such as when the only admin token is lost).`,
+		Example: `  sundial token create --name ci --role operator --expires 720h
+  sundial token list
+  sundial token create --name me --role admin --db sqlite:./sundial.db   # no token at hand: straight into the store`,
 	}
 	cf.register(cmd)
 	cmd.PersistentFlags().StringVar(&db, "db", "", "work on this store directly: sqlite:PATH or postgres://… (env SUNDIAL_DB is not read)")
@@ -32,7 +34,10 @@ such as when the only admin token is lost).`,
 	create := &cobra.Command{
 		Use:   "create --name NAME --role viewer|operator|admin [--expires 720h]",
 		Short: "Create a token; its secret is printed once",
-		Args:  exactArgs(0),
+		Example: `  sundial token create --name ci --role operator --expires 720h
+  sundial token create --name grafana --role viewer
+  sundial token create --name me --role admin --db sqlite:./sundial.db   # no token at hand: straight into the store`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !admin.Role(role).Valid() {
 				return usagef("--role %q is not viewer, operator or admin", role)
@@ -59,13 +64,13 @@ such as when the only admin token is lost).`,
 				if err := st.CreateToken(cmd.Context(), t); err != nil {
 					return err
 				}
-				detail, _ := json.Marshal(map[string]string{"name": name, "role": role})
+				detail, _ := marshalJSON(map[string]string{"name": name, "role": role})
 				if _, err := st.AppendAudit(cmd.Context(), admin.AuditEntry{At: env.now(), Actor: "cli --db", Action: "token.create", Target: t.ID, Detail: detail}); err != nil {
 					return err
 				}
 				tok = httpapi.NewTokenView{Token: t, Secret: secret}
 			} else {
-				body, _ := json.Marshal(httpapi.TokenRequest{Name: name, Role: admin.Role(role), ExpiresAt: end})
+				body, _ := marshalJSON(httpapi.TokenRequest{Name: name, Role: admin.Role(role), ExpiresAt: end})
 				if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/tokens", body, &tok); err != nil {
 					return err
 				}
@@ -79,7 +84,10 @@ such as when the only admin token is lost).`,
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List tokens (never their secrets)",
-		Args:  exactArgs(0),
+		Example: `  sundial token list
+  sundial token list --db sqlite:./sundial.db
+  sundial token list --json   # {"tokens": […]}, as GET /api/v1/tokens`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var tokens []admin.Token
 			if db != "" {
@@ -101,11 +109,11 @@ such as when the only admin token is lost).`,
 				tokens = out.Tokens
 			}
 			if cf.json {
+				// GET /api/v1/tokens's shape, also with --db.
 				if tokens == nil {
 					tokens = []admin.Token{}
 				}
-				b, _ := json.Marshal(tokens)
-				return printJSON(env.Stdout, b)
+				return printValue(env.Stdout, map[string][]admin.Token{"tokens": tokens})
 			}
 			rows := make([][]string, 0, len(tokens))
 			for _, t := range tokens {
@@ -126,7 +134,9 @@ such as when the only admin token is lost).`,
 	revoke := &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke a token: it stops working at once",
-		Args:  exactArgs(1),
+		Example: `  sundial token revoke initial-admin   # the first start's token, once you have made your own
+  sundial token revoke hx3kq7mbw2e4y --db sqlite:./sundial.db`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if db != "" {
 				_, st, closeStore, err := server.OpenStore(cmd.Context(), db)
@@ -146,9 +156,10 @@ such as when the only admin token is lost).`,
 		},
 	}
 	rotate := &cobra.Command{
-		Use:   "rotate ID",
-		Short: "Replace a token with a new secret of the same name and role; the old one stops working",
-		Args:  exactArgs(1),
+		Use:     "rotate ID",
+		Short:   "Replace a token with a new secret of the same name and role; the old one stops working",
+		Example: `  sundial token rotate hx3kq7mbw2e4y`,
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if db != "" {
 				return usagef("rotate works through a server; with --db, create a new token and revoke the old one")
@@ -166,8 +177,7 @@ such as when the only admin token is lost).`,
 
 func showNewToken(w io.Writer, tok httpapi.NewTokenView, asJSON bool) error {
 	if asJSON {
-		b, _ := json.Marshal(tok)
-		return printJSON(w, b)
+		return printValue(w, tok)
 	}
 	expiry := ""
 	if !tok.ExpiresAt.IsZero() {

@@ -39,7 +39,7 @@ func jobsExport(env Env, cf *clientFlags) *cobra.Command {
 			if _, err := cf.client(env).do(cmd.Context(), "GET", "/api/v1/export?"+q.Encode(), nil, &raw); err != nil {
 				return err
 			}
-			text := append(bytes.Clone(raw), '\n')
+			text := append(bytes.TrimSpace(raw), '\n')
 			if !cf.json {
 				var err error
 				if text, err = jsonToYAML(raw); err != nil {
@@ -182,8 +182,7 @@ func postImport(ctx context.Context, env Env, cf *clientFlags, body []byte, dryR
 		return err
 	}
 	if cf.json {
-		_, err := fmt.Fprintf(env.Stdout, "%s\n", raw)
-		return err
+		return printJSON(env.Stdout, raw)
 	}
 	var rep transfer.Report
 	if err := json.Unmarshal(raw, &rep); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
+	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/internal/transfer"
 	"github.com/sundialhq/sundial/trigger"
@@ -201,10 +202,11 @@ func TestBackfillAndRetryCommands(t *testing.T) {
 	}
 	id := strings.Fields(strings.SplitN(out, "backfill ", 2)[1])[0]
 	listed := a.mustCLI(admin.RoleViewer, "runs", "list", "--backfill", id, "--json")
-	var runs []sundial.Run
-	if err := json.Unmarshal([]byte(listed), &runs); err != nil || len(runs) != 5 {
+	var page httpapi.RunList
+	if err := json.Unmarshal([]byte(listed), &page); err != nil || len(page.Runs) != 5 {
 		t.Fatalf("runs list --backfill: %v\n%s", err, listed)
 	}
+	runs := page.Runs
 	if !runs[0].ScheduledAt.Equal(now.Add(-time.Hour)) || !runs[4].ScheduledAt.Equal(now.Add(-5*time.Hour)) {
 		t.Errorf("backfilled fires: newest %s, oldest %s", runs[0].ScheduledAt, runs[4].ScheduledAt)
 	}
