@@ -104,7 +104,7 @@ func TestSpecErrors(t *testing.T) {
 		{`{"type": "weekly"}`, `trigger: field "type": "weekly" is not one of cron, interval, date, calendar, and, or, none`},
 		{`{"type": "cron", "expr": "0 9 * * *", "hours": 2}`, `cron: field "hours": does not apply to a cron trigger`},
 		{`{"type": "cron", "expr": "0 9 * * *", "colour": "red"}`, `trigger: field "colour": unknown field "colour"`},
-		{`{"type": "cron", "expr": 9}`, `trigger: field "expr": expected a string, got the number 9`},
+		{`{"type": "cron", "expr": 9}`, `trigger: field "expr": expected a string, got the number 9: put it in quotes, "9"`},
 		{`{"type": "cron"}`, `cron: field "expr": required, e.g. "0 9 * * 1-5"`},
 		{`{"type": "cron", "expr": "0 25 * * *"}`, `crontab: field "hour": 25 is out of range 0-23`},
 		{`{"type": "cron", "expr": "0 9 * * *", "timezone": "Moon/Base"}`, `cron: field "timezone": "Moon/Base" is not a known IANA time zone such as Europe/London or UTC`},
