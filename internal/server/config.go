@@ -19,6 +19,7 @@ import (
 	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/internal/jsoninput"
+	"github.com/sundialhq/sundial/internal/notify"
 	"github.com/sundialhq/sundial/task"
 	"github.com/sundialhq/sundial/trigger"
 	"gopkg.in/yaml.v3"
@@ -78,6 +79,11 @@ type Config struct {
 	// Notify sends word of runs of every job (besides each job's own
 	// options.notify).
 	Notify []sundial.Notification `json:"notify,omitempty"`
+	// NotifySecrets are robots' signing secrets by webhook URL, from the
+	// secret of the file's notify entries (a DingTalk or Feishu robot
+	// that asks for signed messages), for notify.Config.Secrets. They
+	// print as "****".
+	NotifySecrets map[string]notify.Secret `json:"-"`
 	// SMTP is the mail server of e-mail notifications.
 	SMTP SMTPConfig `json:"smtp,omitzero"`
 	// Jobs are reconciled on start: created or updated to match, and the
@@ -349,6 +355,14 @@ func readConfigFile(path string) (Config, error) {
 		return Config{}, yamlError(path, data, err)
 	}
 	c := Config{File: path, source: data}
+	j, secrets, err := takeNotifySecrets(j)
+	if err != nil {
+		var p *jsoninput.Problem
+		if errors.As(err, &p) {
+			return Config{}, fmt.Errorf("%s: %w", c.at(p.Path, false), settingError(err))
+		}
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
 	if string(bytes.TrimSpace(j)) != "null" {
 		if err := jsoninput.Decode(j, &c); err != nil {
 			var p *jsoninput.Problem
@@ -359,6 +373,27 @@ func readConfigFile(path string) (Config, error) {
 			}
 			return Config{}, fmt.Errorf("%s: %w", c.at(path, key), settingError(err))
 		}
+	}
+	for i, secret := range secrets {
+		if secret == "" || i >= len(c.Notify) {
+			continue
+		}
+		field := fmt.Sprintf("notify[%d].secret", i)
+		if err := notify.ValidateSecret(c.Notify[i].Format, secret, field); err != nil {
+			var ij *sundial.InvalidJobError
+			if errors.As(err, &ij) {
+				err = ij.Err
+			}
+			return Config{}, fmt.Errorf("%s: setting %q: %w", c.at(field, false), field, err)
+		}
+		url := c.Notify[i].Webhook
+		if prev, ok := c.NotifySecrets[url]; ok && prev != secret {
+			return Config{}, fmt.Errorf("%s: setting %q: another entry gives the same robot another secret", c.at(field, false), field)
+		}
+		if c.NotifySecrets == nil {
+			c.NotifySecrets = map[string]notify.Secret{}
+		}
+		c.NotifySecrets[url] = secret
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.TaskFunctions)) {
 		if ref := c.TaskFunctions[name]; name == "" || !task.FuncRef.MatchString(ref) {
@@ -378,6 +413,52 @@ func readConfigFile(path string) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// takeNotifySecrets removes the secret of each entry of the document's
+// notify list, which a sundial.Notification does not hold, and returns
+// the document without them and the secrets by entry. A secret that is
+// not a string is a *jsoninput.Problem.
+func takeNotifySecrets(doc []byte) ([]byte, []notify.Secret, error) {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(doc, &top) != nil {
+		return doc, nil, nil
+	}
+	var key string
+	for k := range top {
+		if strings.EqualFold(k, "notify") && (key == "" || k == "notify") {
+			key = k
+		}
+	}
+	var entries []map[string]json.RawMessage
+	if key == "" || json.Unmarshal(top[key], &entries) != nil {
+		return doc, nil, nil
+	}
+	secrets := make([]notify.Secret, len(entries))
+	found := false
+	for i, e := range entries {
+		for k, raw := range e {
+			if !strings.EqualFold(k, "secret") {
+				continue
+			}
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return nil, nil, &jsoninput.Problem{Path: jsoninput.Join(jsoninput.Join(key, i), k), Msg: "expected a string, the robot's secret"}
+			}
+			secrets[i], found = notify.Secret(s), true
+			delete(e, k)
+		}
+	}
+	if !found {
+		return doc, nil, nil
+	}
+	list, err := json.Marshal(entries)
+	if err != nil {
+		return nil, nil, err
+	}
+	top[key] = list
+	out, err := json.Marshal(top)
+	return out, secrets, err
 }
 
 // at names the config file, and the line and column of the value at a

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,5 +147,47 @@ func TestCheckJobsUnknownTask(t *testing.T) {
 	cfg := Config{File: "f.yaml"}
 	if err := cfg.CheckJobs([]sundial.Job{{ID: "a", Task: "echo"}}, tasks); err == nil || !strings.Contains(err.Error(), `config f.yaml: jobs[0] (id "a"): field "trigger"`) {
 		t.Errorf("a job without a trigger: %v", err)
+	}
+}
+
+// TestNotifySecrets checks a robot's signing secret in the config file:
+// read into NotifySecrets by the robot's URL, checked, never printed.
+func TestNotifySecrets(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "robots.yaml", `notify:
+  - webhook: https://oapi.dingtalk.com/robot/send?access_token=abc
+    format: dingtalk
+    secret: SECding-secret
+  - webhook: https://open.feishu.cn/open-apis/bot/v2/hook/xyz
+    format: feishu
+    Secret: feishu-secret
+  - {webhook: "https://hooks.slack.com/services/x", format: slack}
+`)
+	cfg, err := ReadConfigFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Notify) != 3 || len(cfg.NotifySecrets) != 2 ||
+		cfg.NotifySecrets["https://oapi.dingtalk.com/robot/send?access_token=abc"] != "SECding-secret" ||
+		cfg.NotifySecrets["https://open.feishu.cn/open-apis/bot/v2/hook/xyz"] != "feishu-secret" {
+		t.Errorf("notify %+v, secrets %v", cfg.Notify, cfg.NotifySecrets)
+	}
+	if shown := fmt.Sprintf("%+v", cfg); strings.Contains(shown, "ding-secret") || strings.Contains(shown, "feishu-secret") {
+		t.Errorf("the config prints its secrets: %s", shown)
+	}
+	for name, c := range map[string]struct{ text, want string }{
+		"slack.yaml": {"notify:\n  - webhook: https://hooks.slack.com/services/x\n    format: slack\n    secret: abc\n",
+			`slack.yaml:4:13: setting "notify[0].secret": signs DingTalk and Feishu robots' messages (format dingtalk or feishu), not slack webhooks`},
+		"number.yaml": {"notify:\n  - webhook: https://oapi.dingtalk.com/robot/send?access_token=abc\n    format: dingtalk\n    secret: 12345\n",
+			`number.yaml:4:13: setting "notify[0].secret": expected a string, the robot's secret`},
+		"twice.yaml": {"notify:\n  - {webhook: 'https://r/x', format: feishu, secret: a}\n  - {webhook: 'https://r/x', format: feishu, secret: b, on: [succeeded]}\n",
+			`twice.yaml:3:54: setting "notify[1].secret": another entry gives the same robot another secret`},
+		"unknown.yaml": {"notify:\n  - {webhook: 'https://r/x', format: feishu, secret: a, colour: red}\n",
+			`unknown.yaml:2:57: unknown setting "notify[0].colour"`},
+	} {
+		_, err := ReadConfigFile(writeConfig(t, name, c.text))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error\n got %v\nwant it to say %s", name, err, c.want)
+		}
 	}
 }
