@@ -194,6 +194,10 @@ type child struct {
 	// control is a private directory for the result file and helper
 	// files, apart from the working directory.
 	control string
+	// summarizes: what the child writes to $SUNDIAL_ERROR is its
+	// failure's one line, the run's error as it stands (the Python
+	// runner's exception line), not text to follow the exit status.
+	summarizes bool
 }
 
 // runChild runs c for the run in ctx: identity and secrets in its
@@ -292,7 +296,9 @@ func (k *Kinds) runChildWith(ctx context.Context, run sundial.Run, c child, argv
 	}
 	if res.ExitCode != 0 {
 		msg := describeEnd(res)
-		if b, err := isolate.ReadChildFile(env["SUNDIAL_ERROR"], maxChildFile); err == nil && len(b) > 0 {
+		if b, err := isolate.ReadChildFile(env["SUNDIAL_ERROR"], maxChildFile); err == nil && len(bytes.TrimSpace(b)) > 0 && c.summarizes {
+			msg = tail(masker.Mask(strings.TrimSpace(string(b))), 16<<10)
+		} else if err == nil && len(b) > 0 {
 			// Masked before it is cut: a cut through a value would
 			// leave its end unmasked.
 			msg += ":\n" + tail(masker.Mask(string(b)), 16<<10)

@@ -379,9 +379,9 @@ func TestPythonKind(t *testing.T) {
 		t.Errorf("non-JSON value: %s %q %s", run.Status, run.Error, run.Result)
 	}
 	run, _ = runTask(t, k, "python", `{"func": "jobs:boom"}`)
-	if run.Status != sundial.StatusFailed || !strings.Contains(run.Error, "Traceback (most recent call last)") ||
-		!strings.Contains(run.Error, "ValueError: the ledger does not balance") || !strings.Contains(run.Output, "ValueError") {
-		t.Errorf("raise: %s %q", run.Status, run.Error)
+	if run.Status != sundial.StatusFailed || run.Error != "ValueError: the ledger does not balance" ||
+		!strings.Contains(run.Output, "Traceback (most recent call last)") || !strings.Contains(run.Output, `jobs.py", line 20, in boom`) {
+		t.Errorf("raise: %s %q %q", run.Status, run.Error, run.Output)
 	}
 	if run, _ := runTask(t, k, "python", `{"func": "jobs:nope"}`); !strings.Contains(run.Error, "AttributeError") {
 		t.Errorf("missing function: %q", run.Error)

@@ -25,8 +25,9 @@ var pyRunner []byte
 // The function runs in the configured project directory and interpreter
 // (Kinds.Python), inside the Flask app's app context when an app factory
 // is configured; it may be async. Its return value is the run's result,
-// as JSON (other values by repr); an exception fails the run with its
-// traceback.
+// as JSON (other values by repr); an exception fails the run, with the
+// traceback's last line ("ZeroDivisionError: division by zero") as its
+// error and the traceback in its output.
 type PythonArgs struct {
 	Func    string         `json:"func"`
 	Args    []any          `json:"args,omitempty"`
@@ -71,7 +72,7 @@ func (k *Kinds) python(ctx context.Context, run sundial.Run) (any, error) {
 // control directory (an uploaded script) and the spec.
 func (k *Kinds) runPython(ctx context.Context, run sundial.Run, spec map[string]any, settings childSettings, timeout time.Duration,
 	prepare func(control string, spec map[string]any) error) (any, error) {
-	c := child{settings: settings, timeout: timeout}
+	c := child{settings: settings, timeout: timeout, summarizes: true}
 	c.extraEnv = map[string]string{"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 	if k.Python.Venv != "" {
 		c.extraEnv["VIRTUAL_ENV"] = k.Python.Venv

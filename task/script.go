@@ -115,6 +115,8 @@ func (k *Kinds) runScript(ctx context.Context, run sundial.Run, sc admin.Script,
 			// A per-run copy: the stored source is never imported in place.
 			path := filepath.Join(control, file)
 			spec["file"] = path
+			// Tracebacks name the file as it was uploaded.
+			spec["filename"] = uploadedName(sc.Name, ".py")
 			return os.WriteFile(path, []byte(sc.Source), 0o600)
 		})
 	}
@@ -135,6 +137,15 @@ func (k *Kinds) runScript(ctx context.Context, run sundial.Run, sc admin.Script,
 		}
 		return argv
 	})
+}
+
+// uploadedName is the file name a script's author knows it by: its name,
+// with the language's extension unless it has it already.
+func uploadedName(name, ext string) string {
+	if strings.HasSuffix(name, ext) {
+		return name
+	}
+	return name + ext
 }
 
 // CheckScript checks an upload before it is stored: the language is known,

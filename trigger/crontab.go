@@ -75,14 +75,18 @@ func loadZone(name string) (*time.Location, error) {
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, &zoneError{name: name}
+		return nil, &zoneError{name: name, suggestion: SuggestZone(name)}
 	}
 	return loc, nil
 }
 
-type zoneError struct{ name string }
+// zoneError is an unknown zone name, and the zone it most likely means.
+type zoneError struct{ name, suggestion string }
 
 func (e *zoneError) Error() string {
+	if e.suggestion != "" {
+		return strconv.Quote(e.name) + " is not a known IANA time zone: did you mean " + strconv.Quote(e.suggestion) + "?"
+	}
 	return strconv.Quote(e.name) + " is not a known IANA time zone such as Europe/London or UTC"
 }
 

@@ -406,7 +406,7 @@ func TestDayCalendarErrors(t *testing.T) {
 		{`{"type": "or", "triggers": [{"type": "cron", "expr": "0 9 * * *"}, {"type": "date", "run_date": "2026-10-01", "calendar": {"holidays": ["2026-13-01"]}}]}`,
 			`date: field "triggers[1].calendar.holidays[0]": "2026-13-01" is not a real date`, false},
 		{`{"type": "cron", "expr": "0 9 * * *", "calendar": {"holidays": "2026-10-01"}}`,
-			`trigger: field "calendar.holidays": expected an array, got a string`, false},
+			`trigger: field "calendar.holidays": expected an array, got a string: write a list of strings, such as ["2026-10-01"]`, false},
 		{`{"type": "cron", "expr": "0 9 * * *", "calendar": {"dates": []}}`,
 			`trigger: field "calendar.dates": unknown field "dates"`, false},
 	}

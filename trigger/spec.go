@@ -209,9 +209,93 @@ func ParseSpec(data []byte) (Spec, error) {
 		return Spec{}, &ParseError{Dialect: "trigger", Msg: err.Error(), Err: err}
 	}
 	if _, err := s.Build(); err != nil {
+		var pe *ParseError
+		if errors.As(err, &pe) && errors.Is(pe.Err, errZeroInterval) {
+			return Spec{}, zeroIntervalAsWritten(data, pe)
+		}
 		return Spec{}, err
 	}
 	return s, nil
+}
+
+// errZeroInterval marks the error of an interval whose parts add up to
+// zero, which ParseSpec words again in the terms of the JSON.
+var errZeroInterval = errors.New("zero interval")
+
+// intervalParts are an interval's span fields, in the order they add up.
+var intervalParts = []string{"weeks", "days", "hours", "minutes", "seconds"}
+
+// zeroIntervalAsWritten rewords a zero-interval error to name the span
+// fields the JSON did write, and their values: {"minutes": 0} is wrong in
+// "minutes", not in "seconds", which a spec decoded from it cannot tell
+// from an absent one.
+func zeroIntervalAsWritten(data []byte, pe *ParseError) error {
+	prefix := strings.TrimSuffix(pe.Field, "seconds")
+	obj, ok := specObjectAt(data, prefix)
+	if !ok {
+		return pe
+	}
+	var written []string
+	field, token := "", ""
+	for _, name := range intervalParts {
+		raw, ok := member(obj, name)
+		value := string(bytes.TrimSpace(raw))
+		if !ok || value == "null" {
+			continue
+		}
+		if field == "" {
+			field, token = name, value
+		}
+		written = append(written, value+" "+name)
+	}
+	if field == "" {
+		return pe
+	}
+	verb := " makes"
+	if len(written) > 1 {
+		verb = " make"
+	}
+	msg := strings.Join(written, " and ") + verb + " an interval of zero: it must be longer than zero"
+	return &ParseError{Dialect: pe.Dialect, Field: prefix + field, Token: token, Msg: msg, Err: pe.Err}
+}
+
+// specObjectAt returns the members of the spec object at a path that
+// Spec.build reports with a trailing dot ("", "triggers[1].",
+// "triggers[0].triggers[2].").
+func specObjectAt(data []byte, path string) (map[string]json.RawMessage, bool) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) != nil {
+		return nil, false
+	}
+	for path != "" {
+		var elem string
+		elem, path, _ = strings.Cut(path, ".")
+		var i int
+		if _, err := fmt.Sscanf(elem, "triggers[%d]", &i); err != nil {
+			return nil, false
+		}
+		var subs []json.RawMessage
+		raw, _ := member(obj, "triggers")
+		if json.Unmarshal(raw, &subs) != nil || i < 0 || i >= len(subs) ||
+			json.Unmarshal(subs[i], &obj) != nil {
+			return nil, false
+		}
+	}
+	return obj, true
+}
+
+// member finds an object's member as encoding/json matches names:
+// exactly, else ignoring case.
+func member(obj map[string]json.RawMessage, name string) (json.RawMessage, bool) {
+	if raw, ok := obj[name]; ok {
+		return raw, true
+	}
+	for key, raw := range obj {
+		if strings.EqualFold(key, name) {
+			return raw, true
+		}
+	}
+	return nil, false
 }
 
 // Build returns the trigger the spec describes, or a *ParseError that
@@ -419,7 +503,9 @@ func (s Spec) buildInterval(loc *time.Location, start, end time.Time) (Trigger, 
 	every := time.Duration(s.Weeks)*7*24*time.Hour + time.Duration(s.Days)*24*time.Hour + time.Duration(s.Hours)*time.Hour +
 		time.Duration(s.Minutes)*time.Minute + time.Duration(math.Round(s.Seconds*float64(time.Second)))
 	if every <= 0 {
-		return nil, parseErrorf(kind, "seconds", "", "the interval must be longer than zero: set weeks, days, hours, minutes or seconds")
+		pe := parseErrorf(kind, "seconds", "", "the interval must be longer than zero: set weeks, days, hours, minutes or seconds")
+		pe.Err = errZeroInterval
+		return nil, pe
 	}
 	return Interval{Every: every, Start: start, End: end, Location: loc}, nil
 }

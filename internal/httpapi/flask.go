@@ -166,6 +166,12 @@ func (a *API) flaskAddJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return flaskInput(err)
 	}
+	if job.ID == "" {
+		// Flask-APScheduler's add_job takes the id as a required argument:
+		// a client written for it that leaves it out has a bug, which a
+		// generated id would hide until it adds the job a second time.
+		return &flaskError{http.StatusBadRequest, `id: is required, as in Flask-APScheduler (POST /api/v1/jobs generates one when it is left out)`}
+	}
 	var opts []sundial.AddOption
 	if ch.Replace {
 		opts = append(opts, sundial.ReplaceExisting())

@@ -134,6 +134,12 @@ func TestFlaskBadInput(t *testing.T) {
 		{"POST", "/scheduler/jobs", `{"id": "x", "func": "echo", "trigger": "interval", "hour": 1}`, "hour: does not apply to a interval trigger"},
 		{"POST", "/scheduler/jobs", `{"id": "x", "func": "nope", "trigger": "interval", "hours": 1}`, `unknown task "nope"`},
 		{"POST", "/scheduler/jobs", `{"id": "x", "trigger": "interval", "hours": 1}`, "func: is required"},
+		// Flask-APScheduler's add_job requires the id; a generated one
+		// would hide a client's bug until it adds the job again.
+		{"POST", "/scheduler/jobs", `{"func": "echo", "trigger": "interval", "hours": 1}`, "id: is required"},
+		{"POST", "/scheduler/jobs", `{"id": null, "func": "echo", "trigger": "interval", "hours": 1}`, "id: is required"},
+		{"POST", "/scheduler/jobs", `{"id": "", "func": "echo", "trigger": "interval", "hours": 1}`, "id: is required"},
+		{"POST", "/scheduler/jobs", `{"id": 7, "func": "echo", "trigger": "interval", "hours": 1}`, "id: expected a string"},
 		{"POST", "/scheduler/jobs", `{"id": "x", "func": "echo", "trigger": "interval", "hours": "one"}`, "hours: expected a whole number, got a string"},
 		{"POST", "/scheduler/jobs", `{"id": "x", "func": "echo", "trigger": "cron", "hour": 1, "colour": "red"}`, "colour: unknown field"},
 		{"POST", "/scheduler/jobs", `{"id": "x", "func": "echo", "trigger": "cron", "hour": 1, "timezone": "Mars/Base"}`, "Mars/Base"},

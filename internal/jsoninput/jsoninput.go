@@ -272,7 +272,7 @@ func (w *walker) array(t reflect.Type, path string) *Problem {
 
 // literal checks a string, number or boolean against t.
 func literal(t reflect.Type, tok json.Token, path string) *Problem {
-	bad := &Problem{Path: path, Msg: fmt.Sprintf("expected %s, got %s", want(t), got(tok))}
+	bad := &Problem{Path: path, Msg: fmt.Sprintf("expected %s, got %s%s", want(t), got(tok), hint(t, tok))}
 	switch v := tok.(type) {
 	case string:
 		if t.Kind() == reflect.String || (t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8) {
@@ -300,6 +300,98 @@ func literal(t reflect.Type, tok json.Token, path string) *Problem {
 		return nil
 	}
 	return bad
+}
+
+// hint says how to write a literal that has the wrong kind so that it
+// fits t, when the mistake is a common one: a command line for a list of
+// arguments ("ls -la" for ["ls", "-la"]), a number or boolean in quotes
+// or one that needs them. It returns "" when there is nothing useful to
+// add, and otherwise text that begins with ": ".
+func hint(t reflect.Type, tok json.Token) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	s, isString := tok.(string)
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		elem := t.Elem()
+		for elem.Kind() == reflect.Pointer {
+			elem = elem.Elem()
+		}
+		if elem.Kind() == reflect.Uint8 {
+			return ""
+		}
+		example := ""
+		switch {
+		case isString && elem.Kind() == reflect.String:
+			words := strings.Fields(s)
+			if len(words) == 0 || len(s) > 80 {
+				words = []string{"a", "b"}
+			}
+			example = jsonList(words)
+		case !isString && literal(elem, tok, "") == nil:
+			example = "[" + strings.TrimPrefix(got(tok), "the number ") + "]"
+		}
+		if example == "" {
+			return fmt.Sprintf(": write a list of %s", plural(elem))
+		}
+		return fmt.Sprintf(": write a list of %s, such as %s", plural(elem), example)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		if isString && literal(t, json.Number(strings.TrimSpace(s)), "") == nil {
+			return fmt.Sprintf(": write the number without quotes, %s", strings.TrimSpace(s))
+		}
+	case reflect.Bool:
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "true", "false":
+			return fmt.Sprintf(": write %s without quotes", strings.ToLower(strings.TrimSpace(s)))
+		case "yes", "no", "on", "off", "y", "n", "1", "0":
+			return ": write true or false, without quotes"
+		}
+		if n, ok := tok.(json.Number); ok && (n == "0" || n == "1") {
+			return ": write true or false"
+		}
+	case reflect.String:
+		switch v := tok.(type) {
+		case json.Number:
+			return fmt.Sprintf(": put it in quotes, %q", string(v))
+		case bool:
+			return fmt.Sprintf(": put it in quotes, \"%t\"", v)
+		}
+	}
+	return ""
+}
+
+// jsonList writes strings as a JSON list with a space after each comma,
+// as people write one: ["ls", "-la"].
+func jsonList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, item := range items {
+		b, _ := json.Marshal(item)
+		quoted[i] = string(b)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+// plural names the values of a list of t: "strings", "whole numbers".
+func plural(t reflect.Type) string {
+	switch w := want(t); w {
+	case "an object":
+		return "objects"
+	case "an array":
+		return "lists"
+	case "true or false":
+		return "true or false values"
+	case "a different value":
+		return "values"
+	default:
+		w = strings.TrimPrefix(strings.TrimPrefix(w, "an "), "a ")
+		if noun, rest, ok := strings.Cut(w, " from "); ok {
+			return noun + "s from " + rest
+		}
+		return w + "s"
+	}
 }
 
 // collectFields gathers the JSON names of a struct's fields, promoting

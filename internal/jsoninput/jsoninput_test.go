@@ -34,6 +34,8 @@ func (s *span) UnmarshalJSON(b []byte) error {
 type doc struct {
 	settings
 	Cmd   []string        `json:"cmd"`
+	Nums  []int           `json:"nums,omitempty"`
+	Flags []bool          `json:"flags,omitempty"`
 	Count int             `json:"count,omitempty"`
 	Ratio float64         `json:"ratio,omitempty"`
 	On    bool            `json:"on,omitempty"`
@@ -61,14 +63,32 @@ func TestDecodeNamesThePathAsWritten(t *testing.T) {
 		{`{"limits": {"pids": -1}}`, "limits.pids", "expected a whole number from 0, got the number -1"},
 		{`{"limits": {"colour": 1}}`, "limits.colour", `unknown field "colour"`},
 		{`{"limits": 3}`, "limits", "expected an object, got the number 3"},
-		{`{"env": {"A": "1", "B": 2}}`, "env.B", "expected a string, got the number 2"},
-		{`{"env": {"a b": true}}`, `env["a b"]`, "expected a string, got true"},
-		{`{"cmd": ["ls", 1]}`, "cmd[1]", "expected a string, got the number 1"},
-		{`{"cmd": "ls"}`, "cmd", "expected an array, got a string"},
+		{`{"env": {"A": "1", "B": 2}}`, "env.B", `expected a string, got the number 2: put it in quotes, "2"`},
+		{`{"env": {"a b": true}}`, `env["a b"]`, `expected a string, got true: put it in quotes, "true"`},
+		{`{"cmd": ["ls", 1]}`, "cmd[1]", `expected a string, got the number 1: put it in quotes, "1"`},
+		{`{"cmd": "ls -la"}`, "cmd", `expected an array, got a string: write a list of strings, such as ["ls", "-la"]`},
+		{`{"cmd": "ls"}`, "cmd", `expected an array, got a string: write a list of strings, such as ["ls"]`},
+		{`{"cmd": " "}`, "cmd", `expected an array, got a string: write a list of strings, such as ["a", "b"]`},
+		{`{"cmd": 3}`, "cmd", `expected an array, got the number 3: write a list of strings`},
+		{`{"cmd": {"a": 1}}`, "cmd", `expected an array, got an object`},
+		{`{"nums": 3}`, "nums", `expected an array, got the number 3: write a list of whole numbers, such as [3]`},
+		{`{"flags": true}`, "flags", `expected an array, got true: write a list of true or false values, such as [true]`},
+		{`{"subs": {}}`, "subs", `expected an array, got an object`},
+		{`{"subs": "x"}`, "subs", `expected an array, got a string: write a list of objects`},
+		{`{"count": "5"}`, "count", `expected a whole number, got a string: write the number without quotes, 5`},
+		{`{"count": "five"}`, "count", `expected a whole number, got a string`},
+		{`{"count": "1.5"}`, "count", `expected a whole number, got a string`},
+		{`{"ratio": " 0.5"}`, "ratio", `expected a number, got a string: write the number without quotes, 0.5`},
+		{`{"limits": {"pids": "-1"}}`, "limits.pids", `expected a whole number from 0, got a string`},
+		{`{"on": "true"}`, "on", `expected true or false, got a string: write true without quotes`},
+		{`{"on": "no"}`, "on", `expected true or false, got a string: write true or false, without quotes`},
+		{`{"on": 1}`, "on", `expected true or false, got the number 1: write true or false`},
+		{`{"env": {"PORT": 8080}}`, "env.PORT", `expected a string, got the number 8080: put it in quotes, "8080"`},
+		{`{"cmd": ["ls", false]}`, "cmd[1]", `expected a string, got false: put it in quotes, "false"`},
 		{`{"count": 1.5}`, "count", "expected a whole number, got the number 1.5"},
 		{`{"count": 1e400}`, "count", "expected a whole number, got the number 1e400"},
 		{`{"ratio": 1e400}`, "ratio", "expected a number, got the number 1e400"},
-		{`{"on": "yes"}`, "on", "expected true or false, got a string"},
+		{`{"on": "yes"}`, "on", "expected true or false, got a string: write true or false, without quotes"},
 		{`{"at": 1}`, "at", `expected an RFC 3339 time such as "2026-11-22T09:00:00Z", got 1`},
 		{`{"wait": "forever"}`, "wait", `"forever" is not a span`},
 		{`{"subs": [{}, {"subs": [{"count": "x"}]}]}`, "subs[1].subs[0].count", "expected a whole number, got a string"},

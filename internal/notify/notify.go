@@ -1,19 +1,25 @@
 // Package notify sends word of runs — failures by default — to webhooks
-// (generic JSON, Slack, DingTalk, Feishu and WeCom robots) and by e-mail.
-// Deliveries wait in a bounded queue and are retried a few times; a full
-// queue or a dead endpoint is logged, and never holds the scheduler back.
+// (generic JSON, Slack, DingTalk, Feishu and WeCom robots, the first two
+// robots with their signing secrets) and by e-mail. Deliveries wait in a
+// bounded queue and are retried a few times; a full queue or a dead
+// endpoint is logged, and never holds the scheduler back.
 package notify
 
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/smtp"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,10 +37,40 @@ type SMTP struct {
 	From     string
 }
 
+// Secret is the signing secret of a DingTalk or Feishu robot whose
+// security settings ask for signed messages (加签, 签名校验); DingTalk's
+// starts with SEC. It prints, logs and writes as JSON as "****" (or
+// nothing when unset), so that showing settings never shows it; it is
+// read from JSON as the string it is.
+type Secret string
+
+// String returns "****", or "" when the secret is unset.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "****"
+}
+
+// GoString is String, for %#v.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+
+// LogValue is String, for log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON writes "****", or "" when the secret is unset: a secret is
+// read from configuration, never written back out.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
 // Config configures a Notifier.
 type Config struct {
 	// Global notifications apply to every job, besides its own.
 	Global []sundial.Notification
+	// Secrets are robots' signing secrets, by webhook URL (the robot's
+	// address, which holds its token): every message to a DingTalk or
+	// Feishu robot with a secret is signed with it, a job's own
+	// notifications' as well as the global ones'.
+	Secrets map[string]Secret
 	// SMTP sends e-mail; without a Host, e-mail notifications are logged
 	// as undeliverable.
 	SMTP SMTP
@@ -222,8 +258,18 @@ type Payload struct {
 	Message     string    `json:"message"`
 }
 
-// Body returns a webhook body in the notification's format.
+// Body returns a webhook body in the notification's format, signed now
+// for a Feishu robot with a secret.
 func (n *Notifier) Body(d sundial.Notification, run sundial.Run, job string) ([]byte, error) {
+	return n.body(d, run, job, time.Now())
+}
+
+// secret is the signing secret of the robot a notification goes to, or "".
+func (n *Notifier) secret(d sundial.Notification) Secret {
+	return n.cfg.Secrets[d.Webhook]
+}
+
+func (n *Notifier) body(d sundial.Notification, run sundial.Run, job string, now time.Time) ([]byte, error) {
 	text := n.summary(delivery{n: d, run: run, job: job})
 	switch d.Format {
 	case "slack":
@@ -231,20 +277,68 @@ func (n *Notifier) Body(d sundial.Notification, run sundial.Run, job string) ([]
 	case "dingtalk", "wecom":
 		return json.Marshal(map[string]any{"msgtype": "text", "text": map[string]string{"content": text}})
 	case "feishu":
-		return json.Marshal(map[string]any{"msg_type": "text", "content": map[string]string{"text": text}})
+		body := map[string]any{"msg_type": "text", "content": map[string]string{"text": text}}
+		if secret := n.secret(d); secret != "" {
+			body["timestamp"], body["sign"] = FeishuSign(string(secret), now)
+		}
+		return json.Marshal(body)
 	}
 	return json.Marshal(Payload{Event: "run." + string(run.Status), JobID: run.JobID, Job: job, RunID: run.ID, Task: run.Task,
 		Status: string(run.Status), Attempt: run.Attempt, ScheduledAt: run.ScheduledAt, StartedAt: run.StartedAt, EndedAt: run.EndedAt,
 		Error: n.cfg.Mask(run.Error), Node: run.Node, Message: text})
 }
 
+// DingTalkSign signs a message to a DingTalk robot at now, as its
+// documentation describes: the timestamp in milliseconds, and the base64
+// HMAC-SHA256, keyed with the secret, of the timestamp, a newline and
+// the secret. The robot's URL takes both as query parameters (the
+// signature URL-encoded).
+func DingTalkSign(secret string, now time.Time) (timestamp, sign string) {
+	timestamp = strconv.FormatInt(now.UnixMilli(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(timestamp + "\n" + secret))
+	return timestamp, base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// FeishuSign signs a message to a Feishu (Lark) robot at now, as its
+// documentation describes: the timestamp in seconds, and the base64
+// HMAC-SHA256 of an empty message keyed with the timestamp, a newline and
+// the secret. The message's JSON body carries both, as "timestamp" and
+// "sign".
+func FeishuSign(secret string, now time.Time) (timestamp, sign string) {
+	timestamp = strconv.FormatInt(now.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(timestamp+"\n"+secret))
+	return timestamp, base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// webhookURL is where a delivery goes at now: a DingTalk robot with a
+// secret takes the signature in the URL.
+func (n *Notifier) webhookURL(d sundial.Notification, now time.Time) string {
+	secret := n.secret(d)
+	if d.Format != "dingtalk" || secret == "" {
+		return d.Webhook
+	}
+	timestamp, sign := DingTalkSign(string(secret), now)
+	sep := "?"
+	if strings.Contains(d.Webhook, "?") {
+		sep = "&"
+	}
+	return d.Webhook + sep + "timestamp=" + timestamp + "&sign=" + url.QueryEscape(sign)
+}
+
 func (n *Notifier) webhook(d delivery) error {
-	body, err := n.Body(d.n, d.run, d.job)
+	now := time.Now()
+	body, err := n.body(d.n, d.run, d.job, now)
 	if err != nil {
 		return err
 	}
-	res, err := n.cfg.HTTP.Post(d.n.Webhook, "application/json", bytes.NewReader(body))
+	res, err := n.cfg.HTTP.Post(n.webhookURL(d.n, now), "application/json", bytes.NewReader(body))
 	if err != nil {
+		// The URL in the error holds the robot's token and signature.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redactURL(ue.URL)
+		}
 		return err
 	}
 	defer res.Body.Close()
@@ -261,13 +355,26 @@ func (n *Notifier) webhook(d delivery) error {
 	}
 	if json.Unmarshal(reply, &robot) == nil {
 		if robot.ErrCode != nil && *robot.ErrCode != 0 {
-			return fmt.Errorf("robot refused the message: %d %s", *robot.ErrCode, robot.ErrMsg)
+			return fmt.Errorf("robot refused the message: %d %s%s", *robot.ErrCode, robot.ErrMsg, signHint(n.secret(d.n) != "", robot.ErrMsg))
 		}
 		if robot.Code != nil && *robot.Code != 0 {
-			return fmt.Errorf("robot refused the message: %d %s", *robot.Code, robot.Msg)
+			return fmt.Errorf("robot refused the message: %d %s%s", *robot.Code, robot.Msg, signHint(n.secret(d.n) != "", robot.Msg))
 		}
 	}
 	return nil
+}
+
+// signHint explains a robot's refusal of a message's signature, or of
+// its lack of one (DingTalk: 310000 "sign not match"; Feishu: 19021 "sign
+// match fail or timestamp is not within one hour"), or "".
+func signHint(signed bool, msg string) string {
+	switch {
+	case !strings.Contains(strings.ToLower(msg), "sign"):
+		return ""
+	case !signed:
+		return " (the robot's security settings ask for signed messages (加签): set its secret)"
+	}
+	return " (check the robot's secret, and this host's clock: a signature is good for an hour)"
 }
 
 // redactURL drops a webhook URL's query, where robots keep their tokens.

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,6 +35,20 @@ func Validate(n sundial.Notification, field string) error {
 		if !strings.Contains(addr, "@") {
 			return invalidf(field+".email", "%q is not an e-mail address", addr)
 		}
+	}
+	return nil
+}
+
+// ValidateSecret checks the signing secret of a robot, whose webhook
+// has format, naming field in errors: only DingTalk and Feishu robots
+// sign.
+func ValidateSecret(format string, secret Secret, field string) error {
+	switch {
+	case secret == "":
+	case format != "dingtalk" && format != "feishu":
+		return invalidf(field, "signs DingTalk and Feishu robots' messages (format dingtalk or feishu), not %s webhooks", cmp.Or(format, "json"))
+	case strings.ContainsAny(string(secret), " \t\r\n"):
+		return invalidf(field, "has spaces or line breaks: copy it again from the robot's security settings")
 	}
 	return nil
 }

@@ -19,8 +19,10 @@ import (
 	"github.com/sundialhq/sundial/internal/httpapi"
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/internal/jsoninput"
+	"github.com/sundialhq/sundial/internal/notify"
 	"github.com/sundialhq/sundial/task"
 	"github.com/sundialhq/sundial/trigger"
+	"gopkg.in/yaml.v3"
 )
 
 // Config is a server's settings: defaults, then the config file, then the
@@ -77,6 +79,11 @@ type Config struct {
 	// Notify sends word of runs of every job (besides each job's own
 	// options.notify).
 	Notify []sundial.Notification `json:"notify,omitempty"`
+	// NotifySecrets are robots' signing secrets by webhook URL, from the
+	// secret of the file's notify entries (a DingTalk or Feishu robot
+	// that asks for signed messages), for notify.Config.Secrets. They
+	// print as "****".
+	NotifySecrets map[string]notify.Secret `json:"-"`
 	// SMTP is the mail server of e-mail notifications.
 	SMTP SMTPConfig `json:"smtp,omitzero"`
 	// Jobs are reconciled on start: created or updated to match, and the
@@ -124,6 +131,9 @@ type Config struct {
 
 	// File is the config file read, for errors ("" when none).
 	File string `json:"-"`
+	// source is the file's text, so that errors found after it became
+	// JSON can still say on which line and column they are.
+	source []byte
 }
 
 // IsolationConfig bounds the child processes of tasks. Zero means no
@@ -224,31 +234,176 @@ func CheckLeaseTTL(name string, d time.Duration) error {
 
 // ReadConfigFile reads a YAML (or JSON) config file. Unknown settings are
 // errors that name the file and the setting; jobs are checked as job
-// documents, each error naming the job and its field.
+// documents, each error naming the job and its field. Errors say where in
+// the file they are, as file:line:column.
 func ReadConfigFile(path string) (Config, error) {
+	c, err := readConfigFile(path)
+	if ce := (*ConfigError)(nil); err != nil && !errors.As(err, &ce) {
+		err = &ConfigError{Err: err}
+	}
+	return c, err
+}
+
+// ConfigError is a mistake in the server's configuration, such as a
+// setting or job of the config file, as opposed to a failure of the host
+// or the store: a usage error, which the CLI answers with exit code 2.
+type ConfigError struct{ Err error }
+
+// Error returns the mistake, which names the file and the place in it.
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the mistake.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// CheckJobs refuses, before anything changes, config jobs that could not
+// run on a server with these tasks: an unknown task, or a trigger that
+// does not build. Its error is a *ConfigError that names the file, the
+// place in it and the job; for an unknown task, the tasks there are.
+func (c Config) CheckJobs(jobs []sundial.Job, tasks []string) error {
+	for i, j := range jobs {
+		path := jsoninput.Join("jobs", i)
+		if !slices.Contains(tasks, j.Task) {
+			return &ConfigError{Err: fmt.Errorf("%s: jobs[%d] (id %q): field \"task\": %w",
+				c.at(path+".task", false), i, j.ID, &UnknownTaskError{Task: j.Task, Tasks: tasks})}
+		}
+		if _, err := j.Trigger.Build(); err != nil {
+			return &ConfigError{Err: fmt.Errorf("%s: jobs[%d] (id %q): field \"trigger\": %w", c.at(path+".trigger", false), i, j.ID, err)}
+		}
+	}
+	return nil
+}
+
+// UnknownTaskError is a config job's task that the server does not have,
+// explained to the person who wrote the file rather than to a Go
+// program: the tasks the server has, the one a mistyped name most likely
+// means, and where other tasks come from. errors.Is(err,
+// sundial.ErrUnknownTask) holds.
+type UnknownTaskError struct {
+	// Task is the name the job gave.
+	Task string
+	// Tasks are the tasks the server has.
+	Tasks []string
+}
+
+// Error returns the message.
+func (e *UnknownTaskError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "unknown task %q", e.Task)
+	if s := suggestTask(e.Task, e.Tasks); s != "" {
+		fmt.Fprintf(&b, ": did you mean %q?", s)
+	}
+	fmt.Fprintf(&b, "; this server has the tasks %s, and any other task must be served by a worker", strings.Join(e.Tasks, ", "))
+	return b.String()
+}
+
+// Unwrap returns the scheduler's own error for the task, so that
+// errors.Is(err, sundial.ErrUnknownTask) holds.
+func (e *UnknownTaskError) Unwrap() error { return &sundial.UnknownTaskError{Task: e.Task} }
+
+// taskAliases are what people call the built-in task kinds in other
+// schedulers.
+var taskAliases = map[string]string{
+	"shell": "command", "sh": "command", "bash": "command", "cmd": "command", "exec": "command", "subprocess": "command",
+	"webhook": "http", "request": "http", "url": "http", "https": "http",
+	"py": "python", "python3": "python", "func": "python", "function": "python",
+}
+
+// suggestTask returns the task of tasks that name most likely means: the
+// kind another scheduler's word stands for, or one a letter or two away.
+func suggestTask(name string, tasks []string) string {
+	lower := strings.ToLower(name)
+	if t, ok := taskAliases[lower]; ok && slices.Contains(tasks, t) {
+		return t
+	}
+	best, bestDist := "", min(2, len([]rune(lower))/3)+1
+	for _, t := range tasks {
+		if d := editDistance(lower, strings.ToLower(t)); d < bestDist {
+			best, bestDist = t, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := range ra {
+		cur[0] = i + 1
+		for j := range rb {
+			cost := 1
+			if ra[i] == rb[j] {
+				cost = 0
+			}
+			cur[j+1] = min(prev[j+1]+1, cur[j]+1, prev[j]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+func readConfigFile(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	j, err := jobdoc.YAMLToJSON(data)
 	if err != nil {
+		return Config{}, yamlError(path, data, err)
+	}
+	c := Config{File: path, source: data}
+	j, secrets, err := takeNotifySecrets(j)
+	if err != nil {
+		var p *jsoninput.Problem
+		if errors.As(err, &p) {
+			return Config{}, fmt.Errorf("%s: %w", c.at(p.Path, false), settingError(err))
+		}
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
-	var c Config
 	if string(bytes.TrimSpace(j)) != "null" {
 		if err := jsoninput.Decode(j, &c); err != nil {
-			return Config{}, fmt.Errorf("config %s: %w", path, settingError(err))
+			var p *jsoninput.Problem
+			key := errors.As(err, &p) && strings.HasPrefix(p.Msg, "unknown field")
+			path := ""
+			if p != nil {
+				path = p.Path
+			}
+			return Config{}, fmt.Errorf("%s: %w", c.at(path, key), settingError(err))
 		}
+	}
+	for i, secret := range secrets {
+		if secret == "" || i >= len(c.Notify) {
+			continue
+		}
+		field := fmt.Sprintf("notify[%d].secret", i)
+		if err := notify.ValidateSecret(c.Notify[i].Format, secret, field); err != nil {
+			var ij *sundial.InvalidJobError
+			if errors.As(err, &ij) {
+				err = ij.Err
+			}
+			return Config{}, fmt.Errorf("%s: setting %q: %w", c.at(field, false), field, err)
+		}
+		url := c.Notify[i].Webhook
+		if prev, ok := c.NotifySecrets[url]; ok && prev != secret {
+			return Config{}, fmt.Errorf("%s: setting %q: another entry gives the same robot another secret", c.at(field, false), field)
+		}
+		if c.NotifySecrets == nil {
+			c.NotifySecrets = map[string]notify.Secret{}
+		}
+		c.NotifySecrets[url] = secret
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.TaskFunctions)) {
 		if ref := c.TaskFunctions[name]; name == "" || !task.FuncRef.MatchString(ref) {
-			return Config{}, fmt.Errorf("config %s: setting \"task_functions.%s\": %q is not a Python function such as app.jobs:cleanup", path, name, ref)
+			return Config{}, fmt.Errorf("%s: setting \"task_functions.%s\": %q is not a Python function such as app.jobs:cleanup",
+				c.at(jsoninput.Join("task_functions", name), false), name, ref)
 		}
 	}
-	c.File = path
 	if c.LeaseTTL != nil {
 		if err := CheckLeaseTTL(`setting "lease_ttl"`, time.Duration(*c.LeaseTTL)); err != nil {
-			return Config{}, fmt.Errorf("config %s: %w", path, err)
+			return Config{}, fmt.Errorf("%s: %w", c.at("lease_ttl", false), err)
 		}
 	}
 	if _, err := c.JobDocuments(); err != nil {
@@ -258,6 +413,231 @@ func ReadConfigFile(path string) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// takeNotifySecrets removes the secret of each entry of the document's
+// notify list, which a sundial.Notification does not hold, and returns
+// the document without them and the secrets by entry. A secret that is
+// not a string is a *jsoninput.Problem.
+func takeNotifySecrets(doc []byte) ([]byte, []notify.Secret, error) {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(doc, &top) != nil {
+		return doc, nil, nil
+	}
+	var key string
+	for k := range top {
+		if strings.EqualFold(k, "notify") && (key == "" || k == "notify") {
+			key = k
+		}
+	}
+	var entries []map[string]json.RawMessage
+	if key == "" || json.Unmarshal(top[key], &entries) != nil {
+		return doc, nil, nil
+	}
+	secrets := make([]notify.Secret, len(entries))
+	found := false
+	for i, e := range entries {
+		for k, raw := range e {
+			if !strings.EqualFold(k, "secret") {
+				continue
+			}
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return nil, nil, &jsoninput.Problem{Path: jsoninput.Join(jsoninput.Join(key, i), k), Msg: "expected a string, the robot's secret"}
+			}
+			secrets[i], found = notify.Secret(s), true
+			delete(e, k)
+		}
+	}
+	if !found {
+		return doc, nil, nil
+	}
+	list, err := json.Marshal(entries)
+	if err != nil {
+		return nil, nil, err
+	}
+	top[key] = list
+	out, err := json.Marshal(top)
+	return out, secrets, err
+}
+
+// at names the config file, and the line and column of the value at a
+// JSON path within it (of its key with key set), or of the closest value
+// around it that the file has: "config sundial.yaml:12:14". Without the
+// file's text it names the file alone.
+func (c Config) at(path string, key bool) string {
+	if c.source != nil {
+		if line, col := yamlPosition(c.source, path, key); line > 0 {
+			return fmt.Sprintf("config %s:%d:%d", c.File, line, col)
+		}
+	}
+	return "config " + c.File
+}
+
+// yamlError reports a YAML syntax error at the line and column where it
+// is. yaml.v3 numbers the line of the enclosing construct instead, from
+// zero for a parser error (a mis-indented key in the tenth line of a
+// job list reads "line 4", the line above the list's first item), and
+// gives no column; so the place is found again here, as the shortest
+// start of the file that fails with the same error.
+func yamlError(file string, data []byte, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("config %s: %w", file, err) // its lines are the nodes' own, and right
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "line ") {
+		msg = rest
+	}
+	msg = "invalid YAML: " + msg + yamlHint(msg)
+	line, col := yamlErrorPosition(data, err.Error())
+	if line == 0 {
+		return fmt.Errorf("config %s: %s", file, msg)
+	}
+	return fmt.Errorf("config %s:%d:%d: %s", file, line, col, msg)
+}
+
+// maxLocatedLines bounds the lines yamlErrorPosition parses again, each
+// time from the top: config files are short, and a huge one still gets
+// its error, without a place.
+const maxLocatedLines = 5000
+
+// yamlErrorPosition returns the 1-based line and column at which the
+// YAML document fails with the error message want: the first line whose
+// end makes the document fail so, and in it the first character that
+// does. A document cut short fails for want of its end too, but with a
+// different message, or the same message about a different place (the
+// message names the line of the construct that is not closed), so it
+// does not match. Zero means not found.
+func yamlErrorPosition(data []byte, want string) (line, col int) {
+	fails := func(doc []byte) bool {
+		var v any
+		err := yaml.Unmarshal(doc, &v)
+		return err != nil && err.Error() == want
+	}
+	start := 0
+	for n := 1; start < len(data) && n <= maxLocatedLines; n++ {
+		end := len(data)
+		if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
+			end = start + i + 1
+		}
+		if fails(data[:end]) {
+			for c := start + 1; c <= end; c++ {
+				if fails(data[:c]) {
+					return n, len([]rune(string(data[start:c])))
+				}
+			}
+			return n, 1
+		}
+		start = end
+	}
+	return 0, 0
+}
+
+// yamlHint adds the usual cause of a YAML error people make in config
+// files, or "".
+func yamlHint(msg string) string {
+	switch {
+	case strings.Contains(msg, "tab character"):
+		return " (indent with spaces, not tabs)"
+	case strings.Contains(msg, "did not find expected key"), strings.Contains(msg, "did not find expected '-' indicator"):
+		return " (is this line indented like the ones it belongs with?)"
+	case strings.Contains(msg, "mapping values are not allowed"):
+		return ` (quote a value that holds ": ", and line a key up with the keys beside it)`
+	case strings.Contains(msg, "unexpected end of stream"):
+		return " (a quoted string, [list] or {mapping} opened here is never closed)"
+	}
+	return ""
+}
+
+// yamlPosition returns the 1-based line and column, in a YAML document,
+// of the value at a JSON path as jsoninput writes it (jobs[0].trigger,
+// env["A B"]), or of its key with key set; where the document has no
+// such value, those of the closest value around it. Keys match as
+// encoding/json matches names: exactly, else ignoring case ("JOBS").
+// Zero means the document does not parse.
+func yamlPosition(data []byte, path string, key bool) (line, col int) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return 0, 0
+	}
+	n := doc.Content[0]
+	line, col = n.Line, n.Column
+	for elems := pathElems(path); len(elems) > 0; elems = elems[1:] {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		var k, v *yaml.Node
+		switch e := elems[0].(type) {
+		case int:
+			if n.Kind == yaml.SequenceNode && e < len(n.Content) {
+				v = n.Content[e]
+			}
+		case string:
+			k, v = member(n, e)
+		}
+		if v == nil {
+			return line, col
+		}
+		n, line, col = v, v.Line, v.Column
+		if key && k != nil && len(elems) == 1 {
+			line, col = k.Line, k.Column
+		}
+	}
+	return line, col
+}
+
+// member finds a mapping's key and value by name.
+func member(m *yaml.Node, name string) (key, value *yaml.Node) {
+	if m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for _, exact := range []bool{true, false} {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k := m.Content[i]
+			if k.Value == name || (!exact && strings.EqualFold(k.Value, name)) {
+				return k, m.Content[i+1]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// pathElems splits a JSON path as jsoninput.Join writes it into member
+// names and indexes: `jobs[0].env["A B"]` is "jobs", 0, "env", "A B". It
+// stops at anything it cannot read.
+func pathElems(path string) []any {
+	var elems []any
+	for path != "" {
+		switch {
+		case path[0] == '.':
+			path = path[1:]
+		case strings.HasPrefix(path, `["`):
+			q, err := strconv.QuotedPrefix(path[1:])
+			name, uerr := strconv.Unquote(q)
+			if err != nil || uerr != nil || !strings.HasPrefix(path[1+len(q):], "]") {
+				return elems
+			}
+			elems = append(elems, name)
+			path = path[2+len(q):]
+		case path[0] == '[':
+			end := strings.IndexByte(path, ']')
+			i, err := strconv.Atoi(path[1:max(end, 1)])
+			if end < 0 || err != nil {
+				return elems
+			}
+			elems = append(elems, i)
+			path = path[end+1:]
+		default:
+			end := strings.IndexAny(path, ".[")
+			if end < 0 {
+				end = len(path)
+			}
+			elems = append(elems, path[:end])
+			path = path[end:]
+		}
+	}
+	return elems
 }
 
 // settingError names the setting at fault as the file spells it.
@@ -288,18 +668,30 @@ func (c Config) JobDocuments() ([]sundial.Job, error) {
 				job.ID = named.ID
 			}
 		}
-		where := fmt.Sprintf("config %s: jobs[%d]", c.File, i)
 		if err == nil && job.ID == "" {
 			err = &sundial.InvalidJobError{Field: "id", Err: errors.New("is required in a config file, so that the next start finds the job again")}
 		}
+		prev, dup := seen[job.ID]
+		// The place in the file is that of the field at fault, else of
+		// the job.
+		path, key := jsoninput.Join("jobs", i), false
+		var ij *sundial.InvalidJobError
+		switch {
+		case errors.As(err, &ij) && ij.Field != "(document)":
+			path = jsoninput.Under(path, ij.Field)
+			key = strings.HasPrefix(ij.Err.Error(), "unknown field")
+		case err == nil && dup:
+			path = jsoninput.Under(path, "id")
+		}
+		where := fmt.Sprintf("%s: jobs[%d]", c.at(path, key), i)
 		if job.ID != "" {
 			where += fmt.Sprintf(" (id %q)", job.ID)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return nil, &ConfigError{Err: fmt.Errorf("%s: %w", where, err)}
 		}
-		if prev, dup := seen[job.ID]; dup {
-			return nil, fmt.Errorf("%s: field \"id\": jobs[%d] has the same id", where, prev)
+		if dup {
+			return nil, &ConfigError{Err: fmt.Errorf("%s: field \"id\": jobs[%d] has the same id", where, prev)}
 		}
 		seen[job.ID] = i
 		job.Source = admin.SourceConfig
