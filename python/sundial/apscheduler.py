@@ -213,9 +213,6 @@ def trigger_spec(trigger, trigger_args=None, timezone=None, job_id="?"):
 
 # --- jobs --------------------------------------------------------------------
 
-_NOT_GIVEN = object()
-
-
 def job_args(args, kwargs, job_id="?"):
     """job_args is the job's args: kwargs as a JSON object, args as a JSON array, or None."""
     args = list(args) if args else None

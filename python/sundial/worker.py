@@ -113,7 +113,6 @@ class Worker:
         self._closed = threading.Event()
         self._fatal = None
         self._forks = None
-        self._threads = []
         self._prepared = False
 
     # --- life cycle ----------------------------------------------------------
@@ -162,7 +161,6 @@ class Worker:
             for target, name in ((self._claim_loop, "claim"), (self._heartbeat_loop, "heartbeat")):
                 t = threading.Thread(target=target, name=f"sundial-{name}", daemon=True)
                 t.start()
-                self._threads.append(t)
             while not self._stopping.wait(0.5):
                 pass
             self._shutdown()
