@@ -1,0 +1,527 @@
+"""The worker: serves task names to a Sundial server and executes their runs.
+
+It speaks the protocol of docs/workers.md: open a session, long-poll for
+runs (as many as it has free slots), renew their leases on a heartbeat,
+stream their output, report their outcome, and close the session on a
+graceful stop.
+
+    worker = Worker(Client(url, token), tasks=registry, app_factory=create_app)
+    worker.run()          # until SIGTERM/SIGINT (or worker.stop()); returns 0
+
+Each run executes in a child forked from the warm app (isolation "fork",
+the default where os.fork exists) or in a thread of this process
+(isolation "thread": stopping is then cooperative). See README.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import re
+import signal
+import socket
+import threading
+import time
+
+from . import __version__
+from .client import Client
+from .context import RunContext
+from .errors import (BadRequest, Conflict, Forbidden, Gone, NotFound, SundialError, TooManyRequests,
+                     TransportError, Unauthorized)
+from .execution import ThreadRun
+from .forkserver import ForkServer
+from .logs import RunLogger
+from .output import OutputBuffer, install_thread_capture
+from .registry import TaskRegistry
+from .registry import tasks as default_tasks
+
+_NAME = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+FENCE = 0.75  # of the lease: stop a run whose lease was not renewed for this long
+
+log = logging.getLogger("sundial.worker")
+
+
+class FatalError(Exception):
+    """FatalError stops a worker: it cannot go on (bad token, bad name, no tasks)."""
+
+
+class Worker:
+    """Worker executes the runs of its tasks that a Sundial server hands out.
+
+    client: a Client, or the server URL (then token is its worker token).
+    name: unique among live workers; default "host-pid".
+    tasks: a TaskRegistry or a dict name → callable; default sundial.tasks,
+      plus the tasks of the app's Flask extension, if any.
+    capacity: runs at once (1-1000).
+    isolation: "fork" (default on POSIX) or "thread".
+    app / app_factory: the app object, or a callable returning it, created
+      once, before the task modules are imported; runs execute inside its
+      app_context() when it has one (Flask).
+    task_modules: modules imported after the app is created, to register tasks.
+    on_fork: callables hook(app) run in each forked child before its task.
+    grace: seconds a graceful stop waits for running runs before it
+      interrupts them.
+    replace: take over the name of a previous process known to be dead.
+    wait_ms, output_interval, session_retry: the claim's long-poll, how
+      often output is streamed, and how often a refused session is retried
+      before the lease is known (afterwards: a third of the lease).
+    """
+
+    def __init__(self, client, token=None, *, name=None, tasks=None, capacity=8, isolation=None,
+                 app=None, app_factory=None, task_modules=(), on_fork=(), grace=30.0, replace=False,
+                 wait_ms=20000, output_interval=2.0, session_retry=5.0, logger=None):
+        self.client = Client(client, token) if isinstance(client, str) else client
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        if not _NAME.match(self.name):
+            raise ValueError(f"sundial: worker name {self.name!r} must be 1-100 letters, digits or ._:-")
+        if not 1 <= int(capacity) <= 1000:
+            raise ValueError(f"sundial: capacity {capacity} must be 1 to 1000")
+        self.capacity = int(capacity)
+        if isolation is None:
+            isolation = "fork" if hasattr(os, "fork") else "thread"
+        if isolation not in ("fork", "thread"):
+            raise ValueError(f"sundial: isolation {isolation!r} must be 'fork' or 'thread'")
+        if isolation == "fork" and not hasattr(os, "fork"):
+            raise ValueError("sundial: isolation 'fork' needs os.fork; use 'thread' here")
+        self.isolation = isolation
+        if isinstance(tasks, TaskRegistry) or tasks is None:
+            self.registry = tasks if tasks is not None else default_tasks
+        else:
+            self.registry = TaskRegistry(tasks)
+        self.app = app
+        self._app_factory = app_factory
+        self._task_modules = list(task_modules)
+        self._hooks = list(on_fork)
+        self.grace = float(grace)
+        self.replace = replace
+        self.wait_ms = int(wait_ms)
+        self.output_interval = float(output_interval)
+        self.session_retry = float(session_retry)
+        self.log = RunLogger(logger or log, {"worker": self.name})
+
+        # Known from the session's answer.
+        self.lease_ttl = 15.0
+        self.heartbeat_every = 5.0
+        self.output_limit = 65536
+
+        self._cond = threading.Condition()
+        self._active = {}  # run id → Execution
+        self._session = None
+        self._stopping = threading.Event()
+        self._force = threading.Event()
+        self._closed = threading.Event()
+        self._fatal = None
+        self._forks = None
+        self._prepared = False
+
+    # --- life cycle ----------------------------------------------------------
+
+    def prepare(self):
+        """prepare creates the app, imports task modules and starts the fork server.
+
+        run() calls it; call it yourself to fail early. It must run before
+        this process starts threads of its own when isolation is "fork".
+        """
+        if self._prepared:
+            return
+        if self._app_factory is not None and self.app is None:
+            self.app = self._app_factory()
+        for module in self._task_modules:
+            importlib.import_module(module)
+        ext = (getattr(self.app, "extensions", None) or {}).get("sundial")
+        ext_registry = getattr(ext, "registry", None)
+        if ext_registry is not None and ext_registry is not self.registry:
+            merged = TaskRegistry()
+            merged.update(self.registry)
+            merged.update(ext_registry)
+            self.registry = merged
+        if not len(self.registry):
+            raise FatalError("sundial: no tasks registered: register functions with @sundial.task(...) "
+                             "in modules given with --tasks (or imported by the app)")
+        self.registry.resolve()
+        if self.isolation == "fork" and self._forks is None:
+            self._forks = ForkServer(self.registry, self.app, self._hooks, self.name).start()
+        elif self.isolation == "thread":
+            install_thread_capture()
+        self._prepared = True
+
+    def run(self):
+        """run serves until stop() (or SIGTERM/SIGINT in the main thread) and returns 0.
+
+        A fatal error (the token refused, a bad name) stops the worker and is
+        raised, after the runs in progress were stopped and reported.
+        """
+        self.prepare()
+        restore = self._install_signals()
+        try:
+            self.log.info("worker starting", extra={"status": "starting"})
+            self.log.info("serving %d task(s): %s; capacity %d, isolation %s", len(self.registry),
+                          ", ".join(self.registry.names()), self.capacity, self.isolation)
+            for target, name in ((self._claim_loop, "claim"), (self._heartbeat_loop, "heartbeat")):
+                t = threading.Thread(target=target, name=f"sundial-{name}", daemon=True)
+                t.start()
+            while not self._stopping.wait(0.5):
+                pass
+            self._shutdown()
+        finally:
+            restore()
+            if self._forks is not None:
+                self._forks.close()
+                self._forks = None
+        if self._fatal is not None:
+            raise self._fatal
+        return 0
+
+    def stop(self, force=False):
+        """stop asks the worker to stop gracefully (force: interrupt running runs at once)."""
+        if force:
+            self._force.set()
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _install_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handle(signum, _frame):
+            if self._stopping.is_set():
+                self.log.warning("second %s: interrupting running runs now", signal.Signals(signum).name)
+                self.stop(force=True)
+            else:
+                self.log.info("%s: stopping gracefully (grace %ss)", signal.Signals(signum).name, self.grace)
+                self.stop()
+
+        old = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+        return lambda: [signal.signal(s, h) for s, h in old.items()]
+
+    def _shutdown(self):
+        deadline = time.monotonic() + (0 if self._force.is_set() else self.grace)
+        with self._cond:
+            if self._active:
+                self.log.info("waiting up to %ss for %d run(s)", self.grace, len(self._active))
+            while self._active and time.monotonic() < deadline and not self._force.is_set():
+                self._cond.wait(0.2)
+            left = list(self._active.values())
+        for ex in left:
+            ex.stop("interrupted", "the worker shut down before the task ended")
+        # Killing and reporting take a moment; a thread that ignores its stop
+        # flag is left behind.
+        end = time.monotonic() + max(5.0, self.lease_ttl)
+        with self._cond:
+            while self._active and time.monotonic() < end:
+                self._cond.wait(0.2)
+        session = self._session
+        if session is not None:
+            try:
+                self.client.sessions.close(session)
+                self.log.info("session closed", extra={"session": session})
+            except SundialError as e:
+                self.log.warning("could not close the session: %s", e, extra={"session": session})
+        self._closed.set()
+        self.log.info("worker stopped", extra={"status": "stopped"})
+
+    def _fail(self, err):
+        self._fatal = err
+        self.log.error("cannot go on: %s", err)
+        self.stop()
+
+    # --- session -------------------------------------------------------------
+
+    def _open_session(self):
+        """_open_session opens a session, retrying while the name is in use or the server is away."""
+        backoff = _Backoff()
+        while not self._stopping.is_set():
+            try:
+                ans = self.client.sessions.open(
+                    self.name, self.registry.names(), self.capacity, host=socket.gethostname(),
+                    pid=os.getpid(), version=f"sundial-python {__version__}", replace=self.replace)
+            except Conflict as e:
+                wait = self.session_retry
+                self.log.warning("name in use by a live worker (%s); retrying in %.1fs", e.detail or e.title, wait)
+                self._stopping.wait(wait)
+                continue
+            except (TransportError, TooManyRequests) as e:
+                self._retry_later("open a session", e, backoff)
+                continue
+            except SundialError as e:
+                if e.status is not None and e.status >= 500:
+                    self._retry_later("open a session", e, backoff)
+                    continue
+                raise FatalError(f"sundial: the server refused the session: {e}") from None
+            self._apply(ans)
+            with self._cond:
+                self._session = ans["session"]
+            self.log.info("session open: lease %sms, heartbeat %sms, tasks %s", ans.get("lease_ttl_ms"),
+                          ans.get("heartbeat_ms"), ", ".join(ans.get("tasks") or []),
+                          extra={"session": ans["session"]})
+            return ans["session"]
+        return None
+
+    def _apply(self, ans):
+        if ans.get("lease_ttl_ms"):
+            self.lease_ttl = ans["lease_ttl_ms"] / 1000
+            self.session_retry = self.lease_ttl / 3
+        if ans.get("heartbeat_ms"):
+            self.heartbeat_every = ans["heartbeat_ms"] / 1000
+        if ans.get("output_limit"):
+            self.output_limit = int(ans["output_limit"])
+
+    def _session_gone(self, session):
+        """A newer session took this one's name: stop every run, unreported, and open a new one."""
+        with self._cond:
+            if self._session != session:
+                return
+            self._session = None
+            runs = [ex for ex in self._active.values() if ex.session == session]
+        self.log.warning("session replaced by a newer one (410): stopping %d run(s)", len(runs),
+                         extra={"session": session})
+        for ex in runs:
+            ex.stop("lost", "the session was replaced")
+
+    def _retry_later(self, what, err, backoff):
+        delay = backoff.next()
+        self.log.warning("could not %s: %s; retrying in %.1fs", what, err, delay)
+        self._stopping.wait(delay)
+
+    # --- claiming ------------------------------------------------------------
+
+    def _claim_loop(self):
+        backoff = _Backoff()
+        while not self._stopping.is_set():
+            session = self._session
+            if session is None:
+                try:
+                    session = self._open_session()
+                except FatalError as e:
+                    self._fail(e)
+                    return
+                if session is None:
+                    return
+            free = self._free_slots()
+            if not free:
+                continue
+            started = time.monotonic()
+            try:
+                runs = self.client.sessions.claim(session, free, self.wait_ms)
+            except Gone:
+                self._session_gone(session)
+                continue
+            except (Unauthorized, Forbidden) as e:
+                self._fail(FatalError(f"sundial: the server refused the token: {e}"))
+                return
+            except NotFound:
+                self._session_gone(session)
+                continue
+            except SundialError as e:
+                self._retry_later("claim runs", e, backoff)
+                continue
+            backoff.reset()
+            for run in runs:
+                if self._stopping.is_set() or self._session != session:
+                    # Not started: closing the session gives it back to the queue.
+                    self.log.info("claimed while stopping; left to the server", extra=_fields(run))
+                    continue
+                self._start(run, session, started)
+
+    def _free_slots(self):
+        with self._cond:
+            while len(self._active) >= self.capacity and not self._stopping.is_set():
+                self._cond.wait(1.0)
+            if self._stopping.is_set():
+                return 0
+            return self.capacity - len(self._active)
+
+    def _start(self, run, session, renewed_at):
+        ex = Execution(self, run, session, renewed_at)
+        with self._cond:
+            self._active[ex.id] = ex
+        t = threading.Thread(target=self._supervise, args=(ex,), name=f"sundial-supervise-{ex.id}",
+                             daemon=True)
+        t.start()
+
+    # --- heartbeats ----------------------------------------------------------
+
+    def _heartbeat_loop(self):
+        failing = False
+        next_at = time.monotonic()
+        while not self._closed.wait(max(0.0, next_at - time.monotonic())):
+            session = self._session
+            if session is None:
+                next_at = time.monotonic() + 0.05  # beat as soon as a session opens
+                continue
+            next_at = time.monotonic() + self.heartbeat_every
+            with self._cond:
+                runs = [ex for ex in self._active.values() if ex.session == session]
+            started = time.monotonic()
+            try:
+                ans = self.client.sessions.heartbeat(session, [ex.id for ex in runs],
+                                                     timeout=max(1.0, self.heartbeat_every))
+            except Gone:
+                self._session_gone(session)
+                continue
+            except SundialError as e:
+                if not failing:
+                    self.log.warning("heartbeat failed: %s", e, extra={"session": session})
+                failing = True
+                continue
+            if failing:
+                self.log.info("heartbeat works again", extra={"session": session})
+            failing = False
+            if ans.get("lease_ttl_ms"):
+                self.lease_ttl = ans["lease_ttl_ms"] / 1000
+            held, cancel = set(ans.get("held") or []), set(ans.get("cancel") or [])
+            for ex in runs:
+                if ex.id in held:
+                    ex.renewed_at = started
+                if ex.id in cancel:
+                    ex.stop("canceled", "canceled on request")
+                elif ex.id not in held:
+                    ex.stop("lost", "the server no longer holds the run for this worker")
+
+    # --- one run -------------------------------------------------------------
+
+    def _supervise(self, ex):
+        handle = None
+        try:
+            ex.log.info("run started")
+            if self.isolation == "fork":
+                handle = self._forks.spawn(ex.run)
+            else:
+                handle = ThreadRun(self.registry, ex.ctx, self.app).start()
+            self._watch(ex, handle)
+            self._conclude(ex, handle)
+        except Exception:  # noqa: BLE001 - a bug here must not take the worker down
+            ex.log.exception("supervising the run failed")
+        finally:
+            if handle is not None:
+                handle.close()
+            with self._cond:
+                self._active.pop(ex.id, None)
+                self._cond.notify_all()
+
+    def _watch(self, ex, handle):
+        started = time.monotonic()
+        deadline = started + ex.timeout if ex.timeout else None
+        killed = False
+        pushed, last_push = 0, started
+        while not handle.done:
+            ex.output.write(handle.poll(0.1))
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                ex.stop("timed_out", f"timed out after {_seconds(ex.timeout)}")
+            lapse = now - ex.renewed_at
+            if lapse > FENCE * self.lease_ttl:
+                ex.stop("interrupted", f"lease not renewed for {lapse * 1000:.0f} ms (3/4 of the "
+                        f"{self.lease_ttl * 1000:.0f} ms lease): stopped so that it cannot run twice")
+            if ex.reason is not None and not killed:
+                ex.log.info("stopping the run: %s", ex.detail, extra={"status": ex.reason})
+                handle.kill()
+                killed = True
+            if (ex.output.total != pushed and now - last_push >= self.output_interval
+                    and ex.reason != "lost"):
+                pushed, last_push = ex.output.total, now
+                self._push_output(ex)
+        if hasattr(handle, "drain"):
+            ex.output.write(handle.drain())
+
+    def _push_output(self, ex):
+        try:
+            self.client.sessions.output(ex.session, ex.id, ex.output.text(), timeout=5)
+        except SundialError as e:
+            ex.log.debug("could not stream output: %s", e)
+
+    def _conclude(self, ex, handle):
+        if ex.reason == "lost":
+            ex.log.warning("run stopped and not reported: %s", ex.detail, extra={"status": "lost"})
+            return
+        outcome = handle.outcome()
+        stopped = ex.reason is not None and (self.isolation == "thread" or not handle.completed)
+        if stopped:
+            status, result, error, code = ex.reason, None, ex.detail, None
+        else:
+            status, result, error, code = outcome.status, outcome.result, outcome.error, outcome.exit_code
+        self._report(ex, status, result, error, code)
+
+    def _report(self, ex, status, result, error, exit_code):
+        backoff = _Backoff(first=0.2, most=2.0)
+        while True:
+            try:
+                self.client.sessions.finish(ex.session, ex.id, attempt=ex.attempt, status=status,
+                                            result=result, error=error, exit_code=exit_code,
+                                            output=ex.output.text(), timeout=10)
+                level = logging.INFO if status == "succeeded" else logging.WARNING
+                ex.log.log(level, "run %s%s", status, f": {error}" if error else "", extra={"status": status})
+                return
+            except Conflict as e:
+                ex.log.warning("outcome %s refused (409: %s): the run was taken elsewhere", status,
+                               e.detail or e.title, extra={"status": status})
+                return
+            except (NotFound, Gone, BadRequest) as e:
+                ex.log.error("outcome %s refused: %s", status, e, extra={"status": status})
+                return
+            except SundialError as e:
+                if e.status is not None and e.status < 500 and not isinstance(e, TooManyRequests):
+                    ex.log.error("outcome %s refused: %s", status, e, extra={"status": status})
+                    return
+                if time.monotonic() - ex.renewed_at > self.lease_ttl:
+                    ex.log.error("could not report %s before the lease ended: %s", status, e,
+                                 extra={"status": status})
+                    return
+                time.sleep(backoff.next())
+
+
+class Execution:
+    """Execution is the worker's record of one run it executes."""
+
+    def __init__(self, worker, run, session, renewed_at):
+        self.run = run
+        self.id = run["id"]
+        self.attempt = run.get("attempt", 1)
+        self.session = session
+        self.renewed_at = renewed_at
+        self.timeout = (run.get("timeout_ms") or 0) / 1000
+        self.output = OutputBuffer(worker.output_limit)
+        # Isolation "thread" captures print() and logging into output via _sink.
+        self.ctx = RunContext.from_run(run, worker.name, sink=self.output)
+        self.log = RunLogger(worker.log.logger, {"worker": worker.name, "session": session, **_fields(run)})
+        self.reason = None
+        self.detail = None
+        self._lock = threading.Lock()
+
+    def stop(self, reason, detail):
+        """stop records why the run must stop; the first reason wins."""
+        with self._lock:
+            if self.reason is None:
+                self.reason, self.detail = reason, detail
+                self.ctx._stop.set()
+
+
+def _fields(run):
+    return {"job_id": run.get("job_id"), "run_id": run.get("id"), "task": run.get("task"),
+            "attempt": run.get("attempt")}
+
+
+def _seconds(s):
+    return f"{s:g}s"
+
+
+class _Backoff:
+    def __init__(self, first=1.0, most=30.0):
+        self.first, self.most, self.current = first, most, 0.0
+
+    def next(self):
+        self.current = self.first if not self.current else min(self.most, self.current * 2)
+        return self.current
+
+    def reset(self):
+        self.current = 0.0
+
+
+if __name__ == "__main__":
+    import sys
+
+    from .cli import main
+
+    sys.exit(main())

@@ -1,0 +1,358 @@
+"""The worker against the fake server: claiming, running, reporting, stopping."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import sundial  # noqa: E402
+from fakeserver import Fake  # noqa: E402
+from sundial.forkserver import dispose_sqlalchemy  # noqa: E402
+from sundial.worker import Worker  # noqa: E402
+from worktasks import registry  # noqa: E402
+
+try:
+    import flask  # noqa: F401
+    import flask_sqlalchemy  # noqa: F401
+
+    HAVE_FLASK = True
+except ImportError:
+    HAVE_FLASK = False
+NO_FLASK = "flask and flask_sqlalchemy are not installed (apt install python3-flask python3-flask-sqlalchemy)"
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); look at its state.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class WorkerTest(unittest.TestCase):
+    isolation = "fork"
+
+    def start(self, fake=None, **kw):
+        self.fake = fake or Fake().start()
+        self.addCleanup(self.fake.stop)
+        opts = dict(name="w1", tasks=registry, isolation=self.isolation, wait_ms=300, output_interval=0.1,
+                    session_retry=0.1, grace=5)
+        opts.update(kw)
+        self.worker = Worker(sundial.Client(self.fake.url, self.fake.token), **opts)
+        self.exit = {}
+
+        def run():
+            try:
+                self.exit["code"] = self.worker.run()
+            except BaseException as e:  # noqa: BLE001
+                self.exit["error"] = e
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        self.addCleanup(self.thread.join, 15)
+        self.addCleanup(self.worker.stop, True)
+        return self.fake
+
+    def started_pid(self, rid):
+        """The pid a sleepy task printed, once it streamed its output."""
+        out = self.fake.wait_for(lambda: next((o for o in self.fake.outputs.get(rid, []) if "pid=" in o), None),
+                                 what=f"output of {rid}")
+        return int(out.split("pid=")[1].split()[0])
+
+
+class ForkWorkerTest(WorkerTest):
+    def test_results_and_the_args_convention(self):
+        fake = self.start()
+        cases = [
+            ("add", {"a": 2, "b": 3}, 5),
+            ("echo", [1, "two"], {"args": [1, "two"], "kwargs": {}}),
+            ("echo", {"k": True}, {"args": [], "kwargs": {"k": True}}),
+            ("echo", None, {"args": [], "kwargs": {}}),
+            ("one", "scalar", {"got": "scalar"}),
+            ("one", 7, {"got": 7}),
+            ("async_add", [1, 2], 3),
+        ]
+        rids = [fake.enqueue(task, args) for task, args, _ in cases]
+        for rid, (task, args, want) in zip(rids, cases):
+            got = fake.wait_finish(rid)
+            self.assertEqual(got["status"], "succeeded", f"{task}({args!r}): {got}")
+            self.assertEqual(got["result"], want, f"{task}({args!r})")
+            self.assertEqual(got["attempt"], 1)
+
+    def test_session_announces_tasks_and_heartbeats_when_idle(self):
+        fake = self.start()
+        fake.wait_for(lambda: sum(1 for s in fake.sessions.values() for _ in s.get("beats", [])) >= 3,
+                      what="three idle heartbeats")
+        session = next(iter(fake.sessions.values()))
+        self.assertEqual(session["tasks"], registry.names())
+        self.assertEqual(session["open"]["name"], "w1")
+        self.assertEqual(session["open"]["capacity"], 8)
+        self.assertTrue(session["open"]["version"].startswith("sundial-python "))
+        self.assertEqual(session["beats"][0], [])
+
+    def test_exception_fails_with_last_traceback_line(self):
+        fake = self.start()
+        got = fake.wait_finish(fake.enqueue("boom"))
+        self.assertEqual(got["status"], "failed")
+        self.assertEqual(got["error"], "ZeroDivisionError: division by zero")
+        self.assertIn("Traceback (most recent call last)", got["output"])
+        self.assertIn("return 1 / 0", got["output"])
+
+    def test_result_not_json_fails_clearly(self):
+        fake = self.start()
+        got = fake.wait_finish(fake.enqueue("not_json"))
+        self.assertEqual(got["status"], "failed")
+        self.assertIn("not JSON-serialisable", got["error"])
+        self.assertIsNone(got["result"])
+
+    def test_run_context(self):
+        fake = self.start()
+        rid = fake.enqueue("context", job_id="nightly", attempt=2)
+        got = fake.wait_finish(rid)
+        self.assertEqual(got["result"], {"id": rid, "job_id": "nightly", "task": "context", "attempt": 2,
+                                         "scheduled_at": "2026-12-01T03:00:00+00:00",
+                                         "fire_key": "nightly@2026-12-01T03:00:00Z"})
+
+    def test_print_stderr_and_logging_are_the_output(self):
+        fake = self.start()
+        got = fake.wait_finish(fake.enqueue("logs"))
+        self.assertEqual(got["status"], "succeeded")
+        for text in ("from print", "from logging", "to stderr"):
+            self.assertIn(text, got["output"])
+
+    def test_output_streams_while_it_grows(self):
+        fake = self.start()
+        rid = fake.enqueue("chatty", {"n": 6, "pause": 0.15})
+        got = fake.wait_finish(rid)
+        self.assertEqual(got["status"], "succeeded")
+        streamed = fake.outputs.get(rid, [])
+        self.assertGreaterEqual(len(streamed), 2, streamed)
+        self.assertTrue(all(b.startswith(a) for a, b in zip(streamed, streamed[1:])), streamed)
+        self.assertIn("line 5", got["output"])
+
+    def test_output_keeps_the_tail_within_the_limit(self):
+        fake = self.start(Fake(output_limit=100).start())
+        got = fake.wait_finish(fake.enqueue("big", {"n": 5000}))
+        self.assertLessEqual(len(got["output"].encode()), 100)
+        self.assertTrue(got["output"].endswith("xEND\n"), got["output"])
+
+    def test_cancel_from_heartbeat_kills_and_reports_canceled(self):
+        fake = self.start()
+        rid = fake.enqueue("sleepy", {"seconds": 30})
+        pid = self.started_pid(rid)
+        fake.runs[rid]["cancel_requested"] = True
+        t0 = time.monotonic()
+        got = fake.wait_finish(rid, timeout=5)
+        self.assertEqual(got["status"], "canceled")
+        self.assertLess(time.monotonic() - t0, 3)
+        fake.wait_for(lambda: not pid_alive(pid), what="the child to die")
+
+    def test_timeout_kills_and_reports_timed_out(self):
+        fake = self.start()
+        rid = fake.enqueue("sleepy", {"seconds": 30}, timeout_ms=400)
+        pid = self.started_pid(rid)
+        got = fake.wait_finish(rid, timeout=5)
+        self.assertEqual(got["status"], "timed_out")
+        self.assertEqual(got["error"], "timed out after 0.4s")
+        self.assertIn("started", got["output"])
+        fake.wait_for(lambda: not pid_alive(pid), what="the child to die")
+
+    def test_fencing_stops_a_run_whose_lease_cannot_be_renewed(self):
+        fake = self.start()
+        rid = fake.enqueue("sleepy", {"seconds": 30})
+        pid = self.started_pid(rid)
+        fake.heartbeat_status = 503
+        t0 = time.monotonic()
+        got = fake.wait_finish(rid, timeout=5)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(got["status"], "interrupted")
+        self.assertIn("lease not renewed", got["error"])
+        # 3/4 of the 600 ms lease from the last renewal, never later than a lease.
+        self.assertLess(elapsed, 0.6 + 0.3)
+        fake.wait_for(lambda: not pid_alive(pid), what="the child to die")
+
+    def test_run_not_held_is_stopped_without_a_report(self):
+        fake = self.start()
+        rid = fake.enqueue("sleepy", {"seconds": 30})
+        pid = self.started_pid(rid)
+        fake.drop(rid)
+        fake.wait_for(lambda: not pid_alive(pid), what="the child to die")
+        # The slot is free again and the lost run is never reported.
+        got = fake.wait_finish(fake.enqueue("add", {"a": 1, "b": 1}))
+        self.assertEqual(got["result"], 2)
+        self.assertIsNone(fake.finish_of(rid))
+
+    def test_finish_refused_409_is_dropped_and_work_goes_on(self):
+        fake = self.start()
+        rid = fake.enqueue("add", {"a": 1, "b": 2})
+        fake.refuse_finish.add(rid)
+        self.assertEqual(fake.wait_finish(rid)["status"], "succeeded")  # sent, refused
+        got = fake.wait_finish(fake.enqueue("add", {"a": 2, "b": 2}))
+        self.assertEqual(got["result"], 4)
+        self.assertTrue(self.thread.is_alive())
+
+    def test_name_in_use_is_retried(self):
+        fake = Fake().start()
+        fake.busy_names["w1"] = 2
+        self.start(fake)
+        fake.wait_for(lambda: fake.sessions, what="a session")
+        opens = [r for r in fake.requests if r[0] == "POST" and r[1] == "/api/v1/worker/sessions"]
+        self.assertEqual(len(opens), 3)
+
+    def test_claims_no_more_than_free_slots(self):
+        fake = self.start(capacity=2)
+        rids = [fake.enqueue("sleepy", {"seconds": 0.3}) for _ in range(5)]
+        for rid in rids:
+            self.assertEqual(fake.wait_finish(rid)["status"], "succeeded")
+        limits = [json.loads(r[3])["limit"] for r in fake.requests if r[1].endswith("/claim")]
+        self.assertTrue(limits and max(limits) <= 2, limits)
+        beats = [b for s in fake.sessions.values() for b in s.get("beats", [])]
+        self.assertLessEqual(max(len(b) for b in beats), 2)
+
+    def test_graceful_stop_waits_for_runs_then_closes_the_session(self):
+        fake = self.start()
+        rid = fake.enqueue("sleepy", {"seconds": 0.6})
+        self.started_pid(rid)
+        self.worker.stop()
+        self.thread.join(10)
+        self.assertEqual(self.exit, {"code": 0})
+        self.assertEqual(fake.finish_of(rid)["status"], "succeeded")
+        self.assertEqual(len(fake.closed_sessions), 1)
+        last_finish = max(i for i, r in enumerate(fake.requests) if r[1].endswith("/finish"))
+        delete = max(i for i, r in enumerate(fake.requests) if r[0] == "DELETE")
+        self.assertLess(last_finish, delete)
+
+    def test_stop_past_grace_interrupts(self):
+        fake = self.start(grace=0.2)
+        rid = fake.enqueue("sleepy", {"seconds": 30})
+        pid = self.started_pid(rid)
+        self.worker.stop()
+        self.thread.join(10)
+        got = fake.finish_of(rid)
+        self.assertEqual(got["status"], "interrupted")
+        self.assertIn("shut down", got["error"])
+        self.assertFalse(pid_alive(pid))
+        self.assertEqual(len(fake.closed_sessions), 1)
+
+    def test_bad_token_is_fatal(self):
+        fake = Fake().start()
+        self.addCleanup(fake.stop)
+        worker = Worker(sundial.Client(fake.url, "sdl_wrong"), name="w1", tasks=registry, wait_ms=300)
+        with self.assertRaises(sundial.worker.FatalError) as cm:
+            worker.run()
+        self.assertIn("401", str(cm.exception))
+
+    @unittest.skipUnless(HAVE_FLASK, NO_FLASK)
+    def test_flask_task_runs_in_app_context_of_a_forked_child(self):
+        db = tempfile.NamedTemporaryFile(suffix=".db", delete=False)
+        self.addCleanup(os.unlink, db.name)
+        os.environ["FLASKAPP_DB"] = db.name
+        import flaskapp
+
+        fake = self.start(app_factory=flaskapp.create_app,
+                          on_fork=[lambda app: print(f"hook ran for {app.name}")])
+        got = fake.wait_finish(fake.enqueue("flask_config"))
+        self.assertEqual(got["status"], "succeeded", got)
+        self.assertEqual(got["result"], "hello from the app")
+        self.assertIn("hook ran for flaskapp", got["output"])
+        got = fake.wait_finish(fake.enqueue("db_write", ["one"]))
+        self.assertEqual(got["status"], "succeeded", got)
+        got = fake.wait_finish(fake.enqueue("db_write", ["two"]))
+        self.assertEqual(got["result"], 2)
+        import sqlite3
+
+        rows = sqlite3.connect(db.name).execute("select text from note order by id").fetchall()
+        self.assertEqual(rows, [("one",), ("two",)])
+
+    @unittest.skipUnless(HAVE_FLASK, NO_FLASK)
+    def test_dispose_sqlalchemy_forgets_the_parents_pool(self):
+        db = tempfile.NamedTemporaryFile(suffix=".db", delete=False)
+        self.addCleanup(os.unlink, db.name)
+        os.environ["FLASKAPP_DB"] = db.name
+        import flaskapp
+
+        app = flaskapp.create_app()
+        with app.app_context():
+            engine = flaskapp.db.engine
+            pool = engine.pool
+            dispose_sqlalchemy(app)
+            self.assertIsNot(engine.pool, pool)
+
+
+class ThreadWorkerTest(WorkerTest):
+    isolation = "thread"
+
+    def test_results_output_and_errors(self):
+        fake = self.start()
+        got = fake.wait_finish(fake.enqueue("add", {"a": 2, "b": 3}))
+        self.assertEqual((got["status"], got["result"]), ("succeeded", 5))
+        got = fake.wait_finish(fake.enqueue("logs"))
+        for text in ("from print", "from logging", "to stderr"):
+            self.assertIn(text, got["output"])
+        got = fake.wait_finish(fake.enqueue("boom"))
+        self.assertEqual(got["error"], "ZeroDivisionError: division by zero")
+        self.assertIn("Traceback", got["output"])
+
+    def test_cancel_is_cooperative(self):
+        fake = self.start()
+        rid = fake.enqueue("cooperative", {"seconds": 30})
+        fake.wait_for(lambda: any(rid in b for s in fake.sessions.values() for b in s.get("beats", [])),
+                      what="the run in a heartbeat")
+        fake.runs[rid]["cancel_requested"] = True
+        got = fake.wait_finish(rid, timeout=5)
+        self.assertEqual(got["status"], "canceled")
+
+    @unittest.skipUnless(HAVE_FLASK, NO_FLASK)
+    def test_flask_app_context(self):
+        db = tempfile.NamedTemporaryFile(suffix=".db", delete=False)
+        self.addCleanup(os.unlink, db.name)
+        os.environ["FLASKAPP_DB"] = db.name
+        import flaskapp
+
+        fake = self.start(app_factory=flaskapp.create_app)
+        got = fake.wait_finish(fake.enqueue("flask_config"))
+        self.assertEqual(got["result"], "hello from the app")
+
+
+class SignalTest(unittest.TestCase):
+    def test_sigterm_stops_gracefully(self):
+        fake = Fake().start()
+        self.addCleanup(fake.stop)
+        env = dict(os.environ, SUNDIAL_TOKEN=fake.token,
+                   PYTHONPATH=os.pathsep.join([os.path.dirname(HERE), HERE]))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sundial.worker", "--server", fake.url, "--tasks", "worktasks",
+             "--name", "sub-1", "--grace", "10"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        rid = fake.enqueue("sleepy", {"seconds": 1.0}, job_id="nightly")
+        fake.wait_for(lambda: any(rid in b for s in fake.sessions.values() for b in s.get("beats", [])),
+                      what="the run in a heartbeat")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(fake.finish_of(rid)["status"], "succeeded")
+        self.assertEqual(len(fake.closed_sessions), 1)
+        lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+        finished = [r for r in lines if r.get("run_id") == rid and r.get("status") == "succeeded"]
+        self.assertEqual(finished[0]["job_id"], "nightly")
+        self.assertEqual(finished[0]["task"], "sleepy")
+        self.assertEqual(finished[0]["attempt"], 1)
+        self.assertNotIn(fake.token, err)
+
+
+if __name__ == "__main__":
+    unittest.main()
