@@ -2,7 +2,6 @@ package sundial
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/sundialhq/sundial/internal/jsoninput"
 	"github.com/sundialhq/sundial/trigger"
 )
 
@@ -112,7 +112,7 @@ func (s *Scheduler) execute(d dispatch) {
 	case err == nil:
 		run.Status = StatusSucceeded
 		if result != nil {
-			b, merr := json.Marshal(result)
+			b, merr := jsoninput.Marshal(result)
 			if merr != nil {
 				run.Status, run.Error = StatusFailed, "result is not JSON: "+merr.Error()
 			} else {

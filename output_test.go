@@ -171,3 +171,25 @@ func TestValidateArgs(t *testing.T) {
 		t.Errorf("refused runs were recorded: %+v", runs)
 	}
 }
+
+// TestResultKeepsAmpersands: a result is stored as the task gave it, not
+// escaped for HTML ("a \u0026 b").
+func TestResultKeepsAmpersands(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{})
+		b.register(t, "amp", func(context.Context, sundial.Run) (any, error) { return "R&D <ops>", nil })
+		b.add(t, sundial.Job{ID: "amp", Task: "amp", Trigger: cron("0 * * * *")})
+		b.start(t)
+		time.Sleep(time.Hour + time.Minute)
+		b.stop(t)
+		runs := b.runs(t, "amp")
+		if len(runs) == 0 {
+			t.Fatal("no run")
+		}
+		for _, r := range runs {
+			if string(r.Result) != `"R&D <ops>"` {
+				t.Errorf("result = %s, want \"R&D <ops>\" unescaped", r.Result)
+			}
+		}
+	})
+}

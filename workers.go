@@ -352,6 +352,10 @@ type WorkerRun struct {
 	Run
 	// Timeout is the job's run timeout (0: none); the worker enforces it.
 	Timeout time.Duration
+	// LeaseLeft is how much of the lease was left as the run was handed
+	// over: a worker's poll may have waited long before the claim, so the
+	// worker dates its lease from this, not from when it asked.
+	LeaseLeft time.Duration
 }
 
 // ClaimForWorker takes up to limit due runs of the session's tasks and
@@ -460,7 +464,7 @@ func (s *Scheduler) claimForWorker(ctx context.Context, sess WorkerSession, limi
 		}
 		s.publishRun(EventRunStarted, &run)
 		s.logRun(slog.LevelDebug, "run started on a worker", &run, "worker", sess.Name, "late", run.StartedAt.Sub(run.ScheduledAt))
-		out = append(out, WorkerRun{Run: run, Timeout: opts.Timeout})
+		out = append(out, WorkerRun{Run: run, Timeout: opts.Timeout, LeaseLeft: run.LeaseUntil.Sub(s.now())})
 	}
 	return out, nil
 }
@@ -704,6 +708,44 @@ func (s *Scheduler) declare(ctx context.Context, task string, asked bool, now ti
 		return fmt.Errorf("declare worker task %q: %w", task, err)
 	}
 	return nil
+}
+
+// DeclareWorkerTasks records tasks as worker tasks ahead of their workers
+// (as a config file's worker_tasks do): jobs may name them, and their runs
+// wait for a worker that serves them. A task this scheduler runs itself
+// cannot be one.
+func (s *Scheduler) DeclareWorkerTasks(ctx context.Context, tasks ...string) error {
+	for i, t := range tasks {
+		field := fmt.Sprintf("[%d]", i)
+		if err := validTaskName(field, t); err != nil {
+			return err
+		}
+		if _, ok := s.task(t); ok {
+			return invalidWorker(field, "%q is a task this server runs itself", t)
+		}
+	}
+	if len(tasks) == 0 {
+		return nil
+	}
+	if err := s.store.DeclareTasks(ctx, tasks, false, s.now()); err != nil {
+		return fmt.Errorf("declare worker tasks: %w", err)
+	}
+	return nil
+}
+
+// KnownTasks returns the tasks jobs may name: those registered here and
+// the worker tasks, sorted.
+func (s *Scheduler) KnownTasks(ctx context.Context) ([]string, error) {
+	tasks, err := s.store.WorkerTasks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("worker tasks: %w", err)
+	}
+	out := s.Tasks()
+	for _, t := range tasks {
+		out = append(out, t.Name)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // isWorkerTask reports whether the store knows the task as a worker task.

@@ -16,7 +16,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/internal/jsoninput"
 )
 
 // Config configures a Worker. URL is required.
@@ -208,8 +208,9 @@ func (w *Worker) serve(ctx context.Context, s session) bool {
 			continue
 		}
 		free := 1 + w.cfg.Capacity - len(w.slots)
-		claimStart := time.Now()
+		asked := time.Now()
 		runs, err := w.c.claim(sctx, s, free, 20*time.Second)
+		answered := time.Now()
 		<-w.slots
 		if err != nil {
 			if sctx.Err() != nil {
@@ -229,7 +230,15 @@ func (w *Worker) serve(ctx context.Context, s session) bool {
 		for _, cr := range runs {
 			w.slots <- struct{}{}
 			rctx, stop := context.WithCancelCause(runsCtx)
-			e := &execution{run: cr.Run, stop: stop, base: claimStart}
+			// The poll may have waited long before the claim: the lease
+			// dates from what the server says is left of it (from the ask,
+			// at the latest, when it does not say).
+			base := asked
+			if cr.LeaseLeftMS != nil {
+				left := min(time.Duration(*cr.LeaseLeftMS)*time.Millisecond, s.leaseTTL())
+				base = answered.Add(left - s.leaseTTL())
+			}
+			e := &execution{run: cr.Run, stop: stop, base: base}
 			w.mu.Lock()
 			w.runs[cr.ID] = e
 			w.mu.Unlock()
@@ -403,7 +412,7 @@ func (w *Worker) execute(ctx context.Context, s session, e *execution, timeout t
 	switch {
 	case err == nil:
 		if result != nil {
-			b, merr := json.Marshal(result)
+			b, merr := jsoninput.Marshal(result)
 			if merr != nil {
 				o.Status, o.Error = string(sundial.StatusFailed), "result is not JSON: "+merr.Error()
 			} else {

@@ -120,7 +120,7 @@ func newRootCommand(env Env) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newCronCommand(env), newVersionCommand(env), newServeCommand(env), newJobsCommand(env),
 		newRunsCommand(env), newStatusCommand(env), newTokenCommand(env), newAuditCommand(env), newScriptsCommand(env),
-		newSecretsCommand(env), newSchedulerCommand(env), newImportCommand(env), newCalendarsCommand(env))
+		newSecretsCommand(env), newSchedulerCommand(env), newImportCommand(env), newCalendarsCommand(env), newWorkersCommand(env))
 	return root
 }
 

@@ -323,12 +323,14 @@ func (q *quickJob) doc() (json.RawMessage, error) {
 
 func jobsAdd(env Env, cf *clientFlags) *cobra.Command {
 	var file string
+	var declare bool
 	var q quickJob
 	cmd := &cobra.Command{
-		Use:   "add [-f FILE | --task T --trigger T]",
+		Use:   "add [-f FILE | --task T --trigger T] [--declare-task]",
 		Short: "Add jobs from a YAML or JSON file (the config file's job shape), or one from flags",
 		Example: `  sundial jobs add --id heartbeat --task echo --trigger '*/5 * * * *' --args '{"say": "hi"}'
-  sundial jobs add -f jobs.yaml`,
+  sundial jobs add -f jobs.yaml
+  sundial jobs add --id nightly --task send_report --trigger '0 3 * * *' --declare-task   # a worker's task, before its worker connects`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var docs []json.RawMessage
@@ -348,9 +350,13 @@ func jobsAdd(env Env, cf *clientFlags) *cobra.Command {
 				return usagef("give -f FILE, or --task and --trigger")
 			}
 			c := cf.client(env)
+			path := "/api/v1/jobs"
+			if declare {
+				path += "?declare_task=true"
+			}
 			for _, d := range docs {
 				var raw json.RawMessage
-				if _, err := c.do(cmd.Context(), "POST", "/api/v1/jobs", d, &raw); err != nil {
+				if _, err := c.do(cmd.Context(), "POST", path, d, &raw); err != nil {
 					return err
 				}
 				if err := showJobLine(env.Stdout, raw, cf.json, "added"); err != nil {
@@ -361,6 +367,7 @@ func jobsAdd(env Env, cf *clientFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file of jobs, - for stdin")
+	cmd.Flags().BoolVar(&declare, "declare-task", false, "accept a task no worker has served yet, as a worker task: its runs wait for a worker (docs/workers.md)")
 	q.register(cmd)
 	return cmd
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -99,7 +100,11 @@ With --insecure-no-auth no token is created or needed.`,
 				ttl := server.Duration(leaseTTL)
 				cfg.LeaseTTL = &ttl
 			}
-			return server.Run(cmd.Context(), cfg, server.Options{Out: env.Stdout, Logs: env.Stderr, Version: versionString()})
+			err := server.Run(cmd.Context(), cfg, server.Options{Out: env.Stdout, Logs: env.Stderr, Version: versionString()})
+			if _, bad := errors.AsType[*server.ConfigError](err); bad {
+				return usageError{err} // a mistake in the file: exit 2, like a bad flag
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()

@@ -30,17 +30,22 @@ such as when the only admin token is lost).`,
 	cf.register(cmd)
 	cmd.PersistentFlags().StringVar(&db, "db", "", "work on this store directly: sqlite:PATH or postgres://… (env SUNDIAL_DB is not read)")
 	var name, role string
+	var queues []string
 	var expires time.Duration
 	create := &cobra.Command{
-		Use:   "create --name NAME --role viewer|operator|admin [--expires 720h]",
+		Use:   "create --name NAME --role viewer|operator|admin|worker [--queue Q]… [--expires 720h]",
 		Short: "Create a token; its secret is printed once",
 		Example: `  sundial token create --name ci --role operator --expires 720h
   sundial token create --name grafana --role viewer
+  sundial token create --name billing-workers --role worker --queue billing   # for sundial-worker / worker.Worker
   sundial token create --name me --role admin --db sqlite:./sundial.db   # no token at hand: straight into the store`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !admin.Role(role).Valid() {
-				return usagef("--role %q is not viewer, operator or admin", role)
+				return usagef("--role %q is not viewer, operator, admin or worker", role)
+			}
+			if len(queues) > 0 && admin.Role(role) != admin.RoleWorker {
+				return usagef("--queue holds a worker token to queues; a %s token sees every queue", role)
 			}
 			if strings.TrimSpace(name) == "" {
 				return usagef("give the token a --name, such as ci")
@@ -60,7 +65,7 @@ such as when the only admin token is lost).`,
 				}
 				defer closeStore()
 				secret, t := httpapi.NewToken(name, admin.Role(role), "cli --db", env.now())
-				t.ExpiresAt = end
+				t.ExpiresAt, t.Queues = end, queues
 				if err := st.CreateToken(cmd.Context(), t); err != nil {
 					return err
 				}
@@ -70,7 +75,7 @@ such as when the only admin token is lost).`,
 				}
 				tok = httpapi.NewTokenView{Token: t, Secret: secret}
 			} else {
-				body, _ := marshalJSON(httpapi.TokenRequest{Name: name, Role: admin.Role(role), ExpiresAt: end})
+				body, _ := marshalJSON(httpapi.TokenRequest{Name: name, Role: admin.Role(role), ExpiresAt: end, Queues: queues})
 				if _, err := cf.client(env).do(cmd.Context(), "POST", "/api/v1/tokens", body, &tok); err != nil {
 					return err
 				}
@@ -79,7 +84,8 @@ such as when the only admin token is lost).`,
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "what the token is for, such as ci or grafana")
-	create.Flags().StringVar(&role, "role", "", "viewer (read), operator (pause, resume, run) or admin (everything)")
+	create.Flags().StringVar(&role, "role", "", "viewer (read), operator (pause, resume, run), admin (everything) or worker (runs a worker's tasks, nothing else)")
+	create.Flags().StringArrayVar(&queues, "queue", nil, "for a worker token: a queue its workers may claim from (repeat for several; all when none)")
 	create.Flags().Var((*durationValue)(&expires), "expires", "the token stops working this long from now, such as 720h; never when not given")
 	list := &cobra.Command{
 		Use:   "list",

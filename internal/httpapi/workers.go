@@ -121,6 +121,9 @@ type WorkerClaimRequest struct {
 type WorkerRunView struct {
 	sundial.Run
 	TimeoutMillis int64 `json:"timeout_ms"`
+	// LeaseLeftMillis is how much of the run's lease is left as it is
+	// handed over: the worker dates its lease from it.
+	LeaseLeftMillis int64 `json:"lease_left_ms"`
 }
 
 func (a *API) workerClaim(w http.ResponseWriter, r *http.Request) error {
@@ -141,7 +144,7 @@ func (a *API) workerClaim(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]WorkerRunView, len(runs))
 	for i, run := range runs {
-		out[i] = WorkerRunView{Run: run.Run, TimeoutMillis: run.Timeout.Milliseconds()}
+		out[i] = WorkerRunView{Run: run.Run, TimeoutMillis: run.Timeout.Milliseconds(), LeaseLeftMillis: run.LeaseLeft.Milliseconds()}
 	}
 	return writeJSON(w, http.StatusOK, map[string][]WorkerRunView{"runs": out})
 }
@@ -251,15 +254,18 @@ type WorkerTaskView struct {
 	LiveWorkers []string `json:"live_workers"`
 }
 
+// WorkerList is what GET /workers answers.
+type WorkerList struct {
+	Workers []WorkerView     `json:"workers"`
+	Tasks   []WorkerTaskView `json:"tasks"`
+}
+
 func (a *API) listWorkers(w http.ResponseWriter, r *http.Request) error {
 	nodes, tasks, err := a.s.Workers(r.Context())
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Workers []WorkerView     `json:"workers"`
-		Tasks   []WorkerTaskView `json:"tasks"`
-	}{Workers: []WorkerView{}, Tasks: []WorkerTaskView{}}
+	out := WorkerList{Workers: []WorkerView{}, Tasks: []WorkerTaskView{}}
 	serving := map[string][]string{}
 	for _, n := range nodes {
 		v := WorkerView{Node: n, Name: n.ID[len("worker:"):], Live: a.s.WorkerLive(n)}

@@ -147,7 +147,7 @@ func YAMLToJSON(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(v)
+	return jsoninput.Marshal(v)
 }
 
 // jsonable replaces YAML's map[any]any-free but loosely typed values with

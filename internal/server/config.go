@@ -95,6 +95,10 @@ type Config struct {
 	// them: created or updated to match, and removed once the file no
 	// longer declares them (unless a job still names one).
 	Calendars []CalendarConfig `json:"calendars,omitempty"`
+	// WorkerTasks are declared on start as worker tasks (docs/workers.md):
+	// jobs may name them before any worker has served them, and their
+	// runs wait for a worker.
+	WorkerTasks []string `json:"worker_tasks,omitempty"`
 	// TaskFunctions name Python functions ("module:function") for the
 	// func of APScheduler-shaped jobs: the TASK_FUNCTIONS pattern, in
 	// which jobs refer to stable names rather than import paths.
@@ -292,7 +296,7 @@ func (e *UnknownTaskError) Error() string {
 	if s := suggestTask(e.Task, e.Tasks); s != "" {
 		fmt.Fprintf(&b, ": did you mean %q?", s)
 	}
-	fmt.Fprintf(&b, "; this server has the tasks %s, and any other task must be served by a worker", strings.Join(e.Tasks, ", "))
+	fmt.Fprintf(&b, "; this server has the tasks %s, and any other task must be served by a worker (list it under worker_tasks: to name it before its worker first connects)", strings.Join(e.Tasks, ", "))
 	return b.String()
 }
 

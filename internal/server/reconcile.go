@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/sundialhq/sundial"
@@ -14,21 +13,6 @@ import (
 	"github.com/sundialhq/sundial/internal/jobdoc"
 	"github.com/sundialhq/sundial/trigger"
 )
-
-// checkJobs refuses, before anything changes, config jobs that could not
-// run here: an unknown task or a trigger that does not build.
-func checkJobs(file string, jobs []sundial.Job, tasks []string) error {
-	for i, j := range jobs {
-		where := fmt.Sprintf("config %s: jobs[%d] (id %q)", file, i, j.ID)
-		if !slices.Contains(tasks, j.Task) {
-			return fmt.Errorf("%s: field \"task\": %w (this server has %v)", where, &sundial.UnknownTaskError{Task: j.Task}, tasks)
-		}
-		if _, err := j.Trigger.Build(); err != nil {
-			return fmt.Errorf("%s: field \"trigger\": %w", where, err)
-		}
-	}
-	return nil
-}
 
 // reconcile makes the store's config jobs match the file: new ones are
 // created, changed ones updated, and jobs the file once declared and no

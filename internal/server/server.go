@@ -150,7 +150,14 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 			return err
 		}
 	}
-	if err := checkJobs(cfg.File, jobs, s.Tasks()); err != nil {
+	if err := s.DeclareWorkerTasks(ctx, cfg.WorkerTasks...); err != nil {
+		return &ConfigError{Err: fmt.Errorf("config %s: worker_tasks: %w", cfg.File, err)}
+	}
+	known, err := s.KnownTasks(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckJobs(jobs, known); err != nil {
 		return err
 	}
 	if err := reconcileCalendars(ctx, s, records, cfg.File, calendars, log); err != nil {
@@ -200,7 +207,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	m.watch(metricsCtx, s)
 	// A run's error was masked with its own secrets when it was stored;
 	// the server-wide masker is for the logs alone.
-	notifier := notify.New(notify.Config{Global: cfg.Notify, Job: s.Job, Logger: log,
+	notifier := notify.New(notify.Config{Global: cfg.Notify, Job: s.Job, Logger: log, Secrets: cfg.NotifySecrets,
 		SMTP: notify.SMTP{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From}})
 	notifications := watchNotifications(s, notifier, log)
 

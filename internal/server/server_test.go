@@ -405,9 +405,27 @@ jobs:
 	}
 	cfg.DB = "sqlite:" + filepath.Join(dir, "s.db")
 	err = Run(context.Background(), cfg, Options{Out: io.Discard, Logs: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), `unknown-task.yaml: jobs[0] (id "a"): field "task": unknown task "sendmail"`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown-task.yaml:2:19: jobs[0] (id "a"): field "task": unknown task "sendmail"`) {
 		t.Errorf("unknown task at start: %v", err)
 	}
+	// Declared as a worker task, it is a job like any other, whose runs
+	// wait for a worker.
+	declared, err := ReadConfigFile(write("worker-task.yaml", "worker_tasks: [sendmail]\njobs:\n  - {id: a, task: sendmail, trigger: '@daily'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared.DB, declared.InsecureNoAuth = "sqlite:"+filepath.Join(dir, "w.db"), true
+	srv := start(t, declared, Options{})
+	var workers struct {
+		Tasks []sundial.WorkerTask `json:"tasks"`
+	}
+	if code := srv.call("GET", "/api/v1/workers", "", nil, &workers); code != 200 || len(workers.Tasks) != 1 || workers.Tasks[0].Name != "sendmail" {
+		t.Errorf("GET /workers = %d %+v, want the declared task", code, workers)
+	}
+	if code := srv.call("GET", "/api/v1/jobs/a", "", nil, nil); code != 200 {
+		t.Errorf("the job of a declared worker task = %d, want 200", code)
+	}
+	srv.stop()
 	badNotify, err := ReadConfigFile(write("notify.yaml", "notify: [{webhook: 'https://x', format: telegram}]\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -169,7 +169,7 @@ func Clean(raw json.RawMessage) json.RawMessage {
 	if len(fields) == n {
 		return raw
 	}
-	clean, err := json.Marshal(fields)
+	clean, err := jsoninput.Marshal(fields)
 	if err != nil {
 		return raw
 	}

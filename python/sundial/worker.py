@@ -323,7 +323,19 @@ class Worker:
                     # Not started: closing the session gives it back to the queue.
                     self.log.info("claimed while stopping; left to the server", extra=_fields(run))
                     continue
-                self._start(run, session, started)
+                self._start(run, session, self._lease_start(run, started))
+
+    def _lease_start(self, run, asked):
+        """When the run's lease began, on this process's monotonic clock.
+
+        The poll may have waited long before the server claimed the run, so
+        the lease dates from what the server says is left of it
+        (lease_left_ms), not from when the worker asked."""
+        left = run.get("lease_left_ms")
+        if left is None:
+            return asked
+        left = min(left / 1000, self.lease_ttl)
+        return time.monotonic() - (self.lease_ttl - left)
 
     def _free_slots(self):
         with self._cond:
