@@ -30,8 +30,14 @@ func TestWorkersCommands(t *testing.T) {
 	if !strings.Contains(out, "send_report") || !strings.Contains(out, "no live worker: its runs wait") {
 		t.Errorf("workers list before any worker:\n%s", out)
 	}
+	if out := a.mustCLI(admin.RoleViewer, "jobs", "get", "nightly", "--json"); !strings.Contains(out, `"waiting": "no live worker serves task \"send_report\"`) {
+		t.Errorf("a job whose task no worker serves does not say it waits:\n%s", out)
+	}
 	if _, err := a.s.OpenWorkerSession(context.Background(), sundial.WorkerInfo{Name: "web-1", Tasks: []string{"send_report"}, Capacity: 4, Host: "web"}); err != nil {
 		t.Fatal(err)
+	}
+	if out := a.mustCLI(admin.RoleViewer, "jobs", "get", "nightly", "--json"); strings.Contains(out, `"waiting"`) {
+		t.Errorf("a job whose task a live worker serves says it waits:\n%s", out)
 	}
 	out = a.mustCLI(admin.RoleViewer, "workers", "list")
 	for _, want := range []string{"web-1", "live", "0/4", "send_report  web-1"} {

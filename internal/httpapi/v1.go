@@ -58,6 +58,9 @@ func (a *API) registerV1() {
 type JobView struct {
 	sundial.Job
 	Description string `json:"description,omitempty"`
+	// Waiting says why the job's runs wait instead of running: its task
+	// is a worker task that no live worker serves (docs/workers.md).
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // view shows a job with its trigger described in the request's language
@@ -158,8 +161,11 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) error {
 		jobs = jobs[:limit]
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(jobs[limit-1].ID))
 	}
+	waits := a.workerWaits(r.Context())
 	for _, j := range jobs {
-		out.Jobs = append(out.Jobs, view(r, j))
+		v := view(r, j)
+		v.Waiting = waits(j.Task)
+		out.Jobs = append(out.Jobs, v)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -170,7 +176,9 @@ func (a *API) getJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("ETag", etag(j))
-	return writeJSON(w, http.StatusOK, view(r, j))
+	v := view(r, j)
+	v.Waiting = a.workerWaits(r.Context())(j.Task)
+	return writeJSON(w, http.StatusOK, v)
 }
 
 // readJob decodes a job document from the body.

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -281,4 +283,32 @@ func (a *API) listWorkers(w http.ResponseWriter, r *http.Request) error {
 		out.Tasks = append(out.Tasks, WorkerTaskView{WorkerTask: t, LiveWorkers: append([]string{}, serving[t.Name]...)})
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// workerWaits returns what keeps a task's runs waiting, for the jobs of
+// one request: a worker task that no live worker serves. Listing the
+// workers fails soft: a job is then shown without the note.
+func (a *API) workerWaits(ctx context.Context) func(task string) string {
+	nodes, tasks, err := a.s.Workers(ctx)
+	if err != nil || len(tasks) == 0 {
+		return func(string) string { return "" }
+	}
+	live := map[string]bool{}
+	for _, n := range nodes {
+		if a.s.WorkerLive(n) {
+			for _, t := range n.Tasks {
+				live[t] = true
+			}
+		}
+	}
+	worker := map[string]bool{}
+	for _, t := range tasks {
+		worker[t.Name] = true
+	}
+	return func(task string) string {
+		if worker[task] && !live[task] {
+			return fmt.Sprintf("no live worker serves task %q: its runs wait for one", task)
+		}
+		return ""
+	}
 }
