@@ -156,8 +156,8 @@ func TestGoWorkersPostgres(t *testing.T) {
 	goWorkers(t, pgtest.SchemaDSN(t))
 }
 
-// goWorkers: two Go workers in this process and two in processes of
-// their own against a real server: a worker task's fires each run once,
+// goWorkers: two Go workers in this process, on two server replicas, and
+// two in processes of their own: a worker task's fires each run once,
 // on the workers only; a worker killed mid-run loses its run, which the
 // other retries; a worker frozen past its lease does not get to record the
 // run the cluster re-ran.
@@ -181,8 +181,11 @@ func goWorkers(t *testing.T, db string) {
 	if code := srv.call("POST", "/api/v1/jobs?declare_task=true", srv.token, job, nil); code != 201 {
 		t.Fatalf("a job declaring its worker task = %d, want 201", code)
 	}
+	// A second replica on the same store: w2 speaks to it, w1 to the
+	// first; sessions live in the store, so either answers either.
+	replica := start(t, Config{DB: db, LeaseTTL: &two}, Options{})
 	w1 := startGoWorker(t, srv.base, tok.Token, "w1")
-	w2 := startGoWorker(t, srv.base, tok.Token, "w2")
+	w2 := startGoWorker(t, replica.base, tok.Token, "w2")
 	var runs struct{ Runs []sundial.Run }
 	waitFor(t, "five fires of tick", func() bool {
 		srv.call("GET", "/api/v1/runs?job_id=tick&status=succeeded", srv.token, nil, &runs)
