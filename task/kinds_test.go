@@ -462,6 +462,14 @@ func TestScripts(t *testing.T) {
 	if w, err := k.CheckScript(ctx, "python", "ok.py", "def run():\n    return 1\n"); w != "" || err != nil {
 		t.Errorf("good python: %q %v", w, err)
 	}
+	for _, ok := range []string{"async def run():\n    pass\n", "from report import main as run\n", "run = print\n"} {
+		if _, err := k.CheckScript(ctx, "python", "ok.py", ok); err != nil {
+			t.Errorf("a script with run() as %q refused: %v", ok, err)
+		}
+	}
+	if _, err := k.CheckScript(ctx, "python", "norun.py", "def main():\n    return 1\n"); err == nil || !strings.Contains(err.Error(), "norun.py defines no run()") {
+		t.Errorf("a script without run(): %v, want a refusal naming the file and run()", err)
+	}
 	if _, err := k.CheckScript(ctx, "bash", "x.sh", "if then fi\n"); err == nil {
 		t.Error("bash -n accepted a syntax error")
 	}

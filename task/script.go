@@ -176,7 +176,7 @@ func (k *Kinds) CheckScript(ctx context.Context, lang, name, source string) (war
 	var argv []string
 	switch lang {
 	case "python":
-		argv = []string{interp, "-c", "import sys; compile(open(sys.argv[1], encoding='utf-8').read(), sys.argv[2], 'exec')", path, name}
+		argv = []string{interp, "-c", pythonCheck, path, name}
 	case "sh", "bash":
 		argv = []string{interp, "-n", path}
 	case "node":
@@ -189,12 +189,39 @@ func (k *Kinds) CheckScript(ctx context.Context, lang, name, source string) (war
 	if err != nil {
 		return "", fmt.Errorf("checking the script: %w", err)
 	}
-	if res.ExitCode != 0 {
-		msg := strings.TrimSpace(strings.ReplaceAll(out.String(), path, name))
+	msg := strings.TrimSpace(strings.ReplaceAll(out.String(), path, name))
+	switch {
+	case lang == "python" && res.ExitCode == noRunExit:
+		return "", fmt.Errorf("%s", msg)
+	case res.ExitCode != 0:
 		return "", fmt.Errorf("%s does not compile:\n%s", lang, tail(msg, 4000))
 	}
 	return "", nil
 }
+
+// pythonCheck compiles a Python script and checks that it has the entry
+// point a run calls, run(), at its top level (a def, an assignment or an
+// import); it exits noRunExit with the reason when it has not.
+const pythonCheck = `import ast, sys
+name = sys.argv[2]
+tree = compile(open(sys.argv[1], encoding="utf-8").read(), name, "exec", ast.PyCF_ONLY_AST)
+names = set()
+for node in tree.body:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names.add(node.name)
+    elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+            if isinstance(t, ast.Name):
+                names.add(t.id)
+    elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        names.update((a.asname or a.name).split(".")[0] for a in node.names)
+if "run" not in names:
+    print(name + " defines no run(): a python script is called as run(*args, **kwargs), so every run of it would fail; add def run(...) at the top level")
+    sys.exit(3)
+`
+
+// noRunExit is pythonCheck's exit status for a script without run().
+const noRunExit = 3
 
 // TestResult is how a test run of a script's text ended.
 type TestResult struct {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -635,4 +636,32 @@ type exactCivil int64
 
 func (e exactCivil) nextCivil(from int64) (int64, bool) {
 	return int64(e), from <= int64(e)
+}
+
+// Zones names the time zones the trigger fires in, in order of first
+// mention: its timezone, a cron expression's CRON_TZ= prefix, and those of
+// an and or or trigger's parts. None means UTC.
+func (s Spec) Zones() []string {
+	var zones []string
+	var walk func(s Spec)
+	walk = func(s Spec) {
+		zone := s.Timezone
+		if zone == "" && s.Type == "cron" && s.Expr != "" {
+			dialect := s.Dialect
+			if dialect == "" {
+				dialect = Crontab
+			}
+			if c, err := ParseCron(dialect, s.Expr, CronOptions{}); err == nil && c.HasZonePrefix() {
+				zone = c.Location().String()
+			}
+		}
+		if zone != "" && !slices.Contains(zones, zone) {
+			zones = append(zones, zone)
+		}
+		for _, part := range s.Triggers {
+			walk(part)
+		}
+	}
+	walk(s)
+	return zones
 }

@@ -61,7 +61,11 @@ func newScriptsCommand(env Env) *cobra.Command {
 				return printJSON(env.Stdout, raw)
 			}
 			json.Unmarshal(raw, &v)
-			fmt.Fprintf(env.Stdout, "pushed script %s version %d (%s, sha256 %s)\n", v.Name, v.Version, v.Lang, v.Checksum[:12])
+			verb := "pushed"
+			if v.Unchanged {
+				verb = "unchanged:"
+			}
+			fmt.Fprintf(env.Stdout, "%s script %s version %d (%s, sha256 %s)\n", verb, v.Name, v.Version, v.Lang, v.Checksum[:12])
 			if v.Warning != "" {
 				fmt.Fprintln(env.Stderr, "warning:", v.Warning)
 			}

@@ -2,13 +2,11 @@ package cli
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,29 +149,8 @@ func schedule(j httpapi.JobView) string {
 	return withZone(text, triggerZone(j.Trigger))
 }
 
-// triggerZone names the time zones a trigger fires in, when it names any:
-// its timezone, a cron expression's CRON_TZ= prefix, and those of an and
-// or or trigger's parts. Without one a trigger fires in UTC.
-func triggerZone(s trigger.Spec) string {
-	var zones []string
-	var walk func(s trigger.Spec)
-	walk = func(s trigger.Spec) {
-		zone := s.Timezone
-		if zone == "" && s.Type == "cron" && s.Expr != "" {
-			if c, err := trigger.ParseCron(cmp.Or(s.Dialect, trigger.Crontab), s.Expr, trigger.CronOptions{}); err == nil && c.HasZonePrefix() {
-				zone = c.Location().String()
-			}
-		}
-		if zone != "" && !slices.Contains(zones, zone) {
-			zones = append(zones, zone)
-		}
-		for _, part := range s.Triggers {
-			walk(part)
-		}
-	}
-	walk(s)
-	return strings.Join(zones, ", ")
-}
+// triggerZone names the time zones a trigger fires in (none: UTC).
+func triggerZone(s trigger.Spec) string { return strings.Join(s.Zones(), ", ") }
 
 // withZone appends "(zone)" to a schedule that does not name it already.
 func withZone(text, zone string) string {

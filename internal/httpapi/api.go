@@ -49,6 +49,9 @@ type Config struct {
 	// CheckScript checks an uploaded script before it is stored (see
 	// task.Kinds.CheckScript); nil stores scripts unchecked.
 	CheckScript func(ctx context.Context, lang, name, source string) (warning string, err error)
+	// CanMail says that the server has SMTP settings: without them, a job
+	// whose notifications name e-mail addresses is refused.
+	CanMail bool
 	// Vault keeps secrets; nil refuses to store them.
 	Vault *secrets.Vault
 	// TestRunner runs a script's text once for the UI's "test run"; nil
@@ -100,6 +103,7 @@ type API struct {
 	touched map[string]time.Time // when each token's last use was recorded
 
 	checkScript func(ctx context.Context, lang, name, source string) (string, error)
+	canMail     bool
 	vault       *secrets.Vault
 	testRunner  TestRunner
 
@@ -126,7 +130,7 @@ func New(cfg Config) (*API, error) {
 	}
 	a := &API{s: cfg.Scheduler, admin: cfg.Admin, noAuth: cfg.NoAuth, prefix: cfg.FlaskPrefix, maxBody: cfg.MaxBodyBytes,
 		version: cfg.Version, log: cfg.Logger, now: cfg.Now, runWait: cfg.RunWait, mux: http.NewServeMux(), touched: map[string]time.Time{},
-		checkScript: cfg.CheckScript, vault: cfg.Vault, testRunner: cfg.TestRunner}
+		checkScript: cfg.CheckScript, canMail: cfg.CanMail, vault: cfg.Vault, testRunner: cfg.TestRunner}
 	if a.prefix == "" {
 		a.prefix = "/scheduler"
 	}

@@ -48,6 +48,9 @@ type ScriptUpload struct {
 type ScriptView struct {
 	admin.Script
 	Warning string `json:"warning,omitempty"`
+	// Unchanged is set when the upload was the latest version's source
+	// and language again: no version was added.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // maxScriptBytes bounds an uploaded script.
@@ -76,6 +79,11 @@ func (a *API) storeScript(r *http.Request, name, lang, source, note string) (Scr
 		warning = w
 	}
 	sum := sha256.Sum256([]byte(source))
+	if latest, err := a.admin.GetScript(r.Context(), name, 0); err == nil && latest.Lang == lang && latest.Checksum == hex.EncodeToString(sum[:]) && note == "" {
+		// Pushing what is there already (a deploy step run twice) adds no
+		// version: history records changes.
+		return ScriptView{Script: latest, Warning: warning, Unchanged: true}, nil
+	}
 	sc, err := a.admin.AddScriptVersion(r.Context(), admin.Script{Name: name, Lang: lang, Source: source,
 		Checksum: hex.EncodeToString(sum[:]), Author: actorOf(r.Context()), CreatedAt: a.now(), Note: note})
 	if err != nil {
@@ -92,6 +100,9 @@ func (a *API) pushScript(w http.ResponseWriter, r *http.Request) error {
 	v, err := a.storeScript(r, up.Name, up.Lang, up.Source, "")
 	if err != nil {
 		return err
+	}
+	if v.Unchanged {
+		return writeJSON(w, http.StatusOK, v)
 	}
 	a.audit(r.Context(), "script.push", v.Name, map[string]any{"version": v.Version, "lang": v.Lang, "checksum": v.Checksum})
 	w.Header().Set("Location", v1+"/scripts/"+v.Name+"/versions/"+strconv.Itoa(v.Version))

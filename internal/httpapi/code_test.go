@@ -39,6 +39,13 @@ func TestScripts(t *testing.T) {
 			t.Fatalf("push %d = %d %s", i, res.status, res.body)
 		}
 	}
+	// Pushing the latest source again adds no version.
+	again := h.do(adm, "POST", "/api/v1/scripts", ScriptUpload{Name: "report", Lang: "python", Source: "def run():\n    return 2\n"})
+	var same ScriptView
+	again.json(t, &same)
+	if again.status != 200 || !same.Unchanged || same.Version != 2 {
+		t.Errorf("pushing the latest source again = %d %s, want 200, unchanged, version 2", again.status, again.body)
+	}
 	for _, c := range []struct {
 		up    ScriptUpload
 		field string

@@ -68,7 +68,12 @@ type JobView struct {
 func view(r *http.Request, j sundial.Job) JobView {
 	v := JobView{Job: j}
 	if t, err := j.Trigger.Build(); err == nil {
+		// "At 03:00" must say in which zone: a Berlin job's 03:00 is not
+		// the reader's.
 		v.Description = trigger.DescribeIn(t, language(r))
+		if zones := strings.Join(j.Trigger.Zones(), ", "); zones != "" && !strings.Contains(v.Description, zones) {
+			v.Description += " (" + zones + ")"
+		}
 	}
 	return v
 }
@@ -196,6 +201,9 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	job.Source = admin.SourceAPI
+	if err := a.checkJobSave(r, job, nil); err != nil {
+		return err
+	}
 	opts, err := declareParam(r)
 	if err != nil {
 		return err
@@ -218,6 +226,13 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, id string, job sund
 	}
 	job.ID, job.Version = id, version
 	job.Source = ""
+	stored, err := a.s.Job(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := a.checkJobSave(r, job, &stored); err != nil {
+		return err
+	}
 	opts, err := declareParam(r)
 	if err != nil {
 		return err

@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return err
 	}
 	api, err := httpapi.New(httpapi.Config{Scheduler: s, Admin: records, NoAuth: cfg.InsecureNoAuth, FlaskPrefix: cfg.FlaskPrefix,
-		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, Vault: vault,
+		MaxBodyBytes: cfg.MaxBodyBytes, Version: opts.Version, Logger: log, CheckScript: kinds.CheckScript, CanMail: cfg.SMTP.Host != "", Vault: vault,
 		TestRunner: testRunner(kinds), Guard: guard, SessionIdle: time.Duration(cfg.Session.IdleTimeout),
 		SessionMaxAge: time.Duration(cfg.Session.MaxAge), OnAuthFailure: m.authFailure, ProxyAuth: cfg.ProxyAuth, OIDC: oidc})
 	if err != nil {

@@ -303,3 +303,31 @@ func waitForRetry(t *testing.T, srv *running, first sundial.Run) sundial.Run {
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 }
+
+// TestRunNowOnAnAPIOnlyNodeStartsAtOnce: a run asked for on an API-only
+// node wakes the scheduling replica through the store (PostgreSQL's
+// NOTIFY), instead of waiting for its next poll.
+func TestRunNowOnAnAPIOnlyNodeStartsAtOnce(t *testing.T) {
+	dsn := pgtest.SchemaDSN(t)
+	off := false
+	slow := Duration(time.Minute)
+	apiOnly := start(t, Config{DB: dsn, InsecureNoAuth: true, Scheduler: &off, NodeID: "api"}, Options{})
+	start(t, Config{DB: dsn, InsecureNoAuth: true, NodeID: "sched", PollInterval: slow}, Options{})
+	job := map[string]any{"id": "now", "task": "echo", "trigger": map[string]any{"type": "none"}}
+	if code := apiOnly.call("POST", "/api/v1/jobs", "", job, nil); code != 201 {
+		t.Fatalf("create = %d", code)
+	}
+	time.Sleep(500 * time.Millisecond) // the scheduler settles into its one-minute sleep
+	var run sundial.Run
+	if code := apiOnly.call("POST", "/api/v1/jobs/now/run", "", nil, &run); code != 202 {
+		t.Fatalf("run now = %d", code)
+	}
+	asked := time.Now()
+	waitFor(t, "the run to succeed on the scheduling replica", func() bool {
+		apiOnly.call("GET", "/api/v1/runs/"+run.ID, "", nil, &run)
+		return run.Status == sundial.StatusSucceeded
+	})
+	if took := time.Since(asked); took > 5*time.Second || run.Node != "sched" {
+		t.Errorf("the run took %s to end on %q, want well under the one-minute poll, on sched", took, run.Node)
+	}
+}
