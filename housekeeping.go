@@ -62,7 +62,17 @@ func (s *Scheduler) prune() {
 	if n > 0 {
 		s.log.Info("pruned run history", "node", s.node.ID, "runs", n)
 	}
+	forgot, err := s.store.ForgetNodes(ctx, s.now().Add(-NodeMemory))
+	if err != nil {
+		s.log.Error("forgetting old nodes failed", "node", s.node.ID, "err", err)
+	} else if forgot > 0 {
+		s.log.Info("forgot nodes and worker sessions not seen for a while", "node", s.node.ID, "nodes", forgot, "after", NodeMemory)
+	}
 }
+
+// NodeMemory is how long the store keeps the record of a node or worker
+// session that is no longer seen (and that no unfinished run names).
+const NodeMemory = 72 * time.Hour
 
 // flushOutputs saves the output of executing runs that wrote since the
 // last save, so that followers in other processes see it grow. The writes

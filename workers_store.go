@@ -29,6 +29,12 @@ type WorkerStore interface {
 	// runs in any other state, or held by another incarnation, are left
 	// as they are.
 	ReleaseRuns(ctx context.Context, node, incarnation string, ids []string) (int, error)
+	// ForgetNodes deletes the records of nodes — scheduler processes and
+	// worker sessions — last seen before seenBefore that no run which has
+	// not ended names, and returns how many it deleted. Workers named
+	// host-pid leave one record per process start; without this the list
+	// would only grow.
+	ForgetNodes(ctx context.Context, seenBefore time.Time) (int, error)
 }
 
 // WorkerTask is a task that workers serve.

@@ -102,3 +102,15 @@ func (s *Store) ReleaseRuns(ctx context.Context, node, incarnation string, ids [
 	}
 	return int(n), nil
 }
+
+// ForgetNodes implements sundial.WorkerStore.
+func (s *Store) ForgetNodes(ctx context.Context, seenBefore time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM sundial_nodes WHERE last_seen < ? AND NOT EXISTS (
+		SELECT 1 FROM sundial_runs WHERE sundial_runs.node_id = sundial_nodes.id AND status IN ('queued', 'scheduled', 'pending', 'running'))`),
+		seenBefore.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("%s: forget nodes: %w", s.d.Name, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

@@ -108,3 +108,23 @@ func (s *Store) ReleaseRuns(_ context.Context, node, incarnation string, ids []s
 	}
 	return n, nil
 }
+
+// ForgetNodes implements sundial.WorkerStore.
+func (s *Store) ForgetNodes(_ context.Context, seenBefore time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	named := map[string]bool{}
+	for _, e := range s.runs {
+		if e.run.Status.Active() && e.run.Node != "" {
+			named[e.run.Node] = true
+		}
+	}
+	n := 0
+	for id, node := range s.nodes {
+		if node.LastSeen.Before(seenBefore) && !named[id] {
+			delete(s.nodes, id)
+			n++
+		}
+	}
+	return n, nil
+}

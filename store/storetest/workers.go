@@ -204,4 +204,31 @@ func testWorkerNodes(t *testing.T, s sundial.Store) {
 	if nodes, _ := s.ListNodes(ctx); nodes[0].Busy != 0 || nodes[0].Incarnation != "sess-2" {
 		t.Fatalf("after a new session: %+v, want busy 0 and sess-2", nodes[0])
 	}
+
+	// Old records go, but not one that a run not yet ended names.
+	long := t0.Add(-time.Hour)
+	old := sundial.Node{ID: "worker:gone", Incarnation: "s", Kind: sundial.NodeWorker, Tasks: []string{"t"}, Capacity: 1, StartedAt: long, LastSeen: long}
+	busy := sundial.Node{ID: "worker:busy", Incarnation: "s", Kind: sundial.NodeWorker, Tasks: []string{"t"}, Capacity: 1, StartedAt: long, LastSeen: long}
+	for _, n := range []sundial.Node{old, busy} {
+		if _, err := s.RegisterNode(ctx, n, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCreate(t, s, job("j", time.Time{}))
+	if err := s.CreateRun(ctx, sundial.Run{ID: "held", JobID: "j", Task: "t", ScheduledAt: t0, Status: sundial.StatusRunning, Attempt: 1,
+		Node: "worker:busy", Incarnation: "s", LeaseUntil: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.ForgetNodes(ctx, t0.Add(-time.Second))
+	if err != nil || n != 1 {
+		t.Fatalf("ForgetNodes = %d, %v; want 1 (the idle old session)", n, err)
+	}
+	var ids []string
+	nodes, _ = s.ListNodes(ctx)
+	for _, nd := range nodes {
+		ids = append(ids, nd.ID)
+	}
+	if !slices.Equal(ids, []string{"worker:billing-1", "worker:busy"}) {
+		t.Fatalf("nodes after ForgetNodes = %v, want the recent one and the one a run names", ids)
+	}
 }
