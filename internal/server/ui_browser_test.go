@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -602,6 +603,129 @@ func TestWebUIInABrowser(t *testing.T) {
 	srv.call("GET", "/api/v1/scheduler", srv.token, nil, &sched)
 	if sched.Paused {
 		t.Error("the scheduler is still paused after the banner's Resume")
+	}
+
+	// Workers: a job names a worker's task ahead of its worker and waits;
+	// a worker session serves it and runs it; the Workers page shows both.
+	var wtok struct {
+		Token string `json:"token"`
+	}
+	if code := srv.call("POST", "/api/v1/tokens", srv.token, map[string]string{"name": "billing", "role": "worker"}, &wtok); code != 201 {
+		t.Fatalf("create a worker token = %d", code)
+	}
+	step("no worker yet: the Workers page says how to start one",
+		chromedp.Navigate(srv.base+"/#/workers"),
+		waitText("main h1", "Workers"),
+		waitText("#workers-empty", "sundial token create --name NAME --role worker"),
+		waitText("#workers-empty", "flask --app app sundial worker"),
+		waitText("#worker-tasks", "No worker tasks yet"),
+		shot("workers-empty"))
+	step("a job of a worker task no worker has served: refused, then declared from the editor",
+		chromedp.Navigate(srv.base+"/#/jobs/new"),
+		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
+		chromedp.SendKeys("#e-id", "weekly-mail", chromedp.ByQuery),
+		waitJS(`document.querySelector('[data-for="k-wtask"]').hidden`),
+		set("#k-task", ""), // Worker task…
+		waitJS(`!document.querySelector('[data-for="k-wtask"]').hidden && !document.querySelector('[data-for="o-args"]').closest(".kind").hidden`),
+		set("#k-wtask", "send_report"),
+		set("#o-args", `{"to": "ops"}`),
+		click(`#editor button[type="submit"]`),
+		waitText("#form-error", "no worker has served"),
+		waitText("#err-k-declare", "Tick this"),
+		shot("editor-worker-task"),
+		click("#k-declare"),
+		click(`#editor button[type="submit"]`),
+		waitText("main h1", "weekly-mail"),
+		waitText("#job-waiting", "No live worker serves the task send_report"),
+		waitJS(`document.querySelector("#job-waiting .st-waiting").title.includes("no live worker serves task")`),
+		shot("job-waiting"),
+		chromedp.Navigate(srv.base+"/#/jobs"),
+		waitText("#jobs", "weekly-mail"),
+		waitJS(`!!document.querySelector('#jobs a[href="#/jobs/weekly-mail"]').closest("tr").querySelector(".st-waiting")`),
+		chromedp.Navigate(srv.base+"/#/workers"),
+		waitText(`#worker-tasks tr[data-task="send_report"]`, "no live worker"),
+		waitText(`#worker-tasks tr[data-task="send_report"]`, "weekly-mail"))
+	var mail struct {
+		Task    string `json:"task"`
+		Args    map[string]string
+		Waiting string `json:"waiting"`
+	}
+	if srv.call("GET", "/api/v1/jobs/weekly-mail", srv.token, nil, &mail); mail.Task != "send_report" || mail.Args["to"] != "ops" || mail.Waiting == "" {
+		t.Errorf("the job declared from the editor is %+v, want task send_report, its args, and waiting", mail)
+	}
+
+	// What a worker says about itself is shown as text, never as markup.
+	const hostile = `<img src=x onerror="window.pwned=1">`
+	var sess struct {
+		Session string `json:"session"`
+	}
+	if code := srv.call("POST", "/api/v1/worker/sessions", wtok.Token, map[string]any{"name": "w1", "tasks": []string{"send_report", hostile},
+		"capacity": 4, "host": "web-7", "pid": 4242, "version": hostile}, &sess); code != 201 {
+		t.Fatalf("open a worker session = %d", code)
+	}
+	worker := func(what, path string, body, out any) {
+		t.Helper()
+		if code := srv.call("POST", "/api/v1/worker/sessions/"+url.PathEscape(sess.Session)+path, wtok.Token, body, out); code != 200 {
+			t.Fatalf("%s = %d", what, code)
+		}
+	}
+	step("the Workers page shows the live session and who serves the task",
+		chromedp.Navigate(srv.base+"/#/"),
+		waitText("main h1", "Dashboard"),
+		chromedp.Navigate(srv.base+"/#/workers"),
+		waitJS(`document.querySelector('#worker-sessions tr[data-worker="w1"]')?.dataset.state === "live"`),
+		waitText(`#worker-sessions tr[data-worker="w1"]`, "0 / 4"),
+		waitText(`#worker-sessions tr[data-worker="w1"]`, "web-7:4242"),
+		waitText(`#worker-sessions tr[data-worker="w1"]`, hostile),
+		waitText(`#worker-tasks tr[data-task="send_report"]`, "w1"),
+		waitJS(`!document.querySelector("main img") && window.pwned === undefined`),
+		shot("workers"),
+		chromedp.Navigate(srv.base+"/#/jobs/weekly-mail"),
+		waitText("main h1", "weekly-mail"),
+		waitJS(`!document.querySelector("#job-waiting, main .st-waiting")`))
+	var runPath string
+	step("run it now: the run waits for the worker",
+		click(`main .head button[data-act="run"]`),
+		waitJS(`location.hash.startsWith("#/runs/")`),
+		waitText("main h1", "Run of weekly-mail"),
+		chromedp.Location(&runPath))
+	worker("heartbeat", "/heartbeat", map[string]any{"runs": []string{}}, nil)
+	var claimed struct {
+		Runs []struct {
+			ID      string `json:"id"`
+			Attempt int    `json:"attempt"`
+		} `json:"runs"`
+	}
+	worker("claim", "/claim", map[string]any{"limit": 1, "wait_ms": 10000}, &claimed)
+	if len(claimed.Runs) != 1 || !strings.HasSuffix(runPath, "/"+claimed.Runs[0].ID) {
+		t.Fatalf("the worker claimed %+v, want the run of %s", claimed.Runs, runPath)
+	}
+	worker("finish", "/runs/"+claimed.Runs[0].ID+"/finish", map[string]any{"attempt": claimed.Runs[0].Attempt, "status": "succeeded", "output": "sent to ops"}, nil)
+	step("the run page names the worker that ran it, and links to the Workers page",
+		waitText("main .head .badge", "succeeded"),
+		waitText("#output", "sent to ops"),
+		waitText("#run-node", "worker w1"),
+		waitJS(`document.querySelector("#run-node a").getAttribute("href") === "#/workers"`),
+		shot("run-worker"))
+	if code := srv.call("DELETE", "/api/v1/worker/sessions/"+url.PathEscape(sess.Session), wtok.Token, nil, nil); code != 204 {
+		t.Fatalf("close the worker session = %d", code)
+	}
+	step("the worker stopped: shown stopped, and the job waits again",
+		chromedp.Navigate(srv.base+"/#/workers"),
+		waitJS(`document.querySelector('#worker-sessions tr[data-worker="w1"]')?.dataset.state === "stopped"`),
+		waitText(`#worker-tasks tr[data-task="send_report"]`, "no live worker"),
+		chromedp.Navigate(srv.base+"/#/jobs/weekly-mail"),
+		waitText("#job-waiting", "send_report"),
+		// The editor offers the worker task the server knows, and keeps it.
+		chromedp.Navigate(srv.base+"/#/jobs/weekly-mail/edit"),
+		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
+		waitJS(`document.querySelector("#k-task").value === "send_report" && document.querySelector('[data-for="k-wtask"]').hidden`),
+		set("#e-name", "Weekly mail"),
+		click(`#editor button[type="submit"]`),
+		waitText("main h1", "Weekly mail"))
+	mail.Args = nil
+	if srv.call("GET", "/api/v1/jobs/weekly-mail", srv.token, nil, &mail); mail.Task != "send_report" || mail.Args["to"] != "ops" {
+		t.Errorf("the worker task's job edited in the editor is %+v, want task send_report and its args", mail)
 	}
 
 	setSource := func(src string) chromedp.Action {

@@ -97,8 +97,38 @@ function fromNow(s) {
   return t(sec >= 0 ? "time.in" : "time.ago", { n, unit: t("unit." + unit) });
 }
 
+// ago is fromNow for a past instant that another clock wrote: one a
+// moment ahead of this browser's reads "0 s ago", not "in 0 s".
+function ago(s) {
+  return s ? fromNow(new Date(Math.min(new Date(s).getTime(), Date.now())).toISOString()) : fromNow(s);
+}
+
 function badge(status) {
   return `<span class="badge st-${h(status)}">${h(t("status." + status))}</span>`;
+}
+
+// workerName returns the name of the worker session a run's node names
+// ("worker:NAME"), or "" for a scheduler node.
+function workerName(node) {
+  return typeof node === "string" && node.startsWith("worker:") ? node.slice("worker:".length) : "";
+}
+
+// nodeText names a run's node in plain text: a worker as "worker NAME".
+function nodeText(node) {
+  const w = workerName(node);
+  return w ? t("run.worker", { name: w }) : node || "";
+}
+
+// nodeHTML names a run's node; a worker's links to the Workers page.
+function nodeHTML(node) {
+  if (!node) return "–";
+  return workerName(node) ? `<a class="worker-node" href="#/workers">${h(nodeText(node))}</a>` : h(node);
+}
+
+// waitingBadge marks a job whose runs wait for a worker, with the
+// server's explanation as its tooltip.
+function waitingBadge(j) {
+  return j.waiting ? ` <a class="badge st-waiting" href="#/workers" title="${h(j.waiting)}">${h(t("job.waiting"))}</a>` : "";
 }
 
 function pretty(v) {
@@ -144,7 +174,7 @@ async function activeRuns(jobID) {
 }
 
 function runLine(r) {
-  return `${r.id} · ${t("status." + r.status)}${r.node ? " · " + r.node : ""}`;
+  return `${r.id} · ${t("status." + r.status)}${r.node ? " · " + nodeText(r.node) : ""}`;
 }
 
 // askAboutRuns asks what to do with a job's runs still going before it is
@@ -176,6 +206,7 @@ function layout() {
     ["#/scripts", "nav.scripts"],
     ["#/calendars", "nav.calendars"],
     ["#/nodes", "nav.nodes"],
+    ["#/workers", "nav.workers"],
   ];
   if (can("admin")) nav.push(["#/settings", "nav.settings"]);
   $("#nav").innerHTML = me
@@ -215,6 +246,7 @@ const routes = [
   [/^#\/new-calendar$/, () => calendarPage("")],
   [/^#\/calendars\/([^/]+)$/, (m) => calendarPage(decodeURIComponent(m[1]))],
   [/^#\/nodes$/, nodesPage],
+  [/^#\/workers$/, workersPage],
   [/^#\/settings$/, settingsPage],
 ];
 
@@ -472,6 +504,8 @@ async function jobsPage() {
   for (const r of runs.runs) if (!last[r.job_id] && !["queued", "scheduled"].includes(r.status)) last[r.job_id] = r;
   const tags = [...new Set(jobs.jobs.flatMap((j) => j.tags || []))].sort();
   const queues = [...new Set(jobs.jobs.map((j) => j.queue || ""))].sort();
+  // The server's own tasks, and the worker tasks jobs name.
+  const kinds = [...new Set([...tasks.tasks, ...jobs.jobs.map((j) => j.task)])].sort();
   if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <div class="head"><h1>${h(t("nav.jobs"))}</h1><div class="actions"><a class="button" id="transfer-link" href="#/transfer">${h(t(can("admin") ? "jobs.transfer" : "jobs.exportonly"))}</a>${can("admin") ? ` <a class="button primary" href="#/jobs/new">${h(t("jobs.new"))}</a>` : ""}</div></div>
@@ -480,7 +514,7 @@ async function jobsPage() {
       <select id="f-state" aria-label="${h(t("jobs.state"))}"><option value="">${h(t("jobs.allstates"))}</option><option value="active">${h(t("state.active"))}</option><option value="paused">${h(t("state.paused"))}</option></select>
       <select id="f-tag" aria-label="${h(t("jobs.tag"))}"><option value="">${h(t("jobs.alltags"))}</option>${tags.map((x) => `<option>${h(x)}</option>`).join("")}</select>
       <select id="f-queue" aria-label="${h(t("jobs.queue"))}"><option value="">${h(t("jobs.allqueues"))}</option>${queues.map((x) => `<option value="${h(x)}">${h(x || t("jobs.defaultqueue"))}</option>`).join("")}</select>
-      <select id="f-task" aria-label="${h(t("jobs.kind"))}"><option value="">${h(t("jobs.allkinds"))}</option>${tasks.tasks.map((x) => `<option>${h(x)}</option>`).join("")}</select>
+      <select id="f-task" aria-label="${h(t("jobs.kind"))}"><option value="">${h(t("jobs.allkinds"))}</option>${kinds.map((x) => `<option value="${h(x)}">${h(x)}</option>`).join("")}</select>
     </div>
     <div id="bulk" class="toolbar bulk" hidden></div>
     <div class="table-wrap"><table class="list" id="jobs">
@@ -504,7 +538,7 @@ async function jobsPage() {
             const r = last[j.id];
             return `<tr>
           <td><a href="#/jobs/${encodeURIComponent(j.id)}">${h(j.name || j.id)}</a>${j.name ? `<div class="muted small">${h(j.id)}</div>` : ""}${(j.tags || []).map((x) => ` <span class="tag">${h(x)}</span>`).join("")}</td>
-          <td>${h(j.task)}</td>
+          <td>${h(j.task)}${waitingBadge(j)}</td>
           <td>${h(j.description || "")}</td>
           <td>${j.paused ? badge("paused") : h(fromNow(j.next_run_at))}</td>
           <td>${r ? `<a href="#/runs/${encodeURIComponent(r.id)}">${badge(r.status)}</a> <span class="muted">${h(fmtDur(runMs(r)))}</span>` : "–"}</td>
@@ -860,6 +894,7 @@ async function jobPage(id) {
   if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <div class="head"><h1>${h(job.name || job.id)}</h1><div class="actions">${jobActions(job)}${can("operator") ? `<a class="button" id="backfill-link" href="#/jobs/${encodeURIComponent(job.id)}/backfill">${h(t("action.backfill"))}</a>` : ""}</div></div>
+    ${job.waiting ? `<div class="notice" id="job-waiting" title="${h(job.waiting)}">${waitingBadge(job)} ${h(t("job.waitingline", { task: job.task }))}</div>` : ""}
     ${limits.length && lax.length ? `<div class="error-box" role="alert">${h(t("job.unenforced", { limits: limits.join(", "), nodes: lax.join(", ") }))}</div>` : ""}
     <div class="grid2">
       <section class="card"><h2>${h(t("job.settings"))}</h2>
@@ -899,7 +934,7 @@ async function jobPage(id) {
 }
 
 function runRows(runs) {
-  const row = (r, inGroup) => `<tr${inGroup ? ' class="shard"' : ""}><td><a href="#/runs/${encodeURIComponent(r.id)}">${h(inGroup ? t("run.shard", { index: r.shard.index, total: r.shard.total }) : fmtTime(r.scheduled_at))}</a>${r.shard && !inGroup ? ` <span class="tag">${h(t("run.shard", { index: r.shard.index, total: r.shard.total }))}</span>` : ""}${inGroup && r.node ? ` <span class="muted">${h(r.node)}</span>` : ""}${r.manual && !inGroup ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}${r.upstream ? ` <span class="tag">${h(t("run.after", { job: r.upstream.job_id }))}</span>` : ""}${r.backfill ? ` <span class="tag">${h(t("run.backfill"))}</span>` : ""}</td>
+  const row = (r, inGroup) => `<tr${inGroup ? ' class="shard"' : ""}><td><a href="#/runs/${encodeURIComponent(r.id)}">${h(inGroup ? t("run.shard", { index: r.shard.index, total: r.shard.total }) : fmtTime(r.scheduled_at))}</a>${r.shard && !inGroup ? ` <span class="tag">${h(t("run.shard", { index: r.shard.index, total: r.shard.total }))}</span>` : ""}${inGroup && r.node ? ` <span class="muted">${nodeHTML(r.node)}</span>` : ""}${r.manual && !inGroup ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}${r.upstream ? ` <span class="tag">${h(t("run.after", { job: r.upstream.job_id }))}</span>` : ""}${r.backfill ? ` <span class="tag">${h(t("run.backfill"))}</span>` : ""}</td>
       <td>${badge(r.status)}</td><td>${h(fmtDur(runMs(r)))}</td><td>${r.attempt}</td><td class="err1">${h((r.error || "").split("\n")[0])}</td></tr>`;
   // The shards of one broadcast fire are listed together, under a row for
   // the fire that counts them by status.
@@ -1011,7 +1046,7 @@ async function runPage(id) {
         <dt>${h(t("field.took"))}</dt><dd>${h(fmtDur(runMs(r)))}</dd>
         <dt>${h(t("field.lateness"))}</dt><dd>${h(fmtDur(late))}</dd>
         <dt>${h(t("field.attempt"))}</dt><dd>${r.attempt}${r.manual ? ` <span class="tag">${h(t("run.manual"))}</span>` : ""}${r.backfill ? ` <span class="tag" title="${h(r.backfill)}">${h(t("run.backfill"))}</span>` : ""}</dd>
-        <dt>${h(t("field.node"))}</dt><dd>${h(r.node || "–")}</dd>
+        <dt>${h(t("field.node"))}</dt><dd id="run-node">${nodeHTML(r.node)}</dd>
         ${r.shard ? `<dt>${h(t("field.shard"))}</dt><dd>${h(t("run.shard", { index: r.shard.index, total: r.shard.total }))}</dd>` : ""}
         ${r.upstream ? `<dt>${h(t("field.startedby"))}</dt><dd><a id="upstream-run" href="#/runs/${encodeURIComponent(r.upstream.id)}">${h(t("run.upstream", { job: r.upstream.job_id, status: r.upstream.status }))}</a></dd>` : ""}
         ${r.exit ? `<dt>${h(t("field.exit"))}</dt><dd>${r.exit.signal ? h(t("run.signal", { s: r.exit.signal })) : h(t("run.exitcode", { n: r.exit.code }))}</dd>` : ""}
@@ -1051,12 +1086,23 @@ const area = (id, v = "", rows = 3) => `<textarea id="${h(id)}" rows="${rows}" s
 const select = (id, options, v) => `<select id="${h(id)}">${options.map(([val, label]) => `<option value="${h(val)}" ${String(val) === String(v ?? "") ? "selected" : ""}>${h(label)}</option>`).join("")}</select>`;
 const check = (id, v) => `<input id="${h(id)}" type="checkbox" ${v ? "checked" : ""}>`;
 
+// OTHER_TASK is the editor's choice of a task typed by name: no task is
+// named "" (a task name has 1 to 200 characters).
+const OTHER_TASK = "";
+
 // keptCalendar is the edited job's calendar when the form cannot show it.
 let keptCalendar = null;
 
 async function editorPage(id) {
   const stale = staleCheck();
-  const [tasks, scripts, cals, job] = await Promise.all([get("/tasks"), get("/scripts"), get("/calendars"), id ? get("/jobs/" + encodeURIComponent(id)) : null]);
+  const [tasks, scripts, cals, workers, job] = await Promise.all([
+    get("/tasks"),
+    get("/scripts"),
+    get("/calendars"),
+    // Worker tasks are offered too; without the list, they can be typed.
+    get("/workers").catch(() => ({ tasks: [] })),
+    id ? get("/jobs/" + encodeURIComponent(id)) : null,
+  ]);
   // A new job starts as one that works when saved: a command that greets.
   const j = job || (tasks.tasks.includes("command")
     ? { task: "command", args: { argv: ["echo", "hello from sundial"] }, trigger: { type: "cron", expr: "0 9 * * 1-5" }, options: {}, tags: [] }
@@ -1069,6 +1115,11 @@ async function editorPage(id) {
   const a = j.args || {};
   const notify = (o.notify || [])[0] || {};
   const cf = tr.fields || {};
+  // The task is one of the server's, a worker task the server knows, or
+  // one typed (OTHER_TASK): a worker's task, declared ahead of its worker.
+  const workerTasks = workers.tasks.map((x) => x.name).filter((x) => !tasks.tasks.includes(x));
+  const taskOptions = [...tasks.tasks.map((x) => [x, x]), ...workerTasks.map((x) => [x, t("editor.workertask", { name: x })]), [OTHER_TASK, t("editor.othertask")]];
+  const typedTask = j.task && !tasks.tasks.includes(j.task) && !workerTasks.includes(j.task) ? j.task : "";
   if (stale()) return null; // the reader has moved on: this page must not paint over the next
   main().innerHTML = `
     <h1>${h(id ? t("editor.edit", { id }) : t("editor.new"))}</h1>
@@ -1102,7 +1153,9 @@ async function editorPage(id) {
       <div class="preview" id="preview" aria-live="polite"></div></section>
 
       <section class="card"><h2>${h(t("editor.task"))}</h2><div class="fields">
-        ${field("k-task", t("field.task"), select("k-task", tasks.tasks.map((x) => [x, x]), j.task))}
+        ${field("k-task", t("field.task"), select("k-task", taskOptions, typedTask ? OTHER_TASK : j.task))}
+        ${field("k-wtask", t("field.workertask"), text("k-wtask", typedTask, 'placeholder="send_report" spellcheck="false"'), t("hint.workertask"))}
+        ${field("k-declare", t("editor.declare"), check("k-declare", false), t("hint.declare"))}
         <div class="kind" data-kind="command">
           ${field("c-argv", t("kind.argv"), area("c-argv", (a.argv || []).join("\n"), 3), t("hint.argv"))}
           ${field("c-shell", t("kind.shell"), check("c-shell", a.shell))}
@@ -1158,6 +1211,7 @@ async function editorPage(id) {
   const show = () => {
     const type = $("#t-type").value, dialect = $("#t-dialect").value, task = $("#k-task").value;
     const vis = (sel, on) => $$(sel).forEach((el) => (el.hidden = !on));
+    vis('[data-for="k-wtask"],[data-for="k-declare"]', task === OTHER_TASK);
     vis('[data-for="t-dialect"]', type === "cron");
     vis('[data-for="t-expr"]', type === "cron" && dialect !== "apscheduler");
     vis(".aps", type === "cron" && dialect === "apscheduler");
@@ -1217,7 +1271,10 @@ async function editorPage(id) {
       return;
     }
     try {
-      const path = id ? "/jobs/" + encodeURIComponent(id) : "/jobs";
+      // A typed task the server does not know yet is declared a worker
+      // task when asked: its runs wait for a worker that serves it.
+      const declare = val("k-task") === OTHER_TASK && $("#k-declare").checked ? "?declare_task=true" : "";
+      const path = (id ? "/jobs/" + encodeURIComponent(id) : "/jobs") + declare;
       const headers = id ? { "If-Match": `"${job.version}"` } : {};
       const { data } = await api(id ? "PUT" : "POST", path, doc, headers);
       toast(t("toast.saved", { id: data.id }));
@@ -1225,6 +1282,8 @@ async function editorPage(id) {
     } catch (err) {
       $("#form-error").textContent = err.status === 412 ? t("editor.conflict") : err.message;
       markField(err.problem?.field);
+      // An unknown task typed by name: the checkbox is the way to accept it.
+      if (err.problem?.field === "task" && val("k-task") === OTHER_TASK && !$("#k-declare").checked) $("#err-k-declare").textContent = t("editor.ticktodeclare");
     }
   });
   return { refresh: null };
@@ -1233,7 +1292,7 @@ async function editorPage(id) {
 // markField puts the server's complaint next to the input it is about.
 function markField(field) {
   if (!field) return;
-  const map = { id: "e-id", task: "k-task", "trigger.expr": "t-expr", "trigger.timezone": "t-tz", "trigger.run_date": "t-run_date", "args.argv": "c-argv", "args.url": "h-url", "args.func": "p-func", "args.script": "s-script" };
+  const map = { id: "e-id", task: val("k-task") === OTHER_TASK ? "k-wtask" : "k-task", "trigger.expr": "t-expr", "trigger.timezone": "t-tz", "trigger.run_date": "t-run_date", "args.argv": "c-argv", "args.url": "h-url", "args.func": "p-func", "args.script": "s-script" };
   const id = map[field] || (field.includes(".calendar") ? "t-cal" : field.startsWith("trigger") ? "t-expr" : field.startsWith("options") ? "o-misfire" : null);
   const el = id && $("#err-" + id);
   if (el) {
@@ -1308,7 +1367,7 @@ function triggerSpec() {
 // form does not show (other options, further notifications, a kind's
 // limits): a save never drops settings made elsewhere.
 function jobDoc(old) {
-  const task = val("k-task");
+  const task = val("k-task") === OTHER_TASK ? val("k-wtask") : val("k-task");
   const doc = { task, trigger: triggerSpec(), options: { ...(old?.options || {}) } };
   if (val("e-id")) doc.id = val("e-id");
   if (val("e-name")) doc.name = val("e-name");
@@ -1618,6 +1677,63 @@ async function nodesPage() {
     <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.node"))}</th><th>${h(t("col.host"))}</th><th>PID</th><th>${h(t("col.version"))}</th><th>${h(t("col.queues"))}</th><th>${h(t("col.started"))}</th><th>${h(t("col.lastseen"))}</th><th>${h(t("col.inflight"))}</th><th>${h(t("col.isolation"))}</th></tr></thead>
     <tbody>${status.nodes.map((n) => `<tr><td><code>${h(n.id)}</code>${n.standby ? ` <span class="tag">${h(t("nodes.standby"))}</span>` : ""}</td><td>${h(n.host)}</td><td>${n.pid}</td><td>${h(n.version)}</td><td>${h((n.queues || []).join(", ") || t("nodes.allqueues"))}</td><td>${h(fmtTime(n.started_at))}</td><td>${h(fromNow(n.last_seen))}</td><td>${inflight[n.id] || 0}</td><td class="muted">${facts(n)}</td></tr>`).join("")}</tbody></table></div>`;
   return { refresh: nodesPage };
+}
+
+// ---------- workers ----------
+
+// workerState is a worker session's state: live (renewing its leases),
+// silent (stopped renewing: dead, frozen or cut off) or stopped (it closed
+// its session).
+const workerState = (w) => (w.live ? "live" : w.standby ? "stopped" : "silent");
+
+// workersPage lists the worker sessions and the worker tasks, with the
+// tasks whose runs wait because no live worker serves them. Everything in
+// it but the counts comes from worker processes: all of it is escaped.
+async function workersPage() {
+  const stale = staleCheck();
+  const [list, jobs] = await Promise.all([get("/workers"), get("/jobs?limit=1000")]);
+  const order = { live: 0, silent: 1, stopped: 2 };
+  const workers = [...list.workers].sort((a, b) => order[workerState(a)] - order[workerState(b)] || String(a.name).localeCompare(String(b.name)));
+  const jobsOf = {};
+  for (const j of jobs.jobs) (jobsOf[j.task] ||= []).push(j);
+  const codes = (names, max) =>
+    names.slice(0, max).map((x) => `<code>${h(x)}</code>`).join(", ") + (names.length > max ? ` <span class="muted">${h(t("workers.more", { n: names.length - max }))}</span>` : "");
+  const stateBadge = (w) => {
+    const st = workerState(w);
+    return `<span class="badge wk-${st}" title="${h(t("workers.statehint." + st))}">${h(t("workers.state." + st))}</span>`;
+  };
+  const row = (w) => `<tr data-worker="${h(w.name)}" data-state="${h(workerState(w))}"><td><code>${h(w.name)}</code></td><td>${stateBadge(w)}</td>
+    <td>${h(w.busy ?? 0)} / ${h(w.capacity ?? 0)}</td><td title="${h((w.tasks || []).join(", "))}">${codes(w.tasks || [], 8)}</td>
+    <td>${h((w.queues || []).join(", ") || t("nodes.allqueues"))}</td><td>${h(w.host || "")}${w.pid ? `:${h(w.pid)}` : ""}</td><td>${h(w.version || "")}</td>
+    <td>${h(ago(w.last_seen))}</td><td>${h(fmtTime(w.started_at))}</td></tr>`;
+  const taskRow = (x) => {
+    const mine = jobsOf[x.name] || [];
+    return `<tr data-task="${h(x.name)}"><td><code>${h(x.name)}</code></td>
+    <td>${(x.live_workers || []).length ? codes(x.live_workers, 8) : `<span class="badge st-waiting" title="${h(t("workers.waithint"))}">${h(t("workers.nolive"))}</span>`}</td>
+    <td>${mine.slice(0, 5).map((j) => `<a href="#/jobs/${encodeURIComponent(j.id)}">${h(j.name || j.id)}</a>`).join(", ") || "–"}${mine.length > 5 ? ` <span class="muted">${h(t("workers.more", { n: mine.length - 5 }))}</span>` : ""}</td>
+    <td>${h(fmtTime(x.declared_at))}</td><td>${h(x.served_at ? ago(x.served_at) : t("workers.neverserved"))}</td></tr>`;
+  };
+  if (stale()) return null; // the reader has moved on: this page must not paint over the next
+  main().innerHTML = `
+    <h1>${h(t("nav.workers"))}</h1>
+    <p class="muted">${h(t("workers.explain"))}</p>
+    <section class="card" id="worker-sessions"><h2>${h(t("workers.sessions"))}</h2>
+      ${workers.length
+        ? `<div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.name"))}</th><th>${h(t("col.state"))}</th><th>${h(t("col.busy"))}</th><th>${h(t("col.tasks"))}</th><th>${h(t("col.queues"))}</th><th>${h(t("col.host"))}</th><th>${h(t("col.version"))}</th><th>${h(t("col.lastseen"))}</th><th>${h(t("col.started"))}</th></tr></thead>
+      <tbody>${workers.map(row).join("")}</tbody></table></div>`
+        : `<div id="workers-empty"><p>${h(t("workers.empty"))}</p>
+      <p>${h(t("workers.howtoken"))}</p><pre>sundial token create --name NAME --role worker</pre>
+      <p>${h(t("workers.howflask"))}</p><pre>flask --app app sundial worker</pre>
+      <p>${h(t("workers.howgo"))}</p><pre>w, err := worker.New(worker.Config{URL: "http://sundial:8080", Token: os.Getenv("SUNDIAL_TOKEN")})
+w.Register("send_report", sundial.Typed(sendReport))
+err = w.Run(ctx)</pre>
+      <p class="muted">${h(t("workers.docs"))}</p></div>`}
+    </section>
+    <section class="card" id="worker-tasks"><h2>${h(t("workers.tasks"))}</h2>
+      <div class="table-wrap"><table class="list"><thead><tr><th>${h(t("col.task"))}</th><th>${h(t("col.servedby"))}</th><th>${h(t("col.jobs"))}</th><th>${h(t("col.declared"))}</th><th>${h(t("col.lastserved"))}</th></tr></thead>
+      <tbody>${list.tasks.map(taskRow).join("") || `<tr><td colspan="5" class="muted">${h(t("workers.notasks"))}</td></tr>`}</tbody></table></div>
+    </section>`;
+  return { refresh: workersPage };
 }
 
 // ---------- settings ----------
