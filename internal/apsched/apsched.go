@@ -374,6 +374,15 @@ func triggerOf(fields map[string]json.RawMessage, now time.Time) (trigger.Spec, 
 		if _, err := decodeField(fields, "seconds", &spec.Seconds); err != nil {
 			return spec, err
 		}
+		if spec.Weeks == 0 && spec.Days == 0 && spec.Hours == 0 && spec.Minutes == 0 && spec.Seconds == 0 {
+			// Blame the field written, not the seconds they add up to.
+			for _, k := range []string{"weeks", "days", "hours", "minutes", "seconds"} {
+				if _, ok := fields[k]; ok {
+					return spec, badField(k, "0 %s makes an interval of zero: it must be longer than zero", k)
+				}
+			}
+			return spec, badField("trigger", "an interval trigger needs weeks, days, hours, minutes or seconds")
+		}
 	case "date":
 		if err := only("run_date"); err != nil {
 			return spec, err

@@ -204,3 +204,10 @@ func TestVersionFromBuildInfo(t *testing.T) {
 		}
 	}
 }
+
+func TestCronTZSuggestsAZone(t *testing.T) {
+	code, _, errOut := run(t, "cron", "next", "--tz", "Berlin", "0 3 * * *")
+	if code != ExitUsage || !strings.Contains(errOut, "did you mean Europe/Berlin?") {
+		t.Errorf("--tz Berlin: exit %d, %s; want a usage error suggesting Europe/Berlin", code, errOut)
+	}
+}

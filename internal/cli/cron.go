@@ -156,6 +156,9 @@ func (f *cronFlags) parse(env Env, expr string) (*trigger.Cron, time.Time, error
 	if f.zone != "" {
 		l, err := time.LoadLocation(f.zone)
 		if err != nil || f.zone == "Local" {
+			if s := trigger.SuggestZone(f.zone); s != "" {
+				return nil, time.Time{}, usagef("--tz %q is not a known IANA time zone: did you mean %s?", f.zone, s)
+			}
 			return nil, time.Time{}, usagef("--tz %q is not a known IANA time zone such as Europe/London or UTC", f.zone)
 		}
 		loc = l
