@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"WorkerTasksGoToWorkers", testWorkerTasks},
 		{"WorkerRunsAndRelease", testWorkerRuns},
 		{"WorkerNodes", testWorkerNodes},
+		{"RunStats", testRunStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
