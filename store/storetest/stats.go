@@ -36,7 +36,7 @@ func testRunStats(t *testing.T, s sundial.Store) {
 	add("r2", "a", h.Add(2*time.Minute), sundial.StatusSucceeded, 4*time.Second)
 	add("r3", "b", h.Add(3*time.Minute), sundial.StatusFailed, time.Second)
 	add("r4", "a", h.Add(time.Hour+time.Minute), sundial.StatusMissed, 0)
-	add("r5", "a", h.Add(2*time.Hour), sundial.StatusSucceeded, time.Second) // outside the window
+	add("r5", "a", h.Add(2*time.Hour), sundial.StatusSucceeded, time.Second)  // outside the window
 	add("r6", "a", h.Add(-time.Minute), sundial.StatusSucceeded, time.Second) // outside the window
 
 	got, err := st.RunStats(ctx, sundial.RunStatsFilter{Since: h, Until: h.Add(2 * time.Hour)})
