@@ -61,3 +61,21 @@ func TestDescriptionNamesTheZone(t *testing.T) {
 		t.Errorf("description of a UTC job = %q, want \"At 03:00\"", v.Description)
 	}
 }
+
+func TestMeta(t *testing.T) {
+	h := newHarness(t)
+	var m MetaView
+	h.do(admin.RoleViewer, "GET", "/api/v1/meta", nil).json(t, &m)
+	if len(m.Roles) != 4 || m.Roles[2].Name != admin.RoleAdmin || len(m.Roles[2].Includes) != 4 || len(m.Roles[3].Includes) != 1 {
+		t.Errorf("roles = %+v: admin includes every role, worker only itself", m.Roles)
+	}
+	active := 0
+	for _, st := range m.RunStatuses {
+		if st.Active {
+			active++
+		}
+	}
+	if len(m.RunStatuses) != len(runStatuses) || active != 4 || len(m.NotificationFormats) == 0 || len(m.Tasks) == 0 {
+		t.Errorf("meta = %+v", m)
+	}
+}

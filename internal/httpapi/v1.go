@@ -41,6 +41,7 @@ func (a *API) registerV1() {
 	a.handle("POST", v1+"/runs/{id}/cancel", operator, p, a.cancelRun)
 	a.handle("GET", v1+"/status", viewer, p, a.status)
 	a.handle("GET", v1+"/stats", viewer, p, a.stats)
+	a.handle("GET", v1+"/meta", viewer, p, a.meta)
 	a.handle("GET", v1+"/scheduler", viewer, p, a.schedulerState)
 	a.handle("POST", v1+"/scheduler/pause", operator, p, a.pauseScheduler)
 	a.handle("POST", v1+"/scheduler/resume", operator, p, a.resumeScheduler)
