@@ -161,6 +161,10 @@ type Notification struct {
 	Format string `json:"format,omitempty"`
 	// Email lists addresses to mail, through the server's SMTP settings.
 	Email []string `json:"email,omitempty"`
+	// Secret names a sealed secret of the server (sundial secrets set
+	// NAME) that holds the signing secret (加签) of a DingTalk or Feishu
+	// robot: the job keeps the name, never the value.
+	Secret string `json:"secret,omitempty"`
 }
 
 // Notifies reports whether n asks for runs ending in status.

@@ -71,6 +71,10 @@ type Config struct {
 	// Feishu robot with a secret is signed with it, a job's own
 	// notifications' as well as the global ones'.
 	Secrets map[string]Secret
+	// Reveal opens sealed secrets by name, for the robots whose
+	// notifications name their signing secret (Notification.Secret); nil
+	// leaves those unsigned, and says so in the log.
+	Reveal func(ctx context.Context, names []string) (map[string]string, error)
 	// SMTP sends e-mail; without a Host, e-mail notifications are logged
 	// as undeliverable.
 	SMTP SMTP
@@ -264,8 +268,23 @@ func (n *Notifier) Body(d sundial.Notification, run sundial.Run, job string) ([]
 	return n.body(d, run, job, time.Now())
 }
 
-// secret is the signing secret of the robot a notification goes to, or "".
+// secret is the signing secret of the robot a notification goes to, or "":
+// the sealed secret it names, else the one configured for its URL.
 func (n *Notifier) secret(d sundial.Notification) Secret {
+	if d.Secret != "" {
+		if n.cfg.Reveal == nil {
+			n.cfg.Logger.Warn("a notification names a signing secret, but this server keeps no secrets: sent unsigned", "secret", d.Secret)
+			return ""
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		values, err := n.cfg.Reveal(ctx, []string{d.Secret})
+		if err != nil || values[d.Secret] == "" {
+			n.cfg.Logger.Warn("the signing secret a notification names cannot be opened: sent unsigned", "secret", d.Secret, "err", err)
+			return ""
+		}
+		return Secret(values[d.Secret])
+	}
 	return n.cfg.Secrets[d.Webhook]
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -224,6 +225,42 @@ func TestValidateSecret(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "abc") {
 			t.Errorf("the error shows the secret: %v", err)
+		}
+	}
+}
+
+// TestJobNamesItsRobotSecret: a job's notification names a sealed secret;
+// the notifier opens it to sign, and the job never holds the value.
+func TestJobNamesItsRobotSecret(t *testing.T) {
+	ding := &robot{kind: "dingtalk", secret: "SECjob-secret"}
+	srv := httptest.NewServer(ding)
+	defer srv.Close()
+	hook := srv.URL + "/robot/send?access_token=tok"
+	opened := []string{}
+	n := New(Config{Logger: slog.New(slog.DiscardHandler), Backoff: time.Millisecond, Attempts: 1,
+		Reveal: func(_ context.Context, names []string) (map[string]string, error) {
+			opened = append(opened, names...)
+			return map[string]string{"DING_SECRET": "SECjob-secret"}, nil
+		},
+		Job: func(context.Context, string) (sundial.Job, error) {
+			return sundial.Job{ID: "backup", Options: sundial.JobOptions{Notify: []sundial.Notification{{Webhook: hook, Format: "dingtalk", Secret: "DING_SECRET"}}}}, nil
+		}})
+	n.Notify(context.Background(), failed)
+	n.Close()
+	if len(ding.accepted) != 1 || ding.refused != 0 || len(opened) != 1 || opened[0] != "DING_SECRET" {
+		t.Errorf("accepted %d, refused %d, opened %v", len(ding.accepted), ding.refused, opened)
+	}
+	for _, c := range []struct {
+		n     sundial.Notification
+		field string
+	}{
+		{sundial.Notification{Webhook: hook, Format: "slack", Secret: "X"}, "notify.secret"},
+		{sundial.Notification{Webhook: hook, Format: "dingtalk", Secret: "SECraw-value-here!"}, "notify.secret"},
+	} {
+		err := Validate(c.n, "notify")
+		var ij *sundial.InvalidJobError
+		if !errors.As(err, &ij) || ij.Field != c.field {
+			t.Errorf("Validate(%+v) = %v, want an error on %s", c.n, err, c.field)
 		}
 	}
 }

@@ -31,6 +31,14 @@ func Validate(n sundial.Notification, field string) error {
 			return invalidf(field+".on", "%q is not a run status to notify (failed, timed_out, lost, missed, succeeded)", st)
 		}
 	}
+	if n.Secret != "" {
+		switch {
+		case n.Format != "dingtalk" && n.Format != "feishu":
+			return invalidf(field+".secret", "signs messages to a dingtalk or feishu robot, not format %q", cmp.Or(n.Format, "json"))
+		case !secretName(n.Secret):
+			return invalidf(field+".secret", "%q is not the name of a sealed secret (letters, digits and _, such as DINGTALK_SECRET); the job names the secret, never holds it", n.Secret)
+		}
+	}
 	for _, addr := range n.Email {
 		if !strings.Contains(addr, "@") {
 			return invalidf(field+".email", "%q is not an e-mail address", addr)
@@ -65,4 +73,17 @@ func ValidateAll(ns []sundial.Notification, field string) error {
 
 func invalidf(field, format string, args ...any) error {
 	return &sundial.InvalidJobError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// secretName reports whether s can name a sealed secret.
+func secretName(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -207,7 +207,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	m.watch(metricsCtx, s)
 	// A run's error was masked with its own secrets when it was stored;
 	// the server-wide masker is for the logs alone.
-	notifier := notify.New(notify.Config{Global: cfg.Notify, Job: s.Job, Logger: log, Secrets: cfg.NotifySecrets,
+	notifier := notify.New(notify.Config{Global: cfg.Notify, Job: s.Job, Logger: log, Secrets: cfg.NotifySecrets, Reveal: vault.Reveal,
 		SMTP: notify.SMTP{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From}})
 	notifications := watchNotifications(s, notifier, log)
 
