@@ -748,8 +748,16 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, args json.RawMessage)
 	}
 	// Every run waits, scheduled, for its node (or any node), but the one
 	// that this node runs at once.
-	// A worker task's run waits for a worker.
+	// A worker task's run waits for a worker, also when a task of its
+	// name is registered here: scheduler nodes never run worker tasks.
 	_, local := s.task(job.Task)
+	if local {
+		worker, err := s.isWorkerTask(ctx, job.Task)
+		if err != nil {
+			return Run{}, fmt.Errorf("run job %q now: %w", id, err)
+		}
+		local = !worker
+	}
 	mine := -1
 	for i := range runs {
 		r := &runs[i]
@@ -945,6 +953,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	}
 	s.recover(orphans) // the previous incarnation died holding these
 	s.syncCalendars(ctx)
+	s.warnShadowedTasks(ctx)
 	go s.loop(loopCtx)
 	return nil
 }

@@ -87,6 +87,11 @@ type WorkerInfo struct {
 	// Replace takes the name over from a session that still looks alive:
 	// for a worker that knows its previous process is dead.
 	Replace bool
+	// Token is the API token the session is opened with (a server's
+	// business): the session is that token's, and only it may take the
+	// name over. AnyToken (an admin) may take over any name.
+	Token    string
+	AnyToken bool
 }
 
 // WorkerSession is an open session of a worker.
@@ -102,6 +107,9 @@ type WorkerSession struct {
 	Tasks       []string `json:"tasks"`
 	Queues      []string `json:"queues"`
 	Capacity    int      `json:"capacity"`
+	// Token is the API token the session was opened with ("" without
+	// one).
+	Token string `json:"-"`
 	// LeaseTTL is how long a claimed run stays the session's without a
 	// heartbeat; the worker renews every third of it and stops a run it
 	// could not renew for 3/4 of it.
@@ -224,16 +232,34 @@ func (s *Scheduler) OpenWorkerSession(ctx context.Context, info WorkerInfo) (Wor
 	tasks = slices.Compact(tasks)
 	node := Node{ID: WorkerNodeID(info.Name), Incarnation: newID(), Kind: NodeWorker, Tasks: tasks, Capacity: info.Capacity,
 		Queues: slices.Clone(info.Queues), Host: info.Host, PID: info.PID, Version: info.Version}
+	if info.Token != "" {
+		node.Facts = map[string]string{tokenFact: info.Token}
+	}
 	nodes, err := s.store.ListNodes(ctx)
 	if err != nil {
 		return WorkerSession{}, fmt.Errorf("open worker session: %w", err)
 	}
 	now := s.now()
 	for _, n := range nodes {
-		if n.ID == node.ID && !info.Replace && !n.Standby && now.Sub(n.LastSeen) < s.leaseTTL {
-			return WorkerSession{}, fmt.Errorf("open worker session %q: its session on host %q (pid %d) renewed its leases %s ago: %w; give each worker process its own name, or send replace when that process is dead",
-				info.Name, n.Host, n.PID, now.Sub(n.LastSeen).Round(time.Millisecond), ErrWorkerNameInUse)
+		if n.ID != node.ID {
+			continue
 		}
+		if owner := n.Facts[tokenFact]; owner != info.Token && !info.AnyToken {
+			// Another token's worker: taking its name would take its runs.
+			return WorkerSession{}, fmt.Errorf("open worker session %q: the name belongs to the sessions of another token: %w; give this worker a name of its own",
+				info.Name, ErrWorkerNameInUse)
+		}
+		// A session's runs may hold leases until 5/3 of a lease after its
+		// last renewal (it may claim until 2/3 of a lease after it): its
+		// name is free only after that, unless the caller knows the
+		// process is dead.
+		if since := now.Sub(n.LastSeen); !info.Replace && !n.Standby && since < 2*s.leaseTTL {
+			return WorkerSession{}, fmt.Errorf("open worker session %q: its session on host %q (pid %d) renewed its leases %s ago: %w; give each worker process its own name, or send replace when that process is dead",
+				info.Name, n.Host, n.PID, since.Round(time.Millisecond), ErrWorkerNameInUse)
+		}
+	}
+	if err := s.checkTaskRoom(ctx, tasks); err != nil {
+		return WorkerSession{}, err
 	}
 	if err := s.store.DeclareTasks(ctx, tasks, true, now); err != nil {
 		return WorkerSession{}, fmt.Errorf("open worker session: %w", err)
@@ -247,7 +273,7 @@ func (s *Scheduler) OpenWorkerSession(ctx context.Context, info WorkerInfo) (Wor
 		s.handleLost(r)
 	}
 	sess := WorkerSession{ID: info.Name + "~" + node.Incarnation, Name: info.Name, Node: node.ID, Incarnation: node.Incarnation,
-		Tasks: tasks, Queues: node.Queues, Capacity: info.Capacity, LeaseTTL: s.leaseTTL, OutputLimit: s.outputLimit}
+		Tasks: tasks, Queues: node.Queues, Capacity: info.Capacity, Token: info.Token, LeaseTTL: s.leaseTTL, OutputLimit: s.outputLimit}
 	if sess.Queues == nil {
 		sess.Queues = []string{}
 	}
@@ -279,9 +305,9 @@ func (s *Scheduler) WorkerSession(ctx context.Context, id string) (WorkerSession
 		return WorkerSession{}, fmt.Errorf("worker session: %w", err)
 	}
 	for _, n := range nodes {
-		if n.ID == WorkerNodeID(name) && n.Kind == NodeWorker && n.Incarnation == inc {
+		if n.ID == WorkerNodeID(name) && n.Kind == NodeWorker && n.Incarnation == inc && !n.Standby {
 			sess := WorkerSession{ID: id, Name: name, Node: n.ID, Incarnation: inc, Tasks: n.Tasks, Queues: n.Queues,
-				Capacity: n.Capacity, LeaseTTL: s.leaseTTL, OutputLimit: s.outputLimit}
+				Capacity: n.Capacity, Token: n.Facts[tokenFact], LeaseTTL: s.leaseTTL, OutputLimit: s.outputLimit}
 			if sess.Queues == nil {
 				sess.Queues = []string{}
 			}
@@ -290,7 +316,7 @@ func (s *Scheduler) WorkerSession(ctx context.Context, id string) (WorkerSession
 		}
 	}
 	s.forgetSession(id)
-	return WorkerSession{}, fmt.Errorf("worker session %q: %w (a newer session of worker %q replaced it, or it never was)", id, ErrWorkerSessionGone, name)
+	return WorkerSession{}, fmt.Errorf("worker session %q: %w (it was closed, a newer session of worker %q replaced it, or it never was)", id, ErrWorkerSessionGone, name)
 }
 
 func (s *Scheduler) cacheSession(sess WorkerSession) {
@@ -378,31 +404,36 @@ func (s *Scheduler) ClaimForWorker(ctx context.Context, sess WorkerSession, limi
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		woken := s.workerState.pulse.wait() // before the claim: a change during it is not missed
-		if !s.workerResponsive(ctx, sess) {
-			// A worker that missed a renewal may be frozen with this poll
-			// still open: runs handed to it would only be lost a lease
-			// later. It gets none until it renews.
-			timer.Reset(time.Until(deadline))
-			select {
-			case <-ctx.Done():
-			case <-timer.C:
+		woken := s.workerState.pulse.wait() // before looking: a change meanwhile is not missed
+		// Look before claiming: a claim is a write transaction, and idle
+		// workers wake at every change of any job.
+		wctx, cancel := context.WithTimeout(ctx, s.storeTimeout)
+		next, err := s.store.NextWorkerWake(wctx, sess.Tasks, sess.Queues)
+		cancel()
+		if err != nil || (!next.IsZero() && !next.After(s.now())) {
+			if !s.workerResponsive(ctx, sess) {
+				// A worker that missed a renewal may be frozen with this
+				// poll still open: runs handed to it would only be lost a
+				// lease later. It gets none until it renews.
+				timer.Reset(time.Until(deadline))
+				select {
+				case <-ctx.Done():
+				case <-timer.C:
+				}
+				return nil, nil
 			}
-			return nil, nil
-		}
-		runs, err := s.claimForWorker(ctx, sess, limit)
-		if err != nil || len(runs) > 0 {
-			return runs, err
+			runs, err := s.claimForWorker(ctx, sess, limit)
+			if err != nil || len(runs) > 0 {
+				return runs, err
+			}
+			next = s.now().Add(50 * time.Millisecond) // taken by another: look again soon
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			return nil, nil
 		}
 		sleep := min(left, poll)
-		wctx, cancel := context.WithTimeout(ctx, s.storeTimeout)
-		next, err := s.store.NextWorkerWake(wctx, sess.Tasks, sess.Queues)
-		cancel()
-		if err == nil && !next.IsZero() {
+		if !next.IsZero() {
 			sleep = min(sleep, max(next.Sub(s.now()), 0))
 		}
 		timer.Reset(sleep)
@@ -466,6 +497,16 @@ func (s *Scheduler) claimForWorker(ctx context.Context, sess WorkerSession, limi
 		s.logRun(slog.LevelDebug, "run started on a worker", &run, "worker", sess.Name, "late", run.StartedAt.Sub(run.ScheduledAt))
 		out = append(out, WorkerRun{Run: run, Timeout: opts.Timeout, LeaseLeft: run.LeaseUntil.Sub(s.now())})
 	}
+	if ctx.Err() != nil && len(out) > 0 {
+		// The worker went away while they were recorded: it never hears
+		// of them, so they go back rather than wait a lease to be lost.
+		runs := make([]Run, len(out))
+		for i := range out {
+			runs[i] = out[i].Run
+		}
+		s.releaseWorkerRuns(sess, runs)
+		return nil, nil
+	}
 	return out, nil
 }
 
@@ -480,10 +521,58 @@ func (s *Scheduler) workerResponsive(ctx context.Context, sess WorkerSession) bo
 	}
 	for _, n := range nodes {
 		if n.ID == sess.Node && n.Incarnation == sess.Incarnation {
-			return s.now().Sub(n.LastSeen) <= s.leaseTTL*2/3
+			return !n.Standby && s.now().Sub(n.LastSeen) <= s.leaseTTL*2/3
 		}
 	}
 	return false
+}
+
+// ReleaseWorkerRun gives back a run the session claimed and will not start
+// (its worker is stopping): it becomes a scheduled run again, due at once,
+// for another worker. A run the session no longer holds is left alone
+// (ErrRunLost). The worker vouches that the run did not start: it holds it.
+func (s *Scheduler) ReleaseWorkerRun(ctx context.Context, sess WorkerSession, runID string) error {
+	n, err := s.store.ReleaseRuns(ctx, sess.Node, sess.Incarnation, []string{runID})
+	if err != nil {
+		return fmt.Errorf("release run %s: %w", runID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("release run %s from worker %s: %w", runID, sess.Name, ErrRunLost)
+	}
+	s.signal()
+	s.log.Info("run given back by its worker", "run_id", runID, "worker", sess.Name)
+	return nil
+}
+
+// tokenFact is the node fact that names the token a worker session was
+// opened with.
+const tokenFact = "token_id"
+
+// MaxWorkerTaskNames bounds the worker tasks a store keeps: every node's
+// claim leaves them out, so a hostile worker must not grow them at will.
+const MaxWorkerTaskNames = 10000
+
+// checkTaskRoom refuses a session whose new task names would take the
+// worker tasks beyond MaxWorkerTaskNames.
+func (s *Scheduler) checkTaskRoom(ctx context.Context, tasks []string) error {
+	known, err := s.store.WorkerTasks(ctx)
+	if err != nil {
+		return fmt.Errorf("open worker session: %w", err)
+	}
+	have := make(map[string]bool, len(known))
+	for _, t := range known {
+		have[t.Name] = true
+	}
+	fresh := 0
+	for _, t := range tasks {
+		if !have[t] {
+			fresh++
+		}
+	}
+	if len(known)+fresh > MaxWorkerTaskNames {
+		return invalidWorker("tasks", "%d new task names would make %d worker tasks, more than %d", fresh, len(known)+fresh, MaxWorkerTaskNames)
+	}
+	return nil
 }
 
 // missedByWorker records a claimed run missed when it came to a worker
@@ -507,6 +596,9 @@ func (s *Scheduler) missedByWorker(run *Run, opts JobOptions) bool {
 	if err == nil {
 		s.logRun(slog.LevelWarn, "run missed", run, "scheduled_at", run.ScheduledAt, "reason", run.Error)
 		s.publishRun(EventRunMissed, run)
+		// As for a node's miss: a queued run, a backfill's next, a fixed
+		// delay may wait for this end.
+		s.afterEnd(*run, opts, nil, true)
 	}
 	return true
 }
@@ -531,6 +623,12 @@ func (s *Scheduler) releaseWorkerRuns(sess WorkerSession, runs []Run) {
 func (s *Scheduler) WorkerHeartbeat(ctx context.Context, sess WorkerSession, ids []string) (HeartbeatResult, time.Time, error) {
 	if len(ids) > MaxWorkerCapacity {
 		return HeartbeatResult{}, time.Time{}, invalidWorker("runs", "%d runs; a worker holds at most %d", len(ids), MaxWorkerCapacity)
+	}
+	// A heartbeat would reopen a closed session (standby): it must be
+	// open now, as the store says, not as a cache remembers.
+	s.forgetSession(sess.ID)
+	if _, err := s.WorkerSession(ctx, sess.ID); err != nil {
+		return HeartbeatResult{}, time.Time{}, err
 	}
 	now := s.now()
 	until := now.Add(s.leaseTTL)
@@ -590,6 +688,13 @@ func (s *Scheduler) tail(output string) string {
 	return b.String()
 }
 
+// Bounds on a worker's report: a result is kept whole or refused; an
+// error is cut.
+const (
+	MaxResultBytes = 256 << 10
+	MaxErrorBytes  = 16 << 10
+)
+
 // WorkerOutcome is how a worker's run ended.
 type WorkerOutcome struct {
 	// Attempt is the run's attempt, as claimed: a report about another
@@ -622,6 +727,12 @@ func (s *Scheduler) FinishWorkerRun(ctx context.Context, sess WorkerSession, run
 	}
 	if len(out.Result) > 0 && !json.Valid(out.Result) {
 		return Run{}, invalidWorker("result", "not valid JSON")
+	}
+	if len(out.Result) > MaxResultBytes {
+		return Run{}, invalidWorker("result", "%d bytes, more than the %d a run keeps: report the run failed, with a shorter error", len(out.Result), MaxResultBytes)
+	}
+	if len(out.Error) > MaxErrorBytes {
+		out.Error = out.Error[:MaxErrorBytes] + " […]"
 	}
 	run, err := s.store.GetRun(ctx, runID)
 	if err != nil {
@@ -755,4 +866,19 @@ func (s *Scheduler) isWorkerTask(ctx context.Context, task string) (bool, error)
 		return false, fmt.Errorf("worker tasks: %w", err)
 	}
 	return slices.ContainsFunc(tasks, func(t WorkerTask) bool { return t.Name == task }), nil
+}
+
+// warnShadowedTasks logs the tasks registered here that are also worker
+// tasks: their runs wait for a worker, and this scheduler never runs them.
+func (s *Scheduler) warnShadowedTasks(ctx context.Context) {
+	tasks, err := s.store.WorkerTasks(ctx)
+	if err != nil {
+		return
+	}
+	for _, t := range tasks {
+		if _, ok := s.task(t.Name); ok {
+			s.log.Warn("a task registered here is also a worker task: its runs wait for a worker, and this scheduler never runs them",
+				"task", t.Name, "declared_at", t.DeclaredAt)
+		}
+	}
 }

@@ -24,10 +24,11 @@ type WorkerStore interface {
 	// scheduled, or the scheduler is paused cluster-wide.
 	NextWorkerWake(ctx context.Context, tasks, queues []string) (time.Time, error)
 	// ReleaseRuns gives back runs that node's incarnation claimed but did
-	// not start (pending): each becomes a scheduled run again, due at
-	// once, for any claimer of its queue. It returns how many it released;
-	// runs in any other state, or held by another incarnation, are left
-	// as they are.
+	// not start — pending, or running as a worker's claim records them,
+	// which its holder vouches it did not start: each becomes a scheduled
+	// run again, due at once, for any claimer of its queue. It returns how
+	// many it released; runs in any other state, or held by another
+	// incarnation, are left as they are.
 	ReleaseRuns(ctx context.Context, node, incarnation string, ids []string) (int, error)
 	// ForgetNodes deletes the records of nodes — scheduler processes and
 	// worker sessions — last seen before seenBefore that no run which has

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/trigger"
 )
 
 func openWorker(t *testing.T, b *bundle, name string, tasks ...string) sundial.WorkerSession {
@@ -246,6 +247,79 @@ func TestWorkerSessions(t *testing.T) {
 		}
 		if nodes, _ := b.s.Nodes(b.ctx); len(nodes) != 1 || nodes[0].Kind != sundial.NodeScheduler {
 			t.Fatalf("Nodes = %+v, want the scheduler only", nodes)
+		}
+	})
+}
+
+// TestWorkerMissKeepsTheQueueMoving: a backfill's first run that no
+// worker took within the misfire grace is recorded missed, and the runs
+// queued behind it still come, one after another.
+func TestWorkerMissKeepsTheQueueMoving(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{})
+		if _, err := b.s.AddJob(b.ctx, sundial.Job{ID: "fill", Task: "fill", Trigger: cron("0 * * * *"),
+			Options: sundial.JobOptions{MisfireGrace: 30 * time.Second}}, sundial.DeclareTask()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.s.PauseJob(b.ctx, "fill"); err != nil { // only the backfill runs
+			t.Fatal(err)
+		}
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(4*time.Hour + time.Minute)
+		from, to := time.Date(2000, 1, 1, 1, 0, 0, 0, time.UTC), time.Date(2000, 1, 1, 3, 0, 0, 0, time.UTC)
+		if _, err := b.s.Backfill(b.ctx, "fill", from, to, sundial.BackfillOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute) // no worker: the backfill's first run is late beyond the grace
+		w := openWorker(t, b, "w2", "fill")
+		defer keepAlive(t, b, w)()
+		done := 0
+		for range 10 {
+			runs, err := b.s.ClaimForWorker(b.ctx, w, 1, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range runs {
+				if r.Backfill != "" {
+					done++
+				}
+				b.s.FinishWorkerRun(b.ctx, w, r.ID, sundial.WorkerOutcome{Attempt: r.Attempt, Status: sundial.StatusSucceeded})
+			}
+		}
+		runs, _ := b.s.Runs(b.ctx, sundial.RunFilter{JobID: "fill", Status: sundial.StatusQueued})
+		if len(runs) != 0 || done < 2 {
+			all, _ := b.s.Runs(b.ctx, sundial.RunFilter{JobID: "fill"})
+			for _, r := range all {
+				t.Logf("%s %s backfill=%q manual=%v nb=%v", r.ScheduledAt.Format("15:04"), r.Status, r.Backfill, r.Manual, r.NotBefore)
+			}
+			t.Fatalf("after the first backfill run was missed: %d backfill runs ran, %d still queued; want the rest to run", done, len(runs))
+		}
+	})
+}
+
+// TestClosedWorkerSessionTakesNothing: a closed session claims nothing and
+// cannot be reopened by a heartbeat.
+func TestClosedWorkerSessionTakesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{})
+		if _, err := b.s.AddJob(b.ctx, sundial.Job{ID: "now", Task: "t", Trigger: trigger.None()}, sundial.DeclareTask()); err != nil {
+			t.Fatal(err)
+		}
+		b.start(t)
+		defer b.stop(t)
+		w := openWorker(t, b, "w", "t")
+		if err := b.s.CloseWorkerSession(b.ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := b.s.WorkerHeartbeat(b.ctx, w, nil); !errors.Is(err, sundial.ErrWorkerSessionGone) {
+			t.Fatalf("heartbeat of a closed session: %v, want ErrWorkerSessionGone", err)
+		}
+		if _, err := b.s.RunNow(b.ctx, "now", nil); err != nil {
+			t.Fatal(err)
+		}
+		if runs, err := b.s.ClaimForWorker(b.ctx, w, 1, time.Second); len(runs) != 0 {
+			t.Fatalf("a closed session claimed %d runs (%v)", len(runs), err)
 		}
 	})
 }

@@ -64,6 +64,7 @@ type Worker struct {
 	tasks map[string]sundial.TaskFunc
 	runs  map[string]*execution // by run ID
 	slots chan struct{}
+	fatal error // why serving stopped for good, other than ctx
 }
 
 // execution is one run this worker executes.
@@ -155,9 +156,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		if !w.serve(ctx, s) {
 			continue // the session was replaced: open another
 		}
+		if w.fatal != nil {
+			return w.fatal
+		}
 	}
 	return nil
 }
+
+// claimWait is how long a claim waits on the server for a run to fall due.
+const claimWait = 20 * time.Second
 
 // openSession opens a session, waiting while the name is held by a session
 // that still looks alive (a previous process of this worker that the
@@ -209,15 +216,22 @@ func (w *Worker) serve(ctx context.Context, s session) bool {
 		}
 		free := 1 + w.cfg.Capacity - len(w.slots)
 		asked := time.Now()
-		runs, err := w.c.claim(sctx, s, free, 20*time.Second)
+		// A half-open connection must not stop claiming for good: the
+		// poll ends by itself a little after its wait.
+		cctx, cancelClaim := context.WithTimeout(sctx, claimWait+10*time.Second)
+		runs, err := w.c.claim(cctx, s, free, claimWait)
+		cancelClaim()
 		answered := time.Now()
 		<-w.slots
 		if err != nil {
 			if sctx.Err() != nil {
 				break
 			}
-			if status(err) == http.StatusGone {
+			if st := status(err); st == http.StatusGone {
 				endSession(errSessionGone)
+				break
+			} else if st == http.StatusUnauthorized || st == http.StatusForbidden {
+				endSession(fmt.Errorf("worker: the server refused the token: %w", err))
 				break
 			}
 			w.log.Warn("claiming runs failed; retrying", "err", err)
@@ -251,6 +265,9 @@ func (w *Worker) serve(ctx context.Context, s session) bool {
 		}
 	}
 	replaced := errors.Is(context.Cause(sctx), errSessionGone)
+	if cause := context.Cause(sctx); cause != nil && !replaced && ctx.Err() == nil {
+		w.fatal = cause // refused: stop, and say why
+	}
 	if replaced {
 		w.log.Warn("the server replaced this worker's session: its runs are no longer ours; opening a new one")
 		w.stopAll(errNotHeld, true)
@@ -413,9 +430,12 @@ func (w *Worker) execute(ctx context.Context, s session, e *execution, timeout t
 	case err == nil:
 		if result != nil {
 			b, merr := jsoninput.Marshal(result)
-			if merr != nil {
+			switch {
+			case merr != nil:
 				o.Status, o.Error = string(sundial.StatusFailed), "result is not JSON: "+merr.Error()
-			} else {
+			case len(b) > sundial.MaxResultBytes:
+				o.Status, o.Error = string(sundial.StatusFailed), fmt.Sprintf("the result is %d bytes of JSON, more than the %d a run keeps", len(b), sundial.MaxResultBytes)
+			default:
 				o.Result = b
 			}
 		}

@@ -48,7 +48,7 @@ func (m RoleMap) roleOf(names []string, def admin.Role) admin.Role {
 // checkDefaultRole refuses a default role that is not a role; setting
 // names it as the user wrote it.
 func checkDefaultRole(setting string, r admin.Role) error {
-	if r != "" && !r.Valid() {
+	if r != "" && (!r.Valid() || r == admin.RoleWorker) {
 		return fmt.Errorf("%s: %q is not a role: give viewer, operator or admin, or leave it out to refuse users no role lists", setting, r)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/sundialhq/sundial"
@@ -32,6 +31,7 @@ func (a *API) registerWorkers() {
 	a.handle("POST", v1+"/worker/sessions/{session}/heartbeat", w, p, a.workerHeartbeat)
 	a.handle("PUT", v1+"/worker/sessions/{session}/runs/{id}/output", w, p, a.workerOutput)
 	a.handle("POST", v1+"/worker/sessions/{session}/runs/{id}/finish", w, p, a.workerFinish)
+	a.handle("POST", v1+"/worker/sessions/{session}/runs/{id}/release", w, p, a.workerRelease)
 }
 
 // declareParam reads ?declare_task=true: the job may name a worker's task
@@ -72,12 +72,16 @@ func (a *API) openWorkerSession(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	if len(req.Host) > 200 || len(req.Version) > 200 {
-		return badInput("host", "host and version take at most 200 characters")
+	if len(req.Host) > 200 {
+		return badInput("host", "%d characters; at most 200", len(req.Host))
+	}
+	if len(req.Version) > 200 {
+		return badInput("version", "%d characters; at most 200", len(req.Version))
 	}
 	p, _ := r.Context().Value(principalKey{}).(principal)
 	sess, err := a.s.OpenWorkerSession(r.Context(), sundial.WorkerInfo{Name: req.Name, Tasks: req.Tasks, Capacity: req.Capacity,
-		Queues: p.Queues, Host: req.Host, PID: req.PID, Version: req.Version, Replace: req.Replace})
+		Queues: p.Queues, Host: req.Host, PID: req.PID, Version: req.Version, Replace: req.Replace,
+		Token: p.TokenID, AnyToken: p.Role == admin.RoleAdmin})
 	if err != nil {
 		return err
 	}
@@ -92,8 +96,10 @@ func (a *API) session(r *http.Request) (sundial.WorkerSession, error) {
 	if err != nil {
 		return sess, err
 	}
+	// A session is its token's: another token — of other queues or not —
+	// cannot claim, renew or report for it, even knowing its ID.
 	p, _ := r.Context().Value(principalKey{}).(principal)
-	if p.Role == admin.RoleWorker && !slices.Equal(p.Queues, sess.Queues) && !(len(p.Queues) == 0 && len(sess.Queues) == 0) {
+	if p.Role == admin.RoleWorker && sess.Token != p.TokenID {
 		return sundial.WorkerSession{}, &forbiddenError{have: p.Role, need: admin.RoleWorker}
 	}
 	return sess, nil
@@ -311,4 +317,16 @@ func (a *API) workerWaits(ctx context.Context) func(task string) string {
 		}
 		return ""
 	}
+}
+
+func (a *API) workerRelease(w http.ResponseWriter, r *http.Request) error {
+	sess, err := a.session(r)
+	if err != nil {
+		return err
+	}
+	if err := a.s.ReleaseWorkerRun(r.Context(), sess, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -90,8 +90,8 @@ func (s *Store) ReleaseRuns(ctx context.Context, node, incarnation string, ids [
 		args = append(args, id)
 	}
 	q := `UPDATE sundial_runs SET status = 'scheduled', node_id = NULL, incarnation = NULL, lease_until = NULL, claimed_at = NULL,
-		not_before = COALESCE(not_before, scheduled_at)
-		WHERE status = 'pending' AND node_id = ? AND incarnation = ? AND id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + `)`
+		started_at = NULL, not_before = COALESCE(not_before, scheduled_at)
+		WHERE status IN ('pending', 'running') AND node_id = ? AND incarnation = ? AND id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + `)`
 	res, err := s.db.ExecContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return 0, fmt.Errorf("%s: release runs of %q: %w", s.d.Name, node, err)

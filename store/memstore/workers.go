@@ -94,12 +94,12 @@ func (s *Store) ReleaseRuns(_ context.Context, node, incarnation string, ids []s
 	n := 0
 	for _, id := range ids {
 		e, ok := s.runs[id]
-		if !ok || e.run.Status != sundial.StatusPending || e.run.Node != node || e.run.Incarnation != incarnation {
+		if !ok || !e.run.Status.Executing() || e.run.Node != node || e.run.Incarnation != incarnation {
 			continue
 		}
 		s.unindex(e)
 		e.run.Status, e.run.Node, e.run.Incarnation = sundial.StatusScheduled, "", ""
-		e.run.LeaseUntil, e.run.ClaimedAt = time.Time{}, time.Time{}
+		e.run.LeaseUntil, e.run.ClaimedAt, e.run.StartedAt = time.Time{}, time.Time{}, time.Time{}
 		if e.run.NotBefore.IsZero() {
 			e.run.NotBefore = e.run.ScheduledAt
 		}

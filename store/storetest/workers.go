@@ -157,13 +157,27 @@ func testWorkerRuns(t *testing.T, s sundial.Store) {
 	if err != nil || len(runs) != 1 || runs[0].ID != "retry-1" || runs[0].Incarnation != "sess-2" {
 		t.Fatalf("second worker's claim = %+v, %v; want retry-1 leased to sess-2", runs, err)
 	}
-	// Running runs are not released.
+	// A run a worker's claim recorded running, which the worker gives
+	// back unstarted, goes back too, without its start.
 	runs[0].Status, runs[0].StartedAt = sundial.StatusRunning, now
 	if err := s.UpdateRun(ctx, runs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := s.ReleaseRuns(ctx, "worker:w2", "sess-2", []string{"retry-1"}); n != 0 {
-		t.Fatalf("released a running run")
+	if n, _ := s.ReleaseRuns(ctx, "worker:w2", "sess-2", []string{"retry-1"}); n != 1 {
+		t.Fatalf("a running run held by the session was not released")
+	}
+	if got, _ := s.GetRun(ctx, "retry-1"); got.Status != sundial.StatusScheduled || !got.StartedAt.IsZero() || got.Incarnation != "" {
+		t.Fatalf("released running run = %+v, want scheduled without a start", got)
+	}
+	// An ended run is never released.
+	runs, _ = s.Claim(ctx, sundial.ClaimRequest{Now: now, Limit: 1, Node: "worker:w2", Incarnation: "sess-2",
+		LeaseUntil: now.Add(time.Minute), Tasks: []string{"send_report"}}, advance)
+	runs[0].Status, runs[0].EndedAt = sundial.StatusSucceeded, now
+	if err := s.UpdateRun(ctx, runs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.ReleaseRuns(ctx, "worker:w2", "sess-2", []string{runs[0].ID}); n != 0 {
+		t.Fatalf("an ended run was released")
 	}
 }
 
