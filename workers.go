@@ -844,6 +844,37 @@ func (s *Scheduler) DeclareWorkerTasks(ctx context.Context, tasks ...string) err
 	return nil
 }
 
+// ErrWorkerTaskServed: a live worker serves the task, so it cannot stop
+// being a worker task.
+var ErrWorkerTaskServed = errors.New("a live worker serves the task")
+
+// UndeclareWorkerTask makes a worker task an ordinary task again (one
+// declared by mistake, or whose workers are gone for good): scheduler
+// nodes claim its runs from then on — and quarantine its jobs if no node
+// registers it. It fails with ErrWorkerTaskServed while a live worker
+// serves it, and with ErrUnknownTask when it is not a worker task.
+func (s *Scheduler) UndeclareWorkerTask(ctx context.Context, task string) error {
+	nodes, _, err := s.Workers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if s.WorkerLive(n) && slices.Contains(n.Tasks, task) {
+			return fmt.Errorf("undeclare worker task %q: worker %s serves it: %w", task, strings.TrimPrefix(n.ID, "worker:"), ErrWorkerTaskServed)
+		}
+	}
+	n, err := s.store.UndeclareTasks(ctx, []string{task})
+	if err != nil {
+		return fmt.Errorf("undeclare worker task %q: %w", task, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("undeclare worker task %q: it is not a worker task: %w", task, ErrUnknownTask)
+	}
+	s.signal()
+	s.log.Info("worker task undeclared: scheduler nodes run it from now on", "task", task)
+	return nil
+}
+
 // KnownTasks returns the tasks jobs may name: those registered here and
 // the worker tasks, sorted.
 func (s *Scheduler) KnownTasks(ctx context.Context) ([]string, error) {

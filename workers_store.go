@@ -15,6 +15,10 @@ type WorkerStore interface {
 	// task declared before keeps its first declaration). When served, a
 	// worker serves them now: their ServedAt becomes now.
 	DeclareTasks(ctx context.Context, tasks []string, served bool, now time.Time) error
+	// UndeclareTasks makes the tasks ordinary tasks again: scheduler nodes
+	// claim their jobs and runs from then on. It reports how many were
+	// worker tasks.
+	UndeclareTasks(ctx context.Context, tasks []string) (int, error)
 	// WorkerTasks returns the worker tasks, ordered by name.
 	WorkerTasks(ctx context.Context) ([]WorkerTask, error)
 	// NextWorkerWake returns the earliest instant at which a worker's

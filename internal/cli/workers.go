@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -69,7 +70,20 @@ worker task execute only on workers, and wait while none serves it.`,
 			return table(env.Stdout, []string{"TASK", "SERVED BY", "DECLARED"}, rows)
 		},
 	}
-	cmd.AddCommand(list)
+	forget := &cobra.Command{
+		Use:   "forget-task TASK",
+		Short: "Undeclare a worker task (declared by mistake, or its workers gone for good): scheduler nodes run its jobs from then on",
+		Example: `  sundial workers forget-task send_report`,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := cf.client(env).do(cmd.Context(), "DELETE", "/api/v1/workers/tasks/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "%s is no longer a worker task\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(list, forget)
 	return cmd
 }
 

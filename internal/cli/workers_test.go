@@ -39,10 +39,27 @@ func TestWorkersCommands(t *testing.T) {
 	if out := a.mustCLI(admin.RoleViewer, "jobs", "get", "nightly", "--json"); strings.Contains(out, `"waiting"`) {
 		t.Errorf("a job whose task a live worker serves says it waits:\n%s", out)
 	}
+	if code, _, errOut := a.cli(admin.RoleAdmin, "workers", "forget-task", "send_report"); code == ExitOK || !strings.Contains(errOut, "web-1 serves it") {
+		t.Errorf("forget-task of a served task: exit %d, %s", code, errOut)
+	}
 	out = a.mustCLI(admin.RoleViewer, "workers", "list")
 	for _, want := range []string{"web-1", "live", "0/4", "send_report  web-1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("workers list does not show %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestWorkersForgetTask(t *testing.T) {
+	a := newAPIServer(t)
+	a.mustCLI(admin.RoleAdmin, "jobs", "add", "--id", "nightly", "--task", "send_report", "--trigger", "0 3 * * *", "--declare-task")
+	if out := a.mustCLI(admin.RoleAdmin, "workers", "forget-task", "send_report"); !strings.Contains(out, "send_report is no longer a worker task") {
+		t.Errorf("forget-task = %s", out)
+	}
+	if code, _, errOut := a.cli(admin.RoleAdmin, "workers", "forget-task", "send_report"); code == ExitOK || !strings.Contains(errOut, "not a worker task") {
+		t.Errorf("forget-task twice: exit %d, %s", code, errOut)
+	}
+	if out := a.mustCLI(admin.RoleViewer, "workers", "list"); strings.Contains(out, "send_report") {
+		t.Errorf("workers list still shows the task:\n%s", out)
 	}
 }

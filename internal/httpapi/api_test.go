@@ -38,8 +38,8 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	if len(registered) != 67+13 {
-		t.Errorf("%d routes, want 67 API v1 routes and 13 Flask-APScheduler routes", len(registered))
+	if len(registered) != 68+13 {
+		t.Errorf("%d routes, want 68 API v1 routes and 13 Flask-APScheduler routes", len(registered))
 	}
 	res := h.do("", "GET", "/api/v1/openapi.json", nil)
 	var doc map[string]any

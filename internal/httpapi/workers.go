@@ -25,6 +25,7 @@ func (a *API) registerWorkers() {
 	p := a.writeProblem
 	w, viewer := admin.RoleWorker, admin.RoleViewer
 	a.handle("GET", v1+"/workers", viewer, p, a.listWorkers)
+	a.handle("DELETE", v1+"/workers/tasks/{task}", admin.RoleAdmin, p, a.undeclareTask)
 	a.handle("POST", v1+"/worker/sessions", w, p, a.openWorkerSession)
 	a.handle("DELETE", v1+"/worker/sessions/{session}", w, p, a.closeWorkerSession)
 	a.handle("POST", v1+"/worker/sessions/{session}/claim", w, p, a.workerClaim)
@@ -327,6 +328,22 @@ func (a *API) workerRelease(w http.ResponseWriter, r *http.Request) error {
 	if err := a.s.ReleaseWorkerRun(r.Context(), sess, r.PathValue("id")); err != nil {
 		return err
 	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) undeclareTask(w http.ResponseWriter, r *http.Request) error {
+	task := r.PathValue("task")
+	if err := a.s.UndeclareWorkerTask(r.Context(), task); err != nil {
+		switch {
+		case errors.Is(err, sundial.ErrUnknownTask):
+			return &refusal{status: http.StatusNotFound, kind: "not-found", title: "Not found", detail: err.Error()}
+		case errors.Is(err, sundial.ErrWorkerTaskServed):
+			return &refusal{status: http.StatusConflict, kind: "conflict", title: "Conflict", detail: err.Error()}
+		}
+		return err
+	}
+	a.audit(r.Context(), "worker.task.undeclare", task, nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

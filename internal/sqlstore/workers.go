@@ -114,3 +114,23 @@ func (s *Store) ForgetNodes(ctx context.Context, seenBefore time.Time) (int, err
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+// UndeclareTasks implements sundial.WorkerStore.
+func (s *Store) UndeclareTasks(ctx context.Context, tasks []string) (int, error) {
+	if len(tasks) == 0 {
+		return 0, nil
+	}
+	args := make([]any, len(tasks))
+	for i, t := range tasks {
+		args[i] = t
+	}
+	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM sundial_worker_tasks WHERE task IN (`+marks(len(tasks))+`)`), args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: undeclare worker tasks: %w", s.d.Name, err)
+	}
+	n, _ := res.RowsAffected()
+	if n > 0 {
+		s.notify(ctx) // nodes take their due runs at once
+	}
+	return int(n), nil
+}

@@ -128,3 +128,36 @@ func (s *Store) ForgetNodes(_ context.Context, seenBefore time.Time) (int, error
 	}
 	return n, nil
 }
+
+// UndeclareTasks implements sundial.WorkerStore. The jobs and scheduled
+// runs of the tasks move back to the nodes' heaps.
+func (s *Store) UndeclareTasks(_ context.Context, tasks []string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gone := map[string]bool{}
+	for _, name := range tasks {
+		if _, ok := s.workerTasks[name]; ok {
+			delete(s.workerTasks, name)
+			gone[name] = true
+		}
+	}
+	if len(gone) == 0 {
+		return 0, nil
+	}
+	for _, e := range s.jobs {
+		if gone[e.job.Task] {
+			s.place(e)
+		}
+	}
+	var moved []*runEntry
+	for _, e := range s.workerWaiting.items {
+		if gone[e.run.Task] {
+			moved = append(moved, e)
+		}
+	}
+	for _, e := range moved {
+		s.unindex(e)
+		s.index(e)
+	}
+	return len(gone), nil
+}

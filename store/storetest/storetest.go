@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"WorkerRunsAndRelease", testWorkerRuns},
 		{"WorkerNodes", testWorkerNodes},
 		{"RunStats", testRunStats},
+		{"UndeclareWorkerTasks", testUndeclare},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -246,3 +246,36 @@ func testWorkerNodes(t *testing.T, s sundial.Store) {
 		t.Fatalf("nodes after ForgetNodes = %v, want the recent one and the one a run names", ids)
 	}
 }
+
+// testUndeclare checks that an undeclared worker task's jobs and runs go
+// back to the nodes.
+func testUndeclare(t *testing.T, s sundial.Store) {
+	ctx := context.Background()
+	j := job("report", t0)
+	j.Task = "send_report"
+	mustCreate(t, s, j)
+	if err := s.DeclareTasks(ctx, []string{"send_report"}, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	retry := sundial.Run{ID: "retry-1", JobID: "report", Task: "send_report", ScheduledAt: t0.Add(-time.Hour), NotBefore: t0,
+		Status: sundial.StatusScheduled, Attempt: 2}
+	if err := s.CreateRun(ctx, retry); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := claimAt(s, t0.Add(time.Second), 10, advance); len(runs) != 0 {
+		t.Fatalf("a node claimed a worker task's runs: %v", runIDs(runs))
+	}
+	if n, err := s.UndeclareTasks(ctx, []string{"send_report", "never-declared"}); err != nil || n != 1 {
+		t.Fatalf("UndeclareTasks = %d, %v; want 1", n, err)
+	}
+	if tasks, _ := s.WorkerTasks(ctx); len(tasks) != 0 {
+		t.Fatalf("worker tasks after undeclaring = %v", tasks)
+	}
+	if wake, _ := s.NextWake(ctx, "test-node"); wake.IsZero() || wake.After(t0) {
+		t.Fatalf("NextWake = %v, want the undeclared task's due job and run", wake)
+	}
+	runs, err := claimAt(s, t0.Add(time.Second), 10, advance)
+	if err != nil || !slices.Equal(sortedIDs(runs), []string{"retry-1", "run-report-120000"}) {
+		t.Fatalf("a node's claim after undeclaring = %v, %v; want the retry and the job's fire", sortedIDs(runs), err)
+	}
+}
