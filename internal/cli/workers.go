@@ -71,8 +71,8 @@ worker task execute only on workers, and wait while none serves it.`,
 		},
 	}
 	forget := &cobra.Command{
-		Use:   "forget-task TASK",
-		Short: "Undeclare a worker task (declared by mistake, or its workers gone for good): scheduler nodes run its jobs from then on",
+		Use:     "forget-task TASK",
+		Short:   "Undeclare a worker task (declared by mistake, or its workers gone for good): scheduler nodes run its jobs from then on",
 		Example: `  sundial workers forget-task send_report`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
