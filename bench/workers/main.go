@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -65,6 +66,7 @@ func main() {
 	flag.StringVar(&kinds, "workers", "go,python-fork,python-thread", "workers to measure")
 	flag.StringVar(&dbs, "db", "", "databases: sqlite,postgres (default sqlite, and postgres when SUNDIAL_TEST_POSTGRES is set)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the directory of logs and databases")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the server and the benchmark) to the file")
 	py := flag.String("python", "/usr/bin/python3", "the interpreter of the Python worker and of the baselines")
 	flag.StringVar(&o.alsoPython, "also-python", "python3", "another interpreter whose bare start is measured (the python3 on PATH; empty: none)")
 	flag.Parse()
@@ -101,6 +103,16 @@ func main() {
 		fail(err)
 	}
 	fmt.Printf("logs and databases in %s\n", dir)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var all []row
 	for rep := 1; rep <= o.count && ctx.Err() == nil; rep++ {
 		rows, err := repetition(ctx, o, p, filepath.Join(dir, fmt.Sprintf("rep%d", rep)))
