@@ -81,6 +81,29 @@ func (s *Store) stmt(ctx context.Context, name string) (*sql.Stmt, error) {
 
 var _ sundial.Store = (*Store)(nil)
 
+// exec runs the named statement, prepared once for the pool.
+func (s *Store) exec(ctx context.Context, name string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// queryRow runs the named query, prepared once for the pool.
+func (s *Store) queryRow(ctx context.Context, name string, args ...any) scanner {
+	st, err := s.stmt(ctx, name)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// errRow is a row whose query could not even be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
 // New returns a store over db, which the caller opened and migrated.
 func New(db *sql.DB, d Dialect) *Store {
 	s := &Store{db: db, d: d, q: map[string]string{}, raw: map[string]string{}}
@@ -372,7 +395,7 @@ func (s *Store) CreateJob(ctx context.Context, job sundial.Job, now time.Time) (
 		return sundial.Job{}, fmt.Errorf("encode job %q: %w", job.ID, err)
 	}
 	now = now.Truncate(time.Microsecond)
-	_, err = s.db.ExecContext(ctx, s.q["insertJob"], job.ID, name, task, args, spec, tags, opts,
+	_, err = s.exec(ctx, "insertJob", job.ID, name, task, args, spec, tags, opts,
 		boolInt(job.Paused), nullString(job.PauseReason), micros(job.NextRunAt), 1, micros(now), micros(now), job.Queue, job.Source)
 	if err != nil {
 		if s.d.IsUniqueViolation(err) {
@@ -403,11 +426,11 @@ func (s *Store) UpdateJob(ctx context.Context, job sundial.Job, now time.Time) (
 	}
 	now = now.Truncate(time.Microsecond)
 	var created sql.NullInt64
-	err = s.db.QueryRowContext(ctx, s.q["updateJob"], name, task, args, spec, tags, opts, boolInt(job.Paused),
+	err = s.queryRow(ctx, "updateJob", name, task, args, spec, tags, opts, boolInt(job.Paused),
 		nullString(job.PauseReason), micros(job.NextRunAt), micros(now), job.Queue, job.Source, job.ID, job.Version).Scan(&created)
 	if errors.Is(err, sql.ErrNoRows) {
 		var one int
-		switch err := s.db.QueryRowContext(ctx, s.q["jobExists"], job.ID).Scan(&one); {
+		switch err := s.queryRow(ctx, "jobExists", job.ID).Scan(&one); {
 		case errors.Is(err, sql.ErrNoRows):
 			return sundial.Job{}, sundial.ErrJobNotFound
 		case err != nil:
@@ -428,7 +451,7 @@ func (s *Store) UpdateJob(ctx context.Context, job sundial.Job, now time.Time) (
 
 // DeleteJob implements sundial.Store.
 func (s *Store) DeleteJob(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q["deleteJob"], id)
+	res, err := s.exec(ctx, "deleteJob", id)
 	if err != nil {
 		return fmt.Errorf("%s: delete job %q: %w", s.d.Name, id, err)
 	}
@@ -449,7 +472,7 @@ func (s *Store) notify(ctx context.Context) {
 
 // GetJob implements sundial.Store.
 func (s *Store) GetJob(ctx context.Context, id string) (sundial.Job, error) {
-	j, err := scanJob(s.db.QueryRowContext(ctx, s.q["getJob"], id))
+	j, err := scanJob(s.queryRow(ctx, "getJob", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
@@ -797,7 +820,7 @@ func (s *Store) CreateRun(ctx context.Context, run sundial.Run) error {
 	if run.ID == "" || run.JobID == "" {
 		return errors.New("sqlstore: run ID and job ID are required")
 	}
-	if _, err := s.db.ExecContext(ctx, s.q["insertRun"], runValues(run)...); err != nil {
+	if _, err := s.exec(ctx, "insertRun", runValues(run)...); err != nil {
 		if s.d.IsUniqueViolation(err) {
 			return sundial.ErrDuplicateRun
 		}
@@ -814,7 +837,7 @@ func (s *Store) CreateRun(ctx context.Context, run sundial.Run) error {
 
 // UpdateRun implements sundial.Store.
 func (s *Store) UpdateRun(ctx context.Context, run sundial.Run) error {
-	res, err := s.db.ExecContext(ctx, s.q["updateRun"], run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
+	res, err := s.exec(ctx, "updateRun", run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
 		string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output), exitText(run.Exit),
 		run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt, run.Incarnation)
 	if err != nil {
@@ -888,7 +911,7 @@ func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, er
 
 // GetRun implements sundial.Store.
 func (s *Store) GetRun(ctx context.Context, id string) (sundial.Run, error) {
-	r, err := scanRun(s.db.QueryRowContext(ctx, s.q["getRun"], id))
+	r, err := scanRun(s.queryRow(ctx, "getRun", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sundial.Run{}, sundial.ErrRunNotFound
 	}
@@ -1059,7 +1082,7 @@ func (s *Store) reap(ctx context.Context, tx *sql.Tx, now time.Time, why func(su
 // Heartbeat implements sundial.Store.
 func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (sundial.HeartbeatResult, error) {
 	var res sundial.HeartbeatResult
-	beat, err := s.db.ExecContext(ctx, s.q["beatNode"], req.Now.UnixMicro(), boolInt(req.Standby), len(req.Runs), req.Node, req.Incarnation)
+	beat, err := s.exec(ctx, "beatNode", req.Now.UnixMicro(), boolInt(req.Standby), len(req.Runs), req.Node, req.Incarnation)
 	if err != nil {
 		return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
 	}
@@ -1067,7 +1090,7 @@ func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (su
 		res.Replaced = true
 	}
 	if !req.Standby {
-		if _, err := s.db.ExecContext(ctx, s.q["beatTargets"], req.LeaseUntil.UnixMicro(), req.Node); err != nil {
+		if _, err := s.exec(ctx, "beatTargets", req.LeaseUntil.UnixMicro(), req.Node); err != nil {
 			return res, fmt.Errorf("%s: heartbeat of %q: %w", s.d.Name, req.Node, err)
 		}
 	}
@@ -1129,7 +1152,7 @@ func (s *Store) ReapLost(ctx context.Context, now time.Time) ([]sundial.Run, err
 
 // CancelRun implements sundial.Store.
 func (s *Store) CancelRun(ctx context.Context, id string, now time.Time) (sundial.Run, error) {
-	res, err := s.db.ExecContext(ctx, s.q["cancelRun"], now.UnixMicro(), id)
+	res, err := s.exec(ctx, "cancelRun", now.UnixMicro(), id)
 	if err != nil {
 		return sundial.Run{}, fmt.Errorf("%s: cancel run %q: %w", s.d.Name, id, err)
 	}
@@ -1146,7 +1169,7 @@ func (s *Store) CancelRun(ctx context.Context, id string, now time.Time) (sundia
 
 // SetPaused implements sundial.Store.
 func (s *Store) SetPaused(ctx context.Context, paused bool, now time.Time) error {
-	if _, err := s.db.ExecContext(ctx, s.q["setPaused"], boolInt(paused), now.UnixMicro()); err != nil {
+	if _, err := s.exec(ctx, "setPaused", boolInt(paused), now.UnixMicro()); err != nil {
 		return fmt.Errorf("%s: set paused: %w", s.d.Name, err)
 	}
 	s.notify(ctx)
@@ -1156,7 +1179,7 @@ func (s *Store) SetPaused(ctx context.Context, paused bool, now time.Time) error
 // Paused implements sundial.Store.
 func (s *Store) Paused(ctx context.Context) (bool, time.Time, error) {
 	var at sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, s.q["clusterPaused"]).Scan(&at); err != nil {
+	if err := s.queryRow(ctx, "clusterPaused").Scan(&at); err != nil {
 		return false, time.Time{}, fmt.Errorf("%s: paused: %w", s.d.Name, err)
 	}
 	return at.Valid, fromMicros(at), nil
