@@ -116,8 +116,11 @@ async function route() {
   if (view.alive) main.removeAttribute("aria-busy");
 }
 
-// refresh refetches what the page shows and updates it in place.
+// refresh refetches what the page shows and updates it in place. #main's
+// data-refreshes counts the refreshes asked for (the browser test waits
+// on it).
 async function refresh() {
+  main.dataset.refreshes = String(Number(main.dataset.refreshes || 0) + 1);
   const c = current;
   if (c?.view.alive && c.page?.refresh) await c.page.refresh();
 }

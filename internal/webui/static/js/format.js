@@ -55,12 +55,12 @@ export function pretty(v) {
 // fmtCount writes a whole number with the language's digit grouping.
 export const fmtCount = (n) => Number(n || 0).toLocaleString(locale());
 
-// niceCeil rounds n up to 1, 2 or 5 times a power of ten: the top of a
-// chart's axis.
+// niceCeil rounds n up to 1, 2, 4, 5, 6 or 8 times a power of ten: the
+// top of a chart's axis, whose half is as round.
 export function niceCeil(n) {
   if (!(n > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 2, 5, 10]) if (m * p >= n) return m * p;
+  for (const m of [1, 2, 4, 5, 6, 8, 10]) if (m * p >= n - 1e-9 * p) return m * p;
   return 10 * p;
 }
 

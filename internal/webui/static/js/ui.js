@@ -119,8 +119,9 @@ export const list = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
 
 // barChart draws stacked bars: buckets is [{label, parts: {key: n}}];
 // top is the value of the axis's top (rounded by the caller) and fmt
-// labels values, with their unit.
-export function barChart(buckets, keys, colors, title, { top, fmt, partLabel }) {
+// labels values, with their unit; whole counts get no label halfway up
+// the axis when its half is not a whole number.
+export function barChart(buckets, keys, colors, title, { top, fmt, partLabel, whole = false }) {
   const W = 720, H = 160, pad = 24, left = 56;
   const bw = (W - left) / Math.max(1, buckets.length);
   const bars = [];
@@ -138,7 +139,7 @@ export function barChart(buckets, keys, colors, title, { top, fmt, partLabel }) 
   });
   return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label=${title} class="chart">
     <text x=${left - 6} y=${pad + 4} class="axis" text-anchor="end">${fmt(top)}</text>
-    <text x=${left - 6} y=${(H - pad + pad) / 2 + 4} class="axis" text-anchor="end">${fmt(top / 2)}</text>
+    ${whole && !Number.isInteger(top / 2) ? nothing : svg`<text x=${left - 6} y=${H / 2 + 4} class="axis" text-anchor="end">${fmt(top / 2)}</text>`}
     <text x=${left - 6} y=${H - pad} class="axis" text-anchor="end">${fmt(0)}</text>
     <line x1=${left} y1=${pad} x2=${W} y2=${pad} class="grid"/><line x1=${left} y1=${H - pad} x2=${W} y2=${H - pad} class="grid"/>${bars}</svg>`;
 }

@@ -70,6 +70,7 @@ export function dashboardPage(view) {
         ${barChart(hours, [...SHOWN, "other"], { succeeded: "c-ok", failed: "c-bad", timed_out: "c-warn", lost: "c-warn", other: "c-muted" }, t("dash.perhour"), {
           top: countTop,
           fmt: fmtCount,
+          whole: true,
           partLabel: statusLabel,
         })}
         <h2>${t("dash.durations")}</h2>
