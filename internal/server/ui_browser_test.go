@@ -96,7 +96,8 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("#preview", "03:00"),
 		click(`#editor button[type="submit"]`),
 		waitText("main h1", "Nightly report"),
-		waitText("main", "At 03:00"))
+		waitText("#job-schedule", "At 03:00 (Europe/London)"),
+		waitJS(`document.querySelector("#job-next time").title.includes("(Europe/London)")`))
 	step("run it now and watch the run succeed with its output",
 		click(`button[data-act="run"]`),
 		waitText("main h1", "nightly-report"),
@@ -288,6 +289,10 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("#jobs", "paused"),
 		click(`#jobs button[data-act="resume"][data-id="nightly-report"]`),
 		chromedp.WaitVisible(`#jobs button[data-act="pause"][data-id="nightly-report"]`, chromedp.ByQuery),
+		// The schedule names its zone; the next fire, in the reader's
+		// zone, shows the job's own on hover.
+		waitText("#jobs", "At 03:00 (Europe/London)"),
+		waitJS(`document.querySelector('#jobs a[href="#/jobs/nightly-report"]').closest("tr").querySelector("time").title.includes("(Europe/London)")`),
 		shot("jobs"))
 
 	// A long-running command, canceled from its run page; claimed and
@@ -1025,4 +1030,39 @@ func TestWebUIUnderABasePath(t *testing.T) {
 			document.querySelector("#job-definition").open && window.scrollY > window.y0 - 100`),
 		click("#more"),
 		waitJS(`document.querySelectorAll("#runs tr").length === 150`))
+
+	// Live updates paused: a run ends and the page stays as it was, also
+	// after a reload (the choice is kept); resumed, the page catches up.
+	step("pause live updates",
+		click("#live"),
+		waitText("#live", "Updates paused"),
+		waitJS(`localStorage.getItem("sundial-live") === "paused" && document.querySelector("#live").getAttribute("aria-pressed") === "true"`),
+		chromedp.Evaluate(`window.first = document.querySelector("#runs tr").dataset.run;
+			window.r0 = +(document.querySelector("main").dataset.refreshes || 0); window.t0 = performance.now()`, nil))
+	var paused struct {
+		ID string `json:"id"`
+	}
+	srv.call("POST", base+"/api/v1/jobs/busy-0/run", srv.token, nil, &paused)
+	waitFor(t, "the run to end", func() bool {
+		var r struct {
+			Status string `json:"status"`
+		}
+		srv.call("GET", base+"/api/v1/runs/"+paused.ID, srv.token, nil, &r)
+		return r.Status == "succeeded"
+	})
+	var still bool
+	step("paused: the page does not change",
+		// Longer than a refresh takes while live (0.4 s after an event).
+		waitJS(`performance.now() - window.t0 > 3000`),
+		chromedp.Evaluate(`document.querySelector("#runs tr").dataset.run === window.first && +(document.querySelector("main").dataset.refreshes || 0) === window.r0`, &still))
+	if !still {
+		t.Error("the job page refreshed while live updates were paused")
+	}
+	step("paused after a reload too; resumed, the page catches up",
+		chromedp.Reload(),
+		waitText("#live", "Updates paused"),
+		waitJS(fmt.Sprintf(`document.querySelector("#runs tr")?.dataset.run === %q`, paused.ID)),
+		click("#live"),
+		waitText("#live", "Live"),
+		waitJS(`localStorage.getItem("sundial-live") === null && document.querySelector("#live").getAttribute("aria-pressed") === "false"`))
 }

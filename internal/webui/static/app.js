@@ -88,8 +88,11 @@ async function route() {
   current?.view.leave();
   const view = newView();
   current = { view, page: null };
-  if (hash === "#/login") forget();
-  else if (!session.me) {
+  if (hash === "#/login") {
+    // Logged out, or the session ended: no more live updates until a login.
+    live.stop();
+    forget();
+  } else if (!session.me) {
     try {
       await loadSession();
     } catch {
