@@ -1006,9 +1006,24 @@ func TestWebUIUnderABasePath(t *testing.T) {
 		t.Errorf("the chart axes read %q; want the durations' top at 800 ms or 1 s", axis)
 	}
 
-	step("the jobs list and a job's page, under the prefix",
+	// A hundred more jobs: the list shows a page of 100, and Load more the
+	// rest (the busy ones sort last).
+	for i := range 100 {
+		if code := srv.call("POST", base+"/api/v1/jobs", srv.token, map[string]any{"id": fmt.Sprintf("bulk-%03d", i), "task": "echo",
+			"trigger": map[string]any{"type": "none"}}, nil); code != 201 {
+			t.Fatalf("create bulk-%03d = %d", i, code)
+		}
+	}
+	step("the jobs list pages: Load more, and the search among the jobs loaded",
 		chromedp.Navigate(srv.base+base+"/#/jobs"),
+		waitText("#jobs", "bulk-099"),
+		waitJS(`document.querySelectorAll("#jobs tbody tr").length === 100 && !document.querySelector("#jobs").textContent.includes("busy-0")`),
+		click("#jobs-more"),
 		waitText("#jobs", "busy-3"),
+		waitJS(`document.querySelectorAll("#jobs tbody tr").length === 104 && !document.querySelector("#jobs-more")`),
+		uiSet("#f-q", "busy"),
+		waitJS(`document.querySelectorAll("#jobs tbody tr").length === 4`))
+	step("a job's page, under the prefix",
 		chromedp.Navigate(srv.base+base+"/#/jobs/busy-0"),
 		waitJS(`document.querySelectorAll("#runs tr").length === 50`),
 		click("#more"),
