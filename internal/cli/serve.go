@@ -13,7 +13,7 @@ import (
 func newServeCommand(env Env) *cobra.Command {
 	var (
 		configPath, db, addr, nodeID, logFormat, logLevel string
-		runAs, keyFile                                    string
+		runAs, keyFile, basePath                          string
 		scheduler, noAuth                                 bool
 		workers                                           int
 		queues                                            []string
@@ -93,6 +93,7 @@ With --insecure-no-auth no token is created or needed.`,
 			set("session-max-age", func() { cfg.Session.MaxAge = server.Duration(sessionMaxAge) })
 			set("run-as", func() { cfg.RunAs = runAs })
 			set("secret-key-file", func() { cfg.SecretKeyFile = keyFile })
+			set("base-path", func() { cfg.BasePath = basePath })
 			if f.Changed("lease-ttl") {
 				if err := server.CheckLeaseTTL("--lease-ttl", leaseTTL); err != nil {
 					return usageError{err}
@@ -119,6 +120,7 @@ With --insecure-no-auth no token is created or needed.`,
 	f.StringVar(&logFormat, "log-format", "text", "text or json (env SUNDIAL_LOG_FORMAT)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (env SUNDIAL_LOG_LEVEL)")
 	f.StringVar(&runAs, "run-as", "", "user or user:group that tasks run as; a server started as root defaults to sundial, else nobody (env SUNDIAL_RUN_AS)")
+	f.StringVar(&basePath, "base-path", "", "serve the UI and the API under this path prefix, such as /sundial, for a reverse proxy that forwards it (env SUNDIAL_BASE_PATH)")
 	f.StringVar(&keyFile, "secret-key-file", "", "file holding the key that seals secrets, instead of SUNDIAL_SECRET_KEY (env SUNDIAL_SECRET_KEY_FILE)")
 	grace, leaseTTL, poll = server.DefaultShutdownGrace, server.DefaultLeaseTTL, server.DefaultPollInterval
 	f.Var((*durationValue)(&grace), "shutdown-grace", "how long running runs may finish at shutdown (env SUNDIAL_SHUTDOWN_GRACE)")

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +59,12 @@ type Config struct {
 	// FlaskPrefix is where the Flask-APScheduler-compatible routes live.
 	// Default /scheduler.
 	FlaskPrefix string `json:"flask_prefix,omitempty"`
+	// BasePath serves everything — web UI, API, Flask routes, metrics and
+	// health checks — under a path prefix such as /sundial, for a reverse
+	// proxy that forwards that prefix unchanged. Default: the root. (A
+	// proxy that strips the prefix needs no setting: the UI's URLs are
+	// relative.)
+	BasePath string `json:"base_path,omitempty"`
 	// MaxBodyBytes bounds API request bodies. Default 1 MiB.
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
 	// Log configures the server's logs.
@@ -740,6 +748,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("SUNDIAL_DB", &c.DB)
 	str("SUNDIAL_NODE_ID", &c.NodeID)
 	str("SUNDIAL_FLASK_PREFIX", &c.FlaskPrefix)
+	str("SUNDIAL_BASE_PATH", &c.BasePath)
 	str("SUNDIAL_LOG_FORMAT", &c.Log.Format)
 	str("SUNDIAL_LOG_LEVEL", &c.Log.Level)
 	str("SUNDIAL_PYTHON_EXECUTABLE", &c.Python.Executable)
@@ -828,6 +837,24 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		c.LeaseTTL = &ttl
 	}
 	return nil
+}
+
+// basePathRE is a base path: segments of letters, digits and - . _ ~.
+var basePathRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
+
+// CleanBasePath returns the base_path setting as the server mounts it:
+// "" for the root, else a path such as /sundial (a trailing slash is
+// dropped). A path with other characters, or a . or .. segment, is
+// refused, naming the setting.
+func (c Config) CleanBasePath() (string, error) {
+	p := strings.TrimSuffix(c.BasePath, "/")
+	if p == "" {
+		return "", nil
+	}
+	if !basePathRE.MatchString(p) || path.Clean(p) != p {
+		return "", fmt.Errorf("setting base_path (--base-path) %q: must be a path such as /sundial, of letters, digits and - . _ ~", c.BasePath)
+	}
+	return p, nil
 }
 
 // withDefaults fills unset settings.

@@ -82,6 +82,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
+	basePath, err := cfg.CleanBasePath()
+	if err != nil {
+		return err
+	}
 	jobs, err := cfg.JobDocuments()
 	if err != nil {
 		return err
@@ -231,7 +235,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		_, err := api.StartSession(w, r, secret)
 		return err
 	}}))
-	srv := &http.Server{Handler: guard.Wrap(api.PlainPaths(mux)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	srv := &http.Server{Handler: guard.Wrap(underBasePath(basePath, api.PlainPaths(mux))), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -240,6 +244,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if !*cfg.Scheduler {
 		mode = "API only: this node claims no jobs"
 	}
+	base += basePath // the addresses printed name the prefix the server answers under
 	log.Info("sundial serving", "addr", base, "db", RedactDSN(cfg.DB), "mode", mode, "config", cfg.File, "lease_ttl", time.Duration(*cfg.LeaseTTL))
 	fmt.Fprintf(opts.Out, "Sundial is serving on %s (%s)\n", base, mode)
 	if secret != "" {
@@ -381,6 +386,79 @@ func (w *notifications) stop(d time.Duration, drain bool) {
 		w.log.Warn("notifications still being delivered were given up", "waited", d)
 	}
 }
+
+// underBasePath serves next under prefix (such as /sundial; "" serves it
+// as it is): prefix/x reaches next as /x, prefix itself is sent to
+// prefix/, and every other path is not found. next writes the paths of
+// its Location headers and cookies from the root (the API names a run it
+// created /api/v1/runs/…): they are written under prefix.
+func underBasePath(prefix string, next http.Handler) http.Handler {
+	if prefix == "" {
+		return next
+	}
+	strip := http.StripPrefix(prefix, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == prefix:
+			to := prefix + "/"
+			if r.URL.RawQuery != "" {
+				to += "?" + r.URL.RawQuery
+			}
+			w.Header().Set("Location", to)
+			w.WriteHeader(http.StatusMovedPermanently)
+		case strings.HasPrefix(p, prefix+"/"):
+			strip.ServeHTTP(&underPrefix{ResponseWriter: w, prefix: prefix}, r)
+		default:
+			writeHealth(w, http.StatusNotFound, "not found", fmt.Sprintf("this server serves everything under %s/ (base_path)", prefix))
+		}
+	})
+}
+
+// underPrefix writes the root-relative Location and cookie paths of an
+// answer under prefix.
+type underPrefix struct {
+	http.ResponseWriter
+	prefix  string
+	written bool
+}
+
+func (w *underPrefix) fix() {
+	if w.written {
+		return
+	}
+	w.written = true
+	h := w.Header()
+	if loc := h.Get("Location"); strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "//") {
+		h.Set("Location", w.prefix+loc)
+	}
+	for i, line := range h["Set-Cookie"] {
+		if c, err := http.ParseSetCookie(line); err == nil && strings.HasPrefix(c.Path, "/") {
+			c.Path = w.prefix + c.Path
+			h["Set-Cookie"][i] = c.String()
+		}
+	}
+}
+
+func (w *underPrefix) WriteHeader(status int) {
+	w.fix()
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *underPrefix) Write(b []byte) (int, error) {
+	w.fix()
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets streamed answers (events, a run's output) through.
+func (w *underPrefix) Flush() {
+	w.fix()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the writer beneath.
+func (w *underPrefix) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func prefixOr(p string) string {
 	if p == "" {

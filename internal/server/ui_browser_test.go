@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,6 +19,8 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/sundialhq/sundial"
 )
 
 // chromium returns the path of a Chromium, or skips the test.
@@ -38,133 +41,15 @@ func chromium(t *testing.T) string {
 // screenshot of every page in $SUNDIAL_SCREENSHOTS (default: a temporary
 // directory).
 func TestWebUIInABrowser(t *testing.T) {
-	exe := chromium(t)
 	shots := os.Getenv("SUNDIAL_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	os.MkdirAll(shots, 0o755)
 	dir := t.TempDir()
 	srv := start(t, Config{DB: "sqlite:" + filepath.Join(dir, "s.db"), PollInterval: Duration(time.Second)}, Options{Version: "test"})
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900)) // chromedp makes a fresh profile and removes it once the browser has exited
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancelTimeout()
-
-	// Start the browser in ctx itself: a step's shorter context ends its
-	// actions, not the tab.
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("starting %s: %v", exe, err)
-	}
-	// Script errors fail the test.
-	var mu sync.Mutex
-	var jsErrors []string
-	scriptErrors := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), jsErrors...)
-	}
-	chromedp.ListenTarget(ctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			mu.Lock()
-			jsErrors = append(jsErrors, msg)
-			mu.Unlock()
-		}
-	})
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var buf []byte
-			chromedp.Evaluate(`document.querySelector("#toasts").replaceChildren()`, nil).Do(ctx)
-			if err := chromedp.FullScreenshot(&buf, 85).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shots, name+".jpg"), buf, 0o644)
-		})
-	}
-	waitText := func(sel, text string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			deadline := time.Now().Add(20 * time.Second)
-			var got string
-			for time.Now().Before(deadline) {
-				if err := chromedp.Run(ctx, chromedp.Text(sel, &got, chromedp.ByQuery, chromedp.AtLeast(0))); err == nil && strings.Contains(got, text) {
-					return nil
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			return fmt.Errorf("%s never showed %q; it shows %q", sel, text, got)
-		})
-	}
-	// set changes a form control as a person would: the value, then the
-	// input and change events the page listens to.
-	set := func(sel, value string) chromedp.Action {
-		return chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
-			el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value), nil)
-	}
-	// click finds the element and clicks it in one step of the page's own
-	// script: the page re-renders on live updates, and a node found by one
-	// DevTools call may be gone by the next (chromedp.Click is two).
-	click := func(sel string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				var clicked bool
-				if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%q);
-					if (!el || el.disabled) return false; el.scrollIntoView({block: "center"}); el.click(); return true; })()`, sel), &clicked)); err != nil {
-					return err
-				}
-				if clicked {
-					return nil
-				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("no %s to click", sel)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		})
-	}
-	// waitJS waits until a script expression of the page is true.
-	waitJS := func(expr string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				var ok bool
-				if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &ok)); err != nil {
-					return err
-				}
-				if ok {
-					return nil
-				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("%s never held", expr)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		})
-	}
-	step := func(name string, actions ...chromedp.Action) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
-		defer cancel()
-		if err := chromedp.Run(sctx, actions...); err != nil {
-			var html, toasts string
-			chromedp.Run(ctx, shot("failure"), chromedp.OuterHTML("main", &html, chromedp.ByQuery),
-				chromedp.Evaluate(`document.querySelector("#toasts").innerText`, &toasts))
-			t.Fatalf("%s: %v (script errors: %v)\ntoasts: %s\npage: %.2000s", name, err, scriptErrors(), toasts, html)
-		}
-	}
+	b := newBrowser(t, shots)
+	step, shot := b.step, b.shot
+	waitText, set, click, waitJS := uiWaitText, uiSet, uiClick, uiWaitJS
 
 	step("login page",
 		chromedp.Navigate(srv.base+"/"),
@@ -211,7 +96,8 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("#preview", "03:00"),
 		click(`#editor button[type="submit"]`),
 		waitText("main h1", "Nightly report"),
-		waitText("main", "At 03:00"))
+		waitText("#job-schedule", "At 03:00 (Europe/London)"),
+		waitJS(`document.querySelector("#job-next time").title.includes("(Europe/London)")`))
 	step("run it now and watch the run succeed with its output",
 		click(`button[data-act="run"]`),
 		waitText("main h1", "nightly-report"),
@@ -403,6 +289,10 @@ func TestWebUIInABrowser(t *testing.T) {
 		waitText("#jobs", "paused"),
 		click(`#jobs button[data-act="resume"][data-id="nightly-report"]`),
 		chromedp.WaitVisible(`#jobs button[data-act="pause"][data-id="nightly-report"]`, chromedp.ByQuery),
+		// The schedule names its zone; the next fire, in the reader's
+		// zone, shows the job's own on hover.
+		waitText("#jobs", "At 03:00 (Europe/London)"),
+		waitJS(`document.querySelector('#jobs a[href="#/jobs/nightly-report"]').closest("tr").querySelector("time").title.includes("(Europe/London)")`),
 		shot("jobs"))
 
 	// A long-running command, canceled from its run page; claimed and
@@ -728,6 +618,75 @@ func TestWebUIInABrowser(t *testing.T) {
 		t.Errorf("the worker task's job edited in the editor is %+v, want task send_report and its args", mail)
 	}
 
+	// Typing while events keep arriving: runs of an echo job, one every
+	// 150 ms, each a few events. Live updates refresh the page at least
+	// every couple of seconds all the while (a debounce would wait for a
+	// pause that never comes), and a refresh keeps what is being typed,
+	// and the focus.
+	stopEvents := make(chan struct{})
+	eventsDone := make(chan struct{})
+	go func() {
+		defer close(eventsDone)
+		tick := time.NewTicker(150 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopEvents:
+				return
+			case <-tick.C:
+				req, _ := http.NewRequest("POST", srv.base+"/api/v1/jobs/hourly/run", nil)
+				req.Header.Set("Authorization", "Bearer "+srv.token)
+				req.Header.Set("Content-Type", "application/json")
+				if res, err := srv.client.Do(req); err == nil {
+					res.Body.Close()
+				}
+			}
+		}
+	}()
+	// refreshes waits for two refreshes of the page by live updates, and
+	// says how long they took.
+	refreshes := func(what string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var took float64
+			err := chromedp.Run(ctx,
+				chromedp.Evaluate(`window.n0 = +(document.querySelector("main").dataset.refreshes || 0); window.t0 = performance.now()`, nil),
+				waitJS(`+(document.querySelector("main").dataset.refreshes || 0) >= window.n0 + 2`),
+				chromedp.Evaluate(`performance.now() - window.t0`, &took))
+			if err == nil && took > 8000 {
+				t.Errorf("%s: two refreshes took %.1f s while events kept coming; want a refresh every couple of seconds", what, took/1000)
+			}
+			return err
+		})
+	}
+	typed := func(sel, want string) chromedp.Action {
+		return waitJS(fmt.Sprintf(`document.querySelector(%q).value === %q && document.activeElement === document.querySelector(%q)`, sel, want, sel))
+	}
+	step("type a script's name while events arrive: refreshes keep it, and the focus",
+		chromedp.Navigate(srv.base+"/#/scripts"),
+		chromedp.WaitVisible("#ns-name", chromedp.ByQuery),
+		chromedp.Focus("#ns-name", chromedp.ByQuery),
+		chromedp.SendKeys("#ns-name", "week", chromedp.ByQuery),
+		refreshes("the Scripts page"),
+		typed("#ns-name", "week"),
+		chromedp.SendKeys("#ns-name", "ly-report", chromedp.ByQuery),
+		refreshes("the Scripts page"),
+		typed("#ns-name", "weekly-report"))
+	step("fill in the job editor while events arrive: nothing typed is lost",
+		chromedp.Navigate(srv.base+"/#/jobs/new"),
+		chromedp.WaitVisible("#e-id", chromedp.ByQuery),
+		chromedp.SendKeys("#e-id", "weekly", chromedp.ByQuery),
+		chromedp.SendKeys("#e-name", "Weekly", chromedp.ByQuery),
+		set("#t-expr", "0 8 * * 1"),
+		waitText("#preview", "08:00"),
+		refreshes("the editor"),
+		chromedp.SendKeys("#e-name", " mail", chromedp.ByQuery),
+		refreshes("the editor"),
+		typed("#e-name", "Weekly mail"),
+		waitJS(`document.querySelector("#e-id").value === "weekly" && document.querySelector("#t-expr").value === "0 8 * * 1"`),
+		waitText("#preview", "08:00"))
+	close(stopEvents)
+	<-eventsDone
+
 	setSource := func(src string) chromedp.Action {
 		return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(".CodeMirror").CodeMirror.setValue(%q)`, src), nil)
 	}
@@ -810,7 +769,315 @@ func TestWebUIInABrowser(t *testing.T) {
 		click("#transfer-link"),
 		chromedp.WaitVisible("#export-form", chromedp.ByQuery),
 		waitJS(`!!document.querySelector("#im-adminonly") && !document.querySelector("#im-file, #im-check, #im-apply")`))
-	if errs := scriptErrors(); len(errs) > 0 {
-		t.Errorf("script errors in the page: %v", errs)
+}
+
+// uiBrowser is a headless Chromium driven by a test: steps that fail the
+// test with a screenshot and the page, and the script errors of the page.
+type uiBrowser struct {
+	t     *testing.T
+	ctx   context.Context
+	shots string
+
+	mu       sync.Mutex
+	jsErrors []string
+}
+
+// newBrowser starts Chromium (or skips the test) for the test's life,
+// writing screenshots to shots.
+func newBrowser(t *testing.T, shots string) *uiBrowser {
+	t.Helper()
+	exe := chromium(t)
+	os.MkdirAll(shots, 0o755)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900)) // chromedp makes a fresh profile and removes it once the browser has exited
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancelTimeout)
+	// Start the browser in ctx itself: a step's shorter context ends its
+	// actions, not the tab.
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("starting %s: %v", exe, err)
 	}
+	b := &uiBrowser{t: t, ctx: ctx, shots: shots}
+	// Script errors fail the test.
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if ev, ok := ev.(*runtime.EventExceptionThrown); ok {
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			b.mu.Lock()
+			b.jsErrors = append(b.jsErrors, msg)
+			b.mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		if errs := b.scriptErrors(); len(errs) > 0 {
+			t.Errorf("script errors in the page: %v", errs)
+		}
+	})
+	return b
+}
+
+func (b *uiBrowser) scriptErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.jsErrors...)
+}
+
+// shot saves a screenshot of the page as shots/name.jpg.
+func (b *uiBrowser) shot(name string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var buf []byte
+		chromedp.Evaluate(`document.querySelector("#toasts").replaceChildren()`, nil).Do(ctx)
+		if err := chromedp.FullScreenshot(&buf, 85).Do(ctx); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(b.shots, name+".jpg"), buf, 0o644)
+	})
+}
+
+// step runs actions, or fails the test with what the page shows.
+func (b *uiBrowser) step(name string, actions ...chromedp.Action) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	if err := chromedp.Run(sctx, actions...); err != nil {
+		var html, toasts string
+		chromedp.Run(b.ctx, b.shot("failure"), chromedp.OuterHTML("main", &html, chromedp.ByQuery),
+			chromedp.Evaluate(`document.querySelector("#toasts").innerText`, &toasts))
+		b.t.Fatalf("%s: %v (script errors: %v)\ntoasts: %s\npage: %.2000s", name, err, b.scriptErrors(), toasts, html)
+	}
+}
+
+// uiWaitText waits until the element sel shows text.
+func uiWaitText(sel, text string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		deadline := time.Now().Add(20 * time.Second)
+		var got string
+		for time.Now().Before(deadline) {
+			if err := chromedp.Run(ctx, chromedp.Text(sel, &got, chromedp.ByQuery, chromedp.AtLeast(0))); err == nil && strings.Contains(got, text) {
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return fmt.Errorf("%s never showed %q; it shows %q", sel, text, got)
+	})
+}
+
+// uiSet changes a form control as a person would: the value, then the
+// input and change events the page listens to.
+func uiSet(sel, value string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
+		el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value), nil)
+}
+
+// uiClick finds the element and clicks it in one step of the page's own
+// script: the page re-renders on live updates, and a node found by one
+// DevTools call may be gone by the next (chromedp.Click is two).
+func uiClick(sel string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var clicked bool
+			if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%q);
+				if (!el || el.disabled) return false; el.scrollIntoView({block: "center"}); el.click(); return true; })()`, sel), &clicked)); err != nil {
+				return err
+			}
+			if clicked {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("no %s to click", sel)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
+
+// uiWaitJS waits until a script expression of the page is true.
+func uiWaitJS(expr string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var ok bool
+			if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &ok)); err != nil {
+				return err
+			}
+			if ok {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s never held", expr)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
+
+// TestWebUIUnderABasePath serves everything under /sundial and drives the
+// UI there: the login link printed at the first start, the dashboard's
+// counts against a store holding more than 1,000 runs of the last day
+// (exact, from the server, not counted from a page of runs), and the job
+// page, whose loaded pages of runs, open details and scroll position an
+// in-place refresh keeps.
+func TestWebUIUnderABasePath(t *testing.T) {
+	shots := os.Getenv("SUNDIAL_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	db := filepath.Join(t.TempDir(), "s.db")
+	srv := start(t, Config{DB: "sqlite:" + db, PollInterval: Duration(time.Second), BasePath: "/sundial/"}, Options{Version: "test"})
+	const base = "/sundial"
+	if link := srv.base + base + "/?token=" + srv.token; !strings.Contains(srv.out.String(), link) ||
+		!strings.Contains(srv.out.String(), "SUNDIAL_SERVER="+srv.base+base+" ") {
+		t.Fatalf("the first start prints no login link %s and server %s:\n%s", link, srv.base+base, srv.out)
+	}
+
+	// 1,200 runs of four jobs in the last 22 hours, a tenth failed and a
+	// tenth timed out, written to the store the server uses.
+	const jobs, runs = 4, 1200
+	for i := range jobs {
+		if code := srv.call("POST", base+"/api/v1/jobs", srv.token, map[string]any{"id": fmt.Sprintf("busy-%d", i), "task": "echo",
+			"trigger": map[string]any{"type": "none"}}, nil); code != 201 {
+			t.Fatalf("create busy-%d = %d", i, code)
+		}
+	}
+	ctx := context.Background()
+	st, _, closeStore, err := OpenStore(ctx, "sqlite:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	want := map[sundial.RunStatus]int{}
+	for i := range runs {
+		status := sundial.StatusSucceeded
+		switch i % 10 {
+		case 0:
+			status = sundial.StatusFailed
+		case 5:
+			status = sundial.StatusTimedOut
+		}
+		want[status]++
+		at := now.Add(-time.Duration(i+1) * 65 * time.Second).Truncate(time.Second)
+		started := at.Add(time.Second)
+		if err := st.CreateRun(ctx, sundial.Run{ID: fmt.Sprintf("seed%05d", i), JobID: fmt.Sprintf("busy-%d", i%jobs), Task: "echo",
+			ScheduledAt: at, ClaimedAt: at, StartedAt: started, EndedAt: started.Add(time.Duration(200+i%9*100) * time.Millisecond),
+			Status: status, Attempt: 1, Node: "seed-node"}); err != nil {
+			t.Fatalf("seed run %d: %v", i, err)
+		}
+	}
+	closeStore()
+	var stats struct {
+		Total    int                       `json:"total"`
+		ByStatus map[sundial.RunStatus]int `json:"by_status"`
+	}
+	if srv.call("GET", base+"/api/v1/stats?since=24h", srv.token, nil, &stats); stats.Total != runs ||
+		stats.ByStatus[sundial.StatusFailed] != want[sundial.StatusFailed] || stats.ByStatus[sundial.StatusTimedOut] != want[sundial.StatusTimedOut] {
+		t.Fatalf("GET /stats = %+v, want %d runs, %v", stats, runs, want)
+	}
+	failed := want[sundial.StatusFailed] + want[sundial.StatusTimedOut]
+
+	b := newBrowser(t, shots)
+	step, waitText, waitJS, click := b.step, uiWaitText, uiWaitJS, uiClick
+	step("the login link, under the prefix",
+		chromedp.Navigate(srv.base+base+"/?token="+srv.token),
+		waitText("main h1", "Dashboard"),
+		waitJS(`location.pathname === "/sundial/" && location.search === ""`),
+		waitText("#who", "initial-admin"))
+	step("the dashboard counts every run of the day, from the server",
+		waitJS(fmt.Sprintf(`document.querySelector("#stat-runs24 .n")?.dataset.n === "%d" && document.querySelector("#stat-failed24 .n")?.dataset.n === "%d"`, runs, failed)),
+		waitText("#stat-runs24", "1,200"),
+		// Axis labels are hours, counts and durations with their unit: rounded.
+		waitJS(`(() => { const labels = [...document.querySelectorAll("#charts text.axis")].map((x) => x.textContent);
+			return labels.length > 10 && labels.every((x) => /^(\d\d:00|[\d,]+|\d+(\.\d)? (ms|s|min|h))$/.test(x)); })()`),
+		b.shot("dashboard-busy"))
+	var axis []string
+	step("the axes", chromedp.Evaluate(`[...document.querySelectorAll("#charts text.axis")].filter((x) => !x.textContent.includes(":")).map((x) => x.textContent)`, &axis))
+	// Runs take 0.2 to 1 s, about 0.6 s an hour on average: the axis's
+	// top is the next round duration.
+	if !slices.Contains(axis, "800 ms") && !slices.Contains(axis, "1 s") {
+		t.Errorf("the chart axes read %q; want the durations' top at 800 ms or 1 s", axis)
+	}
+
+	// A hundred more jobs: the list shows a page of 100, and Load more the
+	// rest (the busy ones sort last).
+	for i := range 100 {
+		if code := srv.call("POST", base+"/api/v1/jobs", srv.token, map[string]any{"id": fmt.Sprintf("bulk-%03d", i), "task": "echo",
+			"trigger": map[string]any{"type": "none"}}, nil); code != 201 {
+			t.Fatalf("create bulk-%03d = %d", i, code)
+		}
+	}
+	step("the jobs list pages: Load more, and the search among the jobs loaded",
+		chromedp.Navigate(srv.base+base+"/#/jobs"),
+		waitText("#jobs", "bulk-099"),
+		waitJS(`document.querySelectorAll("#jobs tbody tr").length === 100 && !document.querySelector("#jobs").textContent.includes("busy-0")`),
+		click("#jobs-more"),
+		waitText("#jobs", "busy-3"),
+		waitJS(`document.querySelectorAll("#jobs tbody tr").length === 104 && !document.querySelector("#jobs-more")`),
+		uiSet("#f-q", "busy"),
+		waitJS(`document.querySelectorAll("#jobs tbody tr").length === 4`))
+	step("a job's page, under the prefix",
+		chromedp.Navigate(srv.base+base+"/#/jobs/busy-0"),
+		waitJS(`document.querySelectorAll("#runs tr").length === 50`),
+		click("#more"),
+		waitJS(`document.querySelectorAll("#runs tr").length === 100`),
+		// What a reader does on the page: a row to come back to, the
+		// definition opened, the page scrolled down.
+		chromedp.Evaluate(`document.querySelectorAll("#runs tr")[79].dataset.mark = "kept";
+			document.querySelector("#job-definition").open = true;
+			window.scrollTo(0, document.body.scrollHeight); window.y0 = window.scrollY; window.y0 > 0`, nil))
+	var run struct {
+		ID string `json:"id"`
+	}
+	if code := srv.call("POST", base+"/api/v1/jobs/busy-0/run", srv.token, nil, &run); code != 202 && code != 201 {
+		t.Fatalf("run busy-0 = %d", code)
+	}
+	step("a refresh brings the new run in place: the pages loaded, the row, the details and the scroll stay",
+		waitJS(fmt.Sprintf(`document.querySelector("#runs tr")?.dataset.run === %q`, run.ID)),
+		waitJS(`document.querySelectorAll("#runs tr").length === 100 && !!document.querySelector('#runs tr[data-mark="kept"]') &&
+			document.querySelector("#job-definition").open && window.scrollY > window.y0 - 100`),
+		click("#more"),
+		waitJS(`document.querySelectorAll("#runs tr").length === 150`))
+
+	// Live updates paused: a run ends and the page stays as it was, also
+	// after a reload (the choice is kept); resumed, the page catches up.
+	step("pause live updates",
+		click("#live"),
+		waitText("#live", "Updates paused"),
+		waitJS(`localStorage.getItem("sundial-live") === "paused" && document.querySelector("#live").getAttribute("aria-pressed") === "true"`),
+		chromedp.Evaluate(`window.first = document.querySelector("#runs tr").dataset.run;
+			window.r0 = +(document.querySelector("main").dataset.refreshes || 0); window.t0 = performance.now()`, nil))
+	var paused struct {
+		ID string `json:"id"`
+	}
+	srv.call("POST", base+"/api/v1/jobs/busy-0/run", srv.token, nil, &paused)
+	waitFor(t, "the run to end", func() bool {
+		var r struct {
+			Status string `json:"status"`
+		}
+		srv.call("GET", base+"/api/v1/runs/"+paused.ID, srv.token, nil, &r)
+		return r.Status == "succeeded"
+	})
+	var still bool
+	step("paused: the page does not change",
+		// Longer than a refresh takes while live (0.4 s after an event).
+		waitJS(`performance.now() - window.t0 > 3000`),
+		chromedp.Evaluate(`document.querySelector("#runs tr").dataset.run === window.first && +(document.querySelector("main").dataset.refreshes || 0) === window.r0`, &still))
+	if !still {
+		t.Error("the job page refreshed while live updates were paused")
+	}
+	step("paused after a reload too; resumed, the page catches up",
+		chromedp.Reload(),
+		waitText("#live", "Updates paused"),
+		waitJS(fmt.Sprintf(`document.querySelector("#runs tr")?.dataset.run === %q`, paused.ID)),
+		click("#live"),
+		waitText("#live", "Live"),
+		waitJS(`localStorage.getItem("sundial-live") === null && document.querySelector("#live").getAttribute("aria-pressed") === "false"`))
 }

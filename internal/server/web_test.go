@@ -251,3 +251,95 @@ func TestSessionSecretsMaskedInLogs(t *testing.T) {
 		t.Errorf("Mask = %q", got)
 	}
 }
+
+// TestBasePath serves everything under a prefix: the API, the UI, the
+// login link and health checks answer there, the paths of Locations and
+// cookies the handlers write from the root are written under it, and
+// nothing answers outside it.
+func TestBasePath(t *testing.T) {
+	srv := start(t, Config{DB: "sqlite:" + filepath.Join(t.TempDir(), "s.db"), BasePath: "/tools/sundial/"}, Options{Version: "test"})
+	const p = "/tools/sundial"
+	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) *http.Response {
+		t.Helper()
+		res, err := noRedirect.Get(srv.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for _, c := range []struct {
+		path     string
+		status   int
+		location string
+	}{
+		{p + "/", 200, ""},
+		{p + "/static/app.js", 200, ""},
+		{p + "/healthz", 200, ""},
+		{p + "/api/v1/openapi.json", 200, ""},
+		{p, 301, p + "/"},
+		{p + "?token=x", 301, p + "/?token=x"},
+		{"/", 404, ""},
+		{"/api/v1/openapi.json", 404, ""},
+		{"/healthz", 404, ""},
+		{"/tools/sundialx/", 404, ""},
+	} {
+		if res := get(c.path); res.StatusCode != c.status || res.Header.Get("Location") != c.location {
+			t.Errorf("GET %s = %d, Location %q; want %d, %q", c.path, res.StatusCode, res.Header.Get("Location"), c.status, c.location)
+		}
+	}
+
+	// The login link: the page's address, relative; cookies under the prefix.
+	res := get(p + "/?token=" + srv.token)
+	if res.StatusCode != 303 || res.Header.Get("Location") != "./" || len(res.Cookies()) != 2 {
+		t.Fatalf("the login link = %d, Location %q, cookies %v", res.StatusCode, res.Header.Get("Location"), res.Cookies())
+	}
+	for _, c := range res.Cookies() {
+		if c.Path != p+"/" {
+			t.Errorf("cookie %s has Path %q, want %s/", c.Name, c.Path, p)
+		}
+	}
+	// A Location the API writes names the prefix.
+	if code := srv.call("POST", p+"/api/v1/jobs", srv.token, map[string]any{"id": "x", "task": "echo", "trigger": map[string]any{"type": "none"}}, nil); code != 201 {
+		t.Fatalf("create a job = %d", code)
+	}
+	req, _ := http.NewRequest("POST", srv.base+p+"/api/v1/jobs/x/run", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := srv.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, p+"/api/v1/runs/") {
+		t.Errorf("run now: Location %q, want it under %s", loc, p)
+	}
+	// The event stream comes through as it is written.
+	ereq, _ := http.NewRequest("GET", srv.base+p+"/api/v1/events", nil)
+	ereq.Header.Set("Authorization", "Bearer "+srv.token)
+	eres, err := srv.client.Do(ereq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eres.Body.Close()
+	buf := make([]byte, 1)
+	if _, err := eres.Body.Read(buf); eres.StatusCode != 200 || err != nil {
+		t.Errorf("GET events under the prefix = %d, first read: %v", eres.StatusCode, err)
+	}
+}
+
+func TestCleanBasePath(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", ""}, {"/", ""}, {"/sundial", "/sundial"}, {"/sundial/", "/sundial"}, {"/a/b-c_d.e~f", "/a/b-c_d.e~f"},
+	} {
+		if got, err := (Config{BasePath: c.in}).CleanBasePath(); err != nil || got != c.want {
+			t.Errorf("base_path %q = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"sundial", "/a/../b", "/a/./b", "//a", "/a b", "/a?b", "/a#b", "/a%2fb", "/a//b"} {
+		if _, err := (Config{BasePath: bad}).CleanBasePath(); err == nil || !strings.Contains(err.Error(), "base_path") {
+			t.Errorf("base_path %q: err %v, want one naming base_path", bad, err)
+		}
+	}
+}

@@ -27,7 +27,9 @@ type Config struct {
 }
 
 // Handler returns the UI's handler: / and /static/ for the page, and the
-// login link /?token=….
+// login link /?token=…. The page names every URL relative to itself (the
+// API as api/v1/…), so that the handler and the API may be mounted under
+// a path prefix together.
 func Handler(cfg Config) http.Handler {
 	sub, _ := fs.Sub(static, "static")
 	index, _ := fs.ReadFile(sub, "index.html")
@@ -39,10 +41,10 @@ func Handler(cfg Config) http.Handler {
 		if secret := r.URL.Query().Get("token"); secret != "" {
 			w.Header().Set("Cache-Control", "no-store")
 			if !fromUser(r) || cfg.Login == nil || cfg.Login(w, r, secret) != nil {
-				http.Redirect(w, r, "/?error=1#/login", http.StatusSeeOther)
+				redirect(w, "./?error=1#/login")
 				return
 			}
-			http.Redirect(w, r, "/", http.StatusSeeOther)
+			redirect(w, "./")
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -61,6 +63,15 @@ func Handler(cfg Config) http.Handler {
 		files.ServeHTTP(w, r)
 	})))
 	return mux
+}
+
+// redirect sends the browser to a place relative to the page: the UI may
+// be served under a path prefix this handler does not see (--base-path,
+// or a reverse proxy that strips one), so it never names an absolute path.
+// (http.Redirect would make it absolute from the request's path.)
+func redirect(w http.ResponseWriter, to string) {
+	w.Header().Set("Location", to)
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 // fromUser reports whether a navigation came from the user (typed,
