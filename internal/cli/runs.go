@@ -178,7 +178,12 @@ func duration(r sundial.Run) string {
 	if r.StartedAt.IsZero() || r.EndedAt.IsZero() {
 		return "-"
 	}
-	return r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+	d := r.EndedAt.Sub(r.StartedAt)
+	if d < time.Millisecond {
+		// A quick task took some microseconds, not "0s".
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 func oneLine(s string, n int) string {
