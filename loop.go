@@ -85,15 +85,17 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	// may return more runs than there are free workers (a job's backlog),
 	// and a run held only once a worker frees up would be missing from a
 	// heartbeat that began meanwhile, which would then judge it lost.
-	for _, run := range runs {
-		s.held.add(run.ID, claimStart, known, run.LeaseUntil, s.killAfter)
-		s.inflight.Add(1)
-	}
-	for _, run := range runs {
+	s.held.addAll(runs, claimStart, known, s.killAfter)
+	s.inflight.Add(int64(len(runs)))
+	next := 0 // runs come back in the order planned, mostly: see optionsOf
+	for i := range runs {
+		d := dispatch{run: runs[i]}
+		d.opts, d.known = notes.optionsOf(runs[i].ID, &next)
 		select {
-		case s.work <- dispatch{run: run, opts: notes.options[run.ID]}:
+		case s.work <- d:
 		case <-ctx.Done():
 			// Shutting down before the run could start: record it.
+			run := runs[i]
 			s.inflight.Add(-1)
 			s.held.remove(run.ID)
 			run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
@@ -108,14 +110,44 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 type claimNotes struct {
 	recorded    []Run
 	quarantined []Job
-	options     map[string]*JobOptions // resolved options by pending run ID
+	// pending are the resolved options of the runs planned pending, in
+	// the order planned: a slice rather than a map, since the scheduler's
+	// own claims read them in that order (one allocation per claim, not
+	// one per run).
+	pending []plannedOptions
+	// options are the same by run ID, for the claims made for workers
+	// (workers.go), which look them up by ID.
+	options map[string]*JobOptions
+}
+
+// plannedOptions are the resolved options of one run planned pending.
+type plannedOptions struct {
+	id   string
+	opts JobOptions
+}
+
+// optionsOf returns the resolved options of a pending run, and whether the
+// claim planned it (a run claimed from the waiting runs — a retry, a shard
+// — was not planned: read its job). The store returns runs in the order
+// they were planned, so the search starts at *next, where the last one
+// was found, and wraps around.
+func (n *claimNotes) optionsOf(id string, next *int) (JobOptions, bool) {
+	for k := range n.pending {
+		i := (*next + k) % len(n.pending)
+		if n.pending[i].id == id {
+			*next = i + 1
+			return n.pending[i].opts, true
+		}
+	}
+	return JobOptions{}, false
 }
 
 // dispatch is a claimed run on its way to a worker, with its job's
-// resolved options when the claim knew them (nil: read the job).
+// resolved options when the claim knew them (known false: read the job).
 type dispatch struct {
-	run  Run
-	opts *JobOptions
+	run   Run
+	opts  JobOptions
+	known bool
 }
 
 func (n *claimNotes) publish(s *Scheduler) {
@@ -151,21 +183,26 @@ func (s *Scheduler) plan(now time.Time, notes *claimNotes, worker bool) PlanFunc
 			return job, nil
 		}
 		opts := job.Options.resolve(s.defaults)
-		in := fireState{Job: &job, Trigger: t, Options: &opts, Now: now, Active: active, Queued: queued}
+		in := fireState{Trigger: t, Now: now, Active: active, Queued: queued}
 		if opts.Broadcast && !worker {
 			in.Nodes, in.Self, in.PickUpBy = s.broadcastNodes(job.Queue), s.node.ID, now.Add(s.leaseTTL)
 		}
-		p := planFires(in, newID)
+		p := planJobFires(&job, &opts, in, newID) // not in in: see planJobFires
 		for i := range p.Runs {
 			r := &p.Runs[i]
 			switch r.Status {
 			case StatusMissed, StatusSkipped:
 				notes.recorded = append(notes.recorded, *r)
 			case StatusPending:
-				if notes.options == nil {
-					notes.options = map[string]*JobOptions{}
+				if worker {
+					if notes.options == nil {
+						notes.options = map[string]*JobOptions{}
+					}
+					o := opts
+					notes.options[r.ID] = &o
+					continue
 				}
-				notes.options[r.ID] = &opts
+				notes.pending = append(notes.pending, plannedOptions{id: r.ID, opts: opts})
 			}
 		}
 		job.NextRunAt = p.NextRunAt

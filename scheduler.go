@@ -782,7 +782,7 @@ func (s *Scheduler) runHere(ctx context.Context, run Run, job Job) (Run, error) 
 	s.inflight.Add(1)
 	opts := job.Options.resolve(s.defaults)
 	select {
-	case s.work <- dispatch{run: run, opts: &opts}:
+	case s.work <- dispatch{run: run, opts: opts, known: true}:
 	case <-ctx.Done():
 		s.inflight.Add(-1)
 		s.held.remove(run.ID)
@@ -917,7 +917,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return fmt.Errorf("sundial: start: register node %s: %w", s.node.ID, err)
 	}
 	s.started = true
-	s.records, s.recorderDone = make(chan record, 4*s.workers), make(chan struct{})
+	s.records, s.recorderDone = make(chan record, max(4*s.workers, 2*maxRecordBatch)), make(chan struct{})
 	go s.recorder()
 	s.beatStop, s.beatDone, s.fenceDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	s.housekeepingDone = make(chan struct{})
