@@ -37,6 +37,8 @@ type Store struct {
 	waiting   minHeap[*runEntry]              // scheduled runs that wait for any node, by NotBefore (of worker tasks: workerWaiting)
 	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
 	jobOrder  []string                        // sorted job IDs, rebuilt lazily
+	scratch   []byte                          // for encoding jobs (jobcodec.go)
+	zones     map[string]*time.Location       // the locations of the jobs' next fires, by name
 	nodes     map[string]sundial.Node
 	paused    time.Time // when the scheduler was paused cluster-wide; zero when not
 	calendars map[string]sundial.Calendar
@@ -50,12 +52,6 @@ type Store struct {
 }
 
 var _ sundial.Store = (*Store)(nil)
-
-type jobEntry struct {
-	job    sundial.Job
-	index  int  // position in its due heap, or -1
-	worker bool // the heap is workerDue
-}
 
 type runEntry struct {
 	run    sundial.Run
@@ -114,13 +110,12 @@ func inFlight(r *sundial.Run) bool {
 // New returns an empty store.
 func New(opts Options) *Store {
 	keep := sundial.DefaultRunsPerJob // until the scheduler's first PruneRuns
-	byNextRun := func(a, b *jobEntry) bool { return a.job.NextRunAt.Before(b.job.NextRunAt) }
 	byNotBefore := func(a, b *runEntry) bool { return a.run.NotBefore.Before(b.run.NotBefore) }
 	return &Store{
 		keep:          keep,
-		due:           minHeap[*jobEntry]{less: byNextRun},
+		due:           minHeap[*jobEntry]{less: byNextFire},
 		waiting:       minHeap[*runEntry]{less: byNotBefore},
-		workerDue:     minHeap[*jobEntry]{less: byNextRun},
+		workerDue:     minHeap[*jobEntry]{less: byNextFire},
 		workerWaiting: minHeap[*runEntry]{less: byNotBefore},
 		workerTasks:   map[string]sundial.WorkerTask{},
 		jobs:          map[string]*jobEntry{},
@@ -133,21 +128,36 @@ func New(opts Options) *Store {
 	}
 }
 
-func dueable(j *sundial.Job) bool { return !j.Paused && !j.NextRunAt.IsZero() }
+// zone returns the store's copy of a location: a trigger loads its zone
+// anew each time it is built, so that jobs that fired would otherwise each
+// keep a copy of their zone's rules.
+func (s *Store) zone(loc *time.Location) *time.Location {
+	name := loc.String()
+	if z, ok := s.zones[name]; ok {
+		return z
+	}
+	if s.zones == nil {
+		s.zones = map[string]*time.Location{}
+	}
+	s.zones[name] = loc
+	return loc
+}
+
+func dueable(e *jobEntry) bool { return !e.paused && e.hasNext() }
 
 // place puts the entry in, or takes it out of, the due heap of its task's
 // kind.
 func (s *Store) place(e *jobEntry) {
-	_, worker := s.workerTasks[e.job.Task]
-	if e.index >= 0 && (e.worker != worker || !dueable(&e.job)) {
-		heap.Remove(s.jobHeap(e.worker), e.index)
+	_, worker := s.workerTasks[e.task.Value()]
+	if e.index >= 0 && (e.worker != worker || !dueable(e)) {
+		heap.Remove(s.jobHeap(e.worker), int(e.index))
 	}
 	e.worker = worker
 	switch {
-	case dueable(&e.job) && e.index < 0:
+	case dueable(e) && e.index < 0:
 		heap.Push(s.jobHeap(worker), e)
-	case dueable(&e.job):
-		heap.Fix(s.jobHeap(worker), e.index)
+	case dueable(e):
+		heap.Fix(s.jobHeap(worker), int(e.index))
 	}
 }
 
@@ -175,13 +185,13 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	if _, ok := s.jobs[job.ID]; ok {
 		return sundial.Job{}, sundial.ErrJobExists
 	}
-	job = job.Clone()
 	job.Version, job.CreatedAt, job.UpdatedAt = 1, now, now
-	e := &jobEntry{job: job, index: -1}
+	e, scratch := newJobEntry(&job, s.scratch, s.zone) // a copy: it shares nothing with job that job's owner could change
+	s.scratch = scratch
 	s.jobs[job.ID] = e
 	s.jobOrder = nil
 	s.place(e)
-	return job.Clone(), nil
+	return e.job(), nil
 }
 
 // UpdateJob implements sundial.Store.
@@ -192,14 +202,14 @@ func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	if !ok {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
-	if e.job.Version != job.Version {
+	if e.version != job.Version {
 		return sundial.Job{}, sundial.ErrVersionConflict
 	}
-	created := e.job.CreatedAt
-	e.job = job.Clone()
-	e.job.Version, e.job.CreatedAt, e.job.UpdatedAt = job.Version+1, created, now
+	job.Version, job.CreatedAt, job.UpdatedAt = job.Version+1, joined(e.createdSec, e.createdNsec), now
+	job.ID = e.id
+	s.scratch = e.set(&job, s.scratch, s.zone)
 	s.place(e)
-	return e.job.Clone(), nil
+	return e.job(), nil
 }
 
 // DeleteJob implements sundial.Store.
@@ -211,7 +221,7 @@ func (s *Store) DeleteJob(_ context.Context, id string) error {
 		return sundial.ErrJobNotFound
 	}
 	if e.index >= 0 {
-		heap.Remove(s.jobHeap(e.worker), e.index)
+		heap.Remove(s.jobHeap(e.worker), int(e.index))
 	}
 	delete(s.jobs, id)
 	s.jobOrder = nil
@@ -226,7 +236,7 @@ func (s *Store) GetJob(_ context.Context, id string) (sundial.Job, error) {
 	if !ok {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
-	return e.job.Clone(), nil
+	return e.job(), nil
 }
 
 // ListJobs implements sundial.Store.
@@ -246,8 +256,8 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 		if f.Limit > 0 && len(out) == f.Limit {
 			break
 		}
-		if j := &s.jobs[id].job; f.Match(*j) {
-			out = append(out, j.Clone())
+		if j := s.jobs[id].job(); f.Match(j) {
+			out = append(out, j)
 		}
 	}
 	return out, nil
@@ -267,7 +277,7 @@ func (s *Store) NextWake(_ context.Context, node string) (time.Time, error) {
 		}
 	}
 	if s.due.Len() > 0 {
-		earlier(s.due.items[0].job.NextRunAt)
+		earlier(s.due.items[0].nextRunAt())
 	}
 	if s.waiting.Len() > 0 {
 		earlier(s.waiting.items[0].run.NotBefore)
@@ -308,9 +318,10 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		return inQueues(e.run.Queue, req.Queues) && (!worker || slices.Contains(req.Tasks, e.run.Task))
 	}
 	waitingRuns := append(mine[:min(len(mine), limit)], s.runHeap(worker).take(limit-min(len(mine), limit), runDue, runWanted)...)
-	jobDue := func(e *jobEntry) bool { return !e.job.NextRunAt.After(now) }
+	nowSec, nowNsec := split(now)
+	jobDue := func(e *jobEntry) bool { return e.dueBy(nowSec, nowNsec) }
 	jobWanted := func(e *jobEntry) bool {
-		return inQueues(e.job.Queue, req.Queues) && (!worker || slices.Contains(req.Tasks, e.job.Task))
+		return inQueues(e.queue.Value(), req.Queues) && (!worker || slices.Contains(req.Tasks, e.task.Value()))
 	}
 	// Taken off the due heap; each goes back by place once planned.
 	jobs := s.jobHeap(worker).take(limit-len(waitingRuns), jobDue, jobWanted)
@@ -321,20 +332,20 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		out = append(out, e.run.Clone())
 	}
 	for i, e := range jobs {
-		id := e.job.ID
+		id := e.id
 		active, queued := 0, false
 		if h := s.histories[id]; h != nil {
 			active, queued = h.active, len(h.queued) > 0
 		}
-		// The plan gets the stored job itself (by value): it is the
-		// scheduler's own code and changes no slice in place.
-		planned, runs := plan(e.job, active, queued)
+		// The plan gets a copy of the stored job, which it may keep.
+		job := e.job()
+		planned, runs := plan(job, active, queued)
 		var err error
 		switch {
 		case planned.ID != id:
 			err = fmt.Errorf("memstore: plan changed job ID %q to %q", id, planned.ID)
-		case !planned.Paused && !planned.NextRunAt.IsZero() && !planned.NextRunAt.After(e.job.NextRunAt):
-			err = fmt.Errorf("memstore: plan did not advance job %q past %s", id, e.job.NextRunAt)
+		case !planned.Paused && !planned.NextRunAt.IsZero() && !planned.NextRunAt.After(job.NextRunAt):
+			err = fmt.Errorf("memstore: plan did not advance job %q past %s", id, job.NextRunAt)
 		}
 		if err != nil {
 			for _, rest := range jobs[i:] {
@@ -344,10 +355,15 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		}
 		// A claim writes the job's schedule state only (see PlanFunc); the
 		// version tracks the definition.
-		e.job.NextRunAt, e.job.Paused, e.job.PauseReason = planned.NextRunAt, planned.Paused, planned.PauseReason
+		e.setNext(planned.NextRunAt, s.zone)
+		e.paused = planned.Paused
+		if planned.PauseReason != job.PauseReason {
+			job.PauseReason = planned.PauseReason
+			e.def, s.scratch = encodeDef(&job, s.scratch)
+		}
 		s.place(e)
 		for _, r := range runs {
-			r.Queue = e.job.Queue // retries and queued runs stay in the job's queue
+			r.Queue = job.Queue // retries and queued runs stay in the job's queue
 			if r.Status.Executing() {
 				r.Status = sundial.StatusPending
 				s.lease(&r, req)
@@ -696,7 +712,7 @@ func (h *minHeap[T]) take(limit int, due, wanted func(T) bool) []T {
 	return out
 }
 
-func (e *jobEntry) setIndex(i int) { e.index = i }
+func (e *jobEntry) setIndex(i int) { e.index = int32(i) }
 func (e *runEntry) setIndex(i int) { e.index = i }
 
 // RegisterNode implements sundial.Store.
