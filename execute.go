@@ -20,6 +20,10 @@ func (s *Scheduler) worker() {
 	for d := range s.work {
 		s.execute(d)
 		s.inflight.Add(-1)
+		if s.claimMore() {
+			s.workerState.pulse.fire() // what signal does, but for waking the loop
+			continue
+		}
 		s.signal()
 	}
 }

@@ -149,6 +149,7 @@ type Scheduler struct {
 	stopped          bool
 	work             chan dispatch
 	loopCancel       context.CancelFunc
+	claims           claimer // the loop's and the workers' claims (loop.go)
 	loopDone         chan struct{}
 	workersWG        sync.WaitGroup
 	runCtx           context.Context // parent of every task's context
@@ -927,6 +928,10 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.work = make(chan dispatch, s.workers)
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.loopCancel, s.loopDone = cancel, make(chan struct{})
+	s.claims.ctx = loopCtx
+	s.claims.plan = func(job Job, active int, queued bool) (Job, []Run) {
+		return s.planJob(job, active, queued, s.claims.now, &s.claims.notes, false)
+	}
 	for range s.workers {
 		s.workersWG.Add(1)
 		go s.worker()

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -31,7 +30,6 @@ type Store struct {
 	jobs      map[string]*jobEntry
 	due       minHeap[*jobEntry] // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
 	runs      map[string]*runEntry
-	keys      map[runKey]struct{}
 	histories map[string]*history             // the runs of each job that has any, by job ID
 	executing []*runEntry                     // pending and running runs, for the reaper
 	waiting   minHeap[*runEntry]              // scheduled runs that wait for any node, by NotBefore (of worker tasks: workerWaiting)
@@ -65,37 +63,52 @@ type runEntry struct {
 // rather than in the job's entry: runs stay when their job is removed.
 // It goes when its last run is pruned, so a job that never ran has none.
 type history struct {
-	job    string
-	runs   []*runEntry // oldest first
+	job  string
+	runs []*runEntry // oldest first
+	// keys indexes runs by key once there are more than a few; until then
+	// a look through runs is cheaper.
+	keys   map[runKey]*runEntry
 	ended  int         // of runs, those that have ended
 	active int         // runs in flight: pending, running, scheduled shards
 	shards int         // shards in flight: scheduled, pending or running
 	queued []*runEntry // queued runs, oldest first
 }
 
-// runKey is the unique key of a run: its fire and attempt. Manual runs
-// carry their ID, since two may be requested in the same instant, and
-// chained runs their upstream run's, so that each is recorded once. Shards
-// carry their index (the shards of one manual fire share its instant).
+// runKey is the unique key of a run within its job: its fire and
+// attempt. Manual runs carry their ID, since two may be requested in the
+// same instant, and chained runs their upstream run's, so that each is
+// recorded once. Shards carry their index (the shards of one manual fire
+// share its instant).
 type runKey struct {
-	job      string
-	at       int64
-	attempt  int
-	manualID string
+	sec     int64
+	nsec    int32
+	kind    keyKind
+	attempt int
+	shard   int    // the shard's index + 1; 0 for a run that is not a shard
+	ref     string // the upstream run's ID (keyChained), the run's own (keyManual)
 }
 
-func keyOf(r sundial.Run) runKey {
-	k := runKey{job: r.JobID, at: r.ScheduledAt.UnixNano(), attempt: r.Attempt}
+type keyKind uint8
+
+const (
+	keyFire        keyKind = iota // a fire of the trigger
+	keyChained                    // started by another run's end
+	keyManualShard                // a shard of a manual fire
+	keyManual                     // a manual run
+)
+
+func keyOf(r *sundial.Run) runKey {
+	k := runKey{sec: r.ScheduledAt.Unix(), nsec: int32(r.ScheduledAt.Nanosecond()), attempt: r.Attempt}
 	switch {
 	case r.Upstream != nil:
-		k.manualID = "after:" + r.Upstream.ID
+		k.kind, k.ref = keyChained, r.Upstream.ID
 	case r.Manual && r.Shard != nil:
-		k.manualID = "manual"
+		k.kind = keyManualShard
 	case r.Manual:
-		k.manualID = r.ID
+		k.kind, k.ref = keyManual, r.ID
 	}
 	if r.Shard != nil {
-		k.manualID += "/shard:" + strconv.Itoa(r.Shard.Index)
+		k.shard = r.Shard.Index + 1
 	}
 	return k
 }
@@ -120,7 +133,6 @@ func New(opts Options) *Store {
 		workerTasks:   map[string]sundial.WorkerTask{},
 		jobs:          map[string]*jobEntry{},
 		runs:          map[string]*runEntry{},
-		keys:          map[runKey]struct{}{},
 		histories:     map[string]*history{},
 		targets:       map[string]map[string]*runEntry{},
 		nodes:         map[string]sundial.Node{},
@@ -325,7 +337,7 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	}
 	// Taken off the due heap; each goes back by place once planned.
 	jobs := s.jobHeap(worker).take(limit-len(waitingRuns), jobDue, jobWanted)
-	out := make([]sundial.Run, 0, len(waitingRuns)+len(jobs)) // one run per fire, mostly
+	var out []sundial.Run
 	for _, e := range waitingRuns {
 		s.setStatus(e, sundial.StatusPending) // before the lease: the indexes know the run by its node
 		s.lease(&e.run, req)
@@ -362,6 +374,9 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 			e.def, s.scratch = encodeDef(&job, s.scratch)
 		}
 		s.place(e)
+		// The plan's runs are the store's: the ones to execute are
+		// returned in place (the store keeps copies of its own).
+		executing := runs[:0]
 		for _, r := range runs {
 			r.Queue = job.Queue // retries and queued runs stay in the job's queue
 			if r.Status.Executing() {
@@ -372,8 +387,13 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 				continue // this fire was claimed before; never twice
 			}
 			if r.Status.Executing() {
-				out = append(out, r.Clone())
+				executing = append(executing, r)
 			}
+		}
+		if out == nil {
+			out = executing
+		} else {
+			out = append(out, executing...)
 		}
 	}
 	return out, nil
@@ -394,19 +414,17 @@ func (s *Store) insertRun(r sundial.Run) error {
 	if _, ok := s.runs[r.ID]; ok {
 		return sundial.ErrDuplicateRun
 	}
-	k := keyOf(r)
-	if _, ok := s.keys[k]; ok {
-		return sundial.ErrDuplicateRun
-	}
+	k := keyOf(&r)
 	h := s.histories[r.JobID]
 	if h == nil {
 		h = &history{job: r.JobID}
 		s.histories[r.JobID] = h
+	} else if h.has(k) {
+		return sundial.ErrDuplicateRun
 	}
 	e := &runEntry{run: r.Clone(), hist: h, index: -1, exec: -1}
 	s.runs[r.ID] = e
-	s.keys[k] = struct{}{}
-	h.runs = append(h.runs, e)
+	h.add(e, k)
 	status := r.Status
 	e.run.Status = ""
 	s.setStatus(e, status)
@@ -534,7 +552,40 @@ func (s *Store) prune(h *history) {
 func (s *Store) forget(e *runEntry) {
 	e.hist.ended--
 	delete(s.runs, e.run.ID)
-	delete(s.keys, keyOf(e.run))
+	if e.hist.keys != nil {
+		delete(e.hist.keys, keyOf(&e.run))
+	}
+}
+
+// keysFrom is the number of runs from which a history indexes their keys.
+const keysFrom = 8
+
+// has reports whether the history holds a run with the key.
+func (h *history) has(k runKey) bool {
+	if h.keys != nil {
+		_, ok := h.keys[k]
+		return ok
+	}
+	for _, e := range h.runs {
+		if keyOf(&e.run) == k {
+			return true
+		}
+	}
+	return false
+}
+
+// add appends a new run with key k.
+func (h *history) add(e *runEntry, k runKey) {
+	h.runs = append(h.runs, e)
+	switch {
+	case h.keys != nil:
+		h.keys[k] = e
+	case len(h.runs) > keysFrom:
+		h.keys = make(map[runKey]*runEntry, 2*len(h.runs))
+		for _, e := range h.runs {
+			h.keys[keyOf(&e.run)] = e
+		}
+	}
 }
 
 // CreateRun implements sundial.Store.
@@ -569,7 +620,7 @@ func (s *Store) updateRun(run sundial.Run) error {
 	if !ok {
 		return sundial.ErrRunNotFound
 	}
-	if keyOf(run) != keyOf(e.run) {
+	if keyOf(&run) != keyOf(&e.run) {
 		return fmt.Errorf("memstore: run %q: job, fire time, attempt and manual flag cannot change", run.ID)
 	}
 	if !e.run.Status.Executing() || e.run.Incarnation != run.Incarnation {
