@@ -20,6 +20,10 @@ func (s *Scheduler) worker() {
 	for d := range s.work {
 		s.execute(d)
 		s.inflight.Add(-1)
+		if s.claimMore() {
+			s.workerState.pulse.fire() // what signal does, but for waking the loop
+			continue
+		}
 		s.signal()
 	}
 }
@@ -28,19 +32,20 @@ var errTimeout = errors.New("run timed out")
 
 // execute runs one claimed run to its end and records everything about it.
 func (s *Scheduler) execute(d dispatch) {
-	run := d.run
+	x := &execution{run: d.run}
+	run := &x.run
 	// The node holds the run, and names it in its heartbeats, until the
 	// recorder has written its end (or given up on it): see recorder.
 	if s.forced.Load() {
 		run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
-		s.updateRun(run)
-		s.publishRun(EventRunInterrupted, &run)
+		s.updateRun(*run)
+		s.publishRun(EventRunInterrupted, run)
 		return
 	}
 	var opts JobOptions
 	var jobErr error
-	if d.opts != nil {
-		opts = *d.opts
+	if d.known {
+		opts = d.opts
 	} else {
 		ctx, cancel := s.storeCtx()
 		var job Job
@@ -49,9 +54,9 @@ func (s *Scheduler) execute(d dispatch) {
 		opts = job.Options.resolve(s.defaults)
 	}
 	hd := s.held.get(run.ID)
-	if ok, settled := s.mayStart(&run, hd, opts); !ok {
+	if ok, settled := s.mayStart(run, hd, opts); !ok {
 		if !run.Status.Executing() { // recorded as ended, not started
-			s.afterEnd(run, opts, jobErr, settled)
+			s.afterEnd(*run, opts, jobErr, settled)
 		}
 		return
 	}
@@ -82,9 +87,11 @@ func (s *Scheduler) execute(d dispatch) {
 	s.held.mu.Unlock()
 
 	run.Status, run.StartedAt = StatusRunning, s.now()
-	s.recordAsync(run) // the task need not wait for the record of its start
-	s.publishRun(EventRunStarted, &run)
-	s.logRun(slog.LevelDebug, "run started", &run, "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
+	s.recordAsync(*run) // the task need not wait for the record of its start
+	s.publishRun(EventRunStarted, run)
+	if s.logs(slog.LevelDebug) { // the attributes would cost allocations
+		s.logRun(slog.LevelDebug, "run started", run, "scheduled_at", run.ScheduledAt, "late", run.StartedAt.Sub(run.ScheduledAt))
+	}
 
 	switch {
 	case !ok:
@@ -92,9 +99,11 @@ func (s *Scheduler) execute(d dispatch) {
 	case jobErr != nil && !run.Manual && errors.Is(jobErr, ErrJobNotFound):
 		err = fmt.Errorf("job %q was removed before the run started", run.JobID)
 	default:
-		rl := &runLogger{base: s.log, run: &run, limit: s.outputLimit}
+		rl := &x.logger
+		rl.base, rl.run, rl.limit = s.log, run, s.outputLimit
+		x.ctx = runContext{Context: runCtx, logger: rl, lease: &hd.lease}
 		s.live.Store(run.ID, rl)
-		result, err = call(context.WithValue(withRunLogger(runCtx, rl), leaseKey{}, hd.lease), fn, run)
+		result, err = call(&x.ctx, fn, *run)
 		s.live.Delete(run.ID)
 		run.Output = rl.captured()
 		if e := rl.exit.Load(); e != nil {
@@ -143,10 +152,10 @@ func (s *Scheduler) execute(d dispatch) {
 		// key — the fire, attempt and index — records it once even when
 		// the node that marks this run lost plans it too; it is due a
 		// backoff after this end.
-		if retry = s.planRetry(run, opts); retry {
-			s.updateRun(run)
+		if retry = s.planRetry(*run, opts); retry {
+			s.updateRun(*run)
 		} else {
-			settled = s.updateRun(run) == nil
+			settled = s.updateRun(*run) == nil
 		}
 	case retry:
 		// The next attempt is planned only once this one's end is
@@ -154,25 +163,52 @@ func (s *Scheduler) execute(d dispatch) {
 		// record (the run was marked lost meanwhile), the node that marked
 		// it plans the retry, and no attempt starts before its predecessor
 		// is recorded as ended.
-		retry = s.updateRun(run) == nil
+		retry = s.updateRun(*run) == nil
 	case run.Shard != nil:
 		// Written before the fire is read: of two shards ending at once
 		// on two nodes, at least one then sees both ended.
-		settled = s.updateRun(run) == nil
+		settled = s.updateRun(*run) == nil
 	default:
 		// The worker does not wait for the record: the recorder writes it
 		// in order, with others, and Shutdown flushes it. The worker is
 		// free for the next run at once; a full recorder queue holds
 		// workers back.
-		s.recordAsync(run)
+		s.recordAsync(*run)
 	}
-	s.finish(run, opts)
+	s.finish(*run, opts)
 
 	if retry && run.Shard == nil {
-		s.planRetry(run, opts)
+		s.planRetry(*run, opts)
 	}
-	s.chain(run, opts, retry)
-	s.afterEnd(run, opts, jobErr, settled)
+	s.chain(*run, opts, retry)
+	s.afterEnd(*run, opts, jobErr, settled)
+}
+
+// execution is one run executing on this node: the run, its logger and
+// the values of its context, in one allocation rather than four.
+type execution struct {
+	run    Run
+	logger runLogger
+	ctx    runContext
+}
+
+// runContext is a running task's context: its node's cancelation, and the
+// values that Logger, Output, RecordExit and LeaseOf read from it.
+type runContext struct {
+	context.Context
+	logger *runLogger
+	lease  *Lease
+}
+
+// Value answers the run's own keys and passes the others on.
+func (c *runContext) Value(key any) any {
+	switch key.(type) {
+	case loggerKey:
+		return c.logger
+	case leaseKey:
+		return c.lease
+	}
+	return c.Context.Value(key)
 }
 
 // afterEnd does what the end of a run makes due, however it ended: a
@@ -274,6 +310,12 @@ func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) (ok, settle
 	return true, false
 }
 
+// logs reports whether the scheduler's logger takes records at level: a
+// caller on the hot path asks before building attributes that allocate.
+func (s *Scheduler) logs(level slog.Level) bool {
+	return s.log.Enabled(context.Background(), level)
+}
+
 // logRun logs about a run with its identifying attributes, building them
 // only when the level is enabled.
 func (s *Scheduler) logRun(level slog.Level, msg string, run *Run, args ...any) {
@@ -285,25 +327,33 @@ func (s *Scheduler) logRun(level slog.Level, msg string, run *Run, args ...any) 
 	s.log.Log(ctx, level, msg, attrs...)
 }
 
+// finish logs and publishes how a run ended.
 func (s *Scheduler) finish(run Run, opts JobOptions) {
-	d := run.EndedAt.Sub(run.StartedAt)
+	level, msg, kind := slog.LevelWarn, "run failed", EventRunFailed
 	switch run.Status {
 	case StatusSucceeded:
-		s.logRun(slog.LevelInfo, "run succeeded", &run, "duration", d)
-		s.publishRun(EventRunSucceeded, &run)
+		level, msg, kind = slog.LevelInfo, "run succeeded", EventRunSucceeded
 	case StatusTimedOut:
-		s.logRun(slog.LevelWarn, "run timed out", &run, "duration", d, "timeout", opts.Timeout)
-		s.publishRun(EventRunTimedOut, &run)
+		msg, kind = "run timed out", EventRunTimedOut
 	case StatusInterrupted:
-		s.logRun(slog.LevelWarn, "run interrupted", &run, "duration", d, "reason", run.Error)
-		s.publishRun(EventRunInterrupted, &run)
+		msg, kind = "run interrupted", EventRunInterrupted
 	case StatusCanceled:
-		s.logRun(slog.LevelInfo, "run canceled", &run, "duration", d)
-		s.publishRun(EventRunCanceled, &run)
-	default:
-		s.logRun(slog.LevelWarn, "run failed", &run, "duration", d, "err", run.Error)
-		s.publishRun(EventRunFailed, &run)
+		level, msg, kind = slog.LevelInfo, "run canceled", EventRunCanceled
 	}
+	if s.logs(level) { // the attributes would cost allocations
+		d := run.EndedAt.Sub(run.StartedAt)
+		switch run.Status {
+		case StatusSucceeded, StatusCanceled:
+			s.logRun(level, msg, &run, "duration", d)
+		case StatusTimedOut:
+			s.logRun(level, msg, &run, "duration", d, "timeout", opts.Timeout)
+		case StatusInterrupted:
+			s.logRun(level, msg, &run, "duration", d, "reason", run.Error)
+		default:
+			s.logRun(level, msg, &run, "duration", d, "err", run.Error)
+		}
+	}
+	s.publishRun(kind, &run)
 }
 
 // planRetry records the next attempt of a failed fire, due after an

@@ -189,6 +189,9 @@ const (
 	DefaultMaxRetryBackoff = time.Hour
 )
 
+// coalesceByDefault is the built-in default of JobOptions.Coalesce.
+var coalesceByDefault = true
+
 // resolve fills zero fields from d, then from the built-in defaults.
 func (o JobOptions) resolve(d JobOptions) JobOptions {
 	if o.MisfireGrace == 0 {
@@ -201,8 +204,7 @@ func (o JobOptions) resolve(d JobOptions) JobOptions {
 		o.Coalesce = d.Coalesce
 	}
 	if o.Coalesce == nil {
-		on := true
-		o.Coalesce = &on
+		o.Coalesce = &coalesceByDefault // shared: resolved options are read, never written through
 	}
 	if o.MaxInstances == 0 {
 		o.MaxInstances = orDefault(d.MaxInstances, DefaultMaxInstances)

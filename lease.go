@@ -46,8 +46,10 @@ type holding struct {
 	// when a cancel was asked for (both guarded by holdings.mu).
 	lost, canceled bool
 	// stop cancels the running task's context; nil until it starts.
-	stop  context.CancelCauseFunc
-	lease *Lease
+	stop context.CancelCauseFunc
+	// lease is what the task sees (LeaseOf); a field rather than a
+	// pointer, so that holding a run costs one allocation.
+	lease Lease
 }
 
 // holdings are the runs this node executes, by ID.
@@ -59,11 +61,24 @@ type holdings struct {
 func (h *holdings) add(id string, claimStart, known, until time.Time, killAfter time.Duration) *holding {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.addLocked(id, claimStart, known, until, killAfter)
+}
+
+// addAll holds every run of a claim, under one lock.
+func (h *holdings) addAll(runs []Run, claimStart, known time.Time, killAfter time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range runs {
+		h.addLocked(runs[i].ID, claimStart, known, runs[i].LeaseUntil, killAfter)
+	}
+}
+
+func (h *holdings) addLocked(id string, claimStart, known, until time.Time, killAfter time.Duration) *holding {
 	if h.m == nil {
 		h.m = map[string]*holding{}
 	}
-	hd := &holding{known: known, base: claimStart, until: until,
-		lease: &Lease{deadline: claimStart.Add(killAfter), renewed: make(chan struct{})}}
+	hd := &holding{known: known, base: claimStart, until: until}
+	hd.lease.deadline = claimStart.Add(killAfter)
 	h.m[id] = hd
 	return hd
 }
@@ -142,8 +157,10 @@ func (s *Scheduler) stopHeld(id string, cause error) {
 type Lease struct {
 	mu       sync.Mutex
 	deadline time.Time
-	renewed  chan struct{}
-	ended    bool
+	// renewed is made when a task first asks for it (most never do), and
+	// made anew after each renewal closes it.
+	renewed chan struct{}
+	ended   bool
 }
 
 // LeaseOf returns the lease of the run executing in ctx, or nil outside a
@@ -169,6 +186,12 @@ func (l *Lease) Deadline() time.Time {
 func (l *Lease) Renewed() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.renewed == nil {
+		l.renewed = make(chan struct{})
+		if l.ended {
+			close(l.renewed)
+		}
+	}
 	return l.renewed
 }
 
@@ -179,8 +202,10 @@ func (l *Lease) renew(deadline time.Time) {
 		return
 	}
 	l.deadline = deadline
-	close(l.renewed)
-	l.renewed = make(chan struct{})
+	if l.renewed != nil {
+		close(l.renewed)
+		l.renewed = nil // the next Renewed makes one
+	}
 }
 
 // end wakes whoever waits on Renewed for the last time: the channel stays
@@ -190,7 +215,9 @@ func (l *Lease) end() {
 	defer l.mu.Unlock()
 	if !l.ended {
 		l.ended = true
-		close(l.renewed)
+		if l.renewed != nil {
+			close(l.renewed)
+		}
 	}
 }
 

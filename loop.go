@@ -3,6 +3,8 @@ package sundial
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,7 +17,9 @@ func (s *Scheduler) loop(ctx context.Context) {
 	defer timer.Stop()
 	backoff := time.Duration(0)
 	for {
+		s.claims.mu.Lock()
 		full, err := s.tick(ctx)
+		s.claims.mu.Unlock()
 		s.lastTick.Store(s.now().UnixNano())
 		var wait time.Duration
 		paused := errors.Is(err, ErrSchedulerPaused)
@@ -63,37 +67,40 @@ func (s *Scheduler) sleepFor(ctx context.Context) time.Duration {
 // tick claims due work up to the free capacity of the pool and dispatches
 // it. It reports whether it claimed anything: then more may be due, and
 // the loop claims again at once instead of asking the store when to wake.
+// The caller holds claims.mu.
 func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	free := s.workers - int(s.inflight.Load())
 	if free <= 0 || s.standby.Load() {
 		return false, nil
 	}
+	c := &s.claims
 	claimStart := time.Now() // the leases' age counts from here
 	now := s.now()
-	var notes claimNotes
+	c.now, c.notes = now, c.notes.reset()
 	req := ClaimRequest{Now: now, Limit: free, Node: s.node.ID, Incarnation: s.node.Incarnation,
 		LeaseUntil: now.Add(s.leaseTTL), Queues: s.node.Queues}
-	claimCtx, cancel := context.WithTimeout(ctx, s.storeTimeout)
-	runs, err := s.store.Claim(claimCtx, req, s.plan(now, &notes, false))
-	cancel()
+	runs, err := s.store.Claim(c.bounded(claimStart, s.storeTimeout), req, c.plan)
+	c.backlog.Store(err == nil && len(runs) >= free)
 	if err != nil {
 		return false, err
 	}
 	known := time.Now()
-	notes.publish(s)
+	c.notes.publish(s)
 	// Every claimed run is held before any is handed to a worker: a claim
 	// may return more runs than there are free workers (a job's backlog),
 	// and a run held only once a worker frees up would be missing from a
 	// heartbeat that began meanwhile, which would then judge it lost.
-	for _, run := range runs {
-		s.held.add(run.ID, claimStart, known, run.LeaseUntil, s.killAfter)
-		s.inflight.Add(1)
-	}
-	for _, run := range runs {
+	s.held.addAll(runs, claimStart, known, s.killAfter)
+	s.inflight.Add(int64(len(runs)))
+	next := 0 // runs come back in the order planned, mostly: see optionsOf
+	for i := range runs {
+		d := dispatch{run: runs[i]}
+		d.opts, d.known = c.notes.optionsOf(runs[i].ID, &next)
 		select {
-		case s.work <- dispatch{run: run, opts: notes.options[run.ID]}:
+		case s.work <- d:
 		case <-ctx.Done():
 			// Shutting down before the run could start: record it.
+			run := runs[i]
 			s.inflight.Add(-1)
 			s.held.remove(run.ID)
 			run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
@@ -103,19 +110,123 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	return len(runs) > 0, nil
 }
 
+// claimer is the state of this node's claims. The loop claims, and so do
+// workers as they free up while due work is backed up (claimMore): one at
+// a time, under mu, which guards the rest.
+type claimer struct {
+	mu sync.Mutex
+	// ctx is the loop's: claims end with it.
+	ctx context.Context
+	// backlog is set when the last claim took all the pool could take:
+	// more may be due.
+	backlog atomic.Bool
+	// bound is ctx with a deadline, shared by claims (see bounded), until
+	// the monotonic instant until.
+	bound   context.Context
+	release context.CancelFunc
+	until   time.Time
+	// now is the current claim's instant, notes what it decided: plan
+	// reads and writes them, and is made once (a closure per claim showed
+	// in the profile when claims take one run each).
+	now   time.Time
+	notes claimNotes
+	plan  PlanFunc
+}
+
+// bounded returns a context bounding a claim that starts at start (on the
+// monotonic clock) by the store timeout. A context with a deadline of its
+// own costs a timer per claim, and claims take one run each when workers
+// free up one by one: claims share one while it has 9/10 of the timeout
+// left, so that each is bounded by 9/10 to all of it.
+func (c *claimer) bounded(start time.Time, timeout time.Duration) context.Context {
+	if c.bound == nil || c.bound.Err() != nil || c.until.Sub(start) < timeout-timeout/10 {
+		if c.release != nil {
+			c.release()
+		}
+		c.bound, c.release = context.WithTimeout(c.ctx, timeout)
+		c.until = start.Add(timeout)
+	}
+	return c.bound
+}
+
+// claimMore claims due work from a worker that has just freed up, while
+// the last claim took all it could: the work then starts without waiting
+// for the loop to be woken and scheduled, which, when runs are short, is
+// most of a run's cost. It reports whether it took all it could again, so
+// that the loop need not be woken: the next worker to free up goes on.
+// Errors are left to the loop, which the caller then wakes.
+func (s *Scheduler) claimMore() bool {
+	if !s.claims.backlog.Load() || !s.state.TryRLock() {
+		return false
+	}
+	defer s.state.RUnlock() // sends on work stay before Shutdown closes it
+	if s.stopped || !s.claims.mu.TryLock() {
+		return false
+	}
+	defer s.claims.mu.Unlock()
+	// Other workers that freed up meanwhile found mu taken: claim for them
+	// too, while there is work and room.
+	for {
+		full, err := s.tick(s.claims.ctx)
+		switch {
+		case err != nil || !full || !s.claims.backlog.Load():
+			return false
+		case s.workers-int(s.inflight.Load()) <= 0:
+			return true
+		}
+	}
+}
+
 // claimNotes collects what a claim decided, to be logged and published
 // once the store has committed it.
 type claimNotes struct {
 	recorded    []Run
 	quarantined []Job
-	options     map[string]*JobOptions // resolved options by pending run ID
+	// pending are the resolved options of the runs planned pending, in
+	// the order planned: a slice rather than a map, since the scheduler's
+	// own claims read them in that order (one allocation per claim, not
+	// one per run).
+	pending []plannedOptions
+	// options are the same by run ID, for the claims made for workers
+	// (workers.go), which look them up by ID.
+	options map[string]*JobOptions
+}
+
+// reset empties the notes for the next claim, keeping their memory.
+func (n claimNotes) reset() claimNotes {
+	clear(n.recorded)
+	clear(n.quarantined)
+	return claimNotes{recorded: n.recorded[:0], quarantined: n.quarantined[:0], pending: n.pending[:0]}
+}
+
+// plannedOptions are the resolved options of one run planned pending.
+type plannedOptions struct {
+	id   string
+	opts JobOptions
+}
+
+// optionsOf returns the resolved options of a pending run, and whether the
+// claim planned it (a run claimed from the waiting runs — a retry, a shard
+// — was not planned: read its job). The store returns runs in the order
+// they were planned, so the search starts at *next, where the last one
+// was found, and wraps around.
+func (n *claimNotes) optionsOf(id string, next *int) (JobOptions, bool) {
+	for k := range n.pending {
+		i := (*next + k) % len(n.pending)
+		if n.pending[i].id == id {
+			*next = i + 1
+			return n.pending[i].opts, true
+		}
+	}
+	return JobOptions{}, false
 }
 
 // dispatch is a claimed run on its way to a worker, with its job's
-// resolved options when the claim knew them (nil: read the job).
+// resolved options when the claim knew them (known false: read the job).
 type dispatch struct {
-	run  Run
-	opts *JobOptions
+	run   Run
+	opts  JobOptions
+	known bool
 }
 
 func (n *claimNotes) publish(s *Scheduler) {
@@ -139,36 +250,46 @@ func (n *claimNotes) publish(s *Scheduler) {
 	}
 }
 
-// plan returns the claim decision for fires due at now (see planFires),
-// with the jobs that can no longer load quarantined: paused with the
-// reason, never deleted.
+// plan returns the claim decision for fires due at now (see planJob).
 func (s *Scheduler) plan(now time.Time, notes *claimNotes, worker bool) PlanFunc {
 	return func(job Job, active int, queued bool) (Job, []Run) {
-		t, reason := s.loadable(job, worker)
-		if reason != "" {
-			job.Paused, job.PauseReason, job.NextRunAt = true, reason, time.Time{}
-			notes.quarantined = append(notes.quarantined, job)
-			return job, nil
-		}
-		opts := job.Options.resolve(s.defaults)
-		in := fireState{Job: &job, Trigger: t, Options: &opts, Now: now, Active: active, Queued: queued}
-		if opts.Broadcast && !worker {
-			in.Nodes, in.Self, in.PickUpBy = s.broadcastNodes(job.Queue), s.node.ID, now.Add(s.leaseTTL)
-		}
-		p := planFires(in, newID)
-		for i := range p.Runs {
-			r := &p.Runs[i]
-			switch r.Status {
-			case StatusMissed, StatusSkipped:
-				notes.recorded = append(notes.recorded, *r)
-			case StatusPending:
+		return s.planJob(job, active, queued, now, notes, worker)
+	}
+}
+
+// planJob is the claim decision for the fires of a job due at now (see
+// planFires), with the job quarantined when it can no longer load: paused
+// with the reason, never deleted.
+func (s *Scheduler) planJob(job Job, active int, queued bool, now time.Time, notes *claimNotes, worker bool) (Job, []Run) {
+	t, reason := s.loadable(job, worker)
+	if reason != "" {
+		job.Paused, job.PauseReason, job.NextRunAt = true, reason, time.Time{}
+		notes.quarantined = append(notes.quarantined, job)
+		return job, nil
+	}
+	opts := job.Options.resolve(s.defaults)
+	in := fireState{Trigger: t, Now: now, Active: active, Queued: queued}
+	if opts.Broadcast && !worker {
+		in.Nodes, in.Self, in.PickUpBy = s.broadcastNodes(job.Queue), s.node.ID, now.Add(s.leaseTTL)
+	}
+	p := planJobFires(&job, &opts, in, newID) // not in in: see planJobFires
+	for i := range p.Runs {
+		r := &p.Runs[i]
+		switch r.Status {
+		case StatusMissed, StatusSkipped:
+			notes.recorded = append(notes.recorded, *r)
+		case StatusPending:
+			if worker {
 				if notes.options == nil {
 					notes.options = map[string]*JobOptions{}
 				}
-				notes.options[r.ID] = &opts
+				o := opts
+				notes.options[r.ID] = &o
+				continue
 			}
+			notes.pending = append(notes.pending, plannedOptions{id: r.ID, opts: opts})
 		}
-		job.NextRunAt = p.NextRunAt
-		return job, p.Runs
 	}
+	job.NextRunAt = p.NextRunAt
+	return job, p.Runs
 }

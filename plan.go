@@ -64,7 +64,15 @@ type firePlan struct {
 //
 // newID names the runs.
 func planFires(in fireState, newID func() string) firePlan {
-	job, t, opts, now := in.Job, in.Trigger, in.Options, in.Now
+	return planJobFires(in.Job, in.Options, in, newID)
+}
+
+// planJobFires is planFires with the job and its options given apart from
+// in, whose Job and Options it ignores: the claim passes them so, so that
+// they stay on its stack (in itself leaks into the runs it plans, through
+// its times and node names, and would take them to the heap with it).
+func planJobFires(job *Job, opts *JobOptions, in fireState, newID func() string) firePlan {
+	t, now := in.Trigger, in.Now
 	// A trigger time within the same microsecond as the fire before it is
 	// that fire again (a date trigger read back from a store, say), not a
 	// new one.
@@ -136,21 +144,22 @@ func planFires(in fireState, newID func() string) firePlan {
 		next = time.Time{} // counted from the end of the run
 	}
 	if opts.Broadcast {
-		runs = broadcast(runs, in, newID)
+		// The parts of in that broadcast reads, not in itself: in points
+		// to the job, which would then escape to the heap on every claim.
+		runs = broadcast(runs, in.Nodes, in.Self, in.PickUpBy, newID)
 	}
 	return firePlan{NextRunAt: next, Runs: runs}
 }
 
 // broadcast turns each fire of a broadcast job that runs or is queued into
-// one shard per node, in.Nodes[i] running shard i. The claiming node's
-// shard of a fire that runs is pending, to execute at once; the others are
-// scheduled at the fire, each waiting for its node until in.PickUpBy. A
+// one shard per node, nodes[i] running shard i. The shard of the claiming
+// node (self) of a fire that runs is pending, to execute at once; the others are
+// scheduled at the fire, each waiting for its node until pickUpBy. A
 // queued fire's shards are queued, each waiting for its node: they start
 // together when the fire in flight has ended.
-func broadcast(runs []Run, in fireState, newID func() string) []Run {
-	nodes := in.Nodes
+func broadcast(runs []Run, nodes []string, self string, pickUpBy time.Time, newID func() string) []Run {
 	if len(nodes) == 0 {
-		nodes = []string{in.Self}
+		nodes = []string{self}
 	}
 	out := make([]Run, 0, len(runs))
 	for _, r := range runs {
@@ -165,12 +174,12 @@ func broadcast(runs []Run, in fireState, newID func() string) []Run {
 			}
 			sh.Shard = &Shard{Index: i, Total: len(nodes)}
 			switch {
-			case r.Status == StatusPending && node == in.Self:
+			case r.Status == StatusPending && node == self:
 				// Leased to the claiming node by the store.
 			case r.Status == StatusPending:
-				sh.Status, sh.NotBefore, sh.Node, sh.LeaseUntil = StatusScheduled, r.ScheduledAt, node, in.PickUpBy
+				sh.Status, sh.NotBefore, sh.Node, sh.LeaseUntil = StatusScheduled, r.ScheduledAt, node, pickUpBy
 			default:
-				sh.Node, sh.LeaseUntil = node, in.PickUpBy
+				sh.Node, sh.LeaseUntil = node, pickUpBy
 			}
 			out = append(out, sh)
 		}

@@ -149,6 +149,7 @@ type Scheduler struct {
 	stopped          bool
 	work             chan dispatch
 	loopCancel       context.CancelFunc
+	claims           claimer // the loop's and the workers' claims (loop.go)
 	loopDone         chan struct{}
 	workersWG        sync.WaitGroup
 	runCtx           context.Context // parent of every task's context
@@ -790,7 +791,7 @@ func (s *Scheduler) runHere(ctx context.Context, run Run, job Job) (Run, error) 
 	s.inflight.Add(1)
 	opts := job.Options.resolve(s.defaults)
 	select {
-	case s.work <- dispatch{run: run, opts: &opts}:
+	case s.work <- dispatch{run: run, opts: opts, known: true}:
 	case <-ctx.Done():
 		s.inflight.Add(-1)
 		s.held.remove(run.ID)
@@ -925,7 +926,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return fmt.Errorf("sundial: start: register node %s: %w", s.node.ID, err)
 	}
 	s.started = true
-	s.records, s.recorderDone = make(chan record, 4*s.workers), make(chan struct{})
+	s.records, s.recorderDone = make(chan record, max(4*s.workers, 2*maxRecordBatch)), make(chan struct{})
 	go s.recorder()
 	s.beatStop, s.beatDone, s.fenceDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	s.housekeepingDone = make(chan struct{})
@@ -935,6 +936,10 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.work = make(chan dispatch, s.workers)
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.loopCancel, s.loopDone = cancel, make(chan struct{})
+	s.claims.ctx = loopCtx
+	s.claims.plan = func(job Job, active int, queued bool) (Job, []Run) {
+		return s.planJob(job, active, queued, s.claims.now, &s.claims.notes, false)
+	}
 	for range s.workers {
 		s.workersWG.Add(1)
 		go s.worker()

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -31,14 +30,13 @@ type Store struct {
 	jobs      map[string]*jobEntry
 	due       minHeap[*jobEntry] // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
 	runs      map[string]*runEntry
-	keys      map[runKey]string
-	jobRuns   map[string][]string             // run IDs per job, oldest first
-	active    map[string]int                  // runs in flight per job: pending, running, scheduled shards
-	shards    map[string]int                  // shards in flight per job: scheduled, pending or running
-	queued    map[string][]string             // queued run IDs per job, oldest first
+	histories map[string]*history             // the runs of each job that has any, by job ID
+	executing []*runEntry                     // pending and running runs, for the reaper
 	waiting   minHeap[*runEntry]              // scheduled runs that wait for any node, by NotBefore (of worker tasks: workerWaiting)
 	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
 	jobOrder  []string                        // sorted job IDs, rebuilt lazily
+	scratch   []byte                          // for encoding jobs (jobcodec.go)
+	zones     map[string]*time.Location       // the locations of the jobs' next fires, by name
 	nodes     map[string]sundial.Node
 	paused    time.Time // when the scheduler was paused cluster-wide; zero when not
 	calendars map[string]sundial.Calendar
@@ -53,41 +51,64 @@ type Store struct {
 
 var _ sundial.Store = (*Store)(nil)
 
-type jobEntry struct {
-	job    sundial.Job
-	index  int  // position in its due heap, or -1
-	worker bool // the heap is workerDue
-}
-
 type runEntry struct {
 	run    sundial.Run
+	hist   *history
 	index  int  // position in its waiting heap, or -1
+	exec   int  // position in Store.executing, or -1
 	worker bool // the heap is workerWaiting
 }
 
-// runKey is the unique key of a run: its fire and attempt. Manual runs
-// carry their ID, since two may be requested in the same instant, and
-// chained runs their upstream run's, so that each is recorded once. Shards
-// carry their index (the shards of one manual fire share its instant).
-type runKey struct {
-	job      string
-	at       int64
-	attempt  int
-	manualID string
+// history is what the store keeps of one job's runs. It is kept by job ID
+// rather than in the job's entry: runs stay when their job is removed.
+// It goes when its last run is pruned, so a job that never ran has none.
+type history struct {
+	job  string
+	runs []*runEntry // oldest first
+	// keys indexes runs by key once there are more than a few; until then
+	// a look through runs is cheaper.
+	keys   map[runKey]*runEntry
+	ended  int         // of runs, those that have ended
+	active int         // runs in flight: pending, running, scheduled shards
+	shards int         // shards in flight: scheduled, pending or running
+	queued []*runEntry // queued runs, oldest first
 }
 
-func keyOf(r sundial.Run) runKey {
-	k := runKey{job: r.JobID, at: r.ScheduledAt.UnixNano(), attempt: r.Attempt}
+// runKey is the unique key of a run within its job: its fire and
+// attempt. Manual runs carry their ID, since two may be requested in the
+// same instant, and chained runs their upstream run's, so that each is
+// recorded once. Shards carry their index (the shards of one manual fire
+// share its instant).
+type runKey struct {
+	sec     int64
+	nsec    int32
+	kind    keyKind
+	attempt int
+	shard   int    // the shard's index + 1; 0 for a run that is not a shard
+	ref     string // the upstream run's ID (keyChained), the run's own (keyManual)
+}
+
+type keyKind uint8
+
+const (
+	keyFire        keyKind = iota // a fire of the trigger
+	keyChained                    // started by another run's end
+	keyManualShard                // a shard of a manual fire
+	keyManual                     // a manual run
+)
+
+func keyOf(r *sundial.Run) runKey {
+	k := runKey{sec: r.ScheduledAt.Unix(), nsec: int32(r.ScheduledAt.Nanosecond()), attempt: r.Attempt}
 	switch {
 	case r.Upstream != nil:
-		k.manualID = "after:" + r.Upstream.ID
+		k.kind, k.ref = keyChained, r.Upstream.ID
 	case r.Manual && r.Shard != nil:
-		k.manualID = "manual"
+		k.kind = keyManualShard
 	case r.Manual:
-		k.manualID = r.ID
+		k.kind, k.ref = keyManual, r.ID
 	}
 	if r.Shard != nil {
-		k.manualID += "/shard:" + strconv.Itoa(r.Shard.Index)
+		k.shard = r.Shard.Index + 1
 	}
 	return k
 }
@@ -102,43 +123,53 @@ func inFlight(r *sundial.Run) bool {
 // New returns an empty store.
 func New(opts Options) *Store {
 	keep := sundial.DefaultRunsPerJob // until the scheduler's first PruneRuns
-	byNextRun := func(a, b *jobEntry) bool { return a.job.NextRunAt.Before(b.job.NextRunAt) }
 	byNotBefore := func(a, b *runEntry) bool { return a.run.NotBefore.Before(b.run.NotBefore) }
 	return &Store{
 		keep:          keep,
-		due:           minHeap[*jobEntry]{less: byNextRun},
+		due:           minHeap[*jobEntry]{less: byNextFire},
 		waiting:       minHeap[*runEntry]{less: byNotBefore},
-		workerDue:     minHeap[*jobEntry]{less: byNextRun},
+		workerDue:     minHeap[*jobEntry]{less: byNextFire},
 		workerWaiting: minHeap[*runEntry]{less: byNotBefore},
 		workerTasks:   map[string]sundial.WorkerTask{},
 		jobs:          map[string]*jobEntry{},
 		runs:          map[string]*runEntry{},
-		keys:          map[runKey]string{},
-		jobRuns:       map[string][]string{},
-		active:        map[string]int{},
-		shards:        map[string]int{},
-		queued:        map[string][]string{},
+		histories:     map[string]*history{},
 		targets:       map[string]map[string]*runEntry{},
 		nodes:         map[string]sundial.Node{},
 		calendars:     map[string]sundial.Calendar{},
 	}
 }
 
-func dueable(j *sundial.Job) bool { return !j.Paused && !j.NextRunAt.IsZero() }
+// zone returns the store's copy of a location: a trigger loads its zone
+// anew each time it is built, so that jobs that fired would otherwise each
+// keep a copy of their zone's rules.
+func (s *Store) zone(loc *time.Location) *time.Location {
+	name := loc.String()
+	if z, ok := s.zones[name]; ok {
+		return z
+	}
+	if s.zones == nil {
+		s.zones = map[string]*time.Location{}
+	}
+	s.zones[name] = loc
+	return loc
+}
+
+func dueable(e *jobEntry) bool { return !e.paused && e.hasNext() }
 
 // place puts the entry in, or takes it out of, the due heap of its task's
 // kind.
 func (s *Store) place(e *jobEntry) {
-	_, worker := s.workerTasks[e.job.Task]
-	if e.index >= 0 && (e.worker != worker || !dueable(&e.job)) {
-		heap.Remove(s.jobHeap(e.worker), e.index)
+	_, worker := s.workerTasks[e.task.Value()]
+	if e.index >= 0 && (e.worker != worker || !dueable(e)) {
+		heap.Remove(s.jobHeap(e.worker), int(e.index))
 	}
 	e.worker = worker
 	switch {
-	case dueable(&e.job) && e.index < 0:
+	case dueable(e) && e.index < 0:
 		heap.Push(s.jobHeap(worker), e)
-	case dueable(&e.job):
-		heap.Fix(s.jobHeap(worker), e.index)
+	case dueable(e):
+		heap.Fix(s.jobHeap(worker), int(e.index))
 	}
 }
 
@@ -166,13 +197,13 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	if _, ok := s.jobs[job.ID]; ok {
 		return sundial.Job{}, sundial.ErrJobExists
 	}
-	job = job.Clone()
 	job.Version, job.CreatedAt, job.UpdatedAt = 1, now, now
-	e := &jobEntry{job: job, index: -1}
+	e, scratch := newJobEntry(&job, s.scratch, s.zone) // a copy: it shares nothing with job that job's owner could change
+	s.scratch = scratch
 	s.jobs[job.ID] = e
 	s.jobOrder = nil
 	s.place(e)
-	return job.Clone(), nil
+	return e.job(), nil
 }
 
 // UpdateJob implements sundial.Store.
@@ -183,14 +214,14 @@ func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	if !ok {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
-	if e.job.Version != job.Version {
+	if e.version != job.Version {
 		return sundial.Job{}, sundial.ErrVersionConflict
 	}
-	created := e.job.CreatedAt
-	e.job = job.Clone()
-	e.job.Version, e.job.CreatedAt, e.job.UpdatedAt = job.Version+1, created, now
+	job.Version, job.CreatedAt, job.UpdatedAt = job.Version+1, joined(e.createdSec, e.createdNsec), now
+	job.ID = e.id
+	s.scratch = e.set(&job, s.scratch, s.zone)
 	s.place(e)
-	return e.job.Clone(), nil
+	return e.job(), nil
 }
 
 // DeleteJob implements sundial.Store.
@@ -202,7 +233,7 @@ func (s *Store) DeleteJob(_ context.Context, id string) error {
 		return sundial.ErrJobNotFound
 	}
 	if e.index >= 0 {
-		heap.Remove(s.jobHeap(e.worker), e.index)
+		heap.Remove(s.jobHeap(e.worker), int(e.index))
 	}
 	delete(s.jobs, id)
 	s.jobOrder = nil
@@ -217,7 +248,7 @@ func (s *Store) GetJob(_ context.Context, id string) (sundial.Job, error) {
 	if !ok {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
-	return e.job.Clone(), nil
+	return e.job(), nil
 }
 
 // ListJobs implements sundial.Store.
@@ -237,8 +268,8 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 		if f.Limit > 0 && len(out) == f.Limit {
 			break
 		}
-		if j := &s.jobs[id].job; f.Match(*j) {
-			out = append(out, j.Clone())
+		if j := s.jobs[id].job(); f.Match(j) {
+			out = append(out, j)
 		}
 	}
 	return out, nil
@@ -258,7 +289,7 @@ func (s *Store) NextWake(_ context.Context, node string) (time.Time, error) {
 		}
 	}
 	if s.due.Len() > 0 {
-		earlier(s.due.items[0].job.NextRunAt)
+		earlier(s.due.items[0].nextRunAt())
 	}
 	if s.waiting.Len() > 0 {
 		earlier(s.waiting.items[0].run.NotBefore)
@@ -279,7 +310,6 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		return nil, sundial.ErrSchedulerPaused
 	}
 	now, limit := req.Now, req.Limit
-	var out []sundial.Run
 	// The runs that wait for this node, whatever their queue (it was
 	// chosen for them), then those that wait for any node of its queues.
 	var mine []*runEntry
@@ -299,32 +329,56 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	runWanted := func(e *runEntry) bool {
 		return inQueues(e.run.Queue, req.Queues) && (!worker || slices.Contains(req.Tasks, e.run.Task))
 	}
-	for _, e := range append(mine[:min(len(mine), limit)], s.runHeap(worker).take(limit-min(len(mine), limit), runDue, runWanted)...) {
+	waitingRuns := append(mine[:min(len(mine), limit)], s.runHeap(worker).take(limit-min(len(mine), limit), runDue, runWanted)...)
+	nowSec, nowNsec := split(now)
+	jobDue := func(e *jobEntry) bool { return e.dueBy(nowSec, nowNsec) }
+	jobWanted := func(e *jobEntry) bool {
+		return inQueues(e.queue.Value(), req.Queues) && (!worker || slices.Contains(req.Tasks, e.task.Value()))
+	}
+	// Taken off the due heap; each goes back by place once planned.
+	jobs := s.jobHeap(worker).take(limit-len(waitingRuns), jobDue, jobWanted)
+	var out []sundial.Run
+	for _, e := range waitingRuns {
 		s.setStatus(e, sundial.StatusPending) // before the lease: the indexes know the run by its node
 		s.lease(&e.run, req)
 		out = append(out, e.run.Clone())
 	}
-	jobDue := func(e *jobEntry) bool { return !e.job.NextRunAt.After(now) }
-	jobWanted := func(e *jobEntry) bool {
-		return inQueues(e.job.Queue, req.Queues) && (!worker || slices.Contains(req.Tasks, e.job.Task))
-	}
-	for _, e := range s.jobHeap(worker).take(limit-len(out), jobDue, jobWanted) {
-		id := e.job.ID
-		// The plan gets the stored job itself (by value): it is the
-		// scheduler's own code and changes no slice in place.
-		planned, runs := plan(e.job, s.active[id], len(s.queued[id]) > 0)
-		if planned.ID != id {
-			return out, fmt.Errorf("memstore: plan changed job ID %q to %q", id, planned.ID)
+	for i, e := range jobs {
+		id := e.id
+		active, queued := 0, false
+		if h := s.histories[id]; h != nil {
+			active, queued = h.active, len(h.queued) > 0
 		}
-		if !planned.Paused && !planned.NextRunAt.IsZero() && !planned.NextRunAt.After(e.job.NextRunAt) {
-			return out, fmt.Errorf("memstore: plan did not advance job %q past %s", id, e.job.NextRunAt)
+		// The plan gets a copy of the stored job, which it may keep.
+		job := e.job()
+		planned, runs := plan(job, active, queued)
+		var err error
+		switch {
+		case planned.ID != id:
+			err = fmt.Errorf("memstore: plan changed job ID %q to %q", id, planned.ID)
+		case !planned.Paused && !planned.NextRunAt.IsZero() && !planned.NextRunAt.After(job.NextRunAt):
+			err = fmt.Errorf("memstore: plan did not advance job %q past %s", id, job.NextRunAt)
+		}
+		if err != nil {
+			for _, rest := range jobs[i:] {
+				s.place(rest) // back in the heap as they were
+			}
+			return out, err
 		}
 		// A claim writes the job's schedule state only (see PlanFunc); the
 		// version tracks the definition.
-		e.job.NextRunAt, e.job.Paused, e.job.PauseReason = planned.NextRunAt, planned.Paused, planned.PauseReason
+		e.setNext(planned.NextRunAt, s.zone)
+		e.paused = planned.Paused
+		if planned.PauseReason != job.PauseReason {
+			job.PauseReason = planned.PauseReason
+			e.def, s.scratch = encodeDef(&job, s.scratch)
+		}
 		s.place(e)
+		// The plan's runs are the store's: the ones to execute are
+		// returned in place (the store keeps copies of its own).
+		executing := runs[:0]
 		for _, r := range runs {
-			r.Queue = e.job.Queue // retries and queued runs stay in the job's queue
+			r.Queue = job.Queue // retries and queued runs stay in the job's queue
 			if r.Status.Executing() {
 				r.Status = sundial.StatusPending
 				s.lease(&r, req)
@@ -333,8 +387,13 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 				continue // this fire was claimed before; never twice
 			}
 			if r.Status.Executing() {
-				out = append(out, r.Clone())
+				executing = append(executing, r)
 			}
+		}
+		if out == nil {
+			out = executing
+		} else {
+			out = append(out, executing...)
 		}
 	}
 	return out, nil
@@ -355,14 +414,17 @@ func (s *Store) insertRun(r sundial.Run) error {
 	if _, ok := s.runs[r.ID]; ok {
 		return sundial.ErrDuplicateRun
 	}
-	k := keyOf(r)
-	if _, ok := s.keys[k]; ok {
+	k := keyOf(&r)
+	h := s.histories[r.JobID]
+	if h == nil {
+		h = &history{job: r.JobID}
+		s.histories[r.JobID] = h
+	} else if h.has(k) {
 		return sundial.ErrDuplicateRun
 	}
-	e := &runEntry{run: r.Clone(), index: -1}
+	e := &runEntry{run: r.Clone(), hist: h, index: -1, exec: -1}
 	s.runs[r.ID] = e
-	s.keys[k] = r.ID
-	s.jobRuns[r.JobID] = append(s.jobRuns[r.JobID], r.ID)
+	h.add(e, k)
 	status := r.Status
 	e.run.Status = ""
 	s.setStatus(e, status)
@@ -373,27 +435,38 @@ func (s *Store) insertRun(r sundial.Run) error {
 // The indexes know a waiting run by its node: change a run's Node only
 // while it is in none (executing or ended).
 func (s *Store) setStatus(e *runEntry, status sundial.RunStatus) {
-	old, job := e.run.Status, e.run.JobID
+	old := e.run.Status
 	s.unindex(e)
 	e.run.Status = status
 	s.index(e)
 	if !status.Active() && old.Active() || old == "" && !status.Active() {
-		s.prune(job)
+		s.prune(e.hist)
 	}
 }
 
+// ended reports whether a run counts as ended for retention (a run being
+// inserted has no status yet).
+func ended(r *sundial.Run) bool { return r.Status != "" && !r.Status.Active() }
+
 // index adds a run to the indexes its status and node put it in.
 func (s *Store) index(e *runEntry) {
-	r, job := &e.run, e.run.JobID
+	r, h := &e.run, e.hist
 	if inFlight(r) {
-		s.active[job]++
+		h.active++
 		if r.Shard != nil {
-			s.shards[job]++
+			h.shards++
 		}
+	}
+	if ended(r) {
+		h.ended++
+	}
+	if r.Status.Executing() {
+		e.exec = len(s.executing)
+		s.executing = append(s.executing, e)
 	}
 	switch {
 	case r.Status == sundial.StatusQueued:
-		s.queued[job] = append(s.queued[job], r.ID)
+		h.queued = append(h.queued, e)
 	case r.Status == sundial.StatusScheduled && r.Node == "":
 		_, e.worker = s.workerTasks[r.Task]
 		heap.Push(s.runHeap(e.worker), e)
@@ -408,17 +481,27 @@ func (s *Store) index(e *runEntry) {
 
 // unindex takes a run out of every index.
 func (s *Store) unindex(e *runEntry) {
-	r, job := &e.run, e.run.JobID
+	r, h := &e.run, e.hist
 	if inFlight(r) {
-		decrement(s.active, job)
+		h.active--
 		if r.Shard != nil {
-			decrement(s.shards, job)
+			h.shards--
 		}
 	}
+	if ended(r) {
+		h.ended--
+	}
+	if e.exec >= 0 {
+		last := s.executing[len(s.executing)-1]
+		s.executing[e.exec], last.exec = last, e.exec
+		s.executing[len(s.executing)-1] = nil
+		s.executing = s.executing[:len(s.executing)-1]
+		e.exec = -1
+	}
 	if r.Status == sundial.StatusQueued {
-		s.queued[job] = slices.DeleteFunc(s.queued[job], func(id string) bool { return id == r.ID })
-		if len(s.queued[job]) == 0 {
-			delete(s.queued, job)
+		h.queued = slices.DeleteFunc(h.queued, func(q *runEntry) bool { return q == e })
+		if len(h.queued) == 0 {
+			h.queued = nil
 		}
 	}
 	if e.index >= 0 {
@@ -432,41 +515,77 @@ func (s *Store) unindex(e *runEntry) {
 	}
 }
 
-func decrement(m map[string]int, k string) {
-	m[k]--
-	if m[k] == 0 {
-		delete(m, k)
+// prune drops the oldest ended runs of a job beyond the retention.
+func (s *Store) prune(h *history) {
+	if s.keep <= 0 || h.ended <= s.keep {
+		return
+	}
+	drop := h.ended - s.keep
+	// The oldest runs are the ones to go, and they have mostly ended:
+	// take them off the front, then look further only past an active one.
+	for drop > 0 && ended(&h.runs[0].run) {
+		s.forget(h.runs[0])
+		h.runs[0] = nil
+		h.runs = h.runs[1:]
+		drop--
+	}
+	if drop > 0 {
+		kept := h.runs[:0]
+		for _, e := range h.runs {
+			if drop > 0 && ended(&e.run) {
+				s.forget(e)
+				drop--
+				continue
+			}
+			kept = append(kept, e)
+		}
+		clear(h.runs[len(kept):])
+		h.runs = kept
+	}
+	if len(h.runs) == 0 {
+		delete(s.histories, h.job)
 	}
 }
 
-// prune drops the oldest ended runs of a job beyond the retention.
-func (s *Store) prune(job string) {
-	ids := s.jobRuns[job]
-	if s.keep <= 0 {
-		return
+// forget removes an ended run from the store; the caller takes it out of
+// its history's runs.
+func (s *Store) forget(e *runEntry) {
+	e.hist.ended--
+	delete(s.runs, e.run.ID)
+	if e.hist.keys != nil {
+		delete(e.hist.keys, keyOf(&e.run))
 	}
-	ended := 0
-	for _, id := range ids {
-		if !s.runs[id].run.Status.Active() {
-			ended++
+}
+
+// keysFrom is the number of runs from which a history indexes their keys.
+const keysFrom = 8
+
+// has reports whether the history holds a run with the key.
+func (h *history) has(k runKey) bool {
+	if h.keys != nil {
+		_, ok := h.keys[k]
+		return ok
+	}
+	for _, e := range h.runs {
+		if keyOf(&e.run) == k {
+			return true
 		}
 	}
-	if ended <= s.keep {
-		return
-	}
-	drop := ended - s.keep
-	kept := ids[:0]
-	for _, id := range ids {
-		e := s.runs[id]
-		if drop > 0 && !e.run.Status.Active() {
-			delete(s.runs, id)
-			delete(s.keys, keyOf(e.run))
-			drop--
-			continue
+	return false
+}
+
+// add appends a new run with key k.
+func (h *history) add(e *runEntry, k runKey) {
+	h.runs = append(h.runs, e)
+	switch {
+	case h.keys != nil:
+		h.keys[k] = e
+	case len(h.runs) > keysFrom:
+		h.keys = make(map[runKey]*runEntry, 2*len(h.runs))
+		for _, e := range h.runs {
+			h.keys[keyOf(&e.run)] = e
 		}
-		kept = append(kept, id)
 	}
-	s.jobRuns[job] = kept
 }
 
 // CreateRun implements sundial.Store.
@@ -501,7 +620,7 @@ func (s *Store) updateRun(run sundial.Run) error {
 	if !ok {
 		return sundial.ErrRunNotFound
 	}
-	if keyOf(run) != keyOf(e.run) {
+	if keyOf(&run) != keyOf(&e.run) {
 		return fmt.Errorf("memstore: run %q: job, fire time, attempt and manual flag cannot change", run.ID)
 	}
 	if !e.run.Status.Executing() || e.run.Incarnation != run.Incarnation {
@@ -541,8 +660,10 @@ func (s *Store) ListRuns(_ context.Context, f sundial.RunFilter) ([]sundial.Run,
 		}
 	}
 	if f.JobID != "" {
-		for _, id := range s.jobRuns[f.JobID] {
-			add(s.runs[id])
+		if h := s.histories[f.JobID]; h != nil {
+			for _, e := range h.runs {
+				add(e)
+			}
 		}
 	} else {
 		for _, e := range s.runs {
@@ -568,22 +689,22 @@ func (s *Store) ListRuns(_ context.Context, f sundial.RunFilter) ([]sundial.Run,
 func (s *Store) PromoteQueued(_ context.Context, jobID string, now time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := s.queued[jobID]
-	if len(ids) == 0 {
+	h := s.histories[jobID]
+	if h == nil || len(h.queued) == 0 {
 		return false, nil
 	}
-	first := s.runs[ids[0]]
+	first := h.queued[0]
 	if first.run.Shard == nil {
 		first.run.NotBefore = now
 		s.setStatus(first, sundial.StatusScheduled)
 		return true, nil
 	}
-	if s.shards[jobID] > 0 {
+	if h.shards > 0 {
 		return false, nil // a broadcast fire is in flight
 	}
 	var fire []*runEntry
-	for _, id := range ids {
-		if e := s.runs[id]; e.run.Shard != nil && e.run.ScheduledAt.Equal(first.run.ScheduledAt) && e.run.Attempt == first.run.Attempt {
+	for _, e := range h.queued {
+		if e.run.Shard != nil && e.run.ScheduledAt.Equal(first.run.ScheduledAt) && e.run.Attempt == first.run.Attempt {
 			fire = append(fire, e)
 		}
 	}
@@ -622,9 +743,10 @@ func (h *minHeap[T]) Pop() any {
 	return e
 }
 
-// take returns, earliest first, up to limit of the due entries that are
-// wanted, and leaves the heap as it was. Due entries that are not wanted
-// (other queues) are stepped over.
+// take removes from the heap, earliest first, up to limit of the due
+// entries that are wanted, and returns them; the caller puts back those
+// that stay (their index is -1). Due entries that are not wanted (other
+// queues) are stepped over and stay.
 func (h *minHeap[T]) take(limit int, due, wanted func(T) bool) []T {
 	var out, passed []T
 	for len(out) < limit && h.Len() > 0 && due(h.items[0]) {
@@ -635,13 +757,13 @@ func (h *minHeap[T]) take(limit int, due, wanted func(T) bool) []T {
 			passed = append(passed, e)
 		}
 	}
-	for _, e := range append(passed, out...) {
+	for _, e := range passed {
 		heap.Push(h, e)
 	}
 	return out
 }
 
-func (e *jobEntry) setIndex(i int) { e.index = i }
+func (e *jobEntry) setIndex(i int) { e.index = int32(i) }
 func (e *runEntry) setIndex(i int) { e.index = i }
 
 // RegisterNode implements sundial.Store.
@@ -650,12 +772,16 @@ func (s *Store) RegisterNode(_ context.Context, node sundial.Node, now time.Time
 	defer s.mu.Unlock()
 	node.Queues, node.Facts, node.Tasks = slices.Clone(node.Queues), maps.Clone(node.Facts), slices.Clone(node.Tasks)
 	s.nodes[node.ID] = node
-	var out []sundial.Run
-	for _, e := range s.runs {
-		if e.run.Node == node.ID && e.run.Incarnation != node.Incarnation && e.run.Status.Executing() {
-			s.reap(e, now, fmt.Sprintf("node %s restarted (incarnation %s replaced %s)", node.ID, node.Incarnation, e.run.Incarnation))
-			out = append(out, e.run.Clone())
+	var orphans []*runEntry
+	for _, e := range s.executing {
+		if e.run.Node == node.ID && e.run.Incarnation != node.Incarnation {
+			orphans = append(orphans, e)
 		}
+	}
+	var out []sundial.Run
+	for _, e := range orphans { // reaping changes s.executing
+		s.reap(e, now, fmt.Sprintf("node %s restarted (incarnation %s replaced %s)", node.ID, node.Incarnation, e.run.Incarnation))
+		out = append(out, e.run.Clone())
 	}
 	return out, nil
 }
@@ -706,11 +832,15 @@ func (s *Store) ReapLost(_ context.Context, now time.Time) ([]sundial.Run, error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []sundial.Run
-	for _, e := range s.runs {
-		if e.run.Status.Executing() && !e.run.LeaseUntil.IsZero() && e.run.LeaseUntil.Before(now) {
-			s.reap(e, now, fmt.Sprintf("node %s stopped renewing its lease (until %s)", e.run.Node, e.run.LeaseUntil.Format(time.RFC3339Nano)))
-			out = append(out, e.run.Clone())
+	var lapsed []*runEntry
+	for _, e := range s.executing { // not every run: the reaper runs under the lock every few seconds
+		if !e.run.LeaseUntil.IsZero() && e.run.LeaseUntil.Before(now) {
+			lapsed = append(lapsed, e)
 		}
+	}
+	for _, e := range lapsed { // reaping changes s.executing
+		s.reap(e, now, fmt.Sprintf("node %s stopped renewing its lease (until %s)", e.run.Node, e.run.LeaseUntil.Format(time.RFC3339Nano)))
+		out = append(out, e.run.Clone())
 	}
 	var unclaimed []*runEntry
 	for _, m := range s.targets {
@@ -787,11 +917,8 @@ func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int
 	// in-memory history costs.
 	s.keep = max(keepPerJob, 0)
 	pruned := 0
-	for job, ids := range s.jobRuns {
-		runs := make([]*runEntry, 0, len(ids))
-		for _, id := range ids {
-			runs = append(runs, s.runs[id])
-		}
+	for _, h := range s.histories {
+		runs := slices.Clone(h.runs)
 		// Newest fire first, as ListRuns orders them.
 		slices.SortFunc(runs, func(a, b *runEntry) int {
 			if c := b.run.ScheduledAt.Compare(a.run.ScheduledAt); c != 0 {
@@ -799,29 +926,32 @@ func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int
 			}
 			return cmp.Compare(b.run.Attempt, a.run.Attempt)
 		})
-		drop := map[string]bool{}
+		drop := map[*runEntry]bool{}
 		for i, e := range runs {
 			if e.run.Status.Active() {
 				continue
 			}
 			if (keepPerJob > 0 && i >= keepPerJob) || (!olderThan.IsZero() && e.run.EndedAt.Before(olderThan)) {
-				drop[e.run.ID] = true
+				drop[e] = true
 			}
 		}
 		if len(drop) == 0 {
 			continue
 		}
-		kept := ids[:0]
-		for _, id := range ids {
-			if drop[id] {
-				delete(s.keys, keyOf(s.runs[id].run))
-				delete(s.runs, id)
+		kept := h.runs[:0]
+		for _, e := range h.runs {
+			if drop[e] {
+				s.forget(e)
 				pruned++
 				continue
 			}
-			kept = append(kept, id)
+			kept = append(kept, e)
 		}
-		s.jobRuns[job] = kept
+		clear(h.runs[len(kept):])
+		h.runs = kept
+		if len(h.runs) == 0 {
+			delete(s.histories, h.job)
+		}
 	}
 	return pruned, nil
 }

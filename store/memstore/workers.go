@@ -30,7 +30,7 @@ func (s *Store) DeclareTasks(_ context.Context, tasks []string, served bool, now
 		return nil
 	}
 	for _, e := range s.jobs {
-		if fresh[e.job.Task] {
+		if fresh[e.task.Value()] {
 			s.place(e)
 		}
 	}
@@ -75,8 +75,8 @@ func (s *Store) NextWorkerWake(_ context.Context, tasks, queues []string) (time.
 		}
 	}
 	for _, e := range s.workerDue.items {
-		if slices.Contains(tasks, e.job.Task) && inQueues(e.job.Queue, queues) {
-			earlier(e.job.NextRunAt)
+		if slices.Contains(tasks, e.task.Value()) && inQueues(e.queue.Value(), queues) {
+			earlier(e.nextRunAt())
 		}
 	}
 	for _, e := range s.workerWaiting.items {

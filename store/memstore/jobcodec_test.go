@@ -1,0 +1,128 @@
+package memstore
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/sundialhq/sundial"
+	"github.com/sundialhq/sundial/trigger"
+)
+
+// fill sets every field reachable from v to a distinct non-zero value
+// (slices get two elements, or none when empty is set: non-nil but empty),
+// by reflection, so that a field added to Job and forgotten by the codec
+// fails the round trip.
+func fill(v reflect.Value, n *int, depth int, empty bool) {
+	*n++
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(fmt.Sprintf("s%d", *n))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(*n) * -7) // negative too: varints
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(*n))
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(float64(*n) + 0.25)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), n, depth+1, empty)
+	case reflect.Slice:
+		size := 2
+		if empty || depth > 2 {
+			size = 0
+		}
+		v.Set(reflect.MakeSlice(v.Type(), size, size))
+		for i := range size {
+			fill(v.Index(i), n, depth+1, empty)
+		}
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(time.Unix(int64(*n)*1000, int64(*n)).UTC()))
+			return
+		}
+		for i := range v.NumField() {
+			fill(v.Field(i), n, depth+1, empty)
+		}
+	default:
+		panic(fmt.Sprintf("fill: %s", v.Type()))
+	}
+}
+
+func TestJobCodecCoversEveryField(t *testing.T) {
+	full := func(empty bool) sundial.Job {
+		var j sundial.Job
+		n := 0
+		fill(reflect.ValueOf(&j).Elem(), &n, 0, empty)
+		return j
+	}
+	cronJob := full(false)
+	cronJob.Trigger.Type = "cron" // a type written as one byte
+	for _, tt := range []struct {
+		name string
+		job  sundial.Job
+	}{
+		{"zero", sundial.Job{}},
+		{"every field set", full(false)},
+		{"every slice empty, not nil", full(true)},
+		{"known trigger type", cronJob},
+		{"negative zero and huge values", sundial.Job{ID: "x", Trigger: trigger.Spec{Seconds: math.Copysign(0, -1), JitterSeed: math.MaxUint64},
+			Options:   sundial.JobOptions{MisfireGrace: sundial.NoMisfireLimit, Coalesce: new(bool)},
+			NextRunAt: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), CreatedAt: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _ := newJobEntry(&tt.job, nil, nil)
+			got := e.job()
+			if !reflect.DeepEqual(got, tt.job) {
+				t.Errorf("round trip:\n got %+v\nwant %+v", got, tt.job)
+			}
+			if math.Signbit(tt.job.Trigger.Seconds) != math.Signbit(got.Trigger.Seconds) {
+				t.Errorf("seconds %v came back %v", tt.job.Trigger.Seconds, got.Trigger.Seconds)
+			}
+		})
+	}
+}
+
+// TestJobEntryTimes: stored times come back as the same instants, the next
+// fire in its zone, the others in UTC.
+func TestJobEntryTimes(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip(err)
+	}
+	next := time.Date(2026, 3, 8, 3, 30, 0, 123456789, ny)
+	now := time.Now() // with a monotonic reading
+	e, _ := newJobEntry(&sundial.Job{ID: "a", NextRunAt: next, CreatedAt: now}, nil, nil)
+	got := e.job()
+	if !got.NextRunAt.Equal(next) || got.NextRunAt.Location() != ny || got.NextRunAt.String() != next.String() ||
+		!got.CreatedAt.Equal(now) || got.CreatedAt.Location() != time.UTC || !got.UpdatedAt.IsZero() {
+		t.Errorf("times came back as next %v created %v updated %v", got.NextRunAt, got.CreatedAt, got.UpdatedAt)
+	}
+	if zero, _ := newJobEntry(&sundial.Job{}, nil, nil); !e.hasNext() || zero.hasNext() {
+		t.Error("hasNext is wrong")
+	}
+}
+
+// BenchmarkJobEntry measures storing and materialising a typical job.
+func BenchmarkJobEntry(b *testing.B) {
+	job := sundial.Job{ID: "daily-12345", Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"},
+		NextRunAt: time.Now(), CreatedAt: time.Now()}
+	b.Run("encode", func(b *testing.B) {
+		var scratch []byte
+		b.ReportAllocs()
+		for b.Loop() {
+			_, scratch = newJobEntry(&job, scratch, nil)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		e, _ := newJobEntry(&job, nil, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			e.job()
+		}
+	})
+}
