@@ -145,7 +145,7 @@ func (s *Store) UndeclareTasks(_ context.Context, tasks []string) (int, error) {
 		return 0, nil
 	}
 	for _, e := range s.jobs {
-		if gone[e.job.Task] {
+		if gone[e.task.Value()] {
 			s.place(e)
 		}
 	}
