@@ -208,6 +208,7 @@ const (
 	tWebhook
 	tFormat
 	tEmail
+	tSecret
 )
 
 const (
@@ -439,6 +440,7 @@ func (w *encoder) options(o *sundial.JobOptions) {
 			if n.Email != nil {
 				w.strs(tEmail, n.Email)
 			}
+			w.str(tSecret, n.Secret)
 		})
 	}
 	if o.Then != nil {
@@ -732,6 +734,8 @@ func (d *decoder) notification(n *sundial.Notification) {
 			n.Format = d.str()
 		case tEmail:
 			n.Email = d.strs()
+		case tSecret:
+			n.Secret = d.str()
 		default:
 			panic(errCorrupt)
 		}
