@@ -151,6 +151,7 @@ type Scheduler struct {
 	work             chan dispatch
 	loopCancel       context.CancelFunc
 	claims           claimer      // the loop's and the workers' claims (loop.go)
+	sleepUntil       atomic.Int64 // Unix ns the loop sleeps until, 0 while awake (signalFor)
 	triggers         triggerCache // the claims' triggers by spec (plan.go)
 	loopDone         chan struct{}
 	workersWG        sync.WaitGroup
@@ -440,7 +441,7 @@ func (s *Scheduler) check(ctx context.Context, job Job, declare bool) (trigger.T
 			return nil, invalidf("options.broadcast", "a broadcast runs on every scheduler node, and task %q is a worker task: workers share its runs instead", job.Task)
 		}
 	}
-	t, err := job.Trigger.Build()
+	t, err := s.triggers.build(&job.Trigger) // as a claim will: parsed once for equal specs
 	if err != nil {
 		var pe *trigger.ParseError
 		if errors.As(err, &pe) && pe.Field != "" {
@@ -539,7 +540,7 @@ func (s *Scheduler) AddJob(ctx context.Context, job Job, opts ...AddOption) (Job
 	}
 	created = s.catchUpCalendars(ctx, created)
 	s.publishJob(EventJobAdded, &created)
-	s.signal()
+	s.signalFor(created.NextRunAt)
 	return created, nil
 }
 

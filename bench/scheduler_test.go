@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -215,7 +216,7 @@ func (s *sundialSched) job(j sundial.Job, fn func(sundial.Run)) {
 }
 
 func (s *sundialSched) addDaily(i int) {
-	s.job(sundial.Job{ID: fmt.Sprint("daily-", i), Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"}}, nil)
+	s.job(sundial.Job{ID: "daily-" + strconv.Itoa(i), Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"}}, nil)
 }
 
 func (s *sundialSched) addOnce(i int, at time.Time, fn func()) {

@@ -203,7 +203,10 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	s.jobs[job.ID] = e
 	s.jobOrder = nil
 	s.place(e)
-	return e.job(), nil
+	// What e.job() would return, without decoding what was just encoded.
+	job = job.Clone()
+	job.NextRunAt, job.CreatedAt, job.UpdatedAt = e.nextRunAt(), joined(e.createdSec, e.createdNsec), joined(e.updatedSec, e.updatedNsec)
+	return job, nil
 }
 
 // UpdateJob implements sundial.Store.
