@@ -74,6 +74,7 @@ func (s *Scheduler) execute(d dispatch) {
 	if opts.Timeout > 0 {
 		runCtx, cancel = context.WithTimeoutCause(runCtx, opts.Timeout, errTimeout)
 	}
+	mono, now := s.clock()
 	s.held.mu.Lock()
 	hd.stop = stop
 	switch {
@@ -81,12 +82,12 @@ func (s *Scheduler) execute(d dispatch) {
 		stop(errNotHeld)
 	case hd.canceled:
 		stop(errCanceled)
-	case s.stale(hd, s.now()):
+	case s.staleAt(hd, mono, now):
 		stop(errFenced)
 	}
 	s.held.mu.Unlock()
 
-	run.Status, run.StartedAt = StatusRunning, s.now()
+	run.Status, run.StartedAt = StatusRunning, now
 	s.recordAsync(*run) // the task need not wait for the record of its start
 	s.publishRun(EventRunStarted, run)
 	if s.logs(slog.LevelDebug) { // the attributes would cost allocations
@@ -243,7 +244,17 @@ func (s *Scheduler) afterEnd(run Run, opts JobOptions, jobErr error, settled boo
 // run did not start (retrying it if the job allows) and reports false, and
 // whether the run settled: its end is recorded and no retry follows.
 func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) (ok, settled bool) {
-	ok, age := s.fresh(hd)
+	check := s.checkLease(hd) // the usual case needs nothing more: a fresh lease, no cancel
+	ok, age, now := check.ok, check.age, check.now
+	if !ok || check.canceled {
+		return s.mayStartSlowly(run, hd, opts, ok, age)
+	}
+	return s.notLate(run, opts, now)
+}
+
+// mayStartSlowly is mayStart for a run whose lease is stale or whose
+// cancel was asked for.
+func (s *Scheduler) mayStartSlowly(run *Run, hd *holding, opts JobOptions, ok bool, age time.Duration) (bool, bool) {
 	if lost, _ := s.held.flags(hd); !ok && !lost {
 		// The lease is stale — this process was frozen, or the store was
 		// out of reach: renew it before starting anything.
@@ -290,14 +301,21 @@ func (s *Scheduler) mayStart(run *Run, hd *holding, opts JobOptions) (ok, settle
 		s.publishRun(EventRunCanceled, run)
 		return false, true
 	}
+	return s.notLate(run, opts, s.now())
+}
+
+// notLate checks, at now, that a run that may start is not later than its
+// job's misfire grace; otherwise it records the run missed and reports
+// false (and that the run settled).
+func (s *Scheduler) notLate(run *Run, opts JobOptions, now time.Time) (ok, settled bool) {
 	due := run.ScheduledAt
 	if !run.NotBefore.IsZero() {
 		due = run.NotBefore // a retry or a promoted queued run
 	}
 	// A run started by hand or by another run's end is not the clock's:
 	// late or not, it runs.
-	if late := s.now().Sub(due); !run.Manual && run.Upstream == nil && opts.MisfireGrace >= 0 && late > opts.MisfireGrace {
-		run.Status, run.EndedAt = StatusMissed, s.now()
+	if late := now.Sub(due); !run.Manual && run.Upstream == nil && opts.MisfireGrace >= 0 && late > opts.MisfireGrace {
+		run.Status, run.EndedAt = StatusMissed, now
 		run.Error = fmt.Sprintf("claimed at %s but could not start until %s after it was due, beyond the misfire grace of %s",
 			run.ClaimedAt.Format(time.RFC3339Nano), late.Round(time.Millisecond), opts.MisfireGrace)
 		s.logRun(slog.LevelWarn, "run missed", run, "scheduled_at", run.ScheduledAt, "reason", run.Error)

@@ -116,12 +116,32 @@ func (h *holdings) flags(hd *holding) (lost, canceled bool) {
 	return hd.lost, hd.canceled
 }
 
+// leaseCheck is what this node knows of a run's lease at one instant.
+type leaseCheck struct {
+	// ok is true when the lease is young enough to start or keep running
+	// the run; age is the lease's age.
+	ok  bool
+	age time.Duration
+	// lost and canceled are what heartbeats and cancels have said.
+	lost, canceled bool
+	// now is the instant, on the store's clock.
+	now time.Time
+}
+
+// checkLease judges the run's lease now, under one lock and one clock
+// reading.
+func (s *Scheduler) checkLease(hd *holding) leaseCheck {
+	mono, now := s.clock()
+	s.held.mu.Lock()
+	defer s.held.mu.Unlock()
+	return leaseCheck{ok: !hd.lost && !s.staleAt(hd, mono, now), age: mono.Sub(hd.base), lost: hd.lost, canceled: hd.canceled, now: now}
+}
+
 // fresh reports whether the run's lease is young enough to start or keep
 // running it, and the lease's age.
 func (s *Scheduler) fresh(hd *holding) (bool, time.Duration) {
-	s.held.mu.Lock()
-	defer s.held.mu.Unlock()
-	return !hd.lost && !s.stale(hd, s.now()), time.Since(hd.base)
+	c := s.checkLease(hd)
+	return c.ok, c.age
 }
 
 // stale reports whether a run's lease is too old to keep running it: not
@@ -129,7 +149,12 @@ func (s *Scheduler) fresh(hd *holding) (bool, time.Duration) {
 // store's clock (a suspended host's monotonic clock stands still). The
 // caller holds holdings.mu.
 func (s *Scheduler) stale(hd *holding, now time.Time) bool {
-	return time.Since(hd.base) >= s.fenceAfter || !now.Before(hd.until.Add(s.fenceAfter-s.leaseTTL))
+	return s.staleAt(hd, time.Now(), now)
+}
+
+// staleAt is stale with the monotonic clock read by the caller (mono).
+func (s *Scheduler) staleAt(hd *holding, mono, now time.Time) bool {
+	return mono.Sub(hd.base) >= s.fenceAfter || !now.Before(hd.until.Add(s.fenceAfter-s.leaseTTL))
 }
 
 // stopHeld stops a run this node executes, with cause.

@@ -17,6 +17,7 @@ func (s *Scheduler) loop(ctx context.Context) {
 	defer timer.Stop()
 	backoff := time.Duration(0)
 	for {
+		s.sleepUntil.Store(0) // awake: an added job wakes it again (see signalFor)
 		s.claims.mu.Lock()
 		full, err := s.tick(ctx)
 		s.claims.mu.Unlock()
@@ -39,6 +40,8 @@ func (s *Scheduler) loop(ctx context.Context) {
 		default:
 			backoff = 0
 			wait = s.sleepFor(ctx)
+			// What the loop has seen of the store is asleep until then.
+			s.sleepUntil.Store(max(s.now().Add(wait).UnixNano(), 1))
 		}
 		timer.Reset(wait)
 		select {
@@ -48,6 +51,20 @@ func (s *Scheduler) loop(ctx context.Context) {
 		case <-timer.C:
 		}
 	}
+}
+
+// signalFor wakes the loop for a job added with its next fire at next,
+// unless the loop sleeps until before then anyway: its sleep was computed
+// after the job was stored (then it wakes in time) or before (then
+// sleepUntil is already set, or still 0 and the loop is woken). Adding many
+// jobs that are not due soon then costs the loop nothing; waking it for
+// each held the store's lock against the adds.
+func (s *Scheduler) signalFor(next time.Time) {
+	if until := s.sleepUntil.Load(); until == 0 || !next.IsZero() && next.UnixNano() < until {
+		s.signal()
+		return
+	}
+	s.workerState.pulse.fire() // what signal does but for the loop: worker claims wait on it
 }
 
 // sleepFor returns how long the loop may sleep before work falls due.

@@ -96,15 +96,16 @@ type Retention struct {
 // Scheduler fires jobs and runs their tasks. Create one with New; every
 // method is safe for concurrent use.
 type Scheduler struct {
-	store    Store
-	log      *slog.Logger
-	wall     func() time.Time // this host's clock (Config.Now)
-	defaults JobOptions
-	workers  int
-	maxSleep time.Duration
-	node     Node
-	leaseTTL time.Duration
-	keep     Retention
+	store     Store
+	log       *slog.Logger
+	wall      func() time.Time // this host's clock (Config.Now)
+	wallIsNow bool             // wall is time.Now (see clock)
+	defaults  JobOptions
+	workers   int
+	maxSleep  time.Duration
+	node      Node
+	leaseTTL  time.Duration
+	keep      Retention
 
 	// Leases and fencing (lease.go).
 	fenceAfter   time.Duration // stop a run whose lease is this old
@@ -149,7 +150,9 @@ type Scheduler struct {
 	stopped          bool
 	work             chan dispatch
 	loopCancel       context.CancelFunc
-	claims           claimer // the loop's and the workers' claims (loop.go)
+	claims           claimer      // the loop's and the workers' claims (loop.go)
+	sleepUntil       atomic.Int64 // Unix ns the loop sleeps until, 0 while awake (signalFor)
+	triggers         triggerCache // the claims' triggers by spec (plan.go)
 	loopDone         chan struct{}
 	workersWG        sync.WaitGroup
 	runCtx           context.Context // parent of every task's context
@@ -190,7 +193,7 @@ func New(cfg Config) (*Scheduler, error) {
 		s.log = slog.Default()
 	}
 	if s.wall == nil {
-		s.wall = time.Now
+		s.wall, s.wallIsNow = time.Now, true
 	}
 	s.fenceAfter, s.killAfter = s.leaseTTL*3/4, s.leaseTTL*7/8
 	s.keep = Retention{MaxAge: orDefault(cfg.Retention.MaxAge, 30*24*time.Hour),
@@ -255,6 +258,17 @@ func NewNodeID() string {
 // clock). Fires, leases and the times recorded on runs all use it.
 func (s *Scheduler) now() time.Time {
 	return s.wall().Add(time.Duration(s.offset.Load()))
+}
+
+// clock reads the monotonic clock and the store's clock (now) together:
+// in one reading when the wall clock is time.Now, which the hot path reads
+// several times per run.
+func (s *Scheduler) clock() (mono, now time.Time) {
+	mono = time.Now()
+	if s.wallIsNow {
+		return mono, mono.Add(time.Duration(s.offset.Load()))
+	}
+	return mono, s.now()
 }
 
 // registered is a task and its argument check.
@@ -427,7 +441,7 @@ func (s *Scheduler) check(ctx context.Context, job Job, declare bool) (trigger.T
 			return nil, invalidf("options.broadcast", "a broadcast runs on every scheduler node, and task %q is a worker task: workers share its runs instead", job.Task)
 		}
 	}
-	t, err := job.Trigger.Build()
+	t, err := s.triggers.build(&job.Trigger) // as a claim will: parsed once for equal specs
 	if err != nil {
 		var pe *trigger.ParseError
 		if errors.As(err, &pe) && pe.Field != "" {
@@ -526,7 +540,7 @@ func (s *Scheduler) AddJob(ctx context.Context, job Job, opts ...AddOption) (Job
 	}
 	created = s.catchUpCalendars(ctx, created)
 	s.publishJob(EventJobAdded, &created)
-	s.signal()
+	s.signalFor(created.NextRunAt)
 	return created, nil
 }
 
@@ -1006,7 +1020,7 @@ func (s *Scheduler) loadable(job Job, worker bool) (trigger.Trigger, string) {
 	if _, ok := s.task(job.Task); !ok && !worker {
 		return nil, fmt.Sprintf("task %q is not registered", job.Task)
 	}
-	t, err := job.Trigger.Build()
+	t, err := s.triggers.build(&job.Trigger)
 	if err != nil {
 		return nil, "trigger no longer valid: " + err.Error()
 	}
@@ -1192,6 +1206,31 @@ var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadd
 // newID returns a random 128-bit identifier in 26 characters.
 func newID() string {
 	var b [16]byte
-	rand.Read(b[:])
-	return idEncoding.EncodeToString(b[:])
+	ids.read(b[:])
+	var out [26]byte
+	idEncoding.Encode(out[:], b[:])
+	return string(out[:])
+}
+
+// ids hands out the random bytes of IDs from a buffer filled from
+// crypto/rand a page at a time: every run has an ID, and where the kernel
+// has no vDSO getrandom each read of crypto/rand is a system call.
+var ids randomBuffer
+
+type randomBuffer struct {
+	mu   sync.Mutex
+	buf  [4096]byte
+	next int // bytes of buf handed out; len(buf) when none are left
+}
+
+func (r *randomBuffer) read(b []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.next == 0 || r.next+len(b) > len(r.buf) {
+		rand.Read(r.buf[:])
+		r.next = 0
+	}
+	n := copy(b, r.buf[r.next:])
+	clear(r.buf[r.next : r.next+n]) // handed out once: never kept here
+	r.next += n
 }

@@ -13,11 +13,17 @@ package bench
 // schedulers' timing, which a fake clock would hide.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -215,7 +221,7 @@ func (s *sundialSched) job(j sundial.Job, fn func(sundial.Run)) {
 }
 
 func (s *sundialSched) addDaily(i int) {
-	s.job(sundial.Job{ID: fmt.Sprint("daily-", i), Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"}}, nil)
+	s.job(sundial.Job{ID: "daily-" + strconv.Itoa(i), Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"}}, nil)
 }
 
 func (s *sundialSched) addOnce(i int, at time.Time, fn func()) {
@@ -278,6 +284,76 @@ func BenchmarkIdleMemory(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkIdleRSS reports the resident memory per idle job, 100,000 jobs,
+// each implementation in a process of its own (this test binary run again)
+// so that none inherits another's heap: rss-B/job once the scheduler has
+// started, settled and collected its garbage, rss-freed-B/job once the Go
+// runtime has also returned its free memory to the system
+// (debug.FreeOSMemory, which its background scavenger does over minutes).
+func BenchmarkIdleRSS(b *testing.B) {
+	for _, impl := range impls {
+		b.Run("impl="+impl, func(b *testing.B) {
+			for b.Loop() {
+				cmd := exec.Command(os.Args[0], "-test.run=^TestIdleRSSChild$", "-test.v")
+				cmd.Env = append(os.Environ(), "BENCH_RSS_IMPL="+impl)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					b.Fatalf("%v: %s", err, out)
+				}
+				var settled, freed float64
+				if _, err := fmt.Sscanf(string(out[max(bytes.Index(out, []byte("rss-per-job")), 0):]), "rss-per-job %f %f", &settled, &freed); err != nil {
+					b.Fatalf("%v: %s", err, out)
+				}
+				b.ReportMetric(settled, "rss-B/job")
+				b.ReportMetric(freed, "rss-freed-B/job")
+			}
+		})
+	}
+}
+
+// TestIdleRSSChild is BenchmarkIdleRSS's child process.
+func TestIdleRSSChild(t *testing.T) {
+	impl := os.Getenv("BENCH_RSS_IMPL")
+	if impl == "" {
+		t.Skip("run by BenchmarkIdleRSS")
+	}
+	const n = 100_000
+	s := newScheduler(t, impl)
+	runtime.GC()
+	debug.FreeOSMemory()
+	before := rss(t)
+	for i := range n {
+		s.addDaily(i)
+	}
+	s.start()
+	time.Sleep(500 * time.Millisecond)
+	runtime.GC()
+	settled := rss(t)
+	debug.FreeOSMemory()
+	freed := rss(t)
+	fmt.Printf("rss-per-job %.1f %.1f\n", float64(settled-before)/n, float64(freed-before)/n)
+	s.stop()
+}
+
+// rss returns the process's resident memory in bytes (Linux).
+func rss(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }
 
 // BenchmarkAddMillion times adding 1,000,000 idle jobs to a running scheduler.

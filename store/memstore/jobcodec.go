@@ -15,8 +15,8 @@ import (
 // that are idle for hours: a sundial.Job is about 700 bytes of Go values
 // (its trigger spec alone ~330), most of them zero, and the garbage
 // collector walks every pointer in it on every cycle. jobEntry keeps as
-// fields what the store reads on every claim (ID, task, queue, paused,
-// next fire, version, timestamps); the rest of the definition — name,
+// fields what the store reads on every claim (ID, task, paused, next
+// fire, timestamps); the rest of the definition — queue, version, name,
 // args, trigger spec, tags, options, source, pause reason — is one string
 // (def) in a small tagged encoding: a tag byte per field that is set,
 // then its value. A job is materialised (jobEntry.job) when a caller or a
@@ -41,15 +41,17 @@ func joined(sec int64, nsec int32) time.Time { return time.Unix(sec, int64(nsec)
 var zeroSec, _ = split(time.Time{})
 
 // jobEntry is a stored job: see above.
+//
+// Its fields fit Go's 96-byte size class: the queue and the version, which
+// a claim reads only when the claimer serves named queues and which change
+// only with the definition, are the first fields of def (queue, version).
 type jobEntry struct {
-	id    string
-	task  unique.Handle[string] // few distinct task and queue names: one copy each
-	queue unique.Handle[string]
-	def   string // the rest of the definition, encoded
+	id   string
+	task unique.Handle[string] // few distinct task names: one copy each
+	def  string                // the rest of the definition, encoded
 
 	nextLoc                            *time.Location // NextRunAt's zone (Store.zone); nil for UTC
 	nextSec, createdSec, updatedSec    int64
-	version                            int64
 	nextNsec, createdNsec, updatedNsec int32
 	index                              int32 // position in its due heap, or -1
 	paused                             bool
@@ -66,24 +68,47 @@ func newJobEntry(job *sundial.Job, scratch []byte, zone func(*time.Location) *ti
 
 // set replaces everything stored of the job but its ID and heap position.
 func (e *jobEntry) set(job *sundial.Job, scratch []byte, zone func(*time.Location) *time.Location) []byte {
-	e.task, e.queue = unique.Make(job.Task), unique.Make(job.Queue)
+	e.task = unique.Make(job.Task)
 	e.def, scratch = encodeDef(job, scratch)
 	e.setNext(job.NextRunAt, zone)
 	e.createdSec, e.createdNsec = split(job.CreatedAt)
 	e.updatedSec, e.updatedNsec = split(job.UpdatedAt)
-	e.version, e.paused = job.Version, job.Paused
+	e.paused = job.Paused
 	return scratch
 }
 
 // job materialises the stored job. It shares no memory that a caller could
 // change with the store: strings are immutable, slices are new.
 func (e *jobEntry) job() sundial.Job {
-	j := sundial.Job{ID: e.id, Task: e.task.Value(), Queue: e.queue.Value(), Paused: e.paused,
-		NextRunAt: e.nextRunAt(), Version: e.version,
+	j := sundial.Job{ID: e.id, Task: e.task.Value(), Paused: e.paused, NextRunAt: e.nextRunAt(),
 		CreatedAt: joined(e.createdSec, e.createdNsec), UpdatedAt: joined(e.updatedSec, e.updatedNsec)}
 	d := decoder{s: e.def}
 	d.job(&j)
 	return j
+}
+
+// queue returns the job's queue, without decoding the rest.
+func (e *jobEntry) queue() string {
+	d := decoder{s: e.def}
+	if d.more() && d.s[0] == tQueue {
+		d.byte()
+		return d.str()
+	}
+	return ""
+}
+
+// version returns the job's version, without decoding the rest.
+func (e *jobEntry) version() int64 {
+	d := decoder{s: e.def}
+	if d.more() && d.s[0] == tQueue {
+		d.byte()
+		d.str()
+	}
+	if d.more() && d.s[0] == tVersion {
+		d.byte()
+		return d.varint()
+	}
+	return 0
 }
 
 func (e *jobEntry) nextRunAt() time.Time {
@@ -121,8 +146,10 @@ func byNextFire(a, b *jobEntry) bool {
 
 // Tags of the encoding. Each struct has its own set; the order is free.
 const (
-	// sundial.Job
-	tName byte = iota + 1
+	// sundial.Job; tQueue and tVersion come first (jobEntry.queue, version)
+	tQueue byte = iota + 1
+	tVersion
+	tName
 	tArgs
 	tTrigger
 	tTags
@@ -221,6 +248,8 @@ const (
 // scratch, which it returns for the next call.
 func encodeDef(job *sundial.Job, scratch []byte) (string, []byte) {
 	w := encoder{b: scratch[:0]}
+	w.str(tQueue, job.Queue)
+	w.int(tVersion, job.Version)
 	w.str(tName, job.Name)
 	if job.Args != nil {
 		w.bytes(tArgs, job.Args)
@@ -530,6 +559,10 @@ func (d *decoder) strs() []string {
 func (d *decoder) job(j *sundial.Job) {
 	for d.more() {
 		switch t := d.byte(); t {
+		case tQueue:
+			j.Queue = d.str()
+		case tVersion:
+			j.Version = d.varint()
 		case tName:
 			j.Name = d.str()
 		case tArgs:

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/trigger"
@@ -84,6 +85,14 @@ func TestJobCodecCoversEveryField(t *testing.T) {
 				t.Errorf("seconds %v came back %v", tt.job.Trigger.Seconds, got.Trigger.Seconds)
 			}
 		})
+	}
+}
+
+// TestJobEntrySize: a stored job's fields fit Go's 96-byte size class (the
+// next is 112): the memory per idle job depends on it.
+func TestJobEntrySize(t *testing.T) {
+	if size := unsafe.Sizeof(jobEntry{}); size > 96 {
+		t.Errorf("jobEntry is %d bytes, more than 96", size)
 	}
 }
 

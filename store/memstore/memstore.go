@@ -203,7 +203,10 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	s.jobs[job.ID] = e
 	s.jobOrder = nil
 	s.place(e)
-	return e.job(), nil
+	// What e.job() would return, without decoding what was just encoded.
+	job = job.Clone()
+	job.NextRunAt, job.CreatedAt, job.UpdatedAt = e.nextRunAt(), joined(e.createdSec, e.createdNsec), joined(e.updatedSec, e.updatedNsec)
+	return job, nil
 }
 
 // UpdateJob implements sundial.Store.
@@ -214,7 +217,7 @@ func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	if !ok {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
-	if e.version != job.Version {
+	if e.version() != job.Version {
 		return sundial.Job{}, sundial.ErrVersionConflict
 	}
 	job.Version, job.CreatedAt, job.UpdatedAt = job.Version+1, joined(e.createdSec, e.createdNsec), now
@@ -333,7 +336,7 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	nowSec, nowNsec := split(now)
 	jobDue := func(e *jobEntry) bool { return e.dueBy(nowSec, nowNsec) }
 	jobWanted := func(e *jobEntry) bool {
-		return inQueues(e.queue.Value(), req.Queues) && (!worker || slices.Contains(req.Tasks, e.task.Value()))
+		return (len(req.Queues) == 0 || inQueues(e.queue(), req.Queues)) && (!worker || slices.Contains(req.Tasks, e.task.Value()))
 	}
 	// Taken off the due heap; each goes back by place once planned.
 	jobs := s.jobHeap(worker).take(limit-len(waitingRuns), jobDue, jobWanted)

@@ -75,7 +75,7 @@ func (s *Store) NextWorkerWake(_ context.Context, tasks, queues []string) (time.
 		}
 	}
 	for _, e := range s.workerDue.items {
-		if slices.Contains(tasks, e.task.Value()) && inQueues(e.queue.Value(), queues) {
+		if slices.Contains(tasks, e.task.Value()) && inQueues(e.queue(), queues) {
 			earlier(e.nextRunAt())
 		}
 	}
