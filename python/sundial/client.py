@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -80,14 +81,17 @@ class Client:
     def __repr__(self):
         return f"Client({self.url!r}, token={'<set>' if self._token else None})"
 
-    def request(self, method, path, body=_NOBODY, query=None, headers=None, timeout=None):
-        """request sends one API call and returns its Response, or raises SundialError."""
+    def request(self, method, path, body=_NOBODY, query=None, headers=None, timeout=None, poll=None):
+        """request sends one API call and returns its Response, or raises SundialError.
+
+        poll, a Poll, lets another thread end the call early (a long poll).
+        """
         url = self.url + path
         if query:
             pairs = {k: _query_value(v) for k, v in query.items() if v is not None}
             if pairs:
                 url += "?" + urllib.parse.urlencode(pairs)
-        data = None if body is _NOBODY else json.dumps(body).encode()
+        data = None if body is _NOBODY else encode(body)
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Accept", "application/json")
         req.add_header("User-Agent", f"sundial-python/{__version__}")
@@ -99,14 +103,85 @@ class Client:
         for k, v in (headers or {}).items():
             if v is not None:
                 req.add_header(k, v)
+        opener = urllib.request.urlopen if poll is None else poll._opener().open
         try:
-            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
+            with opener(req, timeout=timeout or self.timeout) as resp:
                 return Response(resp.status, resp.headers, _decode(resp.headers, resp.read()))
         except urllib.error.HTTPError as e:
             raise _problem(e) from None
         except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise TransportError(f"{method} {self.url}{path}: {reason}") from None
+
+
+def encode(value):
+    """encode is the JSON a request sends: compact, so that what the server
+    measures (a result, a whole body) is what json_size says."""
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def json_size(value):
+    """json_size is how many bytes value takes in a request's JSON."""
+    return len(encode(value))
+
+
+class Poll:
+    """Poll lets another thread end a long poll (a worker's claim) early.
+
+    abort() half-closes the connection: the server sees the worker go away
+    and gives back what it claims from then on, while an answer already on
+    its way can still be read (and its runs given back by the caller).
+    abort(hard=True) closes it both ways, for a server that keeps quiet.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._sock = None
+        self.aborted = False
+
+    def abort(self, hard=False):
+        """abort ends the call: at once if it has not connected yet."""
+        with self._lock:
+            self.aborted = True
+            sock = self._sock
+        if sock is not None:
+            try:
+                # socket.socket's own shutdown: an SSLSocket's would drop its
+                # TLS state, and the answer could no longer be read.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR if hard else socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def _connected(self, conn):
+        with self._lock:
+            if self.aborted:
+                conn.close()
+                raise ConnectionAbortedError("the poll was aborted")
+            self._sock = conn.sock
+
+    def _opener(self):
+        poll = self
+
+        def track(handler_cls):
+            class Tracking(handler_cls):
+                def do_open(self, http_class, req, **kw):
+                    def make(host, **args):
+                        conn = http_class(host, **args)
+                        connect = conn.connect
+
+                        def connect_and_track():
+                            connect()
+                            poll._connected(conn)
+
+                        conn.connect = connect_and_track
+                        return conn
+
+                    return super().do_open(make, req, **kw)
+
+            return Tracking
+
+        return urllib.request.build_opener(track(urllib.request.HTTPHandler),
+                                           track(urllib.request.HTTPSHandler))
 
 
 def _query_value(v):
@@ -314,11 +389,16 @@ class WorkerSessions:
             body["replace"] = True
         return self._c.request("POST", "/api/v1/worker/sessions", body).data
 
-    def claim(self, session, limit, wait_ms=20000):
-        """claim long-polls for up to limit runs; returns the list of runs (maybe empty)."""
+    def claim(self, session, limit, wait_ms=20000, poll=None):
+        """claim long-polls for up to limit runs; returns the list of runs (maybe empty).
+
+        Every run returned is recorded running and leased to the session: run
+        it, or give it back with release(). poll (a Poll) lets another thread
+        end the wait early.
+        """
         data = self._c.request("POST", f"/api/v1/worker/sessions/{_segment(session)}/claim",
                                {"limit": limit, "wait_ms": wait_ms},
-                               timeout=wait_ms / 1000 + 10).data
+                               timeout=wait_ms / 1000 + 10, poll=poll).data
         return (data or {}).get("runs") or []
 
     def heartbeat(self, session, runs, timeout=None):
@@ -340,8 +420,15 @@ class WorkerSessions:
                                body, timeout=timeout).data
         return (data or {}).get("run")
 
+    def release(self, session, run_id, timeout=None):
+        """release gives back a run the session received and will not start: it is scheduled
+        again at once. Conflict once the session no longer holds it; Gone once the session ended."""
+        self._c.request("POST", f"/api/v1/worker/sessions/{_segment(session)}/runs/{_segment(run_id)}/release",
+                        timeout=timeout)
+
     def close(self, session):
-        """close ends the session; runs it claimed but had not started go back to the queue."""
+        """close ends the session (its calls then answer Gone); give back first, with release(),
+        the runs it received and will not start. A run it still holds is recovered by its lease."""
         self._c.request("DELETE", f"/api/v1/worker/sessions/{_segment(session)}")
 
 
@@ -356,4 +443,4 @@ def _pages(client, path, key, query):
         query["cursor"] = cursor
 
 
-__all__ = ["Client", "Response", "ENDED", "SundialError"]
+__all__ = ["Client", "Poll", "Response", "ENDED", "SundialError"]

@@ -18,9 +18,21 @@ forkserver do the same).
                         on_fork hooks, app.app_context(), the task; outcome → a file; os._exit
 
 The worker kills a child's whole process group with SIGKILL on cancel,
-timeout, fencing or shutdown. The fork server and the children die with the
-worker (PR_SET_PDEATHSIG on Linux), and the server kills its children when
-the worker closes the socket.
+timeout, fencing or shutdown. The fork server is also each run's supervisor,
+a process of its own that keeps working when the worker cannot:
+
+- leases: with each run, and after each renewal, the worker sends the
+  instant (on the host's monotonic clock, which both share) at which the
+  run must be dead unless renewed again, 7/8 of the lease after the last
+  renewal; the server kills the child's group then. A worker frozen alone
+  (SIGSTOP, a debugger, Ctrl-Z: the server ignores SIGTSTP) cannot keep a
+  run past its lease;
+- the worker's death: SIGKILL gives the worker no chance to clean up, so
+  the server asks Linux for SIGUSR1 when its parent dies
+  (PR_SET_PDEATHSIG), kills every child's process group (the task's
+  subprocesses too) and exits; elsewhere it does the same when the
+  worker's end of the socket closes. The children have SIGKILL as their
+  parent-death signal: they die with the server.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 import traceback
 
 from .context import RunContext
@@ -43,9 +56,16 @@ from .output import PLAIN_FORMAT
 
 log = logging.getLogger("sundial.worker")
 
+# PARENT_DEATH is the fork server's parent-death signal: catchable, so that
+# it can kill its children's process groups before it exits.
+PARENT_DEATH = signal.SIGUSR1
+
 
 def set_parent_death_signal(sig=signal.SIGKILL):
-    """set_parent_death_signal asks Linux to send sig to this process when its parent dies."""
+    """set_parent_death_signal asks Linux to send sig to this process when its parent dies.
+
+    The parent may have died before the call: check os.getppid() after it.
+    """
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(Exception):
@@ -126,12 +146,13 @@ class ForkServer:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the fork server
             code = 0
             try:
                 ours.close()
-                _Server(theirs, self._registry, self._app, self._hooks, self._worker_name).serve()
+                _Server(theirs, self._registry, self._app, self._hooks, self._worker_name, parent).serve()
             except BaseException:  # noqa: BLE001
                 traceback.print_exc()
                 code = 1
@@ -142,8 +163,13 @@ class ForkServer:
         threading.Thread(target=self._read, name="sundial-forkserver", daemon=True).start()
         return self
 
-    def spawn(self, run):
-        """spawn starts a child for the run and returns its ChildRun."""
+    def spawn(self, run, kill_at=None):
+        """spawn starts a child for the run and returns its ChildRun.
+
+        kill_at (time.monotonic() seconds) is when the server kills the
+        child unless renew() moves it: 7/8 of the lease after its last
+        renewal. The server does not start a run whose kill_at has passed.
+        """
         with self._runs_lock:
             self._next += 1
             key = self._next
@@ -154,7 +180,8 @@ class ForkServer:
         payload.flush()
         payload.seek(0)
         try:
-            self._send({"op": "run", "key": key}, [payload.fileno(), child.result.fileno(), child.out_w])
+            self._send({"op": "run", "key": key, "kill_at": kill_at},
+                       [payload.fileno(), child.result.fileno(), child.out_w])
         except OSError as e:
             child._fail(f"the fork server is gone: {e}")
         finally:
@@ -166,6 +193,11 @@ class ForkServer:
     def kill(self, key):
         with contextlib.suppress(OSError):
             self._send({"op": "kill", "key": key})
+
+    def renew(self, key, kill_at):
+        """renew moves the instant at which the server kills the run's child (see spawn)."""
+        with contextlib.suppress(OSError):
+            self._send({"op": "lease", "key": key, "kill_at": kill_at})
 
     def _send(self, msg, fds=()):
         with self._send_lock:
@@ -218,6 +250,9 @@ class ChildRun:
         self._out_open = True
         self._exited = threading.Event()
         self._failure = None
+        # fenced: the server killed the child (or did not start it) because
+        # its lease was not renewed in time.
+        self.fenced = False
 
     def start(self):
         return self
@@ -227,8 +262,10 @@ class ChildRun:
             self.pid = msg.get("pid")
         elif msg.get("op") == "exited":
             self.exit_code = msg.get("code")
+            self.fenced = bool(msg.get("fenced"))
             self._exited.set()
         elif msg.get("op") == "error":
+            self.fenced = bool(msg.get("fenced"))
             self._fail(msg.get("error", "the fork server could not start the run"))
 
     def _fail(self, why):
@@ -267,6 +304,11 @@ class ChildRun:
 
     def kill(self):
         self._server.kill(self.key)
+
+    def renew(self, kill_at):
+        """renew tells the supervisor the run's lease was renewed: kill at kill_at, not before."""
+        if not self.done:
+            self._server.renew(self.key, kill_at)
 
     @property
     def completed(self):
@@ -310,28 +352,36 @@ class ChildRun:
 
 
 class _Server:
-    def __init__(self, sock, registry, app, hooks, worker_name):
+    def __init__(self, sock, registry, app, hooks, worker_name, parent):
         self.sock = sock
         self.registry = registry
         self.app = app
         self.hooks = hooks
         self.worker_name = worker_name
+        self.parent = parent  # the worker's pid
         self.children = {}  # pid → key
         self.pids = {}  # key → pid
+        self.deadlines = {}  # key → time.monotonic() at which the child is killed
+        self.fenced = set()  # keys whose child was killed at its deadline
 
     def serve(self):
-        set_parent_death_signal()
         # The worker decides when runs stop; a Ctrl-C or a SIGTERM sent to
-        # the whole group must not kill the server under it.
+        # the whole group must not kill the server under it, and a Ctrl-Z
+        # that stops the worker must not stop its runs' supervisor.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+        signal.signal(PARENT_DEATH, self.orphaned)
+        set_parent_death_signal(PARENT_DEATH)
+        if os.getppid() != self.parent:
+            self.orphaned()  # the worker died before prctl: no signal will come
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_r, False)
         os.set_blocking(wake_w, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(wake_w)
         while True:
-            ready, _, _ = select.select([self.sock, wake_r], [], [], 1.0)
+            ready, _, _ = select.select([self.sock, wake_r], [], [], self.enforce_leases())
             if wake_r in ready:
                 with contextlib.suppress(BlockingIOError):
                     while os.read(wake_r, 512):
@@ -350,11 +400,41 @@ class _Server:
         while self.children:
             self.reap(block=True)
 
+    def orphaned(self, *_):
+        """The worker died (SIGKILL, a crash): kill every run's process group, then exit."""
+        if os.getppid() == self.parent:
+            return  # a stray SIGUSR1: the worker lives
+        for pid in list(self.children):
+            self.kill_group(pid)
+        os._exit(0)
+
+    def enforce_leases(self):
+        """enforce_leases kills the children whose deadline passed; returns seconds to the next one."""
+        now = time.monotonic()
+        wait = 1.0
+        for key, at in list(self.deadlines.items()):
+            if at > now:
+                wait = min(wait, at - now)
+                continue
+            del self.deadlines[key]
+            pid = self.pids.get(key)
+            if pid is not None:
+                self.fenced.add(key)
+                self.kill_group(pid)
+        return max(wait, 0.0)
+
     def handle(self, msg, fds):
         key = msg.get("key")
         if msg.get("op") == "run":
             try:
+                kill_at = msg.get("kill_at")
+                if kill_at is not None and kill_at <= time.monotonic():
+                    self.send({"op": "error", "key": key, "fenced": True,
+                               "error": "not started: the run's lease was not renewed in time"})
+                    return
                 self.spawn(key, fds)
+                if kill_at is not None:
+                    self.deadlines[key] = kill_at
             except Exception as e:  # noqa: BLE001 - answered to the worker
                 self.send({"op": "error", "key": key, "error": f"could not fork: {e}"})
             finally:
@@ -365,8 +445,12 @@ class _Server:
             pid = self.pids.get(key)
             if pid is not None:
                 self.kill_group(pid)
+        elif msg.get("op") == "lease":
+            if key in self.pids and msg.get("kill_at") is not None:
+                self.deadlines[key] = msg["kill_at"]
 
     def spawn(self, key, fds):
+        self.server_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
             self.child(fds)  # never returns
@@ -397,7 +481,11 @@ class _Server:
             if key is None:
                 continue
             self.pids.pop(key, None)
-            self.send({"op": "exited", "key": key, "pid": pid, "code": os.waitstatus_to_exitcode(status)})
+            self.deadlines.pop(key, None)
+            fenced = key in self.fenced
+            self.fenced.discard(key)
+            self.send({"op": "exited", "key": key, "pid": pid, "code": os.waitstatus_to_exitcode(status),
+                       "fenced": fenced})
             if block:
                 return
 
@@ -431,9 +519,11 @@ class _Server:
         with contextlib.suppress(OSError):
             os.setpgid(0, 0)
         signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGTSTP, PARENT_DEATH):
             signal.signal(sig, signal.SIG_DFL)
         set_parent_death_signal()
+        if os.getppid() != self.server_pid:
+            os._exit(1)  # the server died before prctl
         self.sock.close()
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)

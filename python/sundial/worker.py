@@ -9,8 +9,9 @@ graceful stop.
     worker.run()          # until SIGTERM/SIGINT (or worker.stop()); returns 0
 
 Each run executes in a child forked from the warm app (isolation "fork",
-the default where os.fork exists) or in a thread of this process
-(isolation "thread": stopping is then cooperative). See README.md.
+the default where os.fork exists), supervised by the fork server, or in a
+thread of this process (isolation "thread": stopping is then cooperative).
+See README.md.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import threading
 import time
 
 from . import __version__
-from .client import Client
+from .client import Client, Poll, json_size
 from .context import RunContext
-from .errors import (BadRequest, Conflict, Forbidden, Gone, NotFound, SundialError, TooManyRequests,
+from .errors import (Conflict, Forbidden, Gone, NotFound, SundialError, TooManyRequests,
                      TransportError, Unauthorized)
 from .execution import ThreadRun
 from .forkserver import ForkServer
@@ -38,6 +39,14 @@ from .registry import tasks as default_tasks
 
 _NAME = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 FENCE = 0.75  # of the lease: stop a run whose lease was not renewed for this long
+KILL = 0.875  # of the lease: the fork server kills a child not renewed for this long
+
+# What the server keeps of a report (docs/workers.md): a result whole or
+# refused (400), an error cut; a request body of at most MAX_BODY (413).
+MAX_RESULT = 256 << 10
+MAX_ERROR = 16 << 10
+MAX_BODY = 1 << 20
+_BODY_SLACK = 4 << 10  # the other fields of a report
 
 log = logging.getLogger("sundial.worker")
 
@@ -114,6 +123,8 @@ class Worker:
         self._fatal = None
         self._forks = None
         self._prepared = False
+        self._claimer = None
+        self._poll = None  # the claim's long poll in progress
 
     # --- life cycle ----------------------------------------------------------
 
@@ -161,6 +172,8 @@ class Worker:
             for target, name in ((self._claim_loop, "claim"), (self._heartbeat_loop, "heartbeat")):
                 t = threading.Thread(target=target, name=f"sundial-{name}", daemon=True)
                 t.start()
+                if name == "claim":
+                    self._claimer = t
             while not self._stopping.wait(0.5):
                 pass
             self._shutdown()
@@ -196,7 +209,29 @@ class Worker:
         old = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
         return lambda: [signal.signal(s, h) for s, h in old.items()]
 
+    def _stop_claiming(self):
+        """_stop_claiming ends the open long poll and waits for the claim loop to give back what it got.
+
+        The half-closed connection tells the server the worker went away (it
+        gives back what it claims from then on); an answer already on its
+        way is read, and its runs released, before the session closes.
+        """
+        with self._cond:
+            poll = self._poll
+        if poll is not None:
+            poll.abort()
+        claimer = self._claimer
+        if claimer is None:
+            return
+        claimer.join(3.0)
+        if claimer.is_alive() and poll is not None:
+            poll.abort(hard=True)  # a server, or a proxy, that does not answer a half-closed poll
+            claimer.join(5.0)
+        if claimer.is_alive():
+            self.log.warning("the claim loop did not end; runs it receives now are recovered by their lease")
+
     def _shutdown(self):
+        self._stop_claiming()
         deadline = time.monotonic() + (0 if self._force.is_set() else self.grace)
         with self._cond:
             if self._active:
@@ -212,7 +247,9 @@ class Worker:
         with self._cond:
             while self._active and time.monotonic() < end:
                 self._cond.wait(0.2)
-        session = self._session
+        with self._cond:
+            # A heartbeat answered 410 from here on is the close, not a replacement.
+            session, self._session = self._session, None
         if session is not None:
             try:
                 self.client.sessions.close(session)
@@ -302,28 +339,52 @@ class Worker:
             free = self._free_slots()
             if not free:
                 continue
+            poll = Poll()
+            with self._cond:
+                self._poll = poll
+            if self._stopping.is_set():
+                return  # _stop_claiming may have looked before self._poll was set
             started = time.monotonic()
             try:
-                runs = self.client.sessions.claim(session, free, self.wait_ms)
-            except Gone:
+                runs = self.client.sessions.claim(session, free, self.wait_ms, poll=poll)
+            except (Gone, NotFound):
                 self._session_gone(session)
                 continue
             except (Unauthorized, Forbidden) as e:
                 self._fail(FatalError(f"sundial: the server refused the token: {e}"))
                 return
-            except NotFound:
-                self._session_gone(session)
-                continue
             except SundialError as e:
+                if poll.aborted:
+                    self.log.debug("claim ended by the stop: %s", e)
+                    return
                 self._retry_later("claim runs", e, backoff)
                 continue
+            finally:
+                with self._cond:
+                    self._poll = None
             backoff.reset()
             for run in runs:
                 if self._stopping.is_set() or self._session != session:
-                    # Not started: closing the session gives it back to the queue.
-                    self.log.info("claimed while stopping; left to the server", extra=_fields(run))
+                    self._release(run, session)
                     continue
                 self._start(run, session, self._lease_start(run, started))
+
+    def _release(self, run, session):
+        """_release gives back a run received and not started (the worker is stopping).
+
+        The server recorded it running when it answered: left alone, it
+        would be lost a lease later and retried only then, if at all.
+        """
+        if self._session != session:
+            return  # replaced (410): the server took the session's runs back already
+        try:
+            self.client.sessions.release(session, run["id"], timeout=5)
+            self.log.info("received while stopping: given back", extra=_fields(run))
+        except (Conflict, Gone, NotFound) as e:
+            self.log.info("received while stopping; not held any more (%s)", e.status, extra=_fields(run))
+        except SundialError as e:
+            self.log.warning("could not give back a run received while stopping (its lease recovers it): %s",
+                             e, extra=_fields(run))
 
     def _lease_start(self, run, asked):
         """When the run's lease began, on this process's monotonic clock.
@@ -387,6 +448,7 @@ class Worker:
             for ex in runs:
                 if ex.id in held:
                     ex.renewed_at = started
+                    ex.renew(self.lease_ttl)
                 if ex.id in cancel:
                     ex.stop("canceled", "canceled on request")
                 elif ex.id not in held:
@@ -399,9 +461,10 @@ class Worker:
         try:
             ex.log.info("run started")
             if self.isolation == "fork":
-                handle = self._forks.spawn(ex.run)
+                handle = self._forks.spawn(ex.run, kill_at=ex.kill_at(self.lease_ttl))
             else:
                 handle = ThreadRun(self.registry, ex.ctx, self.app).start()
+            ex.attach(handle, self.lease_ttl)
             self._watch(ex, handle)
             self._conclude(ex, handle)
         except Exception:  # noqa: BLE001 - a bug here must not take the worker down
@@ -440,7 +503,8 @@ class Worker:
 
     def _push_output(self, ex):
         try:
-            self.client.sessions.output(ex.session, ex.id, ex.output.text(), timeout=5)
+            self.client.sessions.output(ex.session, ex.id, fit_output(ex.output.text(), MAX_BODY - _BODY_SLACK),
+                                        timeout=5)
         except SundialError as e:
             ex.log.debug("could not stream output: %s", e)
 
@@ -448,21 +512,34 @@ class Worker:
         if ex.reason == "lost":
             ex.log.warning("run stopped and not reported: %s", ex.detail, extra={"status": "lost"})
             return
+        if getattr(handle, "fenced", False) and not handle.completed:
+            # The fork server killed it: this process did not renew in time
+            # (it was frozen, or too busy to watch).
+            ex.stop("interrupted", f"killed by its supervisor: the lease was not renewed for 7/8 of the "
+                    f"{self.lease_ttl * 1000:.0f} ms lease, so that it cannot run twice")
         outcome = handle.outcome()
         stopped = ex.reason is not None and (self.isolation == "thread" or not handle.completed)
         if stopped:
             status, result, error, code = ex.reason, None, ex.detail, None
         else:
             status, result, error, code = outcome.status, outcome.result, outcome.error, outcome.exit_code
+        if status == "succeeded" and result is not None:
+            size = json_size(result)
+            if size > MAX_RESULT:
+                status, result = "failed", None
+                error = f"the result is {size} bytes of JSON, more than the {MAX_RESULT} a run keeps"
         self._report(ex, status, result, error, code)
 
     def _report(self, ex, status, result, error, exit_code):
         backoff = _Backoff(first=0.2, most=2.0)
+        error = cap_error(error)
+        output = fit_output(ex.output.text(), MAX_BODY - _BODY_SLACK - json_size(result) - json_size(error))
+        retried = False
         while True:
             try:
                 self.client.sessions.finish(ex.session, ex.id, attempt=ex.attempt, status=status,
                                             result=result, error=error, exit_code=exit_code,
-                                            output=ex.output.text(), timeout=10)
+                                            output=output, timeout=10)
                 level = logging.INFO if status == "succeeded" else logging.WARNING
                 ex.log.log(level, "run %s%s", status, f": {error}" if error else "", extra={"status": status})
                 return
@@ -470,10 +547,21 @@ class Worker:
                 ex.log.warning("outcome %s refused (409: %s): the run was taken elsewhere", status,
                                e.detail or e.title, extra={"status": status})
                 return
-            except (NotFound, Gone, BadRequest) as e:
+            except (NotFound, Gone) as e:
                 ex.log.error("outcome %s refused: %s", status, e, extra={"status": status})
                 return
             except SundialError as e:
+                if e.status in (400, 413) and not retried:
+                    # A result or a body the server will not keep: a run left
+                    # unreported would be lost and run again. Report it failed,
+                    # with what was refused as its short error.
+                    ex.log.warning("outcome %s refused (%s); reporting it failed", status, e,
+                                   extra={"status": status})
+                    retried = True
+                    error = cap_error(f"the server refused the report of the run's outcome ({status}): {e}", 1000)
+                    status, result = "failed", None
+                    output = fit_output(output, 16 << 10)
+                    continue
                 if e.status is not None and e.status < 500 and not isinstance(e, TooManyRequests):
                     ex.log.error("outcome %s refused: %s", status, e, extra={"status": status})
                     return
@@ -500,7 +588,25 @@ class Execution:
         self.log = RunLogger(worker.log.logger, {"worker": worker.name, "session": session, **_fields(run)})
         self.reason = None
         self.detail = None
+        self.handle = None
         self._lock = threading.Lock()
+
+    def kill_at(self, lease_ttl):
+        """kill_at is when the run's supervisor kills it unless renewed: 7/8 of the lease after its renewal."""
+        return self.renewed_at + KILL * lease_ttl
+
+    def attach(self, handle, lease_ttl):
+        """attach records the run's handle; a renewal meanwhile is passed on."""
+        with self._lock:
+            self.handle = handle
+        self.renew(lease_ttl)
+
+    def renew(self, lease_ttl):
+        """renew passes the lease's renewal (renewed_at) on to the run's supervisor."""
+        with self._lock:
+            handle = self.handle
+        if handle is not None and hasattr(handle, "renew"):
+            handle.renew(self.kill_at(lease_ttl))
 
     def stop(self, reason, detail):
         """stop records why the run must stop; the first reason wins."""
@@ -508,6 +614,27 @@ class Execution:
             if self.reason is None:
                 self.reason, self.detail = reason, detail
                 self.ctx._stop.set()
+
+
+def cap_error(error, most=MAX_ERROR):
+    """cap_error cuts an error to at most `most` bytes of UTF-8 (the server cuts at 16 KiB)."""
+    if error is None:
+        return None
+    raw = error.encode("utf-8", "backslashreplace")
+    if len(raw) <= most:
+        return error
+    return raw[:most - 6].decode("utf-8", "ignore") + " […]"
+
+
+def fit_output(text, budget):
+    """fit_output is the tail of text whose JSON takes at most budget bytes of a request."""
+    budget = max(0, budget)
+    size = json_size(text)
+    n = len(text)
+    while size > budget and n > 0:
+        n = int(n * budget / size * 0.95)
+        size = json_size(text[len(text) - n:]) if n > 0 else 2
+    return text[len(text) - n:] if n > 0 else ""
 
 
 def _fields(run):

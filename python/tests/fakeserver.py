@@ -12,11 +12,14 @@ from __future__ import annotations
 import copy
 import json
 import re
+import select
+import socket
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+MAX_RESULT = 256 << 10
 ENDED = {"succeeded", "failed", "timed_out", "missed", "skipped", "interrupted", "lost", "canceled"}
 
 
@@ -76,6 +79,12 @@ class Fake:
         self.busy_names = {}  # name → how many more opens to refuse
         self.heartbeat_status = None  # e.g. 503 to make heartbeats fail
         self.refuse_finish = set()
+        self.finish_status = {}  # run id → a status (400, 413) to answer its next finish with
+        self.max_body = 1 << 20  # a bigger request is answered 413, as the server's limit does
+        self.claim_hold = 0.0  # seconds an answer with runs is held, deaf to the worker going away
+        self.gone_claims = 0  # claims that ended because the worker went away (half-closed)
+        self.releases = []  # (run id, status answered)
+        self.beat_times = []  # time.monotonic() of each heartbeat received
         self._seq = 0
         self.server = None
 
@@ -88,7 +97,7 @@ class Fake:
             pass
 
         Handler.fake = fake
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -148,6 +157,15 @@ class Fake:
         return [(m, p) for m, p, _, _ in self.requests if m != "GET"]
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A worker killed or stopped mid-call: not the test's failure.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def _problem(status, title, detail, **extra):
     return status, {"type": "https://sundial.dev/problems/x", "title": title, "status": status,
                     "detail": detail, **extra}
@@ -184,7 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
             fake.requests.append((method, url.path, query, raw))
             fake.cond.notify_all()
         headers = {}
-        if self.headers.get("Authorization") != f"Bearer {fake.token}":
+        if length > fake.max_body:
+            status, body = _problem(413, "Request Entity Too Large", f"more than {fake.max_body} bytes")
+        elif self.headers.get("Authorization") != f"Bearer {fake.token}":
             status, body = _problem(401, "Unauthorized", "no valid token")
         elif method != "GET" and self.headers.get("Content-Type") != "application/json":
             status, body = _problem(415, "Unsupported Media Type", "send application/json")
@@ -194,7 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 data = "malformed"
             try:
-                status, body, headers = _route(fake, method, url.path, query, data, self.headers)
+                status, body, headers = _route(fake, method, url.path, query, data, self.headers,
+                                               self._client_gone)
             except Exception as e:  # noqa: BLE001
                 status, body = _problem(500, "Internal Server Error", repr(e))
         out = b"" if body is None else json.dumps(body).encode()
@@ -208,11 +229,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(out)
 
+    def _client_gone(self):
+        """The client closed its side (a worker that stopped), as Go's server notices."""
+        try:
+            ready, _, _ = select.select([self.connection], [], [], 0)
+            return bool(ready) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
-def _route(fake, method, path, query, data, headers):
-    m = re.fullmatch(r"/api/v1/worker/sessions(?:/([^/]+)(?:/(claim|heartbeat)|/runs/([^/]+)/(output|finish))?)?", path)
+
+def _route(fake, method, path, query, data, headers, gone=lambda: False):
+    m = re.fullmatch(r"/api/v1/worker/sessions"
+                     r"(?:/([^/]+)(?:/(claim|heartbeat)|/runs/([^/]+)/(output|finish|release))?)?", path)
     if m:
-        return _worker(fake, method, m.group(1), m.group(2) or m.group(4), m.group(3), data)
+        return _worker(fake, method, m.group(1), m.group(2) or m.group(4), m.group(3), data, gone)
     m = re.fullmatch(r"/api/v1/jobs(?:/([^/]+)(?:/(pause|resume|run))?)?", path)
     if m:
         return _jobs(fake, method, m.group(1), m.group(2), query, data, headers)
@@ -225,7 +255,7 @@ def _route(fake, method, path, query, data, headers):
     return (*_problem(404, "Not Found", f"no route {path}"), {})
 
 
-def _worker(fake, method, sid, action, rid, data):
+def _worker(fake, method, sid, action, rid, data, gone):
     with fake.cond:
         if sid is None and method == "POST":
             name = data["name"]
@@ -252,7 +282,12 @@ def _worker(fake, method, sid, action, rid, data):
         if action == "claim":
             end = time.monotonic() + min(data["wait_ms"], 25000) / 1000
             while not fake.pending and time.monotonic() < end and sid in fake.sessions:
-                fake.cond.wait(end - time.monotonic())
+                if gone():
+                    # The worker went away: nothing is claimed for it.
+                    fake.gone_claims += 1
+                    fake.cond.notify_all()
+                    return 200, {"runs": []}, {}
+                fake.cond.wait(min(0.05, max(0.0, end - time.monotonic())))
             taken = [fake.pending.pop(0) for _ in range(min(data["limit"], len(fake.pending)))]
             out = []
             for rid_ in taken:
@@ -260,8 +295,12 @@ def _worker(fake, method, sid, action, rid, data):
                 run.update(status="running", session=sid, started_at="2026-12-01T03:00:01Z")
                 out.append({k: v for k, v in run.items() if k != "session"})
             fake.cond.notify_all()
+            if out and fake.claim_hold:
+                # An answer already on its way when the worker stops.
+                fake.cond.wait(fake.claim_hold)
             return 200, {"runs": out}, {}
         if action == "heartbeat":
+            fake.beat_times.append(time.monotonic())
             if fake.heartbeat_status:
                 return (*_problem(fake.heartbeat_status, "Service Unavailable", "try later"), {})
             held = [r for r in data["runs"] if fake.runs.get(r, {}).get("session") == sid]
@@ -276,9 +315,25 @@ def _worker(fake, method, sid, action, rid, data):
             fake.outputs.setdefault(rid, []).append(data["output"])
             fake.cond.notify_all()
             return 204, None, {}
+        if action == "release" and method == "POST":
+            if run.get("session") != sid or run["status"] != "running":
+                fake.releases.append((rid, 409))
+                return (*_problem(409, "Conflict", "the run is no longer held by this session"), {})
+            run.update(status="pending", session=None)
+            fake.pending.insert(0, rid)
+            fake.releases.append((rid, 204))
+            fake.cond.notify_all()
+            return 204, None, {}
         if action == "finish":
             fake.finishes.append({"run_id": rid, "session": sid, **data})
             fake.cond.notify_all()
+            forced = fake.finish_status.pop(rid, None)
+            if forced:
+                return (*_problem(forced, "Refused", f"answered {forced} by the test", field="result"), {})
+            result = data.get("result")
+            if result is not None and len(json.dumps(result, separators=(",", ":"))) > MAX_RESULT:
+                return (*_problem(400, "Invalid input", "result: more than the 262144 bytes a run keeps",
+                                  field="result"), {})
             if run.get("session") != sid or data.get("attempt") != run["attempt"] or rid in fake.refuse_finish:
                 return (*_problem(409, "Conflict", "the run is no longer held by this session"), {})
             run.update(status=data["status"], result=data.get("result"), error=data.get("error"),

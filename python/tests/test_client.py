@@ -112,6 +112,31 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(c.scripts.get("report")["source"], "def run(): return 2")
         self.assertEqual([s["name"] for s in c.scripts.list()], ["report"])
 
+    def test_worker_session_release_and_close(self):
+        s = self.client.sessions
+        sid = s.open("w1", ["t"], 2)["session"]
+        rid = self.fake.enqueue("t")
+        self.assertEqual([r["id"] for r in s.claim(sid, 1, 100)], [rid])
+        s.release(sid, rid)
+        self.assertEqual(self.fake.runs[rid]["status"], "pending")
+        with self.assertRaises(errors.Conflict):
+            s.release(sid, rid)  # no longer held
+        s.close(sid)
+        with self.assertRaises(errors.Gone):
+            s.claim(sid, 1, 100)
+
+    def test_poll_abort_ends_a_claim_early(self):
+        s = self.client.sessions
+        sid = s.open("w1", ["t"], 2)["session"]
+        poll = sundial.client.Poll()
+        threading.Timer(0.3, poll.abort).start()
+        t0 = time.monotonic()
+        self.assertEqual(s.claim(sid, 1, 20000, poll=poll), [])  # the server answers, nothing claimed
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(self.fake.gone_claims, 1)
+        with self.assertRaises(errors.TransportError):
+            s.claim(sid, 1, 20000, poll=poll)  # aborted before it connected
+
     def test_token_stays_out_of_repr(self):
         self.assertNotIn(self.fake.token, repr(self.client))
         self.assertNotIn(self.fake.token, str(vars(self.client).get("url")))

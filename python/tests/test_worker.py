@@ -16,7 +16,7 @@ sys.path.insert(0, HERE)
 import sundial  # noqa: E402
 from fakeserver import Fake  # noqa: E402
 from sundial.forkserver import dispose_sqlalchemy  # noqa: E402
-from sundial.worker import Worker  # noqa: E402
+from sundial.worker import MAX_BODY, MAX_ERROR, Worker, cap_error, fit_output  # noqa: E402
 from worktasks import registry  # noqa: E402
 
 try:
@@ -73,7 +73,134 @@ class WorkerTest(unittest.TestCase):
         return int(out.split("pid=")[1].split()[0])
 
 
-class ForkWorkerTest(WorkerTest):
+def wait_until(pred, timeout=10.0, what="condition", every=0.02):
+    end = time.monotonic() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
+def read_pids(path):
+    """The "child grandchild" pids a spawner task wrote, once it wrote them."""
+    try:
+        with open(path) as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return None
+
+
+def kill_if_sleep(pid):
+    """Cleanup: a grandchild that outlived a failing test (only if it is still our sleep)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if f.read().startswith(b"sleep"):
+                os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class BothIsolations:
+    """Tests that hold for isolation "fork" and "thread" alike."""
+
+    def claims(self):
+        return [i for i, r in enumerate(self.fake.requests) if r[1].endswith("/claim")]
+
+    def test_stop_ends_the_open_poll_at_once(self):
+        fake = self.start(wait_ms=20000)
+        fake.wait_for(self.claims, what="a claim")
+        t0 = time.monotonic()
+        self.worker.stop()
+        self.thread.join(10)
+        self.assertLess(time.monotonic() - t0, 3)  # not the poll's 20 s
+        self.assertEqual(self.exit, {"code": 0})
+        fake.wait_for(lambda: fake.gone_claims == 1, what="the server to see the worker go")
+        self.assertEqual(len(fake.closed_sessions), 1)
+        # Claimed for nobody: a run that falls due now waits for another worker.
+        rid = fake.enqueue("add", {"a": 1, "b": 1})
+        self.assertEqual(fake.runs[rid]["status"], "pending")
+
+    def test_stop_gives_back_runs_received_while_stopping(self):
+        fake = Fake().start()
+        fake.claim_hold = 0.5  # the answer is on its way when the worker stops
+        self.start(fake, wait_ms=20000)
+        fake.wait_for(self.claims, what="a claim")
+        rid = fake.enqueue("add", {"a": 1, "b": 1})
+        fake.wait_for(lambda: fake.runs[rid]["status"] == "running", what="the run claimed")
+        self.worker.stop()
+        self.thread.join(10)
+        self.assertEqual(self.exit, {"code": 0})
+        self.assertEqual(fake.releases, [(rid, 204)])
+        self.assertEqual(fake.runs[rid]["status"], "pending")
+        self.assertIn(rid, fake.pending)
+        self.assertIsNone(fake.finish_of(rid))
+        paths = [(m, p) for m, p, _, _ in fake.requests]
+        release = paths.index(("POST", f"/api/v1/worker/sessions/{fake.closed_sessions[0]}/runs/{rid}/release"))
+        delete = paths.index(("DELETE", f"/api/v1/worker/sessions/{fake.closed_sessions[0]}"))
+        self.assertLess(release, delete)
+
+    def test_result_too_big_is_reported_failed(self):
+        fake = self.start()
+        rid = fake.enqueue("huge_result", {"n": 300000})
+        got = fake.wait_finish(rid)
+        self.assertEqual(got["status"], "failed")
+        self.assertEqual(got["error"], "the result is 300002 bytes of JSON, more than the 262144 a run keeps")
+        self.assertIsNone(got["result"])
+        self.assertEqual(fake.runs[rid]["status"], "failed")  # accepted at once
+        self.assertEqual(len([f for f in fake.finishes if f["run_id"] == rid]), 1)
+
+    def test_report_refused_400_or_413_is_sent_again_as_failed(self):
+        fake = self.start()
+        for code in (400, 413):
+            with fake.cond:
+                rid = fake.enqueue("add", {"a": 2, "b": 2})
+                fake.finish_status[rid] = code
+            fake.wait_for(lambda: fake.runs[rid]["status"] == "failed", what=f"the run failed after {code}")
+            sent = [f for f in fake.finishes if f["run_id"] == rid]
+            self.assertEqual([f["status"] for f in sent], ["succeeded", "failed"])
+            self.assertEqual(sent[0]["result"], 4)
+            self.assertIsNone(sent[1]["result"])
+            self.assertIn(f"{code} Refused", sent[1]["error"])
+            self.assertLessEqual(len(sent[1]["error"]), 1000)
+
+    def test_report_fits_the_request_limit(self):
+        fake = self.start(Fake(output_limit=2 << 20).start())
+        rid = fake.enqueue("big", {"n": 1500000})
+        got = fake.wait_finish(rid)
+        self.assertEqual(got["status"], "succeeded")
+        self.assertTrue(got["output"].endswith("xEND\n"))
+        self.assertGreater(len(got["output"]), 900000)
+        self.assertEqual(len([f for f in fake.finishes if f["run_id"] == rid]), 1)
+        sent = [r[3] for r in fake.requests if r[1].endswith(f"/runs/{rid}/finish")]
+        self.assertLessEqual(len(sent[0]), MAX_BODY)
+
+
+class LimitsTest(unittest.TestCase):
+    def test_cap_error(self):
+        self.assertIsNone(cap_error(None))
+        self.assertEqual(cap_error("short"), "short")
+        long = "é" * MAX_ERROR
+        got = cap_error(long)
+        self.assertLessEqual(len(got.encode()), MAX_ERROR)
+        self.assertTrue(got.endswith(" […]"))
+        self.assertTrue(got.startswith("éé"))
+
+    def test_fit_output_keeps_the_tail(self):
+        text = "".join(f"line {i}\n" for i in range(100000))
+        got = fit_output(text, 50000)
+        self.assertLessEqual(len(json.dumps(got)), 50000)
+        self.assertGreater(len(json.dumps(got)), 40000)
+        self.assertTrue(text.endswith(got))
+        escaped = "\x01" * 30000  # six bytes of JSON each
+        self.assertLessEqual(len(json.dumps(fit_output(escaped, 60000))), 60000)
+        self.assertEqual(fit_output("small", 100), "small")
+        self.assertEqual(fit_output("small", 0), "")
+
+
+class ForkWorkerTest(BothIsolations, WorkerTest):
     def test_results_and_the_args_convention(self):
         fake = self.start()
         cases = [
@@ -292,7 +419,7 @@ class ForkWorkerTest(WorkerTest):
             self.assertIsNot(engine.pool, pool)
 
 
-class ThreadWorkerTest(WorkerTest):
+class ThreadWorkerTest(BothIsolations, WorkerTest):
     isolation = "thread"
 
     def test_results_output_and_errors(self):
@@ -352,6 +479,80 @@ class SignalTest(unittest.TestCase):
         self.assertEqual(finished[0]["task"], "sleepy")
         self.assertEqual(finished[0]["attempt"], 1)
         self.assertNotIn(fake.token, err)
+
+    def worker_process(self, fake):
+        """A worker in a process of its own (logs in a file, printed if the test fails)."""
+        env = dict(os.environ, SUNDIAL_TOKEN=fake.token,
+                   PYTHONPATH=os.pathsep.join([os.path.dirname(HERE), HERE]))
+        log = tempfile.TemporaryFile(mode="w+")
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sundial.worker", "--server", fake.url, "--tasks", "worktasks",
+             "--name", "sub-1", "--grace", "10", "--log-format", "text"],
+            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+        def end():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
+                proc.kill()
+            proc.wait()
+
+        self.addCleanup(end)
+        self.logs = lambda: (log.seek(0), log.read())[1]
+        return proc
+
+    def spawned(self, fake, proc):
+        """Enqueues a spawner run and returns (run id, child pid, grandchild pid) once both run."""
+        pidfile = os.path.join(tempfile.mkdtemp(), "pids")
+        self.addCleanup(lambda: [os.unlink(p) for p in (pidfile,) if os.path.exists(p)])
+        rid = fake.enqueue("spawner", {"pidfile": pidfile, "seconds": 60})
+        child, grandchild = wait_until(lambda: read_pids(pidfile), timeout=15,
+                                       what=f"the spawner's pids; worker logs:\n{self.logs()}")
+        self.addCleanup(kill_if_sleep, grandchild)
+        self.assertTrue(pid_alive(child) and pid_alive(grandchild))
+        return rid, child, grandchild
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "parent-death signals are Linux's")
+    def test_kill_9_of_the_worker_kills_the_tasks_processes(self):
+        fake = Fake().start()
+        self.addCleanup(fake.stop)
+        proc = self.worker_process(fake)
+        _, child, grandchild = self.spawned(fake, proc)
+        with open(f"/proc/{child}/stat") as f:
+            forkserver = int(f.read().split(")")[-1].split()[1])
+        self.assertNotEqual(forkserver, proc.pid)
+        proc.kill()
+        proc.wait()
+        for pid, what in ((grandchild, "the task's subprocess"), (child, "the task's process"),
+                          (forkserver, "the fork server")):
+            wait_until(lambda: not pid_alive(pid), timeout=5, what=f"{what} to die")
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "needs /proc")
+    def test_frozen_worker_its_supervisor_kills_the_run_at_7_8_of_the_lease(self):
+        fake = Fake(lease_ttl_ms=2400, heartbeat_ms=800).start()
+        self.addCleanup(fake.stop)
+        proc = self.worker_process(fake)
+        rid, child, grandchild = self.spawned(fake, proc)
+        beats = len(fake.beat_times)
+        fake.wait_for(lambda: len(fake.beat_times) > max(beats, 1), what="a renewal")
+        time.sleep(0.1)  # the worker hears the answer
+        proc.send_signal(signal.SIGSTOP)  # the worker only: not its fork server, nor the run
+        frozen = time.monotonic()
+        wait_until(lambda: not pid_alive(child), timeout=6, what="the frozen worker's run to be killed")
+        dead = time.monotonic()
+        self.assertFalse(pid_alive(grandchild))
+        with fake.cond:
+            times = [t for t in fake.beat_times if t <= frozen]
+        # Killed 7/8 of the lease (2.1 s) after the last renewal the worker
+        # heard (the last beat before the freeze, or the one before it if the
+        # last answer came too late), before the lease ends.
+        self.assertGreater(dead - times[-2], 2.1 - 0.2, (dead - times[-2], dead - times[-1]))
+        self.assertLess(dead - times[-1], 2.4 + 0.3, (dead - times[-2], dead - times[-1]))
+        proc.send_signal(signal.SIGCONT)
+        got = fake.wait_finish(rid, timeout=10)
+        self.assertEqual(got["status"], "interrupted", got)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=20), 0, self.logs())
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import subprocess
 import sys
 import time
 
@@ -40,6 +41,22 @@ def sleepy(seconds):
     print(f"started pid={os.getpid()}", flush=True)
     time.sleep(seconds)
     return "done"
+
+
+@registry.task("spawner")
+def spawner(pidfile, seconds):
+    """Starts a subprocess in the run's process group and writes "child grandchild" pids to pidfile."""
+    sub = subprocess.Popen(["sleep", str(seconds)])
+    with open(pidfile + ".tmp", "w") as f:
+        f.write(f"{os.getpid()} {sub.pid}")
+    os.rename(pidfile + ".tmp", pidfile)
+    sub.wait()
+    return "slept"
+
+
+@registry.task("huge_result")
+def huge_result(n):
+    return "x" * n
 
 
 @registry.task("chatty")
