@@ -272,11 +272,7 @@ func (s *Scheduler) OpenWorkerSession(ctx context.Context, info WorkerInfo) (Wor
 	for _, r := range orphans {
 		s.handleLost(r)
 	}
-	sess := WorkerSession{ID: info.Name + "~" + node.Incarnation, Name: info.Name, Node: node.ID, Incarnation: node.Incarnation,
-		Tasks: tasks, Queues: node.Queues, Capacity: info.Capacity, Token: info.Token, LeaseTTL: s.leaseTTL, OutputLimit: s.outputLimit}
-	if sess.Queues == nil {
-		sess.Queues = []string{}
-	}
+	sess := s.sessionOf(info.Name, node)
 	s.cacheSession(sess)
 	s.log.Info("worker session opened", "worker", info.Name, "session", node.Incarnation, "tasks", tasks,
 		"capacity", info.Capacity, "host", info.Host, "pid", info.PID)
@@ -306,17 +302,23 @@ func (s *Scheduler) WorkerSession(ctx context.Context, id string) (WorkerSession
 	}
 	for _, n := range nodes {
 		if n.ID == WorkerNodeID(name) && n.Kind == NodeWorker && n.Incarnation == inc && !n.Standby {
-			sess := WorkerSession{ID: id, Name: name, Node: n.ID, Incarnation: inc, Tasks: n.Tasks, Queues: n.Queues,
-				Capacity: n.Capacity, Token: n.Facts[tokenFact], LeaseTTL: s.leaseTTL, OutputLimit: s.outputLimit}
-			if sess.Queues == nil {
-				sess.Queues = []string{}
-			}
+			sess := s.sessionOf(name, n)
 			s.cacheSession(sess)
 			return sess, nil
 		}
 	}
 	s.forgetSession(id)
 	return WorkerSession{}, fmt.Errorf("worker session %q: %w (it was closed, a newer session of worker %q replaced it, or it never was)", id, ErrWorkerSessionGone, name)
+}
+
+// sessionOf is the session that a worker's node record stands for.
+func (s *Scheduler) sessionOf(name string, n Node) WorkerSession {
+	sess := WorkerSession{ID: name + "~" + n.Incarnation, Name: name, Node: n.ID, Incarnation: n.Incarnation, Tasks: n.Tasks,
+		Queues: n.Queues, Capacity: n.Capacity, Token: n.Facts[tokenFact], LeaseTTL: s.leaseTTL, OutputLimit: s.outputLimit}
+	if sess.Queues == nil {
+		sess.Queues = []string{}
+	}
+	return sess
 }
 
 func (s *Scheduler) cacheSession(sess WorkerSession) {

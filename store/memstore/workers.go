@@ -29,21 +29,7 @@ func (s *Store) DeclareTasks(_ context.Context, tasks []string, served bool, now
 	if len(fresh) == 0 {
 		return nil
 	}
-	for _, e := range s.jobs {
-		if fresh[e.task.Value()] {
-			s.place(e)
-		}
-	}
-	var moved []*runEntry
-	for _, e := range s.waiting.items {
-		if fresh[e.run.Task] {
-			moved = append(moved, e)
-		}
-	}
-	for _, e := range moved {
-		s.unindex(e)
-		s.index(e)
-	}
+	s.rehome(fresh, &s.waiting)
 	return nil
 }
 
@@ -144,14 +130,22 @@ func (s *Store) UndeclareTasks(_ context.Context, tasks []string) (int, error) {
 	if len(gone) == 0 {
 		return 0, nil
 	}
+	s.rehome(gone, &s.workerWaiting)
+	return len(gone), nil
+}
+
+// rehome puts the jobs of the tasks, and their scheduled runs waiting in
+// from, into the heaps their tasks' kind now calls for. The caller holds
+// the lock and has changed workerTasks.
+func (s *Store) rehome(tasks map[string]bool, from *minHeap[*runEntry]) {
 	for _, e := range s.jobs {
-		if gone[e.task.Value()] {
+		if tasks[e.task.Value()] {
 			s.place(e)
 		}
 	}
 	var moved []*runEntry
-	for _, e := range s.workerWaiting.items {
-		if gone[e.run.Task] {
+	for _, e := range from.items {
+		if tasks[e.run.Task] {
 			moved = append(moved, e)
 		}
 	}
@@ -159,5 +153,4 @@ func (s *Store) UndeclareTasks(_ context.Context, tasks []string) (int, error) {
 		s.unindex(e)
 		s.index(e)
 	}
-	return len(gone), nil
 }
