@@ -189,7 +189,7 @@ type Lease struct {
 }
 
 // LeaseOf returns the lease of the run executing in ctx, or nil outside a
-// run started by a Scheduler.
+// run started by a Scheduler or by a worker (NewRunScope).
 func LeaseOf(ctx context.Context) *Lease {
 	l, _ := ctx.Value(leaseKey{}).(*Lease)
 	return l

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // What a running task writes besides its result: a logger scoped to the
@@ -189,12 +190,17 @@ func (t *tailBuffer) text() string {
 
 // RunScope is what a run's context carries when the run executes outside a
 // Scheduler — in a worker process (package worker) — so that Logger,
-// Output and RecordExit work in its task as they do on a scheduler node.
-type RunScope struct{ l *runLogger }
+// Output, RecordExit and LeaseOf work in its task as they do on a
+// scheduler node.
+type RunScope struct {
+	l     *runLogger
+	lease *Lease
+}
 
 // NewRunScope returns ctx carrying the run's scope: a logger built on base
-// with the run's attributes, and an output that keeps its last limit bytes
-// (DefaultOutputLimit when limit is not above zero).
+// with the run's attributes, an output that keeps its last limit bytes
+// (DefaultOutputLimit when limit is not above zero), and the run's Lease,
+// whose deadline the caller sets with HoldUntil before the task starts.
 func NewRunScope(ctx context.Context, base *slog.Logger, run Run, limit int) (context.Context, *RunScope) {
 	if limit <= 0 {
 		limit = DefaultOutputLimit
@@ -204,8 +210,21 @@ func NewRunScope(ctx context.Context, base *slog.Logger, run Run, limit int) (co
 	}
 	r := run.Clone()
 	l := &runLogger{base: base, run: &r, limit: limit}
-	return withRunLogger(ctx, l), &RunScope{l: l}
+	lease := &Lease{}
+	return context.WithValue(withRunLogger(ctx, l), leaseKey{}, lease), &RunScope{l: l, lease: lease}
 }
+
+// HoldUntil moves the deadline of the run's Lease to deadline (on this
+// process's monotonic clock), the instant by which the run's work must
+// have stopped unless the lease is renewed again; an earlier deadline than
+// the current one is ignored. A worker calls it before the task starts and
+// after each renewal, so that the task's supervised children (the command
+// kind) and the task itself (LeaseOf) see the same fence as on a node.
+func (s *RunScope) HoldUntil(deadline time.Time) { s.lease.renew(deadline) }
+
+// EndLease marks the run's lease ended once the task has returned: whoever
+// waits on its Renewed channel wakes for the last time.
+func (s *RunScope) EndLease() { s.lease.end() }
 
 // Output returns the run's output so far, and a count of the writes made
 // to it, which tells whether it changed since an earlier call.

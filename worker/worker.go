@@ -73,7 +73,16 @@ type execution struct {
 	stop   context.CancelCauseFunc
 	base   time.Time // monotonic: start of the last renewal that covered it
 	silent bool      // no longer ours: do not report it
+	// scope carries the run's Lease to its task; nil until the task starts.
+	scope *sundial.RunScope
 }
+
+// killAfter is the share of the lease after its last renewal by which a
+// run's work must have stopped: what the task's Lease deadline says, so
+// that a supervised child (the command kind) is killed then even when this
+// process is frozen. It is the nodes' 7/8: after the worker's own fence at
+// 3/4 and before the server gives the run away at the whole lease.
+func killAfter(ttl time.Duration) time.Duration { return ttl * 7 / 8 }
 
 var (
 	errCanceled = errors.New("canceled on request")
@@ -388,6 +397,9 @@ func (w *Worker) renew(ctx context.Context, s session, endSession context.Cancel
 			e.stop(errCanceled)
 		default:
 			e.base = start
+			if e.scope != nil {
+				e.scope.HoldUntil(start.Add(killAfter(s.leaseTTL())))
+			}
 		}
 	}
 }
@@ -410,6 +422,11 @@ func (w *Worker) execute(ctx context.Context, s session, e *execution, timeout t
 	}
 	defer cancelTimeout()
 	rctx, scope := sundial.NewRunScope(ctx, w.log, run, s.OutputLimit)
+	defer scope.EndLease()
+	w.mu.Lock()
+	e.scope = scope
+	scope.HoldUntil(e.base.Add(killAfter(s.leaseTTL())))
+	w.mu.Unlock()
 	streamDone := make(chan struct{})
 	go func() {
 		defer close(streamDone)

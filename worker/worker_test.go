@@ -154,3 +154,66 @@ func TestNewChecksConfig(t *testing.T) {
 		t.Error("registering a task twice succeeded")
 	}
 }
+
+// TestWorkerLeaseFollowsRenewals: a task sees its run's lease (LeaseOf),
+// as on a node: its deadline is 7/8 of the lease after the claim, and each
+// renewal by the heartbeat moves it on, which is what a supervised child
+// of the command kind is killed by.
+func TestWorkerLeaseFollowsRenewals(t *testing.T) {
+	f := &fakeServer{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	w, err := New(Config{URL: srv.URL, Name: "w", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		ok             bool
+		first, renewed time.Duration // deadline - now, at start and after a renewal
+		moved          bool
+	}
+	got := make(chan seen, 1)
+	w.Register("block", func(ctx context.Context, r sundial.Run) (any, error) {
+		lease := sundial.LeaseOf(ctx)
+		if lease == nil {
+			got <- seen{}
+			return nil, nil
+		}
+		d0 := lease.Deadline()
+		s := seen{ok: true, first: time.Until(d0)}
+		select {
+		case <-lease.Renewed():
+		case <-ctx.Done():
+			got <- s
+			return nil, nil
+		}
+		d1 := lease.Deadline()
+		s.renewed, s.moved = time.Until(d1), d1.After(d0)
+		got <- s
+		return "done", nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	var s seen
+	select {
+	case s = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the task did not run in 10s")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	const kill = 350 * time.Millisecond // 7/8 of the fake server's 400ms lease
+	switch {
+	case !s.ok:
+		t.Fatal("LeaseOf(ctx) is nil in a worker's task")
+	case s.first <= 0 || s.first > kill:
+		t.Errorf("at the start the deadline is %s away, want within (0, %s]", s.first, kill)
+	case !s.moved:
+		t.Error("a renewal did not move the lease's deadline")
+	case s.renewed <= 0 || s.renewed > kill:
+		t.Errorf("after a renewal the deadline is %s away, want within (0, %s]", s.renewed, kill)
+	}
+}
