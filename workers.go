@@ -31,6 +31,9 @@ var (
 	// same name, or never existed; its worker must stop its runs and open
 	// a new session.
 	ErrWorkerSessionGone = errors.New("worker session is gone")
+	// ErrWorkerSessionLimit: the token (or, without authentication,
+	// everyone) has MaxWorkerSessionsPerToken live sessions already.
+	ErrWorkerSessionLimit = errors.New("too many live worker sessions for one token")
 	// ErrInvalidWorker: a field of a worker's request is invalid; the error
 	// is an *InvalidWorkerError.
 	ErrInvalidWorker = errors.New("invalid worker request")
@@ -66,6 +69,13 @@ const (
 	maxWorkerName     = 100
 	maxTaskName       = 200
 )
+
+// MaxWorkerSessionsPerToken bounds the live sessions (renewed within two
+// leases) that the workers of one token may hold at once: every session is
+// a node record that claims and heartbeats read, so a token leaked to a
+// loop that opens sessions under fresh names must not grow them without
+// end. A session reopened under its own name does not count twice.
+const MaxWorkerSessionsPerToken = 256
 
 // WorkerInfo is what a worker announces when it opens a session.
 type WorkerInfo struct {
@@ -240,8 +250,12 @@ func (s *Scheduler) OpenWorkerSession(ctx context.Context, info WorkerInfo) (Wor
 		return WorkerSession{}, fmt.Errorf("open worker session: %w", err)
 	}
 	now := s.now()
+	live := 0
 	for _, n := range nodes {
 		if n.ID != node.ID {
+			if n.Kind == NodeWorker && !n.Standby && now.Sub(n.LastSeen) < 2*s.leaseTTL && n.Facts[tokenFact] == info.Token {
+				live++
+			}
 			continue
 		}
 		if owner := n.Facts[tokenFact]; owner != info.Token && !info.AnyToken {
@@ -257,6 +271,10 @@ func (s *Scheduler) OpenWorkerSession(ctx context.Context, info WorkerInfo) (Wor
 			return WorkerSession{}, fmt.Errorf("open worker session %q: its session on host %q (pid %d) renewed its leases %s ago: %w; give each worker process its own name, or send replace when that process is dead",
 				info.Name, n.Host, n.PID, since.Round(time.Millisecond), ErrWorkerNameInUse)
 		}
+	}
+	if live >= MaxWorkerSessionsPerToken {
+		return WorkerSession{}, fmt.Errorf("open worker session %q: its token's workers hold %d live sessions: %w (at most %d; close the sessions of stopped workers, or give another group of workers a token of its own)",
+			info.Name, live, ErrWorkerSessionLimit, MaxWorkerSessionsPerToken)
 	}
 	if err := s.checkTaskRoom(ctx, tasks); err != nil {
 		return WorkerSession{}, err
@@ -380,10 +398,14 @@ type WorkerRun struct {
 	Run
 	// Timeout is the job's run timeout (0: none); the worker enforces it.
 	Timeout time.Duration
-	// LeaseLeft is how much of the lease was left as the run was handed
-	// over: a worker's poll may have waited long before the claim, so the
-	// worker dates its lease from this, not from when it asked.
-	LeaseLeft time.Duration
+	// ClaimedAfter is how long after ClaimForWorker was called the run was
+	// claimed (its lease began no earlier), on this process's monotonic
+	// clock. A worker dates the lease from when it sent its poll plus
+	// this: a lower bound of the claim on its own clock, whatever the
+	// network did and however late it read the answer. Dating from when
+	// the answer arrived instead would let a worker frozen between the
+	// claim and its read start a run whose lease has lapsed.
+	ClaimedAfter time.Duration
 }
 
 // ClaimForWorker takes up to limit due runs of the session's tasks and
@@ -396,7 +418,8 @@ func (s *Scheduler) ClaimForWorker(ctx context.Context, sess WorkerSession, limi
 		return nil, invalidWorker("limit", "%d is not from 1 to the session's capacity %d", limit, sess.Capacity)
 	}
 	s.watchWorkerChanges()
-	deadline := time.Now().Add(wait)
+	called := time.Now()
+	deadline := called.Add(wait)
 	// Without a store that notifies, changes made by other processes are
 	// seen by looking again every second.
 	poll := time.Second
@@ -424,7 +447,7 @@ func (s *Scheduler) ClaimForWorker(ctx context.Context, sess WorkerSession, limi
 				}
 				return nil, nil
 			}
-			runs, err := s.claimForWorker(ctx, sess, limit)
+			runs, err := s.claimForWorker(ctx, sess, limit, time.Since(called))
 			if err != nil || len(runs) > 0 {
 				return runs, err
 			}
@@ -449,7 +472,8 @@ func (s *Scheduler) ClaimForWorker(ctx context.Context, sess WorkerSession, limi
 }
 
 // claimForWorker is one claim for a worker session.
-func (s *Scheduler) claimForWorker(ctx context.Context, sess WorkerSession, limit int) ([]WorkerRun, error) {
+// after is the time from the call of ClaimForWorker to this claim.
+func (s *Scheduler) claimForWorker(ctx context.Context, sess WorkerSession, limit int, after time.Duration) ([]WorkerRun, error) {
 	now := s.now()
 	var notes claimNotes
 	req := ClaimRequest{Now: now, Limit: limit, Node: sess.Node, Incarnation: sess.Incarnation,
@@ -497,7 +521,7 @@ func (s *Scheduler) claimForWorker(ctx context.Context, sess WorkerSession, limi
 		}
 		s.publishRun(EventRunStarted, &run)
 		s.logRun(slog.LevelDebug, "run started on a worker", &run, "worker", sess.Name, "late", run.StartedAt.Sub(run.ScheduledAt))
-		out = append(out, WorkerRun{Run: run, Timeout: opts.Timeout, LeaseLeft: run.LeaseUntil.Sub(s.now())})
+		out = append(out, WorkerRun{Run: run, Timeout: opts.Timeout, ClaimedAfter: after})
 	}
 	if ctx.Err() != nil && len(out) > 0 {
 		// The worker went away while they were recorded: it never hears

@@ -3,6 +3,8 @@ package sundial_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -93,7 +95,9 @@ func TestWorkerRunsItsTasks(t *testing.T) {
 		// The next fire reaches a waiting worker at its instant.
 		start := time.Now()
 		var next sundial.WorkerRun
+		var asked time.Time
 		for next.ID == "" {
+			asked = time.Now()
 			runs, err := b.s.ClaimForWorker(b.ctx, w, 1, 25*time.Second)
 			if err != nil {
 				t.Fatal(err)
@@ -105,6 +109,11 @@ func TestWorkerRunsItsTasks(t *testing.T) {
 		want := time.Date(2000, 1, 2, 3, 0, 0, 0, time.UTC)
 		if !next.ScheduledAt.Equal(want) || !time.Now().Equal(want) {
 			t.Fatalf("next run for %v claimed at %v (waiting since %v), want at its fire time %v", next.ScheduledAt, time.Now(), start, want)
+		}
+		// The worker dates the lease from its ask plus ClaimedAfter: the
+		// poll's wait, not a lease's worth before the answer.
+		if got := next.ClaimedAfter; got != want.Sub(asked) || got <= 0 {
+			t.Fatalf("ClaimedAfter = %s, want the poll's wait %s", got, want.Sub(asked))
 		}
 	})
 }
@@ -320,6 +329,53 @@ func TestClosedWorkerSessionTakesNothing(t *testing.T) {
 		}
 		if runs, err := b.s.ClaimForWorker(b.ctx, w, 1, time.Second); len(runs) != 0 {
 			t.Fatalf("a closed session claimed %d runs (%v)", len(runs), err)
+		}
+	})
+}
+
+// TestWorkerSessionLimit: one token's workers hold at most
+// MaxWorkerSessionsPerToken live sessions; another token's are not
+// counted, a session reopened under its own name does not count twice,
+// and sessions closed or lapsed free their places.
+func TestWorkerSessionLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{LeaseTTL: 30 * time.Second})
+		open := func(name, token string, replace bool) (sundial.WorkerSession, error) {
+			return b.s.OpenWorkerSession(b.ctx, sundial.WorkerInfo{Name: name, Tasks: []string{"tick"}, Capacity: 1, Token: token, Replace: replace})
+		}
+		var first sundial.WorkerSession
+		for i := range sundial.MaxWorkerSessionsPerToken {
+			sess, err := open(fmt.Sprintf("w%d", i), "tok-a", false)
+			if err != nil {
+				t.Fatalf("session %d: %v", i, err)
+			}
+			if i == 0 {
+				first = sess
+			}
+		}
+		_, err := open("one-more", "tok-a", false)
+		if !errors.Is(err, sundial.ErrWorkerSessionLimit) || !strings.Contains(err.Error(), "one-more") {
+			t.Fatalf("session %d of one token: %v, want ErrWorkerSessionLimit naming the worker", sundial.MaxWorkerSessionsPerToken+1, err)
+		}
+		if _, err := open("other", "tok-b", false); err != nil {
+			t.Fatalf("another token's first session: %v", err)
+		}
+		if _, err := open("w1", "tok-a", true); err != nil {
+			t.Fatalf("a session reopened under its own name: %v", err)
+		}
+		if err := b.s.CloseWorkerSession(b.ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := open("one-more", "tok-a", false); err != nil {
+			t.Fatalf("after a close: %v", err)
+		}
+		if _, err := open("two-more", "tok-a", false); !errors.Is(err, sundial.ErrWorkerSessionLimit) {
+			t.Fatalf("full again: %v, want ErrWorkerSessionLimit", err)
+		}
+		// Sessions that stop renewing leave room two leases later.
+		time.Sleep(61 * time.Second)
+		if _, err := open("two-more", "tok-a", false); err != nil {
+			t.Fatalf("after the others lapsed: %v", err)
 		}
 	})
 }

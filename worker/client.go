@@ -119,8 +119,8 @@ func (c *client) sessionPath(s session, rest string) string {
 
 type claimedRun struct {
 	sundial.Run
-	TimeoutMS   int64  `json:"timeout_ms"`
-	LeaseLeftMS *int64 `json:"lease_left_ms"`
+	TimeoutMS      int64  `json:"timeout_ms"`
+	ClaimedAfterMS *int64 `json:"claimed_after_ms"`
 }
 
 func (c *client) claim(ctx context.Context, s session, limit int, wait time.Duration) ([]claimedRun, error) {

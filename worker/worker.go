@@ -84,6 +84,10 @@ type execution struct {
 // 3/4 and before the server gives the run away at the whole lease.
 func killAfter(ttl time.Duration) time.Duration { return ttl * 7 / 8 }
 
+// fenceAfter is the share of the lease after its last renewal at which the
+// worker stops a run (and before which it may start one): 3/4, as on nodes.
+func fenceAfter(ttl time.Duration) time.Duration { return ttl * 3 / 4 }
+
 var (
 	errCanceled = errors.New("canceled on request")
 	errFenced   = errors.New("the worker could not renew its lease in time")
@@ -251,16 +255,25 @@ func (w *Worker) serve(ctx context.Context, s session) bool {
 			continue
 		}
 		for _, cr := range runs {
+			// The poll may have waited long before the claim: the lease
+			// dates from the ask plus the server's wait before claiming,
+			// which is no later than the claim on this clock. Dating it from
+			// the answer's arrival would trust a read that a freeze may have
+			// delayed past the lease.
+			base := asked
+			if cr.ClaimedAfterMS != nil {
+				base = asked.Add(min(time.Duration(*cr.ClaimedAfterMS)*time.Millisecond, answered.Sub(asked)))
+			}
+			if age := time.Since(base); age >= fenceAfter(s.leaseTTL()) {
+				// This process was frozen (or the answer was slow) past the
+				// point where a run may start: the server will find the
+				// lease lapsed and retry the run elsewhere.
+				w.log.Warn("a claimed run arrived with its lease 3/4 used: not started", "job_id", cr.JobID,
+					"task", cr.Task, "run_id", cr.ID, "lease_age", age.Round(time.Millisecond))
+				continue
+			}
 			w.slots <- struct{}{}
 			rctx, stop := context.WithCancelCause(runsCtx)
-			// The poll may have waited long before the claim: the lease
-			// dates from what the server says is left of it (from the ask,
-			// at the latest, when it does not say).
-			base := asked
-			if cr.LeaseLeftMS != nil {
-				left := min(time.Duration(*cr.LeaseLeftMS)*time.Millisecond, s.leaseTTL())
-				base = answered.Add(left - s.leaseTTL())
-			}
 			e := &execution{run: cr.Run, stop: stop, base: base}
 			w.mu.Lock()
 			w.runs[cr.ID] = e
@@ -325,7 +338,7 @@ func (w *Worker) heartbeats(ctx context.Context, s session, endSession context.C
 	if every <= 0 {
 		every = ttl / 3
 	}
-	fenceAfter := ttl * 3 / 4
+	fence := fenceAfter(ttl)
 	beat := time.NewTicker(every)
 	defer beat.Stop()
 	check := time.NewTicker(max(ttl/20, 10*time.Millisecond))
@@ -342,7 +355,7 @@ func (w *Worker) heartbeats(ctx context.Context, s session, endSession context.C
 		case <-check.C:
 			w.mu.Lock()
 			for _, e := range w.runs {
-				if time.Since(e.base) >= fenceAfter {
+				if time.Since(e.base) >= fence {
 					e.stop(errFenced)
 				}
 			}

@@ -70,6 +70,8 @@ func classify(err error) (status int, kind, field string) {
 		return http.StatusBadRequest, "invalid-field", invalidWorker.Field
 	case errors.Is(err, sundial.ErrWorkerNameInUse):
 		return http.StatusConflict, "worker-name-in-use", "name"
+	case errors.Is(err, sundial.ErrWorkerSessionLimit):
+		return http.StatusConflict, "worker-session-limit", ""
 	case errors.Is(err, sundial.ErrWorkerSessionGone):
 		return http.StatusGone, "worker-session-gone", ""
 	case errors.Is(err, sundial.ErrRunLost):

@@ -130,9 +130,10 @@ type WorkerClaimRequest struct {
 type WorkerRunView struct {
 	sundial.Run
 	TimeoutMillis int64 `json:"timeout_ms"`
-	// LeaseLeftMillis is how much of the run's lease is left as it is
-	// handed over: the worker dates its lease from it.
-	LeaseLeftMillis int64 `json:"lease_left_ms"`
+	// ClaimedAfterMillis is how long after the poll arrived the run was
+	// claimed: the worker dates its lease from when it sent the poll plus
+	// this (sundial.WorkerRun.ClaimedAfter).
+	ClaimedAfterMillis int64 `json:"claimed_after_ms"`
 }
 
 func (a *API) workerClaim(w http.ResponseWriter, r *http.Request) error {
@@ -153,7 +154,7 @@ func (a *API) workerClaim(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]WorkerRunView, len(runs))
 	for i, run := range runs {
-		out[i] = WorkerRunView{Run: run.Run, TimeoutMillis: run.Timeout.Milliseconds(), LeaseLeftMillis: run.LeaseLeft.Milliseconds()}
+		out[i] = WorkerRunView{Run: run.Run, TimeoutMillis: run.Timeout.Milliseconds(), ClaimedAfterMillis: run.ClaimedAfter.Milliseconds()}
 	}
 	return writeJSON(w, http.StatusOK, map[string][]WorkerRunView{"runs": out})
 }

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/internal/admin"
 )
 
@@ -48,3 +50,25 @@ func TestWorkerSessionsBelongToTheirToken(t *testing.T) {
 }
 
 func longString(n int) string { return strings.Repeat("x", n) }
+
+// TestWorkerSessionLimitAnswers409: the sessions past a token's limit are
+// refused with a problem that says why, not a 500.
+func TestWorkerSessionLimitAnswers409(t *testing.T) {
+	h := newHarness(t)
+	var tok NewTokenView
+	h.do(admin.RoleAdmin, "POST", "/api/v1/tokens", TokenRequest{Name: "fleet", Role: admin.RoleWorker}).json(t, &tok)
+	auth := "Bearer " + tok.Secret
+	for i := range sundial.MaxWorkerSessionsPerToken + 1 {
+		body := fmt.Sprintf(`{"name": "w%d", "tasks": ["t"], "capacity": 1}`, i)
+		res := h.do("", "POST", "/api/v1/worker/sessions", body, "Authorization", auth)
+		if i < sundial.MaxWorkerSessionsPerToken {
+			if res.status != 201 {
+				t.Fatalf("session %d = %d %s", i, res.status, res.body)
+			}
+			continue
+		}
+		if res.status != 409 || !strings.Contains(string(res.body), "worker-session-limit") {
+			t.Errorf("session %d = %d %s, want 409 worker-session-limit", i, res.status, res.body)
+		}
+	}
+}

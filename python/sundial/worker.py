@@ -347,6 +347,7 @@ class Worker:
             started = time.monotonic()
             try:
                 runs = self.client.sessions.claim(session, free, self.wait_ms, poll=poll)
+                answered = time.monotonic()
             except (Gone, NotFound):
                 self._session_gone(session)
                 continue
@@ -367,7 +368,16 @@ class Worker:
                 if self._stopping.is_set() or self._session != session:
                     self._release(run, session)
                     continue
-                self._start(run, session, self._lease_start(run, started))
+                base = self._lease_start(run, started, answered)
+                age = time.monotonic() - base
+                if age >= FENCE * self.lease_ttl:
+                    # This process was frozen (or the answer slow) past the
+                    # point where a run may start: the server finds the lease
+                    # lapsed and retries the run elsewhere.
+                    self.log.warning("a claimed run arrived with its lease %.0f ms old (3/4 of the lease "
+                                     "used): not started", age * 1000, extra=_fields(run))
+                    continue
+                self._start(run, session, base)
 
     def _release(self, run, session):
         """_release gives back a run received and not started (the worker is stopping).
@@ -386,17 +396,18 @@ class Worker:
             self.log.warning("could not give back a run received while stopping (its lease recovers it): %s",
                              e, extra=_fields(run))
 
-    def _lease_start(self, run, asked):
-        """When the run's lease began, on this process's monotonic clock.
+    def _lease_start(self, run, asked, answered):
+        """When the run's lease began, at the earliest, on this process's monotonic clock.
 
-        The poll may have waited long before the server claimed the run, so
-        the lease dates from what the server says is left of it
-        (lease_left_ms), not from when the worker asked."""
-        left = run.get("lease_left_ms")
-        if left is None:
+        The poll may have waited long before the server claimed the run: the
+        lease dates from the ask plus the server's wait before claiming
+        (claimed_after_ms), no later than the claim on this clock. Dating it
+        from the answer's arrival would trust a read that a freeze may have
+        delayed past the lease."""
+        after = run.get("claimed_after_ms")
+        if after is None:
             return asked
-        left = min(left / 1000, self.lease_ttl)
-        return time.monotonic() - (self.lease_ttl - left)
+        return asked + min(after / 1000, answered - asked)
 
     def _free_slots(self):
         with self._cond:

@@ -53,6 +53,9 @@ const (
 func recoveryBound() time.Duration { return lease + lease/3 + pollInterval + slack }
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(chaosWorkerEnv); spec != "" {
+		os.Exit(runChaosWorker(spec))
+	}
 	mode = os.Getenv("SUNDIAL_CHAOS")
 	var dir string
 	if mode != "" {
@@ -102,6 +105,14 @@ func TestChaosSQLite(t *testing.T) {
 
 func TestChaosPostgres(t *testing.T) {
 	needChaos(t)
+	pg, db := privateDB(t, "chaos")
+	runChaos(t, "postgres", t.TempDir(), db, pg)
+}
+
+// privateDB starts the suite's private PostgreSQL (skipping without one)
+// and creates a database of its own for the test.
+func privateDB(t *testing.T, prefix string) (*privatePG, string) {
+	t.Helper()
 	pg, err := sharedPG()
 	if errors.Is(err, errNoPG) {
 		t.Skipf("skipping the PostgreSQL chaos run: %v", err)
@@ -109,11 +120,69 @@ func TestChaosPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatalf("starting the suite's private PostgreSQL: %v", err)
 	}
-	db, err := pg.createDB(fmt.Sprintf("chaos_%d", time.Now().UnixNano()))
+	db, err := pg.createDB(fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	runChaos(t, "postgres", t.TempDir(), db, pg)
+	return pg, db
+}
+
+// postWorkload creates the workload's jobs, firing from first until
+// until, through path (the jobs API); task fills in each job's task and
+// arguments.
+func (c *cluster) postWorkload(path string, first, until time.Time, task func(jobDef, map[string]any)) []JobPlan {
+	c.t.Helper()
+	var plans []JobPlan
+	for _, j := range workload {
+		plans = append(plans, JobPlan{ID: j.id, Every: j.every, First: first, Until: until, MaxAttempts: j.attempts})
+		doc := map[string]any{
+			"id": j.id,
+			"trigger": map[string]any{"type": "interval", "seconds": j.every.Seconds(),
+				"start_date": first.UTC().Format(time.RFC3339), "end_date": until.Add(-time.Millisecond).UTC().Format(time.RFC3339Nano)},
+			"options": map[string]any{"max_attempts": j.attempts, "retry_backoff": "100ms"},
+		}
+		task(j, doc)
+		if err := c.postJSON(path, doc); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	return plans
+}
+
+// waitWorkloadStarted waits until every job has started once, at most 10 s
+// after first+warm; logs is shown when one has not.
+func (c *cluster) waitWorkloadStarted(first time.Time, warm time.Duration, logs func() string) {
+	c.t.Helper()
+	if !waitFor(time.Until(first.Add(warm+10*time.Second)), func() bool {
+		execs, _ := readWitnesses(c.witness)
+		seen := map[string]bool{}
+		for _, e := range execs {
+			seen[e.Job] = true
+		}
+		return len(seen) == len(workload)
+	}) {
+		c.t.Fatalf("not every job started within 10s of its first fire; logs:\n%s", logs())
+	}
+}
+
+// drain waits, up to drainFor, until unsettled has said "" twice in a row
+// a second apart: the last runs ended, retries ran, the reaper found what
+// was left.
+func (c *cluster) drain(drainFor time.Duration, unsettled func() string) {
+	var state string
+	quiet := 0
+	waitEvery(drainFor, time.Second, func() bool {
+		state = unsettled()
+		if state != "" {
+			quiet = 0
+			return false
+		}
+		quiet++
+		return quiet >= 2
+	})
+	if state != "" {
+		c.t.Logf("%s after the workload ended, still %s: going on", drainFor, state)
+	}
 }
 
 // jobDef is one job of the workload.
@@ -183,35 +252,16 @@ func runChaos(t *testing.T, storeName, dir, db string, pg *privatePG) {
 	// sigstop strikes just after a whole second); after the last, the
 	// workload goes on past the recovery bound.
 	until := first.Add(warm + time.Duration(nFaults)*(gap+victimWait+time.Second) + bound + 3*time.Second)
-	var plans []JobPlan
-	for _, j := range workload {
-		plans = append(plans, JobPlan{ID: j.id, Every: j.every, First: first, Until: until, MaxAttempts: j.attempts})
-		doc := map[string]any{
-			"id": j.id, "task": "command",
-			"args": map[string]any{"argv": []string{"sh", "-c", witnessScript},
-				"env": map[string]string{"CHAOS_W": c.witness, "CHAOS_MS": fmt.Sprint(j.duration().Milliseconds()), "CHAOS_TAG": c.tag}},
-			"trigger": map[string]any{"type": "interval", "seconds": j.every.Seconds(),
-				"start_date": first.UTC().Format(time.RFC3339), "end_date": until.Add(-time.Millisecond).UTC().Format(time.RFC3339Nano)},
-			"options": map[string]any{"max_attempts": j.attempts, "retry_backoff": "100ms"},
-		}
-		if err := c.postJSON("/api/v1/jobs", doc); err != nil {
-			t.Fatal(err)
-		}
-	}
+	plans := c.postWorkload("/api/v1/jobs", first, until, func(j jobDef, doc map[string]any) {
+		doc["task"] = "command"
+		doc["args"] = map[string]any{"argv": []string{"sh", "-c", witnessScript},
+			"env": map[string]string{"CHAOS_W": c.witness, "CHAOS_MS": fmt.Sprint(j.duration().Milliseconds()), "CHAOS_TAG": c.tag}}
+	})
 	t.Logf("%s: %d replicas, lease %s, poll %s, %d faults (%v × %d) every %s, workload %s → %s, recovery bound %s",
 		storeName, 3, lease, pollInterval, nFaults, nemeses, rounds, gap, first.Format("15:04:05"), until.Format("15:04:05"), bound)
 
 	// Every job has started once before the first fault.
-	if !waitFor(time.Until(first.Add(warm+10*time.Second)), func() bool {
-		execs, _ := readWitnesses(c.witness)
-		seen := map[string]bool{}
-		for _, e := range execs {
-			seen[e.Job] = true
-		}
-		return len(seen) == len(workload)
-	}) {
-		t.Fatalf("not every job started within 10s of its first fire; logs:\n%s", readTail(c.current("a").log))
-	}
+	c.waitWorkloadStarted(first, warm, func() string { return readTail(c.current("a").log) })
 	time.Sleep(time.Until(first.Add(warm))) // let the workload run
 
 	var faults []Fault
@@ -230,21 +280,7 @@ func runChaos(t *testing.T, storeName, dir, db string, pg *privatePG) {
 	// Drain: the last runs end, retries run, the reaper finds what is
 	// left. Runs that no process executes but whose lease is still being
 	// renewed will never end (stuck): the drain does not wait for them.
-	drainFor := longest + bound + 10*time.Second
-	var state string
-	quiet := 0
-	waitEvery(drainFor, time.Second, func() bool {
-		state = c.unsettled(ctx, st)
-		if state != "" {
-			quiet = 0
-			return false
-		}
-		quiet++
-		return quiet >= 2 // twice in a row, a second apart
-	})
-	if state != "" {
-		t.Logf("%s after the workload ended, still %s: going on", drainFor, state)
-	}
+	c.drain(longest+bound+10*time.Second, func() string { return c.unsettled(ctx, st) })
 	c.stopAll()
 	if n := c.killOrphans(); n > 0 {
 		t.Logf("killed %d task processes left running after the servers stopped", n)
@@ -401,6 +437,13 @@ func (c *cluster) pickVictim(i int) string {
 	for k := range 3 {
 		order = append(order, []string{"a", "b", "c"}[(i+k)%3])
 	}
+	return c.busiest(order, func(slot string) int { return c.current(slot).inc })
+}
+
+// busiest returns the slot, of order, whose incarnation (incOf) runs the
+// most long executions now, those started in the last 2 s counting most,
+// waiting up to victimWait for one; ties go to the first in order.
+func (c *cluster) busiest(order []string, incOf func(slot string) int) string {
 	best := order[0]
 	waitFor(victimWait, func() bool {
 		score := map[int]int{}
@@ -412,7 +455,7 @@ func (c *cluster) pickVictim(i int) string {
 		}
 		n := 0
 		for _, slot := range order {
-			if k := score[c.current(slot).inc]; k > n {
+			if k := score[incOf(slot)]; k > n {
 				best, n = slot, k
 			}
 		}
@@ -437,6 +480,13 @@ func (c *cluster) unsettled(ctx context.Context, st sundial.Store) string {
 	if len(live) > 0 {
 		return fmt.Sprintf("%d task processes running", len(live))
 	}
+	return unsettledRuns(ctx, st)
+}
+
+// unsettledRuns says which runs the drain still waits for: a retry or
+// queued run not yet run, or a run recorded as executing whose lease is no
+// longer renewed (the reaper will end it).
+func unsettledRuns(ctx context.Context, st sundial.Store) string {
 	for _, s := range []sundial.RunStatus{sundial.StatusScheduled, sundial.StatusQueued} {
 		if runs, err := st.ListRuns(ctx, sundial.RunFilter{Status: s, Limit: 1}); err != nil || len(runs) > 0 {
 			return fmt.Sprintf("runs %s (%v)", s, err)
