@@ -176,7 +176,7 @@ func (a *API) oidcLogin(w http.ResponseWriter, r *http.Request) error {
 	st := oidcState{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(),
 		Redirect: a.oidc.cfg.RedirectURL, Expires: a.now().Add(oidcLoginTTL).Unix()}
 	if st.Redirect == "" {
-		st.Redirect = a.ownURL(r) + v1 + "/oidc/callback"
+		st.Redirect = a.ownURL(r) + BasePath(r.Context()) + v1 + "/oidc/callback"
 	}
 	b, _ := json.Marshal(st)
 	// Lax, not Strict: the provider's redirect back is a navigation from
@@ -199,7 +199,25 @@ func (a *API) oidcProvider(ctx context.Context) (*oidc.Provider, error) {
 	return p, nil
 }
 
-// ownURL is the server's scheme and host as the client reached it.
+// basePathKey carries the path prefix a request reached the API under.
+type basePathKey struct{}
+
+// WithBasePath returns ctx for a request that reached the API under a path
+// prefix (such as /sundial) which the server stripped: the API names its
+// own absolute URLs with it — the single sign-on callback the provider
+// sends the browser back to.
+func WithBasePath(ctx context.Context, prefix string) context.Context {
+	return context.WithValue(ctx, basePathKey{}, prefix)
+}
+
+// BasePath returns the prefix WithBasePath put in ctx, "" for none.
+func BasePath(ctx context.Context) string {
+	p, _ := ctx.Value(basePathKey{}).(string)
+	return p
+}
+
+// ownURL returns the scheme and host the request reached this server by,
+// as its browser sees them.
 func (a *API) ownURL(r *http.Request) string {
 	scheme, host := "http", r.Host
 	if a.guard.Secure(r) {

@@ -294,3 +294,33 @@ func TestOIDCNotConfigured(t *testing.T) {
 		t.Errorf("methods = %+v", methods)
 	}
 }
+
+// TestOIDCCallbackUnderBasePath: a login that reached the API under a path
+// prefix (base_path) sends the provider a callback under that prefix
+// without oidc.redirect_url, and the state cookie keeps it for the
+// exchange; a configured redirect_url wins.
+func TestOIDCCallbackUnderBasePath(t *testing.T) {
+	for _, tc := range []struct {
+		name, configured, want string
+	}{
+		{"derived", "", "http://example.com/tools/sundial/api/v1/oidc/callback"},
+		{"configured", "https://sso.example.com/cb", "https://sso.example.com/cb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _, _ := oidcHarness(t, func(c *OIDCConfig) { c.RedirectURL = tc.configured })
+			req := httptest.NewRequest("GET", "/api/v1/oidc/login", nil)
+			req = req.WithContext(WithBasePath(req.Context(), "/tools/sundial"))
+			res := h.serve(req)
+			if res.status != 302 {
+				t.Fatalf("login = %d %s", res.status, res.body)
+			}
+			to, err := url.Parse(res.header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := to.Query().Get("redirect_uri"); got != tc.want {
+				t.Errorf("redirect_uri = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

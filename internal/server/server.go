@@ -391,7 +391,9 @@ func (w *notifications) stop(d time.Duration, drain bool) {
 // as it is): prefix/x reaches next as /x, prefix itself is sent to
 // prefix/, and every other path is not found. next writes the paths of
 // its Location headers and cookies from the root (the API names a run it
-// created /api/v1/runs/…): they are written under prefix.
+// created /api/v1/runs/…): they are written under prefix. The absolute
+// URLs the API builds (the single sign-on callback) learn the prefix from
+// the request's context (httpapi.WithBasePath).
 func underBasePath(prefix string, next http.Handler) http.Handler {
 	if prefix == "" {
 		return next
@@ -407,7 +409,7 @@ func underBasePath(prefix string, next http.Handler) http.Handler {
 			w.Header().Set("Location", to)
 			w.WriteHeader(http.StatusMovedPermanently)
 		case strings.HasPrefix(p, prefix+"/"):
-			strip.ServeHTTP(&underPrefix{ResponseWriter: w, prefix: prefix}, r)
+			strip.ServeHTTP(&underPrefix{ResponseWriter: w, prefix: prefix}, r.WithContext(httpapi.WithBasePath(r.Context(), prefix)))
 		default:
 			writeHealth(w, http.StatusNotFound, "not found", fmt.Sprintf("this server serves everything under %s/ (base_path)", prefix))
 		}

@@ -12,11 +12,14 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sundialhq/sundial/internal/httpapi"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key to dir and
@@ -341,5 +344,19 @@ func TestCleanBasePath(t *testing.T) {
 		if _, err := (Config{BasePath: bad}).CleanBasePath(); err == nil || !strings.Contains(err.Error(), "base_path") {
 			t.Errorf("base_path %q: err %v, want one naming base_path", bad, err)
 		}
+	}
+}
+
+// TestUnderBasePathTellsTheAPI: a request served under the prefix carries
+// it to the API (httpapi.BasePath), which names its absolute URLs — the
+// single sign-on callback — with it.
+func TestUnderBasePathTellsTheAPI(t *testing.T) {
+	var seen string
+	h := underBasePath("/tools/sundial", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = httpapi.BasePath(r.Context()) + " " + r.URL.Path
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/tools/sundial/api/v1/oidc/login", nil))
+	if seen != "/tools/sundial /api/v1/oidc/login" {
+		t.Errorf("the API saw base path and path %q", seen)
 	}
 }
