@@ -280,7 +280,8 @@ def _worker(fake, method, sid, action, rid, data, gone):
             fake.cond.notify_all()
             return 204, None, {}
         if action == "claim":
-            end = time.monotonic() + min(data["wait_ms"], 25000) / 1000
+            arrived = time.monotonic()
+            end = arrived + min(data["wait_ms"], 25000) / 1000
             while not fake.pending and time.monotonic() < end and sid in fake.sessions:
                 if gone():
                     # The worker went away: nothing is claimed for it.
@@ -294,10 +295,13 @@ def _worker(fake, method, sid, action, rid, data, gone):
                 run = fake.runs[rid_]
                 run.update(status="running", session=sid, started_at="2026-12-01T03:00:01Z")
                 out.append({k: v for k, v in run.items() if k != "session"})
+                out[-1]["claimed_after_ms"] = int((time.monotonic() - arrived) * 1000)
             fake.cond.notify_all()
             if out and fake.claim_hold:
                 # An answer already on its way when the worker stops.
-                fake.cond.wait(fake.claim_hold)
+                until = time.monotonic() + fake.claim_hold
+                while time.monotonic() < until:
+                    fake.cond.wait(until - time.monotonic())
             return 200, {"runs": out}, {}
         if action == "heartbeat":
             fake.beat_times.append(time.monotonic())

@@ -142,6 +142,32 @@ class BothIsolations:
         delete = paths.index(("DELETE", f"/api/v1/worker/sessions/{fake.closed_sessions[0]}"))
         self.assertLess(release, delete)
 
+    def test_lease_dates_from_the_claim_not_the_poll(self):
+        # A run claimed a second into a long poll (longer than the 600 ms
+        # lease) and answered at once is fresh: it runs.
+        fake = self.start(wait_ms=20000)
+        fake.wait_for(self.claims, what="a claim")
+        time.sleep(1.0)
+        rid = fake.enqueue("add", {"a": 1, "b": 2})
+        self.assertEqual(fake.wait_finish(rid)["status"], "succeeded")
+
+    def test_run_answered_after_its_lease_is_not_started(self):
+        # Claimed at once, but the answer reaches the worker 3/4 of the
+        # lease later (as when the worker was frozen before reading it):
+        # the run is not started and not reported; the server's reaper
+        # retries it elsewhere.
+        fake = Fake().start()
+        fake.claim_hold = 0.55  # of the 600 ms lease
+        self.start(fake, wait_ms=20000)
+        fake.wait_for(self.claims, what="a claim")
+        rid = fake.enqueue("add", {"a": 1, "b": 2})
+        fake.wait_for(lambda: len(self.claims()) >= 2, what="the next claim")
+        fake.claim_hold = 0.0
+        ok = fake.enqueue("add", {"a": 2, "b": 2})
+        self.assertEqual(fake.wait_finish(ok)["result"], 4)
+        self.assertIsNone(fake.finish_of(rid))
+        self.assertFalse(any(rid in beat for s in fake.sessions.values() for beat in s.get("beats", [])))
+
     def test_result_too_big_is_reported_failed(self):
         fake = self.start()
         rid = fake.enqueue("huge_result", {"n": 300000})
