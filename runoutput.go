@@ -199,9 +199,10 @@ type RunScope struct {
 
 // NewRunScope returns ctx carrying the run's scope: a logger built on base
 // with the run's attributes, an output that keeps its last limit bytes
-// (DefaultOutputLimit when limit is not above zero), and the run's Lease,
-// whose deadline the caller sets with HoldUntil before the task starts.
-func NewRunScope(ctx context.Context, base *slog.Logger, run Run, limit int) (context.Context, *RunScope) {
+// (DefaultOutputLimit when limit is not above zero), and the run's Lease
+// with its first deadline (LeaseOf; HoldUntil moves it on). A zero
+// deadline gives the run no Lease: LeaseOf returns nil.
+func NewRunScope(ctx context.Context, base *slog.Logger, run Run, limit int, deadline time.Time) (context.Context, *RunScope) {
 	if limit <= 0 {
 		limit = DefaultOutputLimit
 	}
@@ -210,21 +211,32 @@ func NewRunScope(ctx context.Context, base *slog.Logger, run Run, limit int) (co
 	}
 	r := run.Clone()
 	l := &runLogger{base: base, run: &r, limit: limit}
-	lease := &Lease{}
-	return context.WithValue(withRunLogger(ctx, l), leaseKey{}, lease), &RunScope{l: l, lease: lease}
+	ctx = withRunLogger(ctx, l)
+	if deadline.IsZero() {
+		return ctx, &RunScope{l: l}
+	}
+	lease := &Lease{deadline: deadline}
+	return context.WithValue(ctx, leaseKey{}, lease), &RunScope{l: l, lease: lease}
 }
 
 // HoldUntil moves the deadline of the run's Lease to deadline (on this
 // process's monotonic clock), the instant by which the run's work must
 // have stopped unless the lease is renewed again; an earlier deadline than
-// the current one is ignored. A worker calls it before the task starts and
-// after each renewal, so that the task's supervised children (the command
+// the current one is ignored. A worker calls it after each renewal, so that the task's supervised children (the command
 // kind) and the task itself (LeaseOf) see the same fence as on a node.
-func (s *RunScope) HoldUntil(deadline time.Time) { s.lease.renew(deadline) }
+func (s *RunScope) HoldUntil(deadline time.Time) {
+	if s.lease != nil {
+		s.lease.renew(deadline)
+	}
+}
 
 // EndLease marks the run's lease ended once the task has returned: whoever
 // waits on its Renewed channel wakes for the last time.
-func (s *RunScope) EndLease() { s.lease.end() }
+func (s *RunScope) EndLease() {
+	if s.lease != nil {
+		s.lease.end()
+	}
+}
 
 // Output returns the run's output so far, and a count of the writes made
 // to it, which tells whether it changed since an earlier call.

@@ -19,6 +19,9 @@ import (
 // the problem it describes.
 type APIError struct {
 	Status int
+	// Type is the problem's type URI, such as
+	// "https://sundial.dev/problems/worker-session-limit".
+	Type   string
 	Title  string
 	Detail string
 }
@@ -64,9 +67,9 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if res.StatusCode >= 300 {
 		e := &APIError{Status: res.StatusCode, Title: res.Status}
-		var p struct{ Title, Detail string }
+		var p struct{ Type, Title, Detail string }
 		if json.Unmarshal(data, &p) == nil && p.Title != "" {
-			e.Title, e.Detail = p.Title, p.Detail
+			e.Type, e.Title, e.Detail = p.Type, p.Title, p.Detail
 		}
 		return e
 	}
@@ -76,6 +79,13 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		}
 	}
 	return nil
+}
+
+// problem reports whether err is an answer of the problem type kind (the
+// last segment of its type URI).
+func problem(err error, kind string) bool {
+	var e *APIError
+	return errors.As(err, &e) && strings.HasSuffix(e.Type, "/"+kind)
 }
 
 // status returns the API status of err, 0 when it is not an answer.
@@ -158,6 +168,12 @@ type outcome struct {
 
 func (c *client) finish(ctx context.Context, s session, runID string, o outcome) error {
 	return c.do(ctx, "POST", c.sessionPath(s, "/runs/"+url.PathEscape(runID)+"/finish"), o, nil)
+}
+
+// release gives back a run received and not started: the server schedules
+// it again at once, for any worker.
+func (c *client) release(ctx context.Context, s session, runID string) error {
+	return c.do(ctx, "POST", c.sessionPath(s, "/runs/"+url.PathEscape(runID)+"/release"), nil, nil)
 }
 
 func (c *client) close(ctx context.Context, s session) error {

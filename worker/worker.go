@@ -190,6 +190,11 @@ func (w *Worker) openSession(ctx context.Context, req sessionRequest) (session, 
 		case err == nil:
 			w.log.Info("worker session opened", "session", s.ID, "tasks", req.Tasks, "capacity", req.Capacity)
 			return s, nil
+		case problem(err, "worker-session-limit"):
+			// Other workers of the token must stop (or close) first: a
+			// slow retry, not a tight loop against the server.
+			w.log.Error("the token's workers hold the most live sessions the server allows; retrying", "err", err, "retry_in", time.Minute)
+			wait = time.Minute
 		case st == http.StatusConflict:
 			w.log.Warn("the worker name is held by a session that still looks alive; waiting for its lease to end", "err", err)
 			wait = 5 * time.Second
@@ -266,10 +271,12 @@ func (w *Worker) serve(ctx context.Context, s session) bool {
 			}
 			if age := time.Since(base); age >= fenceAfter(s.leaseTTL()) {
 				// This process was frozen (or the answer was slow) past the
-				// point where a run may start: the server will find the
-				// lease lapsed and retry the run elsewhere.
-				w.log.Warn("a claimed run arrived with its lease 3/4 used: not started", "job_id", cr.JobID,
+				// point where a run may start. Given back, the run is due
+				// again at once; left alone, it would end lost, and be run
+				// again only if its job allows a retry.
+				w.log.Warn("a claimed run arrived with its lease 3/4 used: not started, given back", "job_id", cr.JobID,
 					"task", cr.Task, "run_id", cr.ID, "lease_age", age.Round(time.Millisecond))
+				w.giveBack(s, cr.Run)
 				continue
 			}
 			w.slots <- struct{}{}
@@ -318,6 +325,17 @@ func (w *Worker) serve(ctx context.Context, s session) bool {
 }
 
 var errSessionGone = errors.New("worker session replaced")
+
+// giveBack releases a run this worker received and will not start. A
+// refusal means the run is no longer the session's (lost or replaced):
+// nothing is left to give back.
+func (w *Worker) giveBack(s session, run sundial.Run) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.c.release(ctx, s, run.ID); err != nil && status(err) != http.StatusConflict && status(err) != http.StatusGone {
+		w.log.Warn("giving back a run failed; its lease recovers it", "job_id", run.JobID, "task", run.Task, "run_id", run.ID, "err", err)
+	}
+}
 
 func (w *Worker) stopAll(cause error, silent bool) {
 	w.mu.Lock()
@@ -434,19 +452,35 @@ func (w *Worker) execute(ctx context.Context, s session, e *execution, timeout t
 		ctx, cancelTimeout = context.WithTimeoutCause(ctx, timeout, errTimeout)
 	}
 	defer cancelTimeout()
-	rctx, scope := sundial.NewRunScope(ctx, w.log, run, s.OutputLimit)
+	ttl := s.leaseTTL()
+	w.mu.Lock()
+	deadline := e.base.Add(killAfter(ttl))
+	w.mu.Unlock()
+	rctx, scope := sundial.NewRunScope(ctx, w.log, run, s.OutputLimit, deadline)
 	defer scope.EndLease()
 	w.mu.Lock()
 	e.scope = scope
-	scope.HoldUntil(e.base.Add(killAfter(s.leaseTTL())))
+	// A renewal since deadline was read moved e.base on; and the lease is
+	// judged once more where the task starts, as on a node: this process
+	// may have been frozen since the claim.
+	scope.HoldUntil(e.base.Add(killAfter(ttl)))
+	if time.Since(e.base) >= fenceAfter(ttl) {
+		e.stop(errFenced)
+	}
 	w.mu.Unlock()
 	streamDone := make(chan struct{})
 	go func() {
 		defer close(streamDone)
 		w.stream(ctx, s, run.ID, scope)
 	}()
-	log.Debug("run started")
-	result, err := call(rctx, fn, run)
+	var result any
+	var err error
+	if ctx.Err() != nil {
+		err = context.Cause(ctx) // not started: fenced, or stopped meanwhile
+	} else {
+		log.Debug("run started")
+		result, err = call(rctx, fn, run)
+	}
 	cause := context.Cause(ctx)
 	e.stop(nil) // ends the stream
 	<-streamDone

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,11 @@ type fakeServer struct {
 	claimed   bool
 	outcomes  []outcome
 	closed    bool
+	// holdClaim delays the answer that carries the run, after its claim
+	// (claimed_after_ms 0), as a freeze of the worker before reading it
+	// would; released records the runs given back.
+	holdClaim time.Duration
+	released  []string
 }
 
 func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +44,13 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var runs []claimedRun
 		if !f.claimed {
 			f.claimed = true
-			runs = append(runs, claimedRun{Run: sundial.Run{ID: "r1", JobID: "j", Task: "block", Attempt: 1}})
+			zero := int64(0)
+			runs = append(runs, claimedRun{Run: sundial.Run{ID: "r1", JobID: "j", Task: "block", Attempt: 1}, ClaimedAfterMS: &zero})
+			if f.holdClaim > 0 {
+				f.mu.Unlock()
+				time.Sleep(f.holdClaim)
+				f.mu.Lock()
+			}
 		} else {
 			f.mu.Unlock()
 			time.Sleep(50 * time.Millisecond)
@@ -62,6 +74,9 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.Unmarshal(body, &o)
 		f.outcomes = append(f.outcomes, o)
 		json.NewEncoder(w).Encode(map[string]any{"run": map[string]any{}})
+	case strings.HasSuffix(r.URL.Path, "/release"):
+		f.released = append(f.released, strings.Split(r.URL.Path, "/")[7])
+		w.WriteHeader(204)
 	case strings.HasSuffix(r.URL.Path, "/output"):
 		w.WriteHeader(204)
 	case r.Method == "DELETE":
@@ -215,5 +230,49 @@ func TestWorkerLeaseFollowsRenewals(t *testing.T) {
 		t.Error("a renewal did not move the lease's deadline")
 	case s.renewed <= 0 || s.renewed > kill:
 		t.Errorf("after a renewal the deadline is %s away, want within (0, %s]", s.renewed, kill)
+	}
+}
+
+// TestWorkerGivesBackARunItReadsTooLate: a run whose answer reaches the
+// worker 3/4 into its lease (the worker was frozen before reading it) is
+// not started, and is given back so that it is due again at once.
+func TestWorkerGivesBackARunItReadsTooLate(t *testing.T) {
+	f := &fakeServer{holdClaim: 350 * time.Millisecond} // of a 400ms lease
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	w, err := New(Config{URL: srv.URL, Name: "w", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started atomic.Bool
+	w.Register("block", func(ctx context.Context, r sundial.Run) (any, error) {
+		started.Store(true)
+		return nil, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.mu.Lock()
+		n := len(f.released)
+		f.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run was not given back in 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.outcome(); ok || started.Load() {
+		t.Errorf("the late run was started (%v) or reported (%v)", started.Load(), ok)
+	}
+	if f.released[0] != "r1" {
+		t.Errorf("released %v, want r1", f.released)
 	}
 }

@@ -115,20 +115,21 @@ var (
 )
 
 var titles = map[string]string{
-	"body-too-large":      "Request body too large",
-	"invalid-field":       "Invalid input",
-	"unauthorized":        "Authentication required",
-	"forbidden":           "Not allowed for this role",
-	"not-found":           "Not found",
-	"exists":              "Already exists",
-	"version-conflict":    "Changed since you read it",
-	"conflict":            "Conflict",
-	"run-ended":           "The run has already ended",
-	"method-not-allowed":  "Method not allowed",
-	"worker-name-in-use":  "A live worker has this name",
-	"worker-session-gone": "The worker session is gone: open a new one",
-	"run-not-held":        "The run is no longer this session's",
-	"internal":            "Internal error",
+	"body-too-large":       "Request body too large",
+	"invalid-field":        "Invalid input",
+	"unauthorized":         "Authentication required",
+	"forbidden":            "Not allowed for this role",
+	"not-found":            "Not found",
+	"exists":               "Already exists",
+	"version-conflict":     "Changed since you read it",
+	"conflict":             "Conflict",
+	"run-ended":            "The run has already ended",
+	"method-not-allowed":   "Method not allowed",
+	"worker-name-in-use":   "A live worker has this name",
+	"worker-session-gone":  "The worker session is gone: open a new one",
+	"worker-session-limit": "Too many live worker sessions for this token",
+	"run-not-held":         "The run is no longer this session's",
+	"internal":             "Internal error",
 }
 
 // writeProblem renders err as problem JSON. Internal errors are logged and

@@ -67,7 +67,7 @@ func TestWorkerSessionLimitAnswers409(t *testing.T) {
 			}
 			continue
 		}
-		if res.status != 409 || !strings.Contains(string(res.body), "worker-session-limit") {
+		if res.status != 409 || !strings.Contains(string(res.body), "worker-session-limit") || !strings.Contains(string(res.body), "Too many live worker sessions") {
 			t.Errorf("session %d = %d %s, want 409 worker-session-limit", i, res.status, res.body)
 		}
 	}

@@ -276,6 +276,13 @@ class Worker:
                     pid=os.getpid(), version=f"sundial-python {__version__}", replace=self.replace)
             except Conflict as e:
                 wait = self.session_retry
+                if (e.type or "").endswith("/worker-session-limit"):
+                    # Other workers of the token must stop first: retry slowly.
+                    wait = max(wait, 60.0)
+                    self.log.error("the token's workers hold the most live sessions the server allows (%s); "
+                                   "retrying in %.0fs", e.detail or e.title, wait)
+                    self._stopping.wait(wait)
+                    continue
                 self.log.warning("name in use by a live worker (%s); retrying in %.1fs", e.detail or e.title, wait)
                 self._stopping.wait(wait)
                 continue
@@ -366,21 +373,23 @@ class Worker:
             backoff.reset()
             for run in runs:
                 if self._stopping.is_set() or self._session != session:
-                    self._release(run, session)
+                    self._release(run, session, "received while stopping")
                     continue
                 base = self._lease_start(run, started, answered)
                 age = time.monotonic() - base
                 if age >= FENCE * self.lease_ttl:
                     # This process was frozen (or the answer slow) past the
-                    # point where a run may start: the server finds the lease
-                    # lapsed and retries the run elsewhere.
+                    # point where a run may start. Given back, the run is due
+                    # again at once; left alone, it would end lost, and run
+                    # again only if its job allows a retry.
                     self.log.warning("a claimed run arrived with its lease %.0f ms old (3/4 of the lease "
-                                     "used): not started", age * 1000, extra=_fields(run))
+                                     "used): not started, given back", age * 1000, extra=_fields(run))
+                    self._release(run, session, "received too late")
                     continue
                 self._start(run, session, base)
 
-    def _release(self, run, session):
-        """_release gives back a run received and not started (the worker is stopping).
+    def _release(self, run, session, why):
+        """_release gives back a run received and not started (why: the worker is stopping, or read it too late).
 
         The server recorded it running when it answered: left alone, it
         would be lost a lease later and retried only then, if at all.
@@ -389,12 +398,12 @@ class Worker:
             return  # replaced (410): the server took the session's runs back already
         try:
             self.client.sessions.release(session, run["id"], timeout=5)
-            self.log.info("received while stopping: given back", extra=_fields(run))
+            self.log.info("%s: given back", why, extra=_fields(run))
         except (Conflict, Gone, NotFound) as e:
-            self.log.info("received while stopping; not held any more (%s)", e.status, extra=_fields(run))
+            self.log.info("%s; not held any more (%s)", why, e.status, extra=_fields(run))
         except SundialError as e:
-            self.log.warning("could not give back a run received while stopping (its lease recovers it): %s",
-                             e, extra=_fields(run))
+            self.log.warning("could not give back a run %s (its lease recovers it): %s",
+                             why, e, extra=_fields(run))
 
     def _lease_start(self, run, asked, answered):
         """When the run's lease began, at the earliest, on this process's monotonic clock.

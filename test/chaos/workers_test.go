@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,16 +57,19 @@ func runChaosWorker(spec string) int {
 		fmt.Fprintf(os.Stderr, "%s=%q: want URL NAME INC_DIR\n", chaosWorkerEnv, spec)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w, err := worker.New(worker.Config{URL: f[0], Name: f[1], Capacity: 16, ShutdownGrace: 10 * time.Second, Logger: log})
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w, err := worker.New(worker.Config{URL: f[0], Name: f[1], Capacity: 16, ShutdownGrace: 10 * time.Second, Logger: logger})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	var seq atomic.Int64
-	w.Register(witnessTask, func(ctx context.Context, r sundial.Run) (any, error) {
+	if err := w.Register(witnessTask, func(ctx context.Context, r sundial.Run) (any, error) {
 		return witness(ctx, r, os.Getenv("CHAOS_W"), f[2], &seq)
-	})
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := w.Run(ctx); err != nil {
@@ -79,10 +83,13 @@ func runChaosWorker(spec string) int {
 // tick every 100 ms for args.ms milliseconds, an end line. It writes only
 // while its run's lease holds (sundial.LeaseOf), as a task with side
 // effects must: its worker may have been frozen past the lease, and woken
-// before noticing.
+// before noticing. Past the lease it waits for its worker to stop it, but
+// only for args.overdue_ms (a lease): a worker whose fence failed would
+// leave it running, and it then writes on, for the checker to see.
 func witness(ctx context.Context, r sundial.Run, dir, incDir string, seq *atomic.Int64) (any, error) {
 	var args struct {
-		MS int64 `json:"ms"`
+		MS        int64 `json:"ms"`
+		OverdueMS int64 `json:"overdue_ms"`
 	}
 	if err := json.Unmarshal(r.Args, &args); err != nil {
 		return nil, fmt.Errorf("args: %w", err)
@@ -91,12 +98,13 @@ func witness(ctx context.Context, r sundial.Run, dir, incDir string, seq *atomic
 	if lease == nil {
 		return nil, errors.New("no lease in the run's context")
 	}
-	// held says why the task must stop writing, if it must. Past the
-	// lease's deadline it waits for its worker to stop it (within a
-	// moment of waking), so that the outcome says why.
+	// held says why the task must stop writing, if it must.
 	held := func() error {
 		if !time.Now().Before(lease.Deadline()) {
-			<-ctx.Done()
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(args.OverdueMS) * time.Millisecond):
+			}
 		}
 		return context.Cause(ctx)
 	}
@@ -328,7 +336,7 @@ func runWorkerChaos(t *testing.T, storeName, dir, db string, pg *privatePG) {
 	first := time.Now().Truncate(time.Second).Add(3 * time.Second)
 	until := first.Add(warm + time.Duration(nFaults)*(gap+victimWait+time.Second) + bound + 3*time.Second)
 	plans := c.postWorkload("/api/v1/jobs?declare_task=true", first, until, func(j jobDef, doc map[string]any) {
-		doc["task"], doc["args"] = witnessTask, map[string]any{"ms": j.duration().Milliseconds()}
+		doc["task"], doc["args"] = witnessTask, map[string]any{"ms": j.duration().Milliseconds(), "overdue_ms": lease.Milliseconds()}
 	})
 	t.Logf("%s: 2 replicas, 2 workers, lease %s, %d faults (%v × %d) every %s, workload %s → %s, recovery bound %s",
 		storeName, lease, nFaults, nemeses, rounds, gap, first.Format("15:04:05"), until.Format("15:04:05"), bound)
@@ -359,11 +367,14 @@ func runWorkerChaos(t *testing.T, storeName, dir, db string, pg *privatePG) {
 	// while it slept, and did not start it (worker.go): the case that
 	// dates a lease from the poll, not from the answer.
 	skipped := 0
-	for _, w := range pool.procs {
+	pool.mu.Lock()
+	procs := slices.Clone(pool.procs)
+	pool.mu.Unlock()
+	for _, w := range procs {
 		b, _ := os.ReadFile(w.log)
 		skipped += strings.Count(string(b), "arrived with its lease")
 	}
-	t.Logf("runs received with a lapsed lease and not started: %d", skipped)
+	t.Logf("runs received with a lapsed lease, not started and given back: %d", skipped)
 
 	runs, err := st.ListRuns(ctx, sundial.RunFilter{})
 	if err != nil {
@@ -381,6 +392,14 @@ func runWorkerChaos(t *testing.T, storeName, dir, db string, pg *privatePG) {
 	}
 	rep := Check(CheckInput{Jobs: plans, Execs: execs, Runs: runs, Faults: faults, Tolerance: tolerance, RecoveryBound: bound})
 	report(t, storeName+"+workers", rep)
+	if t.Failed() {
+		for _, w := range procs {
+			t.Logf("worker %s's log, last lines:\n%s", w.name, readTail(w.log))
+		}
+		if dump := os.Getenv("SUNDIAL_CHAOS_KEEP"); dump != "" {
+			exec.Command("cp", "-r", dir, dump).Run()
+		}
+	}
 	if rep.Execs == 0 {
 		t.Error("no execution witnessed")
 	}
