@@ -436,22 +436,20 @@ func (s *Scheduler) ClaimForWorker(ctx context.Context, sess WorkerSession, limi
 		next, err := s.store.NextWorkerWake(wctx, sess.Tasks, sess.Queues)
 		cancel()
 		if err != nil || (!next.IsZero() && !next.After(s.now())) {
-			if !s.workerResponsive(ctx, sess) {
+			if s.workerResponsive(ctx, sess) {
+				runs, err := s.claimForWorker(ctx, sess, limit, time.Since(called))
+				if err != nil || len(runs) > 0 {
+					return runs, err
+				}
+				next = s.now().Add(50 * time.Millisecond) // taken by another: look again soon
+			} else {
 				// A worker that missed a renewal may be frozen with this
 				// poll still open: runs handed to it would only be lost a
-				// lease later. It gets none until it renews.
-				timer.Reset(time.Until(deadline))
-				select {
-				case <-ctx.Done():
-				case <-timer.C:
-				}
-				return nil, nil
+				// lease later. It gets none until it renews, which a
+				// worker that only lost the store for a moment does within
+				// a third of a lease: look again then, not at the poll's end.
+				next = s.now().Add(s.leaseTTL / 6)
 			}
-			runs, err := s.claimForWorker(ctx, sess, limit, time.Since(called))
-			if err != nil || len(runs) > 0 {
-				return runs, err
-			}
-			next = s.now().Add(50 * time.Millisecond) // taken by another: look again soon
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -541,7 +539,9 @@ func (s *Scheduler) claimForWorker(ctx context.Context, sess WorkerSession, limi
 // renewal may be frozen with its claim still open, and runs handed to it
 // would only be lost a lease later.
 func (s *Scheduler) workerResponsive(ctx context.Context, sess WorkerSession) bool {
-	nodes, err := s.store.ListNodes(ctx)
+	lctx, cancel := context.WithTimeout(ctx, s.storeTimeout)
+	defer cancel()
+	nodes, err := s.store.ListNodes(lctx)
 	if err != nil {
 		return true // the store's trouble is not the worker's: its lease guards the runs
 	}

@@ -379,3 +379,40 @@ func TestWorkerSessionLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestUnresponsiveWorkerGetsRunsOnceItRenews: a worker that missed a
+// renewal (its store was away a moment) gets no runs on its open poll, but
+// gets them within a sixth of a lease of renewing, not at the poll's end.
+func TestUnresponsiveWorkerGetsRunsOnceItRenews(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, sundial.Config{LeaseTTL: 30 * time.Second})
+		if _, err := b.s.AddJob(b.ctx, sundial.Job{ID: "tick", Task: "tick", Trigger: every(time.Minute)}, sundial.DeclareTask()); err != nil {
+			t.Fatal(err)
+		}
+		b.start(t)
+		defer b.stop(t)
+		w := openWorker(t, b, "w", "tick")
+		time.Sleep(time.Minute + 10*time.Second) // a fire is due, and the worker has not renewed for 2/3 of a lease
+		got := make(chan time.Time, 1)
+		go func() {
+			runs, err := b.s.ClaimForWorker(b.ctx, w, 1, 25*time.Second)
+			if err != nil || len(runs) != 1 {
+				t.Errorf("ClaimForWorker = %d runs, %v", len(runs), err)
+			}
+			got <- time.Now()
+		}()
+		time.Sleep(3 * time.Second)
+		select {
+		case <-got:
+			t.Fatal("a worker that missed its renewal got a run")
+		default:
+		}
+		renewed := time.Now()
+		if _, _, err := b.s.WorkerHeartbeat(b.ctx, w, nil); err != nil {
+			t.Fatal(err)
+		}
+		if at := <-got; at.Sub(renewed) > 5*time.Second {
+			t.Fatalf("the run came %s after the renewal, want within a sixth of the 30s lease", at.Sub(renewed))
+		}
+	})
+}
