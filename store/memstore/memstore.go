@@ -36,6 +36,7 @@ type Store struct {
 	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
 	jobOrder  []string                        // sorted job IDs, rebuilt lazily
 	scratch   []byte                          // for encoding jobs (jobcodec.go)
+	claimed   []*jobEntry                     // the due jobs a claim took, a buffer kept across claims
 	zones     map[string]*time.Location       // the locations of the jobs' next fires, by name
 	nodes     map[string]sundial.Node
 	paused    time.Time // when the scheduler was paused cluster-wide; zero when not
@@ -339,8 +340,17 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		return (len(req.Queues) == 0 || inQueues(e.queue(), req.Queues)) && (!worker || slices.Contains(req.Tasks, e.task.Value()))
 	}
 	// Taken off the due heap; each goes back by place once planned.
-	jobs := s.jobHeap(worker).take(limit-len(waitingRuns), jobDue, jobWanted)
+	jobs := s.jobHeap(worker).takeInto(s.claimed[:0], limit-len(waitingRuns), jobDue, jobWanted)
+	defer func() {
+		clear(jobs)
+		s.claimed = jobs[:0] // kept for the next claim
+	}()
 	var out []sundial.Run
+	if n := len(waitingRuns) + len(jobs); n > 1 {
+		// Room for a run per item; the runs of one job alone are
+		// returned in place.
+		out = make([]sundial.Run, 0, n)
+	}
 	for _, e := range waitingRuns {
 		s.setStatus(e, sundial.StatusPending) // before the lease: the indexes know the run by its node
 		s.lease(&e.run, req)
@@ -349,7 +359,8 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	for i, e := range jobs {
 		id := e.id
 		active, queued := 0, false
-		if h := s.histories[id]; h != nil {
+		h := s.histories[id]
+		if h != nil {
 			active, queued = h.active, len(h.queued) > 0
 		}
 		// The plan gets a copy of the stored job, which it may keep.
@@ -377,8 +388,9 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 			e.def, s.scratch = encodeDef(&job, s.scratch)
 		}
 		s.place(e)
-		// The plan's runs are the store's: the ones to execute are
-		// returned in place (the store keeps copies of its own).
+		// The plan's runs are the store's until Claim returns (see
+		// PlanFunc): the ones to execute are returned in place (the store
+		// keeps copies of its own).
 		executing := runs[:0]
 		for _, r := range runs {
 			r.Queue = job.Queue // retries and queued runs stay in the job's queue
@@ -386,7 +398,10 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 				r.Status = sundial.StatusPending
 				s.lease(&r, req)
 			}
-			if err := s.insertRun(r); err != nil {
+			if h == nil || h.job != r.JobID {
+				h = s.histories[r.JobID] // made by the job's first run
+			}
+			if err := s.insertRunIn(r, h); err != nil {
 				continue // this fire was claimed before; never twice
 			}
 			if r.Status.Executing() {
@@ -411,6 +426,12 @@ func (s *Store) lease(r *sundial.Run, req sundial.ClaimRequest) {
 
 // insertRun adds a run and its indexes; the caller holds the lock.
 func (s *Store) insertRun(r sundial.Run) error {
+	return s.insertRunIn(r, s.histories[r.JobID])
+}
+
+// insertRunIn is insertRun with the history of the run's job, nil when it
+// has none yet.
+func (s *Store) insertRunIn(r sundial.Run, h *history) error {
 	if r.ID == "" || r.JobID == "" {
 		return errors.New("memstore: run ID and job ID are required")
 	}
@@ -418,7 +439,6 @@ func (s *Store) insertRun(r sundial.Run) error {
 		return sundial.ErrDuplicateRun
 	}
 	k := keyOf(&r)
-	h := s.histories[r.JobID]
 	if h == nil {
 		h = &history{job: r.JobID}
 		s.histories[r.JobID] = h
@@ -751,7 +771,12 @@ func (h *minHeap[T]) Pop() any {
 // that stay (their index is -1). Due entries that are not wanted (other
 // queues) are stepped over and stay.
 func (h *minHeap[T]) take(limit int, due, wanted func(T) bool) []T {
-	var out, passed []T
+	return h.takeInto(nil, limit, due, wanted)
+}
+
+// takeInto is take into the memory of out, which is empty.
+func (h *minHeap[T]) takeInto(out []T, limit int, due, wanted func(T) bool) []T {
+	var passed []T
 	for len(out) < limit && h.Len() > 0 && due(h.items[0]) {
 		e := heap.Pop(h).(T)
 		if wanted(e) {
