@@ -37,6 +37,7 @@ type Store struct {
 	jobOrder  []string                        // sorted job IDs, rebuilt lazily
 	scratch   []byte                          // for encoding jobs (jobcodec.go)
 	claimed   []*jobEntry                     // the due jobs a claim took, a buffer kept across claims
+	spare     []*runEntry                     // entries of pruned runs, for reuse (see forget)
 	zones     map[string]*time.Location       // the locations of the jobs' next fires, by name
 	nodes     map[string]sundial.Node
 	paused    time.Time // when the scheduler was paused cluster-wide; zero when not
@@ -445,7 +446,13 @@ func (s *Store) insertRunIn(r sundial.Run, h *history) error {
 	} else if h.has(k) {
 		return sundial.ErrDuplicateRun
 	}
-	e := &runEntry{run: r.Clone(), hist: h, index: -1, exec: -1}
+	var e *runEntry
+	if n := len(s.spare); n > 0 {
+		e, s.spare[n-1], s.spare = s.spare[n-1], nil, s.spare[:n-1]
+	} else {
+		e = new(runEntry)
+	}
+	*e = runEntry{run: r.Clone(), hist: h, index: -1, exec: -1}
 	s.runs[r.ID] = e
 	h.add(e, k)
 	status := r.Status
@@ -571,14 +578,23 @@ func (s *Store) prune(h *history) {
 }
 
 // forget removes an ended run from the store; the caller takes it out of
-// its history's runs.
+// its history's runs. The entry becomes a spare for the next run inserted
+// (it is left as it was: a caller may still read the run it just ended).
 func (s *Store) forget(e *runEntry) {
 	e.hist.ended--
 	delete(s.runs, e.run.ID)
 	if e.hist.keys != nil {
 		delete(e.hist.keys, keyOf(&e.run))
 	}
+	if len(s.spare) < maxSpare {
+		s.spare = append(s.spare, e)
+	}
 }
+
+// maxSpare bounds the entries of pruned runs kept for reuse. A store that
+// keeps a few runs per job prunes about one run per run it inserts: reusing
+// the entries spares the collector an object the size of a run per fire.
+const maxSpare = 1024
 
 // keysFrom is the number of runs from which a history indexes their keys.
 const keysFrom = 8
