@@ -28,7 +28,7 @@ type Store struct {
 	mu        sync.Mutex
 	keep      int // ended runs kept per job, as the last PruneRuns asked; 0 for any number
 	jobs      map[string]*jobEntry
-	due       minHeap[*jobEntry] // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
+	due       jobHeap // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
 	runs      map[string]*runEntry
 	histories map[string]*history             // the runs of each job that has any, by job ID
 	executing []*runEntry                     // pending and running runs, for the reaper
@@ -47,7 +47,7 @@ type Store struct {
 	// and runs wait in heaps of their own, so that a scheduler node's
 	// claim and wake never step over them.
 	workerTasks   map[string]sundial.WorkerTask
-	workerDue     minHeap[*jobEntry]
+	workerDue     jobHeap
 	workerWaiting minHeap[*runEntry]
 }
 
@@ -128,9 +128,7 @@ func New(opts Options) *Store {
 	byNotBefore := func(a, b *runEntry) bool { return a.run.NotBefore.Before(b.run.NotBefore) }
 	return &Store{
 		keep:          keep,
-		due:           minHeap[*jobEntry]{less: byNextFire},
 		waiting:       minHeap[*runEntry]{less: byNotBefore},
-		workerDue:     minHeap[*jobEntry]{less: byNextFire},
 		workerWaiting: minHeap[*runEntry]{less: byNotBefore},
 		workerTasks:   map[string]sundial.WorkerTask{},
 		jobs:          map[string]*jobEntry{},
@@ -164,18 +162,18 @@ func dueable(e *jobEntry) bool { return !e.paused && e.hasNext() }
 func (s *Store) place(e *jobEntry) {
 	_, worker := s.workerTasks[e.task.Value()]
 	if e.index >= 0 && (e.worker != worker || !dueable(e)) {
-		heap.Remove(s.jobHeap(e.worker), int(e.index))
+		s.jobHeap(e.worker).remove(int(e.index))
 	}
 	e.worker = worker
 	switch {
 	case dueable(e) && e.index < 0:
-		heap.Push(s.jobHeap(worker), e)
+		s.jobHeap(worker).push(e)
 	case dueable(e):
-		heap.Fix(s.jobHeap(worker), int(e.index))
+		s.jobHeap(worker).fix(int(e.index))
 	}
 }
 
-func (s *Store) jobHeap(worker bool) *minHeap[*jobEntry] {
+func (s *Store) jobHeap(worker bool) *jobHeap {
 	if worker {
 		return &s.workerDue
 	}
@@ -238,7 +236,7 @@ func (s *Store) DeleteJob(_ context.Context, id string) error {
 		return sundial.ErrJobNotFound
 	}
 	if e.index >= 0 {
-		heap.Remove(s.jobHeap(e.worker), int(e.index))
+		s.jobHeap(e.worker).remove(int(e.index))
 	}
 	delete(s.jobs, id)
 	s.jobOrder = nil
@@ -294,7 +292,7 @@ func (s *Store) NextWake(_ context.Context, node string) (time.Time, error) {
 		}
 	}
 	if s.due.Len() > 0 {
-		earlier(s.due.items[0].nextRunAt())
+		earlier(s.due.min().nextRunAt())
 	}
 	if s.waiting.Len() > 0 {
 		earlier(s.waiting.items[0].run.NotBefore)
@@ -787,12 +785,7 @@ func (h *minHeap[T]) Pop() any {
 // that stay (their index is -1). Due entries that are not wanted (other
 // queues) are stepped over and stay.
 func (h *minHeap[T]) take(limit int, due, wanted func(T) bool) []T {
-	return h.takeInto(nil, limit, due, wanted)
-}
-
-// takeInto is take into the memory of out, which is empty.
-func (h *minHeap[T]) takeInto(out []T, limit int, due, wanted func(T) bool) []T {
-	var passed []T
+	var out, passed []T
 	for len(out) < limit && h.Len() > 0 && due(h.items[0]) {
 		e := heap.Pop(h).(T)
 		if wanted(e) {
@@ -807,7 +800,6 @@ func (h *minHeap[T]) takeInto(out []T, limit int, due, wanted func(T) bool) []T 
 	return out
 }
 
-func (e *jobEntry) setIndex(i int) { e.index = int32(i) }
 func (e *runEntry) setIndex(i int) { e.index = i }
 
 // RegisterNode implements sundial.Store.
