@@ -26,9 +26,9 @@ type Options struct{}
 // Store is an in-memory sundial.Store. Create one with New.
 type Store struct {
 	mu        sync.Mutex
-	keep      int // ended runs kept per job, as the last PruneRuns asked; 0 for any number
-	jobs      map[string]*jobEntry
-	due       jobHeap // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
+	keep      int      // ended runs kept per job, as the last PruneRuns asked; 0 for any number
+	jobs      jobTable // by ID
+	due       jobHeap  // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
 	runs      map[string]*runEntry
 	histories map[string]*history             // the runs of each job that has any, by job ID
 	executing []*runEntry                     // pending and running runs, for the reaper
@@ -131,7 +131,7 @@ func New(opts Options) *Store {
 		waiting:       minHeap[*runEntry]{less: byNotBefore},
 		workerWaiting: minHeap[*runEntry]{less: byNotBefore},
 		workerTasks:   map[string]sundial.WorkerTask{},
-		jobs:          map[string]*jobEntry{},
+		jobs:          newJobTable(),
 		runs:          map[string]*runEntry{},
 		histories:     map[string]*history{},
 		targets:       map[string]map[string]*runEntry{},
@@ -194,13 +194,12 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.jobs[job.ID]; ok {
-		return sundial.Job{}, sundial.ErrJobExists
-	}
 	job.Version, job.CreatedAt, job.UpdatedAt = 1, now, now
 	e, scratch := newJobEntry(&job, s.scratch, s.zone) // a copy: it shares nothing with job that job's owner could change
 	s.scratch = scratch
-	s.jobs[job.ID] = e
+	if !s.jobs.add(e) {
+		return sundial.Job{}, sundial.ErrJobExists
+	}
 	s.jobOrder = nil
 	s.place(e)
 	// What e.job() would return, without decoding what was just encoded.
@@ -213,8 +212,8 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (sundial.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.jobs[job.ID]
-	if !ok {
+	e := s.jobs.get(job.ID)
+	if e == nil {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
 	if e.version() != job.Version {
@@ -231,14 +230,14 @@ func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (su
 func (s *Store) DeleteJob(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.jobs[id]
-	if !ok {
+	e := s.jobs.get(id)
+	if e == nil {
 		return sundial.ErrJobNotFound
 	}
 	if e.index >= 0 {
 		s.jobHeap(e.worker).remove(int(e.index))
 	}
-	delete(s.jobs, id)
+	s.jobs.remove(id)
 	s.jobOrder = nil
 	return nil
 }
@@ -247,8 +246,8 @@ func (s *Store) DeleteJob(_ context.Context, id string) error {
 func (s *Store) GetJob(_ context.Context, id string) (sundial.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.jobs[id]
-	if !ok {
+	e := s.jobs.get(id)
+	if e == nil {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
 	return e.job(), nil
@@ -259,9 +258,9 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.jobOrder == nil {
-		s.jobOrder = make([]string, 0, len(s.jobs))
-		for id := range s.jobs {
-			s.jobOrder = append(s.jobOrder, id)
+		s.jobOrder = make([]string, 0, s.jobs.Len())
+		for e := range s.jobs.all {
+			s.jobOrder = append(s.jobOrder, e.id)
 		}
 		slices.Sort(s.jobOrder)
 	}
@@ -271,7 +270,7 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 		if f.Limit > 0 && len(out) == f.Limit {
 			break
 		}
-		if j := s.jobs[id].job(); f.Match(j) {
+		if j := s.jobs.get(id).job(); f.Match(j) {
 			out = append(out, j)
 		}
 	}

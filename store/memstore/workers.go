@@ -138,7 +138,7 @@ func (s *Store) UndeclareTasks(_ context.Context, tasks []string) (int, error) {
 // from, into the heaps their tasks' kind now calls for. The caller holds
 // the lock and has changed workerTasks.
 func (s *Store) rehome(tasks map[string]bool, from *minHeap[*runEntry]) {
-	for _, e := range s.jobs {
+	for e := range s.jobs.all {
 		if tasks[e.task.Value()] {
 			s.place(e)
 		}
