@@ -17,8 +17,8 @@ import (
 // has Config.Workers of them.
 func (s *Scheduler) worker() {
 	defer s.workersWG.Done()
-	for d := range s.work {
-		s.execute(d)
+	for x := range s.work {
+		s.execute(x)
 		s.inflight.Add(-1)
 		if s.claimMore() {
 			s.workerState.pulse.fire() // what signal does, but for waking the loop
@@ -31,8 +31,7 @@ func (s *Scheduler) worker() {
 var errTimeout = errors.New("run timed out")
 
 // execute runs one claimed run to its end and records everything about it.
-func (s *Scheduler) execute(d dispatch) {
-	x := &execution{run: d.run}
+func (s *Scheduler) execute(x *execution) {
 	run := &x.run
 	// The node holds the run, and names it in its heartbeats, until the
 	// recorder has written its end (or given up on it): see recorder.
@@ -44,8 +43,8 @@ func (s *Scheduler) execute(d dispatch) {
 	}
 	var opts JobOptions
 	var jobErr error
-	if d.known {
-		opts = d.opts
+	if x.known {
+		opts = x.opts
 	} else {
 		ctx, cancel := s.storeCtx()
 		var job Job
@@ -53,7 +52,7 @@ func (s *Scheduler) execute(d dispatch) {
 		cancel()
 		opts = job.Options.resolve(s.defaults)
 	}
-	hd := s.held.get(run.ID)
+	hd := &x.hold
 	if ok, settled := s.mayStart(run, hd, opts); !ok {
 		if !run.Status.Executing() { // recorded as ended, not started
 			s.afterEnd(*run, opts, jobErr, settled)
@@ -66,10 +65,14 @@ func (s *Scheduler) execute(d dispatch) {
 	var err error
 	// Every run has a context of its own, which its node cancels to stop
 	// it: on request, when the lease cannot be renewed, on timeout and on
-	// a forced shutdown (the parent). The stop is in place before anything
-	// can block (the record of the start waits when the recorder is
-	// behind), and the lease is judged once more as it is put in place.
-	runCtx, stop := context.WithCancelCause(s.runCtx)
+	// a forced shutdown. The stop is in place before anything can block
+	// (the record of the start waits when the recorder is behind), and the
+	// lease is judged once more as it is put in place. The context is not
+	// a child of s.runCtx: every run would register with it, under its
+	// lock, in its map of children; a forced shutdown stops the held runs
+	// itself (stopAll), and a run whose stop is put in place after that
+	// sees s.runCtx ended here.
+	runCtx, stop := context.WithCancelCause(context.Background())
 	cancel := context.CancelFunc(func() {})
 	if opts.Timeout > 0 {
 		runCtx, cancel = context.WithTimeoutCause(runCtx, opts.Timeout, errTimeout)
@@ -78,6 +81,8 @@ func (s *Scheduler) execute(d dispatch) {
 	s.held.mu.Lock()
 	hd.stop = stop
 	switch {
+	case s.runCtx.Err() != nil:
+		stop(context.Canceled)
 	case hd.lost:
 		stop(errNotHeld)
 	case hd.canceled:
@@ -185,10 +190,15 @@ func (s *Scheduler) execute(d dispatch) {
 	s.afterEnd(*run, opts, jobErr, settled)
 }
 
-// execution is one run executing on this node: the run, its logger and
-// the values of its context, in one allocation rather than four.
+// execution is one run claimed to execute on this node, from its claim
+// to its end: the run, its job's resolved options when the claim knew them
+// (known false: read the job), this node's hold on it, its logger and the
+// values of its context, in one allocation rather than six.
 type execution struct {
 	run    Run
+	opts   JobOptions
+	known  bool
+	hold   holding
 	logger runLogger
 	ctx    runContext
 }

@@ -48,7 +48,7 @@ type holding struct {
 	// stop cancels the running task's context; nil until it starts.
 	stop context.CancelCauseFunc
 	// lease is what the task sees (LeaseOf); a field rather than a
-	// pointer, so that holding a run costs one allocation.
+	// pointer, so that it costs no allocation of its own.
 	lease Lease
 }
 
@@ -58,29 +58,33 @@ type holdings struct {
 	m  map[string]*holding
 }
 
-func (h *holdings) add(id string, claimStart, known, until time.Time, killAfter time.Duration) *holding {
+// add holds the run that x executes, claimed at claimStart (monotonic)
+// and known to this node at known, leased until until on the store's
+// clock: the holding lives in the execution, so that holding a run costs
+// no allocation of its own.
+func (h *holdings) add(x *execution, claimStart, known, until time.Time, killAfter time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.addLocked(id, claimStart, known, until, killAfter)
+	h.addLocked(x, claimStart, known, until, killAfter)
 }
 
-// addAll holds every run of a claim, under one lock.
-func (h *holdings) addAll(runs []Run, claimStart, known time.Time, killAfter time.Duration) {
+// addAll holds the runs of a claim's executions, under one lock.
+func (h *holdings) addAll(xs []*execution, claimStart, known time.Time, killAfter time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i := range runs {
-		h.addLocked(runs[i].ID, claimStart, known, runs[i].LeaseUntil, killAfter)
+	for _, x := range xs {
+		h.addLocked(x, claimStart, known, x.run.LeaseUntil, killAfter)
 	}
 }
 
-func (h *holdings) addLocked(id string, claimStart, known, until time.Time, killAfter time.Duration) *holding {
+func (h *holdings) addLocked(x *execution, claimStart, known, until time.Time, killAfter time.Duration) {
 	if h.m == nil {
 		h.m = map[string]*holding{}
 	}
-	hd := &holding{known: known, base: claimStart, until: until}
+	hd := &x.hold
+	hd.known, hd.base, hd.until = known, claimStart, until
 	hd.lease.deadline = claimStart.Add(killAfter)
-	h.m[id] = hd
-	return hd
+	h.m[x.run.ID] = hd
 }
 
 // ids returns the IDs of the runs this node executes.
@@ -92,12 +96,6 @@ func (h *holdings) ids() []string {
 		out = append(out, id)
 	}
 	return out
-}
-
-func (h *holdings) get(id string) *holding {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.m[id]
 }
 
 func (h *holdings) remove(id string) {
@@ -170,6 +168,18 @@ func (s *Scheduler) stopHeld(id string, cause error) {
 	}
 	if hd.stop != nil {
 		hd.stop(cause)
+	}
+}
+
+// stopAll stops every run this node executes, with cause: a forced
+// shutdown.
+func (h *holdings) stopAll(cause error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, hd := range h.m {
+		if hd.stop != nil {
+			hd.stop(cause)
+		}
 	}
 }
 

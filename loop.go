@@ -106,24 +106,32 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	// Every claimed run is held before any is handed to a worker: a claim
 	// may return more runs than there are free workers (a job's backlog),
 	// and a run held only once a worker frees up would be missing from a
-	// heartbeat that began meanwhile, which would then judge it lost.
-	s.held.addAll(runs, claimStart, known, s.killAfter)
-	s.inflight.Add(int64(len(runs)))
+	// heartbeat that began meanwhile, which would then judge it lost. A
+	// run's execution is made here, with its holding and options in it:
+	// one allocation per run from claim to end.
+	xs := c.execs[:0]
 	next := 0 // runs come back in the order planned, mostly: see optionsOf
 	for i := range runs {
-		d := dispatch{run: runs[i]}
-		d.opts, d.known = c.notes.optionsOf(runs[i].ID, &next)
+		x := &execution{run: runs[i]}
+		x.opts, x.known = c.notes.optionsOf(runs[i].ID, &next)
+		xs = append(xs, x)
+	}
+	s.held.addAll(xs, claimStart, known, s.killAfter)
+	s.inflight.Add(int64(len(xs)))
+	for _, x := range xs {
 		select {
-		case s.work <- d:
+		case s.work <- x:
 		case <-ctx.Done():
 			// Shutting down before the run could start: record it.
-			run := runs[i]
+			run := x.run
 			s.inflight.Add(-1)
 			s.held.remove(run.ID)
 			run.Status, run.Error, run.EndedAt = StatusInterrupted, "scheduler shut down before the run started", s.now()
 			s.updateRun(run)
 		}
 	}
+	clear(xs)
+	c.execs = xs[:0]
 	return len(runs) > 0, nil
 }
 
@@ -148,6 +156,9 @@ type claimer struct {
 	now   time.Time
 	notes claimNotes
 	plan  PlanFunc
+	// execs is the current claim's executions, a buffer kept across
+	// claims.
+	execs []*execution
 }
 
 // bounded returns a context bounding a claim that starts at start (on the
@@ -207,13 +218,19 @@ type claimNotes struct {
 	// options are the same by run ID, for the claims made for workers
 	// (workers.go), which look them up by ID.
 	options map[string]*JobOptions
+	// runs holds the runs planned, every job's in turn: the plan returns
+	// each job's part of it. The claim's caller reads the runs the store
+	// returns (which may be these, in place) before the next claim resets
+	// it.
+	runs []Run
 }
 
 // reset empties the notes for the next claim, keeping their memory.
 func (n claimNotes) reset() claimNotes {
 	clear(n.recorded)
 	clear(n.quarantined)
-	return claimNotes{recorded: n.recorded[:0], quarantined: n.quarantined[:0], pending: n.pending[:0]}
+	clear(n.runs)
+	return claimNotes{recorded: n.recorded[:0], quarantined: n.quarantined[:0], pending: n.pending[:0], runs: n.runs[:0]}
 }
 
 // plannedOptions are the resolved options of one run planned pending.
@@ -236,14 +253,6 @@ func (n *claimNotes) optionsOf(id string, next *int) (JobOptions, bool) {
 		}
 	}
 	return JobOptions{}, false
-}
-
-// dispatch is a claimed run on its way to a worker, with its job's
-// resolved options when the claim knew them (known false: read the job).
-type dispatch struct {
-	run   Run
-	opts  JobOptions
-	known bool
 }
 
 func (n *claimNotes) publish(s *Scheduler) {
@@ -289,9 +298,14 @@ func (s *Scheduler) planJob(job Job, active int, queued bool, now time.Time, not
 	if opts.Broadcast && !worker {
 		in.Nodes, in.Self, in.PickUpBy = s.broadcastNodes(job.Queue), s.node.ID, now.Add(s.leaseTTL)
 	}
-	p := planJobFires(&job, &opts, in, newID) // not in in: see planJobFires
-	for i := range p.Runs {
-		r := &p.Runs[i]
+	// The runs go to the notes' buffer, which the store keeps no
+	// reference to (see PlanFunc): planned runs cost no allocation.
+	before := len(notes.runs)
+	p := planJobFires(&job, &opts, in, newID, notes.runs) // not in in: see planJobFires
+	notes.runs = p.Runs
+	runs := p.Runs[before:len(p.Runs):len(p.Runs)] // capped: appending to them must not overwrite the next job's
+	for i := range runs {
+		r := &runs[i]
 		switch r.Status {
 		case StatusMissed, StatusSkipped:
 			notes.recorded = append(notes.recorded, *r)
@@ -308,5 +322,5 @@ func (s *Scheduler) planJob(job Job, active int, queued bool, now time.Time, not
 		}
 	}
 	job.NextRunAt = p.NextRunAt
-	return job, p.Runs
+	return job, runs
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -67,14 +68,17 @@ type firePlan struct {
 //
 // newID names the runs.
 func planFires(in fireState, newID func() string) firePlan {
-	return planJobFires(in.Job, in.Options, in, newID)
+	return planJobFires(in.Job, in.Options, in, newID, nil)
 }
 
 // planJobFires is planFires with the job and its options given apart from
 // in, whose Job and Options it ignores: the claim passes them so, so that
 // they stay on its stack (in itself leaks into the runs it plans, through
-// its times and node names, and would take them to the heap with it).
-func planJobFires(job *Job, opts *JobOptions, in fireState, newID func() string) firePlan {
+// its times and node names, and would take them to the heap with it). The
+// runs are appended to into, like append does (the plan's Runs are into
+// and then the new runs): a claim plans into one buffer kept across
+// claims instead of allocating runs for each job.
+func planJobFires(job *Job, opts *JobOptions, in fireState, newID func() string, into []Run) firePlan {
 	t, now := in.Trigger, in.Now
 	// A trigger time within the same microsecond as the fire before it is
 	// that fire again (a date trigger read back from a store, say), not a
@@ -100,7 +104,8 @@ func planJobFires(job *Job, opts *JobOptions, in fireState, newID func() string)
 		next = following(next.Truncate(time.Microsecond), t.Next(next, now))
 	}
 
-	runs := make([]Run, 0, len(fires))
+	base := len(into)
+	runs := slices.Grow(into, len(fires))
 	record := func(at time.Time, status RunStatus, reason string) {
 		r := Run{ID: newID(), JobID: job.ID, Task: job.Task, ScheduledAt: at, Status: status,
 			Attempt: 1, Args: job.Args, Error: reason, Queue: job.Queue}
@@ -149,7 +154,7 @@ func planJobFires(job *Job, opts *JobOptions, in fireState, newID func() string)
 	if opts.Broadcast {
 		// The parts of in that broadcast reads, not in itself: in points
 		// to the job, which would then escape to the heap on every claim.
-		runs = broadcast(runs, in.Nodes, in.Self, in.PickUpBy, newID)
+		runs = append(runs[:base], broadcast(runs[base:], in.Nodes, in.Self, in.PickUpBy, newID)...)
 	}
 	return firePlan{NextRunAt: next, Runs: runs}
 }

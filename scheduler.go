@@ -148,14 +148,14 @@ type Scheduler struct {
 	state            sync.RWMutex
 	started          bool
 	stopped          bool
-	work             chan dispatch
+	work             chan *execution
 	loopCancel       context.CancelFunc
 	claims           claimer      // the loop's and the workers' claims (loop.go)
 	sleepUntil       atomic.Int64 // Unix ns the loop sleeps until, 0 while awake (signalFor)
 	triggers         triggerCache // the claims' triggers by spec (plan.go)
 	loopDone         chan struct{}
 	workersWG        sync.WaitGroup
-	runCtx           context.Context // parent of every task's context
+	runCtx           context.Context // ended by a forced shutdown, which stops every task's context
 	runCancel        context.CancelFunc
 	beatStop         chan struct{} // stops the heartbeat, the fence and housekeeping
 	beatDone         chan struct{}
@@ -801,11 +801,11 @@ func (s *Scheduler) runHere(ctx context.Context, run Run, job Job) (Run, error) 
 	if err := s.store.CreateRun(ctx, run); err != nil {
 		return Run{}, fmt.Errorf("run job %q now: %w", job.ID, err)
 	}
-	s.held.add(run.ID, claimStart, time.Now(), run.LeaseUntil, s.killAfter)
+	x := &execution{run: run, opts: job.Options.resolve(s.defaults), known: true}
+	s.held.add(x, claimStart, time.Now(), run.LeaseUntil, s.killAfter)
 	s.inflight.Add(1)
-	opts := job.Options.resolve(s.defaults)
 	select {
-	case s.work <- dispatch{run: run, opts: opts, known: true}:
+	case s.work <- x:
 	case <-ctx.Done():
 		s.inflight.Add(-1)
 		s.held.remove(run.ID)
@@ -947,7 +947,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	go s.heartbeat()
 	go s.fence()
 	go s.housekeeping()
-	s.work = make(chan dispatch, s.workers)
+	s.work = make(chan *execution, s.workers)
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.loopCancel, s.loopDone = cancel, make(chan struct{})
 	s.claims.ctx = loopCtx
@@ -1060,6 +1060,7 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 		s.forced.Store(true)
 		s.runCancel()
+		s.held.stopAll(context.Canceled) // after runCancel: see execute
 		// The last records get a short chance; then store calls end, and
 		// the runs they could not record are recovered by their leases.
 		time.AfterFunc(time.Second, s.lifeCancel)

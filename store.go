@@ -251,7 +251,10 @@ type Clock interface {
 // the shards that other nodes are to run (Node and LeaseUntil set). A claim writes only the
 // job's schedule state — NextRunAt, Paused and PauseReason — and ignores
 // other changes. A plan must not change the job's slices (Args, Tags) in
-// place: a store may hand it its own copy.
+// place: a store may hand it its own copy. A store keeps no reference to
+// the returned slice of runs once Claim returns — it may return the runs
+// in it, in place, as Claim's result — so that a plan may reuse that
+// memory for its next claim once the caller has read the result.
 type PlanFunc func(job Job, active int, queued bool) (Job, []Run)
 
 // JobFilter selects jobs; zero fields select everything.

@@ -185,30 +185,36 @@ func (g *gocronSched) stop()  { g.s.Shutdown() }
 type sundialSched struct {
 	s     *sundial.Scheduler
 	tb    testing.TB
-	mu    sync.RWMutex
+	mu    sync.Mutex // guards tasks
 	tasks map[string]bool
-	fns   map[string]func(sundial.Run) // by job ID
+	// fns are the jobs' functions by the number in their IDs. The
+	// workloads whose jobs have one add them all before the scheduler
+	// starts, so that a run finds its function without a lock or a map,
+	// as robfig's and gocron's jobs hold theirs: the harness's routing
+	// is not Sundial's cost.
+	fns []func(sundial.Run)
 }
 
 // job registers the task name once (Sundial tasks are registered by name)
-// and routes each run to the function of its job; a job without one (an
-// idle job) costs the harness nothing, as it costs the other
-// implementations nothing.
-func (s *sundialSched) job(j sundial.Job, fn func(sundial.Run)) {
+// and routes each run to the function of its job, job number i; a job
+// without one (an idle job) costs the harness nothing, as it costs the
+// other implementations nothing. A job with a function must be added
+// before start.
+func (s *sundialSched) job(j sundial.Job, i int, fn func(sundial.Run)) {
 	s.mu.Lock()
 	if s.tasks == nil {
-		s.tasks, s.fns = map[string]bool{}, map[string]func(sundial.Run){}
+		s.tasks = map[string]bool{}
 	}
 	if fn != nil {
-		s.fns[j.ID] = fn
+		if i >= len(s.fns) {
+			s.fns = append(s.fns, make([]func(sundial.Run), i+1-len(s.fns))...)
+		}
+		s.fns[i] = fn
 	}
 	if !s.tasks[j.Task] {
 		s.tasks[j.Task] = true
 		s.s.Register(j.Task, func(_ context.Context, r sundial.Run) (any, error) {
-			s.mu.RLock()
-			f := s.fns[r.JobID]
-			s.mu.RUnlock()
-			if f != nil {
+			if f := s.fn(r.JobID); f != nil {
 				f(r)
 			}
 			return nil, nil
@@ -220,18 +226,27 @@ func (s *sundialSched) job(j sundial.Job, fn func(sundial.Run)) {
 	}
 }
 
+// fn returns the function of the job with the ID, nil for none.
+func (s *sundialSched) fn(id string) func(sundial.Run) {
+	i, err := strconv.Atoi(id[strings.LastIndexByte(id, '-')+1:])
+	if err != nil || i >= len(s.fns) {
+		return nil
+	}
+	return s.fns[i]
+}
+
 func (s *sundialSched) addDaily(i int) {
-	s.job(sundial.Job{ID: "daily-" + strconv.Itoa(i), Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"}}, nil)
+	s.job(sundial.Job{ID: "daily-" + strconv.Itoa(i), Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"}}, i, nil)
 }
 
 func (s *sundialSched) addOnce(i int, at time.Time, fn func()) {
 	s.job(sundial.Job{ID: fmt.Sprint("once-", i), Task: "once",
-		Trigger: trigger.Spec{Type: "date", RunDate: at.Format(time.RFC3339Nano)}}, func(sundial.Run) { fn() })
+		Trigger: trigger.Spec{Type: "date", RunDate: at.Format(time.RFC3339Nano)}}, i, func(sundial.Run) { fn() })
 }
 
 func (s *sundialSched) addEverySecond(i int, fn func(time.Time)) {
 	s.job(sundial.Job{ID: fmt.Sprint("second-", i), Task: "second", Trigger: trigger.Spec{Type: "cron", Expr: "* * * * * *"}},
-		func(r sundial.Run) { fn(r.ScheduledAt) })
+		i, func(r sundial.Run) { fn(r.ScheduledAt) })
 }
 
 func (s *sundialSched) start() { s.s.Start(context.Background()) }
@@ -392,6 +407,13 @@ func heapAlloc() uint64 {
 	return m.HeapAlloc
 }
 
+// freshHeap starts a dispatch or lateness run with a collection, so that
+// each implementation's collector paces itself on its own heap, not on
+// what the benchmarks before it in the process left (a lateness run after
+// the dispatch of 100,000 jobs went through without one collection, and
+// the same run alone collected 10 times).
+func freshHeap() { runtime.GC() }
+
 // BenchmarkDispatch adds 100,000 one-shot jobs due at one instant and
 // reports fires per second from that instant until the last has run.
 func BenchmarkDispatch(b *testing.B) {
@@ -399,6 +421,7 @@ func BenchmarkDispatch(b *testing.B) {
 	for _, impl := range impls {
 		b.Run("impl="+impl, func(b *testing.B) {
 			for range b.N {
+				freshHeap()
 				// Jobs are added before the scheduler starts: robfig takes
 				// ~170µs per add while running, too long for 100,000.
 				s := newScheduler(b, impl)
@@ -422,6 +445,8 @@ func BenchmarkDispatch(b *testing.B) {
 				// the last fire: a second view, less noisy than fires/s on a
 				// shared machine (it counts garbage collection too).
 				time.Sleep(time.Until(at) - 20*time.Millisecond)
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
 				cpu := cpuTime()
 				select {
 				case <-done:
@@ -429,9 +454,15 @@ func BenchmarkDispatch(b *testing.B) {
 					b.Fatalf("only %d of %d fired within a minute", count.Load(), n)
 				}
 				cpu = cpuTime() - cpu
+				runtime.ReadMemStats(&m1)
 				elapsed := time.Unix(0, last.Load()).Sub(at)
 				b.ReportMetric(n/elapsed.Seconds(), "fires/s")
 				b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/fire")
+				// Allocations from just before the instant to the last fire:
+				// what the collector has to keep up with per fire.
+				b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/n, "allocs/fire")
+				b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/n, "B/fire")
+				b.ReportMetric(float64(m1.NumGC-m0.NumGC), "gcs")
 				s.stop()
 			}
 		})
@@ -447,6 +478,7 @@ func BenchmarkLateness(b *testing.B) {
 		for _, impl := range impls {
 			b.Run(fmt.Sprintf("jobs=%d/impl=%s", n, impl), func(b *testing.B) {
 				for range b.N {
+					freshHeap()
 					s := newScheduler(b, impl)
 					first := time.Now().Truncate(time.Second).Add(3 * time.Second)
 					counts := make([]atomic.Int32, n*seconds)
@@ -466,8 +498,21 @@ func BenchmarkLateness(b *testing.B) {
 						})
 					}
 					s.start()
+					// CPU and allocations from just before the first fire to
+					// just after the last: the cost per fire, steadier than
+					// the lateness on a shared machine.
+					time.Sleep(time.Until(first) - 100*time.Millisecond)
+					var m0, m1 runtime.MemStats
+					runtime.ReadMemStats(&m0)
+					cpu := cpuTime()
 					time.Sleep(time.Until(first.Add(seconds*time.Second + 500*time.Millisecond)))
+					cpu = cpuTime() - cpu
+					runtime.ReadMemStats(&m1)
 					s.stop()
+					fires := float64(n * seconds)
+					b.ReportMetric(float64(cpu.Nanoseconds())/fires, "cpu-ns/fire")
+					b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/fires, "B/fire")
+					b.ReportMetric(float64(m1.NumGC-m0.NumGC), "gcs")
 					missed, doubled := 0, 0
 					for i := range counts {
 						switch c := counts[i].Load(); {

@@ -139,11 +139,6 @@ func (e *jobEntry) dueBy(sec int64, nsec int32) bool {
 	return e.nextSec < sec || e.nextSec == sec && e.nextNsec <= nsec
 }
 
-// byNextFire orders jobs by their next fire.
-func byNextFire(a, b *jobEntry) bool {
-	return a.nextSec < b.nextSec || a.nextSec == b.nextSec && a.nextNsec < b.nextNsec
-}
-
 // Tags of the encoding. Each struct has its own set; the order is free.
 const (
 	// sundial.Job; tQueue and tVersion come first (jobEntry.queue, version)

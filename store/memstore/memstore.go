@@ -26,9 +26,9 @@ type Options struct{}
 // Store is an in-memory sundial.Store. Create one with New.
 type Store struct {
 	mu        sync.Mutex
-	keep      int // ended runs kept per job, as the last PruneRuns asked; 0 for any number
-	jobs      map[string]*jobEntry
-	due       minHeap[*jobEntry] // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
+	keep      int      // ended runs kept per job, as the last PruneRuns asked; 0 for any number
+	jobs      jobTable // by ID
+	due       jobHeap  // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
 	runs      map[string]*runEntry
 	histories map[string]*history             // the runs of each job that has any, by job ID
 	executing []*runEntry                     // pending and running runs, for the reaper
@@ -36,6 +36,8 @@ type Store struct {
 	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
 	jobOrder  []string                        // sorted job IDs, rebuilt lazily
 	scratch   []byte                          // for encoding jobs (jobcodec.go)
+	claimed   []*jobEntry                     // the due jobs a claim took, a buffer kept across claims
+	spare     []*runEntry                     // entries of pruned runs, for reuse (see forget)
 	zones     map[string]*time.Location       // the locations of the jobs' next fires, by name
 	nodes     map[string]sundial.Node
 	paused    time.Time // when the scheduler was paused cluster-wide; zero when not
@@ -45,7 +47,7 @@ type Store struct {
 	// and runs wait in heaps of their own, so that a scheduler node's
 	// claim and wake never step over them.
 	workerTasks   map[string]sundial.WorkerTask
-	workerDue     minHeap[*jobEntry]
+	workerDue     jobHeap
 	workerWaiting minHeap[*runEntry]
 }
 
@@ -126,12 +128,10 @@ func New(opts Options) *Store {
 	byNotBefore := func(a, b *runEntry) bool { return a.run.NotBefore.Before(b.run.NotBefore) }
 	return &Store{
 		keep:          keep,
-		due:           minHeap[*jobEntry]{less: byNextFire},
 		waiting:       minHeap[*runEntry]{less: byNotBefore},
-		workerDue:     minHeap[*jobEntry]{less: byNextFire},
 		workerWaiting: minHeap[*runEntry]{less: byNotBefore},
 		workerTasks:   map[string]sundial.WorkerTask{},
-		jobs:          map[string]*jobEntry{},
+		jobs:          newJobTable(),
 		runs:          map[string]*runEntry{},
 		histories:     map[string]*history{},
 		targets:       map[string]map[string]*runEntry{},
@@ -162,18 +162,18 @@ func dueable(e *jobEntry) bool { return !e.paused && e.hasNext() }
 func (s *Store) place(e *jobEntry) {
 	_, worker := s.workerTasks[e.task.Value()]
 	if e.index >= 0 && (e.worker != worker || !dueable(e)) {
-		heap.Remove(s.jobHeap(e.worker), int(e.index))
+		s.jobHeap(e.worker).remove(int(e.index))
 	}
 	e.worker = worker
 	switch {
 	case dueable(e) && e.index < 0:
-		heap.Push(s.jobHeap(worker), e)
+		s.jobHeap(worker).push(e)
 	case dueable(e):
-		heap.Fix(s.jobHeap(worker), int(e.index))
+		s.jobHeap(worker).fix(int(e.index))
 	}
 }
 
-func (s *Store) jobHeap(worker bool) *minHeap[*jobEntry] {
+func (s *Store) jobHeap(worker bool) *jobHeap {
 	if worker {
 		return &s.workerDue
 	}
@@ -194,13 +194,12 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.jobs[job.ID]; ok {
-		return sundial.Job{}, sundial.ErrJobExists
-	}
 	job.Version, job.CreatedAt, job.UpdatedAt = 1, now, now
 	e, scratch := newJobEntry(&job, s.scratch, s.zone) // a copy: it shares nothing with job that job's owner could change
 	s.scratch = scratch
-	s.jobs[job.ID] = e
+	if !s.jobs.add(e) {
+		return sundial.Job{}, sundial.ErrJobExists
+	}
 	s.jobOrder = nil
 	s.place(e)
 	// What e.job() would return, without decoding what was just encoded.
@@ -213,8 +212,8 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (sundial.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.jobs[job.ID]
-	if !ok {
+	e := s.jobs.get(job.ID)
+	if e == nil {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
 	if e.version() != job.Version {
@@ -231,14 +230,14 @@ func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (su
 func (s *Store) DeleteJob(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.jobs[id]
-	if !ok {
+	e := s.jobs.get(id)
+	if e == nil {
 		return sundial.ErrJobNotFound
 	}
 	if e.index >= 0 {
-		heap.Remove(s.jobHeap(e.worker), int(e.index))
+		s.jobHeap(e.worker).remove(int(e.index))
 	}
-	delete(s.jobs, id)
+	s.jobs.remove(id)
 	s.jobOrder = nil
 	return nil
 }
@@ -247,8 +246,8 @@ func (s *Store) DeleteJob(_ context.Context, id string) error {
 func (s *Store) GetJob(_ context.Context, id string) (sundial.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.jobs[id]
-	if !ok {
+	e := s.jobs.get(id)
+	if e == nil {
 		return sundial.Job{}, sundial.ErrJobNotFound
 	}
 	return e.job(), nil
@@ -259,9 +258,9 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.jobOrder == nil {
-		s.jobOrder = make([]string, 0, len(s.jobs))
-		for id := range s.jobs {
-			s.jobOrder = append(s.jobOrder, id)
+		s.jobOrder = make([]string, 0, s.jobs.Len())
+		for e := range s.jobs.all {
+			s.jobOrder = append(s.jobOrder, e.id)
 		}
 		slices.Sort(s.jobOrder)
 	}
@@ -271,7 +270,7 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 		if f.Limit > 0 && len(out) == f.Limit {
 			break
 		}
-		if j := s.jobs[id].job(); f.Match(j) {
+		if j := s.jobs.get(id).job(); f.Match(j) {
 			out = append(out, j)
 		}
 	}
@@ -292,7 +291,7 @@ func (s *Store) NextWake(_ context.Context, node string) (time.Time, error) {
 		}
 	}
 	if s.due.Len() > 0 {
-		earlier(s.due.items[0].nextRunAt())
+		earlier(s.due.min().nextRunAt())
 	}
 	if s.waiting.Len() > 0 {
 		earlier(s.waiting.items[0].run.NotBefore)
@@ -339,8 +338,17 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		return (len(req.Queues) == 0 || inQueues(e.queue(), req.Queues)) && (!worker || slices.Contains(req.Tasks, e.task.Value()))
 	}
 	// Taken off the due heap; each goes back by place once planned.
-	jobs := s.jobHeap(worker).take(limit-len(waitingRuns), jobDue, jobWanted)
+	jobs := s.jobHeap(worker).takeInto(s.claimed[:0], limit-len(waitingRuns), jobDue, jobWanted)
+	defer func() {
+		clear(jobs)
+		s.claimed = jobs[:0] // kept for the next claim
+	}()
 	var out []sundial.Run
+	if n := len(waitingRuns) + len(jobs); n > 1 {
+		// Room for a run per item; the runs of one job alone are
+		// returned in place.
+		out = make([]sundial.Run, 0, n)
+	}
 	for _, e := range waitingRuns {
 		s.setStatus(e, sundial.StatusPending) // before the lease: the indexes know the run by its node
 		s.lease(&e.run, req)
@@ -349,7 +357,8 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	for i, e := range jobs {
 		id := e.id
 		active, queued := 0, false
-		if h := s.histories[id]; h != nil {
+		h := s.histories[id]
+		if h != nil {
 			active, queued = h.active, len(h.queued) > 0
 		}
 		// The plan gets a copy of the stored job, which it may keep.
@@ -377,8 +386,9 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 			e.def, s.scratch = encodeDef(&job, s.scratch)
 		}
 		s.place(e)
-		// The plan's runs are the store's: the ones to execute are
-		// returned in place (the store keeps copies of its own).
+		// The plan's runs are the store's until Claim returns (see
+		// PlanFunc): the ones to execute are returned in place (the store
+		// keeps copies of its own).
 		executing := runs[:0]
 		for _, r := range runs {
 			r.Queue = job.Queue // retries and queued runs stay in the job's queue
@@ -386,7 +396,10 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 				r.Status = sundial.StatusPending
 				s.lease(&r, req)
 			}
-			if err := s.insertRun(r); err != nil {
+			if h == nil || h.job != r.JobID {
+				h = s.histories[r.JobID] // made by the job's first run
+			}
+			if err := s.insertRunIn(r, h); err != nil {
 				continue // this fire was claimed before; never twice
 			}
 			if r.Status.Executing() {
@@ -411,6 +424,12 @@ func (s *Store) lease(r *sundial.Run, req sundial.ClaimRequest) {
 
 // insertRun adds a run and its indexes; the caller holds the lock.
 func (s *Store) insertRun(r sundial.Run) error {
+	return s.insertRunIn(r, s.histories[r.JobID])
+}
+
+// insertRunIn is insertRun with the history of the run's job, nil when it
+// has none yet.
+func (s *Store) insertRunIn(r sundial.Run, h *history) error {
 	if r.ID == "" || r.JobID == "" {
 		return errors.New("memstore: run ID and job ID are required")
 	}
@@ -418,14 +437,19 @@ func (s *Store) insertRun(r sundial.Run) error {
 		return sundial.ErrDuplicateRun
 	}
 	k := keyOf(&r)
-	h := s.histories[r.JobID]
 	if h == nil {
 		h = &history{job: r.JobID}
 		s.histories[r.JobID] = h
 	} else if h.has(k) {
 		return sundial.ErrDuplicateRun
 	}
-	e := &runEntry{run: r.Clone(), hist: h, index: -1, exec: -1}
+	var e *runEntry
+	if n := len(s.spare); n > 0 {
+		e, s.spare[n-1], s.spare = s.spare[n-1], nil, s.spare[:n-1]
+	} else {
+		e = new(runEntry)
+	}
+	*e = runEntry{run: r.Clone(), hist: h, index: -1, exec: -1}
 	s.runs[r.ID] = e
 	h.add(e, k)
 	status := r.Status
@@ -551,14 +575,23 @@ func (s *Store) prune(h *history) {
 }
 
 // forget removes an ended run from the store; the caller takes it out of
-// its history's runs.
+// its history's runs. The entry becomes a spare for the next run inserted
+// (it is left as it was: a caller may still read the run it just ended).
 func (s *Store) forget(e *runEntry) {
 	e.hist.ended--
 	delete(s.runs, e.run.ID)
 	if e.hist.keys != nil {
 		delete(e.hist.keys, keyOf(&e.run))
 	}
+	if len(s.spare) < maxSpare {
+		s.spare = append(s.spare, e)
+	}
 }
+
+// maxSpare bounds the entries of pruned runs kept for reuse. A store that
+// keeps a few runs per job prunes about one run per run it inserts: reusing
+// the entries spares the collector an object the size of a run per fire.
+const maxSpare = 1024
 
 // keysFrom is the number of runs from which a history indexes their keys.
 const keysFrom = 8
@@ -766,7 +799,6 @@ func (h *minHeap[T]) take(limit int, due, wanted func(T) bool) []T {
 	return out
 }
 
-func (e *jobEntry) setIndex(i int) { e.index = int32(i) }
 func (e *runEntry) setIndex(i int) { e.index = i }
 
 // RegisterNode implements sundial.Store.

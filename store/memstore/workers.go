@@ -60,8 +60,8 @@ func (s *Store) NextWorkerWake(_ context.Context, tasks, queues []string) (time.
 			next = t
 		}
 	}
-	for _, e := range s.workerDue.items {
-		if slices.Contains(tasks, e.task.Value()) && inQueues(e.queue(), queues) {
+	for _, slot := range s.workerDue.items {
+		if e := slot.e; slices.Contains(tasks, e.task.Value()) && inQueues(e.queue(), queues) {
 			earlier(e.nextRunAt())
 		}
 	}
@@ -138,7 +138,7 @@ func (s *Store) UndeclareTasks(_ context.Context, tasks []string) (int, error) {
 // from, into the heaps their tasks' kind now calls for. The caller holds
 // the lock and has changed workerTasks.
 func (s *Store) rehome(tasks map[string]bool, from *minHeap[*runEntry]) {
-	for _, e := range s.jobs {
+	for e := range s.jobs.all {
 		if tasks[e.task.Value()] {
 			s.place(e)
 		}
