@@ -105,17 +105,21 @@ func durableStores(b *testing.B, kind string, n int) []sundial.Store {
 	return out
 }
 
-// BenchmarkDurableFires stores 5,000 one-shot jobs due at once, starts
+// BenchmarkDurableFires stores 5,000 or 10,000 one-shot jobs due at once, starts
 // schedulers (one per handle, as separate processes would) and reports
 // fires per second until every run is recorded as succeeded, and the
 // claim latency.
 func BenchmarkDurableFires(b *testing.B) {
-	const n = 5000
 	for _, c := range []struct {
 		kind       string
 		schedulers int
-	}{{"sqlite", 1}, {"sqlite", 3}, {"postgres", 1}, {"postgres", 3}} {
-		b.Run(fmt.Sprintf("store=%s/schedulers=%d", c.kind, c.schedulers), func(b *testing.B) {
+		jobs       int
+	}{
+		{"sqlite", 1, 5000}, {"sqlite", 1, 10000}, {"sqlite", 3, 5000},
+		{"postgres", 1, 5000}, {"postgres", 3, 5000}, {"postgres", 3, 10000}, {"postgres", 5, 10000},
+	} {
+		b.Run(fmt.Sprintf("store=%s/schedulers=%d/jobs=%d", c.kind, c.schedulers, c.jobs), func(b *testing.B) {
+			n := c.jobs
 			for range b.N {
 				stores := durableStores(b, c.kind, c.schedulers)
 				ctx := context.Background()
@@ -143,7 +147,7 @@ func BenchmarkDurableFires(b *testing.B) {
 					sub := s.Subscribe(n, sundial.EventRunSucceeded)
 					go func() {
 						for range sub.C {
-							if count.Add(1) == n {
+							if count.Add(1) == int64(n) {
 								close(done)
 							}
 						}
@@ -175,7 +179,7 @@ func BenchmarkDurableFires(b *testing.B) {
 				}
 				b.ReportMetric(float64(total)/float64(len(sizes)), "runs/claim")
 				slices.Sort(claims)
-				b.ReportMetric(n/elapsed.Seconds(), "fires/s")
+				b.ReportMetric(float64(n)/elapsed.Seconds(), "fires/s")
 				b.ReportMetric(float64(claims[len(claims)/2].Microseconds()), "claim-p50-µs")
 				b.ReportMetric(float64(claims[len(claims)*99/100].Microseconds()), "claim-p99-µs")
 			}
