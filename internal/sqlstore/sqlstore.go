@@ -49,6 +49,11 @@ type Dialect struct {
 	Numbered bool
 	// LockSuffix is appended to claim SELECTs, e.g. " FOR UPDATE SKIP LOCKED".
 	LockSuffix string
+	// InProcess is set when a statement costs no round trip (SQLite): a
+	// claim then runs one prepared statement per job and per run, where a
+	// database across the network gets one statement of many rows, whose
+	// text (and so its parse) changes with the number of rows.
+	InProcess bool
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation func(err error) bool
 }
@@ -60,6 +65,34 @@ type Store struct {
 	q     map[string]string // query text with the dialect's placeholders, by name
 	raw   map[string]string // query text with its {queues} and {tasks} holes, by name
 	stmts sync.Map          // name → *sql.Stmt, prepared on first use
+	// writer is held by the store's write transactions when the dialect
+	// is in process (see begin).
+	writer chan struct{}
+}
+
+// begin starts a write transaction. In process (SQLite, one writer at a
+// time) the store's own transactions take turns on a channel first: one
+// that found the file locked by another of them would be put to sleep by
+// SQLite's busy handler for 1, 2, 5 … ms, long after the lock was free,
+// where the channel hands over at once. Other processes on the file still
+// wait through the busy handler. end must be called once the transaction
+// is over.
+func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
+	release := func() {}
+	if s.writer != nil {
+		select {
+		case s.writer <- struct{}{}:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		release = func() { <-s.writer }
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return tx, func() { tx.Rollback(); release() }, nil
 }
 
 // stmt returns the named query prepared once for the pool: parsing a
@@ -107,6 +140,9 @@ func (r errRow) Scan(...any) error { return r.err }
 // New returns a store over db, which the caller opened and migrated.
 func New(db *sql.DB, d Dialect) *Store {
 	s := &Store{db: db, d: d, q: map[string]string{}, raw: map[string]string{}}
+	if d.InProcess {
+		s.writer = make(chan struct{}, 1)
+	}
 	for name, text := range queries {
 		text = strings.ReplaceAll(text, "{lock}", d.LockSuffix)
 		s.q[name] = s.rebind(strings.NewReplacer("{queues}", "", "{tasks}", notWorkerTask).Replace(text))
@@ -168,6 +204,12 @@ var queries = map[string]string{
 	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}{tasks}
 		ORDER BY next_run_at LIMIT ?{lock}`,
 	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `)`,
+	// The claim's statements of one row each (Dialect.InProcess).
+	"insertClaimed": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `) ON CONFLICT DO NOTHING`,
+	"claimRun":      `UPDATE sundial_runs SET status = 'pending', node_id = ?, incarnation = ?, lease_until = ?, claimed_at = ? WHERE id = ?`,
+	"planJob":       `UPDATE sundial_jobs SET next_run_at = ?, paused = ?, pause_reason = ? WHERE id = ? AND version = ?`,
+	"activeCount": `SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), 0), COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0)
+		FROM sundial_runs WHERE job_id = ? AND (status IN ('pending', 'running', 'queued') OR status = 'scheduled' AND shard_total IS NOT NULL)`,
 	// A holder's write: only while the run is executing and held by the
 	// writer's incarnation (fencing).
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?, exit_status = ?
@@ -557,16 +599,27 @@ func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundia
 	// Prepared before the transaction: preparing takes a connection of its
 	// own, and one taken while the transaction holds another can wait
 	// forever on a pool that claims in parallel have emptied.
-	paused, err := s.stmt(ctx, "clusterPaused")
-	if err != nil {
-		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+	var pre claimStmts
+	names := []string{"clusterPaused", "dueRuns", "dueJobs", "claimRun", "activeCount", "planJob", "insertClaimed"}
+	if !s.d.InProcess {
+		names = names[:3]
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	for i, name := range names {
+		st, err := s.stmt(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+		}
+		*pre.field(i) = st
+	}
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claim: begin: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
-	out, err := s.claim(ctx, tx, tx.StmtContext(ctx, paused), req, plan)
+	defer end()
+	for i := range names {
+		*pre.field(i) = tx.StmtContext(ctx, *pre.field(i))
+	}
+	out, err := s.claim(ctx, tx, &pre, req, plan)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
 	}
@@ -574,6 +627,29 @@ func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundia
 		return nil, fmt.Errorf("%s: claim: commit: %w", s.d.Name, err)
 	}
 	return out, nil
+}
+
+// claimStmts are the prepared statements of a claim, bound to its
+// transaction. The last four, of one row each, are prepared only when
+// the dialect is in process; otherwise the claim writes many rows per
+// statement.
+type claimStmts struct {
+	paused, dueRuns, dueJobs                  *sql.Stmt
+	claimRun, activeCount, planJob, insertRun *sql.Stmt
+}
+
+// field returns the i-th statement, in the order Claim names them.
+func (c *claimStmts) field(i int) **sql.Stmt {
+	return [...]**sql.Stmt{&c.paused, &c.dueRuns, &c.dueJobs, &c.claimRun, &c.activeCount, &c.planJob, &c.insertRun}[i]
+}
+
+// query runs the filtered query q with args, or the prepared st when the
+// claim has no queue or task list (q is then the statement's text).
+func query(ctx context.Context, tx *sql.Tx, st *sql.Stmt, req sundial.ClaimRequest, q string, args []any) (*sql.Rows, error) {
+	if len(req.Queues) == 0 && len(req.Tasks) == 0 {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, q, args...)
 }
 
 // notWorkerTask fills a query's {tasks} hole for a scheduler node, which
@@ -622,18 +698,18 @@ func (s *Store) filtered(name string, queues, tasks []string, args ...any) (stri
 	return s.rebind(strings.NewReplacer("{queues}", inQueues, "{tasks}", inTasks).Replace(s.raw[name])), out
 }
 
-func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, pre *claimStmts, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	nowMicros, limit := req.Now.UnixMicro(), req.Limit
 	lease := req.LeaseUntil.Truncate(time.Microsecond)
 	var paused sql.NullInt64
-	if err := pausedStmt.QueryRowContext(ctx).Scan(&paused); err != nil {
+	if err := pre.paused.QueryRowContext(ctx).Scan(&paused); err != nil {
 		return nil, err
 	}
 	if paused.Valid {
 		return nil, sundial.ErrSchedulerPaused
 	}
 	q, args := s.filtered("dueRuns", req.Queues, req.Tasks, nowMicros, queueList, req.Node, taskList, limit)
-	rows, err := tx.QueryContext(ctx, q, args...)
+	rows, err := query(ctx, tx, pre.dueRuns, req, q, args)
 	if err != nil {
 		return nil, err
 	}
@@ -652,7 +728,13 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if len(out) > 0 {
+	if len(out) > 0 && s.d.InProcess {
+		for _, r := range out {
+			if _, err := pre.claimRun.ExecContext(ctx, nullString(req.Node), nullString(req.Incarnation), micros(lease), nowMicros, r.ID); err != nil {
+				return nil, err
+			}
+		}
+	} else if len(out) > 0 {
 		args := []any{nullString(req.Node), nullString(req.Incarnation), micros(lease), nowMicros}
 		for _, r := range out {
 			args = append(args, r.ID)
@@ -667,7 +749,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 	}
 
 	q, args = s.filtered("dueJobs", req.Queues, req.Tasks, nowMicros, queueList, taskList, limit-len(out))
-	rows, err = tx.QueryContext(ctx, q, args...)
+	rows, err = query(ctx, tx, pre.dueJobs, req, q, args)
 	if err != nil {
 		return nil, err
 	}
@@ -687,7 +769,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 	if len(jobs) == 0 {
 		return out, nil
 	}
-	counts, err := s.activeCounts(ctx, tx, jobs)
+	counts, err := s.activeCounts(ctx, tx, pre.activeCount, jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -717,6 +799,9 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 			inserts = append(inserts, r)
 		}
 	}
+	if s.d.InProcess {
+		return s.writeClaim(ctx, pre, jobs, vals, inserts, out)
+	}
 	rowMarks := strings.TrimSuffix(strings.Repeat(
 		"(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT)), ", len(jobs)), ", ")
 	update := `WITH v(id, version, next_run_at, paused, pause_reason) AS (VALUES ` + rowMarks + `)
@@ -744,12 +829,50 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 	return out, nil
 }
 
+// writeClaim writes a claim's planned jobs (vals: five per job, as the
+// planJob statement takes them, the version before the key) and inserts
+// its runs, one prepared statement per row, and returns out with the
+// executing runs it inserted.
+func (s *Store) writeClaim(ctx context.Context, pre *claimStmts, jobs []sundial.Job, vals []any, inserts []sundial.Run, out []sundial.Run) ([]sundial.Run, error) {
+	for i := range jobs {
+		v := vals[5*i : 5*i+5] // id, version, next_run_at, paused, pause_reason
+		res, err := pre.planJob.ExecContext(ctx, v[2], v[3], v[4], v[0], v[1])
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil, fmt.Errorf("claimed job %q changed during the claim", jobs[i].ID)
+		}
+	}
+	for _, r := range inserts {
+		res, err := pre.insertRun.ExecContext(ctx, runValues(r)...)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 && r.Status.Executing() {
+			out = append(out, r.Clone())
+		}
+	}
+	return out, nil
+}
+
 // marks returns n comma-separated placeholders.
 func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // activeCounts returns, per job, its runs in flight (pending or running,
 // and scheduled shards) and its queued runs, in one query.
-func (s *Store) activeCounts(ctx context.Context, tx *sql.Tx, jobs []sundial.Job) (map[string][2]int, error) {
+func (s *Store) activeCounts(ctx context.Context, tx *sql.Tx, one *sql.Stmt, jobs []sundial.Job) (map[string][2]int, error) {
+	counts := make(map[string][2]int, len(jobs))
+	if one != nil {
+		for _, j := range jobs {
+			var c [2]int
+			if err := one.QueryRowContext(ctx, j.ID).Scan(&c[0], &c[1]); err != nil {
+				return nil, err
+			}
+			counts[j.ID] = c
+		}
+		return counts, nil
+	}
 	args := make([]any, len(jobs))
 	for i, j := range jobs {
 		args[i] = j.ID
@@ -764,7 +887,6 @@ func (s *Store) activeCounts(ctx context.Context, tx *sql.Tx, jobs []sundial.Job
 		return nil, err
 	}
 	defer rows.Close()
-	counts := map[string][2]int{}
 	for rows.Next() {
 		var id string
 		var c [2]int
@@ -882,11 +1004,11 @@ func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	update = tx.StmtContext(ctx, update)
 	answers := make([]error, len(runs))
 	for i, run := range runs {
@@ -971,11 +1093,11 @@ func (s *Store) ListRuns(ctx context.Context, f sundial.RunFilter) ([]sundial.Ru
 
 // PromoteQueued implements sundial.Store.
 func (s *Store) PromoteQueued(ctx context.Context, jobID string, now time.Time) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	var id string
 	var at int64
 	var attempt int
@@ -1020,11 +1142,11 @@ func (s *Store) RegisterNode(ctx context.Context, n sundial.Node, now time.Time)
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	tasks, err := jsonText(n.Tasks, len(n.Tasks) == 0)
 	if err != nil {
 		return nil, err
@@ -1126,11 +1248,11 @@ func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (su
 
 // ReapLost implements sundial.Store.
 func (s *Store) ReapLost(ctx context.Context, now time.Time) ([]sundial.Run, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	lost, err := s.reap(ctx, tx, now, func(r sundial.Run) string {
 		return fmt.Sprintf("node %s stopped renewing its lease (until %s)", r.Node, r.LeaseUntil.Format(time.RFC3339Nano))
 	}, s.q["expired"], now.UnixMicro())
@@ -1229,11 +1351,11 @@ func (s *Store) PruneRuns(ctx context.Context, olderThan time.Time, keepPerJob i
 	if olderThan.IsZero() && keepPerJob <= 0 {
 		return 0, nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("%s: prune runs: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	if s.d.TryLock != "" {
 		var got bool
 		if err := tx.QueryRowContext(ctx, s.d.TryLock).Scan(&got); err != nil {

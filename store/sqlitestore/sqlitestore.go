@@ -49,6 +49,7 @@ var (
 
 var dialect = sqlstore.Dialect{
 	Name:              "sqlite",
+	InProcess:         true,
 	IsUniqueViolation: isUniqueViolation,
 }
 
@@ -89,6 +90,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 }
 
+// maxIdleConns is how many connections Open keeps open between uses.
+const maxIdleConns = 16
+
 func open(ctx context.Context, path string) (*Store, error) {
 	q := url.Values{}
 	q.Set("_txlock", "immediate")
@@ -100,6 +104,11 @@ func open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// database/sql keeps two idle connections by default and closes the
+	// others after use; a SQLite connection opened again reads the schema
+	// and prepares its statements anew, which under load (claims, the
+	// recorder, heartbeats at once) cost more than the statements.
+	db.SetMaxIdleConns(maxIdleConns)
 	s, err := New(ctx, db)
 	if err != nil {
 		db.Close()
