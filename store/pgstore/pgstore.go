@@ -59,6 +59,7 @@ var (
 var dialect = sqlstore.Dialect{
 	Name:              "postgres",
 	Numbered:          true,
+	Arrays:            true,
 	LockSuffix:        " FOR UPDATE SKIP LOCKED",
 	TryLock:           "SELECT pg_try_advisory_xact_lock(7527717203272548716)", // "prunerun" in ASCII
 	Notify:            "SELECT pg_notify('" + channel + "', '')",
