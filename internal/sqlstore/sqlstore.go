@@ -80,7 +80,16 @@ type Store struct {
 	// writer is held by the store's write transactions when the dialect
 	// is in process (see begin).
 	writer chan struct{}
+	// wrote, when set, is called after each write transaction and each
+	// write through exec (see OnWrite).
+	wrote func()
 }
+
+// OnWrite sets f to be called after each of the store's write
+// transactions and single-statement writes, once its connection is free
+// (SQLite checkpoints its WAL from there). Call it before using the
+// store; f must return at once.
+func (s *Store) OnWrite(f func()) { s.wrote = f }
 
 // begin starts a write transaction. In process (SQLite, one writer at a
 // time) the store's own transactions take turns on a channel first: one
@@ -98,6 +107,10 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
 			return nil, nil, ctx.Err()
 		}
 		release = func() { <-s.writer }
+	}
+	if s.wrote != nil {
+		inner := release
+		release = func() { inner(); s.wrote() }
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -132,7 +145,11 @@ func (s *Store) exec(ctx context.Context, name string, args ...any) (sql.Result,
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	res, err := st.ExecContext(ctx, args...)
+	if s.wrote != nil {
+		s.wrote()
+	}
+	return res, err
 }
 
 // queryRow runs the named query, prepared once for the pool.
