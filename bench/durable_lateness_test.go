@@ -33,11 +33,12 @@ func BenchmarkDurableLateness(b *testing.B) {
 		kind       string
 		schedulers int
 		jobs       int
+		workers    int
 	}{
-		{"sqlite", 1, 1000}, {"sqlite", 1, 5000},
-		{"postgres", 3, 1000}, {"postgres", 3, 5000},
+		{"sqlite", 1, 1000, 32}, {"sqlite", 1, 5000, 32}, {"sqlite", 1, 5000, 128},
+		{"postgres", 3, 1000, 32}, {"postgres", 3, 5000, 32}, {"postgres", 3, 5000, 128},
 	} {
-		b.Run(fmt.Sprintf("store=%s/schedulers=%d/jobs=%d", c.kind, c.schedulers, c.jobs), func(b *testing.B) {
+		b.Run(fmt.Sprintf("store=%s/schedulers=%d/jobs=%d/workers=%d", c.kind, c.schedulers, c.jobs, c.workers), func(b *testing.B) {
 			n := c.jobs
 			for range b.N {
 				stores := durableStores(b, c.kind, c.schedulers)
@@ -70,7 +71,7 @@ func BenchmarkDurableLateness(b *testing.B) {
 				}
 				var scheds []*sundial.Scheduler
 				for _, st := range stores {
-					s, err := sundial.New(sundial.Config{Store: st, Workers: 32, Logger: slog.New(slog.DiscardHandler)})
+					s, err := sundial.New(sundial.Config{Store: st, Workers: c.workers, Logger: slog.New(slog.DiscardHandler)})
 					if err != nil {
 						b.Fatal(err)
 					}

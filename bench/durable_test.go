@@ -105,8 +105,9 @@ func durableStores(b *testing.B, kind string, n int) []sundial.Store {
 	return out
 }
 
-// BenchmarkDurableFires stores 5,000 or 10,000 one-shot jobs due at once, starts
-// schedulers (one per handle, as separate processes would) and reports
+// BenchmarkDurableFires stores 5,000 or 10,000 one-shot jobs due at once,
+// starts schedulers (one per handle, as separate processes would; 32 or
+// 128 workers each) and reports
 // fires per second until every run is recorded as succeeded, and the
 // claim latency.
 func BenchmarkDurableFires(b *testing.B) {
@@ -114,11 +115,13 @@ func BenchmarkDurableFires(b *testing.B) {
 		kind       string
 		schedulers int
 		jobs       int
+		workers    int // per scheduler: a claim takes at most the free ones
 	}{
-		{"sqlite", 1, 5000}, {"sqlite", 1, 10000}, {"sqlite", 3, 5000},
-		{"postgres", 1, 5000}, {"postgres", 3, 5000}, {"postgres", 3, 10000}, {"postgres", 5, 10000},
+		{"sqlite", 1, 5000, 32}, {"sqlite", 1, 10000, 32}, {"sqlite", 1, 10000, 128}, {"sqlite", 3, 5000, 32},
+		{"postgres", 1, 5000, 32}, {"postgres", 3, 5000, 32}, {"postgres", 3, 10000, 32},
+		{"postgres", 3, 10000, 128}, {"postgres", 5, 10000, 128},
 	} {
-		b.Run(fmt.Sprintf("store=%s/schedulers=%d/jobs=%d", c.kind, c.schedulers, c.jobs), func(b *testing.B) {
+		b.Run(fmt.Sprintf("store=%s/schedulers=%d/jobs=%d/workers=%d", c.kind, c.schedulers, c.jobs, c.workers), func(b *testing.B) {
 			n := c.jobs
 			for range b.N {
 				stores := durableStores(b, c.kind, c.schedulers)
@@ -139,7 +142,7 @@ func BenchmarkDurableFires(b *testing.B) {
 				for _, st := range stores {
 					ts := &timedStore{Store: st}
 					timed = append(timed, ts)
-					s, err := sundial.New(sundial.Config{Store: ts, Workers: 32, Logger: slog.New(slog.DiscardHandler)})
+					s, err := sundial.New(sundial.Config{Store: ts, Workers: c.workers, Logger: slog.New(slog.DiscardHandler)})
 					if err != nil {
 						b.Fatal(err)
 					}
