@@ -1,18 +1,24 @@
 // Package sqlstore implements sundial.Store over database/sql for the SQL
 // stores (store/sqlitestore, store/pgstore), which differ only in a
-// Dialect: placeholders, row locking, unique-violation errors and the
-// migration lock. The claim protocol is here, once:
+// Dialect: placeholders, row locking, unique-violation errors, the
+// migration lock, and how a batch of rows is written. The claim protocol
+// is here, once:
 //
 //	BEGIN (SQLite: IMMEDIATE, so one writer at a time across processes)
-//	  scheduled runs due       → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL) → status pending
+//	  scheduled runs due       → status pending (PostgreSQL: one UPDATE … RETURNING
+//	                             over a SELECT … FOR UPDATE SKIP LOCKED)
 //	    (those for any node of the claim's queues, and the shards that wait for the claiming node)
 //	  jobs due, earliest first → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL)
-//	    for each: count its active runs, ask the plan,
-//	              UPDATE the job (version + 1),
+//	  their active runs counted (after the lock, so that no claim committed before it is missed)
+//	  for each job: ask the plan, then, for all of them at once
+//	    (PostgreSQL: one statement over arrays; SQLite: a prepared statement per row),
+//	              UPDATE the job where its version is the one read,
 //	              INSERT its runs ON CONFLICT DO NOTHING (unique job, fire, attempt)
 //	COMMIT
 //
-// A fire is therefore claimed by exactly one transaction, and the unique
+// Nothing is claimed while the cluster is paused: the queries exclude it,
+// and a claim that found nothing reads whether it is paused. A fire is
+// therefore claimed by exactly one transaction, and the unique
 // key makes a second insert of the same fire impossible even if the code
 // above it were wrong. Times are stored as microseconds since the Unix
 // epoch (UTC), the precision PostgreSQL keeps.
@@ -24,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +56,16 @@ type Dialect struct {
 	Numbered bool
 	// LockSuffix is appended to claim SELECTs, e.g. " FOR UPDATE SKIP LOCKED".
 	LockSuffix string
+	// InProcess is set when a statement costs no round trip (SQLite): a
+	// claim then runs one prepared statement per job and per run, where a
+	// database across the network gets one statement of many rows, whose
+	// text (and so its parse) changes with the number of rows.
+	InProcess bool
+	// Arrays is set when Go slices bind as SQL arrays and unnest and ANY
+	// take them (PostgreSQL): a claim's writes and a batch of run records
+	// are then one statement of fixed text each, whatever the number of
+	// rows, so one round trip.
+	Arrays bool
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation func(err error) bool
 }
@@ -60,6 +77,47 @@ type Store struct {
 	q     map[string]string // query text with the dialect's placeholders, by name
 	raw   map[string]string // query text with its {queues} and {tasks} holes, by name
 	stmts sync.Map          // name → *sql.Stmt, prepared on first use
+	// writer is held by the store's write transactions when the dialect
+	// is in process (see begin).
+	writer chan struct{}
+	// wrote, when set, is called after each write transaction and each
+	// write through exec (see OnWrite).
+	wrote func()
+}
+
+// OnWrite sets f to be called after each of the store's write
+// transactions and single-statement writes, once its connection is free
+// (SQLite checkpoints its WAL from there). Call it before using the
+// store; f must return at once.
+func (s *Store) OnWrite(f func()) { s.wrote = f }
+
+// begin starts a write transaction. In process (SQLite, one writer at a
+// time) the store's own transactions take turns on a channel first: one
+// that found the file locked by another of them would be put to sleep by
+// SQLite's busy handler for 1, 2, 5 … ms, long after the lock was free,
+// where the channel hands over at once. Other processes on the file still
+// wait through the busy handler. end must be called once the transaction
+// is over.
+func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
+	release := func() {}
+	if s.writer != nil {
+		select {
+		case s.writer <- struct{}{}:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		release = func() { <-s.writer }
+	}
+	if s.wrote != nil {
+		inner := release
+		release = func() { inner(); s.wrote() }
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return tx, func() { tx.Rollback(); release() }, nil
 }
 
 // stmt returns the named query prepared once for the pool: parsing a
@@ -87,7 +145,11 @@ func (s *Store) exec(ctx context.Context, name string, args ...any) (sql.Result,
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	res, err := st.ExecContext(ctx, args...)
+	if s.wrote != nil {
+		s.wrote()
+	}
+	return res, err
 }
 
 // queryRow runs the named query, prepared once for the pool.
@@ -107,6 +169,9 @@ func (r errRow) Scan(...any) error { return r.err }
 // New returns a store over db, which the caller opened and migrated.
 func New(db *sql.DB, d Dialect) *Store {
 	s := &Store{db: db, d: d, q: map[string]string{}, raw: map[string]string{}}
+	if d.InProcess {
+		s.writer = make(chan struct{}, 1)
+	}
 	for name, text := range queries {
 		text = strings.ReplaceAll(text, "{lock}", d.LockSuffix)
 		s.q[name] = s.rebind(strings.NewReplacer("{queues}", "", "{tasks}", notWorkerTask).Replace(text))
@@ -162,12 +227,49 @@ var queries = map[string]string{
 	"clusterPaused": `SELECT paused_at FROM sundial_cluster WHERE id = 1`,
 	"setPaused":     `UPDATE sundial_cluster SET paused_at = CASE WHEN ? = 1 THEN COALESCE(paused_at, ?) ELSE NULL END WHERE id = 1`,
 	// The runs that wait for any node in the claim's queues, and those
-	// that wait for the claiming node whatever their queue.
+	// that wait for the claiming node whatever their queue; none while
+	// the cluster is paused (a claim that finds nothing then reads why).
 	"dueRuns": `SELECT ` + runCols + ` FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?
-		AND (node_id IS NULL{queues} OR node_id = ?){tasks} ORDER BY not_before LIMIT ?{lock}`,
-	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}{tasks}
+		AND (node_id IS NULL{queues} OR node_id = ?){tasks}` + notPaused + ` ORDER BY not_before LIMIT ?{lock}`,
+	// The same, claimed in one statement (Dialect.Arrays).
+	"claimDueRuns": `UPDATE sundial_runs SET status = 'pending', node_id = ?, incarnation = ?, lease_until = ?, claimed_at = ?
+		WHERE id IN (SELECT id FROM sundial_runs WHERE status = 'scheduled' AND not_before <= ?
+		AND (node_id IS NULL{queues} OR node_id = ?){tasks}` + notPaused + ` ORDER BY not_before LIMIT ?{lock})
+		RETURNING ` + runCols,
+	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}{tasks}` + notPaused + `
 		ORDER BY next_run_at LIMIT ?{lock}`,
+	// A broadcast fire is in flight while any of its shards is: its
+	// scheduled shards count too.
+	"activeCounts": `SELECT job_id, SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END)
+		FROM sundial_runs WHERE (status IN ('pending', 'running', 'queued') OR status = 'scheduled' AND shard_total IS NOT NULL)
+		AND job_id = ANY(CAST(? AS TEXT[])) GROUP BY job_id`,
+	// A claim's writes in one statement (Dialect.Arrays): its jobs,
+	// advanced only at the version read, and its runs, each fire once;
+	// the rows are the number of jobs written, then the IDs of the runs
+	// inserted.
+	"writeClaim": `WITH v AS (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS SMALLINT[]), CAST(? AS TEXT[]))
+			AS v(id, version, next_run_at, paused, pause_reason)),
+		u AS (UPDATE sundial_jobs j SET next_run_at = v.next_run_at, paused = v.paused, pause_reason = v.pause_reason
+			FROM v WHERE j.id = v.id AND j.version = v.version RETURNING j.id),
+		i AS (INSERT INTO sundial_runs (` + runCols + `) SELECT * FROM unnest(` + arrayCasts(runTypes) + `)
+			ON CONFLICT DO NOTHING RETURNING id)
+		SELECT NULL, COUNT(*) FROM u UNION ALL SELECT id, 0 FROM i`,
+	// A batch of holders' writes in one statement (Dialect.Arrays), fenced
+	// as updateRun; the rows are the runs written.
+	"updateRuns": `UPDATE sundial_runs AS r SET task = v.task, not_before = v.not_before, started_at = v.started_at, ended_at = v.ended_at,
+			status = v.status, args = v.args, result = v.result, error = v.error, output = v.output, exit_status = v.exit_status
+		FROM unnest(` + arrayCasts(updateTypes) + `)
+			AS v(task, not_before, started_at, ended_at, status, args, result, error, output, exit_status, id, job_id, scheduled_at, attempt, incarnation)
+		WHERE r.id = v.id AND r.job_id = v.job_id AND r.scheduled_at = v.scheduled_at AND r.attempt = v.attempt
+			AND r.status IN ('pending', 'running') AND COALESCE(r.incarnation, '') = v.incarnation
+		RETURNING r.id`,
 	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `)`,
+	// The claim's statements of one row each (Dialect.InProcess).
+	"insertClaimed": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `) ON CONFLICT DO NOTHING`,
+	"claimRun":      `UPDATE sundial_runs SET status = 'pending', node_id = ?, incarnation = ?, lease_until = ?, claimed_at = ? WHERE id = ?`,
+	"planJob":       `UPDATE sundial_jobs SET next_run_at = ?, paused = ?, pause_reason = ? WHERE id = ? AND version = ?`,
+	"activeCount": `SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), 0), COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0)
+		FROM sundial_runs WHERE job_id = ? AND (status IN ('pending', 'running', 'queued') OR status = 'scheduled' AND shard_total IS NOT NULL)`,
 	// A holder's write: only while the run is executing and held by the
 	// writer's incarnation (fencing).
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?, exit_status = ?
@@ -204,6 +306,61 @@ var queries = map[string]string{
 	"shardsBusy": `SELECT 1 FROM sundial_runs WHERE job_id = ? AND status IN ('scheduled', 'pending', 'running') AND shard_total IS NOT NULL LIMIT 1`,
 	"promoteFire": `UPDATE sundial_runs SET status = 'scheduled', not_before = ?
 		WHERE job_id = ? AND status = 'queued' AND scheduled_at = ? AND attempt = ? AND shard_total IS NOT NULL`,
+}
+
+// notPaused keeps a claim's queries from taking anything while the
+// cluster is paused.
+const notPaused = ` AND NOT EXISTS (SELECT 1 FROM sundial_cluster WHERE id = 1 AND paused_at IS NOT NULL)`
+
+// runTypes are the SQL types of runCols, one letter each: t TEXT, b
+// BIGINT, i INTEGER.
+const runTypes = "tttbbbbtittttttbttbtittii"
+
+// updateTypes are the SQL types of the updateRun statement's arguments.
+const updateTypes = "tbbbttttttttbit"
+
+// arrayCasts returns a placeholder per letter of types, cast to an array
+// of its type.
+func arrayCasts(types string) string {
+	var b strings.Builder
+	for i, t := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(map[rune]string{'t': "CAST(? AS TEXT[])", 'b': "CAST(? AS BIGINT[])", 'i': "CAST(? AS INTEGER[])"}[t])
+	}
+	return b.String()
+}
+
+// columns turns rows of values (strings, integers, nil for NULL) into one
+// slice per column, to bind as arrays: []*string or []*int64 by the
+// column's letter in types.
+func columns(types string, rows [][]any) []any {
+	out := make([]any, len(types))
+	for c, t := range types {
+		if t == 't' {
+			col := make([]*string, len(rows))
+			for r, row := range rows {
+				if v, ok := row[c].(string); ok {
+					col[r] = &v
+				}
+			}
+			out[c] = col
+			continue
+		}
+		col := make([]*int64, len(rows))
+		for r, row := range rows {
+			switch v := row[c].(type) {
+			case int64:
+				col[r] = &v
+			case int:
+				n := int64(v)
+				col[r] = &n
+			}
+		}
+		out[c] = col
+	}
+	return out
 }
 
 // micros encodes a time for the database; the zero time is NULL.
@@ -557,16 +714,24 @@ func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundia
 	// Prepared before the transaction: preparing takes a connection of its
 	// own, and one taken while the transaction holds another can wait
 	// forever on a pool that claims in parallel have emptied.
-	paused, err := s.stmt(ctx, "clusterPaused")
-	if err != nil {
-		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+	var pre claimStmts
+	names := claimNames[s.d.Arrays]
+	for _, name := range names {
+		st, err := s.stmt(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+		}
+		*pre.slot(name) = st
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claim: begin: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
-	out, err := s.claim(ctx, tx, tx.StmtContext(ctx, paused), req, plan)
+	defer end()
+	for _, name := range names {
+		*pre.slot(name) = tx.StmtContext(ctx, *pre.slot(name))
+	}
+	out, err := s.claim(ctx, tx, &pre, req, plan)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
 	}
@@ -574,6 +739,54 @@ func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundia
 		return nil, fmt.Errorf("%s: claim: commit: %w", s.d.Name, err)
 	}
 	return out, nil
+}
+
+// claimNames are the statements of a claim, in claimStmts order: with
+// arrays (PostgreSQL) a few statements of many rows, one round trip each;
+// without (SQLite, in process) one prepared statement per row.
+var claimNames = map[bool][]string{
+	true:  {"clusterPaused", "claimDueRuns", "dueJobs", "activeCounts", "writeClaim"},
+	false: {"clusterPaused", "dueRuns", "dueJobs", "activeCount", "claimRun", "planJob", "insertClaimed"},
+}
+
+// claimStmts are the prepared statements of a claim, bound to its
+// transaction; those a dialect does not use are nil.
+type claimStmts struct {
+	paused, dueRuns, dueJobs, counts *sql.Stmt
+	// With arrays: the claim's writes in one statement.
+	write *sql.Stmt
+	// Without: one row each.
+	claimRun, planJob, insertRun *sql.Stmt
+}
+
+// slot returns where the named statement goes.
+func (c *claimStmts) slot(name string) **sql.Stmt {
+	switch name {
+	case "clusterPaused":
+		return &c.paused
+	case "dueRuns", "claimDueRuns":
+		return &c.dueRuns
+	case "dueJobs":
+		return &c.dueJobs
+	case "activeCount", "activeCounts":
+		return &c.counts
+	case "writeClaim":
+		return &c.write
+	case "claimRun":
+		return &c.claimRun
+	case "planJob":
+		return &c.planJob
+	}
+	return &c.insertRun
+}
+
+// query runs the filtered query q with args, or the prepared st when the
+// claim has no queue or task list (q is then the statement's text).
+func query(ctx context.Context, tx *sql.Tx, st *sql.Stmt, req sundial.ClaimRequest, q string, args []any) (*sql.Rows, error) {
+	if len(req.Queues) == 0 && len(req.Tasks) == 0 {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, q, args...)
 }
 
 // notWorkerTask fills a query's {tasks} hole for a scheduler node, which
@@ -622,52 +835,19 @@ func (s *Store) filtered(name string, queues, tasks []string, args ...any) (stri
 	return s.rebind(strings.NewReplacer("{queues}", inQueues, "{tasks}", inTasks).Replace(s.raw[name])), out
 }
 
-func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, pre *claimStmts, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	nowMicros, limit := req.Now.UnixMicro(), req.Limit
 	lease := req.LeaseUntil.Truncate(time.Microsecond)
-	var paused sql.NullInt64
-	if err := pausedStmt.QueryRowContext(ctx).Scan(&paused); err != nil {
-		return nil, err
-	}
-	if paused.Valid {
-		return nil, sundial.ErrSchedulerPaused
-	}
-	q, args := s.filtered("dueRuns", req.Queues, req.Tasks, nowMicros, queueList, req.Node, taskList, limit)
-	rows, err := tx.QueryContext(ctx, q, args...)
+	out, err := s.claimRuns(ctx, tx, pre, req)
 	if err != nil {
 		return nil, err
-	}
-	var out []sundial.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		r.Status, r.Node, r.Incarnation, r.LeaseUntil = sundial.StatusPending, req.Node, req.Incarnation, lease
-		r.ClaimedAt = req.Now.Truncate(time.Microsecond).UTC()
-		out = append(out, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) > 0 {
-		args := []any{nullString(req.Node), nullString(req.Incarnation), micros(lease), nowMicros}
-		for _, r := range out {
-			args = append(args, r.ID)
-		}
-		q := `UPDATE sundial_runs SET status = 'pending', node_id = ?, incarnation = ?, lease_until = ?, claimed_at = ? WHERE id IN (` + marks(len(out)) + `)`
-		if _, err := tx.ExecContext(ctx, s.rebind(q), args...); err != nil {
-			return nil, err
-		}
 	}
 	if len(out) >= limit {
 		return out, nil
 	}
 
-	q, args = s.filtered("dueJobs", req.Queues, req.Tasks, nowMicros, queueList, taskList, limit-len(out))
-	rows, err = tx.QueryContext(ctx, q, args...)
+	q, args := s.filtered("dueJobs", req.Queues, req.Tasks, nowMicros, queueList, taskList, limit-len(out))
+	rows, err := query(ctx, tx, pre.dueJobs, req, q, args)
 	if err != nil {
 		return nil, err
 	}
@@ -685,16 +865,28 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 		return nil, err
 	}
 	if len(jobs) == 0 {
-		return out, nil
+		if len(out) > 0 {
+			return out, nil
+		}
+		// Nothing due, or the cluster is paused: the queries take nothing
+		// then, and only now is it worth a statement to tell which.
+		var paused sql.NullInt64
+		if err := pre.paused.QueryRowContext(ctx).Scan(&paused); err != nil {
+			return nil, err
+		}
+		if paused.Valid {
+			return nil, sundial.ErrSchedulerPaused
+		}
+		return nil, nil
 	}
-	counts, err := s.activeCounts(ctx, tx, jobs)
+	counts, err := s.activeCounts(ctx, pre.counts, jobs)
 	if err != nil {
 		return nil, err
 	}
 
-	// Plan every job, then write all of them with one UPDATE and all
-	// their runs with multi-row INSERTs: a few round trips per batch
-	// instead of three per job.
+	// Plan every job, then write all of them and their runs together:
+	// one statement (arrays) or one prepared statement per row (in
+	// process), never three round trips per job.
 	var vals []any
 	var inserts []sundial.Run
 	for _, job := range jobs {
@@ -717,22 +909,12 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 			inserts = append(inserts, r)
 		}
 	}
-	rowMarks := strings.TrimSuffix(strings.Repeat(
-		"(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT)), ", len(jobs)), ", ")
-	update := `WITH v(id, version, next_run_at, paused, pause_reason) AS (VALUES ` + rowMarks + `)
-		UPDATE sundial_jobs SET
-			next_run_at = (SELECT v.next_run_at FROM v WHERE v.id = sundial_jobs.id),
-			paused = (SELECT v.paused FROM v WHERE v.id = sundial_jobs.id),
-			pause_reason = (SELECT v.pause_reason FROM v WHERE v.id = sundial_jobs.id)
-		WHERE id IN (SELECT id FROM v) AND version = (SELECT v.version FROM v WHERE v.id = sundial_jobs.id)`
-	res, err := tx.ExecContext(ctx, s.rebind(update), vals...)
-	if err != nil {
-		return nil, err
+	var inserted map[string]bool
+	if s.d.Arrays {
+		inserted, err = writeClaimArrays(ctx, pre.write, jobs, vals, inserts)
+	} else {
+		inserted, err = writeClaimRows(ctx, pre, jobs, vals, inserts)
 	}
-	if n, _ := res.RowsAffected(); n != int64(len(jobs)) {
-		return nil, fmt.Errorf("%d of %d claimed jobs changed during the claim", int64(len(jobs))-n, len(jobs))
-	}
-	inserted, err := s.insertRuns(ctx, tx, inserts)
 	if err != nil {
 		return nil, err
 	}
@@ -744,27 +926,137 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pausedStmt *sql.Stmt, req
 	return out, nil
 }
 
-// marks returns n comma-separated placeholders.
-func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
-
-// activeCounts returns, per job, its runs in flight (pending or running,
-// and scheduled shards) and its queued runs, in one query.
-func (s *Store) activeCounts(ctx context.Context, tx *sql.Tx, jobs []sundial.Job) (map[string][2]int, error) {
-	args := make([]any, len(jobs))
-	for i, j := range jobs {
-		args[i] = j.ID
+// claimRuns claims the scheduled runs that are due for the node, as
+// pending under its lease, earliest first.
+func (s *Store) claimRuns(ctx context.Context, tx *sql.Tx, pre *claimStmts, req sundial.ClaimRequest) ([]sundial.Run, error) {
+	nowMicros, lease := req.Now.UnixMicro(), req.LeaseUntil.Truncate(time.Microsecond)
+	q, args := s.filtered("dueRuns", req.Queues, req.Tasks, nowMicros, queueList, req.Node, taskList, req.Limit)
+	if s.d.Arrays {
+		// One statement takes and updates them.
+		q, args = s.filtered("claimDueRuns", req.Queues, req.Tasks, nullString(req.Node), nullString(req.Incarnation), micros(lease), nowMicros,
+			nowMicros, queueList, req.Node, taskList, req.Limit)
 	}
-	// A broadcast fire is in flight while any of its shards is: its
-	// scheduled shards count too.
-	q := `SELECT job_id, SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END)
-		FROM sundial_runs WHERE (status IN ('pending', 'running', 'queued') OR status = 'scheduled' AND shard_total IS NOT NULL)
-		AND job_id IN (` + marks(len(jobs)) + `) GROUP BY job_id`
-	rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
+	rows, err := query(ctx, tx, pre.dueRuns, req, q, args)
+	if err != nil {
+		return nil, err
+	}
+	var out []sundial.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.Status, r.Node, r.Incarnation, r.LeaseUntil = sundial.StatusPending, req.Node, req.Incarnation, lease
+		r.ClaimedAt = req.Now.Truncate(time.Microsecond).UTC()
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if s.d.Arrays {
+		// RETURNING keeps no order.
+		slices.SortStableFunc(out, func(a, b sundial.Run) int { return a.NotBefore.Compare(b.NotBefore) })
+		return out, nil
+	}
+	for _, r := range out {
+		if _, err := pre.claimRun.ExecContext(ctx, nullString(req.Node), nullString(req.Incarnation), micros(lease), nowMicros, r.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// writeClaimArrays writes a claim's planned jobs (vals: five per job, as
+// the writeClaim statement takes them) and inserts its runs, in one
+// statement, and returns the IDs of the runs it inserted.
+func writeClaimArrays(ctx context.Context, write *sql.Stmt, jobs []sundial.Job, vals []any, inserts []sundial.Run) (map[string]bool, error) {
+	jobRows := make([][]any, len(jobs))
+	for i := range jobs {
+		jobRows[i] = vals[5*i : 5*i+5]
+	}
+	runRows := make([][]any, len(inserts))
+	for i, r := range inserts {
+		runRows[i] = runValues(r)
+	}
+	args := append(columns("tbbbt", jobRows), columns(runTypes, runRows)...)
+	rows, err := write.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	counts := map[string][2]int{}
+	inserted := make(map[string]bool, len(inserts))
+	for rows.Next() {
+		var id sql.NullString
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		switch {
+		case id.Valid:
+			inserted[id.String] = true
+		case n != int64(len(jobs)):
+			return nil, fmt.Errorf("%d of %d claimed jobs changed during the claim", int64(len(jobs))-n, len(jobs))
+		}
+	}
+	return inserted, rows.Err()
+}
+
+// writeClaimRows writes a claim's planned jobs (vals: five per job, the
+// version before the key) and inserts its runs, one prepared statement
+// per row, and returns the IDs of the runs it inserted.
+func writeClaimRows(ctx context.Context, pre *claimStmts, jobs []sundial.Job, vals []any, inserts []sundial.Run) (map[string]bool, error) {
+	for i := range jobs {
+		v := vals[5*i : 5*i+5] // id, version, next_run_at, paused, pause_reason
+		res, err := pre.planJob.ExecContext(ctx, v[2], v[3], v[4], v[0], v[1])
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil, fmt.Errorf("claimed job %q changed during the claim", jobs[i].ID)
+		}
+	}
+	inserted := make(map[string]bool, len(inserts))
+	for _, r := range inserts {
+		res, err := pre.insertRun.ExecContext(ctx, runValues(r)...)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			inserted[r.ID] = true
+		}
+	}
+	return inserted, nil
+}
+
+// marks returns n comma-separated placeholders.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// activeCounts returns, per job, its runs in flight (pending or running,
+// and scheduled shards) and its queued runs: with st, activeCount (one
+// job per query) or activeCounts (an array of jobs).
+func (s *Store) activeCounts(ctx context.Context, st *sql.Stmt, jobs []sundial.Job) (map[string][2]int, error) {
+	counts := make(map[string][2]int, len(jobs))
+	if !s.d.Arrays {
+		for _, j := range jobs {
+			var c [2]int
+			if err := st.QueryRowContext(ctx, j.ID).Scan(&c[0], &c[1]); err != nil {
+				return nil, err
+			}
+			counts[j.ID] = c
+		}
+		return counts, nil
+	}
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	rows, err := st.QueryContext(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var id string
 		var c [2]int
@@ -774,45 +1066,6 @@ func (s *Store) activeCounts(ctx context.Context, tx *sql.Tx, jobs []sundial.Job
 		counts[id] = c
 	}
 	return counts, rows.Err()
-}
-
-// runsPerInsert bounds one multi-row INSERT well under both databases'
-// limits on bound parameters.
-const runsPerInsert = 200
-
-// insertRuns inserts runs with multi-row statements, skipping any whose
-// fire is already recorded, and returns the IDs it inserted.
-func (s *Store) insertRuns(ctx context.Context, tx *sql.Tx, runs []sundial.Run) (map[string]bool, error) {
-	inserted := map[string]bool{}
-	cols := strings.Count(runCols, ",") + 1
-	row := "(" + marks(cols) + ")"
-	for len(runs) > 0 {
-		chunk := runs[:min(len(runs), runsPerInsert)]
-		runs = runs[len(chunk):]
-		args := make([]any, 0, len(chunk)*cols)
-		for _, r := range chunk {
-			args = append(args, runValues(r)...)
-		}
-		q := `INSERT INTO sundial_runs (` + runCols + `) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(row+", ", len(chunk)), ", ") + ` ON CONFLICT DO NOTHING RETURNING id`
-		rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			inserted[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return inserted, nil
 }
 
 // CreateRun implements sundial.Store.
@@ -837,9 +1090,7 @@ func (s *Store) CreateRun(ctx context.Context, run sundial.Run) error {
 
 // UpdateRun implements sundial.Store.
 func (s *Store) UpdateRun(ctx context.Context, run sundial.Run) error {
-	res, err := s.exec(ctx, "updateRun", run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
-		string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output), exitText(run.Exit),
-		run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt, run.Incarnation)
+	res, err := s.exec(ctx, "updateRun", updateValues(run)...)
 	if err != nil {
 		return fmt.Errorf("%s: update run %q: %w", s.d.Name, run.ID, err)
 	}
@@ -878,21 +1129,22 @@ var _ sundial.RunBatchUpdater = (*Store)(nil)
 // UpdateRuns implements sundial.RunBatchUpdater: one transaction, so many
 // runs share one commit (on PostgreSQL, one WAL flush).
 func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, error) {
+	if s.d.Arrays {
+		return s.updateRunsArrays(ctx, runs)
+	}
 	update, err := s.stmt(ctx, "updateRun") // before the transaction, as in Claim
 	if err != nil {
 		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	update = tx.StmtContext(ctx, update)
 	answers := make([]error, len(runs))
 	for i, run := range runs {
-		res, err := update.ExecContext(ctx, run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
-			string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output), exitText(run.Exit),
-			run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt, run.Incarnation)
+		res, err := update.ExecContext(ctx, updateValues(run)...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 		}
@@ -907,6 +1159,67 @@ func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, er
 		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 	}
 	return answers, nil
+}
+
+// updateRunsArrays writes the runs in one statement, so one round trip
+// and one commit, and then asks why of those it did not write (rare: a
+// run lost or taken over). A run named twice (its start and its end) is
+// written twice in order, by a second statement.
+func (s *Store) updateRunsArrays(ctx context.Context, runs []sundial.Run) ([]error, error) {
+	st, err := s.stmt(ctx, "updateRuns")
+	if err != nil {
+		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+	}
+	answers := make([]error, len(runs))
+	seen := make(map[string]int, len(runs))
+	var rounds [][]int // indexes into runs: a run's n-th write goes in round n
+	for i, run := range runs {
+		n := seen[run.ID]
+		seen[run.ID] = n + 1
+		if n == len(rounds) {
+			rounds = append(rounds, nil)
+		}
+		rounds[n] = append(rounds[n], i)
+	}
+	for _, round := range rounds {
+		rows := make([][]any, len(round))
+		for k, i := range round {
+			rows[k] = updateValues(runs[i])
+		}
+		res, err := st.QueryContext(ctx, columns(updateTypes, rows)...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+		}
+		written := make(map[string]bool, len(round))
+		for res.Next() {
+			var id string
+			if err := res.Scan(&id); err != nil {
+				res.Close()
+				return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+			}
+			written[id] = true
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+		}
+		for _, i := range round {
+			if written[runs[i].ID] {
+				continue
+			}
+			if answers[i], err = s.notUpdated(ctx, s.db, runs[i]); err != nil {
+				return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
+			}
+		}
+	}
+	return answers, nil
+}
+
+// updateValues returns the arguments of the updateRun statement.
+func updateValues(run sundial.Run) []any {
+	return []any{run.Task, micros(run.NotBefore), micros(run.StartedAt), micros(run.EndedAt),
+		string(run.Status), rawText(run.Args), rawText(run.Result), nullString(run.Error), nullString(run.Output), exitText(run.Exit),
+		run.ID, run.JobID, run.ScheduledAt.UnixMicro(), run.Attempt, run.Incarnation}
 }
 
 // GetRun implements sundial.Store.
@@ -971,11 +1284,11 @@ func (s *Store) ListRuns(ctx context.Context, f sundial.RunFilter) ([]sundial.Ru
 
 // PromoteQueued implements sundial.Store.
 func (s *Store) PromoteQueued(ctx context.Context, jobID string, now time.Time) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return false, fmt.Errorf("%s: promote queued run: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	var id string
 	var at int64
 	var attempt int
@@ -1020,11 +1333,11 @@ func (s *Store) RegisterNode(ctx context.Context, n sundial.Node, now time.Time)
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: register node %q: %w", s.d.Name, n.ID, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	tasks, err := jsonText(n.Tasks, len(n.Tasks) == 0)
 	if err != nil {
 		return nil, err
@@ -1126,11 +1439,11 @@ func (s *Store) Heartbeat(ctx context.Context, req sundial.HeartbeatRequest) (su
 
 // ReapLost implements sundial.Store.
 func (s *Store) ReapLost(ctx context.Context, now time.Time) ([]sundial.Run, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reap lost runs: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	lost, err := s.reap(ctx, tx, now, func(r sundial.Run) string {
 		return fmt.Sprintf("node %s stopped renewing its lease (until %s)", r.Node, r.LeaseUntil.Format(time.RFC3339Nano))
 	}, s.q["expired"], now.UnixMicro())
@@ -1229,11 +1542,11 @@ func (s *Store) PruneRuns(ctx context.Context, olderThan time.Time, keepPerJob i
 	if olderThan.IsZero() && keepPerJob <= 0 {
 		return 0, nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("%s: prune runs: %w", s.d.Name, err)
 	}
-	defer tx.Rollback()
+	defer end()
 	if s.d.TryLock != "" {
 		var got bool
 		if err := tx.QueryRowContext(ctx, s.d.TryLock).Scan(&got); err != nil {

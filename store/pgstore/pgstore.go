@@ -59,6 +59,7 @@ var (
 var dialect = sqlstore.Dialect{
 	Name:              "postgres",
 	Numbered:          true,
+	Arrays:            true,
 	LockSuffix:        " FOR UPDATE SKIP LOCKED",
 	TryLock:           "SELECT pg_try_advisory_xact_lock(7527717203272548716)", // "prunerun" in ASCII
 	Notify:            "SELECT pg_notify('" + channel + "', '')",
@@ -74,6 +75,12 @@ func isUniqueViolation(err error) bool {
 // the schema migrations in the pool's search_path.
 func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	db := stdlib.OpenDBFromPool(pool)
+	// database/sql keeps two idle connections by default: under load it
+	// closed the others after each use, and each one it opened again
+	// prepared its statements anew (a round trip each) and deallocated
+	// them on close. It keeps most of the pool instead, leaving two
+	// connections to the pool's other users (LISTEN takes one for good).
+	db.SetMaxIdleConns(max(2, int(pool.Config().MaxConns)-2))
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, err
