@@ -73,6 +73,31 @@ class WorkerTest(unittest.TestCase):
         return int(out.split("pid=")[1].split()[0])
 
 
+def children_of(pid):
+    """The pids of the live (not zombie) processes whose parent is pid, from /proc."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                state, ppid = f.read().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == pid and state != "Z":
+            kids.append(int(entry))
+    return kids
+
+
+def spare_of(server_pid, busy=(), timeout=10.0):
+    """The fork server's spare child: once it is its only live child besides the busy pids."""
+    def one():
+        kids = [k for k in children_of(server_pid) if k not in busy]
+        return kids[0] if len(kids) == 1 else None
+
+    return wait_until(one, timeout=timeout, what=f"a spare child of the fork server {server_pid}")
+
+
 def wait_until(pred, timeout=10.0, what="condition", every=0.02):
     end = time.monotonic() + timeout
     while True:
@@ -323,6 +348,51 @@ class ForkWorkerTest(BothIsolations, WorkerTest):
         self.assertIn("started", got["output"])
         fake.wait_for(lambda: not pid_alive(pid), what="the child to die")
 
+    def fork_server(self):
+        return wait_until(lambda: self.worker._forks is not None and self.worker._forks.pid,
+                          what="the fork server")
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "needs /proc")
+    def test_stopping_a_run_on_a_spare_child_kills_its_process_group(self):
+        cases = [("canceled", {}), ("timed_out", {"timeout_ms": 1500}), ("interrupted", {})]
+        fake = self.start()
+        server = self.fork_server()
+        for want, opts in cases:
+            with self.subTest(want):
+                spare = spare_of(server)
+                pidfile = os.path.join(tempfile.mkdtemp(), "pids")
+                rid = fake.enqueue("spawner", {"pidfile": pidfile, "seconds": 60}, **opts)
+                child, grandchild = wait_until(lambda: read_pids(pidfile), what="the spawner's pids")
+                self.addCleanup(kill_if_sleep, grandchild)
+                self.assertEqual(child, spare)
+                if want == "canceled":
+                    fake.runs[rid]["cancel_requested"] = True
+                elif want == "interrupted":
+                    fake.heartbeat_status = 503  # fenced: the lease cannot be renewed
+                got = fake.wait_finish(rid, timeout=10)
+                fake.heartbeat_status = None
+                self.assertEqual(got["status"], want, got)
+                for pid in (child, grandchild):
+                    wait_until(lambda: not pid_alive(pid), timeout=5, what=f"{pid} of the run's group to die")
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "needs /proc")
+    def test_the_report_does_not_wait_for_the_fork_server(self):
+        fake = self.start()
+        server = self.fork_server()
+        gate = os.path.join(tempfile.mkdtemp(), "gate")
+        rid = fake.enqueue("gated", [gate])
+        fake.wait_for(lambda: any("waiting" in o for o in fake.outputs.get(rid, [])), what="the run at its gate")
+        # Stopped, the fork server cannot reap the child nor say it exited.
+        os.kill(server, signal.SIGSTOP)
+        self.addCleanup(os.kill, server, signal.SIGCONT)
+        open(gate, "w").close()
+        got = fake.wait_finish(rid, timeout=5)
+        self.assertEqual((got["status"], got["result"]), ("succeeded", "through"))
+        self.assertIn("waiting", got["output"])
+        os.kill(server, signal.SIGCONT)
+        got = fake.wait_finish(fake.enqueue("add", {"a": 1, "b": 1}))
+        self.assertEqual(got["result"], 2)
+
     def test_fencing_stops_a_run_whose_lease_cannot_be_renewed(self):
         fake = self.start()
         rid = fake.enqueue("sleepy", {"seconds": 30})
@@ -497,7 +567,7 @@ class SignalTest(unittest.TestCase):
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertEqual(fake.finish_of(rid)["status"], "succeeded")
+        self.assertEqual(fake.finish_of(rid)["status"], "succeeded", err)
         self.assertEqual(len(fake.closed_sessions), 1)
         lines = [json.loads(line) for line in err.splitlines() if line.strip()]
         finished = [r for r in lines if r.get("run_id") == rid and r.get("status") == "succeeded"]
@@ -543,14 +613,15 @@ class SignalTest(unittest.TestCase):
         fake = Fake().start()
         self.addCleanup(fake.stop)
         proc = self.worker_process(fake)
+        forkserver = wait_until(lambda: children_of(proc.pid), timeout=15, what="the fork server")[0]
+        first = spare_of(forkserver)
         _, child, grandchild = self.spawned(fake, proc)
-        with open(f"/proc/{child}/stat") as f:
-            forkserver = int(f.read().split(")")[-1].split()[1])
-        self.assertNotEqual(forkserver, proc.pid)
+        self.assertEqual(child, first)  # the run went to the spare
+        spare = spare_of(forkserver, busy=[child])  # and the server forked the next
         proc.kill()
         proc.wait()
         for pid, what in ((grandchild, "the task's subprocess"), (child, "the task's process"),
-                          (forkserver, "the fork server")):
+                          (spare, "the spare"), (forkserver, "the fork server")):
             wait_until(lambda: not pid_alive(pid), timeout=5, what=f"{what} to die")
 
     @unittest.skipUnless(sys.platform.startswith("linux"), "needs /proc")
@@ -558,7 +629,10 @@ class SignalTest(unittest.TestCase):
         fake = Fake(lease_ttl_ms=2400, heartbeat_ms=800).start()
         self.addCleanup(fake.stop)
         proc = self.worker_process(fake)
+        forkserver = wait_until(lambda: children_of(proc.pid), timeout=15, what="the fork server")[0]
+        first = spare_of(forkserver)
         rid, child, grandchild = self.spawned(fake, proc)
+        self.assertEqual(child, first)  # a spare-based child, killed by its supervisor below
         beats = len(fake.beat_times)
         fake.wait_for(lambda: len(fake.beat_times) > max(beats, 1), what="a renewal")
         time.sleep(0.1)  # the worker hears the answer

@@ -54,6 +54,21 @@ def spawner(pidfile, seconds):
     return "slept"
 
 
+@registry.task("whoami")
+def whoami():
+    """The pid of the process that runs the task, and of its process group."""
+    return {"pid": os.getpid(), "pgid": os.getpgid(0)}
+
+
+@registry.task("gated")
+def gated(path):
+    """Waits until path exists (the test opens the gate), then returns."""
+    print(f"waiting pid={os.getpid()}", flush=True)
+    while not os.path.exists(path):
+        time.sleep(0.005)
+    return "through"
+
+
 @registry.task("huge_result")
 def huge_result(n):
     return "x" * n
