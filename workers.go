@@ -751,6 +751,9 @@ func (s *Scheduler) FinishWorkerRun(ctx context.Context, sess WorkerSession, run
 	default:
 		return Run{}, invalidWorker("status", "%q is not one of succeeded, failed, timed_out, canceled, interrupted", out.Status)
 	}
+	// The run ended when its worker said so, not after the look-ups
+	// below: its record's duration is the task's, not this server's.
+	reported := s.now()
 	if len(out.Result) > 0 && !json.Valid(out.Result) {
 		return Run{}, invalidWorker("result", "not valid JSON")
 	}
@@ -773,7 +776,7 @@ func (s *Scheduler) FinishWorkerRun(ctx context.Context, sess WorkerSession, run
 	if jobErr != nil {
 		opts = JobOptions{}.resolve(s.defaults)
 	}
-	run.Status, run.EndedAt = out.Status, s.now()
+	run.Status, run.EndedAt = out.Status, reported
 	run.Output, run.Exit = s.tail(out.Output), out.Exit
 	if run.StartedAt.IsZero() {
 		run.StartedAt = run.EndedAt

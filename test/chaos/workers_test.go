@@ -313,7 +313,10 @@ func runWorkerChaos(t *testing.T, storeName, dir, db string, pg *privatePG) {
 		rounds = 3
 	}
 	stopFor := lease + lease/3 + time.Second
-	bound := recoveryBound()
+	// A worker whose renewal failed (a database restart) gets no runs
+	// until its next renewal, a third of a lease later: one hop more than
+	// a node's recovery.
+	bound := recoveryBound() + lease/3
 	gap := max(8*time.Second, stopFor+2*time.Second, bound+time.Second)
 	longest := workload[len(workload)-1].duration()
 	nFaults := rounds * len(nemeses)
