@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -86,28 +85,9 @@ func BenchmarkDurableLateness(b *testing.B) {
 				for _, s := range scheds {
 					s.Shutdown(ctx)
 				}
-				missed, doubled := 0, 0
-				for i := range counts {
-					switch c := counts[i].Load(); {
-					case c == 0:
-						missed++
-					case c > 1:
-						doubled++
-					}
-				}
 				mu.Lock()
-				slices.Sort(late)
-				p := func(q float64) float64 {
-					if len(late) == 0 {
-						return 0
-					}
-					return float64(late[int(q*float64(len(late)-1))].Microseconds())
-				}
-				b.ReportMetric(p(0.50), "p50-µs")
-				b.ReportMetric(p(0.99), "p99-µs")
+				reportFires(b, counts, late)
 				mu.Unlock()
-				b.ReportMetric(float64(missed), "missed")
-				b.ReportMetric(float64(doubled), "doubled")
 			}
 		})
 	}

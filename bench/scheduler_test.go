@@ -513,30 +513,36 @@ func BenchmarkLateness(b *testing.B) {
 					b.ReportMetric(float64(cpu.Nanoseconds())/fires, "cpu-ns/fire")
 					b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/fires, "B/fire")
 					b.ReportMetric(float64(m1.NumGC-m0.NumGC), "gcs")
-					missed, doubled := 0, 0
-					for i := range counts {
-						switch c := counts[i].Load(); {
-						case c == 0:
-							missed++
-						case c > 1:
-							doubled++
-						}
-					}
 					mu.Lock()
-					slices.Sort(late)
-					p := func(q float64) float64 {
-						if len(late) == 0 {
-							return 0
-						}
-						return float64(late[int(q*float64(len(late)-1))].Microseconds())
-					}
-					b.ReportMetric(p(0.50), "p50-µs")
-					b.ReportMetric(p(0.99), "p99-µs")
+					reportFires(b, counts, late)
 					mu.Unlock()
-					b.ReportMetric(float64(missed), "missed")
-					b.ReportMetric(float64(doubled), "doubled")
 				}
 			})
 		}
 	}
+}
+
+// reportFires reports the lateness percentiles of late (which it sorts)
+// and how many fires ran never (counts[i] 0) or more than once.
+func reportFires(b *testing.B, counts []atomic.Int32, late []time.Duration) {
+	missed, doubled := 0, 0
+	for i := range counts {
+		switch c := counts[i].Load(); {
+		case c == 0:
+			missed++
+		case c > 1:
+			doubled++
+		}
+	}
+	slices.Sort(late)
+	p := func(q float64) float64 {
+		if len(late) == 0 {
+			return 0
+		}
+		return float64(late[int(q*float64(len(late)-1))].Microseconds())
+	}
+	b.ReportMetric(p(0.50), "p50-µs")
+	b.ReportMetric(p(0.99), "p99-µs")
+	b.ReportMetric(float64(missed), "missed")
+	b.ReportMetric(float64(doubled), "doubled")
 }
