@@ -557,21 +557,34 @@ func (s *Store) prune(h *history) {
 		drop--
 	}
 	if drop > 0 {
-		kept := h.runs[:0]
-		for _, e := range h.runs {
+		s.dropRuns(h, func(e *runEntry) bool {
 			if drop > 0 && ended(&e.run) {
-				s.forget(e)
 				drop--
-				continue
+				return true
 			}
-			kept = append(kept, e)
-		}
-		clear(h.runs[len(kept):])
-		h.runs = kept
+			return false
+		})
 	}
 	if len(h.runs) == 0 {
 		delete(s.histories, h.job)
 	}
+}
+
+// dropRuns forgets the runs of h that gone says go, in h's order, and
+// keeps the others in place; it returns how many went.
+func (s *Store) dropRuns(h *history, gone func(*runEntry) bool) int {
+	kept := h.runs[:0]
+	for _, e := range h.runs {
+		if gone(e) {
+			s.forget(e)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	n := len(h.runs) - len(kept)
+	clear(h.runs[len(kept):])
+	h.runs = kept
+	return n
 }
 
 // forget removes an ended run from the store; the caller takes it out of
@@ -973,17 +986,7 @@ func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int
 		if len(drop) == 0 {
 			continue
 		}
-		kept := h.runs[:0]
-		for _, e := range h.runs {
-			if drop[e] {
-				s.forget(e)
-				pruned++
-				continue
-			}
-			kept = append(kept, e)
-		}
-		clear(h.runs[len(kept):])
-		h.runs = kept
+		pruned += s.dropRuns(h, func(e *runEntry) bool { return drop[e] })
 		if len(h.runs) == 0 {
 			delete(s.histories, h.job)
 		}
