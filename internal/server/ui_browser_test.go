@@ -921,6 +921,49 @@ func uiWaitJS(expr string) chromedp.Action {
 	})
 }
 
+// uiMoreCrossesARefresh presses the Load more button sel while a refresh
+// of the page is under way (picking the language refetches the page), and
+// holds the refresh's answer back until More's has come in: its call to
+// loadOnly, a path that only the refresh asks for, waits for a gate. The
+// refresh must not land with the rows shown when it started: rows must
+// match want at once, not after a later refresh mends the list (the row
+// the reader was at and the scroll would be gone by then).
+func uiMoreCrossesARefresh(sel, loadOnly, rows string, want int) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.Evaluate(fmt.Sprintf(`(() => {
+			const fetch0 = window.fetch;
+			let open;
+			const gate = new Promise((resolve) => (open = resolve));
+			const settled = (flag) => (res) => {
+				setTimeout(() => (window.crossed[flag] = true), 200);
+				return res;
+			};
+			window.crossed = { open, restore: () => (window.fetch = fetch0) };
+			window.fetch = (url, init) => {
+				if (String(url).endsWith(%q)) return gate.then(() => fetch0(url, init)).then(settled("refreshIn"));
+				if (String(url).includes("cursor=")) return fetch0(url, init).then(settled("moreIn"));
+				return fetch0(url, init);
+			};
+			document.querySelector(%q).click();
+			document.querySelector("#lang").dispatchEvent(new Event("change"));
+		})()`, loadOnly, sel), nil),
+		uiWaitJS(`window.crossed.moreIn === true`),
+		chromedp.Evaluate(`window.crossed.open()`, nil),
+		uiWaitJS(`window.crossed.refreshIn === true`),
+		chromedp.Evaluate(`window.crossed.restore()`, nil),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			var n int
+			if err := chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll(%q).length`, rows), &n).Do(ctx); err != nil {
+				return err
+			}
+			if n != want {
+				return fmt.Errorf("a refresh that crossed Load more shows %d rows, want %d", n, want)
+			}
+			return nil
+		}),
+	}
+}
+
 // TestWebUIUnderABasePath serves everything under /sundial and drives the
 // UI there: the login link printed at the first start, the dashboard's
 // counts against a store holding more than 1,000 runs of the last day
@@ -1018,7 +1061,7 @@ func TestWebUIUnderABasePath(t *testing.T) {
 		chromedp.Navigate(srv.base+base+"/#/jobs"),
 		waitText("#jobs", "bulk-099"),
 		waitJS(`document.querySelectorAll("#jobs tbody tr").length === 100 && !document.querySelector("#jobs").textContent.includes("busy-0")`),
-		click("#jobs-more"),
+		uiMoreCrossesARefresh("#jobs-more", "api/v1/runs?limit=500", "#jobs tbody tr", 104),
 		waitText("#jobs", "busy-3"),
 		waitJS(`document.querySelectorAll("#jobs tbody tr").length === 104 && !document.querySelector("#jobs-more")`),
 		uiSet("#f-q", "busy"),
@@ -1026,8 +1069,7 @@ func TestWebUIUnderABasePath(t *testing.T) {
 	step("a job's page, under the prefix",
 		chromedp.Navigate(srv.base+base+"/#/jobs/busy-0"),
 		waitJS(`document.querySelectorAll("#runs tr").length === 50`),
-		click("#more"),
-		waitJS(`document.querySelectorAll("#runs tr").length === 100`),
+		uiMoreCrossesARefresh("#more", "api/v1/status", "#runs tr", 100),
 		// What a reader does on the page: a row to come back to, the
 		// definition opened, the page scrolled down.
 		chromedp.Evaluate(`document.querySelectorAll("#runs tr")[79].dataset.mark = "kept";

@@ -78,6 +78,19 @@ export async function getPages(path, key, n) {
   return { items, cursor };
 }
 
+// newestWins orders a page's fetches: each call marks one as started and
+// returns a check that holds while no later one has started. An answer
+// that is no longer the newest is dropped: a refresh under way when the
+// reader pressed Load more, or picked another filter, must not paint its
+// older list over theirs (and reset what the reader scrolled to).
+export function newestWins() {
+  let started = 0;
+  return () => {
+    const mine = ++started;
+    return () => mine === started;
+  };
+}
+
 // getAll returns every item of a paged list, however many pages it takes.
 export async function getAll(path, key) {
   return (await getPages(path, key, Infinity)).items;

@@ -3,7 +3,7 @@
 // open.
 import { html, nothing } from "../lit.js";
 import { t } from "../../i18n.js";
-import { get, getAll, getPages, withQuery } from "../api.js";
+import { get, getAll, getPages, newestWins, withQuery } from "../api.js";
 import { fmtTime, fmtDur, fromNow, runMs, pretty } from "../format.js";
 import { can, isActive } from "../session.js";
 import { badge, jobHref, runHref, nodeLink, waitingBadge, sparkline, showError } from "../ui.js";
@@ -17,8 +17,10 @@ export function jobPage(view, id) {
   let want = PAGE; // how many runs to show: More adds a page
   let startedBy = null; // the jobs whose chains start this one
   const runsPath = `/runs?job_id=${encodeURIComponent(id)}`;
+  const begin = newestWins();
 
   async function load() {
+    const newest = begin();
     const [job, page, status, from] = await Promise.all([
       get("/jobs/" + encodeURIComponent(id)),
       getPages(runsPath, "runs", want),
@@ -27,6 +29,7 @@ export function jobPage(view, id) {
       // change (and the server refuses removing it while any do).
       startedBy ?? getAll("/jobs", "jobs").then((all) => all.filter((j) => (j.options?.then || []).some((c) => c.job === id))),
     ]);
+    if (!newest()) return;
     startedBy = from;
     d = { job, status, runs: page.items, cursor: page.cursor };
     draw();
@@ -34,7 +37,11 @@ export function jobPage(view, id) {
 
   // more loads the next page of runs.
   async function more() {
+    const newest = begin();
+    // A refresh that starts before this page arrives fetches it too.
+    want = d.runs.length + PAGE;
     const page = await get(withQuery(runsPath, { limit: PAGE, cursor: d.cursor }));
+    if (!newest()) return;
     d.runs = [...d.runs, ...page.runs];
     d.cursor = page.next_cursor || "";
     want = d.runs.length;

@@ -4,7 +4,7 @@
 // queue; each job's last run.
 import { html, nothing } from "../lit.js";
 import { t } from "../../i18n.js";
-import { get, getAll, getPages, withQuery } from "../api.js";
+import { get, getAll, getPages, newestWins, withQuery } from "../api.js";
 import { fmtTime, fmtDur, fromNow, runMs } from "../format.js";
 import { can, session } from "../session.js";
 import { badge, jobHref, runHref, waitingBadge, showError, $ } from "../ui.js";
@@ -75,6 +75,7 @@ async function fillOlderLast(ids) {
 export function jobsPage(view) {
   let d = null;
   let want = PAGE; // how many jobs to show: Load more adds a page
+  const begin = newestWins();
 
   // path is the list's path with the server's filters.
   function path() {
@@ -89,6 +90,7 @@ export function jobsPage(view) {
   // load (and each refresh) fetches as many jobs as are shown: the pages
   // loaded stay loaded.
   async function load() {
+    const newest = begin();
     const sel = bulkSelector();
     const [page, recent, bulkN] = await Promise.all([
       getPages(path(), "jobs", want),
@@ -99,6 +101,7 @@ export function jobsPage(view) {
     const last = {};
     for (const r of recent.runs) if (!last[r.job_id] && started(r)) last[r.job_id] = r;
     await fillOlderLast(page.items.map((j) => j.id).filter((id) => !last[id]));
+    if (!newest()) return;
     see(page.items);
     d = { jobs: page.items, cursor: page.cursor, last, bulkN };
     draw();
@@ -106,8 +109,12 @@ export function jobsPage(view) {
 
   // more loads the next page of jobs.
   async function more() {
+    const newest = begin();
+    // A refresh that starts before this page arrives fetches it too.
+    want = d.jobs.length + PAGE;
     const page = await get(withQuery(path(), { limit: PAGE, cursor: d.cursor }));
     await fillOlderLast(page.jobs.map((j) => j.id).filter((id) => !d.last[id]));
+    if (!newest()) return;
     see(page.jobs);
     d.jobs = [...d.jobs, ...page.jobs];
     d.cursor = page.next_cursor || "";
