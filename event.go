@@ -14,7 +14,8 @@ type EventKind string
 // started, ended (succeeded, failed, timed out, interrupted, canceled, lost),
 // was recorded without running (missed, skipped), had a retry planned, or
 // was started by another job's run (chained); the scheduler was paused or
-// resumed cluster-wide (from this process).
+// resumed cluster-wide (from this process); a worker opened a session with
+// this process, or closed it on its graceful stop.
 const (
 	EventJobAdded         EventKind = "job_added"
 	EventJobUpdated       EventKind = "job_updated"
@@ -33,9 +34,11 @@ const (
 	EventRunCanceled      EventKind = "run_canceled"
 	EventSchedulerPaused  EventKind = "scheduler_paused"
 	EventSchedulerResumed EventKind = "scheduler_resumed"
+	EventWorkerJoined     EventKind = "worker_joined"
+	EventWorkerLeft       EventKind = "worker_left"
 )
 
-// Event reports a change to a job or a run.
+// Event reports a change to a job, a run, the scheduler or a worker.
 type Event struct {
 	// Kind says what happened.
 	Kind EventKind
@@ -45,6 +48,8 @@ type Event struct {
 	Job *Job
 	// Run is set for run events.
 	Run *Run
+	// Worker is the worker's name, for worker events.
+	Worker string
 }
 
 // Subscription receives events on C until Close. Its buffer is bounded and

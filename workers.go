@@ -294,6 +294,7 @@ func (s *Scheduler) OpenWorkerSession(ctx context.Context, info WorkerInfo) (Wor
 	s.cacheSession(sess)
 	s.log.Info("worker session opened", "worker", info.Name, "session", node.Incarnation, "tasks", tasks,
 		"capacity", info.Capacity, "host", info.Host, "pid", info.PID)
+	s.events.publish(Event{Kind: EventWorkerJoined, Time: now, Worker: info.Name})
 	return sess, nil
 }
 
@@ -686,6 +687,7 @@ func (s *Scheduler) CloseWorkerSession(ctx context.Context, sess WorkerSession) 
 	}
 	s.forgetSession(sess.ID)
 	s.log.Info("worker session closed", "worker", sess.Name, "session", sess.Incarnation)
+	s.events.publish(Event{Kind: EventWorkerLeft, Time: now, Worker: sess.Name})
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -194,6 +195,8 @@ func TestWorkerSessions(t *testing.T) {
 		}
 		b.start(t)
 		defer b.stop(t)
+		sub := b.s.Subscribe(16, sundial.EventWorkerJoined, sundial.EventWorkerLeft)
+		defer sub.Close()
 		for _, bad := range []sundial.WorkerInfo{
 			{Name: "", Tasks: []string{"tick"}, Capacity: 1},
 			{Name: "a b", Tasks: []string{"tick"}, Capacity: 1},
@@ -231,6 +234,15 @@ func TestWorkerSessions(t *testing.T) {
 		}
 		if err := b.s.CloseWorkerSession(b.ctx, neu); err != nil {
 			t.Fatal(err)
+		}
+		// Sessions opened and the one closed, in order; refused ones none.
+		var seen []string
+		for len(sub.C) > 0 {
+			e := <-sub.C
+			seen = append(seen, string(e.Kind)+" "+e.Worker)
+		}
+		if want := []string{"worker_joined w", "worker_joined w", "worker_left w"}; !slices.Equal(seen, want) {
+			t.Errorf("worker events = %q, want %q", seen, want)
 		}
 		// Ten minutes without a worker: the fires in between are missed,
 		// each recorded, and the next worker gets the current one.

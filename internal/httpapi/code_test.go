@@ -262,6 +262,13 @@ func TestEventStream(t *testing.T) {
 	defer res.Body.Close()
 	h.do(admin.RoleAdmin, "POST", "/api/v1/jobs", `{"id": "e", "task": "echo", "trigger": "@daily"}`)
 	h.do(admin.RoleOperator, "POST", "/api/v1/jobs/e/run", nil)
+	// A worker that comes and goes: the Workers page and the jobs waiting
+	// for a worker update at once.
+	var sess WorkerSessionView
+	h.do(admin.RoleAdmin, "POST", "/api/v1/worker/sessions", `{"name": "ev-1", "tasks": ["send_report"], "capacity": 1}`).json(t, &sess)
+	if res := h.do(admin.RoleAdmin, "DELETE", "/api/v1/worker/sessions/"+sess.ID, nil); res.status >= 300 {
+		t.Fatalf("close the worker session = %d %s", res.status, res.body)
+	}
 	sc := bufio.NewScanner(res.Body)
 	kinds := map[string]bool{}
 	deadline := time.After(20 * time.Second)
@@ -271,13 +278,13 @@ func TestEventStream(t *testing.T) {
 			lines <- sc.Text()
 		}
 	}()
-	for !kinds["job_added"] || !kinds["run_succeeded"] {
+	for !kinds["job_added"] || !kinds["run_succeeded"] || !kinds["worker_joined"] || !kinds["worker_left"] {
 		select {
 		case line := <-lines:
 			if data, ok := strings.CutPrefix(line, "data: "); ok {
 				var ce ChangeEvent
 				json.Unmarshal([]byte(data), &ce)
-				if ce.JobID == "e" {
+				if ce.JobID == "e" || ce.Worker == "ev-1" {
 					kinds[ce.Kind] = true
 				}
 			}

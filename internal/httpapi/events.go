@@ -14,15 +14,17 @@ func (a *API) registerEvents() {
 }
 
 // ChangeEvent is the data of a server-sent "change" event: something about
-// a job or a run changed on this node. Clients refetch what they show.
+// a job, a run or a worker changed on this node. Clients refetch what they
+// show.
 type ChangeEvent struct {
 	Kind   string `json:"kind"`
 	JobID  string `json:"job_id,omitempty"`
 	RunID  string `json:"run_id,omitempty"`
 	Status string `json:"status,omitempty"`
+	Worker string `json:"worker,omitempty"`
 }
 
-// events streams the scheduler's job and run events as server-sent
+// events streams the scheduler's job, run and worker events as server-sent
 // "change" events, for pages that update live. Each node sends its own
 // events; pages also refetch now and then for changes made elsewhere.
 func (a *API) events(w http.ResponseWriter, r *http.Request) error {
@@ -49,7 +51,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) error {
 			if !ok {
 				return nil
 			}
-			ce := ChangeEvent{Kind: string(e.Kind)}
+			ce := ChangeEvent{Kind: string(e.Kind), Worker: e.Worker}
 			if e.Job != nil {
 				ce.JobID = e.Job.ID
 			}
