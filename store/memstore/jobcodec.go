@@ -42,13 +42,14 @@ var zeroSec, _ = split(time.Time{})
 
 // jobEntry is a stored job: see above.
 //
-// Its fields fit Go's 96-byte size class: the queue and the version, which
+// Its fields fit Go's 112-byte size class: the queue and the version, which
 // a claim reads only when the claimer serves named queues and which change
 // only with the definition, are the first fields of def (queue, version).
 type jobEntry struct {
 	id   string
 	task unique.Handle[string] // few distinct task names: one copy each
 	def  string                // the rest of the definition, encoded
+	hist *history              // the job's runs; nil when it has none (Store.orphans)
 
 	nextLoc                            *time.Location // NextRunAt's zone (Store.zone); nil for UTC
 	nextSec, createdSec, updatedSec    int64

@@ -30,7 +30,8 @@ type Store struct {
 	jobs      jobTable // by ID
 	due       jobHeap  // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
 	runs      map[string]*runEntry
-	histories map[string]*history             // the runs of each job that has any, by job ID
+	orphans   map[string]*history             // the histories of jobs not stored (removed, or never added), by job ID
+	histories []*history                      // every history, in no order (history.pos), for PruneRuns
 	executing []*runEntry                     // pending and running runs, for the reaper
 	waiting   minHeap[*runEntry]              // scheduled runs that wait for any node, by NotBefore (of worker tasks: workerWaiting)
 	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
@@ -61,11 +62,15 @@ type runEntry struct {
 	worker bool // the heap is workerWaiting
 }
 
-// history is what the store keeps of one job's runs. It is kept by job ID
-// rather than in the job's entry: runs stay when their job is removed.
-// It goes when its last run is pruned, so a job that never ran has none.
+// history is what the store keeps of one job's runs. It is kept in the
+// job's entry, so that a claim reaches it without a look-up by job ID, and
+// in Store.orphans while no job with its ID is stored: runs stay when
+// their job is removed, and a job added again with that ID takes them
+// back. It goes when its last run is pruned, so a job that never ran has
+// none.
 type history struct {
 	job  string
+	pos  int         // in Store.histories
 	runs []*runEntry // oldest first
 	// keys indexes runs by key once there are more than a few; until then
 	// a look through runs is cheaper.
@@ -133,7 +138,7 @@ func New(opts Options) *Store {
 		workerTasks:   map[string]sundial.WorkerTask{},
 		jobs:          newJobTable(),
 		runs:          map[string]*runEntry{},
-		histories:     map[string]*history{},
+		orphans:       map[string]*history{},
 		targets:       map[string]map[string]*runEntry{},
 		nodes:         map[string]sundial.Node{},
 		calendars:     map[string]sundial.Calendar{},
@@ -200,6 +205,10 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	if !s.jobs.add(e) {
 		return sundial.Job{}, sundial.ErrJobExists
 	}
+	if h, ok := s.orphans[job.ID]; ok { // the runs of a job removed before
+		e.hist = h
+		delete(s.orphans, job.ID)
+	}
 	s.jobOrder = nil
 	s.place(e)
 	// What e.job() would return, without decoding what was just encoded.
@@ -236,6 +245,9 @@ func (s *Store) DeleteJob(_ context.Context, id string) error {
 	}
 	if e.index >= 0 {
 		s.jobHeap(e.worker).remove(int(e.index))
+	}
+	if e.hist != nil {
+		s.orphans[id] = e.hist // runs stay when their job goes
 	}
 	s.jobs.remove(id)
 	s.jobOrder = nil
@@ -357,8 +369,7 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 	for i, e := range jobs {
 		id := e.id
 		active, queued := 0, false
-		h := s.histories[id]
-		if h != nil {
+		if h := e.hist; h != nil {
 			active, queued = h.active, len(h.queued) > 0
 		}
 		// The plan gets a copy of the stored job, which it may keep.
@@ -396,10 +407,11 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 				r.Status = sundial.StatusPending
 				s.lease(&r, req)
 			}
-			if h == nil || h.job != r.JobID {
-				h = s.histories[r.JobID] // made by the job's first run
+			owner := e
+			if r.JobID != id {
+				owner = s.jobs.get(r.JobID)
 			}
-			if err := s.insertRunIn(r, h); err != nil {
+			if err := s.insertRunOf(r, owner); err != nil {
 				continue // this fire was claimed before; never twice
 			}
 			if r.Status.Executing() {
@@ -424,12 +436,12 @@ func (s *Store) lease(r *sundial.Run, req sundial.ClaimRequest) {
 
 // insertRun adds a run and its indexes; the caller holds the lock.
 func (s *Store) insertRun(r sundial.Run) error {
-	return s.insertRunIn(r, s.histories[r.JobID])
+	return s.insertRunOf(r, s.jobs.get(r.JobID))
 }
 
-// insertRunIn is insertRun with the history of the run's job, nil when it
-// has none yet.
-func (s *Store) insertRunIn(r sundial.Run, h *history) error {
+// insertRunOf is insertRun with the entry of the run's job, nil when no
+// job with its ID is stored.
+func (s *Store) insertRunOf(r sundial.Run, owner *jobEntry) error {
 	if r.ID == "" || r.JobID == "" {
 		return errors.New("memstore: run ID and job ID are required")
 	}
@@ -437,9 +449,12 @@ func (s *Store) insertRunIn(r sundial.Run, h *history) error {
 		return sundial.ErrDuplicateRun
 	}
 	k := keyOf(&r)
+	h := s.orphans[r.JobID]
+	if owner != nil {
+		h = owner.hist
+	}
 	if h == nil {
-		h = &history{job: r.JobID}
-		s.histories[r.JobID] = h
+		h = s.addHistory(r.JobID, owner)
 	} else if h.has(k) {
 		return sundial.ErrDuplicateRun
 	}
@@ -566,8 +581,43 @@ func (s *Store) prune(h *history) {
 		})
 	}
 	if len(h.runs) == 0 {
-		delete(s.histories, h.job)
+		s.dropHistory(h)
 	}
+}
+
+// historyOf returns the history of the job with the ID, nil when it has
+// none.
+func (s *Store) historyOf(jobID string) *history {
+	if e := s.jobs.get(jobID); e != nil {
+		return e.hist
+	}
+	return s.orphans[jobID]
+}
+
+// addHistory starts the history of a job at its first run; owner is the
+// job's entry, nil when no job with its ID is stored.
+func (s *Store) addHistory(jobID string, owner *jobEntry) *history {
+	h := &history{job: jobID, pos: len(s.histories)}
+	s.histories = append(s.histories, h)
+	if owner != nil {
+		owner.hist = h
+	} else {
+		s.orphans[jobID] = h
+	}
+	return h
+}
+
+// dropHistory forgets a history whose last run was pruned.
+func (s *Store) dropHistory(h *history) {
+	if e := s.jobs.get(h.job); e != nil && e.hist == h {
+		e.hist = nil
+	} else {
+		delete(s.orphans, h.job)
+	}
+	last := s.histories[len(s.histories)-1]
+	s.histories[h.pos], last.pos = last, h.pos
+	s.histories[len(s.histories)-1] = nil
+	s.histories = s.histories[:len(s.histories)-1]
 }
 
 // dropRuns forgets the runs of h that gone says go, in h's order, and
@@ -709,7 +759,7 @@ func (s *Store) ListRuns(_ context.Context, f sundial.RunFilter) ([]sundial.Run,
 		}
 	}
 	if f.JobID != "" {
-		if h := s.histories[f.JobID]; h != nil {
+		if h := s.historyOf(f.JobID); h != nil {
 			for _, e := range h.runs {
 				add(e)
 			}
@@ -738,7 +788,7 @@ func (s *Store) ListRuns(_ context.Context, f sundial.RunFilter) ([]sundial.Run,
 func (s *Store) PromoteQueued(_ context.Context, jobID string, now time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.histories[jobID]
+	h := s.historyOf(jobID)
 	if h == nil || len(h.queued) == 0 {
 		return false, nil
 	}
@@ -965,7 +1015,9 @@ func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int
 	// in-memory history costs.
 	s.keep = max(keepPerJob, 0)
 	pruned := 0
-	for _, h := range s.histories {
+	// Backwards: dropping a history moves the last one into its place.
+	for i := len(s.histories) - 1; i >= 0; i-- {
+		h := s.histories[i]
 		runs := slices.Clone(h.runs)
 		// Newest fire first, as ListRuns orders them.
 		slices.SortFunc(runs, func(a, b *runEntry) int {
@@ -988,7 +1040,7 @@ func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int
 		}
 		pruned += s.dropRuns(h, func(e *runEntry) bool { return drop[e] })
 		if len(h.runs) == 0 {
-			delete(s.histories, h.job)
+			s.dropHistory(h)
 		}
 	}
 	return pruned, nil
