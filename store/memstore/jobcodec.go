@@ -61,15 +61,18 @@ type jobEntry struct {
 
 // newJobEntry stores job; its hot fields are copied, the rest encoded in
 // scratch, which it returns for the next call. zone interns NextRunAt's
-// location (nil: keep it as it is).
-func newJobEntry(job *sundial.Job, scratch []byte, zone func(*time.Location) *time.Location) (*jobEntry, []byte) {
-	e := &jobEntry{id: job.ID, index: -1}
+// location (nil: keep it as it is). task is a handle to reuse if it is
+// the job's task (jobs added in bulk mostly share one), or zero.
+func newJobEntry(job *sundial.Job, scratch []byte, zone func(*time.Location) *time.Location, task unique.Handle[string]) (*jobEntry, []byte) {
+	e := &jobEntry{id: job.ID, index: -1, task: task}
 	return e, e.set(job, scratch, zone)
 }
 
 // set replaces everything stored of the job but its ID and heap position.
 func (e *jobEntry) set(job *sundial.Job, scratch []byte, zone func(*time.Location) *time.Location) []byte {
-	e.task = unique.Make(job.Task)
+	if e.task == (unique.Handle[string]{}) || e.task.Value() != job.Task {
+		e.task = unique.Make(job.Task) // a look-up in a concurrent map
+	}
 	e.def, scratch = encodeDef(job, scratch)
 	e.setNext(job.NextRunAt, zone)
 	e.createdSec, e.createdNsec = split(job.CreatedAt)

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
+	"unique"
 	"unsafe"
 
 	"github.com/sundialhq/sundial"
@@ -76,7 +78,7 @@ func TestJobCodecCoversEveryField(t *testing.T) {
 			NextRunAt: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), CreatedAt: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e, _ := newJobEntry(&tt.job, nil, nil)
+			e, _ := newJobEntry(&tt.job, nil, nil, unique.Handle[string]{})
 			got := e.job()
 			if !reflect.DeepEqual(got, tt.job) {
 				t.Errorf("round trip:\n got %+v\nwant %+v", got, tt.job)
@@ -106,13 +108,13 @@ func TestJobEntryTimes(t *testing.T) {
 	}
 	next := time.Date(2026, 3, 8, 3, 30, 0, 123456789, ny)
 	now := time.Now() // with a monotonic reading
-	e, _ := newJobEntry(&sundial.Job{ID: "a", NextRunAt: next, CreatedAt: now}, nil, nil)
+	e, _ := newJobEntry(&sundial.Job{ID: "a", NextRunAt: next, CreatedAt: now}, nil, nil, unique.Handle[string]{})
 	got := e.job()
 	if !got.NextRunAt.Equal(next) || got.NextRunAt.Location() != ny || got.NextRunAt.String() != next.String() ||
 		!got.CreatedAt.Equal(now) || got.CreatedAt.Location() != time.UTC || !got.UpdatedAt.IsZero() {
 		t.Errorf("times came back as next %v created %v updated %v", got.NextRunAt, got.CreatedAt, got.UpdatedAt)
 	}
-	if zero, _ := newJobEntry(&sundial.Job{}, nil, nil); !e.hasNext() || zero.hasNext() {
+	if zero, _ := newJobEntry(&sundial.Job{}, nil, nil, unique.Handle[string]{}); !e.hasNext() || zero.hasNext() {
 		t.Error("hasNext is wrong")
 	}
 }
@@ -125,14 +127,58 @@ func BenchmarkJobEntry(b *testing.B) {
 		var scratch []byte
 		b.ReportAllocs()
 		for b.Loop() {
-			_, scratch = newJobEntry(&job, scratch, nil)
+			_, scratch = newJobEntry(&job, scratch, nil, unique.Handle[string]{})
 		}
 	})
 	b.Run("decode", func(b *testing.B) {
-		e, _ := newJobEntry(&job, nil, nil)
+		e, _ := newJobEntry(&job, nil, nil, unique.Handle[string]{})
 		b.ReportAllocs()
 		for b.Loop() {
 			e.job()
 		}
 	})
+}
+
+// TestHoldsReferences: every slice, pointer or map reachable through Job's
+// struct fields (time.Time's zone aside: it is shared as is) makes
+// holdsReferences true when set alone.
+func TestHoldsReferences(t *testing.T) {
+	if holdsReferences(&sundial.Job{}) {
+		t.Error("a zero job holds references")
+	}
+	// check sets, in a zero job, the reference at the end of the field
+	// path through the structs from Job.
+	check := func(name string, path []int) {
+		var j sundial.Job
+		v := reflect.ValueOf(&j).Elem().FieldByIndex(path)
+		switch v.Kind() {
+		case reflect.Pointer:
+			v.Set(reflect.New(v.Type().Elem()))
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+		case reflect.Map:
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		if !holdsReferences(&j) {
+			t.Errorf("%s set alone: holdsReferences reports false", name)
+		}
+	}
+	var visit func(name string, path []int, typ reflect.Type)
+	visit = func(name string, path []int, typ reflect.Type) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			fpath, fname := append(slices.Clone(path), i), name+"."+f.Name
+			switch f.Type.Kind() {
+			case reflect.Struct:
+				if f.Type != reflect.TypeFor[time.Time]() {
+					visit(fname, fpath, f.Type)
+				}
+			case reflect.Pointer, reflect.Slice, reflect.Map:
+				check(fname, fpath)
+			case reflect.Interface, reflect.Func, reflect.Chan:
+				t.Errorf("%s: a %s, which holdsReferences does not know", fname, f.Type.Kind())
+			}
+		}
+	}
+	visit("Job", nil, reflect.TypeFor[sundial.Job]())
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/sundialhq/sundial"
 )
@@ -37,6 +38,7 @@ type Store struct {
 	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
 	jobOrder  []string                        // sorted job IDs, rebuilt lazily
 	scratch   []byte                          // for encoding jobs (jobcodec.go)
+	lastTask  unique.Handle[string]           // the task of the job created last
 	claimed   []*jobEntry                     // the due jobs a claim took, a buffer kept across claims
 	spare     []*runEntry                     // entries of pruned runs, for reuse (see forget)
 	zones     map[string]*time.Location       // the locations of the jobs' next fires, by name
@@ -200,21 +202,38 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	job.Version, job.CreatedAt, job.UpdatedAt = 1, now, now
-	e, scratch := newJobEntry(&job, s.scratch, s.zone) // a copy: it shares nothing with job that job's owner could change
-	s.scratch = scratch
-	if !s.jobs.add(e) {
+	at, exists := s.jobs.place(job.ID)
+	if exists {
 		return sundial.Job{}, sundial.ErrJobExists
 	}
+	e, scratch := newJobEntry(&job, s.scratch, s.zone, s.lastTask) // a copy: it shares nothing with job that job's owner could change
+	s.scratch, s.lastTask = scratch, e.task
+	s.jobs.put(at, e)
 	if h, ok := s.orphans[job.ID]; ok { // the runs of a job removed before
 		e.hist = h
 		delete(s.orphans, job.ID)
 	}
 	s.jobOrder = nil
 	s.place(e)
-	// What e.job() would return, without decoding what was just encoded.
-	job = job.Clone()
+	// What e.job() would return, without decoding what was just encoded:
+	// a job that shares no memory with the caller's (Job.Clone copies
+	// nothing when there are no slices or pointers to copy, but the whole
+	// job, twice).
+	if holdsReferences(&job) {
+		job = job.Clone()
+	}
 	job.NextRunAt, job.CreatedAt, job.UpdatedAt = e.nextRunAt(), joined(e.createdSec, e.createdNsec), joined(e.updatedSec, e.updatedNsec)
 	return job, nil
+}
+
+// holdsReferences reports whether the job holds slices or pointers: what a
+// copy of it shares with it, and Job.Clone copies.
+// TestHoldsReferences sets each such field of Job by reflection, so that
+// one added to Job and forgotten here fails it.
+func holdsReferences(j *sundial.Job) bool {
+	o, t := &j.Options, &j.Trigger
+	return j.Args != nil || j.Tags != nil || o.Coalesce != nil || o.Notify != nil || o.Then != nil ||
+		t.Fields != nil || t.Triggers != nil || t.Calendar != nil
 }
 
 // UpdateJob implements sundial.Store.
