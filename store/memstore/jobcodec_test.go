@@ -139,18 +139,25 @@ func BenchmarkJobEntry(b *testing.B) {
 	})
 }
 
-// TestHoldsReferences: every slice, pointer or map reachable through Job's
-// struct fields (time.Time's zone aside: it is shared as is) makes
-// holdsReferences true when set alone.
+// TestHoldsReferences: every slice, pointer or map reachable through the
+// struct fields of Job and Run (time.Time's zone aside: it is shared as
+// is) makes holdsReferences and runHoldsReferences true when set alone.
 func TestHoldsReferences(t *testing.T) {
-	if holdsReferences(&sundial.Job{}) {
-		t.Error("a zero job holds references")
+	checkReferences(t, holdsReferences)
+	checkReferences(t, runHoldsReferences)
+}
+
+func checkReferences[T any](t *testing.T, holds func(*T) bool) {
+	t.Helper()
+	var zero T
+	if holds(&zero) {
+		t.Errorf("a zero %T holds references", zero)
 	}
-	// check sets, in a zero job, the reference at the end of the field
-	// path through the structs from Job.
+	// check sets, in a zero T, the reference at the end of the field path
+	// through the structs from T.
 	check := func(name string, path []int) {
-		var j sundial.Job
-		v := reflect.ValueOf(&j).Elem().FieldByIndex(path)
+		var x T
+		v := reflect.ValueOf(&x).Elem().FieldByIndex(path)
 		switch v.Kind() {
 		case reflect.Pointer:
 			v.Set(reflect.New(v.Type().Elem()))
@@ -159,8 +166,8 @@ func TestHoldsReferences(t *testing.T) {
 		case reflect.Map:
 			v.Set(reflect.MakeMap(v.Type()))
 		}
-		if !holdsReferences(&j) {
-			t.Errorf("%s set alone: holdsReferences reports false", name)
+		if !holds(&x) {
+			t.Errorf("%s set alone: reports no references", name)
 		}
 	}
 	var visit func(name string, path []int, typ reflect.Type)
@@ -176,9 +183,9 @@ func TestHoldsReferences(t *testing.T) {
 			case reflect.Pointer, reflect.Slice, reflect.Map:
 				check(fname, fpath)
 			case reflect.Interface, reflect.Func, reflect.Chan:
-				t.Errorf("%s: a %s, which holdsReferences does not know", fname, f.Type.Kind())
+				t.Errorf("%s: a %s, which the check does not know", fname, f.Type.Kind())
 			}
 		}
 	}
-	visit("Job", nil, reflect.TypeFor[sundial.Job]())
+	visit(reflect.TypeFor[T]().Name(), nil, reflect.TypeFor[T]())
 }

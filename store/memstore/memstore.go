@@ -420,11 +420,12 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		// PlanFunc): the ones to execute are returned in place (the store
 		// keeps copies of its own).
 		executing := runs[:0]
-		for _, r := range runs {
+		for i := range runs {
+			r := &runs[i]
 			r.Queue = job.Queue // retries and queued runs stay in the job's queue
 			if r.Status.Executing() {
 				r.Status = sundial.StatusPending
-				s.lease(&r, req)
+				s.lease(r, req)
 			}
 			owner := e
 			if r.JobID != id {
@@ -434,7 +435,7 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 				continue // this fire was claimed before; never twice
 			}
 			if r.Status.Executing() {
-				executing = append(executing, r)
+				executing = append(executing, *r)
 			}
 		}
 		if out == nil {
@@ -453,21 +454,22 @@ func (s *Store) lease(r *sundial.Run, req sundial.ClaimRequest) {
 	r.Node, r.Incarnation, r.LeaseUntil = req.Node, req.Incarnation, req.LeaseUntil
 }
 
-// insertRun adds a run and its indexes; the caller holds the lock.
-func (s *Store) insertRun(r sundial.Run) error {
+// insertRun adds a copy of a run and its indexes; the caller holds the
+// lock.
+func (s *Store) insertRun(r *sundial.Run) error {
 	return s.insertRunOf(r, s.jobs.get(r.JobID))
 }
 
 // insertRunOf is insertRun with the entry of the run's job, nil when no
 // job with its ID is stored.
-func (s *Store) insertRunOf(r sundial.Run, owner *jobEntry) error {
+func (s *Store) insertRunOf(r *sundial.Run, owner *jobEntry) error {
 	if r.ID == "" || r.JobID == "" {
 		return errors.New("memstore: run ID and job ID are required")
 	}
 	if _, ok := s.runs[r.ID]; ok {
 		return sundial.ErrDuplicateRun
 	}
-	k := keyOf(&r)
+	k := keyOf(r)
 	h := s.orphans[r.JobID]
 	if owner != nil {
 		h = owner.hist
@@ -483,7 +485,8 @@ func (s *Store) insertRunOf(r sundial.Run, owner *jobEntry) error {
 	} else {
 		e = new(runEntry)
 	}
-	*e = runEntry{run: r.Clone(), hist: h, index: -1, exec: -1}
+	*e = runEntry{hist: h, index: -1, exec: -1}
+	e.own(r)
 	s.runs[r.ID] = e
 	h.add(e, k)
 	status := r.Status
@@ -710,7 +713,7 @@ func (h *history) add(e *runEntry, k runKey) {
 func (s *Store) CreateRun(_ context.Context, run sundial.Run) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.insertRun(run)
+	return s.insertRun(&run)
 }
 
 // UpdateRun implements sundial.Store.
@@ -749,11 +752,28 @@ func (s *Store) updateRun(run sundial.Run) error {
 	run.Node, run.Incarnation, run.LeaseUntil = e.run.Node, e.run.Incarnation, e.run.LeaseUntil
 	run.CancelRequested = e.run.CancelRequested
 	status := run.Status
-	next := run.Clone()
-	next.Status = e.run.Status
-	e.run = next
+	run.Status = e.run.Status // setStatus moves it
+	e.own(&run)
 	s.setStatus(e, status)
 	return nil
+}
+
+// own sets the entry's run to a copy of r that shares no memory with it:
+// Run.Clone when r holds references, which copies the whole run twice
+// over even when it holds none.
+func (e *runEntry) own(r *sundial.Run) {
+	if runHoldsReferences(r) {
+		e.run = r.Clone()
+		return
+	}
+	e.run = *r
+}
+
+// runHoldsReferences reports whether the run holds slices or pointers:
+// what a copy of it shares with it, and Run.Clone copies.
+// TestHoldsReferences sets each such field of Run by reflection.
+func runHoldsReferences(r *sundial.Run) bool {
+	return r.Args != nil || r.Result != nil || r.Exit != nil || r.Upstream != nil || r.Shard != nil
 }
 
 // GetRun implements sundial.Store.
