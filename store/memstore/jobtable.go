@@ -41,7 +41,7 @@ func (t *jobTable) find(id string, h uint64) (int, bool) {
 		switch s := &t.slots[i]; {
 		case s.e == nil:
 			return i, false
-		case s.hash == h && s.e.id == id:
+		case s.hash == h && s.e.id() == id:
 			return i, true
 		}
 	}
@@ -61,7 +61,7 @@ func (t *jobTable) get(id string) *jobEntry {
 // add stores e and reports true, or reports false when a job with its ID
 // is stored already.
 func (t *jobTable) add(e *jobEntry) bool {
-	p, ok := t.place(e.id)
+	p, ok := t.place(e.id())
 	if ok {
 		return false
 	}

@@ -248,7 +248,7 @@ func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (su
 		return sundial.Job{}, sundial.ErrVersionConflict
 	}
 	job.Version, job.CreatedAt, job.UpdatedAt = job.Version+1, joined(e.createdSec, e.createdNsec), now
-	job.ID = e.id
+	job.ID = e.id()
 	s.scratch = e.set(&job, s.scratch, s.zone)
 	s.place(e)
 	return e.job(), nil
@@ -291,7 +291,7 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 	if s.jobOrder == nil {
 		s.jobOrder = make([]string, 0, s.jobs.Len())
 		for e := range s.jobs.all {
-			s.jobOrder = append(s.jobOrder, e.id)
+			s.jobOrder = append(s.jobOrder, e.id())
 		}
 		slices.Sort(s.jobOrder)
 	}
@@ -386,7 +386,7 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		out = append(out, e.run.Clone())
 	}
 	for i, e := range jobs {
-		id := e.id
+		id := e.id()
 		active, queued := 0, false
 		if h := e.hist; h != nil {
 			active, queued = h.active, len(h.queued) > 0
@@ -413,7 +413,7 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		e.paused = planned.Paused
 		if planned.PauseReason != job.PauseReason {
 			job.PauseReason = planned.PauseReason
-			e.def, s.scratch = encodeDef(&job, s.scratch)
+			s.scratch = e.setDef(&job, s.scratch)
 		}
 		s.place(e)
 		// The plan's runs are the store's until Claim returns (see
