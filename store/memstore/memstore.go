@@ -470,9 +470,11 @@ func (s *Store) insertRunOf(r *sundial.Run, owner *jobEntry) error {
 		return sundial.ErrDuplicateRun
 	}
 	k := keyOf(r)
-	h := s.orphans[r.JobID]
+	var h *history
 	if owner != nil {
 		h = owner.hist
+	} else {
+		h = s.orphans[r.JobID]
 	}
 	if h == nil {
 		h = s.addHistory(r.JobID, owner)
