@@ -60,3 +60,26 @@ func BenchmarkClaimCycle(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCreateJob is the store's part of adding an idle job, a million
+// to one store as bench/'s BenchmarkAddMillion adds them (a daily cron
+// job, no args); a store is made anew for each million.
+//
+//	go test -run '^$' -bench CreateJob -benchmem ./store/memstore/
+func BenchmarkCreateJob(b *testing.B) {
+	const perStore = 1_000_000
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	next := now.Add(27 * time.Hour)
+	var s *memstore.Store
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%perStore == 0 {
+			s = memstore.New(memstore.Options{})
+		}
+		job := sundial.Job{ID: "daily-" + strconv.Itoa(i), Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"}, NextRunAt: next}
+		if _, err := s.CreateJob(ctx, job, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

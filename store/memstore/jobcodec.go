@@ -42,34 +42,55 @@ var zeroSec, _ = split(time.Time{})
 
 // jobEntry is a stored job: see above.
 //
-// Its fields fit Go's 96-byte size class: the queue and the version, which
-// a claim reads only when the claimer serves named queues and which change
-// only with the definition, are the first fields of def (queue, version).
+// Its fields fit Go's 96-byte size class: the ID is the head of def (a
+// string header and an object for the collector less than a field of its
+// own), and the queue and the version, which a claim reads only when the
+// claimer serves named queues and which change only with the definition,
+// are the first fields encoded after it (queue, version).
 type jobEntry struct {
-	id   string
 	task unique.Handle[string] // few distinct task names: one copy each
-	def  string                // the rest of the definition, encoded
+	def  string                // the ID (idLen bytes), then the rest of the definition, encoded
+	hist *history              // the job's runs; nil when it has none (Store.orphans)
 
 	nextLoc                            *time.Location // NextRunAt's zone (Store.zone); nil for UTC
 	nextSec, createdSec, updatedSec    int64
 	nextNsec, createdNsec, updatedNsec int32
 	index                              int32 // position in its due heap, or -1
+	idLen                              uint32
 	paused                             bool
 	worker                             bool // the heap is workerDue
 }
 
+// id returns the job's ID.
+func (e *jobEntry) id() string { return e.def[:e.idLen] }
+
+// encoded returns the definition's fields encoded after the ID.
+func (e *jobEntry) encoded() string { return e.def[e.idLen:] }
+
+// setDef stores the job's ID and encodes the rest of its definition in
+// def, through scratch, which it returns for the next call.
+func (e *jobEntry) setDef(job *sundial.Job, scratch []byte) []byte {
+	e.def, scratch = encodeDef(job, append(scratch[:0], job.ID...))
+	e.idLen = uint32(len(job.ID))
+	return scratch
+}
+
 // newJobEntry stores job; its hot fields are copied, the rest encoded in
 // scratch, which it returns for the next call. zone interns NextRunAt's
-// location (nil: keep it as it is).
-func newJobEntry(job *sundial.Job, scratch []byte, zone func(*time.Location) *time.Location) (*jobEntry, []byte) {
-	e := &jobEntry{id: job.ID, index: -1}
+// location (nil: keep it as it is). task is a handle to reuse if it is
+// the job's task (jobs added in bulk mostly share one), or zero.
+func newJobEntry(job *sundial.Job, scratch []byte, zone func(*time.Location) *time.Location, task unique.Handle[string]) (*jobEntry, []byte) {
+	e := &jobEntry{index: -1, task: task}
 	return e, e.set(job, scratch, zone)
 }
 
-// set replaces everything stored of the job but its ID and heap position.
+// set replaces everything stored of the job but its heap position (its
+// ID is the entry's own: only newJobEntry gives it a new one).
 func (e *jobEntry) set(job *sundial.Job, scratch []byte, zone func(*time.Location) *time.Location) []byte {
-	e.task = unique.Make(job.Task)
-	e.def, scratch = encodeDef(job, scratch)
+	if e.task == (unique.Handle[string]{}) || e.task.Value() != job.Task {
+		e.task = unique.Make(job.Task) // a look-up in a concurrent map
+	}
+	scratch = e.setDef(job, scratch)
 	e.setNext(job.NextRunAt, zone)
 	e.createdSec, e.createdNsec = split(job.CreatedAt)
 	e.updatedSec, e.updatedNsec = split(job.UpdatedAt)
@@ -80,16 +101,16 @@ func (e *jobEntry) set(job *sundial.Job, scratch []byte, zone func(*time.Locatio
 // job materialises the stored job. It shares no memory that a caller could
 // change with the store: strings are immutable, slices are new.
 func (e *jobEntry) job() sundial.Job {
-	j := sundial.Job{ID: e.id, Task: e.task.Value(), Paused: e.paused, NextRunAt: e.nextRunAt(),
+	j := sundial.Job{ID: e.id(), Task: e.task.Value(), Paused: e.paused, NextRunAt: e.nextRunAt(),
 		CreatedAt: joined(e.createdSec, e.createdNsec), UpdatedAt: joined(e.updatedSec, e.updatedNsec)}
-	d := decoder{s: e.def}
+	d := decoder{s: e.encoded()}
 	d.job(&j)
 	return j
 }
 
 // queue returns the job's queue, without decoding the rest.
 func (e *jobEntry) queue() string {
-	d := decoder{s: e.def}
+	d := decoder{s: e.encoded()}
 	if d.more() && d.s[0] == tQueue {
 		d.byte()
 		return d.str()
@@ -99,7 +120,7 @@ func (e *jobEntry) queue() string {
 
 // version returns the job's version, without decoding the rest.
 func (e *jobEntry) version() int64 {
-	d := decoder{s: e.def}
+	d := decoder{s: e.encoded()}
 	if d.more() && d.s[0] == tQueue {
 		d.byte()
 		d.str()
@@ -239,10 +260,10 @@ const (
 	tChainOn
 )
 
-// encodeDef encodes the fields of job that jobEntry does not keep, in
-// scratch, which it returns for the next call.
-func encodeDef(job *sundial.Job, scratch []byte) (string, []byte) {
-	w := encoder{b: scratch[:0]}
+// encodeDef appends to b the fields of job that jobEntry does not keep,
+// and returns b as a string, and b for the next call.
+func encodeDef(job *sundial.Job, b []byte) (string, []byte) {
+	w := encoder{b: b}
 	w.str(tQueue, job.Queue)
 	w.int(tVersion, job.Version)
 	w.str(tName, job.Name)

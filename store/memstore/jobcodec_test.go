@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
+	"unique"
 	"unsafe"
 
 	"github.com/sundialhq/sundial"
@@ -76,7 +78,7 @@ func TestJobCodecCoversEveryField(t *testing.T) {
 			NextRunAt: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), CreatedAt: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e, _ := newJobEntry(&tt.job, nil, nil)
+			e, _ := newJobEntry(&tt.job, nil, nil, unique.Handle[string]{})
 			got := e.job()
 			if !reflect.DeepEqual(got, tt.job) {
 				t.Errorf("round trip:\n got %+v\nwant %+v", got, tt.job)
@@ -105,13 +107,13 @@ func TestJobEntryTimes(t *testing.T) {
 	}
 	next := time.Date(2026, 3, 8, 3, 30, 0, 123456789, ny)
 	now := time.Now() // with a monotonic reading
-	e, _ := newJobEntry(&sundial.Job{ID: "a", NextRunAt: next, CreatedAt: now}, nil, nil)
+	e, _ := newJobEntry(&sundial.Job{ID: "a", NextRunAt: next, CreatedAt: now}, nil, nil, unique.Handle[string]{})
 	got := e.job()
 	if !got.NextRunAt.Equal(next) || got.NextRunAt.Location() != ny || got.NextRunAt.String() != next.String() ||
 		!got.CreatedAt.Equal(now) || got.CreatedAt.Location() != time.UTC || !got.UpdatedAt.IsZero() {
 		t.Errorf("times came back as next %v created %v updated %v", got.NextRunAt, got.CreatedAt, got.UpdatedAt)
 	}
-	if zero, _ := newJobEntry(&sundial.Job{}, nil, nil); !e.hasNext() || zero.hasNext() {
+	if zero, _ := newJobEntry(&sundial.Job{}, nil, nil, unique.Handle[string]{}); !e.hasNext() || zero.hasNext() {
 		t.Error("hasNext is wrong")
 	}
 }
@@ -124,14 +126,65 @@ func BenchmarkJobEntry(b *testing.B) {
 		var scratch []byte
 		b.ReportAllocs()
 		for b.Loop() {
-			_, scratch = newJobEntry(&job, scratch, nil)
+			_, scratch = newJobEntry(&job, scratch, nil, unique.Handle[string]{})
 		}
 	})
 	b.Run("decode", func(b *testing.B) {
-		e, _ := newJobEntry(&job, nil, nil)
+		e, _ := newJobEntry(&job, nil, nil, unique.Handle[string]{})
 		b.ReportAllocs()
 		for b.Loop() {
 			e.job()
 		}
 	})
+}
+
+// TestHoldsReferences: every slice, pointer or map reachable through the
+// struct fields of Job and Run (time.Time's zone aside: it is shared as
+// is) makes holdsReferences and runHoldsReferences true when set alone.
+func TestHoldsReferences(t *testing.T) {
+	checkReferences(t, holdsReferences)
+	checkReferences(t, runHoldsReferences)
+}
+
+func checkReferences[T any](t *testing.T, holds func(*T) bool) {
+	t.Helper()
+	var zero T
+	if holds(&zero) {
+		t.Errorf("a zero %T holds references", zero)
+	}
+	// check sets, in a zero T, the reference at the end of the field path
+	// through the structs from T.
+	check := func(name string, path []int) {
+		var x T
+		v := reflect.ValueOf(&x).Elem().FieldByIndex(path)
+		switch v.Kind() {
+		case reflect.Pointer:
+			v.Set(reflect.New(v.Type().Elem()))
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+		case reflect.Map:
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		if !holds(&x) {
+			t.Errorf("%s set alone: reports no references", name)
+		}
+	}
+	var visit func(name string, path []int, typ reflect.Type)
+	visit = func(name string, path []int, typ reflect.Type) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			fpath, fname := append(slices.Clone(path), i), name+"."+f.Name
+			switch f.Type.Kind() {
+			case reflect.Struct:
+				if f.Type != reflect.TypeFor[time.Time]() {
+					visit(fname, fpath, f.Type)
+				}
+			case reflect.Pointer, reflect.Slice, reflect.Map:
+				check(fname, fpath)
+			case reflect.Interface, reflect.Func, reflect.Chan:
+				t.Errorf("%s: a %s, which the check does not know", fname, f.Type.Kind())
+			}
+		}
+	}
+	visit(reflect.TypeFor[T]().Name(), nil, reflect.TypeFor[T]())
 }

@@ -41,7 +41,7 @@ func (t *jobTable) find(id string, h uint64) (int, bool) {
 		switch s := &t.slots[i]; {
 		case s.e == nil:
 			return i, false
-		case s.hash == h && s.e.id == id:
+		case s.hash == h && s.e.id() == id:
 			return i, true
 		}
 	}
@@ -61,17 +61,38 @@ func (t *jobTable) get(id string) *jobEntry {
 // add stores e and reports true, or reports false when a job with its ID
 // is stored already.
 func (t *jobTable) add(e *jobEntry) bool {
-	if len(t.slots) == 0 || 4*(t.n+1) > 3*len(t.slots) {
-		t.grow()
-	}
-	h := t.hash(e.id)
-	i, ok := t.find(e.id, h)
+	p, ok := t.place(e.id())
 	if ok {
 		return false
 	}
-	t.slots[i] = jobTableSlot{hash: h, e: e}
-	t.n++
+	t.put(p, e)
 	return true
+}
+
+// tablePlace is where a job with an ID goes in a table: its slot and the
+// ID's hash.
+type tablePlace struct {
+	i    int
+	hash uint64
+}
+
+// place returns where a job with the ID would go, and whether one is
+// there already. Until put, the table must not change. Looking before
+// the caller builds the entry lets the probe's cache miss overlap with
+// that work, and refuses a duplicate before it is done.
+func (t *jobTable) place(id string) (tablePlace, bool) {
+	if len(t.slots) == 0 || 4*(t.n+1) > 3*len(t.slots) {
+		t.grow()
+	}
+	h := t.hash(id)
+	i, ok := t.find(id, h)
+	return tablePlace{i: i, hash: h}, ok
+}
+
+// put stores e at p, from place with e's ID, where no job was.
+func (t *jobTable) put(p tablePlace, e *jobEntry) {
+	t.slots[p.i] = jobTableSlot{hash: p.hash, e: e}
+	t.n++
 }
 
 // grow doubles the slots (at least minJobSlots) and puts every job back.

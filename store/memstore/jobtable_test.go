@@ -17,7 +17,7 @@ func TestJobTable(t *testing.T) {
 		id := "job-" + strconv.Itoa(rng.IntN(3000))
 		switch rng.IntN(3) {
 		case 0, 1:
-			e := &jobEntry{id: id}
+			e := &jobEntry{def: id, idLen: uint32(len(id))}
 			_, had := want[id]
 			if got := tab.add(e); got == had {
 				t.Fatalf("step %d: add(%s) = %v with the job stored = %v", step, id, got, had)
@@ -43,8 +43,8 @@ func TestJobTable(t *testing.T) {
 			}
 			n := 0
 			for e := range tab.all {
-				if want[e.id] != e {
-					t.Fatalf("step %d: all yields %s, not stored", step, e.id)
+				if want[e.id()] != e {
+					t.Fatalf("step %d: all yields %s, not stored", step, e.id())
 				}
 				n++
 			}

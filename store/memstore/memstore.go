@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/sundialhq/sundial"
 )
@@ -30,12 +31,14 @@ type Store struct {
 	jobs      jobTable // by ID
 	due       jobHeap  // dueable jobs by NextRunAt (jobs of worker tasks: workerDue)
 	runs      map[string]*runEntry
-	histories map[string]*history             // the runs of each job that has any, by job ID
+	orphans   map[string]*history             // the histories of jobs not stored (removed, or never added), by job ID
+	histories []*history                      // every history, in no order (history.pos), for PruneRuns
 	executing []*runEntry                     // pending and running runs, for the reaper
 	waiting   minHeap[*runEntry]              // scheduled runs that wait for any node, by NotBefore (of worker tasks: workerWaiting)
 	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
 	jobOrder  []string                        // sorted job IDs, rebuilt lazily
 	scratch   []byte                          // for encoding jobs (jobcodec.go)
+	lastTask  unique.Handle[string]           // the task of the job created last
 	claimed   []*jobEntry                     // the due jobs a claim took, a buffer kept across claims
 	spare     []*runEntry                     // entries of pruned runs, for reuse (see forget)
 	zones     map[string]*time.Location       // the locations of the jobs' next fires, by name
@@ -61,11 +64,15 @@ type runEntry struct {
 	worker bool // the heap is workerWaiting
 }
 
-// history is what the store keeps of one job's runs. It is kept by job ID
-// rather than in the job's entry: runs stay when their job is removed.
-// It goes when its last run is pruned, so a job that never ran has none.
+// history is what the store keeps of one job's runs. It is kept in the
+// job's entry, so that a claim reaches it without a look-up by job ID, and
+// in Store.orphans while no job with its ID is stored: runs stay when
+// their job is removed, and a job added again with that ID takes them
+// back. It goes when its last run is pruned, so a job that never ran has
+// none.
 type history struct {
 	job  string
+	pos  int         // in Store.histories
 	runs []*runEntry // oldest first
 	// keys indexes runs by key once there are more than a few; until then
 	// a look through runs is cheaper.
@@ -133,7 +140,7 @@ func New(opts Options) *Store {
 		workerTasks:   map[string]sundial.WorkerTask{},
 		jobs:          newJobTable(),
 		runs:          map[string]*runEntry{},
-		histories:     map[string]*history{},
+		orphans:       map[string]*history{},
 		targets:       map[string]map[string]*runEntry{},
 		nodes:         map[string]sundial.Node{},
 		calendars:     map[string]sundial.Calendar{},
@@ -195,17 +202,38 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	job.Version, job.CreatedAt, job.UpdatedAt = 1, now, now
-	e, scratch := newJobEntry(&job, s.scratch, s.zone) // a copy: it shares nothing with job that job's owner could change
-	s.scratch = scratch
-	if !s.jobs.add(e) {
+	at, exists := s.jobs.place(job.ID)
+	if exists {
 		return sundial.Job{}, sundial.ErrJobExists
+	}
+	e, scratch := newJobEntry(&job, s.scratch, s.zone, s.lastTask) // a copy: it shares nothing with job that job's owner could change
+	s.scratch, s.lastTask = scratch, e.task
+	s.jobs.put(at, e)
+	if h, ok := s.orphans[job.ID]; ok { // the runs of a job removed before
+		e.hist = h
+		delete(s.orphans, job.ID)
 	}
 	s.jobOrder = nil
 	s.place(e)
-	// What e.job() would return, without decoding what was just encoded.
-	job = job.Clone()
+	// What e.job() would return, without decoding what was just encoded:
+	// a job that shares no memory with the caller's (Job.Clone copies
+	// nothing when there are no slices or pointers to copy, but the whole
+	// job, twice).
+	if holdsReferences(&job) {
+		job = job.Clone()
+	}
 	job.NextRunAt, job.CreatedAt, job.UpdatedAt = e.nextRunAt(), joined(e.createdSec, e.createdNsec), joined(e.updatedSec, e.updatedNsec)
 	return job, nil
+}
+
+// holdsReferences reports whether the job holds slices or pointers: what a
+// copy of it shares with it, and Job.Clone copies.
+// TestHoldsReferences sets each such field of Job by reflection, so that
+// one added to Job and forgotten here fails it.
+func holdsReferences(j *sundial.Job) bool {
+	o, t := &j.Options, &j.Trigger
+	return j.Args != nil || j.Tags != nil || o.Coalesce != nil || o.Notify != nil || o.Then != nil ||
+		t.Fields != nil || t.Triggers != nil || t.Calendar != nil
 }
 
 // UpdateJob implements sundial.Store.
@@ -220,7 +248,7 @@ func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (su
 		return sundial.Job{}, sundial.ErrVersionConflict
 	}
 	job.Version, job.CreatedAt, job.UpdatedAt = job.Version+1, joined(e.createdSec, e.createdNsec), now
-	job.ID = e.id
+	job.ID = e.id()
 	s.scratch = e.set(&job, s.scratch, s.zone)
 	s.place(e)
 	return e.job(), nil
@@ -236,6 +264,9 @@ func (s *Store) DeleteJob(_ context.Context, id string) error {
 	}
 	if e.index >= 0 {
 		s.jobHeap(e.worker).remove(int(e.index))
+	}
+	if e.hist != nil {
+		s.orphans[id] = e.hist // runs stay when their job goes
 	}
 	s.jobs.remove(id)
 	s.jobOrder = nil
@@ -260,7 +291,7 @@ func (s *Store) ListJobs(_ context.Context, f sundial.JobFilter) ([]sundial.Job,
 	if s.jobOrder == nil {
 		s.jobOrder = make([]string, 0, s.jobs.Len())
 		for e := range s.jobs.all {
-			s.jobOrder = append(s.jobOrder, e.id)
+			s.jobOrder = append(s.jobOrder, e.id())
 		}
 		slices.Sort(s.jobOrder)
 	}
@@ -355,10 +386,9 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		out = append(out, e.run.Clone())
 	}
 	for i, e := range jobs {
-		id := e.id
+		id := e.id()
 		active, queued := 0, false
-		h := s.histories[id]
-		if h != nil {
+		if h := e.hist; h != nil {
 			active, queued = h.active, len(h.queued) > 0
 		}
 		// The plan gets a copy of the stored job, which it may keep.
@@ -383,27 +413,29 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		e.paused = planned.Paused
 		if planned.PauseReason != job.PauseReason {
 			job.PauseReason = planned.PauseReason
-			e.def, s.scratch = encodeDef(&job, s.scratch)
+			s.scratch = e.setDef(&job, s.scratch)
 		}
 		s.place(e)
 		// The plan's runs are the store's until Claim returns (see
 		// PlanFunc): the ones to execute are returned in place (the store
 		// keeps copies of its own).
 		executing := runs[:0]
-		for _, r := range runs {
+		for i := range runs {
+			r := &runs[i]
 			r.Queue = job.Queue // retries and queued runs stay in the job's queue
 			if r.Status.Executing() {
 				r.Status = sundial.StatusPending
-				s.lease(&r, req)
+				s.lease(r, req)
 			}
-			if h == nil || h.job != r.JobID {
-				h = s.histories[r.JobID] // made by the job's first run
+			owner := e
+			if r.JobID != id {
+				owner = s.jobs.get(r.JobID)
 			}
-			if err := s.insertRunIn(r, h); err != nil {
+			if err := s.insertRunOf(r, owner); err != nil {
 				continue // this fire was claimed before; never twice
 			}
 			if r.Status.Executing() {
-				executing = append(executing, r)
+				executing = append(executing, *r)
 			}
 		}
 		if out == nil {
@@ -422,24 +454,30 @@ func (s *Store) lease(r *sundial.Run, req sundial.ClaimRequest) {
 	r.Node, r.Incarnation, r.LeaseUntil = req.Node, req.Incarnation, req.LeaseUntil
 }
 
-// insertRun adds a run and its indexes; the caller holds the lock.
-func (s *Store) insertRun(r sundial.Run) error {
-	return s.insertRunIn(r, s.histories[r.JobID])
+// insertRun adds a copy of a run and its indexes; the caller holds the
+// lock.
+func (s *Store) insertRun(r *sundial.Run) error {
+	return s.insertRunOf(r, s.jobs.get(r.JobID))
 }
 
-// insertRunIn is insertRun with the history of the run's job, nil when it
-// has none yet.
-func (s *Store) insertRunIn(r sundial.Run, h *history) error {
+// insertRunOf is insertRun with the entry of the run's job, nil when no
+// job with its ID is stored.
+func (s *Store) insertRunOf(r *sundial.Run, owner *jobEntry) error {
 	if r.ID == "" || r.JobID == "" {
 		return errors.New("memstore: run ID and job ID are required")
 	}
 	if _, ok := s.runs[r.ID]; ok {
 		return sundial.ErrDuplicateRun
 	}
-	k := keyOf(&r)
+	k := keyOf(r)
+	var h *history
+	if owner != nil {
+		h = owner.hist
+	} else {
+		h = s.orphans[r.JobID]
+	}
 	if h == nil {
-		h = &history{job: r.JobID}
-		s.histories[r.JobID] = h
+		h = s.addHistory(r.JobID, owner)
 	} else if h.has(k) {
 		return sundial.ErrDuplicateRun
 	}
@@ -449,7 +487,8 @@ func (s *Store) insertRunIn(r sundial.Run, h *history) error {
 	} else {
 		e = new(runEntry)
 	}
-	*e = runEntry{run: r.Clone(), hist: h, index: -1, exec: -1}
+	*e = runEntry{hist: h, index: -1, exec: -1}
+	e.own(r)
 	s.runs[r.ID] = e
 	h.add(e, k)
 	status := r.Status
@@ -566,8 +605,43 @@ func (s *Store) prune(h *history) {
 		})
 	}
 	if len(h.runs) == 0 {
-		delete(s.histories, h.job)
+		s.dropHistory(h)
 	}
+}
+
+// historyOf returns the history of the job with the ID, nil when it has
+// none.
+func (s *Store) historyOf(jobID string) *history {
+	if e := s.jobs.get(jobID); e != nil {
+		return e.hist
+	}
+	return s.orphans[jobID]
+}
+
+// addHistory starts the history of a job at its first run; owner is the
+// job's entry, nil when no job with its ID is stored.
+func (s *Store) addHistory(jobID string, owner *jobEntry) *history {
+	h := &history{job: jobID, pos: len(s.histories)}
+	s.histories = append(s.histories, h)
+	if owner != nil {
+		owner.hist = h
+	} else {
+		s.orphans[jobID] = h
+	}
+	return h
+}
+
+// dropHistory forgets a history whose last run was pruned.
+func (s *Store) dropHistory(h *history) {
+	if e := s.jobs.get(h.job); e != nil && e.hist == h {
+		e.hist = nil
+	} else {
+		delete(s.orphans, h.job)
+	}
+	last := s.histories[len(s.histories)-1]
+	s.histories[h.pos], last.pos = last, h.pos
+	s.histories[len(s.histories)-1] = nil
+	s.histories = s.histories[:len(s.histories)-1]
 }
 
 // dropRuns forgets the runs of h that gone says go, in h's order, and
@@ -641,7 +715,7 @@ func (h *history) add(e *runEntry, k runKey) {
 func (s *Store) CreateRun(_ context.Context, run sundial.Run) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.insertRun(run)
+	return s.insertRun(&run)
 }
 
 // UpdateRun implements sundial.Store.
@@ -680,11 +754,28 @@ func (s *Store) updateRun(run sundial.Run) error {
 	run.Node, run.Incarnation, run.LeaseUntil = e.run.Node, e.run.Incarnation, e.run.LeaseUntil
 	run.CancelRequested = e.run.CancelRequested
 	status := run.Status
-	next := run.Clone()
-	next.Status = e.run.Status
-	e.run = next
+	run.Status = e.run.Status // setStatus moves it
+	e.own(&run)
 	s.setStatus(e, status)
 	return nil
+}
+
+// own sets the entry's run to a copy of r that shares no memory with it:
+// Run.Clone when r holds references, which copies the whole run twice
+// over even when it holds none.
+func (e *runEntry) own(r *sundial.Run) {
+	if runHoldsReferences(r) {
+		e.run = r.Clone()
+		return
+	}
+	e.run = *r
+}
+
+// runHoldsReferences reports whether the run holds slices or pointers:
+// what a copy of it shares with it, and Run.Clone copies.
+// TestHoldsReferences sets each such field of Run by reflection.
+func runHoldsReferences(r *sundial.Run) bool {
+	return r.Args != nil || r.Result != nil || r.Exit != nil || r.Upstream != nil || r.Shard != nil
 }
 
 // GetRun implements sundial.Store.
@@ -709,7 +800,7 @@ func (s *Store) ListRuns(_ context.Context, f sundial.RunFilter) ([]sundial.Run,
 		}
 	}
 	if f.JobID != "" {
-		if h := s.histories[f.JobID]; h != nil {
+		if h := s.historyOf(f.JobID); h != nil {
 			for _, e := range h.runs {
 				add(e)
 			}
@@ -738,7 +829,7 @@ func (s *Store) ListRuns(_ context.Context, f sundial.RunFilter) ([]sundial.Run,
 func (s *Store) PromoteQueued(_ context.Context, jobID string, now time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.histories[jobID]
+	h := s.historyOf(jobID)
 	if h == nil || len(h.queued) == 0 {
 		return false, nil
 	}
@@ -965,7 +1056,9 @@ func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int
 	// in-memory history costs.
 	s.keep = max(keepPerJob, 0)
 	pruned := 0
-	for _, h := range s.histories {
+	// Backwards: dropping a history moves the last one into its place.
+	for i := len(s.histories) - 1; i >= 0; i-- {
+		h := s.histories[i]
 		runs := slices.Clone(h.runs)
 		// Newest fire first, as ListRuns orders them.
 		slices.SortFunc(runs, func(a, b *runEntry) int {
@@ -988,7 +1081,7 @@ func (s *Store) PruneRuns(_ context.Context, olderThan time.Time, keepPerJob int
 		}
 		pruned += s.dropRuns(h, func(e *runEntry) bool { return drop[e] })
 		if len(h.runs) == 0 {
-			delete(s.histories, h.job)
+			s.dropHistory(h)
 		}
 	}
 	return pruned, nil

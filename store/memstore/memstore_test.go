@@ -9,6 +9,7 @@ import (
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/store/memstore"
 	"github.com/sundialhq/sundial/store/storetest"
+	"github.com/sundialhq/sundial/trigger"
 )
 
 func TestConformance(t *testing.T) {
@@ -51,5 +52,61 @@ func TestRetention(t *testing.T) {
 	}
 	if fmt.Sprint(ids) != "[r9 r8 r7 waiting]" {
 		t.Errorf("kept %v, want the last 3 ended runs and the waiting one", ids)
+	}
+}
+
+// TestHistoryOutlivesJob: a job's runs stay when the job is removed, a job
+// added again with its ID takes them back (a fire recorded before is not
+// recorded twice), and pruning every run forgets the history either way.
+func TestHistoryOutlivesJob(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New(memstore.Options{})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	job := sundial.Job{ID: "a", Task: "x", Trigger: trigger.Spec{Type: "cron", Expr: "* * * * * *"}, NextRunAt: t0}
+	if _, err := s.CreateJob(ctx, job, t0); err != nil {
+		t.Fatal(err)
+	}
+	fire := sundial.Run{ID: "r1", JobID: "a", Task: "x", ScheduledAt: t0, Status: sundial.StatusSucceeded, Attempt: 1}
+	if err := s.CreateRun(ctx, fire); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteJob(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := s.ListRuns(ctx, sundial.RunFilter{JobID: "a"})
+	if len(runs) != 1 || runs[0].ID != "r1" {
+		t.Fatalf("runs of the removed job: %v, want r1", runs)
+	}
+	if _, err := s.CreateJob(ctx, job, t0); err != nil {
+		t.Fatal(err)
+	}
+	// The same fire, claimed by the job added again: not a second run.
+	plan := func(j sundial.Job, _ int, _ bool) (sundial.Job, []sundial.Run) {
+		r := sundial.Run{ID: "r2", JobID: j.ID, Task: j.Task, ScheduledAt: j.NextRunAt, Status: sundial.StatusPending, Attempt: 1}
+		j.NextRunAt = j.NextRunAt.Add(time.Second)
+		return j, []sundial.Run{r}
+	}
+	claimed, err := s.Claim(ctx, sundial.ClaimRequest{Now: t0, Limit: 1, Node: "n", Incarnation: "i", LeaseUntil: t0.Add(time.Minute)}, plan)
+	if err != nil || len(claimed) != 0 {
+		t.Fatalf("claim of a fire recorded before: %v, %v; want none", claimed, err)
+	}
+	if runs, _ := s.ListRuns(ctx, sundial.RunFilter{JobID: "a"}); len(runs) != 1 {
+		t.Fatalf("runs after the claim: %v, want r1 alone", runs)
+	}
+	if err := s.CreateRun(ctx, sundial.Run{ID: "b1", JobID: "b", Task: "x", ScheduledAt: t0, Status: sundial.StatusFailed, Attempt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneRuns(ctx, t0.Add(time.Hour), 0); err != nil || n != 2 {
+		t.Fatalf("pruned %d, %v; want 2", n, err)
+	}
+	if runs, _ := s.ListRuns(ctx, sundial.RunFilter{}); len(runs) != 0 {
+		t.Fatalf("runs after pruning all: %v", runs)
+	}
+	// A history pruned away starts again at the next run.
+	if err := s.CreateRun(ctx, sundial.Run{ID: "r3", JobID: "a", Task: "x", ScheduledAt: t0, Status: sundial.StatusSucceeded, Attempt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := s.ListRuns(ctx, sundial.RunFilter{JobID: "a"}); len(runs) != 1 || runs[0].ID != "r3" {
+		t.Fatalf("runs after a new run: %v, want r3", runs)
 	}
 }
