@@ -1078,11 +1078,61 @@ func (s *Store) notUpdated(ctx context.Context, q interface {
 var _ sundial.RunBatchUpdater = (*Store)(nil)
 
 // UpdateRuns implements sundial.RunBatchUpdater: one transaction, so many
-// runs share one commit (on PostgreSQL, one WAL flush).
+// runs share one commit (on PostgreSQL, one WAL flush). A run written
+// twice in the batch (its start, then its end) is written once, with its
+// last record: see lastWrites.
 func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, error) {
+	writes, answerOf := lastWrites(runs)
+	var answers []error
+	var err error
 	if s.d.Arrays {
-		return s.updateRunsArrays(ctx, runs)
+		answers, err = s.updateRunsArrays(ctx, writes)
+	} else {
+		answers, err = s.updateRunsTx(ctx, writes)
 	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]error, len(runs))
+	for i, k := range answerOf {
+		out[i] = answers[k]
+	}
+	return out, nil
+}
+
+// lastWrites folds the writes of a run into its last one where they
+// follow each other with the same fencing key (job, fire, attempt,
+// incarnation), and returns the writes left, in order, and for each of
+// runs the index of the write that answers for it. A holder's write sets
+// every column it writes and is conditional only on that key and on the
+// run executing, which a write that succeeds leaves so: a run's start
+// followed by its end succeed or fail together, as the end alone does,
+// and leave the row as the end alone leaves it. Writing the end alone
+// spares the row a version, and each of the run table's indexes an entry.
+func lastWrites(runs []sundial.Run) ([]sundial.Run, []int) {
+	writes := make([]sundial.Run, 0, len(runs))
+	answerOf := make([]int, len(runs))
+	latest := make(map[string]int, len(runs)) // run ID → its latest write
+	for i, run := range runs {
+		if k, ok := latest[run.ID]; ok && sameFencingKey(writes[k], run) {
+			writes[k], answerOf[i] = run, k
+			continue
+		}
+		latest[run.ID], answerOf[i] = len(writes), len(writes)
+		writes = append(writes, run)
+	}
+	return writes, answerOf
+}
+
+// sameFencingKey reports whether two writes of a run are conditional on
+// the same key.
+func sameFencingKey(a, b sundial.Run) bool {
+	return a.JobID == b.JobID && a.ScheduledAt.Equal(b.ScheduledAt) && a.Attempt == b.Attempt && a.Incarnation == b.Incarnation
+}
+
+// updateRunsTx writes the runs one prepared statement each, in one
+// transaction (SQLite).
+func (s *Store) updateRunsTx(ctx context.Context, runs []sundial.Run) ([]error, error) {
 	update, err := s.stmt(ctx, "updateRun") // before the transaction, as in Claim
 	if err != nil {
 		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
