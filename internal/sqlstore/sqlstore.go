@@ -247,9 +247,11 @@ var queries = map[string]string{
 	"dueJobs": `SELECT ` + jobCols + ` FROM sundial_jobs WHERE paused = 0 AND next_run_at IS NOT NULL AND next_run_at <= ?{queues}{tasks}` + notPaused + `
 		ORDER BY next_run_at LIMIT ?{lock}`,
 	// A broadcast fire is in flight while any of its shards is: its
-	// scheduled shards count too.
+	// scheduled shards count too. The status condition is the predicate
+	// of PostgreSQL's index of a job's open runs, so that one scan of it
+	// finds them (written as activeCount's, it took two).
 	"activeCounts": `SELECT job_id, SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END)
-		FROM sundial_runs WHERE (status IN ('pending', 'running', 'queued') OR status = 'scheduled' AND shard_total IS NOT NULL)
+		FROM sundial_runs WHERE status IN ('scheduled', 'queued', 'pending', 'running') AND (status <> 'scheduled' OR shard_total IS NOT NULL)
 		AND job_id = ANY(CAST(? AS TEXT[])) GROUP BY job_id`,
 	// A claim's writes in one statement (Dialect.Pipeline): its jobs,
 	// advanced only at the version read, and its runs, each fire once;
