@@ -1080,18 +1080,18 @@ func (s *Store) notUpdated(ctx context.Context, q interface {
 var _ sundial.RunBatchUpdater = (*Store)(nil)
 
 // UpdateRuns implements sundial.RunBatchUpdater: one transaction, so many
-// runs share one commit (on PostgreSQL, one WAL flush). A run written
-// twice in the batch (its start, then its end) is written once, with its
-// last record: see lastWrites.
+// runs share one commit (on PostgreSQL, one WAL flush). On PostgreSQL a
+// run written twice in the batch (its start, then its end) is written
+// once, with its last record: see lastWrites.
 func (s *Store) UpdateRuns(ctx context.Context, runs []sundial.Run) ([]error, error) {
-	writes, answerOf := lastWrites(runs)
-	var answers []error
-	var err error
-	if s.d.Arrays {
-		answers, err = s.updateRunsArrays(ctx, writes)
-	} else {
-		answers, err = s.updateRunsTx(ctx, writes)
+	if !s.d.Arrays {
+		// In process a statement is cheap; folding measured no gain on
+		// SQLite (0.91-0.96 of the fires/s in interleaved rounds, within
+		// the noise), so its records are written as they come.
+		return s.updateRunsTx(ctx, runs)
 	}
+	writes, answerOf := lastWrites(runs)
+	answers, err := s.updateRunsArrays(ctx, writes)
 	if err != nil {
 		return nil, err
 	}
