@@ -60,6 +60,7 @@ var dialect = sqlstore.Dialect{
 	Name:              "postgres",
 	Numbered:          true,
 	Arrays:            true,
+	Pipeline:          pipeline,
 	LockSuffix:        " FOR UPDATE SKIP LOCKED",
 	TryLock:           "SELECT pg_try_advisory_xact_lock(7527717203272548716)", // "prunerun" in ASCII
 	Notify:            "SELECT pg_notify('" + channel + "', '')",
@@ -69,6 +70,66 @@ var dialect = sqlstore.Dialect{
 func isUniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// pipeline runs f with a sqlstore.Pipe over conn's pgx connection, whose
+// batches send their statements in one round trip: a claim takes three
+// where it took six, and on a machine whose cores the database shares
+// each round trip is a wait for the scheduler. A transaction that f left
+// open (it failed) is rolled back; a connection that cannot roll back is
+// closed, which database/sql then discards.
+func pipeline(ctx context.Context, conn *sql.Conn, f func(sqlstore.Pipe) error) error {
+	return conn.Raw(func(driverConn any) error {
+		c := driverConn.(*stdlib.Conn).Conn()
+		err := f(pipe{c})
+		if c.IsClosed() || c.PgConn().TxStatus() == 'I' {
+			return err
+		}
+		rollback, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, rerr := c.Exec(rollback, "ROLLBACK"); rerr != nil {
+			c.Close(rollback)
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	})
+}
+
+// pipe is a sqlstore.Pipe over a pgx connection.
+type pipe struct{ conn *pgx.Conn }
+
+// Send implements sqlstore.Pipe with a pgx batch.
+func (p pipe) Send(ctx context.Context, qs ...sqlstore.Query) error {
+	var b pgx.Batch
+	for _, q := range qs {
+		b.Queue(q.SQL, q.Args...)
+	}
+	res := p.conn.SendBatch(ctx, &b)
+	for _, q := range qs {
+		if err := read(res, q); err != nil {
+			res.Close()
+			return err
+		}
+	}
+	return res.Close()
+}
+
+// read reads the result of q, the next in res, passing each row to q.Row.
+func read(res pgx.BatchResults, q sqlstore.Query) error {
+	rows, err := res.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if q.Row == nil {
+			continue
+		}
+		if err := q.Row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // New returns a store over a pool the caller opened (and closes), applying

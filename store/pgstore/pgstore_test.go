@@ -71,6 +71,50 @@ func TestLegacyDurationsMigrated(t *testing.T) {
 	storetest.LegacyDurations(t, s, s.DB(), func() sundial.Store { return mustNew(t, pools[1]) })
 }
 
+// TestActiveRunsIndexMigrated opens a database whose schema predates
+// migration 0015, runs and all, and checks that the migration applies to
+// it: the index of active runs replaces (job_id, status), and the data is
+// whole.
+func TestActiveRunsIndexMigrated(t *testing.T) {
+	ctx := context.Background()
+	pools := testSchema(t, 2)
+	s := mustNew(t, pools[0])
+	storetest.Populate(t, s)
+	for _, q := range []string{
+		`DROP INDEX sundial_runs_job_open`,
+		`CREATE INDEX sundial_runs_job_status ON sundial_runs (job_id, status)`,
+		`DELETE FROM sundial_migrations WHERE version = 15`,
+	} {
+		if _, err := s.DB().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+
+	reopened := mustNew(t, pools[1])
+	storetest.CheckPopulated(t, reopened)
+	var indexes []string
+	rows, err := reopened.DB().QueryContext(ctx, `SELECT indexname FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = 'sundial_runs' AND indexname IN ('sundial_runs_job_open', 'sundial_runs_job_status')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		indexes = append(indexes, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(indexes) != 1 || indexes[0] != "sundial_runs_job_open" {
+		t.Errorf("indexes after the migration: %v, want [sundial_runs_job_open]", indexes)
+	}
+}
+
 // TestBackfillAcrossReplicas: three replicas backfill the same range at
 // once; each fire runs once.
 func TestBackfillAcrossReplicas(t *testing.T) {
