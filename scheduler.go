@@ -947,7 +947,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	go s.heartbeat()
 	go s.fence()
 	go s.housekeeping()
-	s.work = make(chan *execution, s.workers)
+	s.work = make(chan *execution, 2*s.workers) // the pool and the queue ahead of it (claimLimit)
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.loopCancel, s.loopDone = cancel, make(chan struct{})
 	s.claims.ctx = loopCtx
