@@ -1125,7 +1125,9 @@ type Status struct {
 	LastTick time.Time `json:"last_tick,omitzero"`
 	// MaxSleep is Config.MaxSleep as resolved.
 	MaxSleep time.Duration `json:"max_sleep"`
-	// InFlight counts runs handed to workers and not yet finished.
+	// InFlight counts the runs this node claimed to execute and has not
+	// finished: those running, and those queued for a worker, up to
+	// Workers more while a backlog of short runs lasts.
 	InFlight int `json:"in_flight"`
 	// Workers is the size of the worker pool.
 	Workers int `json:"workers"`
