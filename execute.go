@@ -20,6 +20,7 @@ func (s *Scheduler) worker() {
 	for x := range s.work {
 		s.execute(x)
 		s.inflight.Add(-1)
+		s.claims.finished.Add(1)
 		if s.claimMore() {
 			s.workerState.pulse.fire() // what signal does, but for waking the loop
 			continue

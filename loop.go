@@ -18,7 +18,20 @@ func (s *Scheduler) loop(ctx context.Context) {
 	backoff := time.Duration(0)
 	for {
 		s.sleepUntil.Store(0) // awake: an added job wakes it again (see signalFor)
-		s.claims.mu.Lock()
+		if !s.claimLock() {
+			// A worker that freed up is claiming (claimMore), and wakes
+			// the loop when it stops: waiting for the lock would only
+			// claim again behind it, and holds the loop in a wait that a
+			// testing/synctest bubble does not count as blocked.
+			timer.Reset(s.maxSleep)
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+			case <-timer.C:
+			}
+			continue
+		}
 		full, err := s.tick(ctx)
 		s.claims.mu.Unlock()
 		s.lastTick.Store(s.now().UnixNano())
@@ -53,6 +66,24 @@ func (s *Scheduler) loop(ctx context.Context) {
 	}
 }
 
+// claimLock takes claims.mu for the loop, unless a worker holds it: then
+// it reports false, and the worker wakes the loop once it lets go of it
+// (see claimMore).
+func (s *Scheduler) claimLock() bool {
+	c := &s.claims
+	if c.mu.TryLock() {
+		return true
+	}
+	c.loopWaits.Store(true)
+	// Taken once more after saying so: a worker that let go of the lock
+	// before it could see loopWaits has let go of it for this try.
+	if c.mu.TryLock() {
+		c.loopWaits.Store(false)
+		return true
+	}
+	return false
+}
+
 // signalFor wakes the loop for a job added with its next fire at next,
 // unless the loop sleeps until before then anyway: its sleep was computed
 // after the job was stored (then it wakes in time) or before (then
@@ -81,27 +112,29 @@ func (s *Scheduler) sleepFor(ctx context.Context) time.Duration {
 	return min(max(next.Sub(s.now()), 0), s.maxSleep)
 }
 
-// tick claims due work up to the free capacity of the pool and dispatches
-// it. It reports whether it claimed anything: then more may be due, and
-// the loop claims again at once instead of asking the store when to wake.
-// The caller holds claims.mu.
+// tick claims due work up to the room the pool has (see claimLimit) and
+// dispatches it. It reports whether it claimed anything: then more may be
+// due, and the loop claims again at once instead of asking the store when
+// to wake. The caller holds claims.mu.
 func (s *Scheduler) tick(ctx context.Context) (bool, error) {
-	free := s.workers - int(s.inflight.Load())
-	if free <= 0 || s.standby.Load() {
+	limit := s.claimLimit()
+	if limit <= 0 || s.standby.Load() {
 		return false, nil
 	}
 	c := &s.claims
 	claimStart := time.Now() // the leases' age counts from here
 	now := s.now()
 	c.now, c.notes = now, c.notes.reset()
-	req := ClaimRequest{Now: now, Limit: free, Node: s.node.ID, Incarnation: s.node.Incarnation,
+	req := ClaimRequest{Now: now, Limit: limit, Node: s.node.ID, Incarnation: s.node.Incarnation,
 		LeaseUntil: now.Add(s.leaseTTL), Queues: s.node.Queues}
 	runs, err := s.store.Claim(c.bounded(claimStart, s.storeTimeout), req, c.plan)
-	c.backlog.Store(err == nil && len(runs) >= free)
+	known := time.Now()
+	full := err == nil && len(runs) >= limit
+	c.backlog.Store(full)
+	c.sizeQueue(full, s.workers, claimStart, known)
 	if err != nil {
 		return false, err
 	}
-	known := time.Now()
 	c.notes.publish(s)
 	// Every claimed run is held before any is handed to a worker: a claim
 	// may return more runs than there are free workers (a job's backlog),
@@ -135,6 +168,32 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	return len(runs) > 0, nil
 }
 
+// claimLimit returns how many runs the next claim may take: the free
+// workers, plus, while a backlog of due work lasts, a queue of runs
+// claimed ahead of them, so that workers that free up start the next run
+// without waiting for a claim, and claims are large with a small pool (a
+// claim is a write transaction and its commit on a durable store).
+//
+// The queue is bounded by one pool's worth, and adaptively by what the
+// pool finishes in the time a claim takes (claimer.sizeQueue): a node
+// whose tasks are long claims few or none ahead of its workers, leaving
+// due runs to nodes that can start them.
+// While runs are queued and no worker is free, the limit is 0 until half
+// the queue has started: claims ahead are then at least that large.
+func (s *Scheduler) claimLimit() int {
+	c := &s.claims
+	depth := 0
+	if c.backlog.Load() {
+		depth = c.depth
+	}
+	inflight := int(s.inflight.Load())
+	room := s.workers + depth - inflight
+	if inflight >= s.workers && 2*room < depth {
+		return 0
+	}
+	return room
+}
+
 // claimer is the state of this node's claims. The loop claims, and so do
 // workers as they free up while due work is backed up (claimMore): one at
 // a time, under mu, which guards the rest.
@@ -142,9 +201,22 @@ type claimer struct {
 	mu sync.Mutex
 	// ctx is the loop's: claims end with it.
 	ctx context.Context
-	// backlog is set when the last claim took all the pool could take:
-	// more may be due.
+	// backlog is set when the last claim took all it could: more may be
+	// due.
 	backlog atomic.Bool
+	// loopWaits is set when the loop found mu taken by a worker, which
+	// then wakes it (claimLock).
+	loopWaits atomic.Bool
+	// depth is how many runs the next claim may take ahead of the free
+	// workers while the backlog lasts (see claimLimit and sizeQueue).
+	depth int
+	// finished counts the runs the workers have finished (or not
+	// started): the claims read it to size the queue ahead, and
+	// finishedBefore is what it was at backlogSince (monotonic), when the
+	// first claim of the backlog returned.
+	finished       atomic.Int64
+	finishedBefore int64
+	backlogSince   time.Time
 	// bound is ctx with a deadline, shared by claims (see bounded), until
 	// the monotonic instant until.
 	bound   context.Context
@@ -159,6 +231,37 @@ type claimer struct {
 	// execs is the current claim's executions, a buffer kept across
 	// claims.
 	execs []*execution
+}
+
+// sizeQueue sets the depth of the queue ahead for the next claim, after a
+// claim that started at start and returned at end (monotonic) and took all
+// it could (full) or not: what the pool finishes in eight claims' time, at
+// the rate it has finished runs since the backlog began, and at most a
+// pool's worth (workers). A queued run then waits a few claims' time at
+// most (the next claim starts when half the queue has started, see
+// claimLimit). A pool of short runs queues a pool's worth, and its claims
+// grow with the queue; a pool of long ones finishes few runs in that time
+// and queues few or none, so a node does not hold runs that it cannot
+// start soon and other nodes could. The rate is taken over the whole
+// backlog, not since the last claim: long runs that end together would
+// look fast then. (Twice a claim's time, the least that keeps workers busy
+// during a claim, measured claims no larger than without a queue: small
+// claims are quick, and kept the queue small.)
+func (c *claimer) sizeQueue(full bool, workers int, start, end time.Time) {
+	c.depth = 0
+	if !full {
+		c.backlogSince = time.Time{}
+		return
+	}
+	finished := c.finished.Load()
+	if c.backlogSince.IsZero() {
+		c.backlogSince, c.finishedBefore = end, finished
+		return
+	}
+	if elapsed := end.Sub(c.backlogSince); elapsed > 0 {
+		ahead := 8 * (finished - c.finishedBefore) * int64(end.Sub(start)) / int64(elapsed)
+		c.depth = int(min(int64(workers), ahead))
+	}
 }
 
 // bounded returns a context bounding a claim that starts at start (on the
@@ -191,18 +294,27 @@ func (s *Scheduler) claimMore() bool {
 	if s.stopped || !s.claims.mu.TryLock() {
 		return false
 	}
-	defer s.claims.mu.Unlock()
-	// Other workers that freed up meanwhile found mu taken: claim for them
-	// too, while there is work and room.
-	for {
+	more := s.claimWhileRoom()
+	s.claims.mu.Unlock()
+	if s.claims.loopWaits.Swap(false) {
+		s.signal() // the loop found the lock taken (claimLock)
+	}
+	return more
+}
+
+// claimWhileRoom claims for the workers that freed up while a claim was
+// made, as they found claims.mu taken, while there is work and room. No
+// room means the queue ahead is still more than half full: a worker that
+// frees up later claims. It reports false when the backlog has ended or a
+// claim failed. The caller holds claims.mu.
+func (s *Scheduler) claimWhileRoom() bool {
+	for s.claimLimit() > 0 {
 		full, err := s.tick(s.claims.ctx)
-		switch {
-		case err != nil || !full || !s.claims.backlog.Load():
+		if err != nil || !full || !s.claims.backlog.Load() {
 			return false
-		case s.workers-int(s.inflight.Load()) <= 0:
-			return true
 		}
 	}
+	return true
 }
 
 // claimNotes collects what a claim decided, to be logged and published

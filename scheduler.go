@@ -947,7 +947,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	go s.heartbeat()
 	go s.fence()
 	go s.housekeeping()
-	s.work = make(chan *execution, s.workers)
+	s.work = make(chan *execution, 2*s.workers) // the pool and the queue ahead of it (claimLimit)
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.loopCancel, s.loopDone = cancel, make(chan struct{})
 	s.claims.ctx = loopCtx
@@ -1125,7 +1125,9 @@ type Status struct {
 	LastTick time.Time `json:"last_tick,omitzero"`
 	// MaxSleep is Config.MaxSleep as resolved.
 	MaxSleep time.Duration `json:"max_sleep"`
-	// InFlight counts runs handed to workers and not yet finished.
+	// InFlight counts the runs this node claimed to execute and has not
+	// finished: those running, and those queued for a worker, up to
+	// Workers more while a backlog of short runs lasts.
 	InFlight int `json:"in_flight"`
 	// Workers is the size of the worker pool.
 	Workers int `json:"workers"`
