@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -40,10 +42,49 @@ type Pipe interface {
 //  3. the jobs advanced and their runs inserted; COMMIT
 //
 // A claim that finds no job commits in the second instead.
+//
+// A connection that the database closed (it restarted) is found broken
+// only when used. database/sql tries another connection then, for the
+// statements it sends itself; a claim does the same, on its own, when the
+// first batch found the connection broken: nothing was committed. Each
+// claim failing on one more broken connection of the pool would instead
+// double the loop's back-off each time, and hold a whole cluster's claims
+// back for seconds after the database is up again.
 func (s *Store) claimPipelined(ctx context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
+	tries := 1 // after a broken connection: one per connection still open, and a new one
+	for try := 1; ; try++ {
+		out, err := s.claimOnConn(ctx, req, plan)
+		var first *firstBatchError
+		if err == nil || ctx.Err() != nil || !errors.As(err, &first) || !errors.Is(err, driver.ErrBadConn) {
+			if err != nil {
+				return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+			}
+			return out, nil
+		}
+		// Every connection the pool kept may be as broken: each try
+		// discards one. A database still down fails the next try at
+		// connecting, not here.
+		if try == 1 {
+			tries = 1 + s.db.Stats().OpenConnections + 1
+		}
+		if try >= tries {
+			return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+		}
+	}
+}
+
+// firstBatchError is an error of a claim's first batch, which begins its
+// transaction: whatever it was, the claim committed nothing.
+type firstBatchError struct{ err error }
+
+func (e *firstBatchError) Error() string { return e.err.Error() }
+func (e *firstBatchError) Unwrap() error { return e.err }
+
+// claimOnConn is one try of claimPipelined, on a connection of the pool.
+func (s *Store) claimOnConn(ctx context.Context, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+		return nil, err
 	}
 	defer conn.Close()
 	var out []sundial.Run
@@ -52,17 +93,14 @@ func (s *Store) claimPipelined(ctx context.Context, req sundial.ClaimRequest, pl
 		out, err = s.claimOver(ctx, p, req, plan)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // claimOver runs a claim's transaction over p; see claimPipelined.
 func (s *Store) claimOver(ctx context.Context, p Pipe, req sundial.ClaimRequest, plan sundial.PlanFunc) ([]sundial.Run, error) {
 	out, jobs, paused, err := s.lockDue(ctx, p, req)
 	if err != nil {
-		return nil, err
+		return nil, &firstBatchError{err}
 	}
 	// The jobs were locked up to the whole limit, before the number of
 	// runs claimed was known: those beyond it stay as they are (and

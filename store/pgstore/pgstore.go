@@ -9,6 +9,7 @@ package pgstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -60,7 +61,6 @@ var dialect = sqlstore.Dialect{
 	Name:              "postgres",
 	Numbered:          true,
 	Arrays:            true,
-	Pipeline:          pipeline,
 	LockSuffix:        " FOR UPDATE SKIP LOCKED",
 	TryLock:           "SELECT pg_try_advisory_xact_lock(7527717203272548716)", // "prunerun" in ASCII
 	Notify:            "SELECT pg_notify('" + channel + "', '')",
@@ -77,19 +77,32 @@ func isUniqueViolation(err error) bool {
 // where it took six, and on a machine whose cores the database shares
 // each round trip is a wait for the scheduler. A transaction that f left
 // open (it failed) is rolled back; a connection that cannot roll back is
-// closed, which database/sql then discards.
-func pipeline(ctx context.Context, conn *sql.Conn, f func(sqlstore.Pipe) error) error {
+// closed.
+//
+// A closed connection's error matches driver.ErrBadConn: database/sql then
+// discards the connection, and the caller knows that another may do. It
+// was closed by the database (a restart) or the network, which then took
+// the pool's idle connections too: the pool is reset, so that the next
+// connection is a new one, not another broken one found only when used.
+func pipeline(ctx context.Context, pool *pgxpool.Pool, conn *sql.Conn, f func(sqlstore.Pipe) error) error {
 	return conn.Raw(func(driverConn any) error {
 		c := driverConn.(*stdlib.Conn).Conn()
 		err := f(pipe{c})
-		if c.IsClosed() || c.PgConn().TxStatus() == 'I' {
+		if c.IsClosed() {
+			if err != nil {
+				pool.Reset()
+				err = errors.Join(err, driver.ErrBadConn)
+			}
+			return err
+		}
+		if c.PgConn().TxStatus() == 'I' {
 			return err
 		}
 		rollback, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if _, rerr := c.Exec(rollback, "ROLLBACK"); rerr != nil {
 			c.Close(rollback)
-			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr), driver.ErrBadConn)
 		}
 		return err
 	})
@@ -158,7 +171,11 @@ func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return &Store{Store: sqlstore.New(db, dialect), pool: pool, db: db}, nil
+	d := dialect
+	d.Pipeline = func(ctx context.Context, conn *sql.Conn, f func(sqlstore.Pipe) error) error {
+		return pipeline(ctx, pool, conn, f)
+	}
+	return &Store{Store: sqlstore.New(db, d), pool: pool, db: db}, nil
 }
 
 // Close releases the store's database/sql handle; the pool stays open for

@@ -2,15 +2,20 @@ package pgstore_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/pgtest"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
 
@@ -463,4 +468,63 @@ func TestCancelReachesTheOwningNode(t *testing.T) {
 		got, _ := api.RunByID(ctx, run.ID)
 		return got.Status == sundial.StatusCanceled
 	})
+}
+
+// TestClaimAfterTheDatabaseDroppedItsConnections: the database restarted,
+// so every connection the pool kept is broken, which shows only when one
+// is used. The next claim still succeeds, on a new connection, as a
+// statement that database/sql sends itself would: claims failing on one
+// broken connection after another would double the scheduler's back-off
+// each time, and hold its claims back for seconds after the restart.
+func TestClaimAfterTheDatabaseDroppedItsConnections(t *testing.T) {
+	ctx := context.Background()
+	u, err := url.Parse(pgtest.SchemaDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := "sundial_claim_" + strings.ToLower(rand.Text()[:8])
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	pool, err := pgxpool.New(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close) // after the store's
+	s := mustNew(t, pool)
+	t0 := time.Now().Truncate(time.Minute)
+	plan := func(job sundial.Job, _ int, _ bool) (sundial.Job, []sundial.Run) {
+		run := sundial.Run{ID: "run-" + job.ID, JobID: job.ID, Task: job.Task, ScheduledAt: job.NextRunAt, Status: sundial.StatusPending, Attempt: 1}
+		job.NextRunAt = time.Time{}
+		return job, []sundial.Run{run}
+	}
+	claim := func() ([]sundial.Run, error) {
+		return s.Claim(ctx, sundial.ClaimRequest{Now: t0, Limit: 10, Node: "n", Incarnation: "i", LeaseUntil: t0.Add(time.Minute)}, plan)
+	}
+	// Claims side by side: the pool keeps several connections.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := claim(); err != nil {
+				t.Errorf("claim: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := s.CreateJob(ctx, sundial.Job{ID: "due", Task: "task", Trigger: trigger.Spec{Type: "cron", Expr: "* * * * *"}, NextRunAt: t0}, t0); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, os.Getenv(pgtest.EnvVar))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var dropped int
+	if err := admin.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&dropped); err != nil || dropped < 2 {
+		t.Fatalf("terminated %d of the store's connections (%v), want 2 or more", dropped, err)
+	}
+	runs, err := claim()
+	if err != nil || len(runs) != 1 || runs[0].JobID != "due" {
+		t.Fatalf("the claim after the connections were dropped = %+v, %v; want the due job's run", runs, err)
+	}
 }
