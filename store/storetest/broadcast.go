@@ -209,7 +209,7 @@ func broadcastMembership(t *testing.T, stores []sundial.Store) {
 		s.Register("after", func(_ context.Context, r sundial.Run) (any, error) {
 			chainMu.Lock()
 			defer chainMu.Unlock()
-			if r.Upstream != nil {
+			if r.Upstream != nil && r.JobID == "m-after" {
 				chained[r.Upstream.ScheduledAt]++
 			}
 			return nil, nil
@@ -256,6 +256,31 @@ func broadcastMembership(t *testing.T, stores []sundial.Store) {
 		}
 	}
 	a.PauseJob(ctx, "m-bc")
+	// A fire recorded before the pause still runs, and a complete fire's
+	// chain starts just after the record that completes it: the nodes stop
+	// only once both are done, or a chained run would wait for the next
+	// node to come.
+	waitFor(t, 20*time.Second, "the fires in flight and their chains", func() (bool, string) {
+		for _, job := range []string{"m-bc", "m-after"} {
+			runs, err := store.ListRuns(ctx, sundial.RunFilter{JobID: job})
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, r := range runs {
+				if r.Status.Active() {
+					return false, describeRun(r) + " is not over"
+				}
+			}
+		}
+		chainMu.Lock()
+		defer chainMu.Unlock()
+		for _, f := range fires(t, store, "m-bc") {
+			if f.complete() && chained[f.at] == 0 {
+				return false, fmt.Sprintf("the fire at %s is complete and its chain has not run", f.at.Format(time.StampMilli))
+			}
+		}
+		return true, ""
+	})
 	for _, s := range append(slices.Collect(mapValues(nodes)), slices.Collect(mapValues(more))...) {
 		s.Shutdown(ctx)
 	}
@@ -268,6 +293,19 @@ func broadcastMembership(t *testing.T, stores []sundial.Store) {
 			t.Errorf("the fire at %s (complete: %v) started the chain %d times, want %d", f.at.Format(time.StampMilli), f.complete(), chained[f.at], want)
 		}
 	}
+}
+
+// describeRun is a run in one line, for a failure's message.
+func describeRun(r sundial.Run) string {
+	s := fmt.Sprintf("%s %s attempt %d %s on %s, scheduled %s, ended %s", r.ID, r.JobID, r.Attempt, r.Status, r.Node,
+		r.ScheduledAt.Format(time.StampMicro), r.EndedAt.Format(time.StampMicro))
+	if r.Shard != nil {
+		s += fmt.Sprintf(", shard %d of %d", r.Shard.Index, r.Shard.Total)
+	}
+	if r.Upstream != nil {
+		s += fmt.Sprintf(", after %s (%s)", r.Upstream.ID, r.Upstream.Status)
+	}
+	return s
 }
 
 func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
@@ -365,6 +403,8 @@ func broadcastDeadNode(t *testing.T, stores []sundial.Store) {
 	ctx := context.Background()
 	var c tally
 	var chainedRuns atomic.Int32
+	var chainMu sync.Mutex
+	var chainLog []string // each chained execution, for a failure's message
 	started := make(chan struct{})
 	var once sync.Once
 	register := func(s *sundial.Scheduler) {
@@ -378,8 +418,14 @@ func broadcastDeadNode(t *testing.T, stores []sundial.Store) {
 			}
 			return nil, nil
 		})
-		s.Register("after", func(context.Context, sundial.Run) (any, error) {
+		s.Register("after", func(_ context.Context, r sundial.Run) (any, error) {
+			if r.JobID != "k-after" {
+				return nil, nil // a run the subtests before left on the shared store
+			}
 			chainedRuns.Add(1)
+			chainMu.Lock()
+			defer chainMu.Unlock()
+			chainLog = append(chainLog, describeRun(r))
 			return nil, nil
 		})
 	}
@@ -421,10 +467,17 @@ func broadcastDeadNode(t *testing.T, stores []sundial.Store) {
 	for _, s := range nodes {
 		s.Shutdown(ctx)
 	}
-	if got := chainedRuns.Load(); got != 1 {
-		t.Errorf("the chain ran %d times after the fire at %s, want once", got, f.at.Format(time.StampMilli))
-	}
 	runs, _ = store.ListRuns(ctx, sundial.RunFilter{JobID: "k-bc"})
+	if got := chainedRuns.Load(); got != 1 {
+		chainMu.Lock()
+		defer chainMu.Unlock()
+		var shards []string
+		for _, r := range runs {
+			shards = append(shards, describeRun(r))
+		}
+		t.Errorf("the chain ran %d times after the fire at %s, want once:\n%s\nthe fire's shards:\n%s", got, f.at.Format(time.StampMilli),
+			strings.Join(chainLog, "\n"), strings.Join(shards, "\n"))
+	}
 	for _, r := range runs {
 		if r.ID == lost[0].ID && r.Status != sundial.StatusLost {
 			t.Errorf("k-v's late outcome overwrote its lost shard: %s", r.Status)
