@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/jsoninput"
@@ -109,9 +110,9 @@ func (s *Scheduler) execute(x *execution) {
 		rl := &x.logger
 		rl.base, rl.run, rl.limit = s.log, run, s.outputLimit
 		x.ctx = runContext{Context: runCtx, logger: rl, lease: &hd.lease}
-		s.live.Store(run.ID, rl)
+		x.live.Store(true)
 		result, err = call(&x.ctx, fn, *run)
-		s.live.Delete(run.ID)
+		x.live.Store(false) // before ended wakes the followers: see LiveOutput
 		run.Output = rl.captured()
 		if e := rl.exit.Load(); e != nil {
 			run.Exit = e
@@ -196,9 +197,13 @@ func (s *Scheduler) execute(x *execution) {
 // (known false: read the job), this node's hold on it, its logger and the
 // values of its context, in one allocation rather than six.
 type execution struct {
-	run    Run
-	opts   JobOptions
-	known  bool
+	run   Run
+	opts  JobOptions
+	known bool
+	// live is set while the task runs: its output is then read from
+	// logger (Scheduler.LiveOutput, flushOutputs), found by the run's ID
+	// among the holdings.
+	live   atomic.Bool
 	hold   holding
 	logger runLogger
 	ctx    runContext

@@ -78,24 +78,25 @@ const NodeMemory = 72 * time.Hour
 // last save, so that followers in other processes see it grow. The writes
 // carry this node's incarnation: a run it no longer holds is not written.
 func (s *Scheduler) flushOutputs(w RunOutputWriter, saved map[string]uint64) {
-	seen := map[string]bool{}
-	s.live.Range(func(k, v any) bool {
-		id, l := k.(string), v.(*runLogger)
-		seen[id] = true
-		text, writes, _ := l.output().snapshot()
-		if writes == saved[id] {
-			return true
+	// Read under the holdings' lock, written after it: a store write must
+	// not hold up the heartbeat or the fence.
+	live := s.held.outputs(nil)
+	seen := make(map[string]bool, len(live))
+	for _, l := range live {
+		seen[l.id] = true
+		text, writes, _ := l.out.snapshot()
+		if writes == saved[l.id] {
+			continue
 		}
 		ctx, cancel := s.storeCtx()
-		err := w.UpdateRunOutput(ctx, id, s.node.Incarnation, text)
+		err := w.UpdateRunOutput(ctx, l.id, s.node.Incarnation, text)
 		cancel()
 		if err != nil && s.life.Err() == nil {
-			s.log.Warn("saving a running run's output failed", "run_id", id, "err", err)
-			return true
+			s.log.Warn("saving a running run's output failed", "run_id", l.id, "err", err)
+			continue
 		}
-		saved[id] = writes
-		return true
-	})
+		saved[l.id] = writes
+	}
 	for id := range saved {
 		if !seen[id] {
 			delete(saved, id)

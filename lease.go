@@ -52,10 +52,11 @@ type holding struct {
 	lease Lease
 }
 
-// holdings are the runs this node executes, by ID.
+// holdings are the runs this node executes, by ID: their executions, in
+// which the holding and, while the task runs, its live output are.
 type holdings struct {
 	mu sync.Mutex
-	m  map[string]*holding
+	m  map[string]*execution
 }
 
 // add holds the run that x executes, claimed at claimStart (monotonic)
@@ -79,12 +80,41 @@ func (h *holdings) addAll(xs []*execution, claimStart, known time.Time, killAfte
 
 func (h *holdings) addLocked(x *execution, claimStart, known, until time.Time, killAfter time.Duration) {
 	if h.m == nil {
-		h.m = map[string]*holding{}
+		h.m = map[string]*execution{}
 	}
 	hd := &x.hold
 	hd.known, hd.base, hd.until = known, claimStart, until
 	hd.lease.deadline = claimStart.Add(killAfter)
-	h.m[x.run.ID] = hd
+	h.m[x.run.ID] = x
+}
+
+// get returns the execution of a run this node holds, or nil.
+func (h *holdings) get(id string) *execution {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.m[id]
+}
+
+// outputs appends to dst the IDs and output buffers of the runs whose
+// tasks are running and have written output.
+func (h *holdings) outputs(dst []liveOutput) []liveOutput {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, x := range h.m {
+		if !x.live.Load() {
+			continue
+		}
+		if t := x.logger.out.Load(); t != nil {
+			dst = append(dst, liveOutput{id: id, out: t})
+		}
+	}
+	return dst
+}
+
+// liveOutput is the output buffer of a running task.
+type liveOutput struct {
+	id  string
+	out *tailBuffer
 }
 
 // ids returns the IDs of the runs this node executes.
@@ -101,8 +131,8 @@ func (h *holdings) ids() []string {
 func (h *holdings) remove(id string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if hd, ok := h.m[id]; ok {
-		hd.lease.end()
+	if x, ok := h.m[id]; ok {
+		x.hold.lease.end()
 		delete(h.m, id)
 	}
 }
@@ -159,10 +189,11 @@ func (s *Scheduler) staleAt(hd *holding, mono, now time.Time) bool {
 func (s *Scheduler) stopHeld(id string, cause error) {
 	s.held.mu.Lock()
 	defer s.held.mu.Unlock()
-	hd := s.held.m[id]
-	if hd == nil {
+	x := s.held.m[id]
+	if x == nil {
 		return
 	}
+	hd := &x.hold
 	if cause == errCanceled {
 		hd.canceled = true // stopped as soon as it starts, if it has not yet
 	}
@@ -176,9 +207,9 @@ func (s *Scheduler) stopHeld(id string, cause error) {
 func (h *holdings) stopAll(cause error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, hd := range h.m {
-		if hd.stop != nil {
-			hd.stop(cause)
+	for _, x := range h.m {
+		if x.hold.stop != nil {
+			x.hold.stop(cause)
 		}
 	}
 }
@@ -356,7 +387,8 @@ func (s *Scheduler) renewed(start, until time.Time, res HeartbeatResult) {
 	}
 	s.held.mu.Lock()
 	defer s.held.mu.Unlock()
-	for id, hd := range s.held.m {
+	for id, x := range s.held.m {
+		hd := &x.hold
 		switch {
 		case held[id]:
 			if !start.After(hd.base) {
@@ -398,8 +430,8 @@ func (s *Scheduler) fence() {
 		}
 		now := s.now()
 		s.held.mu.Lock()
-		for _, hd := range s.held.m {
-			if hd.stop != nil && s.stale(hd, now) {
+		for _, x := range s.held.m {
+			if hd := &x.hold; hd.stop != nil && s.stale(hd, now) {
 				hd.stop(errFenced)
 			}
 		}

@@ -130,7 +130,6 @@ type Scheduler struct {
 
 	outputLimit int
 	outputFlush time.Duration
-	live        sync.Map // run ID → *runLogger, for runs executing here
 
 	events eventHub
 
@@ -1184,12 +1183,17 @@ func (s *Scheduler) Status() Status {
 // true; false when the run is not executing here (read it from the store
 // then).
 func (s *Scheduler) LiveOutput(runID string) (text string, changed <-chan struct{}, ok bool) {
-	v, ok := s.live.Load(runID)
-	if !ok {
+	x := s.held.get(runID)
+	if x == nil || !x.live.Load() {
 		return "", nil, false
 	}
-	l := v.(*runLogger)
-	text, _, ch := l.output().snapshot()
+	text, _, ch := x.logger.output().snapshot()
+	// Still running after the snapshot: the run's end wakes the followers
+	// after live is cleared, so it closes ch. Otherwise the run ended
+	// meanwhile and ch might never close.
+	if !x.live.Load() {
+		return "", nil, false
+	}
 	return text, ch, true
 }
 
