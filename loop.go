@@ -125,8 +125,11 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	claimStart := time.Now() // the leases' age counts from here
 	now := s.now()
 	c.now, c.notes = now, c.notes.reset()
+	if cap(c.runs) < limit {
+		c.runs = make([]Run, 0, limit)
+	}
 	req := ClaimRequest{Now: now, Limit: limit, Node: s.node.ID, Incarnation: s.node.Incarnation,
-		LeaseUntil: now.Add(s.leaseTTL), Queues: s.node.Queues}
+		LeaseUntil: now.Add(s.leaseTTL), Queues: s.node.Queues, Buffer: c.runs}
 	runs, err := s.store.Claim(c.bounded(claimStart, s.storeTimeout), req, c.plan)
 	known := time.Now()
 	full := err == nil && len(runs) >= limit
@@ -149,6 +152,8 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 		x.opts, x.known = c.notes.optionsOf(runs[i].ID, &next)
 		xs = append(xs, x)
 	}
+	n := len(runs)
+	clear(runs) // c.runs, mostly: it keeps no run alive until the next claim
 	s.held.addAll(xs, claimStart, known, s.killAfter)
 	s.inflight.Add(int64(len(xs)))
 	for _, x := range xs {
@@ -165,7 +170,7 @@ func (s *Scheduler) tick(ctx context.Context) (bool, error) {
 	}
 	clear(xs)
 	c.execs = xs[:0]
-	return len(runs) > 0, nil
+	return n > 0, nil
 }
 
 // claimLimit returns how many runs the next claim may take: the free
@@ -229,8 +234,13 @@ type claimer struct {
 	notes claimNotes
 	plan  PlanFunc
 	// execs is the current claim's executions, a buffer kept across
-	// claims.
+	// claims; runs is the memory the store may return a claim's runs in
+	// (ClaimRequest.Buffer), kept across claims too: a claim of several
+	// jobs' runs otherwise costs a slice of them (a run's size per run),
+	// which claims ahead of the workers, several runs each, made the
+	// usual case.
 	execs []*execution
+	runs  []Run
 }
 
 // sizeQueue sets the depth of the queue ahead for the next claim, after a

@@ -155,6 +155,11 @@ type ClaimRequest struct {
 	// runs of these worker tasks. Empty is a scheduler node's claim, which
 	// leaves every worker task out.
 	Tasks []string
+	// Buffer, when not nil, is memory the store may return the claimed
+	// runs in (appended to Buffer[:0]) instead of a slice of their own: a
+	// caller that claims again and again keeps it across its claims and
+	// reads each result before the next. A store may ignore it.
+	Buffer []Run
 }
 
 // HeartbeatRequest renews the leases of one node incarnation.

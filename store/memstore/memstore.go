@@ -375,7 +375,10 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		s.claimed = jobs[:0] // kept for the next claim
 	}()
 	var out []sundial.Run
-	if n := len(waitingRuns) + len(jobs); n > 1 {
+	switch n := len(waitingRuns) + len(jobs); {
+	case req.Buffer != nil:
+		out = req.Buffer[:0]
+	case n > 1:
 		// Room for a run per item; the runs of one job alone are
 		// returned in place.
 		out = make([]sundial.Run, 0, n)

@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,5 +109,58 @@ func TestHistoryOutlivesJob(t *testing.T) {
 	}
 	if runs, _ := s.ListRuns(ctx, sundial.RunFilter{JobID: "a"}); len(runs) != 1 || runs[0].ID != "r3" {
 		t.Fatalf("runs after a new run: %v, want r3", runs)
+	}
+}
+
+// TestClaimIntoBuffer: a claim given a buffer returns its runs, a waiting
+// run's and several jobs' fires together, in that memory, and a claim
+// without one still returns them all.
+func TestClaimIntoBuffer(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	plan := func(j sundial.Job, _ int, _ bool) (sundial.Job, []sundial.Run) {
+		r := sundial.Run{ID: j.ID + "-" + fmt.Sprint(j.NextRunAt.Unix()), JobID: j.ID, Task: j.Task, ScheduledAt: j.NextRunAt,
+			Status: sundial.StatusPending, Attempt: 1}
+		j.NextRunAt = j.NextRunAt.Add(time.Second)
+		return j, []sundial.Run{r}
+	}
+	for _, buffered := range []bool{false, true} {
+		s := memstore.New(memstore.Options{})
+		for _, id := range []string{"a", "b", "c"} {
+			job := sundial.Job{ID: id, Task: "x", Trigger: trigger.Spec{Type: "cron", Expr: "* * * * * *"}, NextRunAt: t0}
+			if _, err := s.CreateJob(ctx, job, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waiting := sundial.Run{ID: "w", JobID: "a", Task: "x", ScheduledAt: t0.Add(-time.Hour), Status: sundial.StatusScheduled,
+			Attempt: 2, NotBefore: t0}
+		if err := s.CreateRun(ctx, waiting); err != nil {
+			t.Fatal(err)
+		}
+		req := sundial.ClaimRequest{Now: t0, Limit: 10, Node: "n", Incarnation: "i", LeaseUntil: t0.Add(time.Minute)}
+		var buf []sundial.Run
+		if buffered {
+			buf = make([]sundial.Run, 1, 10) // a stale run in it is overwritten
+			req.Buffer = buf
+		}
+		runs, err := s.Claim(ctx, req, plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range runs {
+			if r.Status != sundial.StatusPending || r.Incarnation != "i" {
+				t.Errorf("claimed %s: %s by %q", r.ID, r.Status, r.Incarnation)
+			}
+			ids = append(ids, r.ID)
+		}
+		slices.Sort(ids[1:]) // jobs due at one instant come in any order
+		want := fmt.Sprintf("[w a-%[1]d b-%[1]d c-%[1]d]", t0.Unix())
+		if fmt.Sprint(ids) != want {
+			t.Errorf("buffered %v: claimed %v, want %s", buffered, ids, want)
+		}
+		if buffered && &runs[0] != &buf[:1][0] {
+			t.Error("the claim's runs are not in the buffer given")
+		}
 	}
 }
