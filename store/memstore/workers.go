@@ -60,8 +60,8 @@ func (s *Store) NextWorkerWake(_ context.Context, tasks, queues []string) (time.
 			next = t
 		}
 	}
-	for e := range s.workerDue.all {
-		if slices.Contains(tasks, e.task.Value()) && inQueues(e.queue(), queues) {
+	for _, slot := range s.workerDue.items {
+		if e := slot.e; slices.Contains(tasks, e.task.Value()) && inQueues(e.queue(), queues) {
 			earlier(e.nextRunAt())
 		}
 	}
