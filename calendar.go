@@ -316,7 +316,17 @@ func (s *Scheduler) CalendarJobs(ctx context.Context, name string) ([]string, er
 // ErrCalendarNotFound.
 func (s *Scheduler) ResolveCalendars(ctx context.Context, spec trigger.Spec) (trigger.Spec, error) {
 	spec = cloneSpec(spec)
-	err := eachCalendar(&spec, "trigger", func(path string, d *trigger.DayCalendar) error {
+	err := s.resolveCalendars(ctx, &spec)
+	return spec, err
+}
+
+// resolveCalendars is ResolveCalendars in place, on a spec that shares no
+// memory with others (ownSpec).
+func (s *Scheduler) resolveCalendars(ctx context.Context, spec *trigger.Spec) error {
+	if spec.Calendar == nil && len(spec.Triggers) == 0 {
+		return nil // no calendar: most jobs
+	}
+	return eachCalendar(spec, "trigger", func(path string, d *trigger.DayCalendar) error {
 		if d.Name == "" {
 			return nil
 		}
@@ -331,7 +341,6 @@ func (s *Scheduler) ResolveCalendars(ctx context.Context, spec trigger.Spec) (tr
 		d.Version = cal.Version
 		return nil
 	})
-	return spec, err
 }
 
 // syncCalendarJobs rewrites the jobs whose copy of one of the calendars
@@ -396,7 +405,7 @@ func (s *Scheduler) rewriteCopies(ctx context.Context, id string, cals map[strin
 			return err
 		}
 		if now := s.now(); stored.NextRunAt.After(now) {
-			stored.NextRunAt = s.firstFire(*stored, t, now, false)
+			stored.NextRunAt = s.firstFire(stored, t, now, false)
 		}
 		return nil
 	})
@@ -410,10 +419,14 @@ func (s *Scheduler) rewriteCopies(ctx context.Context, id string, cals map[strin
 // calendar saved meanwhile made old: that save listed the jobs before this
 // one was written, so it did not rewrite it. Between the two — the save
 // listing after the write, or this read after the save — no job is missed.
-func (s *Scheduler) catchUpCalendars(ctx context.Context, job Job) Job {
+// The job is changed in place to the rewritten one.
+func (s *Scheduler) catchUpCalendars(ctx context.Context, job *Job) {
+	if job.Trigger.Calendar == nil && len(job.Trigger.Triggers) == 0 {
+		return // no calendar: most jobs
+	}
 	names := calendarNames(job.Trigger)
 	if len(names) == 0 {
-		return job
+		return
 	}
 	cals := map[string]Calendar{}
 	for _, n := range names {
@@ -422,13 +435,12 @@ func (s *Scheduler) catchUpCalendars(ctx context.Context, job Job) Job {
 		}
 	}
 	if !copiesStale(job.Trigger, cals, false) {
-		return job
+		return
 	}
 	s.rewriteCopies(context.WithoutCancel(ctx), job.ID, cals, false)
 	if j, err := s.store.GetJob(ctx, job.ID); err == nil {
-		return j
+		*job = j
 	}
-	return job
 }
 
 // syncCalendars rewrites the jobs left with an old copy of a calendar by a

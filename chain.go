@@ -79,14 +79,14 @@ func (s *Scheduler) startChains(from *Run, then []Chain, up UpstreamRun, end, un
 
 // checkChains refuses a job whose chain (JobOptions.Then) would start
 // itself again, directly or through other jobs, naming the cycle.
-func (s *Scheduler) checkChains(ctx context.Context, job Job) error {
+func (s *Scheduler) checkChains(ctx context.Context, job *Job) error {
 	if len(job.Options.Then) == 0 {
 		return nil
 	}
 	then := map[string][]string{}
 	for j, err := range s.allJobs(ctx, JobFilter{}) {
 		if err != nil {
-			return fmt.Errorf("checking the chain of %s: %w", job, err)
+			return fmt.Errorf("checking the chain of %s: %w", *job, err)
 		}
 		for _, c := range j.Options.Then {
 			then[j.ID] = append(then[j.ID], c.Job)

@@ -104,7 +104,7 @@ func (s *Scheduler) Import(ctx context.Context, d Definitions, o ImportOptions) 
 		if j.ID == "" {
 			return rep, &InvalidJobError{Field: fmt.Sprintf("jobs[%d].id", i), Err: errors.New("is required in an import, so that importing twice changes nothing")}
 		}
-		if _, err := s.check(ctx, j, false); err != nil {
+		if _, err := s.check(ctx, &j, false); err != nil {
 			return rep, fmt.Errorf("job %q: %w", j.ID, err)
 		}
 		for _, name := range calendarNames(j.Trigger) {
@@ -116,7 +116,7 @@ func (s *Scheduler) Import(ctx context.Context, d Definitions, o ImportOptions) 
 					Err: fmt.Errorf("calendar %q is neither in the import nor here: %w", name, err)})
 			}
 		}
-		if err := s.checkChains(ctx, j); err != nil {
+		if err := s.checkChains(ctx, &j); err != nil {
 			return rep, fmt.Errorf("job %q: %w", j.ID, err)
 		}
 	}
@@ -181,7 +181,7 @@ func (s *Scheduler) ImportJob(ctx context.Context, job Job, o ImportOptions) (Im
 	item := ImportItem{Kind: "job", ID: job.ID}
 	// A dry run checks what the real one would: the task, args, trigger
 	// and options.
-	if _, err := s.check(ctx, job, false); err != nil {
+	if _, err := s.check(ctx, &job, false); err != nil {
 		return item, fmt.Errorf("job %q: %w", job.ID, err)
 	}
 	have, err := s.store.GetJob(ctx, job.ID)

@@ -68,34 +68,34 @@ func (e *jobEntry) id() string { return e.def[:e.idLen] }
 func (e *jobEntry) encoded() string { return e.def[e.idLen:] }
 
 // setDef stores the job's ID and encodes the rest of its definition in
-// def, through scratch, which it returns for the next call.
-func (e *jobEntry) setDef(job *sundial.Job, scratch []byte) []byte {
-	e.def, scratch = encodeDef(job, append(scratch[:0], job.ID...))
+// def, through w, whose buffer is kept for the next call.
+func (e *jobEntry) setDef(job *sundial.Job, w *encoder) {
+	w.b = append(w.b[:0], job.ID...)
+	e.def = encodeDef(job, w)
 	e.idLen = uint32(len(job.ID))
-	return scratch
 }
 
-// newJobEntry stores job; its hot fields are copied, the rest encoded in
-// scratch, which it returns for the next call. zone interns NextRunAt's
+// newJobEntry stores job; its hot fields are copied, the rest encoded
+// through w. zone interns NextRunAt's
 // location (nil: keep it as it is). task is a handle to reuse if it is
 // the job's task (jobs added in bulk mostly share one), or zero.
-func newJobEntry(job *sundial.Job, scratch []byte, zone func(*time.Location) *time.Location, task unique.Handle[string]) (*jobEntry, []byte) {
+func newJobEntry(job *sundial.Job, w *encoder, zone func(*time.Location) *time.Location, task unique.Handle[string]) *jobEntry {
 	e := &jobEntry{index: -1, task: task}
-	return e, e.set(job, scratch, zone)
+	e.set(job, w, zone)
+	return e
 }
 
 // set replaces everything stored of the job but its heap position (its
 // ID is the entry's own: only newJobEntry gives it a new one).
-func (e *jobEntry) set(job *sundial.Job, scratch []byte, zone func(*time.Location) *time.Location) []byte {
+func (e *jobEntry) set(job *sundial.Job, w *encoder, zone func(*time.Location) *time.Location) {
 	if e.task == (unique.Handle[string]{}) || e.task.Value() != job.Task {
 		e.task = unique.Make(job.Task) // a look-up in a concurrent map
 	}
-	scratch = e.setDef(job, scratch)
+	e.setDef(job, w)
 	e.setNext(job.NextRunAt, zone)
 	e.createdSec, e.createdNsec = split(job.CreatedAt)
 	e.updatedSec, e.updatedNsec = split(job.UpdatedAt)
 	e.paused = job.Paused
-	return scratch
 }
 
 // job materialises the stored job. It shares no memory that a caller could
@@ -260,10 +260,11 @@ const (
 	tChainOn
 )
 
-// encodeDef appends to b the fields of job that jobEntry does not keep,
-// and returns b as a string, and b for the next call.
-func encodeDef(job *sundial.Job, b []byte) (string, []byte) {
-	w := encoder{b: b}
+// encodeDef appends to w the fields of job that jobEntry does not keep,
+// and returns all w holds as a string. The caller gives the encoder, and
+// keeps it: one made here escaped to the heap (the nested encodings take
+// it through closures), an allocation per job stored.
+func encodeDef(job *sundial.Job, w *encoder) string {
 	w.str(tQueue, job.Queue)
 	w.int(tVersion, job.Version)
 	w.str(tName, job.Name)
@@ -277,7 +278,7 @@ func encodeDef(job *sundial.Job, b []byte) (string, []byte) {
 	w.nested(tOptions, func(w *encoder) { w.options(&job.Options) })
 	w.str(tSource, job.Source)
 	w.str(tPauseReason, job.PauseReason)
-	return string(w.b), w.b
+	return string(w.b)
 }
 
 // encoder appends fields; zero values are left out.

@@ -78,7 +78,7 @@ func TestJobCodecCoversEveryField(t *testing.T) {
 			NextRunAt: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), CreatedAt: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e, _ := newJobEntry(&tt.job, nil, nil, unique.Handle[string]{})
+			e := newJobEntry(&tt.job, new(encoder), nil, unique.Handle[string]{})
 			got := e.job()
 			if !reflect.DeepEqual(got, tt.job) {
 				t.Errorf("round trip:\n got %+v\nwant %+v", got, tt.job)
@@ -107,13 +107,13 @@ func TestJobEntryTimes(t *testing.T) {
 	}
 	next := time.Date(2026, 3, 8, 3, 30, 0, 123456789, ny)
 	now := time.Now() // with a monotonic reading
-	e, _ := newJobEntry(&sundial.Job{ID: "a", NextRunAt: next, CreatedAt: now}, nil, nil, unique.Handle[string]{})
+	e := newJobEntry(&sundial.Job{ID: "a", NextRunAt: next, CreatedAt: now}, new(encoder), nil, unique.Handle[string]{})
 	got := e.job()
 	if !got.NextRunAt.Equal(next) || got.NextRunAt.Location() != ny || got.NextRunAt.String() != next.String() ||
 		!got.CreatedAt.Equal(now) || got.CreatedAt.Location() != time.UTC || !got.UpdatedAt.IsZero() {
 		t.Errorf("times came back as next %v created %v updated %v", got.NextRunAt, got.CreatedAt, got.UpdatedAt)
 	}
-	if zero, _ := newJobEntry(&sundial.Job{}, nil, nil, unique.Handle[string]{}); !e.hasNext() || zero.hasNext() {
+	if zero := newJobEntry(&sundial.Job{}, new(encoder), nil, unique.Handle[string]{}); !e.hasNext() || zero.hasNext() {
 		t.Error("hasNext is wrong")
 	}
 }
@@ -123,14 +123,14 @@ func BenchmarkJobEntry(b *testing.B) {
 	job := sundial.Job{ID: "daily-12345", Task: "noop", Trigger: trigger.Spec{Type: "cron", Expr: "0 3 * * *"},
 		NextRunAt: time.Now(), CreatedAt: time.Now()}
 	b.Run("encode", func(b *testing.B) {
-		var scratch []byte
+		var w encoder
 		b.ReportAllocs()
 		for b.Loop() {
-			_, scratch = newJobEntry(&job, scratch, nil, unique.Handle[string]{})
+			newJobEntry(&job, &w, nil, unique.Handle[string]{})
 		}
 	})
 	b.Run("decode", func(b *testing.B) {
-		e, _ := newJobEntry(&job, nil, nil, unique.Handle[string]{})
+		e := newJobEntry(&job, new(encoder), nil, unique.Handle[string]{})
 		b.ReportAllocs()
 		for b.Loop() {
 			e.job()

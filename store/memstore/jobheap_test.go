@@ -62,3 +62,16 @@ func TestJobHeap(t *testing.T) {
 		t.Fatalf("took %d of %d, %d left", len(got), len(in), h.Len())
 	}
 }
+
+// TestJobHeapGrowsByDoubling: the heap's array at least doubles when it
+// is full, so that growing to n jobs copies fewer than 2n slots.
+func TestJobHeapGrowsByDoubling(t *testing.T) {
+	var h jobHeap
+	for i := range 10_000 {
+		before := cap(h.items)
+		h.push(&jobEntry{nextSec: int64(i), index: -1})
+		if c := cap(h.items); c != before && before > 0 && c < 2*before {
+			t.Fatalf("at %d jobs the heap grew from %d to %d slots", i+1, before, c)
+		}
+	}
+}

@@ -37,7 +37,7 @@ type Store struct {
 	waiting   minHeap[*runEntry]              // scheduled runs that wait for any node, by NotBefore (of worker tasks: workerWaiting)
 	targets   map[string]map[string]*runEntry // scheduled or queued runs that wait for a node, by node and ID
 	jobOrder  []string                        // sorted job IDs, rebuilt lazily
-	scratch   []byte                          // for encoding jobs (jobcodec.go)
+	enc       encoder                         // for encoding jobs (jobcodec.go), its buffer kept across them
 	lastTask  unique.Handle[string]           // the task of the job created last
 	claimed   []*jobEntry                     // the due jobs a claim took, a buffer kept across claims
 	spare     []*runEntry                     // entries of pruned runs, for reuse (see forget)
@@ -206,8 +206,8 @@ func (s *Store) CreateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	if exists {
 		return sundial.Job{}, sundial.ErrJobExists
 	}
-	e, scratch := newJobEntry(&job, s.scratch, s.zone, s.lastTask) // a copy: it shares nothing with job that job's owner could change
-	s.scratch, s.lastTask = scratch, e.task
+	e := newJobEntry(&job, &s.enc, s.zone, s.lastTask) // a copy: it shares nothing with job that job's owner could change
+	s.lastTask = e.task
 	s.jobs.put(at, e)
 	if h, ok := s.orphans[job.ID]; ok { // the runs of a job removed before
 		e.hist = h
@@ -249,7 +249,7 @@ func (s *Store) UpdateJob(_ context.Context, job sundial.Job, now time.Time) (su
 	}
 	job.Version, job.CreatedAt, job.UpdatedAt = job.Version+1, joined(e.createdSec, e.createdNsec), now
 	job.ID = e.id()
-	s.scratch = e.set(&job, s.scratch, s.zone)
+	e.set(&job, &s.enc, s.zone)
 	s.place(e)
 	return e.job(), nil
 }
@@ -416,7 +416,7 @@ func (s *Store) Claim(_ context.Context, req sundial.ClaimRequest, plan sundial.
 		e.paused = planned.Paused
 		if planned.PauseReason != job.PauseReason {
 			job.PauseReason = planned.PauseReason
-			s.scratch = e.setDef(&job, s.scratch)
+			e.setDef(&job, &s.enc)
 		}
 		s.place(e)
 		// The plan's runs are the store's until Claim returns (see
