@@ -11,7 +11,8 @@
 //	  jobs due, earliest first → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL)
 //	  their active runs counted (after the lock, so that no claim committed before it is missed)
 //	  for each job: ask the plan, then, for all of them at once
-//	    (PostgreSQL: one statement over arrays; SQLite: a prepared statement per row),
+//	    (PostgreSQL: one statement over arrays; SQLite: the jobs one statement over
+//	    a JSON array, the runs a prepared statement each),
 //	              UPDATE the job where its version is the one read,
 //	              INSERT its runs ON CONFLICT DO NOTHING (unique job, fire, attempt)
 //	COMMIT
@@ -60,9 +61,9 @@ type Dialect struct {
 	// LockSuffix is appended to claim SELECTs, e.g. " FOR UPDATE SKIP LOCKED".
 	LockSuffix string
 	// InProcess is set when a statement costs no round trip (SQLite): a
-	// claim then runs one prepared statement per job and per run, where a
-	// database across the network gets one statement of many rows, whose
-	// text (and so its parse) changes with the number of rows.
+	// claim then counts and writes its jobs in a statement each over a
+	// JSON array and inserts its runs one prepared statement each, where
+	// a database across the network gets one statement of many rows.
 	InProcess bool
 	// Arrays is set when Go slices bind as SQL arrays and unnest and ANY
 	// take them (PostgreSQL): a batch of run records is then one statement
@@ -277,12 +278,19 @@ var queries = map[string]string{
 			AND r.status IN ('pending', 'running') AND COALESCE(r.incarnation, '') = v.incarnation
 		RETURNING r.id`,
 	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `)`,
-	// The claim's statements of one row each (Dialect.InProcess).
+	// The claim's statements over database/sql (Dialect.InProcess):
+	// the runs one row each, the jobs' counts and writes one statement
+	// for all of them, over a JSON array (json_each), whose text, and so
+	// its prepared statement, is the same whatever the number of jobs.
 	"insertClaimed": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `) ON CONFLICT DO NOTHING`,
 	"claimRun":      `UPDATE sundial_runs SET status = 'pending', node_id = ?, incarnation = ?, lease_until = ?, claimed_at = ? WHERE id = ?`,
-	"planJob":       `UPDATE sundial_jobs SET next_run_at = ?, paused = ?, pause_reason = ? WHERE id = ? AND version = ?`,
-	"activeCount": `SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), 0), COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0)
-		FROM sundial_runs WHERE job_id = ? AND (status IN ('pending', 'running', 'queued') OR status = 'scheduled' AND shard_total IS NOT NULL)`,
+	// The rows are [id, version, next_run_at, paused, pause_reason].
+	"planJobs": `UPDATE sundial_jobs SET next_run_at = v.value ->> 2, paused = v.value ->> 3, pause_reason = v.value ->> 4
+		FROM json_each(?) AS v WHERE sundial_jobs.id = v.value ->> 0 AND sundial_jobs.version = v.value ->> 1`,
+	// As activeCounts, the job IDs a JSON array.
+	"activeCountsJSON": `SELECT job_id, SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END)
+		FROM sundial_runs WHERE ` + openRuns + ` AND (status <> 'scheduled' OR shard_total IS NOT NULL)
+		AND job_id IN (SELECT value FROM json_each(?)) GROUP BY job_id`,
 	// A holder's write: only while the run is executing and held by the
 	// writer's incarnation (fencing).
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?, exit_status = ?
@@ -314,12 +322,17 @@ var queries = map[string]string{
 		WHERE id = ? AND status IN ('queued', 'scheduled', 'pending', 'running')`,
 	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen, incarnation, facts, standby, kind, tasks, capacity, busy FROM sundial_nodes ORDER BY id`,
 	"getRun":     `SELECT ` + runCols + ` FROM sundial_runs WHERE id = ?`,
-	"firstQueue": `SELECT id, scheduled_at, attempt, shard_total FROM sundial_runs WHERE job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
+	"firstQueue": `SELECT id, scheduled_at, attempt, shard_total FROM sundial_runs WHERE ` + openRuns + ` AND job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
 	"promote":    `UPDATE sundial_runs SET status = 'scheduled', not_before = ? WHERE id = ?`,
-	"shardsBusy": `SELECT 1 FROM sundial_runs WHERE job_id = ? AND status IN ('scheduled', 'pending', 'running') AND shard_total IS NOT NULL LIMIT 1`,
+	"shardsBusy": `SELECT 1 FROM sundial_runs WHERE ` + openRuns + ` AND job_id = ? AND status IN ('scheduled', 'pending', 'running') AND shard_total IS NOT NULL LIMIT 1`,
 	"promoteFire": `UPDATE sundial_runs SET status = 'scheduled', not_before = ?
-		WHERE job_id = ? AND status = 'queued' AND scheduled_at = ? AND attempt = ? AND shard_total IS NOT NULL`,
+		WHERE ` + openRuns + ` AND job_id = ? AND status = 'queued' AND scheduled_at = ? AND attempt = ? AND shard_total IS NOT NULL`,
 }
+
+// openRuns is the condition of the index of a job's runs not yet ended
+// (sundial_runs_job_open), which a query must state as it is, term for
+// term, for SQLite to use the index.
+const openRuns = `status IN ('scheduled', 'queued', 'pending', 'running')`
 
 // notPaused keeps a claim's queries from taking anything while the
 // cluster is paused.
@@ -760,13 +773,13 @@ func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundia
 // process), in claimStmts order: one prepared statement per row. A
 // dialect with a Pipeline claims with a few statements of many rows
 // instead (claimPipelined).
-var claimNames = []string{"clusterPaused", "dueRuns", "dueJobs", "activeCount", "claimRun", "planJob", "insertClaimed"}
+var claimNames = []string{"clusterPaused", "dueRuns", "dueJobs", "activeCountsJSON", "claimRun", "planJobs", "insertClaimed"}
 
 // claimStmts are the prepared statements of a claim, bound to its
 // transaction; those a dialect does not use are nil.
 type claimStmts struct {
 	paused, dueRuns, dueJobs, counts *sql.Stmt
-	claimRun, planJob, insertRun     *sql.Stmt
+	claimRun, planJobs, insertRun    *sql.Stmt
 }
 
 // slot returns where the named statement goes.
@@ -778,12 +791,12 @@ func (c *claimStmts) slot(name string) **sql.Stmt {
 		return &c.dueRuns
 	case "dueJobs":
 		return &c.dueJobs
-	case "activeCount":
+	case "activeCountsJSON":
 		return &c.counts
 	case "claimRun":
 		return &c.claimRun
-	case "planJob":
-		return &c.planJob
+	case "planJobs":
+		return &c.planJobs
 	}
 	return &c.insertRun
 }
@@ -976,19 +989,27 @@ func (s *Store) claimRuns(ctx context.Context, tx *sql.Tx, pre *claimStmts, req 
 	return out, nil
 }
 
-// writeClaimRows writes a claim's planned jobs (vals: five per job, the
-// version before the key) and inserts its runs, one prepared statement
-// per row, and returns the IDs of the runs it inserted.
+// writeClaimRows writes a claim's planned jobs (vals: five per job, as
+// the planJobs statement takes them) in one statement and inserts its
+// runs, one prepared statement per row, and returns the IDs of the runs
+// it inserted.
 func writeClaimRows(ctx context.Context, pre *claimStmts, jobs []sundial.Job, vals []any, inserts []sundial.Run) (map[string]bool, error) {
+	rows := make([][]any, len(jobs))
 	for i := range jobs {
-		v := vals[5*i : 5*i+5] // id, version, next_run_at, paused, pause_reason
-		res, err := pre.planJob.ExecContext(ctx, v[2], v[3], v[4], v[0], v[1])
-		if err != nil {
-			return nil, err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return nil, fmt.Errorf("claimed job %q changed during the claim", jobs[i].ID)
-		}
+		rows[i] = vals[5*i : 5*i+5]
+	}
+	text, err := json.Marshal(rows)
+	if err != nil {
+		return nil, err
+	}
+	res, err := pre.planJobs.ExecContext(ctx, string(text))
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(jobs)) {
+		// The transaction is rolled back: which job it was is not worth
+		// a statement per job.
+		return nil, fmt.Errorf("%d of the %d jobs claimed changed during the claim", int64(len(jobs))-n, len(jobs))
 	}
 	inserted := make(map[string]bool, len(inserts))
 	for _, r := range inserts {
@@ -1007,18 +1028,32 @@ func writeClaimRows(ctx context.Context, pre *claimStmts, jobs []sundial.Job, va
 func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // activeCounts returns, per job, its runs in flight (pending or running,
-// and scheduled shards) and its queued runs, one query per job (st is
-// activeCount).
+// and scheduled shards) and its queued runs, in one query (st is
+// activeCountsJSON).
 func activeCounts(ctx context.Context, st *sql.Stmt, jobs []sundial.Job) (map[string][2]int, error) {
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	text, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, string(text))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	counts := make(map[string][2]int, len(jobs))
-	for _, j := range jobs {
+	for rows.Next() {
+		var id string
 		var c [2]int
-		if err := st.QueryRowContext(ctx, j.ID).Scan(&c[0], &c[1]); err != nil {
+		if err := rows.Scan(&id, &c[0], &c[1]); err != nil {
 			return nil, err
 		}
-		counts[j.ID] = c
+		counts[id] = c
 	}
-	return counts, nil
+	return counts, rows.Err()
 }
 
 // CreateRun implements sundial.Store.
