@@ -32,6 +32,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,6 +90,9 @@ type Store struct {
 	// writer is held by the store's write transactions when the dialect
 	// is in process (see begin).
 	writer chan struct{}
+	// conn, in process, is the connection of those transactions, taken
+	// from the pool at the first and kept, guarded by writer.
+	conn *sql.Conn
 	// wrote, when set, is called after each write transaction and each
 	// write through exec (see OnWrite).
 	wrote func()
@@ -107,6 +111,13 @@ func (s *Store) OnWrite(f func()) { s.wrote = f }
 // where the channel hands over at once. Other processes on the file still
 // wait through the busy handler. end must be called once the transaction
 // is over.
+//
+// In process the transactions also share one connection. A SQLite
+// connection drops its whole page cache when it finds that another
+// connection wrote since it last read; taking turns on the pool's
+// connections, each write found its cache dropped by the one before and
+// read back every page it touched (a system call each). On one
+// connection the pages stay cached from one write to the next.
 func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
 	release := func() {}
 	if s.writer != nil {
@@ -121,12 +132,57 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
 		inner := release
 		release = func() { inner(); s.wrote() }
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	var tx *sql.Tx
+	var err error
+	if s.writer != nil {
+		tx, err = s.beginOnConn(ctx)
+	} else {
+		tx, err = s.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		release()
 		return nil, nil, err
 	}
 	return tx, func() { tx.Rollback(); release() }, nil
+}
+
+// beginOnConn begins a transaction on the writers' connection, taking one
+// from the pool when there is none yet or the last one broke. The caller
+// holds writer.
+func (s *Store) beginOnConn(ctx context.Context) (*sql.Tx, error) {
+	for try := 1; ; try++ {
+		if s.conn == nil {
+			conn, err := s.db.Conn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			s.conn = conn
+		}
+		tx, err := s.conn.BeginTx(ctx, nil)
+		if err == nil || try == 2 || !(errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)) {
+			return tx, err
+		}
+		s.conn.Close()
+		s.conn = nil
+	}
+}
+
+// CloseWriter returns the connection that the store's write transactions
+// keep (see begin) to the pool, waiting for the transaction in progress,
+// if any, so that the pool can be closed. Call it after the last use of
+// the store, before closing the pool.
+func (s *Store) CloseWriter() error {
+	if s.writer == nil {
+		return nil
+	}
+	s.writer <- struct{}{}
+	defer func() { <-s.writer }()
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close()
+	s.conn = nil
+	return err
 }
 
 // stmt returns the named query prepared once for the pool: parsing a

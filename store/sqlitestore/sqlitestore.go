@@ -191,6 +191,7 @@ func (s *Store) Close() error {
 			close(s.stop)
 			<-s.done
 		}
+		s.CloseWriter()
 	})
 	return s.db.Close()
 }
