@@ -11,7 +11,8 @@
 //	  jobs due, earliest first → SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL)
 //	  their active runs counted (after the lock, so that no claim committed before it is missed)
 //	  for each job: ask the plan, then, for all of them at once
-//	    (PostgreSQL: one statement over arrays; SQLite: a prepared statement per row),
+//	    (PostgreSQL: one statement over arrays; SQLite: the jobs statements of
+//	    many rows, prepared for a few fixed numbers of rows, the runs one each),
 //	              UPDATE the job where its version is the one read,
 //	              INSERT its runs ON CONFLICT DO NOTHING (unique job, fire, attempt)
 //	COMMIT
@@ -31,6 +32,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,9 +62,10 @@ type Dialect struct {
 	// LockSuffix is appended to claim SELECTs, e.g. " FOR UPDATE SKIP LOCKED".
 	LockSuffix string
 	// InProcess is set when a statement costs no round trip (SQLite): a
-	// claim then runs one prepared statement per job and per run, where a
-	// database across the network gets one statement of many rows, whose
-	// text (and so its parse) changes with the number of rows.
+	// claim then counts and writes its jobs through statements of many
+	// rows prepared once for each of a few numbers of rows (multiRow),
+	// and inserts its runs one prepared statement each, where a database
+	// across the network gets one statement of all the rows.
 	InProcess bool
 	// Arrays is set when Go slices bind as SQL arrays and unnest and ANY
 	// take them (PostgreSQL): a batch of run records is then one statement
@@ -88,6 +91,9 @@ type Store struct {
 	// writer is held by the store's write transactions when the dialect
 	// is in process (see begin).
 	writer chan struct{}
+	// conn, in process, is the connection of those transactions, taken
+	// from the pool at the first and kept, guarded by writer.
+	conn *sql.Conn
 	// wrote, when set, is called after each write transaction and each
 	// write through exec (see OnWrite).
 	wrote func()
@@ -106,6 +112,13 @@ func (s *Store) OnWrite(f func()) { s.wrote = f }
 // where the channel hands over at once. Other processes on the file still
 // wait through the busy handler. end must be called once the transaction
 // is over.
+//
+// In process the transactions also share one connection. A SQLite
+// connection drops its whole page cache when it finds that another
+// connection wrote since it last read; taking turns on the pool's
+// connections, each write found its cache dropped by the one before and
+// read back every page it touched (a system call each). On one
+// connection the pages stay cached from one write to the next.
 func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
 	release := func() {}
 	if s.writer != nil {
@@ -120,12 +133,57 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
 		inner := release
 		release = func() { inner(); s.wrote() }
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	var tx *sql.Tx
+	var err error
+	if s.writer != nil {
+		tx, err = s.beginOnConn(ctx)
+	} else {
+		tx, err = s.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		release()
 		return nil, nil, err
 	}
 	return tx, func() { tx.Rollback(); release() }, nil
+}
+
+// beginOnConn begins a transaction on the writers' connection, taking one
+// from the pool when there is none yet or the last one broke. The caller
+// holds writer.
+func (s *Store) beginOnConn(ctx context.Context) (*sql.Tx, error) {
+	for try := 1; ; try++ {
+		if s.conn == nil {
+			conn, err := s.db.Conn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			s.conn = conn
+		}
+		tx, err := s.conn.BeginTx(ctx, nil)
+		if err == nil || try == 2 || !(errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)) {
+			return tx, err
+		}
+		s.conn.Close()
+		s.conn = nil
+	}
+}
+
+// CloseWriter returns the connection that the store's write transactions
+// keep (see begin) to the pool, waiting for the transaction in progress,
+// if any, so that the pool can be closed. Call it after the last use of
+// the store, before closing the pool.
+func (s *Store) CloseWriter() error {
+	if s.writer == nil {
+		return nil
+	}
+	s.writer <- struct{}{}
+	defer func() { <-s.writer }()
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close()
+	s.conn = nil
+	return err
 }
 
 // stmt returns the named query prepared once for the pool: parsing a
@@ -179,6 +237,11 @@ func New(db *sql.DB, d Dialect) *Store {
 	s := &Store{db: db, d: d, q: map[string]string{}, raw: map[string]string{}}
 	if d.InProcess {
 		s.writer = make(chan struct{}, 1)
+		for name, text := range multiRow {
+			for _, n := range chunkSizes {
+				s.q[multiName(name, n)] = text(n)
+			}
+		}
 	}
 	for name, text := range queries {
 		text = strings.ReplaceAll(text, "{lock}", d.LockSuffix)
@@ -277,12 +340,11 @@ var queries = map[string]string{
 			AND r.status IN ('pending', 'running') AND COALESCE(r.incarnation, '') = v.incarnation
 		RETURNING r.id`,
 	"insertRun": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `)`,
-	// The claim's statements of one row each (Dialect.InProcess).
+	// The claim's statements of one row each (Dialect.InProcess); its
+	// jobs are counted and written by statements of many rows
+	// (multiRow).
 	"insertClaimed": `INSERT INTO sundial_runs (` + runCols + `) VALUES (` + marks(strings.Count(runCols, ",")+1) + `) ON CONFLICT DO NOTHING`,
 	"claimRun":      `UPDATE sundial_runs SET status = 'pending', node_id = ?, incarnation = ?, lease_until = ?, claimed_at = ? WHERE id = ?`,
-	"planJob":       `UPDATE sundial_jobs SET next_run_at = ?, paused = ?, pause_reason = ? WHERE id = ? AND version = ?`,
-	"activeCount": `SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), 0), COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0)
-		FROM sundial_runs WHERE job_id = ? AND (status IN ('pending', 'running', 'queued') OR status = 'scheduled' AND shard_total IS NOT NULL)`,
 	// A holder's write: only while the run is executing and held by the
 	// writer's incarnation (fencing).
 	"updateRun": `UPDATE sundial_runs SET task = ?, not_before = ?, started_at = ?, ended_at = ?, status = ?, args = ?, result = ?, error = ?, output = ?, exit_status = ?
@@ -314,11 +376,93 @@ var queries = map[string]string{
 		WHERE id = ? AND status IN ('queued', 'scheduled', 'pending', 'running')`,
 	"listNodes":  `SELECT id, host, pid, version, queues, started_at, last_seen, incarnation, facts, standby, kind, tasks, capacity, busy FROM sundial_nodes ORDER BY id`,
 	"getRun":     `SELECT ` + runCols + ` FROM sundial_runs WHERE id = ?`,
-	"firstQueue": `SELECT id, scheduled_at, attempt, shard_total FROM sundial_runs WHERE job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
+	"firstQueue": `SELECT id, scheduled_at, attempt, shard_total FROM sundial_runs WHERE ` + openRuns + ` AND job_id = ? AND status = 'queued' ORDER BY scheduled_at, id LIMIT 1{lock}`,
 	"promote":    `UPDATE sundial_runs SET status = 'scheduled', not_before = ? WHERE id = ?`,
-	"shardsBusy": `SELECT 1 FROM sundial_runs WHERE job_id = ? AND status IN ('scheduled', 'pending', 'running') AND shard_total IS NOT NULL LIMIT 1`,
+	"shardsBusy": `SELECT 1 FROM sundial_runs WHERE ` + openRuns + ` AND job_id = ? AND status IN ('scheduled', 'pending', 'running') AND shard_total IS NOT NULL LIMIT 1`,
 	"promoteFire": `UPDATE sundial_runs SET status = 'scheduled', not_before = ?
-		WHERE job_id = ? AND status = 'queued' AND scheduled_at = ? AND attempt = ? AND shard_total IS NOT NULL`,
+		WHERE ` + openRuns + ` AND job_id = ? AND status = 'queued' AND scheduled_at = ? AND attempt = ? AND shard_total IS NOT NULL`,
+}
+
+// openRuns is the condition of the index of a job's runs not yet ended
+// (sundial_runs_job_open), which a query must state as it is, term for
+// term, for SQLite to use the index.
+const openRuns = `status IN ('scheduled', 'queued', 'pending', 'running')`
+
+// multiRow are the statements of many rows that a claim runs in process
+// (Dialect.InProcess) for its jobs, by name: the text of each for n
+// rows. Each is prepared once for each of chunkSizes, and a claim's jobs
+// go in chunks of those sizes, largest first (chunks): a statement per
+// job cost more than its row (the driver's and database/sql's part of
+// each), and a text per number of jobs would be parsed at every claim.
+var multiRow = map[string]func(n int) string{
+	// The jobs advanced, at the version read: the rows are id, version,
+	// next_run_at, paused, pause_reason.
+	"planJobs": func(n int) string {
+		return `UPDATE sundial_jobs SET next_run_at = v.column3, paused = v.column4, pause_reason = v.column5
+			FROM (VALUES ` + valueRows(n, 5) + `) AS v WHERE sundial_jobs.id = v.column1 AND sundial_jobs.version = v.column2`
+	},
+	// As activeCounts, over n job IDs.
+	"activeCounts": func(n int) string {
+		return `SELECT job_id, SUM(CASE WHEN status = 'queued' THEN 0 ELSE 1 END), SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END)
+			FROM sundial_runs WHERE ` + openRuns + ` AND (status <> 'scheduled' OR shard_total IS NOT NULL)
+			AND job_id IN (` + marks(n) + `) GROUP BY job_id`
+	},
+}
+
+// chunkSizes are the numbers of rows of the multiRow statements prepared,
+// largest first; the smallest is 1.
+var chunkSizes = []int{64, 16, 4, 1}
+
+// valueRows returns n rows of width placeholders each, for VALUES.
+func valueRows(n, width int) string {
+	row := "(" + marks(width) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// multiName is the name under which the n-row text of a multiRow
+// statement is kept and prepared.
+func multiName(name string, n int) string { return name + "/" + strconv.Itoa(n) }
+
+// chunks calls f for each chunk [lo, lo+n) of total rows, n the largest
+// of chunkSizes that fits in what is left.
+func chunks(total int, f func(lo, n int) error) error {
+	for lo := 0; lo < total; {
+		n := 1
+		for _, c := range chunkSizes {
+			if c <= total-lo {
+				n = c
+				break
+			}
+		}
+		if err := f(lo, n); err != nil {
+			return err
+		}
+		lo += n
+	}
+	return nil
+}
+
+// prepareMulti prepares the named multiRow statements in every chunk
+// size, for the pool; before a transaction, as in Claim.
+func (s *Store) prepareMulti(ctx context.Context, names ...string) error {
+	for _, name := range names {
+		for _, n := range chunkSizes {
+			if _, err := s.stmt(ctx, multiName(name, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// multiStmt returns the n-row statement of the named multiRow statement,
+// which prepareMulti prepared, bound to tx.
+func (s *Store) multiStmt(ctx context.Context, tx *sql.Tx, name string, n int) (*sql.Stmt, error) {
+	st, err := s.stmt(ctx, multiName(name, n))
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
 }
 
 // notPaused keeps a claim's queries from taking anything while the
@@ -738,6 +882,9 @@ func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundia
 		}
 		*pre.slot(name) = st
 	}
+	if err := s.prepareMulti(ctx, claimMulti...); err != nil {
+		return nil, fmt.Errorf("%s: claim: %w", s.d.Name, err)
+	}
 	tx, end, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claim: begin: %w", s.d.Name, err)
@@ -757,16 +904,19 @@ func (s *Store) Claim(ctx context.Context, req sundial.ClaimRequest, plan sundia
 }
 
 // claimNames are the statements of a claim over database/sql (SQLite, in
-// process), in claimStmts order: one prepared statement per row. A
-// dialect with a Pipeline claims with a few statements of many rows
-// instead (claimPipelined).
-var claimNames = []string{"clusterPaused", "dueRuns", "dueJobs", "activeCount", "claimRun", "planJob", "insertClaimed"}
+// process), in claimStmts order, of one row each; its jobs are counted
+// and written by the multiRow statements claimMulti. A dialect with a
+// Pipeline claims with a few statements of many rows instead
+// (claimPipelined).
+var claimNames = []string{"clusterPaused", "dueRuns", "dueJobs", "claimRun", "insertClaimed"}
+
+// claimMulti are the multiRow statements of a claim over database/sql.
+var claimMulti = []string{"activeCounts", "planJobs"}
 
 // claimStmts are the prepared statements of a claim, bound to its
-// transaction; those a dialect does not use are nil.
+// transaction.
 type claimStmts struct {
-	paused, dueRuns, dueJobs, counts *sql.Stmt
-	claimRun, planJob, insertRun     *sql.Stmt
+	paused, dueRuns, dueJobs, claimRun, insertRun *sql.Stmt
 }
 
 // slot returns where the named statement goes.
@@ -778,12 +928,8 @@ func (c *claimStmts) slot(name string) **sql.Stmt {
 		return &c.dueRuns
 	case "dueJobs":
 		return &c.dueJobs
-	case "activeCount":
-		return &c.counts
 	case "claimRun":
 		return &c.claimRun
-	case "planJob":
-		return &c.planJob
 	}
 	return &c.insertRun
 }
@@ -886,7 +1032,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pre *claimStmts, req sund
 		}
 		return nil, nil
 	}
-	counts, err := activeCounts(ctx, pre.counts, jobs)
+	counts, err := s.activeCounts(ctx, tx, jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -895,7 +1041,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, pre *claimStmts, req sund
 	if err != nil {
 		return nil, err
 	}
-	inserted, err := writeClaimRows(ctx, pre, jobs, vals, inserts)
+	inserted, err := s.writeClaimRows(ctx, tx, pre.insertRun, jobs, vals, inserts)
 	if err != nil {
 		return nil, err
 	}
@@ -976,23 +1122,39 @@ func (s *Store) claimRuns(ctx context.Context, tx *sql.Tx, pre *claimStmts, req 
 	return out, nil
 }
 
-// writeClaimRows writes a claim's planned jobs (vals: five per job, the
-// version before the key) and inserts its runs, one prepared statement
-// per row, and returns the IDs of the runs it inserted.
-func writeClaimRows(ctx context.Context, pre *claimStmts, jobs []sundial.Job, vals []any, inserts []sundial.Run) (map[string]bool, error) {
-	for i := range jobs {
-		v := vals[5*i : 5*i+5] // id, version, next_run_at, paused, pause_reason
-		res, err := pre.planJob.ExecContext(ctx, v[2], v[3], v[4], v[0], v[1])
+// writeClaimRows writes a claim's planned jobs (vals: five per job, as
+// the planJobs statement takes them) by multiRow statements, and inserts
+// its runs, one prepared statement (insert) per row, and returns the IDs
+// of the runs it inserted. (The runs in statements of many rows too were
+// slower: such a statement keeps a copy of every page it changes, in
+// case it fails part way, and the runs' indexes change many pages; four
+// processes on one file then timed out waiting for each other.)
+func (s *Store) writeClaimRows(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, jobs []sundial.Job, vals []any, inserts []sundial.Run) (map[string]bool, error) {
+	var written int64
+	err := chunks(len(jobs), func(lo, n int) error {
+		st, err := s.multiStmt(ctx, tx, "planJobs", n)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return nil, fmt.Errorf("claimed job %q changed during the claim", jobs[i].ID)
+		res, err := st.ExecContext(ctx, vals[5*lo:5*(lo+n)]...)
+		if err != nil {
+			return err
 		}
+		k, err := res.RowsAffected()
+		written += k
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if written != int64(len(jobs)) {
+		// The transaction is rolled back: which job it was is not worth
+		// a statement per job to find.
+		return nil, fmt.Errorf("%d of the %d jobs claimed changed during the claim", int64(len(jobs))-written, len(jobs))
 	}
 	inserted := make(map[string]bool, len(inserts))
 	for _, r := range inserts {
-		res, err := pre.insertRun.ExecContext(ctx, runValues(r)...)
+		res, err := insert.ExecContext(ctx, runValues(r)...)
 		if err != nil {
 			return nil, err
 		}
@@ -1007,18 +1169,35 @@ func writeClaimRows(ctx context.Context, pre *claimStmts, jobs []sundial.Job, va
 func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // activeCounts returns, per job, its runs in flight (pending or running,
-// and scheduled shards) and its queued runs, one query per job (st is
-// activeCount).
-func activeCounts(ctx context.Context, st *sql.Stmt, jobs []sundial.Job) (map[string][2]int, error) {
+// and scheduled shards) and its queued runs, by the activeCounts multiRow
+// statement.
+func (s *Store) activeCounts(ctx context.Context, tx *sql.Tx, jobs []sundial.Job) (map[string][2]int, error) {
 	counts := make(map[string][2]int, len(jobs))
-	for _, j := range jobs {
-		var c [2]int
-		if err := st.QueryRowContext(ctx, j.ID).Scan(&c[0], &c[1]); err != nil {
-			return nil, err
-		}
-		counts[j.ID] = c
+	ids := make([]any, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
 	}
-	return counts, nil
+	err := chunks(len(jobs), func(lo, n int) error {
+		st, err := s.multiStmt(ctx, tx, "activeCounts", n)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, ids[lo:lo+n]...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var c [2]int
+			if err := rows.Scan(&id, &c[0], &c[1]); err != nil {
+				return err
+			}
+			counts[id] = c
+		}
+		return rows.Err()
+	})
+	return counts, err
 }
 
 // CreateRun implements sundial.Store.
@@ -1164,6 +1343,22 @@ func (s *Store) updateRunsTx(ctx context.Context, runs []sundial.Run) ([]error, 
 	return answers, nil
 }
 
+// writeRounds splits the indexes of runs into rounds, a run's n-th write
+// in round n, so that no statement names a run twice.
+func writeRounds(runs []sundial.Run) [][]int {
+	seen := make(map[string]int, len(runs))
+	var rounds [][]int
+	for i, run := range runs {
+		n := seen[run.ID]
+		seen[run.ID] = n + 1
+		if n == len(rounds) {
+			rounds = append(rounds, nil)
+		}
+		rounds[n] = append(rounds[n], i)
+	}
+	return rounds
+}
+
 // updateRunsArrays writes the runs in one statement, so one round trip
 // and one commit, and then asks why of those it did not write (rare: a
 // run lost or taken over). A run named twice (its start and its end) is
@@ -1174,17 +1369,7 @@ func (s *Store) updateRunsArrays(ctx context.Context, runs []sundial.Run) ([]err
 		return nil, fmt.Errorf("%s: update runs: %w", s.d.Name, err)
 	}
 	answers := make([]error, len(runs))
-	seen := make(map[string]int, len(runs))
-	var rounds [][]int // indexes into runs: a run's n-th write goes in round n
-	for i, run := range runs {
-		n := seen[run.ID]
-		seen[run.ID] = n + 1
-		if n == len(rounds) {
-			rounds = append(rounds, nil)
-		}
-		rounds[n] = append(rounds[n], i)
-	}
-	for _, round := range rounds {
+	for _, round := range writeRounds(runs) {
 		rows := make([][]any, len(round))
 		for k, i := range round {
 			rows[k] = updateValues(runs[i])

@@ -114,6 +114,10 @@ func open(ctx context.Context, path string) (*Store, error) {
 	// WAL and of the file), is left as a backstop for a WAL grown ten
 	// times as long as its default.
 	q.Add("_pragma", "wal_autocheckpoint(10000)")
+	// A statement of many rows (a claim's jobs) keeps, until it ends, a
+	// copy of each page it changes, to undo itself alone if it fails: in
+	// memory, not in a temporary file written a system call a page.
+	q.Add("_pragma", "temp_store(memory)")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -191,6 +195,7 @@ func (s *Store) Close() error {
 			close(s.stop)
 			<-s.done
 		}
+		s.CloseWriter()
 	})
 	return s.db.Close()
 }
