@@ -150,7 +150,18 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
 // beginOnConn begins a transaction on the writers' connection, taking one
 // from the pool when there is none yet or the last one broke. The caller
 // holds writer.
+//
+// A pool capped below keptConnMin connections (a caller's, sqlitestore.New)
+// keeps none: a kept connection would leave a pool of one nothing for
+// reads, which would wait for it for ever.
 func (s *Store) beginOnConn(ctx context.Context) (*sql.Tx, error) {
+	if m := s.db.Stats().MaxOpenConnections; m != 0 && m < keptConnMin {
+		if s.conn != nil { // the cap was lowered since
+			s.conn.Close()
+			s.conn = nil
+		}
+		return s.db.BeginTx(ctx, nil)
+	}
 	for try := 1; ; try++ {
 		if s.conn == nil {
 			conn, err := s.db.Conn(ctx)
@@ -167,6 +178,10 @@ func (s *Store) beginOnConn(ctx context.Context) (*sql.Tx, error) {
 		s.conn = nil
 	}
 }
+
+// keptConnMin is the smallest cap on a pool's connections under which the
+// store's writes keep a connection of their own (see beginOnConn).
+const keptConnMin = 4
 
 // CloseWriter returns the connection that the store's write transactions
 // keep (see begin) to the pool, waiting for the transaction in progress,

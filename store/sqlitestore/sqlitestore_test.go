@@ -2,6 +2,7 @@ package sqlitestore_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/sundialhq/sundial"
 	"github.com/sundialhq/sundial/store/sqlitestore"
 	"github.com/sundialhq/sundial/store/storetest"
+	"github.com/sundialhq/sundial/trigger"
 )
 
 // mustOpen opens a store on a file in the test's temp dir or fails the test.
@@ -201,5 +203,44 @@ func TestClusterPauseSurvivesARestart(t *testing.T) {
 	}
 	if paused, _, _ := b.Paused(ctx); paused {
 		t.Error("still paused after Resume")
+	}
+}
+
+// TestPoolOfOneConnection: a store over a caller's pool capped at one
+// connection (New) must not keep that connection for its writes — reads
+// would wait for it for ever — and works as before.
+func TestPoolOfOneConnection(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "sundial.db")+"?_txlock=immediate&_busy_timeout=10000&_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	s, err := sqlitestore.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now().Truncate(time.Second)
+	if _, err := s.CreateJob(ctx, sundial.Job{ID: "j", Task: "t", Trigger: trigger.Spec{Type: "cron", Expr: "* * * * *"}, NextRunAt: now}, now); err != nil {
+		t.Fatal(err)
+	}
+	plan := func(job sundial.Job, _ int, _ bool) (sundial.Job, []sundial.Run) {
+		run := sundial.Run{ID: "r", JobID: job.ID, Task: job.Task, ScheduledAt: job.NextRunAt, Status: sundial.StatusPending, Attempt: 1}
+		job.NextRunAt = job.NextRunAt.Add(time.Minute)
+		return job, []sundial.Run{run}
+	}
+	runs, err := s.Claim(ctx, sundial.ClaimRequest{Now: now, Limit: 10, Node: "n", Incarnation: "i", LeaseUntil: now.Add(time.Minute)}, plan)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("claim = %+v, %v; want one run", runs, err)
+	}
+	// A read after the write: it needs the one connection.
+	job, err := s.GetJob(ctx, "j")
+	if err != nil || !job.NextRunAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("job after the claim: next run %v, %v; want %v", job.NextRunAt, err, now.Add(time.Minute))
+	}
+	if _, err := s.Claim(ctx, sundial.ClaimRequest{Now: now, Limit: 10, Node: "n", Incarnation: "i", LeaseUntil: now.Add(time.Minute)}, plan); err != nil {
+		t.Fatalf("a second claim: %v", err)
 	}
 }
