@@ -119,8 +119,7 @@ func (f *floor) addOnce(_ int, at time.Time, fn func()) {
 func (f *floor) addEverySecond(_ int, fn func(time.Time)) {
 	var t atomic.Pointer[time.Timer]
 	next := time.Now().Truncate(time.Second).Add(time.Second)
-	var fire func()
-	fire = func() { // timer callbacks of one timer never overlap
+	fire := func() { // timer callbacks of one timer never overlap
 		scheduled := next
 		next = next.Add(time.Second)
 		t.Load().Reset(time.Until(next))
