@@ -170,7 +170,7 @@ class BothIsolations:
     def test_lease_dates_from_the_claim_not_the_poll(self):
         # A run claimed a second into a long poll (longer than the 600 ms
         # lease) and answered at once is fresh: it runs.
-        fake = self.start(wait_ms=20000)
+        fake = self.start(Fake(lease_ttl_ms=600).start(), wait_ms=20000)
         fake.wait_for(self.claims, what="a claim")
         time.sleep(1.0)
         rid = fake.enqueue("add", {"a": 1, "b": 2})
@@ -181,7 +181,7 @@ class BothIsolations:
         # lease later (as when the worker was frozen before reading it):
         # the run is not started but given back, due again at once, not
         # lost a lease later; the next claim, answered in time, runs it.
-        fake = Fake().start()
+        fake = Fake(lease_ttl_ms=600).start()
         fake.claim_hold = 0.55  # of the 600 ms lease
         self.start(fake, wait_ms=20000)
         fake.wait_for(self.claims, what="a claim")
@@ -394,7 +394,7 @@ class ForkWorkerTest(BothIsolations, WorkerTest):
         self.assertEqual(got["result"], 2)
 
     def test_fencing_stops_a_run_whose_lease_cannot_be_renewed(self):
-        fake = self.start()
+        fake = self.start(Fake(lease_ttl_ms=600).start())
         rid = fake.enqueue("sleepy", {"seconds": 30})
         pid = self.started_pid(rid)
         fake.heartbeat_status = 503
