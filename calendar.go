@@ -323,8 +323,8 @@ func (s *Scheduler) ResolveCalendars(ctx context.Context, spec trigger.Spec) (tr
 // resolveCalendars is ResolveCalendars in place, on a spec that shares no
 // memory with others (ownSpec).
 func (s *Scheduler) resolveCalendars(ctx context.Context, spec *trigger.Spec) error {
-	if spec.Calendar == nil && len(spec.Triggers) == 0 {
-		return nil // no calendar: most jobs
+	if !mayHaveCalendars(spec) {
+		return nil
 	}
 	return eachCalendar(spec, "trigger", func(path string, d *trigger.DayCalendar) error {
 		if d.Name == "" {
@@ -421,8 +421,8 @@ func (s *Scheduler) rewriteCopies(ctx context.Context, id string, cals map[strin
 // listing after the write, or this read after the save — no job is missed.
 // The job is changed in place to the rewritten one.
 func (s *Scheduler) catchUpCalendars(ctx context.Context, job *Job) {
-	if job.Trigger.Calendar == nil && len(job.Trigger.Triggers) == 0 {
-		return // no calendar: most jobs
+	if !mayHaveCalendars(&job.Trigger) {
+		return
 	}
 	names := calendarNames(job.Trigger)
 	if len(names) == 0 {
@@ -485,6 +485,13 @@ func calendarNames(spec trigger.Spec) []string {
 		return nil
 	})
 	return names
+}
+
+// mayHaveCalendars reports whether the spec has a calendar or parts that
+// may: most jobs have neither, and their adds then skip the walk over the
+// spec (eachCalendar), its copy and its closure.
+func mayHaveCalendars(spec *trigger.Spec) bool {
+	return spec.Calendar != nil || len(spec.Triggers) > 0
 }
 
 // eachCalendar calls fn with every calendar of the spec and of its parts,
