@@ -600,7 +600,7 @@ func (s *Scheduler) prepare(ctx context.Context, job *Job, declare bool) (time.T
 		return time.Time{}, nil, err
 	}
 	now := s.now()
-	if needsPin(&job.Trigger) {
+	if job.Trigger.NeedsPin() {
 		if pinned, err := job.Trigger.Pin(now); err == nil {
 			job.Trigger = pinned
 		}
@@ -612,19 +612,10 @@ func (s *Scheduler) prepare(ctx context.Context, job *Job, declare bool) (time.T
 	if err := s.checkChains(ctx, job); err != nil {
 		return time.Time{}, nil, err
 	}
-	if declare { // declare does nothing unless asked
-		if err := s.declare(ctx, job.Task, declare, now); err != nil {
-			return time.Time{}, nil, err
-		}
+	if err := s.declare(ctx, job.Task, declare, now); err != nil {
+		return time.Time{}, nil, err
 	}
 	return now, t, nil
-}
-
-// needsPin reports whether Spec.Pin would change the spec: an interval
-// without a start, or a combination, whose parts may be one. Pin copies
-// the spec (about 330 bytes) even when it leaves it as it is.
-func needsPin(spec *trigger.Spec) bool {
-	return len(spec.Triggers) > 0 || spec.Type == "interval" && spec.StartDate == ""
 }
 
 // modify applies change to the stored job and saves it, retrying on a

@@ -843,7 +843,10 @@ func DeclareTask() AddOption { return func(o *addOptions) { o.declare = true } }
 // declare records a task that this scheduler does not run as a worker task,
 // when asked to.
 func (s *Scheduler) declare(ctx context.Context, task string, asked bool, now time.Time) error {
-	if _, local := s.task(task); !asked || local {
+	if !asked {
+		return nil
+	}
+	if _, local := s.task(task); local {
 		return nil
 	}
 	if err := s.store.DeclareTasks(ctx, []string{task}, false, now); err != nil {

@@ -566,11 +566,21 @@ func (s Spec) buildCombination(depth int) (Trigger, error) {
 	return Or(parts), nil
 }
 
+// NeedsPin reports whether Pin may change the spec: an interval without a
+// start_date, or a combination, whose parts may be one. A caller holding
+// the spec by pointer can skip Pin, and its copy of the spec, otherwise.
+func (s *Spec) NeedsPin() bool {
+	return len(s.Triggers) > 0 || s.Type == "interval" && s.StartDate == ""
+}
+
 // Pin returns a copy of the spec whose interval triggers, at any depth,
 // have a start_date: now plus the interval where none was given. A
 // scheduler pins a spec once when it stores the job, so that its fire times
 // stay on one grid across restarts and jitter.
 func (s Spec) Pin(now time.Time) (Spec, error) {
+	if !s.NeedsPin() {
+		return s, nil
+	}
 	if len(s.Triggers) > 0 {
 		subs := make([]Spec, len(s.Triggers))
 		for i, sub := range s.Triggers {
