@@ -1,8 +1,9 @@
 package bench
 
-// Scheduler workloads side by side: Sundial (in-memory store), robfig/cron
-// v3, go-co-op/gocron v2, and the floor: bare Go timers doing the same
-// work with no scheduler at all.
+// Scheduler workloads side by side: Sundial (in-memory store, and in the
+// workloads that fire jobs also on a SQLite file), robfig/cron v3,
+// go-co-op/gocron v2, and the floor: bare Go timers doing the same work
+// with no scheduler at all.
 //
 //	cd bench
 //	go test -run '^$' -bench 'Idle|Add' -benchmem -count 6 | tee idle.txt
